@@ -1,0 +1,25 @@
+"""made: MADE, the Masked Autoencoder for Distribution Estimation (Germain et al., 2015).
+
+Exact, fast, tractable density models over binary and categorical vectors and images.
+"""
+
+__version__ = "0.1.0"
+
+from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from .config import MADEConfig, TrainConfig  # noqa: E402
+from .evaluate import NLLResult, bits_per_dim, evaluate_nll  # noqa: E402
+from .layers import MaskedLinear  # noqa: E402
+from .model import MADE  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "MADE",
+    "MADEConfig",
+    "MaskedLinear",
+    "NLLResult",
+    "TrainConfig",
+    "bits_per_dim",
+    "evaluate_nll",
+    "load_checkpoint",
+    "save_checkpoint",
+]

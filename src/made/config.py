@@ -1,0 +1,189 @@
+"""Settings as dataclasses, validated on creation and saved (as JSON) with every checkpoint.
+
+``MADEConfig`` holds exactly the arguments of ``MADE(...)``; a checkpoint carries it so that a
+model can be rebuilt from the file alone. ``TrainConfig`` holds the optimisation settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["MADEConfig", "TrainConfig", "ACTIVATIONS"]
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "silu", "leaky_relu", "softplus")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _positive_ints(name: str, value: Any, allow_empty: bool) -> tuple[int, ...]:
+    if _is_int(value):
+        value = (value,)
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ValueError(f"{name} must be an int or a sequence of ints; got {value!r}")
+    items = tuple(value)
+    if not items and not allow_empty:
+        raise ValueError(f"{name} must not be empty")
+    for item in items:
+        if not _is_int(item) or item < 1:
+            raise ValueError(f"{name} must hold positive ints; got {list(items)!r}")
+    return tuple(int(i) for i in items)
+
+
+@dataclass(frozen=True)
+class MADEConfig:
+    """Every setting of a ``MADE``; see ``made.MADE`` for their meaning.
+
+    Creation normalises (ints to tuples) and validates, raising ``ValueError`` with what was
+    expected and what was given, so a bad JSON file fails as clearly as a bad call.
+    """
+
+    input_shape: int | tuple[int, ...]
+    hidden_sizes: tuple[int, ...]
+    num_categories: int | tuple[int, ...] = 2
+    ordering: str | tuple[int, ...] = "natural"
+    hidden_degrees: str = "random"
+    num_masks: int = 1
+    order_agnostic: bool = False
+    direct_connections: bool = False
+    context_size: int = 0
+    activation: str = "relu"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise in place once, here
+        set_(self, "input_shape", _positive_ints("input_shape", self.input_shape, False))
+        set_(self, "hidden_sizes", _positive_ints("hidden_sizes", self.hidden_sizes, True))
+        d = self.num_dims
+        k = self.num_categories
+        if _is_int(k):
+            if k < 2:
+                raise ValueError(f"num_categories must be >= 2; got {k}")
+            set_(self, "num_categories", int(k))
+        else:
+            cards = _positive_ints("num_categories", k, False)
+            if len(cards) != d:
+                raise ValueError(
+                    f"num_categories as a sequence needs one cardinality per dimension "
+                    f"({d}); got {len(cards)}"
+                )
+            if min(cards) < 2:
+                raise ValueError(f"every cardinality must be >= 2; got {list(cards)!r}")
+            set_(self, "num_categories", cards)
+        if not isinstance(self.ordering, str):
+            if isinstance(self.ordering, Sequence) and all(_is_int(i) for i in self.ordering):
+                set_(self, "ordering", tuple(int(i) for i in self.ordering))
+            else:
+                raise ValueError(f"ordering must be a name or a permutation; got {self.ordering!r}")
+            if sorted(self.ordering) != list(range(d)):
+                raise ValueError(
+                    f"an explicit ordering must be a permutation of 0..{d - 1}; "
+                    f"got {list(self.ordering)!r}"
+                )
+        elif self.ordering not in ("natural", "reversed", "random"):
+            raise ValueError(
+                f"ordering must be 'natural', 'reversed', 'random' or a permutation; "
+                f"got {self.ordering!r}"
+            )
+        if self.hidden_degrees not in ("random", "equal"):
+            raise ValueError(f"hidden_degrees must be 'random' or 'equal'; got {self.hidden_degrees!r}")
+        if not _is_int(self.num_masks) or self.num_masks < 1:
+            raise ValueError(f"num_masks must be an int >= 1; got {self.num_masks!r}")
+        for name in ("order_agnostic", "direct_connections"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
+        if not _is_int(self.context_size) or self.context_size < 0:
+            raise ValueError(f"context_size must be an int >= 0; got {self.context_size!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}; got {self.activation!r}")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ValueError(f"seed must be an int >= 0; got {self.seed!r}")
+        if (
+            self.num_masks > 1
+            and self.hidden_degrees == "equal"
+            and not self.order_agnostic
+            and self.hidden_sizes
+        ) or (self.num_masks > 1 and not self.hidden_sizes and not self.order_agnostic):
+            raise ValueError(
+                "num_masks > 1 would give identical masks here (deterministic degrees and one "
+                "ordering); use hidden_degrees='random' or order_agnostic=True"
+            )
+
+    @property
+    def num_dims(self) -> int:
+        """D, the number of data dimensions (the product of ``input_shape``)."""
+        return math.prod(self.input_shape)
+
+    @property
+    def cardinalities(self) -> tuple[int, ...]:
+        """The number of categories of each of the D dimensions."""
+        k = self.num_categories
+        return (k,) * self.num_dims if isinstance(k, int) else k
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return {
+            key: list(val) if isinstance(val, tuple) else val
+            for key, val in dataclasses.asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MADEConfig:
+        """Inverse of ``to_dict``; unknown keys are an error, not silently dropped."""
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings for ``made.train.fit``.
+
+    ``mask_every``: with a multi-mask model, move to the next mask every this many steps.
+    ``eval_ensemble``: masks averaged (as a mixture) when measuring validation NLL.
+    """
+
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    grad_clip: float | None = None
+    mask_every: int = 1
+    eval_ensemble: int = 1
+    eval_batch_size: int = 1024
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "mask_every", "eval_ensemble", "eval_batch_size"):
+            val = getattr(self, name)
+            if not _is_int(val) or val < 1:
+                raise ValueError(f"{name} must be an int >= 1; got {val!r}")
+        if not (isinstance(self.lr, numbers.Real) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number; got {self.lr!r}")
+        if not (isinstance(self.weight_decay, numbers.Real) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be >= 0; got {self.weight_decay!r}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be positive or None; got {self.grad_clip!r}")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ValueError(f"seed must be an int >= 0; got {self.seed!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        return _from_dict(cls, data)
+
+
+def _from_dict(cls: type, data: Mapping[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return cls(**values)
+

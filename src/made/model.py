@@ -1,0 +1,479 @@
+"""MADE: an MLP whose masks make output t depend only on inputs earlier in an ordering."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import MADEConfig
+from .layers import MaskedLinear
+from .masks import build_masks, make_generator, make_hidden_degrees, make_ordering
+
+__all__ = ["MADE"]
+
+_ACTIVATIONS = {
+    "relu": F.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "elu": F.elu,
+    "gelu": F.gelu,
+    "silu": F.silu,
+    "leaky_relu": F.leaky_relu,
+    "softplus": F.softplus,
+}
+
+# Sub-streams of the model seed: weights and each mask draw from their own generator.
+_INIT_STREAM = 0
+_MASK_STREAM = 1
+
+
+class MADE(nn.Module):
+    """Masked Autoencoder for Distribution Estimation (Germain et al., 2015).
+
+    An exact autoregressive density model over discrete vectors:
+    ``log p(x) = sum_t log p(x_{o[t]} | x_{o[<t]})`` from one forward pass.
+
+    Args:
+        input_shape: D, or a shape such as ``(1, 20, 20)``; data is flattened in C order.
+        hidden_sizes: units of each hidden layer, e.g. ``[512, 512]`` (may be empty).
+        num_categories: 2 for binary data (one logit per dimension, Bernoulli); K > 2 for
+            K-way categorical dimensions; or one cardinality per dimension (mixed data).
+            Categorical inputs enter one-hot; binary ones as their 0/1 value.
+        ordering: ``"natural"``, ``"reversed"``, ``"random"`` (from ``seed``) or a permutation
+            ``o`` of ``range(D)`` where ``o[t]`` is the dimension generated t-th.
+        hidden_degrees: ``"random"`` (the paper: uniform in [previous layer's min, D-2]) or
+            ``"equal"`` (deterministic, evenly spread).
+        num_masks: number of fixed masks for connectivity-agnostic training; cycle them with
+            ``next_mask()``. Mask k is a function of ``(seed, k)`` only.
+        order_agnostic: masks k >= 1 also draw their own random ordering (mask 0 keeps
+            ``ordering``).
+        direct_connections: add a masked linear term from inputs straight to outputs.
+        context_size: length of a conditioning vector added, unmasked, to every hidden layer
+            and to the output layer (so even the first dimension's distribution depends on it).
+        activation: hidden nonlinearity, one of ``made.config.ACTIVATIONS``.
+        seed: seeds weight initialisation, random orderings and degrees. The global RNG is
+            never touched.
+
+    Example:
+        >>> import torch
+        >>> from made import MADE
+        >>> model = MADE(4, [16], seed=0)
+        >>> x = torch.tensor([[0, 1, 1, 0]])
+        >>> model.log_prob(x).shape
+        torch.Size([1])
+        >>> model.sample(3, generator=torch.Generator().manual_seed(0)).shape
+        torch.Size([3, 4])
+    """
+
+    def __init__(
+        self,
+        input_shape: int | Sequence[int],
+        hidden_sizes: Sequence[int],
+        num_categories: int | Sequence[int] = 2,
+        ordering: str | Sequence[int] = "natural",
+        hidden_degrees: str = "random",
+        num_masks: int = 1,
+        order_agnostic: bool = False,
+        direct_connections: bool = False,
+        context_size: int = 0,
+        activation: str = "relu",
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        config = MADEConfig(
+            input_shape=input_shape,  # type: ignore[arg-type]
+            hidden_sizes=hidden_sizes,  # type: ignore[arg-type]
+            num_categories=num_categories,  # type: ignore[arg-type]
+            ordering=ordering,  # type: ignore[arg-type]
+            hidden_degrees=hidden_degrees,
+            num_masks=num_masks,
+            order_agnostic=order_agnostic,
+            direct_connections=direct_connections,
+            context_size=context_size,
+            activation=activation,
+            seed=seed,
+        )
+        self.config = config
+        self.input_shape: tuple[int, ...] = config.input_shape  # type: ignore[assignment]
+        self.num_dims = config.num_dims
+        self.cardinalities = config.cardinalities
+        self.bernoulli = all(k == 2 for k in self.cardinalities)
+        self.max_categories = max(self.cardinalities)
+        self._act = _ACTIVATIONS[config.activation]
+
+        # Units per dimension: one for a binary dimension (its value / its logit), K otherwise.
+        units = [1 if k == 2 else k for k in self.cardinalities]
+        unit_dim = torch.repeat_interleave(torch.arange(self.num_dims), torch.tensor(units))
+        self.num_units = int(unit_dim.numel())
+        self.register_buffer("unit_dim", unit_dim, persistent=False)
+        self.register_buffer("cardinality", torch.tensor(self.cardinalities), persistent=False)
+        starts = np.concatenate([[0], np.cumsum(units)[:-1]]).astype(int)
+        self._unit_start = starts.tolist()  # first unit of each dimension
+        self._units = units
+        self._setup_categorical_indices(units, starts)
+
+        # Connectivity of every mask, kept as degrees (small) rather than as boolean matrices.
+        orderings, degrees = [], []
+        for k in range(config.num_masks):
+            g = make_generator(config.seed, _MASK_STREAM, k)
+            spec = config.ordering if (k == 0 or not config.order_agnostic) else "random"
+            orderings.append(make_ordering(spec, self.num_dims, g))
+            degrees.append(
+                make_hidden_degrees(config.hidden_sizes, self.num_dims, config.hidden_degrees, g)
+            )
+        self.register_buffer("orderings", torch.stack(orderings))  # (num_masks, D)
+        for layer, _ in enumerate(config.hidden_sizes):
+            self.register_buffer(
+                f"hidden_degrees_{layer}", torch.stack([d[layer] for d in degrees])
+            )
+
+        g = make_generator(config.seed, _INIT_STREAM)
+        sizes = [self.num_units, *config.hidden_sizes]
+        self.hidden = nn.ModuleList(
+            MaskedLinear(i, o, generator=g) for i, o in zip(sizes[:-1], sizes[1:], strict=True)
+        )
+        self.output = MaskedLinear(sizes[-1], self.num_units, generator=g)
+        self.direct = (
+            MaskedLinear(self.num_units, self.num_units, bias=False, generator=g)
+            if config.direct_connections
+            else None
+        )
+        if config.context_size > 0:
+            # One matrix feeds every hidden layer and the output; split per layer in forward.
+            self._context_split = [*config.hidden_sizes, self.num_units]
+            bound = 1.0 / math.sqrt(config.context_size)
+            w = torch.empty(sum(self._context_split), config.context_size, dtype=torch.float64)
+            self.context_weight = nn.Parameter(
+                w.uniform_(-bound, bound, generator=g).to(torch.get_default_dtype())
+            )
+        else:
+            self.context_weight = None
+        self._mask_index = 0
+        self.set_mask(0)
+
+    # ------------------------------------------------------------------ construction helpers
+    @classmethod
+    def from_config(cls, config: MADEConfig | dict[str, Any]) -> MADE:
+        """Build a model from a ``MADEConfig`` or its ``to_dict()`` form."""
+        if not isinstance(config, MADEConfig):
+            config = MADEConfig.from_dict(config)
+        fields = {k: getattr(config, k) for k in config.__dataclass_fields__}
+        return cls(**fields)
+
+    def _setup_categorical_indices(self, units: list[int], starts: np.ndarray) -> None:
+        """Index maps between the flat unit layout and one-hot / padded-logit layouts."""
+        kmax = self.max_categories
+        uniform = len(set(self.cardinalities)) == 1
+        if self.bernoulli or uniform:
+            # Nothing to gather: layouts coincide (binary) or are a plain reshape (uniform K).
+            self.register_buffer("_in_index", None, persistent=False)
+            self.register_buffer("_out_index", None, persistent=False)
+            return
+        in_index, out_index = [], []
+        zero_col, neg_inf_col = self.num_units, self.num_units + 1
+        for d, (k, start) in enumerate(zip(self.cardinalities, starts, strict=True)):
+            if k == 2:  # one unit: the value (input) / the log-odds of 1 (output)
+                in_index.append(d * kmax + 1)
+                out_index += [zero_col, int(start)] + [neg_inf_col] * (kmax - 2)
+            else:
+                in_index += [d * kmax + c for c in range(k)]
+                out_index += [int(start) + c for c in range(k)] + [neg_inf_col] * (kmax - k)
+        self.register_buffer("_in_index", torch.tensor(in_index), persistent=False)
+        self.register_buffer("_out_index", torch.tensor(out_index), persistent=False)
+
+    # ------------------------------------------------------------------------------ masks
+    @property
+    def num_masks(self) -> int:
+        return self.config.num_masks
+
+    @property
+    def mask_index(self) -> int:
+        """Which of the ``num_masks`` masks ``forward``, ``log_prob`` and ``sample`` use."""
+        return self._mask_index
+
+    @property
+    def ordering(self) -> torch.Tensor:
+        """The current ordering: ``ordering[t]`` is the dimension generated t-th."""
+        return self.orderings[self._mask_index]
+
+    def hidden_degrees(self, k: int | None = None) -> list[torch.Tensor]:
+        """Degrees of each hidden layer's units under mask ``k`` (default: current)."""
+        k = self._mask_index if k is None else self._check_mask_index(k)
+        return [getattr(self, f"hidden_degrees_{i}")[k] for i in range(len(self.hidden))]
+
+    def masks(self, k: int | None = None) -> list[torch.Tensor]:
+        """Boolean masks of mask ``k`` (default: current): hidden layers, output, direct."""
+        k = self._mask_index if k is None else self._check_mask_index(k)
+        return build_masks(
+            self.orderings[k],
+            self.hidden_degrees(k),
+            self.unit_dim,
+            self.unit_dim,
+            direct=self.direct is not None,
+        )
+
+    def _layers(self) -> list[MaskedLinear]:
+        return [*self.hidden, self.output, *([self.direct] if self.direct is not None else [])]
+
+    def _current_masks(self) -> list[torch.Tensor]:
+        return [layer.mask for layer in self._layers()]
+
+    def _check_mask_index(self, k: int) -> int:
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < self.num_masks:
+            raise ValueError(f"mask index must be an int in [0, {self.num_masks - 1}]; got {k!r}")
+        return k
+
+    def set_mask(self, k: int) -> None:
+        """Make mask ``k`` current (rebuilt on the model's device from stored degrees)."""
+        k = self._check_mask_index(k)
+        for layer, mask in zip(self._layers(), self.masks(k), strict=True):
+            layer.set_mask(mask)
+        self._mask_index = k
+
+    def next_mask(self) -> int:
+        """Cycle to the next mask (connectivity-agnostic training); returns its index."""
+        self.set_mask((self._mask_index + 1) % self.num_masks)
+        return self._mask_index
+
+    def get_extra_state(self) -> dict[str, int]:
+        return {"mask_index": self._mask_index}
+
+    def set_extra_state(self, state: dict[str, int]) -> None:
+        self.set_mask(int(state["mask_index"]))
+
+    # ---------------------------------------------------------------------- input checks
+    @property
+    def _device(self) -> torch.device:
+        return self.output.weight.device
+
+    @property
+    def _dtype(self) -> torch.dtype:
+        return self.output.weight.dtype
+
+    def _check_x(self, x: Any) -> torch.Tensor:
+        """Validate data and return it as a ``(B, D)`` LongTensor on the model's device."""
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(x)
+        if not isinstance(x, torch.Tensor):
+            raise ValueError(f"x must be a torch.Tensor or numpy array; got {type(x).__name__}")
+        shape, d = self.input_shape, self.num_dims
+        if x.dim() < 2 or (tuple(x.shape[1:]) != shape and tuple(x.shape[1:]) != (d,)):
+            raise ValueError(
+                f"x must have shape (batch, {', '.join(map(str, shape))}) or (batch, {d}); "
+                f"got {tuple(x.shape)}"
+            )
+        if x.shape[0] == 0:
+            raise ValueError("x is an empty batch (0 examples)")
+        if x.device != self._device:
+            raise ValueError(f"x is on {x.device} but the model is on {self._device}")
+        x = x.reshape(x.shape[0], d)
+        if x.is_floating_point():
+            bad = ~torch.isfinite(x)
+            if bad.any():
+                i, j = (int(v) for v in bad.nonzero()[0])
+                raise ValueError(f"x holds {x[i, j].item()} at example {i}, dimension {j}")
+            frac = x != x.round()
+            if frac.any():
+                i, j = (int(v) for v in frac.nonzero()[0])
+                raise ValueError(
+                    f"x must hold integer category values; got {x[i, j].item()} "
+                    f"at example {i}, dimension {j}"
+                )
+        elif x.is_complex():
+            raise ValueError(f"x must hold integer category values; got dtype {x.dtype}")
+        x = x.long()
+        bad = (x < 0) | (x >= self.cardinality)
+        if bad.any():
+            i, j = (int(v) for v in bad.nonzero()[0])
+            raise ValueError(
+                f"x[{i}] holds {int(x[i, j])} at dimension {j}, outside its categories "
+                f"0..{self.cardinalities[j] - 1}"
+            )
+        return x
+
+    def _check_context(self, context: Any, batch: int) -> torch.Tensor | None:
+        """Validate the conditioning vector: ``(batch, C)``, or ``(C,)`` shared by all."""
+        size = self.config.context_size
+        if size == 0:
+            if context is not None:
+                raise ValueError("this model has context_size=0 but a context was given")
+            return None
+        if context is None:
+            raise ValueError(f"this model needs a context of shape (batch, {size})")
+        if isinstance(context, np.ndarray):
+            context = torch.from_numpy(context)
+        if not isinstance(context, torch.Tensor):
+            raise ValueError(f"context must be a tensor; got {type(context).__name__}")
+        if context.dim() == 1:
+            context = context.expand(batch, -1)
+        if context.dim() != 2 or context.shape[1] != size or context.shape[0] != batch:
+            raise ValueError(
+                f"context must have shape ({batch}, {size}) or ({size},); got "
+                f"{tuple(context.shape)}"
+            )
+        if context.device != self._device:
+            raise ValueError(f"context is on {context.device} but the model is on {self._device}")
+        context = context.to(self._dtype)
+        if not torch.isfinite(context).all():
+            raise ValueError("context holds NaN or infinite values")
+        return context
+
+    # --------------------------------------------------------------------------- network
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, D)`` categories -> ``(B, num_units)`` network input (0/1 or one-hot)."""
+        if self.bernoulli:
+            return x.to(self._dtype)
+        onehot = F.one_hot(x, self.max_categories).to(self._dtype)  # (B, D, Kmax)
+        flat = onehot.reshape(x.shape[0], -1)
+        return flat if self._in_index is None else flat[:, self._in_index]
+
+    def _network(
+        self, h_in: torch.Tensor, context: torch.Tensor | None, masks: Sequence[torch.Tensor]
+    ) -> torch.Tensor:
+        """The masked MLP on encoded input: ``(B, num_units) -> (B, num_units)`` raw outputs."""
+        extra = (
+            F.linear(context, self.context_weight).split(self._context_split, dim=1)
+            if context is not None
+            else None
+        )
+        h = h_in
+        for i, layer in enumerate(self.hidden):
+            h = layer(h, masks[i])
+            if extra is not None:
+                h = h + extra[i]
+            h = self._act(h)
+        out = self.output(h, masks[len(self.hidden)])
+        if extra is not None:
+            out = out + extra[-1]
+        if self.direct is not None:
+            out = out + self.direct(h_in, masks[-1])
+        return out
+
+    def _shape_logits(self, out: torch.Tensor) -> torch.Tensor:
+        """Raw outputs -> ``(B, *input_shape)`` (binary) or ``(B, *input_shape, Kmax)``."""
+        b = out.shape[0]
+        if self.bernoulli:
+            return out.reshape(b, *self.input_shape)
+        if self._out_index is not None:
+            pad = torch.stack(
+                [out.new_zeros(b), out.new_full((b,), float("-inf"))], dim=1
+            )  # the implicit 0 logit of binary dims, and impossible categories
+            out = torch.cat([out, pad], dim=1)[:, self._out_index]
+        return out.reshape(b, *self.input_shape, self.max_categories)
+
+    def _log_prob_from_out(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Per-example log-likelihood (nats) of ``x`` (B, D) given raw outputs."""
+        if self.bernoulli:
+            return -F.binary_cross_entropy_with_logits(
+                out, x.to(out.dtype), reduction="none"
+            ).sum(dim=1)
+        logits = self._shape_logits(out).reshape(x.shape[0], self.num_dims, -1)
+        logp = torch.log_softmax(logits, dim=-1)
+        return logp.gather(-1, x.unsqueeze(-1)).squeeze(-1).sum(dim=1)
+
+    # ------------------------------------------------------------------------ public API
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Conditional logits under the current mask.
+
+        Returns ``(B, *input_shape)`` log-odds of a 1 for binary models, otherwise
+        ``(B, *input_shape, Kmax)`` logits with ``-inf`` at categories a dimension lacks (a
+        binary dimension of a mixed model reads ``[0, log-odds]``). Entry t depends only on
+        the dimensions before t in the ordering (and on ``context``).
+        """
+        x = self._check_x(x)
+        ctx = self._check_context(context, x.shape[0])
+        return self._shape_logits(self._network(self._encode(x), ctx, self._current_masks()))
+
+    def log_prob(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor | None = None,
+        ensemble: int | None = None,
+        *,
+        validate: bool = True,
+    ) -> torch.Tensor:
+        """Exact log-likelihood of each example, in nats: shape ``(B,)``.
+
+        With ``ensemble=K``, the log of the mean *probability* over masks ``0..K-1`` (a proper
+        mixture, ``logsumexp_k log p_k(x) - log K``), never averaged logits. Does not change
+        the current mask. ``validate=False`` skips input checks for data already checked.
+        """
+        if validate:
+            x = self._check_x(x)
+            context = self._check_context(context, x.shape[0])
+        else:
+            x = x.reshape(x.shape[0], self.num_dims).long()
+        h_in = self._encode(x)
+        if ensemble is None:
+            return self._log_prob_from_out(
+                self._network(h_in, context, self._current_masks()), x
+            )
+        if isinstance(ensemble, bool) or not isinstance(ensemble, int):
+            raise ValueError(f"ensemble must be an int or None; got {ensemble!r}")
+        if not 1 <= ensemble <= self.num_masks:
+            raise ValueError(
+                f"ensemble must be between 1 and num_masks={self.num_masks}; got {ensemble}"
+            )
+        members = torch.stack(
+            [
+                self._log_prob_from_out(self._network(h_in, context, self.masks(k)), x)
+                for k in range(ensemble)
+            ]
+        )
+        return torch.logsumexp(members, dim=0) - math.log(ensemble)
+
+    def loss(
+        self, x: torch.Tensor, context: torch.Tensor | None = None, *, validate: bool = True
+    ) -> torch.Tensor:
+        """Mean negative log-likelihood per example, in nats (a scalar to minimise)."""
+        return -self.log_prob(x, context, validate=validate).mean()
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        context: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Draw ``n`` exact samples under the current mask: LongTensor ``(n, *input_shape)``.
+
+        One position at a time, in order, by inverse-CDF from uniforms drawn on
+        ``generator``'s device (a fresh, randomly seeded CPU generator if none), so the same
+        generator state gives the same samples on any device.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int; got {n!r}")
+        context = self._check_context(context, n)
+        if generator is None:
+            generator = torch.Generator()
+            generator.seed()
+        from .sampling import sample_naive  # sampling builds on the model, not the reverse
+
+        return sample_naive(self, n, context, generator)
+
+    def draw(self, out: torch.Tensor, dim: int, u: torch.Tensor) -> torch.Tensor:
+        """Inverse-CDF draw of dimension ``dim`` from raw outputs ``out`` and uniforms ``u``.
+
+        Shared by every sampler so that samplers fed the same uniforms agree exactly.
+        """
+        start, units = self._unit_start[dim], self._units[dim]
+        if units == 1:  # binary: x = 1 iff u >= P(x = 0)
+            return (u >= torch.sigmoid(-out[:, start])).long()
+        probs = torch.softmax(out[:, start : start + units], dim=1)
+        cdf = probs.cumsum(dim=1)[:, :-1]  # the last boundary is 1 up to rounding
+        return (u[:, None] >= cdf).sum(dim=1)
+
+    def extra_repr(self) -> str:
+        c = self.config
+        return (
+            f"input_shape={self.input_shape}, categories="
+            f"{c.num_categories if isinstance(c.num_categories, int) else 'mixed'}, "
+            f"num_masks={c.num_masks}, order_agnostic={c.order_agnostic}, "
+            f"context_size={c.context_size}"
+        )

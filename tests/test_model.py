@@ -1,0 +1,378 @@
+"""The MADE model: autoregressive structure, exact normalisation, mixtures, input checks."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from conftest import all_configurations, sharpen
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from made import MADE, MADEConfig
+from made.masks import inverse_permutation
+
+# ----------------------------------------------------------------------------- configurations
+
+
+@st.composite
+def made_kwargs(draw, max_dims: int = 7):
+    num_dims = draw(st.integers(1, max_dims))
+    kind = draw(st.sampled_from(["binary", "categorical", "mixed"]))
+    if kind == "binary":
+        cats = 2
+    elif kind == "categorical":
+        cats = draw(st.integers(3, 5))
+    else:
+        cats = draw(st.lists(st.integers(2, 4), min_size=num_dims, max_size=num_dims))
+    ordering = draw(
+        st.one_of(
+            st.sampled_from(["natural", "reversed", "random"]),
+            st.permutations(list(range(num_dims))),
+        )
+    )
+    degrees = draw(st.sampled_from(["random", "equal"]))
+    order_agnostic = draw(st.booleans())
+    num_masks = draw(st.integers(1, 3))
+    hidden = draw(st.lists(st.integers(1, 12), min_size=0, max_size=3))
+    if num_masks > 1 and not order_agnostic and (degrees == "equal" or not hidden):
+        num_masks = 1  # such models would have identical masks and are refused
+    return dict(
+        input_shape=num_dims,
+        hidden_sizes=hidden,
+        num_categories=cats,
+        ordering=ordering,
+        hidden_degrees=degrees,
+        num_masks=num_masks,
+        order_agnostic=order_agnostic,
+        direct_connections=draw(st.booleans()),
+        context_size=draw(st.integers(0, 3)),
+        activation=draw(st.sampled_from(["relu", "tanh", "sigmoid", "softplus", "gelu"])),
+        seed=draw(st.integers(0, 2**31)),
+    )
+
+
+def _jacobian(model: MADE, k: int) -> torch.Tensor:
+    """d(raw outputs) / d(encoded inputs) under mask k, at a random continuous input."""
+    g = torch.Generator().manual_seed(k)
+    h_in = torch.rand(1, model.num_units, generator=g, dtype=torch.float64) * 2 - 1
+    ctx = None
+    if model.config.context_size:
+        ctx = torch.randn(1, model.config.context_size, generator=g, dtype=torch.float64)
+    masks = model.masks(k)
+    jac = torch.autograd.functional.jacobian(lambda h: model._network(h, ctx, masks), h_in)
+    return jac[0, :, 0, :]  # (out units, in units)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(made_kwargs())
+def test_autoregressive_property_by_autograd(kwargs):
+    model = sharpen(MADE(**kwargs).double())
+    dim = model.unit_dim
+    for k in range(model.num_masks):
+        pos = inverse_permutation(model.orderings[k])
+        allowed = pos[dim][:, None] > pos[dim][None, :]  # output unit j may read input unit i
+        jac = _jacobian(model, k)
+        assert not (jac.ne(0) & ~allowed).any(), f"mask {k}: an output reads a later input"
+        if kwargs["activation"] in ("tanh", "sigmoid", "softplus"):
+            # Strictly monotone units: a gradient is nonzero exactly where a masked path
+            # exists, so the test also sees masks that cut too much.
+            masks = [m.double() for m in model.masks(k)]
+            reach = masks[len(model.hidden)]
+            for m in reversed(masks[: len(model.hidden)]):
+                reach = reach @ m
+            if model.direct is not None:
+                reach = reach + masks[-1]
+            assert torch.equal(jac.ne(0), reach > 0)
+
+
+def test_autoregressive_property_detects_a_broken_mask():
+    model = MADE(4, [8], activation="tanh", seed=0).double()
+    model.output.mask.fill_(True)  # break it: outputs now read every hidden unit
+    pos = inverse_permutation(model.ordering)
+    allowed = pos[model.unit_dim][:, None] > pos[model.unit_dim][None, :]
+    # masks() rebuilds the correct connectivity from degrees; the stored (current) one is broken
+    masks = model._current_masks()
+    h = torch.rand(1, 4, dtype=torch.float64)
+    jac = torch.autograd.functional.jacobian(lambda v: model._network(v, None, masks), h)[0, :, 0]
+    assert (jac.ne(0) & ~allowed).any()
+
+
+def test_forward_depends_only_on_earlier_dimensions():
+    model = sharpen(MADE(6, [32, 32], num_categories=3, ordering=[4, 1, 5, 0, 3, 2], seed=1))
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 3, (50, 6), generator=g)
+    base = model(x)
+    pos = inverse_permutation(model.ordering)
+    for d in range(6):
+        changed = x.clone()
+        changed[:, d] = (changed[:, d] + 1) % 3
+        diff = (model(changed) - base).abs().amax(dim=(0, 2))
+        not_after = pos <= pos[d]  # outputs at or before d's position must not see x_d
+        assert torch.all(diff[not_after] == 0)
+        if pos[d] < 5:
+            assert diff[~not_after].max() > 0
+
+
+# -------------------------------------------------------------------------------- normalisation
+
+
+@torch.no_grad()
+def _total_log_prob(model: MADE, context=None, ensemble=None) -> float:
+    xs = all_configurations(model)
+    ctx = None if context is None else context.expand(xs.shape[0], -1)
+    return float(torch.logsumexp(model.log_prob(xs, ctx, ensemble=ensemble), 0))
+
+
+NORMALISATION_CASES = [
+    dict(input_shape=10, hidden_sizes=[24, 24]),
+    dict(input_shape=(2, 5), hidden_sizes=[16], ordering="random", direct_connections=True),
+    dict(input_shape=4, hidden_sizes=[12, 12], num_categories=[3, 2, 4, 2]),
+    dict(input_shape=4, hidden_sizes=[12], num_categories=[3, 2, 4, 2], ordering="reversed",
+         direct_connections=True, activation="tanh"),
+    dict(input_shape=3, hidden_sizes=[10], num_categories=5, hidden_degrees="equal"),
+    dict(input_shape=5, hidden_sizes=[], num_categories=3),
+    dict(input_shape=1, hidden_sizes=[4], num_categories=6),
+]
+
+
+@pytest.mark.parametrize("kwargs", NORMALISATION_CASES)
+def test_probabilities_sum_to_one(kwargs):
+    model = sharpen(MADE(**kwargs, seed=5).double())
+    assert abs(math.expm1(_total_log_prob(model))) < 1e-6
+
+
+@pytest.mark.parametrize("cats", [2, [3, 2, 4, 2]])
+def test_ensembles_and_every_mask_sum_to_one(cats):
+    d = 4 if cats != 2 else 8
+    model = sharpen(
+        MADE(d, [16, 16], num_categories=cats, num_masks=4, order_agnostic=True, seed=2).double()
+    )
+    for k in range(4):
+        model.set_mask(k)
+        assert abs(math.expm1(_total_log_prob(model))) < 1e-6
+    for ensemble in (1, 2, 4):
+        assert abs(math.expm1(_total_log_prob(model, ensemble=ensemble))) < 1e-6
+
+
+@pytest.mark.parametrize("cats", [2, [3, 2, 4, 2]])
+def test_conditional_models_sum_to_one_for_every_context(cats):
+    d = 4 if cats != 2 else 6
+    model = sharpen(
+        MADE(d, [16], num_categories=cats, context_size=3, num_masks=2, seed=4).double()
+    )
+    g = torch.Generator().manual_seed(0)
+    totals = []
+    for _ in range(3):
+        ctx = torch.randn(1, 3, generator=g, dtype=torch.float64)
+        assert abs(math.expm1(_total_log_prob(model, ctx))) < 1e-6
+        assert abs(math.expm1(_total_log_prob(model, ctx, ensemble=2))) < 1e-6
+        totals.append(model.log_prob(all_configurations(model)[:1], ctx).detach())
+    assert len({round(float(t), 9) for t in totals}) == 3  # the context matters
+
+
+def test_first_dimension_depends_on_context():
+    model = MADE(3, [8], context_size=2, seed=0)
+    x = torch.zeros(1, 3, dtype=torch.long)
+    a = model(x, torch.tensor([[1.0, 0.0]]))[0, 0]
+    b = model(x, torch.tensor([[0.0, 1.0]]))[0, 0]
+    assert a != b
+
+
+# ------------------------------------------------------------------------------------ mixtures
+
+
+def test_ensemble_is_the_log_mean_probability_of_members():
+    model = sharpen(MADE(6, [20], num_categories=3, num_masks=5, order_agnostic=True, seed=3))
+    x = torch.randint(0, 3, (7, 6), generator=torch.Generator().manual_seed(1))
+    members = []
+    for k in range(5):
+        model.set_mask(k)
+        members.append(model.log_prob(x))
+    model.set_mask(2)
+    expected = torch.log(torch.stack(members).double().exp().mean(0))
+    assert torch.allclose(model.log_prob(x, ensemble=5).double(), expected, atol=1e-5)
+    assert model.mask_index == 2  # evaluating an ensemble leaves the current mask alone
+    # a mixture is not the average of logits: with sharp members they differ
+    assert not torch.allclose(model.log_prob(x, ensemble=5), torch.stack(members).mean(0))
+
+
+def test_mask_cycling():
+    model = MADE(5, [10], num_masks=3, seed=0)
+    seen = [model.mask_index] + [model.next_mask() for _ in range(4)]
+    assert seen == [0, 1, 2, 0, 1]
+    masks = [model.masks(k) for k in range(3)]
+    assert not all(torch.equal(a, b) for a, b in zip(masks[0], masks[1], strict=True))
+    model.set_mask(2)
+    for layer, m in zip([*model.hidden, model.output], masks[2], strict=True):
+        assert torch.equal(layer.mask, m)
+
+
+def test_order_agnostic_masks_have_their_own_orderings():
+    model = MADE(8, [16], ordering="reversed", num_masks=4, order_agnostic=True, seed=0)
+    assert model.orderings[0].tolist() == list(range(7, -1, -1))
+    assert len({tuple(o) for o in model.orderings.tolist()}) == 4
+    fixed = MADE(8, [16], ordering="reversed", num_masks=4, seed=0)
+    assert all(o == list(range(7, -1, -1)) for o in fixed.orderings.tolist())
+
+
+# -------------------------------------------------------------------------------- shapes, dtypes
+
+
+def test_logit_shapes_and_mixed_binary_dimensions():
+    x = torch.zeros(2, 1, 2, 3, dtype=torch.long)
+    assert MADE((1, 2, 3), [8])(x).shape == (2, 1, 2, 3)
+    assert MADE((1, 2, 3), [8], num_categories=4)(x).shape == (2, 1, 2, 3, 4)
+    mixed = MADE(3, [8], num_categories=[2, 4, 3], seed=0)
+    logits = mixed(torch.zeros(5, 3, dtype=torch.long))
+    assert logits.shape == (5, 3, 4)
+    assert torch.all(logits[:, 0, 0] == 0) and torch.all(logits[:, 0, 2:] == float("-inf"))
+    assert torch.all(logits[:, 2, 3] == float("-inf")) and torch.isfinite(logits[:, 1]).all()
+    # the binary dimension's probability is sigmoid(log-odds), as in a Bernoulli model
+    lp = torch.log_softmax(logits[:, 0, :2], -1)[:, 1]
+    assert torch.allclose(lp, torch.nn.functional.logsigmoid(logits[:, 0, 1]))
+
+
+def test_flat_and_shaped_inputs_agree_and_floats_are_accepted():
+    model = MADE((2, 2), [8], seed=0)
+    x = torch.tensor([[[0, 1], [1, 1]]])
+    assert torch.equal(model.log_prob(x), model.log_prob(x.reshape(1, 4)))
+    assert torch.equal(model.log_prob(x), model.log_prob(x.float()))
+    assert torch.equal(model.log_prob(x), model.log_prob(x.bool()))
+
+
+def test_mixed_gradients_are_finite():
+    model = MADE(3, [8], num_categories=[2, 4, 3], seed=0)
+    model.loss(torch.tensor([[1, 3, 2], [0, 0, 0]])).backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_loss_is_mean_nll_in_nats():
+    model = MADE(4, [8], seed=0)
+    x = torch.tensor([[0, 1, 1, 0], [1, 1, 1, 1]])
+    assert torch.allclose(model.loss(x), -model.log_prob(x).mean())
+    # an untrained binary model with zero weights is uniform: D ln 2 nats per example
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    assert torch.allclose(model.loss(x), torch.tensor(4 * math.log(2)))
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (torch.zeros(3, 5, dtype=torch.long), r"shape \(batch, 2, 3\) or \(batch, 6\); got \(3, 5\)"),
+        (torch.zeros(6, dtype=torch.long), r"got \(6,\)"),
+        (torch.zeros(0, 6, dtype=torch.long), "empty"),
+        (torch.tensor([[0, 1, 2, 0, 0, 0]]), r"holds 2 at dimension 2, outside its categories 0..1"),
+        (torch.tensor([[0, -1, 0, 0, 0, 0]]), "holds -1 at dimension 1"),
+        (torch.tensor([[0, 1, float("nan"), 0, 0, 0]]), "nan at example 0, dimension 2"),
+        (torch.tensor([[0, 1, 0.5, 0, 0, 0]]), "integer category values; got 0.5"),
+        ([[0, 1, 0, 0, 0, 0]], "torch.Tensor or numpy array; got list"),
+    ],
+)
+def test_bad_data_is_refused_clearly(x, message):
+    model = MADE((2, 3), [8])
+    with pytest.raises(ValueError, match=message):
+        model.log_prob(x)
+
+
+def test_per_dimension_categories_are_checked():
+    model = MADE(3, [8], num_categories=[2, 4, 3])
+    model.log_prob(torch.tensor([[1, 3, 2]]))
+    with pytest.raises(ValueError, match=r"x\[1\] holds 3 at dimension 2, outside its categories 0..2"):
+        model.log_prob(torch.tensor([[1, 3, 2], [0, 0, 3]]))
+
+
+def test_bad_context_is_refused_clearly():
+    x = torch.zeros(2, 3, dtype=torch.long)
+    with pytest.raises(ValueError, match="context_size=0 but a context was given"):
+        MADE(3, [4]).log_prob(x, torch.zeros(2, 1))
+    model = MADE(3, [4], context_size=2)
+    with pytest.raises(ValueError, match=r"needs a context of shape \(batch, 2\)"):
+        model.log_prob(x)
+    with pytest.raises(ValueError, match=r"context must have shape \(2, 2\) or \(2,\); got \(2, 3\)"):
+        model.log_prob(x, torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        model.log_prob(x, torch.tensor([[0.0, float("nan")], [0.0, 0.0]]))
+    assert model.log_prob(x, torch.zeros(2)).shape == (2,)  # one context shared by the batch
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(input_shape=0, hidden_sizes=[4]), "input_shape must hold positive ints"),
+        (dict(input_shape=(2, -1), hidden_sizes=[4]), "input_shape must hold positive ints"),
+        (dict(input_shape=3, hidden_sizes=[4, 0]), "hidden_sizes must hold positive ints"),
+        (dict(input_shape=3, hidden_sizes=[4], num_categories=1), "num_categories must be >= 2"),
+        (dict(input_shape=3, hidden_sizes=[4], num_categories=[2, 3]), "one cardinality per"),
+        (dict(input_shape=3, hidden_sizes=[4], num_categories=[2, 3, 1]), "cardinality must be >= 2"),
+        (dict(input_shape=3, hidden_sizes=[4], ordering=[0, 0, 1]), "permutation of 0..2"),
+        (dict(input_shape=3, hidden_sizes=[4], ordering="diagonal"), "ordering must be"),
+        (dict(input_shape=3, hidden_sizes=[4], hidden_degrees="wide"), "hidden_degrees must be"),
+        (dict(input_shape=3, hidden_sizes=[4], num_masks=0), "num_masks must be an int >= 1"),
+        (dict(input_shape=3, hidden_sizes=[4], context_size=-1), "context_size must be"),
+        (dict(input_shape=3, hidden_sizes=[4], activation="swishy"), "activation must be one of"),
+        (dict(input_shape=3, hidden_sizes=[4], seed=-2), "seed must be"),
+        (dict(input_shape=3, hidden_sizes=[4], num_masks=2, hidden_degrees="equal"), "identical"),
+    ],
+)
+def test_bad_constructor_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MADE(**kwargs)
+
+
+def test_bad_ensemble_and_mask_index():
+    model = MADE(3, [4], num_masks=2)
+    x = torch.zeros(1, 3, dtype=torch.long)
+    for bad in (0, 3, 1.5):
+        with pytest.raises(ValueError, match="ensemble"):
+            model.log_prob(x, ensemble=bad)
+    with pytest.raises(ValueError, match=r"mask index must be an int in \[0, 1\]"):
+        model.set_mask(2)
+
+
+# -------------------------------------------------------------------- determinism and state
+
+
+def test_same_seed_same_model_and_global_rng_untouched():
+    state = torch.get_rng_state()
+    a = MADE(10, [32, 32], num_categories=3, ordering="random", num_masks=3,
+             order_agnostic=True, direct_connections=True, context_size=2, seed=9)
+    assert torch.equal(state, torch.get_rng_state())
+    b = MADE.from_config(a.config.to_dict())
+    for (na, ta), (nb, tb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert na == nb and (torch.equal(ta, tb) if isinstance(ta, torch.Tensor) else ta == tb)
+    c = MADE(10, [32, 32], num_categories=3, seed=10)
+    assert not torch.equal(a.hidden[0].weight, c.hidden[0].weight)
+
+
+def test_config_round_trip():
+    cfg = MADEConfig(input_shape=(1, 4), hidden_sizes=[8], num_categories=[2, 3, 2, 5],
+                     ordering=[3, 1, 0, 2], seed=3)
+    assert MADEConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown MADEConfig keys"):
+        MADEConfig.from_dict({**cfg.to_dict(), "hiden_sizes": [3]})
+
+
+def test_state_dict_carries_the_current_mask():
+    a = MADE(6, [12], num_masks=3, order_agnostic=True, seed=1)
+    a.set_mask(2)
+    b = MADE(6, [12], num_masks=3, order_agnostic=True, seed=1)
+    b.load_state_dict(a.state_dict())
+    assert b.mask_index == 2 and torch.equal(b.output.mask, a.output.mask)
+
+
+def test_masks_and_degrees_are_buffers_that_follow_the_model():
+    model = MADE(5, [8], num_masks=2, seed=0).to(torch.float64)
+    names = dict(model.named_buffers())
+    assert names["hidden.0.mask"].dtype == torch.bool
+    assert names["orderings"].shape == (2, 5) and "hidden_degrees_0" in names
+    x = torch.ones(1, 5, dtype=torch.long)
+    assert model.log_prob(x).dtype == torch.float64
+    with pytest.raises(ValueError, match="is on meta but the model is on cpu"):
+        model.log_prob(torch.ones(1, 5, device="meta"))
