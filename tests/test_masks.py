@@ -78,7 +78,9 @@ def _masks_by_definition(ordering, hidden, in_dim, out_dim):
     degs_out = [pos[d] for d in out_dim]
     last = layers[-1]
     masks.append([[degs_out[j] > last[i] for i in range(len(last))] for j in range(len(degs_out))])
-    masks.append([[degs_out[j] > degs_in[i] for i in range(len(degs_in))] for j in range(len(degs_out))])
+    masks.append(
+        [[degs_out[j] > degs_in[i] for i in range(len(degs_in))] for j in range(len(degs_out))]
+    )
     return masks
 
 
@@ -86,10 +88,19 @@ def _masks_by_definition(ordering, hidden, in_dim, out_dim):
     "kwargs",
     [
         dict(input_shape=6, hidden_sizes=[8, 5]),
-        dict(input_shape=(2, 3), hidden_sizes=[9], num_categories=[3, 2, 4, 2, 2, 5],
-             ordering="random"),
-        dict(input_shape=5, hidden_sizes=[4, 4, 4], num_categories=3, num_masks=3,
-             order_agnostic=True),
+        dict(
+            input_shape=(2, 3),
+            hidden_sizes=[9],
+            num_categories=[3, 2, 4, 2, 2, 5],
+            ordering="random",
+        ),
+        dict(
+            input_shape=5,
+            hidden_sizes=[4, 4, 4],
+            num_categories=3,
+            num_masks=3,
+            order_agnostic=True,
+        ),
     ],
 )
 def test_model_masks_equal_the_definitions(kwargs):

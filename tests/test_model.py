@@ -129,8 +129,14 @@ NORMALISATION_CASES = [
     dict(input_shape=10, hidden_sizes=[24, 24]),
     dict(input_shape=(2, 5), hidden_sizes=[16], ordering="random", direct_connections=True),
     dict(input_shape=4, hidden_sizes=[12, 12], num_categories=[3, 2, 4, 2]),
-    dict(input_shape=4, hidden_sizes=[12], num_categories=[3, 2, 4, 2], ordering="reversed",
-         direct_connections=True, activation="tanh"),
+    dict(
+        input_shape=4,
+        hidden_sizes=[12],
+        num_categories=[3, 2, 4, 2],
+        ordering="reversed",
+        direct_connections=True,
+        activation="tanh",
+    ),
     dict(input_shape=3, hidden_sizes=[10], num_categories=5, hidden_degrees="equal"),
     dict(input_shape=5, hidden_sizes=[], num_categories=3),
     dict(input_shape=1, hidden_sizes=[4], num_categories=6),
@@ -265,10 +271,16 @@ def test_loss_is_mean_nll_in_nats():
 @pytest.mark.parametrize(
     "x, message",
     [
-        (torch.zeros(3, 5, dtype=torch.long), r"shape \(batch, 2, 3\) or \(batch, 6\); got \(3, 5\)"),
+        (
+            torch.zeros(3, 5, dtype=torch.long),
+            r"shape \(batch, 2, 3\) or \(batch, 6\); got \(3, 5\)",
+        ),
         (torch.zeros(6, dtype=torch.long), r"got \(6,\)"),
         (torch.zeros(0, 6, dtype=torch.long), "empty"),
-        (torch.tensor([[0, 1, 2, 0, 0, 0]]), r"holds 2 at dimension 2, outside its categories 0..1"),
+        (
+            torch.tensor([[0, 1, 2, 0, 0, 0]]),
+            r"holds 2 at dimension 2, outside its categories 0..1",
+        ),
         (torch.tensor([[0, -1, 0, 0, 0, 0]]), "holds -1 at dimension 1"),
         (torch.tensor([[0, 1, float("nan"), 0, 0, 0]]), "nan at example 0, dimension 2"),
         (torch.tensor([[0, 1, 0.5, 0, 0, 0]]), "integer category values; got 0.5"),
@@ -284,7 +296,9 @@ def test_bad_data_is_refused_clearly(x, message):
 def test_per_dimension_categories_are_checked():
     model = MADE(3, [8], num_categories=[2, 4, 3])
     model.log_prob(torch.tensor([[1, 3, 2]]))
-    with pytest.raises(ValueError, match=r"x\[1\] holds 3 at dimension 2, outside its categories 0..2"):
+    with pytest.raises(
+        ValueError, match=r"x\[1\] holds 3 at dimension 2, outside its categories 0..2"
+    ):
         model.log_prob(torch.tensor([[1, 3, 2], [0, 0, 3]]))
 
 
@@ -295,7 +309,9 @@ def test_bad_context_is_refused_clearly():
     model = MADE(3, [4], context_size=2)
     with pytest.raises(ValueError, match=r"needs a context of shape \(batch, 2\)"):
         model.log_prob(x)
-    with pytest.raises(ValueError, match=r"context must have shape \(2, 2\) or \(2,\); got \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"context must have shape \(2, 2\) or \(2,\); got \(2, 3\)"
+    ):
         model.log_prob(x, torch.zeros(2, 3))
     with pytest.raises(ValueError, match="NaN"):
         model.log_prob(x, torch.tensor([[0.0, float("nan")], [0.0, 0.0]]))
@@ -310,7 +326,10 @@ def test_bad_context_is_refused_clearly():
         (dict(input_shape=3, hidden_sizes=[4, 0]), "hidden_sizes must hold positive ints"),
         (dict(input_shape=3, hidden_sizes=[4], num_categories=1), "num_categories must be >= 2"),
         (dict(input_shape=3, hidden_sizes=[4], num_categories=[2, 3]), "one cardinality per"),
-        (dict(input_shape=3, hidden_sizes=[4], num_categories=[2, 3, 1]), "cardinality must be >= 2"),
+        (
+            dict(input_shape=3, hidden_sizes=[4], num_categories=[2, 3, 1]),
+            "cardinality must be >= 2",
+        ),
         (dict(input_shape=3, hidden_sizes=[4], ordering=[0, 0, 1]), "permutation of 0..2"),
         (dict(input_shape=3, hidden_sizes=[4], ordering="diagonal"), "ordering must be"),
         (dict(input_shape=3, hidden_sizes=[4], hidden_degrees="wide"), "hidden_degrees must be"),
@@ -341,8 +360,17 @@ def test_bad_ensemble_and_mask_index():
 
 def test_same_seed_same_model_and_global_rng_untouched():
     state = torch.get_rng_state()
-    a = MADE(10, [32, 32], num_categories=3, ordering="random", num_masks=3,
-             order_agnostic=True, direct_connections=True, context_size=2, seed=9)
+    a = MADE(
+        10,
+        [32, 32],
+        num_categories=3,
+        ordering="random",
+        num_masks=3,
+        order_agnostic=True,
+        direct_connections=True,
+        context_size=2,
+        seed=9,
+    )
     assert torch.equal(state, torch.get_rng_state())
     b = MADE.from_config(a.config.to_dict())
     for (na, ta), (nb, tb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
@@ -352,8 +380,13 @@ def test_same_seed_same_model_and_global_rng_untouched():
 
 
 def test_config_round_trip():
-    cfg = MADEConfig(input_shape=(1, 4), hidden_sizes=[8], num_categories=[2, 3, 2, 5],
-                     ordering=[3, 1, 0, 2], seed=3)
+    cfg = MADEConfig(
+        input_shape=(1, 4),
+        hidden_sizes=[8],
+        num_categories=[2, 3, 2, 5],
+        ordering=[3, 1, 0, 2],
+        seed=3,
+    )
     assert MADEConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="unknown MADEConfig keys"):
         MADEConfig.from_dict({**cfg.to_dict(), "hiden_sizes": [3]})

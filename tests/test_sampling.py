@@ -55,10 +55,21 @@ def test_known_conditionals():
     "kwargs",
     [
         dict(input_shape=4, hidden_sizes=[16, 16], ordering="random"),
-        dict(input_shape=3, hidden_sizes=[16], num_categories=[3, 2, 4], ordering=[2, 0, 1],
-             direct_connections=True),
-        dict(input_shape=3, hidden_sizes=[16], num_categories=3, num_masks=3,
-             order_agnostic=True, context_size=2),
+        dict(
+            input_shape=3,
+            hidden_sizes=[16],
+            num_categories=[3, 2, 4],
+            ordering=[2, 0, 1],
+            direct_connections=True,
+        ),
+        dict(
+            input_shape=3,
+            hidden_sizes=[16],
+            num_categories=3,
+            num_masks=3,
+            order_agnostic=True,
+            context_size=2,
+        ),
     ],
 )
 def test_samples_match_the_enumerated_distribution(kwargs):

@@ -92,7 +92,9 @@ class MADEConfig:
                 f"got {self.ordering!r}"
             )
         if self.hidden_degrees not in ("random", "equal"):
-            raise ValueError(f"hidden_degrees must be 'random' or 'equal'; got {self.hidden_degrees!r}")
+            raise ValueError(
+                f"hidden_degrees must be 'random' or 'equal'; got {self.hidden_degrees!r}"
+            )
         if not _is_int(self.num_masks) or self.num_masks < 1:
             raise ValueError(f"num_masks must be an int >= 1; got {self.num_masks!r}")
         for name in ("order_agnostic", "direct_connections"):
@@ -186,4 +188,3 @@ def _from_dict(cls: type, data: Mapping[str, Any]) -> Any:
         raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     return cls(**values)
-

@@ -52,4 +52,6 @@ def evaluate_nll(
         lp = model.log_prob(xb, cb, ensemble=ensemble, validate=False)
         total += float(lp.double().sum())
     nll = -total / x.shape[0]
-    return NLLResult(nll=nll, bits_per_dim=bits_per_dim(nll, model.num_dims), num_examples=x.shape[0])
+    return NLLResult(
+        nll=nll, bits_per_dim=bits_per_dim(nll, model.num_dims), num_examples=x.shape[0]
+    )

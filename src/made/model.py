@@ -370,9 +370,9 @@ class MADE(nn.Module):
     def _log_prob_from_out(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Per-example log-likelihood (nats) of ``x`` (B, D) given raw outputs."""
         if self.bernoulli:
-            return -F.binary_cross_entropy_with_logits(
-                out, x.to(out.dtype), reduction="none"
-            ).sum(dim=1)
+            return -F.binary_cross_entropy_with_logits(out, x.to(out.dtype), reduction="none").sum(
+                dim=1
+            )
         logits = self._shape_logits(out).reshape(x.shape[0], self.num_dims, -1)
         logp = torch.log_softmax(logits, dim=-1)
         return logp.gather(-1, x.unsqueeze(-1)).squeeze(-1).sum(dim=1)
@@ -411,9 +411,7 @@ class MADE(nn.Module):
             x = x.reshape(x.shape[0], self.num_dims).long()
         h_in = self._encode(x)
         if ensemble is None:
-            return self._log_prob_from_out(
-                self._network(h_in, context, self._current_masks()), x
-            )
+            return self._log_prob_from_out(self._network(h_in, context, self._current_masks()), x)
         if isinstance(ensemble, bool) or not isinstance(ensemble, int):
             raise ValueError(f"ensemble must be an int or None; got {ensemble!r}")
         if not 1 <= ensemble <= self.num_masks:

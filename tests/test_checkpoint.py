@@ -1,0 +1,73 @@
+"""Checkpoints rebuild their model alone, load weights-only, and are written atomically."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+import torch
+
+from made import MADE, load_checkpoint, save_checkpoint
+from made.checkpoint import atomic_write_bytes
+
+
+def test_round_trip(tmp_path):
+    model = MADE(
+        (2, 3),
+        [16],
+        num_categories=[3, 2, 4, 2, 2, 5],
+        num_masks=3,
+        order_agnostic=True,
+        direct_connections=True,
+        context_size=2,
+        seed=4,
+    )
+    model.set_mask(1)
+    save_checkpoint(tmp_path / "m.pt", model, epoch=7)
+    loaded, payload = load_checkpoint(tmp_path / "m.pt")
+    assert payload["epoch"] == 7 and loaded.config == model.config and loaded.mask_index == 1
+    x = torch.tensor([[0, 1, 3, 0, 1, 4], [2, 0, 0, 1, 1, 0]])
+    ctx = torch.randn(2, 2)
+    assert torch.equal(loaded.log_prob(x, ctx), model.log_prob(x, ctx))
+    assert torch.equal(loaded.log_prob(x, ctx, ensemble=3), model.log_prob(x, ctx, ensemble=3))
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch pwned-by-checkpoint",))
+
+
+def test_a_pickle_that_runs_code_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"format": "made-checkpoint-v1", "x": _Exploit()}, f, protocol=2)
+    with pytest.raises(ValueError, match="not a readable made checkpoint"):
+        load_checkpoint(path)
+    assert not (tmp_path / "pwned-by-checkpoint").exists()
+
+
+def test_other_files_are_refused(tmp_path):
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a made checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+    (tmp_path / "junk.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(ValueError, match="not a readable made checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+    with pytest.raises(ValueError, match="no checkpoint file"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path, monkeypatch):
+    path = tmp_path / "c.bin"
+    atomic_write_bytes(path, b"old")
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="No space"):
+        atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["c.bin"]
