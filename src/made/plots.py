@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display is needed or assumed
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 __all__ = ["plot_loss", "save_sample_grid"]
 
@@ -27,9 +27,18 @@ def plot_loss(
     """Train loss and validation NLL (nats per example) against epochs; ``floor`` draws the
     data's exact entropy where known, ``test_nll`` the final test figure."""
     epochs = [h["epoch"] for h in history]
+    train = [h["train_loss"] for h in history]
+    valid = [h["valid_nll"] for h in history]
+    few = len(epochs) <= 30
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train loss")
-    ax.plot(epochs, [h["valid_nll"] for h in history], marker="s", label="validation NLL")
+    ax.plot(epochs, train, marker="o" if few else None, label="train loss")
+    ax.plot(epochs, valid, marker="s" if few else None, label="validation NLL")
+    values = [v for v in (*train, *valid, floor, test_nll) if v is not None and v > 0]
+    if values and max(values) > 3 * min(values):
+        ax.set_yscale("log")  # so the end of training, where the differences are, is visible
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
     if test_nll is not None:
         ax.axhline(test_nll, color="tab:red", ls=":", label=f"test NLL {test_nll:.3f}")
     if floor is not None:
