@@ -65,7 +65,7 @@ def _jacobian(model: MADE, k: int) -> torch.Tensor:
     return jac[0, :, 0, :]  # (out units, in units)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(made_kwargs())
 def test_autoregressive_property_by_autograd(kwargs):
     model = sharpen(MADE(**kwargs).double())
