@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 demo: install
-	$(BIN)/made train --epochs 60 --out runs/demo --overwrite
+	$(BIN)/made train --out runs/demo --overwrite
 
 test: install-dev
 	$(BIN)/python -m pytest -q

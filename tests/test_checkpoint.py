@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from made import MADE, load_checkpoint, save_checkpoint
-from made.checkpoint import atomic_write_bytes
+from made.fileio import atomic_write_bytes
 
 
 def test_round_trip(tmp_path):

@@ -58,11 +58,11 @@ def test_train_writes_a_complete_run(run_dir):
         "examples_per_second",
     ):
         assert key in summary
-    assert summary["test_bits_per_dim"] == pytest.approx(summary["test_nll"] / (64 * np.log(2)))
+    assert summary["test_bits_per_dim"] == pytest.approx(summary["test_nll"] / (400 * np.log(2)))
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["model"]["num_masks"] == 2 and config["data"]["name"] == "bars-and-stripes"
+    assert config["model"]["num_masks"] == 2 and config["data"]["source"] == "shapes"
     assert (run_dir / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -71,14 +71,14 @@ def test_eval_reproduces_the_summary(run_dir, capsys):
     report = json.loads(capsys.readouterr().out)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert report["nll"] == pytest.approx(summary["test_nll"], rel=1e-6)
-    assert report["num_examples"] == 1000
+    assert report["num_examples"] == 4491
 
 
 def test_sample_to_npy(run_dir, tmp_path, capsys):
     out = tmp_path / "s.npy"
     assert main(["sample", str(run_dir), "-n", "7", "--out", str(out), "--device", "cpu"]) == 0
     s = np.load(out)
-    assert s.shape == (7, 1, 8, 8) and set(np.unique(s)) <= {0, 1}
+    assert s.shape == (7, 1, 20, 20) and set(np.unique(s)) <= {0, 1}
 
 
 @pytest.mark.parametrize(
@@ -126,3 +126,58 @@ def test_console_script_and_module_entry_point():
         [sys.executable, "-m", "made", "train", "--epochs", "0"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "expected a positive int" in bad.stderr
+
+
+def test_data_list_names_every_set(capsys):
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("shapes", "bars-and-stripes", "binarized-mnist", "fashion-mnist", "digits"):
+        assert name in out
+    assert "1x20x20" in out and "10,479 train / 4,491 test" in out
+
+
+def test_data_show_and_export_round_trip(tmp_path, capsys):
+    png, npz = tmp_path / "grid.png", tmp_path / "bars.npz"
+    assert main(["data", "show", "bars-and-stripes", "-n", "16", "--out", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["data", "export", "shapes", "--out", str(npz)]) == 0
+    from made.data import load_data
+
+    original, exported = load_data("shapes"), load_data(str(npz))
+    for split in ("train", "valid", "test"):
+        assert np.array_equal(original.splits[split], exported.splits[split])
+        assert np.array_equal(original.labels[split], exported.labels[split])
+    assert exported.notes == ["inferred 2 categories for each of the 400 features"]
+
+
+def test_data_errors_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n0,1\n0,-3\n")
+    assert main(["data", "show", str(bad), "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.csv: line 3, b is -3; categories are numbered" in err
+    assert main(["data", "export", "nope", "--out", str(tmp_path / "x.npz")]) == 2
+    assert "not a data set name" in capsys.readouterr().err
+
+
+def test_train_on_a_user_file_with_inferred_categories(tmp_path, capsys):
+    x = np.random.default_rng(0).integers(0, 3, (300, 6))
+    np.save(tmp_path / "tab.npy", x)
+    out = tmp_path / "run"
+    argv = [
+        "train",
+        "--data",
+        str(tmp_path / "tab.npy"),
+        "--hidden",
+        "16",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "inferred 3 categories for each of the 6 features" in printed
+    assert json.loads((out / "config.json").read_text())["model"]["num_categories"] == 3

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from made import MADE, TrainConfig, evaluate_nll
-from made.data import load_dataset
+from made.data import load_data
 from made.train import fit
 
 
 @pytest.fixture(scope="module")
 def data():
-    return load_dataset("bars-and-stripes", seed=0)
+    return load_data("bars-and-stripes", seed=0)
 
 
 def _fit(data, **kwargs):

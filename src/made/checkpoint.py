@@ -8,40 +8,17 @@ with no other file.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from . import __version__
+from .fileio import atomic_write
 from .model import MADE
 
-__all__ = ["save_checkpoint", "load_checkpoint", "atomic_write_bytes", "FORMAT"]
-
+__all__ = ["save_checkpoint", "load_checkpoint", "FORMAT"]
 FORMAT = "made-checkpoint-v1"
-
-
-def _atomic_replace(path: Path, write: Any) -> None:
-    """Write through ``write(file)`` to a temporary file beside ``path``, then rename over it:
-    a crash leaves either the old file or the new one, never a torn one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Atomically replace ``path`` with ``data``."""
-    _atomic_replace(Path(path), lambda f: f.write(data))
 
 
 def save_checkpoint(path: str | os.PathLike[str], model: MADE, **extra: Any) -> None:
@@ -53,7 +30,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: MADE, **extra: Any) -> 
         "model_state": model.state_dict(),
         **extra,
     }
-    _atomic_replace(Path(path), lambda f: torch.save(payload, f))
+    atomic_write(path, lambda f: torch.save(payload, f))
 
 
 def load_checkpoint(

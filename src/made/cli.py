@@ -7,6 +7,7 @@ traceback); internal errors exit with 1.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import shutil
 import sys
@@ -19,10 +20,11 @@ import numpy as np
 import torch
 
 from . import __version__
-from .checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
-from .config import TrainConfig
-from .data import DATASETS, load_dataset
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import DataConfig, TrainConfig
+from .data import NAMED_SETS, load_data
 from .evaluate import evaluate_nll
+from .fileio import atomic_write_bytes
 from .model import MADE
 from .plots import plot_loss, save_sample_grid
 from .train import fit
@@ -63,6 +65,44 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
     return value
+
+
+def _data_config(args: argparse.Namespace) -> DataConfig:
+    cats = args.categories
+    return DataConfig(
+        source=args.data,
+        seed=args.seed,
+        binarize=args.binarize,
+        num_categories=None if cats is None else (cats[0] if len(cats) == 1 else tuple(cats)),
+    )
+
+
+def _add_data_source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--binarize",
+        default="auto",
+        choices=["auto", "threshold", "stochastic", "none"],
+        help="turn grey levels into 0/1 (default: the source's own choice)",
+    )
+    p.add_argument(
+        "--categories",
+        type=_int_list,
+        default=None,
+        metavar="K[,K...]",
+        help="declared categories (one for all features, or one per feature); "
+        "default: inferred from the data",
+    )
+
+
+def _add_data_options(p: argparse.ArgumentParser, default: str | None) -> None:
+    p.add_argument(
+        "--data",
+        default=default,
+        metavar="NAME|PATH",
+        help="a data set name (see `made data list`) or a .npy/.npz/.csv/.amat/.pkl file or "
+        "a folder of PNGs" + (f" (default: {default})" if default else " (default: the run's)"),
+    )
+    _add_data_source_options(p)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -107,7 +147,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"{out} already exists and is not empty; pass --overwrite to replace it"
             )
         shutil.rmtree(out)
-    data = load_dataset(args.data, seed=args.seed)
+    data_cfg = _data_config(args)
+    data = load_data(data_cfg)
     model = MADE(
         input_shape=data.shape,
         hidden_sizes=args.hidden,
@@ -127,7 +168,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     config = {
         "made_version": __version__,
-        "data": {"name": data.name, "seed": args.seed, "shape": list(data.shape)},
+        "data": data_cfg.to_dict(),
         "model": model.config.to_dict(),
         "train": train_cfg.to_dict(),
         "device": str(device),
@@ -135,12 +176,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         "threads": torch.get_num_threads(),
     }
     _write_json(out / "config.json", config)
-    train_x, valid_x, test_x = (t.to(device) for t in (data.train, data.valid, data.test))
+    train_x, valid_x, test_x = (data.tensor(s, device) for s in ("train", "valid", "test"))
     _log(
         args,
         f"made {__version__}: training on {data.name} {tuple(data.shape)} "
         f"({len(train_x)} train, {len(valid_x)} valid, {len(test_x)} test) on {device}",
     )
+    for note in data.notes:
+        _log(args, f"  data: {note}")
 
     from tqdm.auto import tqdm  # progress on a terminal only (disable=None)
 
@@ -180,7 +223,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     save_sample_grid(
         samples,
         out / "samples.png",
-        num_categories=data.num_categories,
+        num_categories=model.max_categories,
         title=f"100 samples, {data.name}",
     )
     plot_loss(result.history, out / "loss.png", floor=data.entropy, test_nll=test.nll)
@@ -220,13 +263,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     config_path = run_dir / "config.json"
     if args.data is None:
         if not config_path.is_file():
-            raise UsageError(f"{run_dir} has no config.json; pass --data NAME")
-        data_cfg = json.loads(config_path.read_text())["data"]
-        name, seed = data_cfg["name"], data_cfg["seed"]
+            raise UsageError(f"{run_dir} has no config.json; pass --data NAME|PATH")
+        data_cfg = DataConfig.from_dict(json.loads(config_path.read_text())["data"])
     else:
-        name, seed = args.data, args.seed
-    data = load_dataset(name, seed=seed)
-    x = getattr(data, args.split).to(device)
+        data_cfg = _data_config(args)
+    data = load_data(data_cfg)
+    name = data.name
+    if data.num_dims != model.num_dims:
+        raise UsageError(
+            f"the data has {data.num_dims} features per example but the model was trained "
+            f"on {model.num_dims}"
+        )
+    x = data.tensor(args.split, device)
     if args.ensemble is not None and args.ensemble > model.num_masks:
         raise UsageError(f"--ensemble {args.ensemble} exceeds the model's {model.num_masks} masks")
     start = time.perf_counter()
@@ -271,6 +319,56 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------- data
+def cmd_data_list(args: argparse.Namespace) -> int:
+    rows = [("name", "shape", "splits", "status", "origin")]
+    for s in NAMED_SETS.values():
+        rows.append((s.name, "x".join(map(str, s.shape)), s.sizes, s.status(), s.origin))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)), end="  ")
+        print(f"{r[4]}  [{r[3]}]")
+    print(
+        "\nA PATH works wherever a name does: .npy, .npz (train/valid/test keys or one array), "
+        ".csv, .amat, a Shapes .pkl, or a folder of .png images."
+    )
+    return 0
+
+
+def cmd_data_show(args: argparse.Namespace) -> int:
+    data = load_data(_data_config(args))
+    x = data.tensor(args.split)
+    g = torch.Generator().manual_seed(args.seed)
+    index = torch.randperm(len(x), generator=g)[: args.n]
+    out = Path(args.out)
+    if out.suffix != ".png":
+        raise UsageError(f"--out must end in .png; got {out.name}")
+    kmax = int(max(np.atleast_1d(data.num_categories)))
+    title = f"{data.name}: {len(index)} {args.split} examples"
+    save_sample_grid(x[index], out, num_categories=kmax, title=title)
+    for note in data.notes:
+        print(f"data: {note}")
+    print(f"wrote {len(index)} examples of {data.name}/{args.split} to {out}")
+    return 0
+
+
+def cmd_data_export(args: argparse.Namespace) -> int:
+    data = load_data(_data_config(args))
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise UsageError(f"--out must end in .npz; got {out.name}")
+    arrays = {s: np.ascontiguousarray(data.splits[s]) for s in ("train", "valid", "test")}
+    arrays.update({f"{s}_labels": np.asarray(y) for s, y in data.labels.items()})
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(out, buffer.getvalue())
+    sizes = ", ".join(f"{s} {len(arrays[s])}" for s in ("train", "valid", "test"))
+    for note in data.notes:
+        print(f"data: {note}")
+    print(f"wrote {data.name} ({sizes}; shape {tuple(data.shape)}) to {out}")
+    return 0
+
+
 # ------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -286,12 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a MADE; writes config.json, checkpoint.pt, best.pt, "
         "metrics.jsonl, loss.png, samples.png and summary.json into --out.",
     )
-    p.add_argument(
-        "--data",
-        default="bars-and-stripes",
-        choices=sorted(DATASETS),
-        help="data set name (default: %(default)s)",
-    )
+    _add_data_options(p, "shapes")
     p.add_argument(
         "--hidden",
         type=_int_list,
@@ -318,8 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="exact NLL of a trained model on a data split")
     p.add_argument("run", help="a run directory or a checkpoint file")
-    p.add_argument("--data", default=None, help="data set name (default: the run's own)")
-    p.add_argument("--seed", type=int, default=0, help="seed of a generated --data set")
+    _add_data_options(p, None)
+    p.add_argument("--seed", type=int, default=0, help="seed of generated data and splits")
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
     p.add_argument(
         "--ensemble",
@@ -338,6 +431,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("data", help="list, look at and export data sets")
+    dsub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    q = dsub.add_parser("list", help="every named data set: shape, splits, origin, status")
+    q.set_defaults(func=cmd_data_list)
+    for action, helptext, func, default_out in (
+        ("show", "write a grid of examples (.png)", cmd_data_show, "examples.png"),
+        ("export", "write the splits and labels as .npz", cmd_data_export, "data.npz"),
+    ):
+        q = dsub.add_parser(action, help=helptext)
+        q.add_argument("data", metavar="NAME|PATH")
+        q.add_argument("--out", default=default_out, help="default: %(default)s")
+        q.add_argument("--seed", type=int, default=0, help="seed of generated data and splits")
+        _add_data_source_options(q)
+        if action == "show":
+            q.add_argument("-n", type=_positive_int, default=100, help="number of examples")
+            q.add_argument("--split", default="train", choices=["train", "valid", "test"])
+        q.set_defaults(func=func)
     return parser
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MADEConfig", "TrainConfig", "ACTIVATIONS"]
+__all__ = ["MADEConfig", "TrainConfig", "DataConfig", "ACTIVATIONS"]
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "silu", "leaky_relu", "softplus")
 
@@ -178,6 +178,66 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where data comes from and how it is turned into categories; see ``made.data.load_data``.
+
+    ``source``: a data set name (``made data list``) or a path. ``binarize``: ``"auto"`` (the
+    source's own default: threshold for grey-level images, none for category files),
+    ``"threshold"`` (value > ``threshold`` x the value range), ``"stochastic"`` (1 with
+    probability value / range, drawn from ``seed``) or ``"none"``. ``levels``: with
+    ``binarize="none"``, quantise grey levels into this many categories. ``num_categories``:
+    declared categories (one int, or one per feature); None infers them from the data.
+    ``valid_fraction``: carved from train (with ``seed``) when the source has no validation
+    split; ``test_fraction``: likewise when it has no test split.
+    """
+
+    source: str = "shapes"
+    seed: int = 0
+    binarize: str = "auto"
+    threshold: float = 0.5
+    levels: int | None = None
+    num_categories: int | tuple[int, ...] | None = None
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str) or not self.source:
+            raise ValueError(f"source must be a data set name or a path; got {self.source!r}")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ValueError(f"seed must be an int >= 0; got {self.seed!r}")
+        if self.binarize not in ("auto", "threshold", "stochastic", "none"):
+            raise ValueError(
+                f"binarize must be auto, threshold, stochastic or none; got {self.binarize!r}"
+            )
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must be strictly between 0 and 1; got {self.threshold}")
+        if self.levels is not None and (not _is_int(self.levels) or self.levels < 2):
+            raise ValueError(f"levels must be an int >= 2; got {self.levels!r}")
+        if self.levels is not None and self.binarize in ("threshold", "stochastic"):
+            raise ValueError("levels quantises grey levels; it cannot be combined with binarize")
+        if self.num_categories is not None:
+            cats = _positive_ints("num_categories", self.num_categories, False)
+            if min(cats) < 2:
+                raise ValueError(f"num_categories must be >= 2; got {list(cats)!r}")
+            object.__setattr__(
+                self, "num_categories", cats[0] if _is_int(self.num_categories) else cats
+            )
+        for name in ("valid_fraction", "test_fraction"):
+            val = getattr(self, name)
+            if not (isinstance(val, numbers.Real) and 0 < val < 1):
+                raise ValueError(f"{name} must be strictly between 0 and 1; got {val!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataConfig:
         return _from_dict(cls, data)
 
 

@@ -257,7 +257,7 @@ class MADE(nn.Module):
         return self.output.weight.dtype
 
     def _check_x(self, x: Any) -> torch.Tensor:
-        """Validate data and return it as a ``(B, D)`` LongTensor on the model's device."""
+        """Validate data and return it as ``(B, D)`` integers on the model's device."""
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(x)
         if not isinstance(x, torch.Tensor):
@@ -285,9 +285,12 @@ class MADE(nn.Module):
                     f"x must hold integer category values; got {x[i, j].item()} "
                     f"at example {i}, dimension {j}"
                 )
+            x = x.long()
         elif x.is_complex():
             raise ValueError(f"x must hold integer category values; got dtype {x.dtype}")
-        x = x.long()
+        elif x.dtype == torch.bool:
+            x = x.to(torch.uint8)
+        # Integer data keeps its dtype (uint8 data sets stay small); indexing converts per batch.
         bad = (x < 0) | (x >= self.cardinality)
         if bad.any():
             i, j = (int(v) for v in bad.nonzero()[0])
@@ -329,7 +332,7 @@ class MADE(nn.Module):
         """``(B, D)`` categories -> ``(B, num_units)`` network input (0/1 or one-hot)."""
         if self.bernoulli:
             return x.to(self._dtype)
-        onehot = F.one_hot(x, self.max_categories).to(self._dtype)  # (B, D, Kmax)
+        onehot = F.one_hot(x.long(), self.max_categories).to(self._dtype)  # (B, D, Kmax)
         flat = onehot.reshape(x.shape[0], -1)
         return flat if self._in_index is None else flat[:, self._in_index]
 
@@ -375,7 +378,7 @@ class MADE(nn.Module):
             )
         logits = self._shape_logits(out).reshape(x.shape[0], self.num_dims, -1)
         logp = torch.log_softmax(logits, dim=-1)
-        return logp.gather(-1, x.unsqueeze(-1)).squeeze(-1).sum(dim=1)
+        return logp.gather(-1, x.long().unsqueeze(-1)).squeeze(-1).sum(dim=1)
 
     # ------------------------------------------------------------------------ public API
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
@@ -408,7 +411,7 @@ class MADE(nn.Module):
             x = self._check_x(x)
             context = self._check_context(context, x.shape[0])
         else:
-            x = x.reshape(x.shape[0], self.num_dims).long()
+            x = x.reshape(x.shape[0], self.num_dims)
         h_in = self._encode(x)
         if ensemble is None:
             return self._log_prob_from_out(self._network(h_in, context, self._current_masks()), x)

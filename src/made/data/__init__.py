@@ -1,61 +1,37 @@
-"""Data sets for MADE, addressed by name. Each yields integer tensors ``(N, *shape)``.
+"""Data for MADE: the built-in Shapes set, real benchmark sets and the user's own files.
 
-The built-in default is generated, so nothing is downloaded: ``bars-and-stripes`` (8x8 binary
-images with a known exact entropy, so the gap between a model and the truth is measurable).
+``load_data(name_or_path)`` returns a validated ``Dataset`` of integer splits. Nothing is
+downloaded at run time: named sets are generated, read from installed packages, or read from a
+file the user has (see ``NAMED_SETS`` and ``made data list``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import torch
-
-from ..masks import make_generator
+from .formats import read_amat, read_csv, read_idx, read_npy, read_npz, read_png_folder
+from .load import NAMED_SETS, Dataset, NamedSet, load_data
+from .safe_pickle import UnsafePickleError, safe_load_pickle
+from .shapes import SHAPE_CLASSES, generate_shapes
 from .synthetic import bars_and_stripes, bars_and_stripes_entropy
+from .validate import DataError, check_array, infer_categories
 
-__all__ = ["Dataset", "DATASETS", "load_dataset", "bars_and_stripes", "bars_and_stripes_entropy"]
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Train/valid/test splits of one data set (LongTensors ``(N, *shape)``).
-
-    ``entropy``: the exact entropy in nats per example where it is known (a floor for NLL).
-    """
-
-    name: str
-    train: torch.Tensor
-    valid: torch.Tensor
-    test: torch.Tensor
-    num_categories: int
-    description: str
-    entropy: float | None = None
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.train.shape[1:])
-
-
-def _bars_and_stripes(seed: int) -> Dataset:
-    sizes = {"train": 5000, "valid": 1000, "test": 1000}
-    parts = {
-        split: bars_and_stripes(n, 8, make_generator(seed, 0xDA7A, i))
-        for i, (split, n) in enumerate(sizes.items())
-    }
-    return Dataset(
-        name="bars-and-stripes",
-        num_categories=2,
-        description="generated 8x8 binary bars and stripes; exact entropy known",
-        entropy=bars_and_stripes_entropy(8),
-        **parts,
-    )
-
-
-DATASETS = {"bars-and-stripes": _bars_and_stripes}
-
-
-def load_dataset(name: str, seed: int = 0) -> Dataset:
-    """The named data set; ``seed`` fixes generated ones."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
-    return DATASETS[name](seed)
+__all__ = [
+    "NAMED_SETS",
+    "SHAPE_CLASSES",
+    "DataError",
+    "Dataset",
+    "NamedSet",
+    "UnsafePickleError",
+    "bars_and_stripes",
+    "bars_and_stripes_entropy",
+    "check_array",
+    "generate_shapes",
+    "infer_categories",
+    "load_data",
+    "read_amat",
+    "read_csv",
+    "read_idx",
+    "read_npy",
+    "read_npz",
+    "read_png_folder",
+    "safe_load_pickle",
+]

@@ -1,0 +1,481 @@
+"""Data sets by name or path, turned into validated integer splits ready for a MADE.
+
+``load_data("shapes")``, ``load_data("path/to/file.npz")`` or ``load_data(DataConfig(...))``
+returns a ``Dataset`` with ``train``, ``valid`` and ``test`` splits. Nothing is downloaded:
+named sets are generated, read from installed packages, or read from a file the user has.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import DataConfig
+from ..masks import derive_seed
+from .formats import (
+    read_amat,
+    read_csv,
+    read_idx,
+    read_npy,
+    read_npz,
+    read_png_folder,
+    read_shapes_pickle,
+)
+from .shapes import SHAPE_CLASSES, SHAPES_TEST_SIZE, SHAPES_TRAIN_SIZE, generate_shapes
+from .synthetic import bars_and_stripes, bars_and_stripes_entropy
+from .validate import DataError, check_array, infer_categories
+
+__all__ = ["Dataset", "NamedSet", "NAMED_SETS", "load_data", "FASHION_MNIST_DIR"]
+
+SPLITS = ("train", "valid", "test")
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+                   "sneaker", "bag", "ankle boot")  # fmt: skip
+
+
+@dataclass
+class Dataset:
+    """Validated splits of one data set.
+
+    ``splits`` maps ``train``/``valid``/``test`` to integer arrays ``(N, *shape)`` (possibly
+    memory-mapped); ``labels`` maps splits to class indices where the source has them.
+    ``notes`` says what was inferred or carved, for the user to read.
+    """
+
+    name: str
+    splits: dict[str, np.ndarray]
+    num_categories: int | tuple[int, ...]
+    source: str
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+    classes: tuple[str, ...] = ()
+    columns: tuple[str, ...] | None = None
+    entropy: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of one example."""
+        return tuple(self.splits["train"].shape[1:])
+
+    @property
+    def num_dims(self) -> int:
+        return math.prod(self.shape)
+
+    def tensor(self, split: str, device: str | torch.device = "cpu") -> torch.Tensor:
+        """A split as an integer tensor on ``device`` (uint8 when every category fits)."""
+        x = np.ascontiguousarray(self.splits[split])
+        if x.dtype == np.bool_ or (
+            np.issubdtype(x.dtype, np.integer) and x.dtype.itemsize == 1 and x.dtype.kind == "u"
+        ):
+            x = x.astype(np.uint8, copy=False)
+        elif max(np.atleast_1d(self.num_categories)) <= 256:
+            x = x.astype(np.uint8)
+        else:
+            x = x.astype(np.int64)
+        return torch.from_numpy(x).to(device)
+
+    def label_tensor(self, split: str, device: str | torch.device = "cpu") -> torch.Tensor | None:
+        if split not in self.labels:
+            return None
+        return torch.from_numpy(np.ascontiguousarray(self.labels[split]).astype(np.int64)).to(
+            device
+        )
+
+    @property
+    def train(self) -> torch.Tensor:
+        return self.tensor("train")
+
+    @property
+    def valid(self) -> torch.Tensor:
+        return self.tensor("valid")
+
+    @property
+    def test(self) -> torch.Tensor:
+        return self.tensor("test")
+
+
+@dataclass
+class _Raw:
+    """What a source yields before binarisation, splitting and validation."""
+
+    splits: dict[str, np.ndarray]  # train/valid/test, or "all" to be split
+    value_max: float  # the top of the value range (255 for grey levels, 1 for binary)
+    binarize: str  # the source's default: "threshold" or "none"
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+    classes: tuple[str, ...] = ()
+    num_categories: int | None = None  # known by construction (binary sources: 2)
+    columns: tuple[str, ...] | None = None
+    entropy: float | None = None
+    description: str = ""
+    header_lines: int | None = None  # text sources: lines before the first example
+
+
+@dataclass(frozen=True)
+class NamedSet:
+    """A data set addressed by name: how to load it and where it comes from."""
+
+    name: str
+    shape: tuple[int, ...]
+    sizes: str
+    origin: str
+    load: Callable[[DataConfig], _Raw]
+    missing: Callable[[], str | None] = lambda: None  # why it cannot load now, if it cannot
+
+    def status(self) -> str:
+        """``"available"`` or what is missing, without loading the data."""
+        reason = self.missing()
+        return "available" if reason is None else f"missing: {reason}"
+
+
+# ------------------------------------------------------------------------------ named sets
+def _shapes(cfg: DataConfig) -> _Raw:
+    train, train_y = generate_shapes(SHAPES_TRAIN_SIZE, derive_seed(cfg.seed, 0x5A, 0))
+    test, test_y = generate_shapes(SHAPES_TEST_SIZE, derive_seed(cfg.seed, 0x5A, 1))
+    return _Raw(
+        {"train": train, "test": test},
+        1,
+        "none",
+        {"train": train_y, "test": test_y},
+        SHAPE_CLASSES,
+        num_categories=2,
+        description="generated Shapes",
+    )
+
+
+def _bars(cfg: DataConfig) -> _Raw:
+    parts = {
+        split: bars_and_stripes(
+            n, 8, torch.Generator().manual_seed(derive_seed(cfg.seed, 0xDA7A, i))
+        )
+        .numpy()
+        .astype(np.uint8)
+        for i, (split, n) in enumerate((("train", 5000), ("valid", 1000), ("test", 1000)))
+    }
+    return _Raw(parts, 1, "none", num_categories=2, entropy=bars_and_stripes_entropy(8))
+
+
+def _search_paths(filename: str) -> list[Path]:
+    dirs = [Path(d) for d in os.environ.get("MADE_DATA_DIR", "").split(os.pathsep) if d]
+    dirs += [Path("."), Path("data"), Path("../shared/data")]
+    return [d / filename for d in dirs]
+
+
+def _binarized_mnist_missing() -> str | None:
+    if any(p.is_file() for p in _search_paths("binarized_mnist.npz")):
+        return None
+    looked = ", ".join(str(p) for p in _search_paths("binarized_mnist.npz"))
+    return (
+        "binarized-mnist needs the file binarized_mnist.npz (keys train_data, valid_data, "
+        f"test_data): pass its path as the data source, or put it in $MADE_DATA_DIR "
+        f"(looked in: {looked})"
+    )
+
+
+def _binarized_mnist(cfg: DataConfig) -> _Raw:
+    for path in _search_paths("binarized_mnist.npz"):
+        if path.is_file():
+            raw = _from_path(path, cfg)
+            raw.splits = {k: v.reshape(-1, 1, 28, 28) for k, v in raw.splits.items()}
+            raw.num_categories = 2
+            return raw
+    raise DataError(_binarized_mnist_missing())
+
+
+def _fashion_dir() -> Path:
+    return Path(os.environ.get("MADE_FASHION_MNIST_DIR", FASHION_MNIST_DIR))
+
+
+_FASHION_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+
+def _fashion_missing() -> str | None:
+    root = _fashion_dir()
+    if all((root / f).is_file() for pair in _FASHION_FILES.values() for f in pair):
+        return None
+    return (
+        f"fashion-mnist needs Debian's package dataset-fashion-mnist (no IDX files in "
+        f"{root}): install it with `apt-get install dataset-fashion-mnist`, or set "
+        "$MADE_FASHION_MNIST_DIR to a folder holding the four gzipped IDX files"
+    )
+
+
+def _fashion_mnist(cfg: DataConfig) -> _Raw:
+    reason = _fashion_missing()
+    if reason is not None:
+        raise DataError(reason)
+    root = _fashion_dir()
+    splits, labels = {}, {}
+    for split, (images, targets) in _FASHION_FILES.items():
+        splits[split] = read_idx(root / images)[:, None]
+        labels[split] = read_idx(root / targets).astype(np.int64)
+    return _Raw(splits, 255, "threshold", labels, FASHION_CLASSES)
+
+
+def _digits_missing() -> str | None:
+    if importlib.util.find_spec("sklearn") is not None:
+        return None
+    return "digits needs scikit-learn, which bundles the 8x8 digits: pip install scikit-learn"
+
+
+def _digits(cfg: DataConfig) -> _Raw:
+    reason = _digits_missing()
+    if reason is not None:
+        raise DataError(reason)
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = bunch.images.astype(np.float64)[:, None]  # (1797, 1, 8, 8), values 0..16
+    return _Raw(
+        {"all": images},
+        16,
+        "threshold",
+        {"all": bunch.target.astype(np.int64)},
+        tuple(str(c) for c in range(10)),
+    )
+
+
+NAMED_SETS = {
+    s.name: s
+    for s in (
+        NamedSet(
+            "shapes",
+            (1, 20, 20),
+            "10,479 train / 4,491 test",
+            "generated by made (nine filled shapes, labelled)",
+            _shapes,
+        ),
+        NamedSet(
+            "bars-and-stripes",
+            (1, 8, 8),
+            "5,000 / 1,000 / 1,000",
+            "generated by made (exact entropy known)",
+            _bars,
+        ),
+        NamedSet(
+            "binarized-mnist",
+            (1, 28, 28),
+            "50,000 / 10,000 / 10,000",
+            "binarized_mnist.npz from a path or $MADE_DATA_DIR (fixed binarisation)",
+            _binarized_mnist,
+            _binarized_mnist_missing,
+        ),
+        NamedSet(
+            "fashion-mnist",
+            (1, 28, 28),
+            "60,000 train / 10,000 test",
+            f"Debian package dataset-fashion-mnist ({FASHION_MNIST_DIR})",
+            _fashion_mnist,
+            _fashion_missing,
+        ),
+        NamedSet(
+            "digits",
+            (1, 8, 8),
+            "1,797 in all",
+            "scikit-learn's bundled 8x8 digits",
+            _digits,
+            _digits_missing,
+        ),
+    )
+}
+
+
+# ------------------------------------------------------------------------------ from paths
+def _from_path(path: Path, cfg: DataConfig) -> _Raw:
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        amat = [path / f"binarized_mnist_{s}.amat" for s in SPLITS]
+        if all(p.is_file() for p in amat):
+            return _Raw(
+                {s: read_amat(p) for s, p in zip(SPLITS, amat, strict=True)},
+                1,
+                "none",
+                num_categories=2,
+            )
+        images, labels, classes = read_png_folder(path)
+        return _Raw(
+            {"all": images},
+            255,
+            "threshold",
+            {"all": labels} if labels is not None else {},
+            tuple(classes),
+        )
+    if not path.exists():
+        raise DataError(
+            f"{path}: no such file or folder, and not a data set name "
+            f"(known: {', '.join(NAMED_SETS)})"
+        )
+    if suffix == ".npy":
+        return _Raw({"all": read_npy(path)}, _value_max(read_npy(path)), "none")
+    if suffix == ".npz":
+        splits, labels = read_npz(path)
+        return _Raw(splits, _value_max(splits.get("train", splits.get("all"))), "none", labels)
+    if suffix == ".csv":
+        values, header = read_csv(path)
+        columns = tuple(header) if header else None
+        return _Raw(
+            {"all": values},
+            _value_max(values),
+            "none",
+            columns=columns,
+            header_lines=1 if header else 0,
+        )
+    if suffix == ".amat":
+        return _Raw({"all": read_amat(path)}, 1, "none", header_lines=0)
+    if suffix in (".pkl", ".pickle"):
+        return _Raw(read_shapes_pickle(path), 1, "none", num_categories=2)
+    if suffix == ".gz" or "idx" in path.name:
+        return _Raw({"all": read_idx(path)}, 255, "threshold")
+    raise DataError(
+        f"{path}: unsupported file type {suffix or '(none)'}; expected .npy, .npz, .csv, "
+        ".amat, .pkl (Shapes pickle), an IDX file or a folder of .png images"
+    )
+
+
+def _value_max(x: np.ndarray) -> float:
+    """The top of a value range for binarisation: the dtype's for uint8, else 1 for data in
+    [0, 1], else the data's maximum."""
+    if x.dtype == np.uint8:
+        return 255.0
+    if x.dtype == np.bool_:
+        return 1.0
+    top = float(np.max(x)) if x.size else 1.0
+    return 1.0 if top <= 1.0 else top
+
+
+# ---------------------------------------------------------------------------- processing
+def _binarize(x: np.ndarray, cfg: DataConfig, mode: str, vmax: float, key: int) -> np.ndarray:
+    if mode == "threshold":
+        return (np.asarray(x) > cfg.threshold * vmax).astype(np.uint8)
+    if mode == "stochastic":
+        g = torch.Generator().manual_seed(derive_seed(cfg.seed, 0xB1, key))
+        u = torch.rand(x.shape, generator=g, dtype=torch.float64).numpy()
+        return (u < np.asarray(x, dtype=np.float64) / vmax).astype(np.uint8)
+    if cfg.levels is not None:
+        return np.minimum(
+            np.asarray(x, dtype=np.float64) * cfg.levels / (vmax + 1), cfg.levels - 1
+        ).astype(np.int64)
+    return x
+
+
+def _split(n: int, fraction: float, seed: int, key: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept, carved)`` row indices: a fixed-seed random ``fraction`` is carved out."""
+    carved = max(1, round(n * fraction))
+    if carved >= n:
+        raise DataError(f"cannot carve {fraction:.0%} out of {n} examples and keep any")
+    g = torch.Generator().manual_seed(derive_seed(seed, 0x5B, key))
+    perm = torch.randperm(n, generator=g).numpy()
+    return np.sort(perm[carved:]), np.sort(perm[:carved])
+
+
+def load_data(source: str | DataConfig, **overrides: object) -> Dataset:
+    """Load a data set by name or path (see ``DataConfig`` for the options).
+
+    Splits missing from the source are carved with a fixed seed: test from the whole (when the
+    source is one array), valid from train. Every split is validated; categories are taken from
+    ``num_categories``, else from the source, else inferred (and said so in ``notes``).
+    """
+    cfg = DataConfig(source=source, **overrides) if isinstance(source, str) else source
+    if overrides and not isinstance(source, str):
+        cfg = replace(cfg, **overrides)  # type: ignore[arg-type]
+    named = NAMED_SETS.get(cfg.source)
+    raw = named.load(cfg) if named else _from_path(Path(cfg.source), cfg)
+    where = cfg.source
+    notes: list[str] = []
+    mode = raw.binarize if cfg.binarize == "auto" else cfg.binarize
+    if mode != "none" and raw.num_categories == 2 and raw.value_max == 1:
+        mode = "none"  # already binary
+    splits = {
+        k: _binarize(v, cfg, mode, raw.value_max, i) for i, (k, v) in enumerate(raw.splits.items())
+    }
+    if mode != "none":
+        notes.append(
+            f"binarised by {mode} at {cfg.threshold:g} of the range 0..{raw.value_max:g}"
+            if mode == "threshold"
+            else f"binarised stochastically (seed {cfg.seed})"
+        )
+    elif cfg.levels is not None:
+        notes.append(f"quantised 0..{raw.value_max:g} into {cfg.levels} levels")
+    # Validate as the file holds the data, so that row numbers in messages are the file's.
+    if mode != "none":
+        known = 2
+    elif cfg.levels is not None:
+        known = cfg.levels
+    elif raw.num_categories is None and raw.binarize == "threshold":
+        known = int(raw.value_max) + 1  # grey levels kept as they are: 0..value_max
+    else:
+        known = raw.num_categories
+    declared = cfg.num_categories if cfg.num_categories is not None else known
+    labels = dict(raw.labels)
+    first = next(iter(splits.values()))
+    skip = raw.header_lines
+    row_name = None if skip is None else (lambda r: f"line {r + 1 + skip}")
+    for s, x in splits.items():
+        place = where if s == "all" else f"{where}, split '{s}'"
+        check_array(
+            x,
+            place,
+            num_categories=declared,
+            shape=tuple(first.shape[1:]),
+            columns=raw.columns,
+            row_name=row_name,
+        )
+        if s in labels and len(labels[s]) != len(x):
+            raise DataError(f"{place}: {len(labels[s])} labels for {len(x)} examples")
+    if "all" in splits:
+        whole = splits.pop("all")
+        rest, test = _split(len(whole), cfg.test_fraction, cfg.seed, 1)
+        splits["train"], splits["test"] = whole[rest], whole[test]
+        if "all" in labels:
+            y = labels.pop("all")
+            labels["train"], labels["test"] = y[rest], y[test]
+        notes.append(
+            f"test split: {len(test)} of {len(whole)} examples carved with seed {cfg.seed}"
+        )
+    if "test" not in splits:
+        raise DataError(f"{where}: has no test split")
+    if "valid" not in splits:
+        kept, valid = _split(len(splits["train"]), cfg.valid_fraction, cfg.seed, 2)
+        train = splits["train"]
+        splits["train"], splits["valid"] = train[kept], train[valid]
+        if "train" in labels:
+            y = labels["train"]
+            labels["train"], labels["valid"] = y[kept], y[valid]
+        notes.append(
+            f"valid split: {len(valid)} of {len(train)} training examples carved with "
+            f"seed {cfg.seed}"
+        )
+    splits = {s: splits[s] for s in SPLITS}
+    if declared is None:
+        cats = infer_categories(list(splits.values()))
+        declared = cats[0] if len(set(cats)) == 1 else cats
+        notes.append(_describe_inferred(cats, raw.columns))
+    return Dataset(
+        name=named.name if named else Path(cfg.source).name,
+        splits=splits,
+        num_categories=declared,
+        source=named.origin if named else str(cfg.source),
+        labels=labels,
+        classes=raw.classes,
+        columns=raw.columns,
+        entropy=raw.entropy,
+        notes=notes,
+    )
+
+
+def _describe_inferred(cats: tuple[int, ...], columns: tuple[str, ...] | None) -> str:
+    if len(set(cats)) == 1:
+        return f"inferred {cats[0]} categories for each of the {len(cats)} features"
+    names = columns or tuple(f"feature {i}" for i in range(len(cats)))
+    shown = ", ".join(f"{n}={k}" for n, k in zip(names[:12], cats[:12], strict=False))
+    more = f", ... ({len(cats)} features)" if len(cats) > 12 else ""
+    return f"inferred categories per feature: {shown}{more}"

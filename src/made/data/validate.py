@@ -1,0 +1,113 @@
+"""Checks that data can be modelled: integer categories, in range, finite, consistent, non-empty.
+
+Every failure is one ``DataError`` naming the file (or set), the split, the offending row and
+value, and what was expected. Arrays are scanned in chunks, so a memory-mapped file is checked
+without being read into memory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+__all__ = ["DataError", "check_array", "infer_categories"]
+
+_CHUNK = 65_536
+
+
+class DataError(ValueError):
+    """Data that cannot be used as given; the message says where and why."""
+
+
+def _first_bad(mask: np.ndarray) -> tuple[int, int]:
+    row, col = np.argwhere(mask)[0]
+    return int(row), int(col)
+
+
+def check_array(
+    x: np.ndarray,
+    where: str,
+    *,
+    num_categories: int | Sequence[int] | None = None,
+    shape: tuple[int, ...] | None = None,
+    columns: Sequence[str] | None = None,
+    row_name: Callable[[int], str] | None = None,
+) -> None:
+    """Validate one split ``x`` of shape ``(N, *shape)``.
+
+    ``where`` names it in messages (for example ``"data.npz, split 'train'"``). Rows are
+    called ``row_name(i)`` (default ``"row i"``, from 0) and features ``columns[j]`` (default
+    ``"feature j"``, the position in the flattened example).
+    """
+
+    def at(r: int, c: int) -> str:
+        row = row_name(r) if row_name is not None else f"row {r}"
+        col = columns[c] if columns is not None and c < len(columns) else f"feature {c}"
+        return f"{where}: {row}, {col}"
+
+    if x.ndim < 2:
+        raise DataError(
+            f"{where}: expected an array of shape (examples, features...), got {x.shape}"
+        )
+    if x.shape[0] == 0:
+        raise DataError(f"{where}: no examples (the split is empty)")
+    if shape is not None and tuple(x.shape[1:]) != tuple(shape):
+        raise DataError(
+            f"{where}: examples have shape {tuple(x.shape[1:])}, expected {tuple(shape)} "
+            "like the other splits"
+        )
+    if not (
+        np.issubdtype(x.dtype, np.integer)
+        or np.issubdtype(x.dtype, np.floating)
+        or x.dtype == np.bool_
+    ):
+        raise DataError(f"{where}: values must be numbers, got dtype {x.dtype}")
+    d = int(np.prod(x.shape[1:]))
+    limit = None
+    if num_categories is not None:
+        limit = np.asarray(num_categories).reshape(-1)
+        if limit.size not in (1, d):
+            raise DataError(f"{where}: {limit.size} category counts given for {d} features")
+    for start in range(0, x.shape[0], _CHUNK):
+        chunk = np.asarray(x[start : start + _CHUNK]).reshape(-1, d)
+        if np.issubdtype(chunk.dtype, np.floating):
+            bad = ~np.isfinite(chunk)
+            if bad.any():
+                r, c = _first_bad(bad)
+                raise DataError(
+                    f"{at(start + r, c)} is {chunk[r, c]:g}; expected an integer category"
+                )
+            bad = chunk != np.round(chunk)
+            if bad.any():
+                r, c = _first_bad(bad)
+                raise DataError(
+                    f"{at(start + r, c)} is {chunk[r, c]:g}; "
+                    "expected an integer category (binarise or quantise first)"
+                )
+        bad = chunk < 0
+        if bad.any():
+            r, c = _first_bad(bad)
+            raise DataError(
+                f"{at(start + r, c)} is {chunk[r, c]:g}; categories are numbered from 0"
+            )
+        if limit is not None:
+            bad = chunk >= limit
+            if bad.any():
+                r, c = _first_bad(bad)
+                k = int(limit[0] if limit.size == 1 else limit[c])
+                raise DataError(
+                    f"{at(start + r, c)} is {chunk[r, c]:g}; expected a category in 0..{k - 1}"
+                )
+
+
+def infer_categories(splits: Sequence[np.ndarray]) -> tuple[int, ...]:
+    """Per feature, ``max + 1`` over every split (at least 2): the categories the data uses.
+    Call after ``check_array`` so values are known to be non-negative integers."""
+    d = int(np.prod(splits[0].shape[1:]))
+    top = np.zeros(d, dtype=np.int64)
+    for x in splits:
+        for start in range(0, x.shape[0], _CHUNK):
+            chunk = np.asarray(x[start : start + _CHUNK]).reshape(-1, d)
+            top = np.maximum(top, chunk.max(axis=0).astype(np.int64))
+    return tuple(int(v) for v in np.maximum(top + 1, 2))
