@@ -145,27 +145,46 @@ class MADEConfig:
 class TrainConfig:
     """Optimisation settings for ``made.train.fit``.
 
+    ``optimizer``: ``"adam"`` (weight decay as L2) or ``"adamw"`` (decoupled).
+    ``schedule``: ``"constant"``, ``"cosine"`` (to 0 over ``epochs``) or ``"plateau"`` (halve
+    the rate after ``plateau_patience`` epochs without a better validation NLL).
+    ``patience``: stop after this many epochs without a better validation NLL (None: never).
     ``mask_every``: with a multi-mask model, move to the next mask every this many steps.
     ``eval_ensemble``: masks averaged (as a mixture) when measuring validation NLL.
+    ``log_every``: write a step line to ``metrics.jsonl`` every this many steps.
     """
 
     epochs: int = 20
     batch_size: int = 128
     lr: float = 1e-3
+    optimizer: str = "adam"
     weight_decay: float = 0.0
     grad_clip: float | None = None
+    schedule: str = "constant"
+    plateau_patience: int = 2
+    patience: int | None = None
     mask_every: int = 1
     eval_ensemble: int = 1
     eval_batch_size: int = 1024
+    log_every: int = 50
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "mask_every", "eval_ensemble", "eval_batch_size"):
+        for name in ("epochs", "batch_size", "mask_every", "eval_ensemble", "eval_batch_size",
+                     "log_every", "plateau_patience"):  # fmt: skip
             val = getattr(self, name)
             if not _is_int(val) or val < 1:
                 raise ValueError(f"{name} must be an int >= 1; got {val!r}")
+        if self.patience is not None and (not _is_int(self.patience) or self.patience < 1):
+            raise ValueError(f"patience must be an int >= 1 or None; got {self.patience!r}")
         if not (isinstance(self.lr, numbers.Real) and self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number; got {self.lr!r}")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(f"optimizer must be 'adam' or 'adamw'; got {self.optimizer!r}")
+        if self.schedule not in ("constant", "cosine", "plateau"):
+            raise ValueError(
+                f"schedule must be 'constant', 'cosine' or 'plateau'; got {self.schedule!r}"
+            )
         if not (isinstance(self.weight_decay, numbers.Real) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be >= 0; got {self.weight_decay!r}")
         if self.grad_clip is not None and not self.grad_clip > 0:

@@ -1,25 +1,44 @@
-"""The training loop: minimise mean NLL (nats per example) with Adam, tracking validation NLL
-and keeping the best model. The library never prints; callers observe progress through
-callbacks."""
+"""The training loop: minimise mean NLL (nats per example), track validation NLL, keep the best
+model, and make every epoch's progress durable.
+
+Read top to bottom, one step is: zero_grad, forward (NLL of a batch drawn by index from tensors
+already on the device), backward, clip, step, next mask. Each epoch ends with a validation NLL,
+a learning-rate schedule step, early-stopping bookkeeping and, given a run directory, an atomic
+checkpoint holding everything needed to resume exactly (weights, optimiser, schedule, the batch
+order generator's state, the history). Under ``torchrun`` the same loop runs data-parallel
+(DistributedDataParallel): every rank uses the same masks and sees its share of every global
+batch, and only rank 0 writes files. The library never prints; callbacks report progress.
+"""
 
 from __future__ import annotations
 
 import copy
+import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
+from torch import nn
 
+from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .evaluate import evaluate_nll
+from .fileio import atomic_write_bytes
 from .masks import make_generator
 from .model import MADE
 
-__all__ = ["FitResult", "fit"]
+__all__ = ["FitResult", "NonFiniteLossError", "fit"]
 
 _BATCH_STREAM = 0xBA7C
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; the weights were not updated with it."""
 
 
 @dataclass
@@ -31,6 +50,45 @@ class FitResult:
     best_epoch: int = 0
     best_valid_nll: float = float("inf")
     train_seconds: float = 0.0
+    stopped_early: bool = False
+    resumed_from: int = 0
+
+
+class _Objective(nn.Module):
+    """The summed NLL of a batch as a module's forward, so DistributedDataParallel (which
+    hooks ``forward``) can synchronise gradients."""
+
+    def __init__(self, model: MADE) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+        return -self.model.log_prob(x, context, validate=False).sum()
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _optimizer(model: MADE, cfg: TrainConfig) -> torch.optim.Optimizer:
+    cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig) -> Any:
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    if cfg.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, factor=0.5, patience=cfg.plateau_patience
+        )
+    return None
+
+
+def _write_metrics(path: Path, lines: list[dict[str, Any]]) -> None:
+    atomic_write_bytes(path, "".join(json.dumps(line) + "\n" for line in lines).encode())
 
 
 def fit(
@@ -39,70 +97,156 @@ def fit(
     valid: torch.Tensor,
     config: TrainConfig,
     *,
-    on_step: Callable[[int, float], None] | None = None,
-    on_epoch: Callable[[dict[str, Any], MADE], None] | None = None,
+    train_context: torch.Tensor | None = None,
+    valid_context: torch.Tensor | None = None,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    extra: dict[str, Any] | None = None,
+    on_step: Callable[[dict[str, Any]], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> FitResult:
-    """Train ``model`` on ``train`` (``(N, *input_shape)``, on the model's device).
+    """Train ``model`` on ``train`` (``(N, *input_shape)`` integers on the model's device).
 
-    Batches are drawn by index from a permutation that changes every epoch (seeded by
-    ``config.seed``). With several masks, the next mask is used every ``config.mask_every``
-    steps. After each epoch, validation NLL is measured (an ensemble of
-    ``config.eval_ensemble`` masks) and ``on_epoch(record, model)`` is called. At the end the
-    weights of the best validation epoch are restored. A non-finite loss raises
-    ``FloatingPointError`` before the step that would spread it into the weights.
+    Args:
+        train_context, valid_context: conditioning vectors for a model with ``context_size``.
+        run_dir: if given, rank 0 writes ``checkpoint.pt`` (everything needed to resume) and
+            ``metrics.jsonl`` after every epoch, and ``best.pt`` whenever validation improves.
+            ``extra`` is stored in both checkpoints.
+        resume: continue from ``run_dir/checkpoint.pt``: the remaining epochs then give the same
+            result as an uninterrupted run on the same device.
+        on_step: called with ``{"step", "epoch", "loss", "examples"}`` after every step.
+        on_epoch: called with each epoch's record.
+
+    Raises ``NonFiniteLossError`` before a NaN or infinite loss reaches the weights; the last
+    checkpoint is then the last good state. At the end the best epoch's weights are restored.
     """
+    rank, world = _world()
     train = model._check_x(train)  # validate once; the loop then skips per-batch checks
     valid = model._check_x(valid)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    train_context = model._check_context(train_context, train.shape[0])
+    valid_context = model._check_context(valid_context, valid.shape[0])
+    run_dir = Path(run_dir) if run_dir is not None else None
+    write = run_dir is not None and rank == 0
+    optimiser = _optimizer(model, config)
+    scheduler = _scheduler(optimiser, config)
     batches = make_generator(config.seed, _BATCH_STREAM)
     result = FitResult()
+    metrics: list[dict[str, Any]] = []
+    step, bad_epochs, start_epoch = 0, 0, 1
     best_state = copy.deepcopy(model.state_dict())
-    step = 0
-    for epoch in range(1, config.epochs + 1):
+
+    if resume:
+        if run_dir is None or not (run_dir / "checkpoint.pt").is_file():
+            raise ValueError(f"nothing to resume: no checkpoint.pt in {run_dir}")
+        saved, payload = load_checkpoint(run_dir / "checkpoint.pt", map_location=train.device)
+        state = payload["train_state"]
+        model.load_state_dict(saved.state_dict())
+        optimiser.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        batches.set_state(state["generator"])
+        step, bad_epochs = state["step"], state["bad_epochs"]
+        result.history = list(state["history"])
+        result.best_epoch, result.best_valid_nll = state["best_epoch"], state["best_valid_nll"]
+        result.train_seconds = state["train_seconds"]
+        result.resumed_from = start_epoch = state["epoch"] + 1
+        metrics = [m for m in state["metrics"]]
+        if (run_dir / "best.pt").is_file():
+            best_state = load_checkpoint(run_dir / "best.pt", train.device)[0].state_dict()
+        if write:  # drop the lines the killed epoch wrote after its checkpoint
+            _write_metrics(run_dir / "metrics.jsonl", metrics)
+
+    objective: nn.Module = _Objective(model)
+    if world > 1:
+        objective = nn.parallel.DistributedDataParallel(objective, broadcast_buffers=False)
+    n = train.shape[0]
+    for epoch in range(start_epoch, config.epochs + 1):
         model.train()
-        start = time.perf_counter()
-        total, count = 0.0, 0
-        order = torch.randperm(train.shape[0], generator=batches).to(train.device)
+        started = time.perf_counter()
+        total = 0.0
+        order = torch.randperm(n, generator=batches).to(train.device)
         for index in order.split(config.batch_size):
-            loss = model.loss(train[index], validate=False)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"non-finite loss {loss.item()} at epoch {epoch}, step {step}"
+            shard = index[rank::world]  # this rank's share of the global batch
+            ctx = None if train_context is None else train_context[shard]
+            nll_sum = objective(train[shard], ctx)
+            # DDP averages gradients over ranks, so scale by world / global batch size: the
+            # result is exactly the gradient of the global batch's mean NLL.
+            loss = nll_sum * (world / index.numel())
+            batch_nll = nll_sum.detach().clone()
+            if world > 1:
+                dist.all_reduce(batch_nll)  # every rank sees the same value, and stops together
+            batch_nll = float(batch_nll) / index.numel()
+            if not math.isfinite(batch_nll):
+                raise NonFiniteLossError(
+                    f"the loss became {batch_nll} at epoch {epoch}, step {step + 1}; the weights "
+                    "were not updated with it (try a lower learning rate or --grad-clip)"
                 )
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimiser.step()
             step += 1
             if model.num_masks > 1 and step % config.mask_every == 0:
                 model.next_mask()
-            total += loss.item() * index.numel()
-            count += index.numel()
+            total += batch_nll * index.numel()
+            info = {"step": step, "epoch": epoch, "loss": batch_nll, "examples": index.numel()}
+            if step % config.log_every == 0:
+                metrics.append({**info, "lr": optimiser.param_groups[0]["lr"]})
             if on_step is not None:
-                on_step(step, loss.item())
-        seconds = time.perf_counter() - start
+                on_step(info)
+        seconds = time.perf_counter() - started
         result.train_seconds += seconds
         model.eval()
         valid_nll = evaluate_nll(
-            model,
-            valid,
+            model, valid, valid_context,
             ensemble=min(config.eval_ensemble, model.num_masks),
             batch_size=config.eval_batch_size,
-        ).nll
+        ).nll  # fmt: skip
         record = {
             "epoch": epoch,
-            "train_loss": total / count,
+            "step": step,
+            "train_loss": total / n,
             "valid_nll": valid_nll,
             "lr": optimiser.param_groups[0]["lr"],
             "seconds": seconds,
-            "examples_per_second": count / seconds if seconds > 0 else float("inf"),
+            "examples_per_second": n / seconds if seconds > 0 else float("inf"),
         }
-        result.history.append(record)
-        if valid_nll < result.best_valid_nll:
-            result.best_valid_nll, result.best_epoch = valid_nll, epoch
+        if scheduler is not None:
+            scheduler.step(valid_nll) if config.schedule == "plateau" else scheduler.step()
+        improved = valid_nll < result.best_valid_nll
+        if improved:
+            result.best_valid_nll, result.best_epoch, bad_epochs = valid_nll, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad_epochs += 1
+        result.history.append(record)
+        metrics.append(record)
+        if write:
+            assert run_dir is not None
+            if improved:
+                save_checkpoint(run_dir / "best.pt", model, epoch=epoch, **(extra or {}))
+            save_checkpoint(
+                run_dir / "checkpoint.pt", model, epoch=epoch, **(extra or {}),
+                train_state={
+                    "epoch": epoch,
+                    "step": step,
+                    "bad_epochs": bad_epochs,
+                    "optimizer": optimiser.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                    "generator": batches.get_state(),
+                    "history": result.history,
+                    "metrics": metrics,
+                    "best_epoch": result.best_epoch,
+                    "best_valid_nll": result.best_valid_nll,
+                    "train_seconds": result.train_seconds,
+                },
+            )  # fmt: skip
+            _write_metrics(run_dir / "metrics.jsonl", metrics)
         if on_epoch is not None:
-            on_epoch(record, model)
+            on_epoch(record)
+        if config.patience is not None and bad_epochs >= config.patience:
+            result.stopped_early = True
+            break
     model.load_state_dict(best_state)
     return result

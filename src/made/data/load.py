@@ -58,6 +58,10 @@ class Dataset:
     columns: tuple[str, ...] | None = None
     entropy: float | None = None
     notes: list[str] = field(default_factory=list)
+    # The validated splits as the source holds them, before any carving ("all" for a single
+    # array), in the source's own row order: what per-example scores refer to.
+    original: dict[str, np.ndarray] = field(default_factory=dict)
+    original_labels: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -431,6 +435,7 @@ def load_data(source: str | DataConfig, **overrides: object) -> Dataset:
         )
         if s in labels and len(labels[s]) != len(x):
             raise DataError(f"{place}: {len(labels[s])} labels for {len(x)} examples")
+    original, original_labels = dict(splits), dict(labels)
     if "all" in splits:
         whole = splits.pop("all")
         rest, test = _split(len(whole), cfg.test_fraction, cfg.seed, 1)
@@ -469,6 +474,8 @@ def load_data(source: str | DataConfig, **overrides: object) -> Dataset:
         columns=raw.columns,
         entropy=raw.entropy,
         notes=notes,
+        original=original,
+        original_labels=original_labels,
     )
 
 
