@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
+import torch
 
 from made.cli import main
 
@@ -17,53 +22,66 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "r"
-    code = main(
-        [
-            "train",
-            "--epochs",
-            "2",
-            "--hidden",
-            "32",
-            "--masks",
-            "2",
-            "--out",
-            str(out),
-            "--device",
-            "cpu",
-            "--quiet",
-        ]
-    )
+    code = main(["train", "--epochs", "2", "--hidden", "32", "--masks", "2", "--out", str(out),
+                 "--device", "cpu", "--quiet"])  # fmt: skip
     assert code == 0
     return out
 
 
+RUN_FILES = {"config.json", "checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png",
+             "samples.png", "summary.json"}  # fmt: skip
+
+
+def test_train_with_no_arguments_runs_the_reference_experiment(tmp_path, monkeypatch, capsys):
+    # The reference settings (Shapes, 512,512, batch 128, Adam 1e-3) with one epoch, in ./runs
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--epochs", "1"]) == 0
+    run = tmp_path / "runs" / "latest"
+    assert {p.name for p in run.iterdir()} == RUN_FILES
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["hidden_sizes"] == [512, 512] and config["data"]["source"] == "shapes"
+    assert config["train"]["batch_size"] == 128 and config["train"]["lr"] == 1e-3
+    assert config["made_version"] and config["model"]["seed"] == 0
+    assert "test NLL" in capsys.readouterr().out
+
+
 def test_train_writes_a_complete_run(run_dir):
-    names = {p.name for p in run_dir.iterdir()}
-    assert {
-        "config.json",
-        "checkpoint.pt",
-        "best.pt",
-        "metrics.jsonl",
-        "loss.png",
-        "samples.png",
-        "summary.json",
-    } <= names
+    assert {p.name for p in run_dir.iterdir()} == RUN_FILES
     summary = json.loads((run_dir / "summary.json").read_text())
-    for key in (
-        "test_nll",
-        "test_bits_per_dim",
-        "best_epoch",
-        "epochs",
-        "train_seconds",
-        "examples_per_second",
-    ):
+    for key in ("test_nll", "test_bits_per_dim", "best_epoch", "epochs", "train_seconds",
+                "examples_per_second"):  # fmt: skip
         assert key in summary
     assert summary["test_bits_per_dim"] == pytest.approx(summary["test_nll"] / (400 * np.log(2)))
-    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    epochs = [line for line in lines if "valid_nll" in line]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    for e in epochs:
+        assert {"train_loss", "valid_nll", "lr", "examples_per_second"} <= set(e)
+    assert any("loss" in line and "valid_nll" not in line for line in lines)  # step lines
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"]["num_masks"] == 2 and config["data"]["source"] == "shapes"
     assert (run_dir / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["train"],
+        ["eval"],
+        ["sample"],
+        ["score"],
+        ["data"],
+        ["data", "list"],
+        ["data", "show"],
+        ["data", "export"],
+    ],
+)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--help"])
+    assert info.value.code == 0
+    assert "usage: made" in capsys.readouterr().out
 
 
 def test_eval_reproduces_the_summary(run_dir, capsys):
@@ -97,11 +115,17 @@ def test_errors_are_one_line_with_status_2(argv, message, run_dir, capsys):
     assert err.startswith("made: error: ") and message in err and err.count("\n") == 1
 
 
-def test_existing_output_is_not_overwritten_silently(run_dir, capsys):
+def test_existing_output_is_not_overwritten_silently(run_dir, tmp_path, capsys):
     before = (run_dir / "summary.json").read_text()
     assert main(["train", "--epochs", "1", "--out", str(run_dir), "--device", "cpu"]) == 2
-    assert "already exists" in capsys.readouterr().err
+    assert "already exists and is not empty; pass --overwrite" in capsys.readouterr().err
     assert (run_dir / "summary.json").read_text() == before
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "thesis.tex").write_text("years of work")
+    assert main(["train", "--out", str(other), "--overwrite"]) == 2
+    assert "not a made run directory" in capsys.readouterr().err
+    assert (other / "thesis.tex").exists()
 
 
 def test_cuda_request_without_cuda(tmp_path, capsys):
@@ -181,3 +205,97 @@ def test_train_on_a_user_file_with_inferred_categories(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "inferred 3 categories for each of the 6 features" in printed
     assert json.loads((out / "config.json").read_text())["model"]["num_categories"] == 3
+
+
+def test_score_writes_one_row_per_example_in_file_order(run_dir, tmp_path, capsys):
+    from made.data import generate_shapes
+
+    x, _ = generate_shapes(50, seed=9)
+    x[7] = 1 - x[7]  # an inverted image: far less likely than any real shape
+    np.save(tmp_path / "new.npy", x)
+    out = tmp_path / "scores.csv"
+    argv = ["score", str(run_dir), "--data", str(tmp_path / "new.npy"), "--out", str(out),
+            "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [int(r["index"]) for r in rows] == list(range(50))
+    nll = np.array([float(r["nll_nats"]) for r in rows])
+    assert int(np.argmax(nll)) == 7
+    assert "most anomalous rows: 7 (" in capsys.readouterr().out
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((5, 30), dtype=np.uint8))
+    assert main(["score", str(run_dir), "--data", str(wrong), "--out", str(out)]) == 2
+    assert "has 30 features per example but the model was trained on 400" in capsys.readouterr().err
+
+
+def test_conditional_training_and_class_samples(tmp_path, capsys):
+    out = tmp_path / "cond"
+    argv = ["train", "--data", "digits", "--conditional", "--hidden", "32", "--epochs", "2",
+            "--out", str(out), "--device", "cpu", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["context_size"] == 10 and config["conditional"] is True
+    npy = tmp_path / "threes.npy"
+    assert main(["sample", str(out), "-n", "5", "--class", "3", "--out", str(npy)]) == 0
+    assert np.load(npy).shape == (5, 1, 8, 8)
+    assert main(["eval", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["num_examples"] == 180
+    assert main(["sample", str(out), "--class", "10", "--out", str(npy)]) == 2
+    assert "--class must be in 0..9" in capsys.readouterr().err
+    assert main(["train", "--data", "bars-and-stripes", "--conditional", "--epochs", "1",
+                 "--out", str(tmp_path / "x")]) == 2  # fmt: skip
+    assert "has no class labels" in capsys.readouterr().err
+
+
+def _epochs_done(run):
+    path = run / "metrics.jsonl"
+    if not path.exists():
+        return 0
+    return sum('"valid_nll"' in line for line in path.read_text().splitlines())
+
+
+def test_a_killed_run_resumes_to_the_same_result(tmp_path):
+    """kill -9 in the middle of training, then --resume: the same weights and test NLL as a
+    run that was never interrupted."""
+    common = ["--data", "bars-and-stripes", "--hidden", "64", "--epochs", "6", "--batch-size",
+              "32", "--masks", "2", "--device", "cpu", "--quiet"]  # fmt: skip
+    made = [sys.executable, "-m", "made", "train"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    subprocess.run([*made, *common, "--out", str(whole)], check=True, timeout=300)
+    proc = subprocess.Popen([*made, *common, "--out", str(cut)])
+    deadline = time.time() + 120
+    while _epochs_done(cut) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = _epochs_done(cut)
+    assert 2 <= killed_at < 6, "the run was not killed mid-way"
+    resumed = subprocess.run([*made, "--out", str(cut), "--resume", "--device", "cpu"],
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"from epoch {killed_at + 1}" in resumed.stdout
+    a = torch.load(whole / "best.pt", weights_only=True)["model_state"]
+    b = torch.load(cut / "best.pt", weights_only=True)["model_state"]
+    for key in a:
+        if isinstance(a[key], torch.Tensor):
+            assert torch.equal(a[key], b[key]), key
+    sa, sb = (json.loads((d / "summary.json").read_text()) for d in (whole, cut))
+    assert sa["test_nll"] == sb["test_nll"] and sa["best_epoch"] == sb["best_epoch"]
+
+
+def test_resume_without_a_checkpoint(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "none"), "--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_torchrun_trains_data_parallel_and_only_rank_0_writes(tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "made", "train", "--data", "bars-and-stripes", "--hidden", "32", "--epochs",
+           "1", "--device", "cpu", "--out", str(out)]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {p.name for p in out.iterdir()} == RUN_FILES
+    assert done.stdout.count("test NLL") == 1  # one report, from rank 0
+    assert "x 2 processes" in done.stdout

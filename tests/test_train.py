@@ -1,13 +1,21 @@
-"""The training loop: it learns, is reproducible, restores the best epoch and stops on NaN."""
+"""The training loop: it learns, is reproducible, resumes exactly, stops early, follows its
+schedule, never breeds denormals, stops on NaN, and runs data-parallel."""
 
 from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from made import MADE, TrainConfig, evaluate_nll
+from made import MADE, TrainConfig, evaluate_nll, load_checkpoint
 from made.data import load_data
-from made.train import fit
+from made.train import NonFiniteLossError, fit
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +23,9 @@ def data():
     return load_data("bars-and-stripes", seed=0)
 
 
-def _fit(data, **kwargs):
-    model = MADE(data.shape, [128], seed=1, **kwargs)
-    cfg = TrainConfig(epochs=3, batch_size=50, lr=1e-2, seed=2)
+def _fit(data, epochs=3, **kwargs):
+    model = MADE(data.shape, [128], seed=1)
+    cfg = TrainConfig(epochs=epochs, batch_size=50, lr=1e-2, seed=2, **kwargs)
     return model, fit(model, data.train[:2000], data.valid[:300], cfg)
 
 
@@ -42,15 +50,130 @@ def test_masks_cycle_during_training(data):
     model = MADE(data.shape, [32], num_masks=3, seed=0)
     cfg = TrainConfig(epochs=1, batch_size=100, mask_every=2, eval_ensemble=3)
     steps = []
-    fit(model, data.train[:700], data.valid[:100], cfg, on_step=lambda s, _: steps.append(s))
-    assert len(steps) == 7
-    # 7 steps, a new mask every 2: 3 changes; the best (only) epoch's state is restored
-    assert model.mask_index == 3 % 3
+    fit(model, data.train[:700], data.valid[:100], cfg, on_step=lambda i: steps.append(i["step"]))
+    assert steps == [1, 2, 3, 4, 5, 6, 7]
+    assert model.mask_index == 3 % 3  # 7 steps, a new mask every 2: three changes
 
 
-def test_non_finite_loss_stops_training(data):
+def _flat(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_resume_continues_exactly(data, tmp_path):
+    cfg = TrainConfig(epochs=4, batch_size=64, lr=3e-3, seed=5, log_every=10, schedule="cosine")
+    train, valid = data.train[:1000], data.valid[:200]
+    whole = MADE(data.shape, [48], num_masks=2, seed=3)
+    full = fit(whole, train, valid, cfg, run_dir=tmp_path / "whole")
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_two(record):
+        if record["epoch"] == 2:
+            raise Killed
+
+    cut = MADE(data.shape, [48], num_masks=2, seed=3)
+    with pytest.raises(Killed):
+        fit(cut, train, valid, cfg, run_dir=tmp_path / "cut", on_epoch=kill_after_two)
+    resumed = MADE(data.shape, [48], num_masks=2, seed=3)
+    part = fit(resumed, train, valid, cfg, run_dir=tmp_path / "cut", resume=True)
+    assert part.resumed_from == 3
+    keys = ("epoch", "step", "train_loss", "valid_nll", "lr")
+    assert [[h[k] for k in keys] for h in part.history] == [
+        [h[k] for k in keys] for h in full.history
+    ]
+    assert torch.equal(_flat(resumed), _flat(whole))  # bit for bit on the CPU
+    lines = [json.loads(x) for x in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    epochs = [x["epoch"] for x in lines if "valid_nll" in x]
+    assert epochs == [1, 2, 3, 4]  # no line repeated by the resumed epochs
+    steps = [x["step"] for x in lines if "valid_nll" not in x]
+    assert steps == sorted(set(steps))
+
+
+def test_early_stopping_and_plateau_schedule(data):
+    # Training on blank images while validating on full ones: validation only gets worse.
+    train = torch.zeros(500, 1, 8, 8, dtype=torch.long)
+    valid = torch.ones(100, 1, 8, 8, dtype=torch.long)
     model = MADE(data.shape, [16], seed=0)
-    with torch.no_grad():
-        model.output.bias[0] = float("nan")
-    with pytest.raises(FloatingPointError, match="non-finite loss"):
-        fit(model, data.train[:200], data.valid[:50], TrainConfig(epochs=1))
+    cfg = TrainConfig(epochs=20, lr=1e-2, patience=3, schedule="plateau", plateau_patience=1)
+    result = fit(model, train, valid, cfg)
+    assert result.stopped_early and len(result.history) == 4 and result.best_epoch == 1
+    lrs = [h["lr"] for h in result.history]
+    assert lrs[0] == 1e-2 and lrs[-1] < lrs[0]
+    assert evaluate_nll(model, valid).nll == pytest.approx(result.history[0]["valid_nll"])
+
+
+def test_cosine_schedule(data):
+    _, result = _fit(data, epochs=4, schedule="cosine")
+    expected = [1e-2 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]
+    assert [h["lr"] for h in result.history] == pytest.approx(expected)
+
+
+def test_weight_decay_leaves_no_denormals(data):
+    # Masked-out weights that decay geometrically would become denormal floats and slow every
+    # matrix product; made keeps every weight no mask uses at exactly zero.
+    model = MADE(data.shape, [64, 64], seed=0)
+    unused = [~layer.mask for layer in model._layers()]
+    cfg = TrainConfig(epochs=3, batch_size=50, lr=1e-2, optimizer="adamw", weight_decay=0.5)
+    fit(model, data.train[:1000], data.valid[:100], cfg)
+    for layer, off in zip(model._layers(), unused, strict=True):
+        assert torch.all(layer.weight[off] == 0)
+    tiny = torch.finfo(torch.float32).tiny
+    for p in model.parameters():
+        assert not ((p != 0) & (p.abs() < tiny)).any()
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
+    model = MADE(data.shape, [16], seed=0)
+
+    def poison(record):
+        with torch.no_grad():
+            model.output.bias[0] = float("nan")
+
+    with pytest.raises(NonFiniteLossError, match="the loss became nan at epoch 2, step 5"):
+        fit(
+            model,
+            data.train[:200],
+            data.valid[:50],
+            TrainConfig(epochs=3, batch_size=50),
+            run_dir=tmp_path,
+            on_epoch=poison,
+        )
+    saved, payload = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert payload["epoch"] == 1
+    assert all(torch.isfinite(p).all() for p in saved.parameters())
+
+
+def test_bad_train_config():
+    for kwargs, message in [
+        (dict(epochs=0), "epochs must be an int >= 1"),
+        (dict(lr=-1.0), "lr must be a positive number"),
+        (dict(optimizer="sgd"), "optimizer must be"),
+        (dict(schedule="linear"), "schedule must be"),
+        (dict(patience=0), "patience must be"),
+        (dict(grad_clip=0.0), "grad_clip must be positive"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            TrainConfig(**kwargs)
+
+
+@pytest.mark.slow
+def test_two_processes_match_one(data, tmp_path):
+    """torchrun with 2 CPU processes (gloo): both ranks end with identical parameters, equal to
+    one process training on the same global batches."""
+    worker = Path(__file__).with_name("ddp_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+           "--standalone", str(worker), str(tmp_path)]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert torch.equal(ranks[0]["params"], ranks[1]["params"])
+    assert ranks[0]["losses"] == ranks[1]["losses"]
+    sys.path.insert(0, str(worker.parent))
+    from ddp_worker import run
+
+    single = run(rank=0, world=1)
+    assert torch.allclose(single["params"], ranks[0]["params"], atol=1e-5)
+    assert single["losses"] == pytest.approx(ranks[0]["losses"], rel=1e-5)
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()  # rank 0 wrote the run

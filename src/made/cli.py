@@ -369,7 +369,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must end in .csv; got {out.name}")
     # Score the examples as the source holds them, in its own order.
     split = "all" if "all" in data.original else args.split
-    x = torch.from_numpy(np.ascontiguousarray(data.original[split])).to(device)
+    x = torch.from_numpy(np.array(data.original[split])).to(device)  # a copy: files are read-only
     ctx = None
     if conditional:
         labels = data.original_labels.get(split)

@@ -158,7 +158,7 @@ def fit(
 
     objective: nn.Module = _Objective(model)
     if world > 1:
-        objective = nn.parallel.DistributedDataParallel(objective, broadcast_buffers=False)
+        objective = nn.parallel.DistributedDataParallel(objective, forward_sync_buffers=False)
     n = train.shape[0]
     for epoch in range(start_epoch, config.epochs + 1):
         model.train()

@@ -75,6 +75,8 @@ class Dataset:
     def tensor(self, split: str, device: str | torch.device = "cpu") -> torch.Tensor:
         """A split as an integer tensor on ``device`` (uint8 when every category fits)."""
         x = np.ascontiguousarray(self.splits[split])
+        if not x.flags.writeable:  # memory-mapped files are read-only; tensors need their own
+            x = x.copy()
         if x.dtype == np.bool_ or (
             np.issubdtype(x.dtype, np.integer) and x.dtype.itemsize == 1 and x.dtype.kind == "u"
         ):

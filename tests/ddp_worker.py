@@ -1,0 +1,32 @@
+"""Run by tests/test_train.py under torchrun: trains a small MADE data-parallel and saves this
+rank's final parameters and per-epoch losses. Importable, to run the same job in one process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from made import MADE, TrainConfig
+from made.data import load_data
+from made.train import fit
+
+
+def run(rank: int, world: int, run_dir: Path | None = None) -> dict:
+    data = load_data("bars-and-stripes", seed=0)
+    model = MADE(data.shape, [32], num_masks=2, seed=0)
+    cfg = TrainConfig(epochs=2, batch_size=64, lr=3e-3, seed=1)
+    result = fit(model, data.train[:640], data.valid[:100], cfg, run_dir=run_dir)
+    params = torch.cat([p.detach().flatten() for p in model.parameters()])
+    return {"params": params, "losses": [h["train_loss"] for h in result.history]}
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1])
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    torch.save(run(rank, world, out / "run"), out / f"rank{rank}.pt")
+    dist.destroy_process_group()
