@@ -90,6 +90,7 @@ def test_autoregressive_property_by_autograd(kwargs):
 def test_autoregressive_property_detects_a_broken_mask():
     model = MADE(4, [8], activation="tanh", seed=0).double()
     model.output.mask.fill_(True)  # break it: outputs now read every hidden unit
+    model.output.reset_parameters()  # (weights no mask used were zero: give them values)
     pos = inverse_permutation(model.ordering)
     allowed = pos[model.unit_dim][:, None] > pos[model.unit_dim][None, :]
     # masks() rebuilds the correct connectivity from degrees; the stored (current) one is broken

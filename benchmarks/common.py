@@ -1,0 +1,126 @@
+"""Shared pieces of the benchmarks: the machine description, timing helpers, and the
+"straightforward" MADE that ours is measured against.
+
+The straightforward implementation is what most MADE code looks like (karpathy/pytorch-made
+and its descendants): masks as buffers multiplied into the weights on every call, a torch
+DataLoader indexing a numpy array one example at a time, and a sampler that runs the whole
+network once per dimension. It is written here, not imported, so that both sides are measured
+in one process under the same conditions.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def timed(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> dict:
+    """Median and spread (min, max) of ``fn``'s wall time in seconds over ``repeats`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times),
+            "repeats": repeats}  # fmt: skip
+
+
+class StraightMaskedLinear(nn.Linear):
+    """``nn.Linear`` with a float mask multiplied into the weight on every call."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__(in_features, out_features)
+        self.register_buffer("mask", torch.ones(out_features, in_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.mask * self.weight, self.bias)
+
+
+class StraightMADE(nn.Module):
+    """A plain binary MADE (natural ordering, random degrees as in the paper)."""
+
+    def __init__(self, d: int, hidden: list[int], seed: int = 0) -> None:
+        super().__init__()
+        rng = np.random.RandomState(seed)
+        torch.manual_seed(seed)
+        sizes = [d, *hidden, d]
+        layers: list[nn.Module] = []
+        for i, o in zip(sizes[:-1], sizes[1:], strict=True):
+            layers += [StraightMaskedLinear(i, o), nn.ReLU()]
+        self.net = nn.Sequential(*layers[:-1])
+        degrees = [np.arange(d)]
+        for h in hidden:
+            degrees.append(rng.randint(degrees[-1].min(), d - 1, size=h))
+        masks = [degrees[i + 1][:, None] >= degrees[i][None, :] for i in range(len(hidden))]
+        masks.append(np.arange(d)[:, None] > degrees[-1][None, :])
+        linears = [m for m in self.net if isinstance(m, StraightMaskedLinear)]
+        for layer, m in zip(linears, masks, strict=True):
+            layer.mask.copy_(torch.from_numpy(m.astype(np.float32)))
+        self.d = d
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def nll(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-example NLL in nats."""
+        return F.binary_cross_entropy_with_logits(self(x), x, reduction="none").sum(1)
+
+    @torch.no_grad()
+    def sample(self, n: int) -> torch.Tensor:
+        x = torch.zeros(n, self.d)
+        for t in range(self.d):
+            x[:, t] = torch.bernoulli(torch.sigmoid(self(x)[:, t]))
+        return x
+
+
+class NumpyDataset(torch.utils.data.Dataset):
+    """Indexes a numpy array one example at a time, as a DataLoader expects."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.array[i].astype(np.float32)
+
+
+def straight_epoch(model: StraightMADE, loader, optimiser) -> float:
+    """One epoch of the straightforward loop; returns the mean training loss."""
+    total, count = 0.0, 0
+    for xb in loader:
+        loss = model.nll(xb).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        total += loss.item() * len(xb)
+        count += len(xb)
+    return total / count
+
+
+@torch.no_grad()
+def straight_nll(model: StraightMADE, x: np.ndarray) -> float:
+    t = torch.from_numpy(x.astype(np.float32))
+    return float(torch.cat([model.nll(t[i : i + 1024]) for i in range(0, len(t), 1024)]).mean())
