@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import time
@@ -163,7 +162,8 @@ def main() -> None:
     epochs = 5 if args.quick else args.epochs
     repeats = 2 if args.quick else 3
     trap_epochs = 4 if args.quick else 8
-    recipe = {"hidden": HIDDEN, "batch_size": 32, "lr": 2e-3, "max_epochs": epochs}
+    # made's own recipe for Shapes: one wide layer and a higher rate converge far sooner
+    recipe = {"hidden": [1024], "batch_size": 128, "lr": 1e-2, "max_epochs": epochs}
 
     data = load_data("shapes")
     train_t, valid_t = data.tensor("train"), data.tensor("valid")
@@ -180,24 +180,33 @@ def main() -> None:
     print(f"   ratio           {tp['ratio']:9.2f}x   (target >= 2x)")
 
     tq = time_to_quality(data, epochs, recipe)
-    print(f"\n2. time to the straightforward {epochs}-epoch test NLL "
-          f"({tq['target_test_nll']:.3f} nats)")
+    print(
+        f"\n2. time to the straightforward {epochs}-epoch test NLL "
+        f"({tq['target_test_nll']:.3f} nats)"
+    )
     print(f"   straightforward {tq['straightforward_seconds']:9.1f} s")
     if tq["made_reached"]:
-        print(f"   made            {tq['made_seconds']:9.1f} s  (batch {recipe['batch_size']}, "
-              f"lr {recipe['lr']}, {len(tq['made_curve'])} epochs)")
+        print(
+            f"   made            {tq['made_seconds']:9.1f} s  (hidden {recipe['hidden']}, "
+            f"batch {recipe['batch_size']}, "
+            f"lr {recipe['lr']}, {len(tq['made_curve'])} epochs)"
+        )
         print(f"   ratio           {tq['time_ratio']:9.2f}    (target <= 0.2)")
     else:
-        print(f"   made did not reach it in {recipe['max_epochs']} epochs "
-              f"(best {min(v for _, v in tq['made_curve']):.3f})")
+        print(
+            f"   made did not reach it in {recipe['max_epochs']} epochs "
+            f"(best {min(v for _, v in tq['made_curve']):.3f})"
+        )
 
     tr = denormal_trap(train_np, train_t, valid_t, trap_epochs)
     fmt = " ".join
     print(f"\n3. epoch seconds with weight decay 1e-4 ({trap_epochs} epochs)")
     print(f"   straightforward {fmt(f'{t:.2f}' for t in tr['straightforward_epoch_seconds'])}")
-    print(f"   made            {fmt(f'{t:.2f}' for t in tr['made_epoch_seconds'])}"
-          f"   (max/min {tr['made_max_over_min']:.2f}, denormal weights "
-          f"{tr['made_denormal_weights']})")
+    print(
+        f"   made            {fmt(f'{t:.2f}' for t in tr['made_epoch_seconds'])}"
+        f"   (max/min {tr['made_max_over_min']:.2f}, denormal weights "
+        f"{tr['made_denormal_weights']})"
+    )
 
     if args.json:
         results = {"machine": info, "quick": args.quick, "throughput": tp,
@@ -207,7 +216,6 @@ def main() -> None:
         print(f"\nwrote {args.json}")
     ok = tp["ratio"] >= 2 and tq["made_reached"] and tq["time_ratio"] <= 0.2
     print("\nall targets met" if ok else "\nsome targets NOT met")
-    _ = math
 
 
 if __name__ == "__main__":

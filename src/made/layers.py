@@ -70,3 +70,67 @@ class MaskedLinear(nn.Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}, connections={int(self.mask.sum())}"
         )
+
+
+class _BlockLinear(torch.autograd.Function):
+    """``y = x @ W.T + b`` computing only row blocks ``W[r0:r1, :p]`` (the rest is zero)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, blocks):  # type: ignore[override]
+        ctx.save_for_backward(x, weight)
+        ctx.blocks = blocks
+        ctx.has_bias = bias is not None
+        if bias is None:
+            y = x.new_zeros(x.shape[0], weight.shape[0])
+        else:
+            y = bias.expand(x.shape[0], -1).clone()
+        for r0, r1, p in blocks:
+            y[:, r0:r1].addmm_(x[:, :p], weight[r0:r1, :p].t())
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        x, weight = ctx.saved_tensors
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = torch.zeros_like(x)
+            for r0, r1, p in ctx.blocks:
+                gx[:, :p].addmm_(grad[:, r0:r1], weight[r0:r1, :p])
+        if ctx.needs_input_grad[1]:
+            gw = torch.zeros_like(weight)
+            for r0, r1, p in ctx.blocks:
+                gw[r0:r1, :p].addmm_(grad[:, r0:r1].t(), x[:, :p])
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = grad.sum(0)
+        return gx, gw, gb, None
+
+
+def block_linear(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    blocks: tuple[tuple[int, int, int], ...],
+) -> torch.Tensor:
+    """A linear map whose weight is zero outside row blocks that each read a column prefix.
+
+    ``blocks`` holds ``(r0, r1, p)``: rows ``r0:r1`` read columns ``:p`` only; rows in no block
+    are the bias alone. When a layer's inputs and outputs are sorted by degree, a MADE mask is a
+    staircase, so grouping rows into blocks skips most of its zero half: the result equals
+    ``F.linear(x, weight, bias)`` for a weight that is zero outside the blocks, at a fraction of
+    the work. ``weight`` should already carry the mask.
+    """
+    return _BlockLinear.apply(x, weight, bias, blocks)
+
+
+def staircase_blocks(prefix: torch.Tensor, rows_per_block: int) -> tuple[tuple[int, int, int], ...]:
+    """Row blocks for ``block_linear`` from each row's column prefix length (non-decreasing):
+    consecutive groups of about ``rows_per_block`` rows, each reading its widest row's prefix;
+    rows reading nothing are left out."""
+    counts = prefix.tolist()
+    blocks = []
+    start = next((i for i, p in enumerate(counts) if p > 0), len(counts))
+    while start < len(counts):
+        stop = min(start + rows_per_block, len(counts))
+        blocks.append((start, stop, int(counts[stop - 1])))
+        start = stop
+    return tuple(blocks)

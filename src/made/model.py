@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import MADEConfig
-from .layers import MaskedLinear
-from .masks import build_masks, make_generator, make_hidden_degrees, make_ordering
+from .layers import MaskedLinear, block_linear, staircase_blocks
+from .masks import (
+    build_masks,
+    inverse_permutation,
+    make_generator,
+    make_hidden_degrees,
+    make_ordering,
+)
 
 __all__ = ["MADE"]
 
@@ -31,6 +38,20 @@ _ACTIVATIONS = {
 # Sub-streams of the model seed: weights and each mask draw from their own generator.
 _INIT_STREAM = 0
 _MASK_STREAM = 1
+# Rows per block of the staircase fast path: smaller skips more zeros, larger keeps each
+# matrix product efficient.
+_BLOCK_ROWS = 128
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How the fast path computes one mask: ``order`` sorts the data units by degree (None
+    when they already are), ``inverse`` undoes it, ``blocks`` are each layer's row blocks."""
+
+    order: torch.Tensor | None
+    inverse: torch.Tensor | None
+    blocks: tuple[tuple[tuple[int, int, int], ...], ...]
+    device: torch.device
 
 
 class MADE(nn.Module):
@@ -155,6 +176,7 @@ class MADE(nn.Module):
         else:
             self.context_weight = None
         self._mask_index = 0
+        self._plan_cache: _Plan | None = None
         self.set_mask(0)
         self._zero_unused_weights()
 
@@ -225,6 +247,38 @@ class MADE(nn.Module):
     def _current_masks(self) -> list[torch.Tensor]:
         return [layer.mask for layer in self._layers()]
 
+    def _plan(self, k: int) -> _Plan:
+        """The fast path's plan for mask ``k``: with data units sorted by degree (hidden units
+        already are), every mask is a staircase, and each layer's row blocks read only the
+        column prefix their widest row needs."""
+        pos = inverse_permutation(self.orderings[k])
+        degree = pos[self.unit_dim]
+        order = torch.argsort(degree, stable=True)
+        sorted_degree = degree[order].contiguous()
+        blocks = []
+        prev = sorted_degree
+        for deg in self.hidden_degrees(k):
+            blocks.append(staircase_blocks(torch.searchsorted(prev, deg, right=True), _BLOCK_ROWS))
+            prev = deg.contiguous()
+        blocks.append(staircase_blocks(torch.searchsorted(prev, sorted_degree), _BLOCK_ROWS))
+        if self.direct is not None:
+            blocks.append(
+                staircase_blocks(torch.searchsorted(sorted_degree, sorted_degree), _BLOCK_ROWS)
+            )
+        identity = bool(torch.equal(order, torch.arange(len(order), device=order.device)))
+        return _Plan(
+            order=None if identity else order,
+            inverse=None if identity else torch.argsort(order),
+            blocks=tuple(blocks),
+            device=order.device,
+        )
+
+    def _current_plan(self) -> _Plan:
+        plan = self._plan_cache
+        if plan is None or plan.device != self.orderings.device:
+            plan = self._plan_cache = self._plan(self._mask_index)
+        return plan
+
     def _check_mask_index(self, k: int) -> int:
         if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < self.num_masks:
             raise ValueError(f"mask index must be an int in [0, {self.num_masks - 1}]; got {k!r}")
@@ -236,6 +290,7 @@ class MADE(nn.Module):
         for layer, mask in zip(self._layers(), self.masks(k), strict=True):
             layer.set_mask(mask)
         self._mask_index = k
+        self._plan_cache = None
 
     def next_mask(self) -> int:
         """Cycle to the next mask (connectivity-agnostic training); returns its index."""
@@ -353,14 +408,24 @@ class MADE(nn.Module):
         return flat if self._in_index is None else flat[:, self._in_index]
 
     def _network(
-        self, h_in: torch.Tensor, context: torch.Tensor | None, masks: Sequence[torch.Tensor]
+        self,
+        h_in: torch.Tensor,
+        context: torch.Tensor | None,
+        masks: Sequence[torch.Tensor],
+        plan: _Plan | None = None,
     ) -> torch.Tensor:
-        """The masked MLP on encoded input: ``(B, num_units) -> (B, num_units)`` raw outputs."""
+        """The masked MLP on encoded input: ``(B, num_units) -> (B, num_units)`` raw outputs.
+
+        Without ``plan``: the reference computation, dense matrices times masks. With the plan
+        of the same mask: the staircase fast path, equal up to rounding at about half the work.
+        """
         extra = (
             F.linear(context, self.context_weight).split(self._context_split, dim=1)
             if context is not None
             else None
         )
+        if plan is not None:
+            return self._network_fast(h_in, extra, masks, plan)
         h = h_in
         for i, layer in enumerate(self.hidden):
             h = layer(h, masks[i])
@@ -373,6 +438,40 @@ class MADE(nn.Module):
         if self.direct is not None:
             out = out + self.direct(h_in, masks[-1])
         return out
+
+    def _network_fast(
+        self,
+        h_in: torch.Tensor,
+        extra: Sequence[torch.Tensor] | None,
+        masks: Sequence[torch.Tensor],
+        plan: _Plan,
+    ) -> torch.Tensor:
+        order = plan.order
+        h0 = h_in if order is None else h_in[:, order]  # data units sorted by degree
+        h = h0
+        n_hidden = len(self.hidden)
+        for i, layer in enumerate(self.hidden):
+            w = layer.weight * masks[i]
+            if i == 0 and order is not None:
+                w = w[:, order]
+            h = block_linear(h, w, layer.bias, plan.blocks[i])
+            if extra is not None:
+                h = h + extra[i]
+            h = self._act(h)
+        w, b = self.output.weight * masks[n_hidden], self.output.bias
+        if order is not None:
+            w, b = w[order], b[order]
+            if n_hidden == 0:
+                w = w[:, order]
+        out = block_linear(h, w, b, plan.blocks[n_hidden])
+        if extra is not None:
+            out = out + (extra[-1] if order is None else extra[-1][:, order])
+        if self.direct is not None:
+            w = self.direct.weight * masks[-1]
+            if order is not None:
+                w = w[order][:, order]
+            out = out + block_linear(h0, w, None, plan.blocks[-1])
+        return out if plan.inverse is None else out[:, plan.inverse]
 
     def _shape_logits(self, out: torch.Tensor) -> torch.Tensor:
         """Raw outputs -> ``(B, *input_shape)`` (binary) or ``(B, *input_shape, Kmax)``."""
@@ -407,7 +506,8 @@ class MADE(nn.Module):
         """
         x = self._check_x(x)
         ctx = self._check_context(context, x.shape[0])
-        return self._shape_logits(self._network(self._encode(x), ctx, self._current_masks()))
+        out = self._network(self._encode(x), ctx, self._current_masks(), self._current_plan())
+        return self._shape_logits(out)
 
     def log_prob(
         self,
@@ -430,7 +530,8 @@ class MADE(nn.Module):
             x = x.reshape(x.shape[0], self.num_dims)
         h_in = self._encode(x)
         if ensemble is None:
-            return self._log_prob_from_out(self._network(h_in, context, self._current_masks()), x)
+            out = self._network(h_in, context, self._current_masks(), self._current_plan())
+            return self._log_prob_from_out(out, x)
         if isinstance(ensemble, bool) or not isinstance(ensemble, int):
             raise ValueError(f"ensemble must be an int or None; got {ensemble!r}")
         if not 1 <= ensemble <= self.num_masks:
@@ -439,7 +540,9 @@ class MADE(nn.Module):
             )
         members = torch.stack(
             [
-                self._log_prob_from_out(self._network(h_in, context, self.masks(k)), x)
+                self._log_prob_from_out(
+                    self._network(h_in, context, self.masks(k), self._plan(k)), x
+                )
                 for k in range(ensemble)
             ]
         )

