@@ -445,4 +445,4 @@ def test_fast_path_skips_the_zero_half():
     plan = model._plan(0)
     dense = 400 * 512 + 512 * 512 + 512 * 400
     done = sum((r1 - r0) * p for blocks in plan.blocks for r0, r1, p in blocks)
-    assert done < 0.62 * dense
+    assert done < 0.66 * dense  # about (1 + 1/blocks) / 2 of the dense work: 4 blocks, 5/8

@@ -8,7 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MaskedLinear"]
+__all__ = ["MaskedLinear", "block_linear", "masked", "staircase_blocks"]
+
+
+def masked(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``weight`` with zeros where the boolean ``mask`` is False. (``weight * mask`` would
+    first convert the whole mask to floats, on every call and again in the backward pass.)"""
+    return torch.where(mask, weight, 0.0)
 
 
 class MaskedLinear(nn.Module):
@@ -63,7 +69,7 @@ class MaskedLinear(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """``(..., in) -> (..., out)``, using ``mask`` instead of the stored one if given."""
         m = self.mask if mask is None else mask
-        return F.linear(x, self.weight * m, self.bias)
+        return F.linear(x, masked(self.weight, m), self.bias)
 
     def extra_repr(self) -> str:
         return (

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import MADEConfig
-from .layers import MaskedLinear, block_linear, staircase_blocks
+from .layers import MaskedLinear, block_linear, masked, staircase_blocks
 from .masks import (
     build_masks,
     inverse_permutation,
@@ -451,14 +451,14 @@ class MADE(nn.Module):
         h = h0
         n_hidden = len(self.hidden)
         for i, layer in enumerate(self.hidden):
-            w = layer.weight * masks[i]
+            w = masked(layer.weight, masks[i])
             if i == 0 and order is not None:
                 w = w[:, order]
             h = block_linear(h, w, layer.bias, plan.blocks[i])
             if extra is not None:
                 h = h + extra[i]
             h = self._act(h)
-        w, b = self.output.weight * masks[n_hidden], self.output.bias
+        w, b = masked(self.output.weight, masks[n_hidden]), self.output.bias
         if order is not None:
             w, b = w[order], b[order]
             if n_hidden == 0:
@@ -467,7 +467,7 @@ class MADE(nn.Module):
         if extra is not None:
             out = out + (extra[-1] if order is None else extra[-1][:, order])
         if self.direct is not None:
-            w = self.direct.weight * masks[-1]
+            w = masked(self.direct.weight, masks[-1])
             if order is not None:
                 w = w[order][:, order]
             out = out + block_linear(h0, w, None, plan.blocks[-1])
