@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet -c constraints.txt
 
-.PHONY: demo test lint install install-dev clean
+.PHONY: demo test bench lint install install-dev clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "made needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -29,6 +29,9 @@ demo: install
 
 test: install-dev
 	$(BIN)/python -m pytest -q
+
+bench: install-dev
+	$(BIN)/python benchmarks/train_speed.py --quick
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
