@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -487,13 +488,7 @@ class MADE(nn.Module):
 
     def _log_prob_from_out(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Per-example log-likelihood (nats) of ``x`` (B, D) given raw outputs."""
-        if self.bernoulli:
-            return -F.binary_cross_entropy_with_logits(out, x.to(out.dtype), reduction="none").sum(
-                dim=1
-            )
-        logits = self._shape_logits(out).reshape(x.shape[0], self.num_dims, -1)
-        logp = torch.log_softmax(logits, dim=-1)
-        return logp.gather(-1, x.long().unsqueeze(-1)).squeeze(-1).sum(dim=1)
+        return self._log_prob_per_dim(out, x).sum(dim=1)
 
     # ------------------------------------------------------------------------ public API
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
@@ -532,12 +527,7 @@ class MADE(nn.Module):
         if ensemble is None:
             out = self._network(h_in, context, self._current_masks(), self._current_plan())
             return self._log_prob_from_out(out, x)
-        if isinstance(ensemble, bool) or not isinstance(ensemble, int):
-            raise ValueError(f"ensemble must be an int or None; got {ensemble!r}")
-        if not 1 <= ensemble <= self.num_masks:
-            raise ValueError(
-                f"ensemble must be between 1 and num_masks={self.num_masks}; got {ensemble}"
-            )
+        self._check_ensemble(ensemble)
         members = torch.stack(
             [
                 self._log_prob_from_out(
@@ -560,34 +550,189 @@ class MADE(nn.Module):
         n: int,
         context: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        *,
+        method: str = "incremental",
+        ensemble: int | None = None,
+        observed: torch.Tensor | None = None,
+        observed_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Draw ``n`` exact samples under the current mask: LongTensor ``(n, *input_shape)``.
+        """Draw ``n`` exact samples: LongTensor ``(n, *input_shape)``.
 
-        One position at a time, in order, by inverse-CDF from uniforms drawn on
-        ``generator``'s device (a fresh, randomly seeded CPU generator if none), so the same
+        One position at a time, in order, by inverse CDF from uniforms drawn on
+        ``generator``'s device (a fresh, randomly seeded CPU generator if none): the same
         generator state gives the same samples on any device.
+
+        Args:
+            method: ``"incremental"`` (each hidden unit computed once: about one forward pass
+                in all) or ``"naive"`` (the whole network once per dimension; the reference).
+            ensemble: sample the mixture of masks ``0..K-1``: each sample draws its mask.
+                Default: the current mask.
+            observed, observed_mask: values ``(n, *input_shape)`` (or one example, shared) to
+                condition on where the boolean mask is True (inpainting). An order-agnostic
+                model puts the observed dimensions first in its ordering, so the rest is drawn
+                from the exact conditional of that autoregressive model. A model with one
+                ordering draws in its own ordering with the observed values fixed: exact only
+                when they form a prefix of the ordering; otherwise a warning is given.
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive int; got {n!r}")
+        if method not in ("incremental", "naive"):
+            raise ValueError(f"method must be 'incremental' or 'naive'; got {method!r}")
         context = self._check_context(context, n)
+        clamp = self._check_observed(observed, observed_mask, n)
         if generator is None:
             generator = torch.Generator()
             generator.seed()
-        from .sampling import sample_naive  # sampling builds on the model, not the reverse
+        from . import sampling  # sampling builds on the model, not the reverse
 
-        return sample_naive(self, n, context, generator)
+        if ensemble is None:
+            members = torch.full((n,), self._mask_index, dtype=torch.long)
+        else:
+            self._check_ensemble(ensemble)
+            members = torch.randint(
+                0, ensemble, (n,), generator=generator, device=generator.device
+            ).cpu()
+        u = sampling.draw_uniforms(self, n, generator)
+        sampler = sampling.sample_incremental if method == "incremental" else sampling.sample_naive
+        x = torch.zeros(n, self.num_dims, dtype=torch.long, device=u.device)
+        for k, rows, ordering in self._conditioning_groups(members, clamp):
+            sub = None if clamp is None else sampling.Clamp(clamp.values[rows], clamp.mask[rows])
+            ctx = None if context is None else context[rows]
+            x[rows] = sampler(self, u[rows], ctx, ordering, self.hidden_degrees(k), sub)
+        return x.reshape(n, *self.input_shape)
 
-    def draw(self, out: torch.Tensor, dim: int, u: torch.Tensor) -> torch.Tensor:
-        """Inverse-CDF draw of dimension ``dim`` from raw outputs ``out`` and uniforms ``u``.
+    def _check_ensemble(self, ensemble: object) -> int:
+        if isinstance(ensemble, bool) or not isinstance(ensemble, int):
+            raise ValueError(f"ensemble must be an int or None; got {ensemble!r}")
+        if not 1 <= ensemble <= self.num_masks:
+            raise ValueError(
+                f"ensemble must be between 1 and num_masks={self.num_masks}; got {ensemble}"
+            )
+        return ensemble
 
-        Shared by every sampler so that samplers fed the same uniforms agree exactly.
+    def _check_mask_tensor(self, mask: object, n: int) -> torch.Tensor:
+        """A boolean observed-mask as ``(n, D)``: given per example or once for all."""
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+            raise ValueError("observed_mask must be a boolean tensor")
+        if mask.device != self._device:
+            raise ValueError(
+                f"observed_mask is on {mask.device} but the model is on {self._device}"
+            )
+        d = self.num_dims
+        if mask.numel() == d:
+            return mask.reshape(1, d).expand(n, d)
+        if mask.numel() == n * d and mask.shape[0] == n:
+            return mask.reshape(n, d)
+        raise ValueError(
+            f"observed_mask must have shape {self.input_shape} or ({n}, "
+            f"{', '.join(map(str, self.input_shape))}); got {tuple(mask.shape)}"
+        )
+
+    def _check_observed(self, observed: object, mask: object, n: int) -> Any:
+        """Validate inpainting input; returns a ``sampling.Clamp`` of ``(n, D)`` or None."""
+        if observed is None and mask is None:
+            return None
+        if observed is None or mask is None:
+            raise ValueError("observed and observed_mask go together")
+        from .sampling import Clamp
+
+        if isinstance(observed, torch.Tensor) and observed.numel() == self.num_dims:
+            observed = observed.reshape(1, self.num_dims)
+        values = self._check_x(observed)
+        if values.shape[0] not in (1, n):
+            raise ValueError(f"observed must hold {n} examples or one; got {values.shape[0]}")
+        return Clamp(values.long().expand(n, -1), self._check_mask_tensor(mask, n))
+
+    def _conditioning_groups(self, members: torch.Tensor, clamp: Any) -> list:
+        """``(mask k, row indices, ordering)`` for each group of rows sampled alike.
+
+        Without observed values every row of mask k uses its ordering. With them, rows group
+        by (k, observed pattern), each with the ordering ``_observed_first`` gives.
         """
-        start, units = self._unit_start[dim], self._units[dim]
-        if units == 1:  # binary: x = 1 iff u >= P(x = 0)
-            return (u >= torch.sigmoid(-out[:, start])).long()
-        probs = torch.softmax(out[:, start : start + units], dim=1)
-        cdf = probs.cumsum(dim=1)[:, :-1]  # the last boundary is 1 up to rounding
-        return (u[:, None] >= cdf).sum(dim=1)
+        groups = []
+        patterns = None if clamp is None else clamp.mask.cpu()
+        for k in members.unique().tolist():
+            rows = (members == k).nonzero().squeeze(1)
+            ordering = self.orderings[k]
+            if patterns is None:
+                groups.append((k, rows.to(self._device), ordering))
+                continue
+            uniq, inverse = torch.unique(patterns[rows], dim=0, return_inverse=True)
+            for j, pattern in enumerate(uniq):
+                sub = rows[inverse == j].to(self._device)
+                groups.append((k, sub, self._observed_first(ordering, pattern, strict=False)))
+        return groups
+
+    def _observed_first(
+        self, ordering: torch.Tensor, pattern: torch.Tensor, strict: bool
+    ) -> torch.Tensor:
+        """The ordering to condition on ``pattern`` (boolean ``(D,)``, True = observed).
+
+        An order-agnostic model moves the observed dimensions to the front, keeping their
+        relative order. A single-ordering model keeps its ordering, which is exact only when
+        they already come first; otherwise ``strict`` raises and non-strict warns.
+        """
+        seen = pattern.to(ordering.device)[ordering]  # observed flags in generation order
+        if self.config.order_agnostic:
+            return torch.cat([ordering[seen], ordering[~seen]])
+        if not bool(seen[: int(seen.sum())].all()):
+            message = (
+                "this model has one ordering and the observed dimensions are not its first "
+                "ones, so conditioning on them is not exact (train with order_agnostic=True "
+                "to condition on any subset)"
+            )
+            if strict:
+                raise ValueError(message)
+            warnings.warn(
+                message + "; the completions are drawn in its ordering with the observed "
+                "values fixed",
+                stacklevel=4,
+            )
+        return ordering
+
+    def log_marginal(
+        self,
+        x: torch.Tensor,
+        observed_mask: torch.Tensor,
+        context: torch.Tensor | None = None,
+        ensemble: int | None = None,
+    ) -> torch.Tensor:
+        """Exact ``log p(x_S)`` in nats for the observed subset S (``observed_mask`` True):
+        shape ``(B,)``. ``x`` must hold valid values everywhere (unobserved ones are ignored).
+
+        The observed dimensions are put first in the ordering (of the current mask, or of
+        each of masks ``0..K-1`` with ``ensemble=K``, mixed as probabilities), so their
+        marginal is the product of the first |S| conditionals. That needs an order-agnostic
+        model, or S a prefix of a single-ordering model's ordering; otherwise ``ValueError``.
+        Under the same ordering, ``log p(x_rest | x_S) = log p(x) - log p(x_S)``.
+        """
+        x = self._check_x(x)
+        b = x.shape[0]
+        context = self._check_context(context, b)
+        m = self._check_mask_tensor(observed_mask, b).cpu()
+        ks = [self._mask_index] if ensemble is None else range(self._check_ensemble(ensemble))
+        h_in = self._encode(x)
+        uniq, inverse = torch.unique(m, dim=0, return_inverse=True)
+        members = []
+        for k in ks:
+            total = h_in.new_zeros(b)
+            for j, pattern in enumerate(uniq):
+                rows = (inverse == j).nonzero().squeeze(1).to(x.device)
+                ordering = self._observed_first(self.orderings[k], pattern, strict=True)
+                masks = build_masks(ordering, self.hidden_degrees(k), self.unit_dim,
+                                    self.unit_dim, direct=self.direct is not None)  # fmt: skip
+                ctx = None if context is None else context[rows]
+                per_dim = self._log_prob_per_dim(self._network(h_in[rows], ctx, masks), x[rows])
+                total[rows] = (per_dim * pattern.to(per_dim)).sum(dim=1)
+            members.append(total)
+        return torch.logsumexp(torch.stack(members), dim=0) - math.log(len(members))
+
+    def _log_prob_per_dim(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``(B, D)`` conditional log-probabilities of each dimension's value, in nats."""
+        if self.bernoulli:
+            return -F.binary_cross_entropy_with_logits(out, x.to(out.dtype), reduction="none")
+        logits = self._shape_logits(out).reshape(x.shape[0], self.num_dims, -1)
+        return torch.log_softmax(logits, dim=-1).gather(-1, x.long().unsqueeze(-1)).squeeze(-1)
 
     def extra_repr(self) -> str:
         c = self.config
