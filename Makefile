@@ -32,6 +32,7 @@ test: install-dev
 
 bench: install-dev
 	$(BIN)/python benchmarks/train_speed.py --quick
+	$(BIN)/python benchmarks/sample_speed.py --repeats 3
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -71,6 +71,7 @@ def test_train_writes_a_complete_run(run_dir):
         ["eval"],
         ["sample"],
         ["score"],
+        ["inpaint"],
         ["data"],
         ["data", "list"],
         ["data", "show"],
@@ -299,3 +300,33 @@ def test_torchrun_trains_data_parallel_and_only_rank_0_writes(tmp_path):
     assert {p.name for p in out.iterdir()} == RUN_FILES
     assert done.stdout.count("test NLL") == 1  # one report, from rank 0
     assert "x 2 processes" in done.stdout
+
+
+def test_inpaint_draws_a_picture_and_keeps_what_was_observed(tmp_path, capsys):
+    run = tmp_path / "oa"
+    assert main(["train", "--data", "digits", "--hidden", "32", "--epochs", "1", "--masks", "2",
+                 "--order-agnostic", "--out", str(run), "--device", "cpu", "--quiet"]) == 0  # fmt: skip
+    for spec in ("top", "bottom", "left", "right", "random"):
+        out = tmp_path / f"{spec}.png"
+        assert main(["inpaint", str(run), "--mask", spec, "-n", "3", "--samples", "2",
+                     "--out", str(out), "--device", "cpu"]) == 0  # fmt: skip
+        assert out.read_bytes()[:4] == b"\x89PNG"
+    region = np.zeros((1, 8, 8), dtype=bool)
+    region[0, 2:5, 2:5] = True
+    np.save(tmp_path / "hole.npy", region)
+    assert main(["inpaint", str(run), "--mask", str(tmp_path / "hole.npy"), "--out",
+                 str(tmp_path / "hole.png"), "--device", "cpu"]) == 0  # fmt: skip
+    assert main(["inpaint", str(run), "--mask", "middle", "--out", str(tmp_path / "x.png")]) == 2
+    assert (
+        "--mask must be top, bottom, left, right, random or a .npy file" in capsys.readouterr().err
+    )
+
+
+def test_inpaint_warns_for_a_single_ordering_model(run_dir, tmp_path, capsys):
+    # run_dir has 2 masks but one ordering: the top half is a prefix of the natural ordering
+    assert main(["inpaint", str(run_dir), "--mask", "bottom", "-n", "2", "--out",
+                 str(tmp_path / "ok.png"), "--device", "cpu"]) == 0  # fmt: skip
+    assert "warning" not in capsys.readouterr().err
+    assert main(["inpaint", str(run_dir), "--mask", "top", "-n", "2", "--out",
+                 str(tmp_path / "warn.png"), "--device", "cpu"]) == 0  # fmt: skip
+    assert "made: warning: this model has one ordering" in capsys.readouterr().err

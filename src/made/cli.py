@@ -407,6 +407,91 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ inpaint
+def _hidden_region(spec: str, shape: tuple[int, ...], n: int, seed: int) -> torch.Tensor:
+    """Boolean ``(n, *shape)``: True where the model fills in."""
+    if spec in ("top", "bottom", "left", "right"):
+        if len(shape) < 2:
+            raise UsageError(f"--mask {spec} needs image-shaped data; this model's is {shape}")
+        h, w = shape[-2], shape[-1]
+        region = torch.zeros(shape, dtype=torch.bool)
+        if spec == "top":
+            region[..., : h // 2, :] = True
+        elif spec == "bottom":
+            region[..., h // 2 :, :] = True
+        elif spec == "left":
+            region[..., :, : w // 2] = True
+        else:
+            region[..., :, w // 2 :] = True
+        return region.expand(n, *shape)
+    if spec == "random":
+        g = torch.Generator().manual_seed(seed)
+        return torch.rand((n, *shape), generator=g) < 0.5
+    path = Path(spec)
+    if path.suffix != ".npy" or not path.is_file():
+        raise UsageError(
+            f"--mask must be top, bottom, left, right, random or a .npy file; got {spec!r}"
+        )
+    try:
+        region = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: not a readable .npy mask ({exc})") from None
+    if region.size != int(np.prod(shape)):
+        raise UsageError(f"{path}: a mask of {region.size} values for data of shape {shape}")
+    return torch.from_numpy(region.astype(bool).reshape(shape)).expand(n, *shape)
+
+
+def cmd_inpaint(args: argparse.Namespace) -> int:
+    import warnings
+
+    device = _device(args.device)
+    model, _, run_dir = _load_model(args.run, device)
+    data, conditional = _run_data(args, run_dir, model)
+    if conditional:
+        raise UsageError("inpaint does not support class-conditional models yet")
+    out = Path(args.out)
+    if out.suffix != ".png":
+        raise UsageError(f"--out must end in .png; got {out.name}")
+    shape = model.input_shape
+    side = int(round(model.num_dims**0.5))
+    if len(shape) >= 2 and model.num_dims == shape[-2] * shape[-1]:
+        image = shape[-2:]
+    elif side * side == model.num_dims:
+        image = (side, side)
+    else:
+        raise UsageError(
+            f"inpaint draws pictures of one-channel images; the data has shape {shape}"
+        )
+    x_all = data.tensor(args.split)
+    g = torch.Generator().manual_seed(args.seed)
+    index = torch.randperm(len(x_all), generator=g)[: args.n]
+    originals = x_all[index].long()
+    hidden = _hidden_region(args.mask, (1, *image), len(index), args.seed)
+    observed = (~hidden).reshape(len(index), -1)
+    k = args.samples
+    values = originals.reshape(len(index), -1).repeat_interleave(k, dim=0).to(device)
+    mask = observed.repeat_interleave(k, dim=0).to(device)
+    ensemble = model.num_masks if model.num_masks > 1 and args.ensemble else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        completions = model.sample(len(values), generator=g, ensemble=ensemble,
+                                   observed=values, observed_mask=mask)  # fmt: skip
+    for w in caught:
+        print(f"made: warning: {w.message}", file=sys.stderr)
+    completions = completions.reshape(len(index), k, *model.input_shape).cpu()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from .plots import save_inpainting_grid
+
+    n = len(index)
+    save_inpainting_grid(
+        originals.reshape(n, 1, *image), hidden.reshape(n, 1, *image),
+        completions.reshape(n, k, 1, *image), out, num_categories=model.max_categories,
+        title=f"{data.name}: the {args.mask} part filled in by the model",
+    )  # fmt: skip
+    print(f"wrote {len(index)} examples x {k} completions to {out}")
+    return 0
+
+
 # --------------------------------------------------------------------------------- data
 def cmd_data_list(args: argparse.Namespace) -> int:
     rows = [("name", "shape", "splits", "status", "origin")]
@@ -582,6 +667,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="scores.csv")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("inpaint", help="fill in a hidden part of examples (a picture)")
+    p.add_argument("run", help="a run directory or a checkpoint file")
+    _add_data_options(p, None)
+    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    p.add_argument(
+        "--mask",
+        default="bottom",
+        help="the part to fill in: top, bottom, left, right, random, or a .npy "
+        "boolean array of the data's shape, True = fill in (default: %(default)s)",
+    )
+    p.add_argument("-n", type=_positive_int, default=8, help="number of examples")
+    p.add_argument("--samples", type=_positive_int, default=3, help="completions per example")
+    p.add_argument(
+        "--no-ensemble",
+        dest="ensemble",
+        action="store_false",
+        help="use the current mask only, not a mixture of all masks",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="inpaint.png")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_inpaint)
 
     p = sub.add_parser("data", help="list, look at and export data sets")
     dsub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")

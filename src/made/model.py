@@ -177,7 +177,7 @@ class MADE(nn.Module):
         else:
             self.context_weight = None
         self._mask_index = 0
-        self._plan_cache: _Plan | None = None
+        self._plan_cache: dict[int, _Plan] = {}
         self.set_mask(0)
         self._zero_unused_weights()
 
@@ -275,9 +275,10 @@ class MADE(nn.Module):
         )
 
     def _current_plan(self) -> _Plan:
-        plan = self._plan_cache
+        """The current mask's plan, cached per mask so that cycling masks costs nothing."""
+        plan = self._plan_cache.get(self._mask_index)
         if plan is None or plan.device != self.orderings.device:
-            plan = self._plan_cache = self._plan(self._mask_index)
+            plan = self._plan_cache[self._mask_index] = self._plan(self._mask_index)
         return plan
 
     def _check_mask_index(self, k: int) -> int:
@@ -291,7 +292,6 @@ class MADE(nn.Module):
         for layer, mask in zip(self._layers(), self.masks(k), strict=True):
             layer.set_mask(mask)
         self._mask_index = k
-        self._plan_cache = None
 
     def next_mask(self) -> int:
         """Cycle to the next mask (connectivity-agnostic training); returns its index."""
@@ -317,6 +317,7 @@ class MADE(nn.Module):
         return {"mask_index": self._mask_index}
 
     def set_extra_state(self, state: dict[str, int]) -> None:
+        self._plan_cache = {}  # the loaded degrees may differ from those the plans came from
         self.set_mask(int(state["mask_index"]))
 
     # ---------------------------------------------------------------------- input checks

@@ -87,3 +87,44 @@ def save_sample_grid(
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def save_inpainting_grid(
+    originals: torch.Tensor,
+    hidden: torch.Tensor,
+    completions: torch.Tensor,
+    path: str | os.PathLike[str],
+    *,
+    num_categories: int = 2,
+    title: str | None = None,
+) -> None:
+    """One row per example: the original, the input with its hidden part shaded, and each
+    completion. ``originals`` ``(N, 1, H, W)``, ``hidden`` boolean of the same shape (True =
+    hidden, to be filled in), ``completions`` ``(N, K, 1, H, W)``."""
+    n, k = completions.shape[:2]
+    shown = originals.detach().cpu().float().reshape(n, -1)
+    masked = shown.clone()
+    masked[hidden.detach().cpu().reshape(n, -1)] = float("nan")
+    h, w = originals.shape[-2:]
+    columns = [shown.reshape(n, h, w), masked.reshape(n, h, w)]
+    columns += [completions[:, j].detach().cpu().float().reshape(n, h, w) for j in range(k)]
+    labels = ["original", "observed", *[f"sample {j + 1}" for j in range(k)]]
+    cmap = plt.get_cmap("gray" if num_categories == 2 else "viridis").with_extremes(
+        bad="#e07070"  # the hidden part
+    )
+    fig, axes = plt.subplots(n, len(columns), figsize=(1.1 * len(columns), 1.1 * n + 0.4),
+                             dpi=120, squeeze=False)  # fmt: skip
+    for i in range(n):
+        for j, col in enumerate(columns):
+            ax = axes[i, j]
+            ax.imshow(col[i].numpy(), cmap=cmap, vmin=0, vmax=num_categories - 1,
+                      interpolation="nearest")  # fmt: skip
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(labels[j], fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
