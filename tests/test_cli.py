@@ -304,8 +304,9 @@ def test_torchrun_trains_data_parallel_and_only_rank_0_writes(tmp_path):
 
 def test_inpaint_draws_a_picture_and_keeps_what_was_observed(tmp_path, capsys):
     run = tmp_path / "oa"
-    assert main(["train", "--data", "digits", "--hidden", "32", "--epochs", "1", "--masks", "2",
-                 "--order-agnostic", "--out", str(run), "--device", "cpu", "--quiet"]) == 0  # fmt: skip
+    argv = ["train", "--data", "digits", "--hidden", "32", "--epochs", "1", "--masks", "2",
+            "--order-agnostic", "--out", str(run), "--device", "cpu", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
     for spec in ("top", "bottom", "left", "right", "random"):
         out = tmp_path / f"{spec}.png"
         assert main(["inpaint", str(run), "--mask", spec, "-n", "3", "--samples", "2",
