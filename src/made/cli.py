@@ -143,6 +143,15 @@ def _run_data(args: argparse.Namespace, run_dir: Path, model: MADE) -> tuple[Dat
     return data, model.config.context_size > 0
 
 
+def _ensemble(args: argparse.Namespace, model: MADE) -> int | None:
+    """``--ensemble K``, by default every mask of a multi-mask model (as its run reported)."""
+    if args.ensemble is None:
+        return model.num_masks if model.num_masks > 1 else None
+    if args.ensemble > model.num_masks:
+        raise UsageError(f"--ensemble {args.ensemble} exceeds the model's {model.num_masks} masks")
+    return args.ensemble
+
+
 def _log(args: argparse.Namespace, message: str) -> None:
     if not getattr(args, "quiet", False):
         print(message, flush=True)
@@ -295,17 +304,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     device = _device(args.device)
     model, _, run_dir = _load_model(args.run, device)
     data, conditional = _run_data(args, run_dir, model)
-    if args.ensemble is not None and args.ensemble > model.num_masks:
-        raise UsageError(f"--ensemble {args.ensemble} exceeds the model's {model.num_masks} masks")
+    ensemble = _ensemble(args, model)
     x = data.tensor(args.split, device)
     ctx = data_contexts(data, True, device)[args.split] if conditional else None
     start = time.perf_counter()
-    result = evaluate_nll(model, x, ctx, ensemble=args.ensemble)
+    result = evaluate_nll(model, x, ctx, ensemble=ensemble)
     seconds = time.perf_counter() - start
     report = {
         "data": data.name,
         "split": args.split,
-        "ensemble": args.ensemble or 1,
+        "ensemble": ensemble or 1,
         "nll": result.nll,
         "bits_per_dim": result.bits_per_dim,
         "num_examples": result.num_examples,
@@ -363,6 +371,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     device = _device(args.device)
     model, _, run_dir = _load_model(args.run, device)
     data, conditional = _run_data(args, run_dir, model)
+    ensemble = _ensemble(args, model)
     out = Path(args.out)
     if out.suffix != ".csv":
         raise UsageError(f"--out must end in .csv; got {out.name}")
@@ -379,13 +388,27 @@ def cmd_score(args: argparse.Namespace) -> int:
         model._check_x(x)
     except ValueError as exc:
         raise UsageError(f"{args.data or data.name}: {exc}") from None
+    dims = model.num_dims
+    keep = None
+    if args.hide is not None:  # score the marginal of the part left visible
+        hidden = _hidden_region(args.hide, model.input_shape, 1, args.seed)
+        keep = (~hidden).reshape(dims).to(device)
+        dims = int(keep.sum())
+        if dims == 0:
+            raise UsageError("--hide leaves nothing to score")
+
+    def score(i: int) -> torch.Tensor:
+        xb, cb = x[i : i + 1024], None if ctx is None else ctx[i : i + 1024]
+        if keep is None:
+            return -model.log_prob(xb, cb, ensemble=ensemble, validate=False)
+        try:
+            return -model.log_marginal(xb, keep, cb, ensemble=ensemble)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
     with torch.no_grad():
-        nll = torch.cat([
-            -model.log_prob(x[i : i + 1024], None if ctx is None else ctx[i : i + 1024],
-                            ensemble=args.ensemble, validate=False)
-            for i in range(0, len(x), 1024)
-        ]).double().cpu()  # fmt: skip
-    bits = nll / (model.num_dims * np.log(2))
+        nll = torch.cat([score(i) for i in range(0, len(x), 1024)]).double().cpu()
+    bits = nll / (dims * np.log(2))
 
     def write(f: Any) -> None:
         text = io.TextIOWrapper(f, newline="", encoding="utf-8")
@@ -398,7 +421,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     atomic_write(out, write)
     top = torch.argsort(nll, descending=True)[:5].tolist()
-    where = split if split != "all" else "all"
+    where = split if keep is None else f"{split}, marginal of {dims} observed dims"
     print(
         f"scored {len(nll)} examples of {data.name} ({where}) into {out}: mean NLL "
         f"{float(nll.mean()):.4f} nats; most anomalous rows: "
@@ -664,6 +687,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="which split, for sources that have splits (default: test)",
     )
     p.add_argument("--ensemble", type=_positive_int, default=None)
+    p.add_argument(
+        "--hide",
+        default=None,
+        metavar="REGION",
+        help="score the exact marginal of what is left after hiding REGION (top, bottom, "
+        "left, right: that half; random; or a .npy mask, True = hidden)",
+    )
     p.add_argument("--out", default="scores.csv")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_score)
