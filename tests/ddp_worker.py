@@ -29,4 +29,5 @@ if __name__ == "__main__":
     dist.init_process_group("gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
     torch.save(run(rank, world, out / "run"), out / f"rank{rank}.pt")
+    dist.barrier()  # nobody tears down the group while another rank still uses it
     dist.destroy_process_group()

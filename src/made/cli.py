@@ -173,6 +173,18 @@ def _distributed() -> tuple[int, int, int]:
 # -------------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
     rank, world, local_rank = _distributed()
+    try:
+        return _train(args, rank, world, local_rank)
+    finally:
+        if world > 1:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.barrier()  # nobody tears the group down while another rank still uses it
+                dist.destroy_process_group()
+
+
+def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> int:
     device = _device(args.device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
