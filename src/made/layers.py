@@ -140,3 +140,23 @@ def staircase_blocks(prefix: torch.Tensor, rows_per_block: int) -> tuple[tuple[i
         blocks.append((start, stop, int(counts[stop - 1])))
         start = stop
     return tuple(blocks)
+
+
+class _Permute(torch.autograd.Function):
+    """Reorder ``x`` along ``dim`` by a permutation; the gradient is reordered back by its
+    inverse (a plain gather, where advanced indexing would scatter-add)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, order, inverse):  # type: ignore[override]
+        ctx.dim, ctx.inverse = dim, inverse
+        return x.index_select(dim, order)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        return grad.index_select(ctx.dim, ctx.inverse), None, None, None
+
+
+def permute(x: torch.Tensor, dim: int, order: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    """``x.index_select(dim, order)`` for a permutation ``order`` whose inverse is ``inverse``,
+    with a cheap backward."""
+    return _Permute.apply(x, dim, order, inverse)

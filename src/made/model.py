@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import MADEConfig
-from .layers import MaskedLinear, block_linear, masked, staircase_blocks
+from .layers import MaskedLinear, block_linear, masked, permute, staircase_blocks
 from .masks import (
     build_masks,
     inverse_permutation,
@@ -448,32 +448,32 @@ class MADE(nn.Module):
         masks: Sequence[torch.Tensor],
         plan: _Plan,
     ) -> torch.Tensor:
-        order = plan.order
-        h0 = h_in if order is None else h_in[:, order]  # data units sorted by degree
+        order, inverse = plan.order, plan.inverse
+        h0 = h_in if order is None else h_in.index_select(1, order)  # data units by degree
         h = h0
         n_hidden = len(self.hidden)
         for i, layer in enumerate(self.hidden):
             w = masked(layer.weight, masks[i])
             if i == 0 and order is not None:
-                w = w[:, order]
+                w = permute(w, 1, order, inverse)
             h = block_linear(h, w, layer.bias, plan.blocks[i])
             if extra is not None:
                 h = h + extra[i]
             h = self._act(h)
         w, b = masked(self.output.weight, masks[n_hidden]), self.output.bias
         if order is not None:
-            w, b = w[order], b[order]
+            w, b = permute(w, 0, order, inverse), permute(b, 0, order, inverse)
             if n_hidden == 0:
-                w = w[:, order]
+                w = permute(w, 1, order, inverse)
         out = block_linear(h, w, b, plan.blocks[n_hidden])
         if extra is not None:
-            out = out + (extra[-1] if order is None else extra[-1][:, order])
+            out = out + (extra[-1] if order is None else permute(extra[-1], 1, order, inverse))
         if self.direct is not None:
             w = masked(self.direct.weight, masks[-1])
             if order is not None:
-                w = w[order][:, order]
+                w = permute(permute(w, 0, order, inverse), 1, order, inverse)
             out = out + block_linear(h0, w, None, plan.blocks[-1])
-        return out if plan.inverse is None else out[:, plan.inverse]
+        return out if inverse is None else permute(out, 1, inverse, order)
 
     def _shape_logits(self, out: torch.Tensor) -> torch.Tensor:
         """Raw outputs -> ``(B, *input_shape)`` (binary) or ``(B, *input_shape, Kmax)``."""
