@@ -28,7 +28,15 @@ from .evaluate import evaluate_nll
 from .fileio import atomic_write, atomic_write_bytes
 from .model import MADE
 from .plots import save_sample_grid
-from .runs import RunSettings, class_context, data_contexts, load_run, read_settings, train_run
+from .runs import (
+    RUN_FILES,
+    RunSettings,
+    class_context,
+    data_contexts,
+    load_run,
+    read_settings,
+    train_run,
+)
 from .train import NonFiniteLossError
 
 __all__ = ["main"]
@@ -295,18 +303,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
         stop = " (early stop)" if result.stopped_early else ""
         print(
             f"best epoch {result.best_epoch}/{len(result.history)}{stop}, "
-            f"{result.train_seconds:.1f} s training; wrote {out}/: "
-            + " ".join(
-                [
-                    "config.json",
-                    "checkpoint.pt",
-                    "best.pt",
-                    "metrics.jsonl",
-                    "loss.png",
-                    "samples.png",
-                    "summary.json",
-                ]
-            )
+            f"{result.train_seconds:.1f} s training; wrote {out}/: " + " ".join(RUN_FILES)
         )
     return 0
 

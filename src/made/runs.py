@@ -30,6 +30,7 @@ from .plots import plot_loss, save_sample_grid
 from .train import FitResult, fit
 
 __all__ = [
+    "RUN_FILES",
     "RunError",
     "RunSettings",
     "class_context",
@@ -182,7 +183,9 @@ def train_run(
     if on_start is not None:
         first = 1
         if resume:
-            first = int(load_checkpoint(out / "checkpoint.pt")[1]["epoch"]) + 1
+            # memory-mapped: only the epoch number is read here; fit loads the rest
+            saved = torch.load(out / "checkpoint.pt", weights_only=True, mmap=True)
+            first = int(saved["epoch"]) + 1
         on_start(data, model, first)
     extra = {"classes": list(data.classes) if settings.conditional else []}
     result = fit(
