@@ -360,7 +360,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         ctx = class_context(labels, k).to(device)
     elif args.class_ is not None:
         raise UsageError("--class needs a class-conditional model (made train --conditional)")
-    samples = model.sample(args.n, ctx, generator=torch.Generator().manual_seed(args.seed))
+    samples = model.sample(args.n, ctx, generator=torch.Generator().manual_seed(args.seed),
+                           ensemble=_ensemble(args, model))  # fmt: skip
     if out.suffix == ".npy":
         buffer = io.BytesIO()
         np.save(buffer, samples.cpu().numpy().astype(np.int64))
@@ -675,6 +676,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=_positive_int, default=100, help="number of samples")
     p.add_argument("--out", default="samples.png", help="a .png grid or a .npy array")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--ensemble",
+        type=_positive_int,
+        default=None,
+        help="sample the mixture of masks 0..K-1 (default: all of a multi-mask model's masks)",
+    )
     p.add_argument(
         "--class",
         dest="class_",

@@ -220,7 +220,7 @@ def train_run(
         if settings.conditional:  # ten samples per class, row by row
             labels = torch.arange(100) % len(data.classes)
             ctx = class_context(labels, len(data.classes)).to(device)
-        samples = model.sample(100, ctx, generator=g)
+        samples = model.sample(100, ctx, generator=g, ensemble=ensemble)
         save_sample_grid(
             samples,
             out / "samples.png",
