@@ -151,6 +151,14 @@ def _run_data(args: argparse.Namespace, run_dir: Path, model: MADE) -> tuple[Dat
     return data, model.config.context_size > 0
 
 
+def _model_and_data(args: argparse.Namespace) -> tuple[torch.device, MADE, Dataset, bool, Any]:
+    """What eval and score start from: device, model, data, conditional?, ensemble."""
+    device = _device(args.device)
+    model, _, run_dir = _load_model(args.run, device)
+    data, conditional = _run_data(args, run_dir, model)
+    return device, model, data, conditional, _ensemble(args, model)
+
+
 def _ensemble(args: argparse.Namespace, model: MADE) -> int | None:
     """``--ensemble K``, by default every mask of a multi-mask model (as its run reported)."""
     if args.ensemble is None:
@@ -310,10 +318,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
 
 # --------------------------------------------------------------------------------- eval
 def cmd_eval(args: argparse.Namespace) -> int:
-    device = _device(args.device)
-    model, _, run_dir = _load_model(args.run, device)
-    data, conditional = _run_data(args, run_dir, model)
-    ensemble = _ensemble(args, model)
+    device, model, data, conditional, ensemble = _model_and_data(args)
     x = data.tensor(args.split, device)
     ctx = data_contexts(data, True, device)[args.split] if conditional else None
     start = time.perf_counter()
@@ -378,10 +383,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 # -------------------------------------------------------------------------------- score
 def cmd_score(args: argparse.Namespace) -> int:
-    device = _device(args.device)
-    model, _, run_dir = _load_model(args.run, device)
-    data, conditional = _run_data(args, run_dir, model)
-    ensemble = _ensemble(args, model)
+    device, model, data, conditional, ensemble = _model_and_data(args)
     out = Path(args.out)
     if out.suffix != ".csv":
         raise UsageError(f"--out must end in .csv; got {out.name}")
