@@ -30,9 +30,15 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest -q
 
+# The quick versions of every benchmark (under 10 minutes on 2 cores); each prints a table.
+# They write under runs/bench-quick, never over the committed results in benchmarks/results.
 bench: install-dev
-	$(BIN)/python benchmarks/train_speed.py --quick
+	$(BIN)/python benchmarks/speed.py --quick
 	$(BIN)/python benchmarks/sample_speed.py --repeats 3
+	$(BIN)/python benchmarks/train_speed.py --quick
+	$(BIN)/python benchmarks/quality.py --quick --out runs/bench-quick/quality
+	$(BIN)/python benchmarks/mnist.py single --epochs 3 --out runs/bench-quick/mnist \
+		--json runs/bench-quick/mnist.json --table --if-available
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -10,11 +10,13 @@ in one process under the same conditions.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,15 +24,48 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def machine() -> dict:
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine(device: torch.device | str = "cpu") -> dict:
     """What the figures were measured on."""
-    return {
+    info = {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": _cpu_name(),
         "cpus": os.cpu_count(),
         "threads": torch.get_num_threads(),
+        "device": str(device),
     }
+    if torch.device(device).type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` (CUDA when there is one), ``cpu`` or ``cuda``, as on made's command line."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda was asked for but this machine has no CUDA device")
+    if name not in ("cpu", "cuda"):
+        raise SystemExit(f"--device must be auto, cpu or cuda; got {name!r}")
+    return torch.device(name)
+
+
+def merge_json(path: Path, key: str, value: dict) -> None:
+    """Set ``path[key] = value`` in a JSON results file, keeping the other entries."""
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    results[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def timed(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> dict:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ from common import (  # noqa: E402
     straight_epoch,
     straight_nll,
 )
+from speed import train_throughput  # noqa: E402
 
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.data import load_data  # noqa: E402
@@ -51,35 +51,6 @@ def straight_setup(train: np.ndarray, weight_decay: float = 0.0, seed: int = 0):
     loader = torch.utils.data.DataLoader(NumpyDataset(train), batch_size=BATCH, shuffle=True)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=weight_decay)
     return model, loader, opt
-
-
-def throughput(train_np: np.ndarray, train_t: torch.Tensor, valid_t: torch.Tensor,
-               repeats: int) -> dict:  # fmt: skip
-    """Examples per second over whole epochs, the two implementations alternating."""
-    s_model, s_loader, s_opt = straight_setup(train_np)
-    ours = MADE(train_t.shape[1:], HIDDEN, seed=0)
-    cfg = TrainConfig(epochs=1, batch_size=BATCH, lr=1e-3, eval_batch_size=4096)
-    s_times, m_times = [], []
-    straight_epoch(s_model, s_loader, s_opt)  # warm-up
-    fit(ours, train_t, valid_t[:10], cfg)
-    for _ in range(repeats):
-        start = time.perf_counter()
-        straight_epoch(s_model, s_loader, s_opt)
-        s_times.append(time.perf_counter() - start)
-        m_times.append(fit(ours, train_t, valid_t[:10], cfg).history[0]["seconds"])
-    n = len(train_np)
-    s_eps = [n / t for t in s_times]
-    m_eps = [n / t for t in m_times]
-    return {
-        "straightforward_examples_per_second": _stats(s_eps),
-        "made_examples_per_second": _stats(m_eps),
-        "ratio": statistics.median(m_eps) / statistics.median(s_eps),
-    }
-
-
-def _stats(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "repeats": len(values)}  # fmt: skip
 
 
 def time_to_quality(data, epochs: int, recipe: dict) -> dict:
@@ -157,22 +128,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats")
     parser.add_argument("--epochs", type=int, default=20, help="straightforward epochs")
+    parser.add_argument("--repeats", type=int, default=3, help="throughput epochs per side")
+    parser.add_argument("--trap-epochs", type=int, default=8, help="epochs with weight decay")
+    parser.add_argument("--data", default="shapes", help="another named set (tests use a tiny one)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
-    epochs = 5 if args.quick else args.epochs
-    repeats = 2 if args.quick else 3
-    trap_epochs = 4 if args.quick else 8
+    epochs = min(5, args.epochs) if args.quick else args.epochs
+    repeats = min(2, args.repeats) if args.quick else args.repeats
+    trap_epochs = min(4, args.trap_epochs) if args.quick else args.trap_epochs
     # made's own recipe for Shapes: one wide layer and a higher rate converge far sooner
     recipe = {"hidden": [1024], "batch_size": 128, "lr": 1e-2, "max_epochs": epochs}
 
-    data = load_data("shapes")
+    data = load_data(args.data)
     train_t, valid_t = data.tensor("train"), data.tensor("valid")
     train_np = data.splits["train"].reshape(len(train_t), -1)
     info = machine()
     print(f"machine: {info}")
-    print(f"reference: Shapes {tuple(data.shape)}, hidden {HIDDEN}, batch {BATCH}, Adam lr 1e-3")
+    print(f"reference: {data.name} {tuple(data.shape)}, hidden {HIDDEN}, batch {BATCH}, lr 1e-3")
 
-    tp = throughput(train_np, train_t, valid_t, repeats)
+    tp = train_throughput(train_np, HIDDEN, repeats)
     s, m = tp["straightforward_examples_per_second"], tp["made_examples_per_second"]
     print(f"\n1. training throughput (examples/s, median [min, max] of {repeats} epochs)")
     print(f"   straightforward {s['median']:9.0f} [{s['min']:.0f}, {s['max']:.0f}]")

@@ -162,6 +162,9 @@ def fit(
     if world > 1:
         objective = nn.parallel.DistributedDataParallel(objective, forward_sync_buffers=False)
     n = train.shape[0]
+    if config.patience is not None and bad_epochs >= config.patience:
+        result.stopped_early = True  # resuming a run that had already stopped early
+        start_epoch = config.epochs + 1
     for epoch in range(start_epoch, config.epochs + 1):
         model.train()
         started = time.perf_counter()

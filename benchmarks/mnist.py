@@ -1,0 +1,235 @@
+"""Binarized MNIST, the MADE paper's benchmark (Germain et al. 2015, Table 6).
+
+Each experiment trains one model with made's own training loop (a run directory under --out,
+resumable with --resume), chooses its epoch on the validation split only, and then scores the
+test split once per reported model: for a multi-mask model, once per ensemble size (the
+mixture of masks 0..K-1, averaged as probabilities). The figures, the command, the training
+time and the machine go into --json (one entry per experiment, others kept).
+
+    python benchmarks/mnist.py single      # 1 hidden layer of 500, one mask (the paper's setting)
+    python benchmarks/mnist.py agnostic    # the same net, order/connectivity-agnostic, 128 masks
+    python benchmarks/mnist.py best        # our best model (a long run: use --device cuda)
+    python benchmarks/mnist.py --table     # the results file as a Markdown table
+
+--epochs, --hidden, --masks and --ensembles override an experiment's settings (the suite's own
+test runs every experiment that way on tiny data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, merge_json, pick_device  # noqa: E402
+
+from made import TrainConfig, evaluate_nll  # noqa: E402
+from made.config import DataConfig  # noqa: E402
+from made.data import load_data  # noqa: E402
+from made.runs import RunSettings, load_run, read_settings, train_run  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "binarized_mnist.npz"
+DEFAULT_JSON = ROOT / "benchmarks" / "results" / "mnist.json"
+
+# Published test NLL in nats per image on the same fixed binarisation (MADE paper, Table 6).
+PUBLISHED = {
+    "MADE, 1 hidden layer of 500, 1 mask": 88.40,
+    "MADE, 1 hidden layer of 500, 32 masks": 88.04,
+    "MADE, 2 hidden layers of 8000, 32 masks": 86.64,
+    "NADE, 1 hidden layer (fixed order)": 88.33,
+    "EoNADE, 2 hidden layers": 85.10,
+    "DARN": 84.13,
+}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One reported setting: the model and optimisation, and the ensembles to test."""
+
+    description: str
+    model: dict[str, Any]
+    train: dict[str, Any]
+    ensembles: tuple[int, ...] = (1,)
+    targets: dict[int, float] = field(default_factory=dict)
+
+
+# Settings were chosen on the validation split (see the README's benchmark section).
+EXPERIMENTS = {
+    "single": Experiment(
+        "the paper's single-mask setting: 1 hidden layer of 500 units, one mask, "
+        "direct input-to-output connections",
+        model={"hidden_sizes": [500], "ordering": "natural", "direct_connections": True},
+        train={
+            "epochs": 300,
+            "batch_size": 100,
+            "lr": 1e-3,
+            "weight_decay": 1e-4,
+            "schedule": "plateau",
+            "plateau_patience": 2,
+            "patience": 12,
+        },  # fmt: skip
+        ensembles=(1,),
+        targets={1: 88.0},
+    ),
+    "agnostic": Experiment(
+        "order- and connectivity-agnostic training of the same network over 128 masks "
+        "(a new mask every step); test ensembles of 1, 8, 32 and 128 masks",
+        model={
+            "hidden_sizes": [500],
+            "num_masks": 128,
+            "order_agnostic": True,
+            "direct_connections": True,
+        },  # fmt: skip
+        train={
+            "epochs": 300,
+            "batch_size": 100,
+            "lr": 1e-3,
+            "schedule": "plateau",
+            "plateau_patience": 3,
+            "patience": 15,
+            "eval_ensemble": 8,
+        },  # fmt: skip
+        ensembles=(1, 8, 32, 128),
+    ),
+    "best": Experiment(
+        "our best model: 2 hidden layers of 2000, order-agnostic over 128 masks; "
+        "test ensembles of 1, 8, 32 and 128 masks",
+        model={
+            "hidden_sizes": [2000, 2000],
+            "num_masks": 128,
+            "order_agnostic": True,
+            "direct_connections": True,
+        },  # fmt: skip
+        train={
+            "epochs": 500,
+            "batch_size": 100,
+            "lr": 5e-4,
+            "schedule": "plateau",
+            "plateau_patience": 3,
+            "patience": 20,
+            "eval_ensemble": 8,
+        },  # fmt: skip
+        ensembles=(1, 8, 32, 128),
+        targets={128: 85.5},
+    ),
+}
+
+
+def run_experiment(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Train (or resume) one experiment, score the test split per ensemble, return the entry."""
+    exp = EXPERIMENTS[name]
+    model = dict(exp.model)
+    train = dict(exp.train)
+    ensembles = exp.ensembles
+    if args.hidden is not None:
+        model["hidden_sizes"] = [int(h) for h in args.hidden.split(",")]
+    if args.masks is not None:
+        model["num_masks"] = args.masks
+        model["order_agnostic"] = args.masks > 1 and model.get("order_agnostic", False)
+    if args.epochs is not None:
+        train["epochs"] = args.epochs
+    if args.ensembles is not None:
+        ensembles = tuple(int(k) for k in args.ensembles.split(","))
+    masks = model.get("num_masks", 1)
+    if max(ensembles) > masks:
+        raise SystemExit(f"{name}: ensembles {list(ensembles)} need up to {max(ensembles)} masks; "
+                         f"the model has {masks}")  # fmt: skip
+    train["eval_ensemble"] = min(train.get("eval_ensemble", 1), masks)
+    device = pick_device(args.device)
+    out = args.out / name
+    settings = RunSettings(
+        data=DataConfig(source=str(args.data)), model=model, train=TrainConfig(**train)
+    )
+    resume = args.resume and (out / "checkpoint.pt").is_file()
+    print(f"{name}: {exp.description}\n  run directory {out}" + (" (resumed)" if resume else ""))
+    summary, _ = train_run(out, None if resume else settings, device=device, resume=resume,
+                           overwrite=not resume)  # fmt: skip
+    best, _, _ = load_run(out, device)
+    test = load_data(DataConfig(source=str(args.data))).tensor("test", device)
+    scores = {}
+    for k in ensembles:
+        start = time.perf_counter()
+        nll = evaluate_nll(best, test, ensemble=k).nll
+        scores[str(k)] = {"test_nll": nll, "eval_seconds": time.perf_counter() - start}
+        print(f"  test NLL, {k:>3} mask(s): {nll:8.3f} nats")
+    settings = read_settings(out)  # what the run really used, also when it was resumed
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    epochs = [m for m in metrics if "valid_nll" in m]
+    return {
+        "description": exp.description,
+        "command": "python benchmarks/mnist.py " + " ".join(sys.argv[1:]),
+        "model": settings.model,
+        "train": settings.train.to_dict(),
+        "best_epoch": summary["best_epoch"],
+        "epochs": summary["epochs"],
+        "best_valid_nll": summary["best_valid_nll"],
+        "train_seconds": summary["train_seconds"],
+        "num_parameters": summary["num_parameters"],
+        "test": scores,
+        "targets": {str(k): v for k, v in exp.targets.items()},
+        "curve": [[m["epoch"], m["seconds"], m["train_loss"], m["valid_nll"]] for m in epochs],
+        "machine": machine(device),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    """The results file as a Markdown table, the published figures below ours."""
+    rows = ["| model | test NLL (nats) | masks at test | epochs (best) | training time | "
+            "hardware |", "|---|---:|---:|---:|---:|---|"]  # fmt: skip
+    for name, entry in results.items():
+        hw = entry["machine"].get("gpu") or (
+            f"{entry['machine']['cpu']}, {entry['machine']['threads']} threads"
+        )
+        hidden = entry["model"]["hidden_sizes"]
+        for k, score in entry["test"].items():
+            rows.append(
+                f"| made `{name}` {hidden} | {score['test_nll']:.2f} | {k} | "
+                f"{entry['epochs']} ({entry['best_epoch']}) | "
+                f"{entry['train_seconds'] / 60:.0f} min | {hw} |"
+            )
+    for label, nll in PUBLISHED.items():
+        rows.append(f"| {label} (published) | {nll:.2f} | | | | |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment", nargs="*", choices=[*EXPERIMENTS, []],
+                        help="which to run (default: none; see --table)")  # fmt: skip
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-mnist")
+    parser.add_argument("--resume", action="store_true", help="continue runs already in --out")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--hidden", default=None, help="override: hidden sizes, e.g. 500")
+    parser.add_argument("--masks", type=int, default=None, help="override: number of masks")
+    parser.add_argument("--ensembles", default=None, help="override: e.g. 1,8,32")
+    parser.add_argument("--table", action="store_true", help="print the results as Markdown")
+    parser.add_argument("--if-available", action="store_true",
+                        help="skip quietly (status 0) when the data file is missing")  # fmt: skip
+    args = parser.parse_args()
+    if args.experiment and not args.data.is_file():
+        message = f"no binarized MNIST at {args.data}; pass --data PATH to the .npz"
+        if args.if_available:
+            print(f"skipped: {message}")
+            return
+        raise SystemExit(message)
+    for name in args.experiment:
+        merge_json(args.json, name, run_experiment(name, args))
+        print(f"  wrote {args.json} [{name}]")
+    if args.table or not args.experiment:
+        if not args.json.is_file():
+            raise SystemExit(f"no results yet at {args.json}")
+        print(table(json.loads(args.json.read_text())))
+
+
+if __name__ == "__main__":
+    main()
