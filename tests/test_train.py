@@ -103,6 +103,19 @@ def test_early_stopping_and_plateau_schedule(data):
     assert evaluate_nll(model, valid).nll == pytest.approx(result.history[0]["valid_nll"])
 
 
+def test_resuming_a_run_that_stopped_early_trains_nothing_more(tmp_path):
+    train = torch.zeros(500, 1, 8, 8, dtype=torch.long)
+    valid = torch.ones(100, 1, 8, 8, dtype=torch.long)
+    cfg = TrainConfig(epochs=20, lr=1e-2, patience=2)
+    model = MADE((1, 8, 8), [16], seed=0)
+    first = fit(model, train, valid, cfg, run_dir=tmp_path)
+    assert first.stopped_early and len(first.history) == 3
+    again = MADE((1, 8, 8), [16], seed=5)
+    second = fit(again, train, valid, cfg, run_dir=tmp_path, resume=True)
+    assert second.stopped_early and second.history == first.history
+    assert _flat(again).equal(_flat(model))  # the best epoch's weights, as the first run ended
+
+
 def test_cosine_schedule(data):
     _, result = _fit(data, epochs=4, schedule="cosine")
     expected = [1e-2 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]
