@@ -199,6 +199,45 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Validation NLL against training time per experiment, the test NLL of each ensemble
+    size as a star at the end, and the paper's figures as dashed lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    lows = []
+    for name, entry in results.items():
+        minutes = [
+            sum(c[1] for c in entry["curve"][: i + 1]) / 60 for i in range(len(entry["curve"]))
+        ]
+        valid = [c[3] for c in entry["curve"]]
+        ens = entry["train"].get("eval_ensemble", 1)
+        line = ax.plot(minutes, valid, label=f"{name}: validation ({ens} mask(s))")[0]
+        for k, score in entry["test"].items():
+            ax.plot([minutes[-1]], [score["test_nll"]], marker="*", ms=10, ls="none",
+                    color=line.get_color())  # fmt: skip
+            ax.annotate(f"{k}: {score['test_nll']:.1f}", (minutes[-1], score["test_nll"]),
+                        textcoords="offset points", xytext=(6, -3), fontsize=7)  # fmt: skip
+            lows.append(score["test_nll"])
+        lows.append(min(valid))
+    for label, nll in PUBLISHED.items():
+        ax.axhline(nll, ls="--", lw=0.8, color="grey")
+        ax.annotate(f"{label} {nll}", (0, nll), textcoords="offset points", xytext=(2, 2),
+                    fontsize=6, color="grey")  # fmt: skip
+    ax.set_ylim(min([*lows, *PUBLISHED.values()]) - 1, max(lows) + 12)
+    ax.set_xlabel("training time (minutes)")
+    ax.set_ylabel("NLL (nats per image)")
+    ax.set_title("binarized MNIST: validation curves, test NLL per ensemble size (stars)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment", nargs="*", choices=[*EXPERIMENTS, []],
@@ -213,6 +252,7 @@ def main() -> None:
     parser.add_argument("--masks", type=int, default=None, help="override: number of masks")
     parser.add_argument("--ensembles", default=None, help="override: e.g. 1,8,32")
     parser.add_argument("--table", action="store_true", help="print the results as Markdown")
+    parser.add_argument("--plot", type=Path, default=None, help="draw the results file here")
     parser.add_argument("--if-available", action="store_true",
                         help="skip quietly (status 0) when the data file is missing")  # fmt: skip
     args = parser.parse_args()
@@ -225,10 +265,15 @@ def main() -> None:
     for name in args.experiment:
         merge_json(args.json, name, run_experiment(name, args))
         print(f"  wrote {args.json} [{name}]")
-    if args.table or not args.experiment:
+    if args.table or args.plot or not args.experiment:
         if not args.json.is_file():
             raise SystemExit(f"no results yet at {args.json}")
-        print(table(json.loads(args.json.read_text())))
+        results = json.loads(args.json.read_text())
+        if args.plot:
+            plot(results, args.plot)
+            print(f"drew {args.plot}")
+        if args.table or not args.experiment:
+            print(table(results))
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def test_mnist_script_scores_each_ensemble_as_the_saved_model_does(tmp_path):
               "--hidden", "16", "--device", "cpu"]  # fmt: skip
     _script("mnist.py", "single", *common, cwd=tmp_path)
     text = _script("mnist.py", "agnostic", *common, "--masks", "4", "--ensembles", "1,2,4",
-                   "--table", cwd=tmp_path)  # fmt: skip
+                   "--table", "--plot", str(tmp_path / "mnist.png"), cwd=tmp_path)  # fmt: skip
     entries = json.loads(results.read_text())
     assert set(entries) == {"single", "agnostic"}
     assert set(entries["single"]["test"]) == {"1"}
@@ -85,6 +85,7 @@ def test_mnist_script_scores_each_ensemble_as_the_saved_model_does(tmp_path):
     for k, score in entries["agnostic"]["test"].items():
         assert score["test_nll"] == pytest.approx(evaluate_nll(model, test, ensemble=int(k)).nll)
     assert "| made `agnostic` [16] |" in text and "88.40" in text  # ours beside the paper's
+    assert (tmp_path / "mnist.png").stat().st_size > 1000
     # resuming a finished run trains nothing more and gives the same figures
     _script("mnist.py", "single", *common, "--resume", cwd=tmp_path)
     again = json.loads(results.read_text())["single"]
