@@ -122,12 +122,13 @@ def test_cosine_schedule(data):
     assert [h["lr"] for h in result.history] == pytest.approx(expected)
 
 
-def test_weight_decay_leaves_no_denormals(data):
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "adagrad"])
+def test_weight_decay_leaves_no_denormals(data, optimizer):
     # Masked-out weights that decay geometrically would become denormal floats and slow every
     # matrix product; made keeps every weight no mask uses at exactly zero.
     model = MADE(data.shape, [64, 64], seed=0)
     unused = [~layer.mask for layer in model._layers()]
-    cfg = TrainConfig(epochs=3, batch_size=50, lr=1e-2, optimizer="adamw", weight_decay=0.5)
+    cfg = TrainConfig(epochs=3, batch_size=50, lr=1e-2, optimizer=optimizer, weight_decay=0.5)
     fit(model, data.train[:1000], data.valid[:100], cfg)
     for layer, off in zip(model._layers(), unused, strict=True):
         assert torch.all(layer.weight[off] == 0)

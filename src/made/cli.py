@@ -603,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive_int, default=20, help="default: %(default)s")
     p.add_argument("--batch-size", type=_positive_int, default=128, help="default: %(default)s")
     p.add_argument("--lr", type=_positive_float, default=1e-3, help="default: %(default)s")
-    p.add_argument("--optimizer", choices=["adam", "adamw"], default="adam")
+    p.add_argument("--optimizer", choices=["adam", "adamw", "adagrad"], default="adam")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument(
         "--grad-clip",

@@ -145,7 +145,8 @@ class MADEConfig:
 class TrainConfig:
     """Optimisation settings for ``made.train.fit``.
 
-    ``optimizer``: ``"adam"`` (weight decay as L2) or ``"adamw"`` (decoupled).
+    ``optimizer``: ``"adam"`` (weight decay as L2), ``"adamw"`` (decoupled) or ``"adagrad"``
+    (the MADE paper's choice for binarized MNIST).
     ``schedule``: ``"constant"``, ``"cosine"`` (to 0 over ``epochs``) or ``"plateau"`` (halve
     the rate after ``plateau_patience`` epochs without a better validation NLL).
     ``patience``: stop after this many epochs without a better validation NLL (None: never).
@@ -179,8 +180,10 @@ class TrainConfig:
             raise ValueError(f"patience must be an int >= 1 or None; got {self.patience!r}")
         if not (isinstance(self.lr, numbers.Real) and self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number; got {self.lr!r}")
-        if self.optimizer not in ("adam", "adamw"):
-            raise ValueError(f"optimizer must be 'adam' or 'adamw'; got {self.optimizer!r}")
+        if self.optimizer not in ("adam", "adamw", "adagrad"):
+            raise ValueError(
+                f"optimizer must be 'adam', 'adamw' or 'adagrad'; got {self.optimizer!r}"
+            )
         if self.schedule not in ("constant", "cosine", "plateau"):
             raise ValueError(
                 f"schedule must be 'constant', 'cosine' or 'plateau'; got {self.schedule!r}"

@@ -72,8 +72,11 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad}
+
+
 def _optimizer(model: MADE, cfg: TrainConfig) -> torch.optim.Optimizer:
-    cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    cls = _OPTIMIZERS[cfg.optimizer]
     # The fused kernel updates every parameter in one pass: a third of a training step's time
     # on the CPU otherwise goes into the optimiser's per-tensor loop.
     return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
