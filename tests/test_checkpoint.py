@@ -71,3 +71,71 @@ def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path, monkeypatch)
         atomic_write_bytes(path, b"new")
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["c.bin"]
+
+
+def _saved(tmp_path):
+    model = MADE(6, [16], num_masks=2, seed=3)
+    save_checkpoint(tmp_path / "m.pt", model, epoch=2, train_state={"step": 5, "t": torch.ones(3)})
+    return tmp_path / "m.pt"
+
+
+def test_a_truncated_checkpoint_is_refused(tmp_path):
+    path = _saved(tmp_path)
+    data = path.read_bytes()
+    for keep in (len(data) // 2, len(data) - 30, 100):
+        path.write_bytes(data[:keep])
+        with pytest.raises(ValueError, match="truncated, damaged or not a checkpoint"):
+            load_checkpoint(path)
+
+
+@pytest.mark.parametrize("where", ["weight", "config", "extra", "nested tensor"])
+def test_a_tampered_checkpoint_is_refused(tmp_path, where):
+    path = _saved(tmp_path)
+    load_checkpoint(path)  # intact: loads
+    payload = torch.load(path, weights_only=True)
+    if where == "weight":
+        payload["model_state"]["hidden.0.weight"][0, 0] += 1e-3
+    elif where == "config":
+        payload["model_config"]["seed"] = 4
+    elif where == "extra":
+        payload["epoch"] = 3
+    else:
+        payload["train_state"]["t"][1] = 0.5
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match="damaged or was modified"):
+        load_checkpoint(path)
+
+
+def test_flipped_bytes_are_refused_wherever_they_fall(tmp_path):
+    path = _saved(tmp_path)
+    data = bytearray(path.read_bytes())
+    for offset in range(0, len(data), max(1, len(data) // 25)):
+        damaged = bytearray(data)
+        damaged[offset] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        try:
+            load_checkpoint(path)
+        except ValueError as exc:
+            assert "checkpoint" in str(exc) or "modified" in str(exc)
+        else:  # a byte no reader looks at (zip padding or a comment) may change harmlessly
+            model, _ = load_checkpoint(path)
+            reference, _ = load_checkpoint(_saved(tmp_path / "again"))
+            for key, value in reference.state_dict().items():
+                if isinstance(value, torch.Tensor):
+                    assert torch.equal(model.state_dict()[key], value)
+    path.write_bytes(bytes(data))
+    load_checkpoint(path)
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_good_one(tmp_path, monkeypatch):
+    path = _saved(tmp_path)
+    before = path.read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        save_checkpoint(path, MADE(6, [16], seed=9), epoch=3)
+    assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["m.pt"]
+    assert load_checkpoint(path)[1]["epoch"] == 2

@@ -1,12 +1,16 @@
-"""Checkpoints: written atomically, read with weights-only loading, carrying their config.
+"""Checkpoints: written atomically, read with weights-only loading, carrying their config,
+and checked against a SHA-256 digest of their contents.
 
 A checkpoint is a plain dict of tensors and JSON-like values, so ``torch.load(...,
 weights_only=True)`` reads it without running arbitrary pickle code, and it rebuilds its model
-with no other file.
+with no other file. The digest covers every value in it (each tensor's dtype, shape and bytes),
+so a file that was truncated, damaged or edited is refused on load instead of training on or
+scoring with silently wrong weights.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,30 @@ from .fileio import atomic_write
 from .model import MADE
 
 __all__ = ["save_checkpoint", "load_checkpoint", "FORMAT"]
-FORMAT = "made-checkpoint-v1"
+FORMAT = "made-checkpoint-v2"
+
+
+def _digest(value: Any, h: Any | None = None) -> Any:
+    """SHA-256 over a nested payload: dicts (keys sorted), lists, tensors and plain values."""
+    h = hashlib.sha256() if h is None else h
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(value, dict):
+        h.update(b"{")
+        for key in sorted(value, key=str):
+            h.update(repr(key).encode())
+            _digest(value[key], h)
+        h.update(b"}")
+    elif isinstance(value, list | tuple):
+        h.update(b"[")
+        for item in value:
+            _digest(item, h)
+        h.update(b"]")
+    else:
+        h.update(repr(value).encode())
+    return h
 
 
 def save_checkpoint(path: str | os.PathLike[str], model: MADE, **extra: Any) -> None:
@@ -30,6 +57,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: MADE, **extra: Any) -> 
         "model_state": model.state_dict(),
         **extra,
     }
+    payload["sha256"] = _digest(payload).hexdigest()
     atomic_write(path, lambda f: torch.save(payload, f))
 
 
@@ -39,7 +67,8 @@ def load_checkpoint(
     """Rebuild the model saved at ``path``; returns ``(model, payload)``.
 
     Raises ``ValueError`` for a file that is not a made checkpoint (including one whose pickle
-    would need to run code: weights-only loading refuses it).
+    would need to run code: weights-only loading refuses it), and for one whose contents no
+    longer match the digest written with them.
     """
     path = Path(path)
     if not path.is_file():
@@ -48,9 +77,18 @@ def load_checkpoint(
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt or unsafe files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{path} is not a readable made checkpoint: {first}") from exc
+        raise ValueError(
+            f"{path} is not a readable made checkpoint (truncated, damaged or not a checkpoint): "
+            f"{first}"
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a made checkpoint (format {FORMAT} expected)")
+    stored = payload.pop("sha256", None)
+    if stored != _digest(payload).hexdigest():
+        raise ValueError(
+            f"{path} is damaged or was modified: its contents do not match the SHA-256 digest "
+            "written with them"
+        )
     model = MADE.from_config(payload["model_config"])
     model.load_state_dict(payload["model_state"])
     return model.to(map_location), payload

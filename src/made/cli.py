@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -164,7 +164,9 @@ def _ensemble(args: argparse.Namespace, model: MADE) -> int | None:
     if args.ensemble is None:
         return model.num_masks if model.num_masks > 1 else None
     if args.ensemble > model.num_masks:
-        raise UsageError(f"--ensemble {args.ensemble} exceeds the model's {model.num_masks} masks")
+        raise UsageError(
+            f"--ensemble {args.ensemble} exceeds the model's number of masks ({model.num_masks})"
+        )
     return args.ensemble
 
 
@@ -578,8 +580,15 @@ def cmd_data_export(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors in one line: what was wrong, and where the usage is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="made", description="MADE: exact density models for binary and categorical data."
     )
     parser.add_argument("--version", action="version", version=f"made {__version__}")

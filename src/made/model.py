@@ -337,10 +337,9 @@ class MADE(nn.Module):
             raise ValueError(f"x must be a torch.Tensor or numpy array; got {type(x).__name__}")
         shape, d = self.input_shape, self.num_dims
         if x.dim() < 2 or (tuple(x.shape[1:]) != shape and tuple(x.shape[1:]) != (d,)):
-            raise ValueError(
-                f"x must have shape (batch, {', '.join(map(str, shape))}) or (batch, {d}); "
-                f"got {tuple(x.shape)}"
-            )
+            full = f"(batch, {', '.join(map(str, shape))})"
+            either = full if shape == (d,) else f"{full} or (batch, {d})"
+            raise ValueError(f"x must have shape {either}; got {tuple(x.shape)}")
         if x.shape[0] == 0:
             raise ValueError("x is an empty batch (0 examples)")
         if x.device != self._device:

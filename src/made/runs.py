@@ -156,9 +156,11 @@ def train_run(
         settings = read_settings(out)
     elif settings is None:
         raise ValueError("settings are required unless resuming")
-    elif write:
-        _prepare_directory(out, overwrite)
+    elif write and out.exists() and any(out.iterdir()) and not overwrite:
+        _prepare_directory(out, overwrite)  # refuses at once, before the data is read
     assert settings is not None
+    # Everything that can be wrong with the data or settings fails here, before the run
+    # directory is created or cleared.
     data = load_data(settings.data)
     contexts = data_contexts(data, settings.conditional, device)
     model_cfg = MADEConfig(
@@ -169,6 +171,7 @@ def train_run(
     )
     model = MADE.from_config(model_cfg).to(device)
     if write and not resume:
+        _prepare_directory(out, overwrite)
         config = {
             **settings.to_dict(),
             "model": model_cfg.to_dict(),
@@ -184,8 +187,15 @@ def train_run(
         first = 1
         if resume:
             # memory-mapped: only the epoch number is read here; fit loads the rest
-            saved = torch.load(out / "checkpoint.pt", weights_only=True, mmap=True)
-            first = int(saved["epoch"]) + 1
+            try:
+                saved = torch.load(out / "checkpoint.pt", weights_only=True, mmap=True)
+                first = int(saved["epoch"]) + 1
+            except Exception as exc:
+                why = (str(exc).strip().splitlines() or [repr(exc)])[0]
+                raise RunError(
+                    f"{out / 'checkpoint.pt'} is not a readable made checkpoint (truncated, "
+                    f"damaged or not a checkpoint): {why}"
+                ) from exc
         on_start(data, model, first)
     extra = {"classes": list(data.classes) if settings.conditional else []}
     result = fit(

@@ -1,0 +1,277 @@
+"""Every way of giving made wrong input, and the one line each produces.
+
+Each case is a row of the README's "Bad input" table; a test below checks that the table and
+these cases agree, so neither can drift. Command-line cases must exit with status 2 and print
+exactly one line; Python cases must raise ``ValueError`` with the message.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from made import MADE
+from made.cli import main
+from made.data import load_data
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Good and bad data files, and a small trained run (6 binary features)."""
+    d = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(0)
+    good = rng.integers(0, 2, (60, 6))
+    np.save(d / "good.npy", good)
+    np.save(d / "seven.npy", rng.integers(0, 2, (60, 7)))
+    (d / "data.txt").write_text("0 1\n")
+    raw = (d / "good.npy").read_bytes()
+    (d / "trunc.npy").write_bytes(raw[: len(raw) // 2])
+    np.savez(d / "g.npz", train=good)
+    raw = (d / "g.npz").read_bytes()
+    (d / "trunc.npz").write_bytes(raw[: len(raw) // 2])
+    np.save(d / "empty.npy", np.zeros((0, 6), dtype=int))
+    np.save(d / "rank1.npy", np.zeros(6, dtype=int))
+    np.save(d / "float.npy", rng.random((60, 6)))
+    bad = good.astype(float)
+    bad[3, 2] = np.nan
+    np.save(d / "nan.npy", bad)
+    bad = good.astype(float)
+    bad[4, 1] = np.inf
+    np.save(d / "inf.npy", bad)
+    np.save(d / "three.npy", np.full((60, 6), 3))
+    (d / "empty.csv").write_text("")
+    run = d / "run"
+    assert main(["train", "--data", str(d / "good.npy"), "--hidden", "8", "--epochs", "1",
+                 "--out", str(run), "--device", "cpu", "--quiet"]) == 0  # fmt: skip
+    return d
+
+
+# (what the user gave, the arguments ({d}: the folder of files above), the message)
+CLI_CASES = [
+    ("a missing data file", ["train", "--data", "{d}/nope.npy"],
+     "nope.npy: no such file or folder, and not a data set name"),
+    ("an unknown data set name", ["train", "--data", "nosuch"],
+     "nosuch: no such file or folder, and not a data set name (known: shapes, "
+     "bars-and-stripes, binarized-mnist, fashion-mnist, digits)"),
+    ("a file type made does not read", ["train", "--data", "{d}/data.txt"],
+     "data.txt: unsupported file type .txt; expected .npy, .npz, .csv"),
+    ("a truncated .npy", ["train", "--data", "{d}/trunc.npy"],
+     "trunc.npy: not a readable .npy file"),
+    ("a truncated .npz", ["train", "--data", "{d}/trunc.npz"],
+     "trunc.npz: not a readable .npz file"),
+    ("an empty array", ["train", "--data", "{d}/empty.npy"],
+     "empty.npy: no examples (the split is empty)"),
+    ("an empty .csv", ["train", "--data", "{d}/empty.csv"], "empty.csv: the file has no rows"),
+    ("an array of the wrong rank", ["train", "--data", "{d}/rank1.npy"],
+     "rank1.npy: expected an array of shape (examples, features...), got (6,)"),
+    ("non-integer values", ["train", "--data", "{d}/float.npy", "--binarize", "none"],
+     "float.npy: row 0, feature 0 is 0.836944; expected an integer category"),
+    ("NaN", ["train", "--data", "{d}/nan.npy"],
+     "nan.npy: row 3, feature 2 is nan; expected an integer category"),
+    ("infinity", ["train", "--data", "{d}/inf.npy"],
+     "inf.npy: row 4, feature 1 is inf; expected an integer category"),
+    ("values outside the declared categories",
+     ["train", "--data", "{d}/three.npy", "--categories", "2"],
+     "three.npy: row 0, feature 0 is 3; expected a category in 0..1"),
+    ("a zero or negative layer size", ["train", "--hidden", "0"],
+     "argument --hidden: sizes must be positive, got '0'"),
+    ("zero epochs", ["train", "--epochs", "0"], "argument --epochs: expected a positive int"),
+    ("a negative batch size", ["train", "--batch-size", "-1"],
+     "argument --batch-size: expected a positive int"),
+    ("a zero learning rate", ["train", "--lr", "0"], "argument --lr: expected a positive number"),
+    ("zero masks", ["train", "--masks", "0"], "argument --masks: expected a positive int"),
+    ("zero samples", ["sample", "{d}/run", "-n", "0"], "argument -n: expected a positive int"),
+    ("an unknown device", ["train", "--device", "tpu"], "--device must be auto, cpu or cuda"),
+    ("an unknown option", ["train", "--hiden", "8"], "unrecognized arguments: --hiden 8"),
+    ("a run directory that does not exist", ["eval", "{d}/nothing"],
+     "no run directory or checkpoint at"),
+    ("data with another feature count than the checkpoint",
+     ["score", "{d}/run", "--data", "{d}/seven.npy", "--out", "{d}/s.csv"],
+     "seven.npy has 7 features per example but the model was trained on 6"),
+    ("a class for a model that has none (wrong context)", ["sample", "{d}/run", "--class", "1"],
+     "--class needs a class-conditional model"),
+    ("an output directory that exists", ["train", "--data", "{d}/good.npy", "--out", "{d}/run"],
+     "already exists and is not empty; pass --overwrite to replace it or --resume"),
+    ("--overwrite on a folder that is not a run", ["train", "--out", "{d}", "--overwrite"],
+     "refusing to --overwrite"),
+    ("--resume with nothing to resume", ["train", "--resume", "--out", "{d}/fresh"],
+     "nothing to resume"),
+    ("more ensemble members than masks", ["eval", "{d}/run", "--ensemble", "4"],
+     "exceeds the model's number of masks (1)"),
+]  # fmt: skip
+
+
+def _run_cli(argv: list[str], capsys) -> tuple[int, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("what, argv, message", CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_cli_bad_input(files, what, argv, message, capsys):
+    argv = [a.format(d=files) for a in argv]
+    if argv[0] == "train" and "--out" not in argv:
+        argv += ["--out", str(files / "unused")]
+    if argv[0] in ("train", "eval", "sample", "score") and "--device" not in argv:
+        argv += ["--device", "cpu"]
+    code, err = _run_cli(argv, capsys)
+    assert code == 2, err
+    assert message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err  # one line, no traceback
+    assert not (files / "unused").exists()  # nothing was started
+
+
+@pytest.mark.parametrize(
+    "what, damage",
+    [
+        ("a truncated checkpoint", lambda b: b[: len(b) // 2]),
+        (
+            "a checkpoint whose bytes were changed",
+            lambda b: b[:-2000] + bytes(x ^ 0x55 for x in b[-2000:-1900]) + b[-1900:],
+        ),
+    ],  # fmt: skip
+)
+def test_damaged_checkpoints_are_refused_in_one_line(files, what, damage, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(files / "run", run)
+    best = run / "best.pt"
+    best.write_bytes(damage(best.read_bytes()))
+    code, err = _run_cli(["eval", str(run), "--device", "cpu"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert re.search(r"best\.pt (is not a readable made checkpoint|is damaged)", err), err
+    ckpt = run / "checkpoint.pt"
+    ckpt.write_bytes(damage(ckpt.read_bytes()))
+    code, err = _run_cli(["train", "--resume", "--out", str(run), "--device", "cpu"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "checkpoint.pt" in err, err
+
+
+def test_a_read_only_output_directory(files, tmp_path, monkeypatch, capsys):
+    # Tests run as root on CI, where permission bits do not stop writes: refuse the write the
+    # way a read-only directory would, at the system call.
+    real = tempfile.mkstemp
+
+    def read_only(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir).is_relative_to(tmp_path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    out = tmp_path / "ro"
+    code, err = _run_cli(["train", "--data", str(files / "good.npy"), "--hidden", "8", "--out",
+                          str(out), "--device", "cpu", "--quiet"], capsys)  # fmt: skip
+    assert code == 2 and err.count("\n") == 1
+    assert f"made: error: {out}: Permission denied" in err
+    assert not any(out.iterdir())  # refused before any training
+
+
+def test_a_full_disk(files, tmp_path, monkeypatch, capsys):
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    out = tmp_path / "full"
+    code, err = _run_cli(["train", "--data", str(files / "good.npy"), "--hidden", "8", "--out",
+                          str(out), "--device", "cpu", "--quiet"], capsys)  # fmt: skip
+    assert code == 2 and err.count("\n") == 1 and "No space left on device" in err
+    assert [p.name for p in out.iterdir()] == []  # no half-written files left behind
+
+
+def test_internal_errors_exit_1_and_debug_shows_the_traceback(files, monkeypatch, capsys):
+    import made.cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something made did not expect")
+
+    monkeypatch.setattr(made.cli, "evaluate_nll", broken)
+    code, err = _run_cli(["eval", str(files / "run"), "--device", "cpu"], capsys)
+    assert code == 1 and err.count("\n") == 1
+    assert "made: internal error: RuntimeError: something made did not expect" in err
+    code, err = _run_cli(["--debug", "eval", str(files / "run"), "--device", "cpu"], capsys)
+    assert code == 1 and "Traceback (most recent call last)" in err
+
+
+# (what the caller gave, the call, the message of the ValueError)
+_M = MADE(4, [8])
+_C = MADE(4, [8], context_size=3)
+_X = torch.zeros(2, 4, dtype=torch.long)
+API_CASES = [
+    ("zero input dimensions", lambda: MADE(0, [8]), "input_shape must hold positive ints; got [0]"),
+    ("a negative layer size", lambda: MADE(4, [-1]),
+     "hidden_sizes must hold positive ints; got [-1]"),
+    ("fewer than 2 categories", lambda: MADE(4, [8], num_categories=1),
+     "num_categories must be >= 2; got 1"),
+    ("zero masks", lambda: MADE(4, [8], num_masks=0), "num_masks must be an int >= 1; got 0"),
+    ("an unknown ordering", lambda: MADE(4, [8], ordering="zigzag"),
+     "ordering must be 'natural', 'reversed', 'random' or a permutation; got 'zigzag'"),
+    ("an ordering that is not a permutation", lambda: MADE(4, [8], ordering=[0, 1, 1, 2]),
+     "an explicit ordering must be a permutation of 0..3"),
+    ("an unknown activation", lambda: MADE(4, [8], activation="swish"),
+     "activation must be one of"),
+    ("data with the wrong feature count", lambda: _M.log_prob(torch.zeros(2, 5)),
+     "x must have shape (batch, 4); got (2, 5)"),
+    ("data of the wrong rank", lambda: _M.log_prob(torch.tensor(1)),
+     "x must have shape (batch, 4); got ()"),
+    ("values outside the categories", lambda: _M.log_prob(torch.full((2, 4), 2)),
+     "x[0] holds 2 at dimension 0, outside its categories 0..1"),
+    ("non-integer values", lambda: _M.log_prob(torch.full((2, 4), 0.5)),
+     "x must hold integer category values; got 0.5 at example 0, dimension 0"),
+    ("NaN", lambda: _M.log_prob(torch.tensor([[0, 1, float("nan"), 0.0]])),
+     "x holds nan at example 0, dimension 2"),
+    ("a context of the wrong size", lambda: _C.log_prob(_X, torch.zeros(2, 2)),
+     "context must have shape (2, 3) or (3,); got (2, 2)"),
+    ("no context for a conditional model", lambda: _C.log_prob(_X),
+     "this model needs a context of shape (batch, 3)"),
+    ("a context for an unconditional model", lambda: _M.log_prob(_X, torch.zeros(2, 3)),
+     "this model has context_size=0 but a context was given"),
+    ("zero samples", lambda: _M.sample(0), "n must be a positive int; got 0"),
+    ("more ensemble members than masks", lambda: _M.log_prob(_X, ensemble=5),
+     "ensemble must be between 1 and num_masks=1; got 5"),
+    ("an unknown data set name", lambda: load_data("nosuch"),
+     "nosuch: no such file or folder, and not a data set name"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("what, call, message", API_CASES, ids=[c[0] for c in API_CASES])
+def test_api_bad_input(what, call, message):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert message in str(info.value)
+
+
+def _readme_rows(heading: str) -> list[tuple[str, str]]:
+    text = README.read_text()
+    section = text.split(heading, 1)[1].split("\n\n", 2)[1]
+    rows = []
+    for line in section.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rows.append((cells[0], cells[1].strip("`")))
+    return rows
+
+
+EXTRA_CLI_ROWS = [
+    ("a truncated checkpoint", "is not a readable made checkpoint (truncated, damaged or not a "
+     "checkpoint)"),
+    ("a checkpoint whose bytes were changed", "is damaged or was modified"),
+    ("a read-only output directory", "OUT: Permission denied"),
+    ("a full disk", "[Errno 28] No space left on device"),
+]  # fmt: skip
+
+
+def test_the_readme_tables_list_exactly_these_cases():
+    cli = [(what, message) for what, _, message in CLI_CASES] + EXTRA_CLI_ROWS
+    api = [(what, message) for what, _, message in API_CASES]
+    assert _readme_rows("Bad input on the command line") == cli
+    assert _readme_rows("Bad input in Python") == api
