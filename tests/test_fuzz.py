@@ -18,8 +18,8 @@ from hypothesis.extra import numpy as hnp
 from made import MADE
 from made.data import load_data
 
-FUZZ = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=_SLOW_OK)
 
 # what a user's file may hold: small categories mostly, and every kind of wrong value
 _shapes = hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=6)
@@ -66,8 +66,9 @@ def test_npy_loader(array):
 @FUZZ
 @given(
     parts=st.dictionaries(
-        st.sampled_from(["train", "valid", "test", "train_data", "valid_data", "test_data",
-                         "other"]),  # fmt: skip
+        st.sampled_from(
+            ["train", "valid", "test", "train_data", "valid_data", "test_data", "other"]
+        ),  # fmt: skip
         _arrays,
         max_size=4,
     )
@@ -82,9 +83,13 @@ def test_npz_loader(parts):
 @FUZZ
 @given(
     rows=st.lists(
-        st.lists(st.one_of(st.integers(-3, 5).map(str), st.sampled_from(["", "a", "1.5", "nan",
-                                                                          " 2 ", "1e3"])),
-                 min_size=0, max_size=5),
+        st.lists(
+            st.one_of(
+                st.integers(-3, 5).map(str), st.sampled_from(["", "a", "1.5", "nan", " 2 ", "1e3"])
+            ),
+            min_size=0,
+            max_size=5,
+        ),
         max_size=12,
     ),  # fmt: skip
     header=st.booleans(),
@@ -99,8 +104,9 @@ def test_csv_loader(rows, header):
 
 @FUZZ
 @given(
-    rows=st.lists(st.lists(st.sampled_from(["0", "1", "2", "0.5", "x", "-1"]), max_size=6),
-                  max_size=10)  # fmt: skip
+    rows=st.lists(
+        st.lists(st.sampled_from(["0", "1", "2", "0.5", "x", "-1"]), max_size=6), max_size=10
+    )  # fmt: skip
 )
 def test_amat_loader(rows):
     with tempfile.TemporaryDirectory() as d:
@@ -122,9 +128,10 @@ def test_random_bytes_in_any_format(blob, ext):
 @given(
     value=st.recursive(
         st.one_of(st.none(), st.integers(), st.text(max_size=5), _arrays),
-        lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                st.dictionaries(st.sampled_from(["train", "test", "x"]), inner,
-                                                max_size=3)),  # fmt: skip
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(st.sampled_from(["train", "test", "x"]), inner, max_size=3),
+        ),  # fmt: skip
         max_leaves=6,
     )
 )
@@ -140,9 +147,11 @@ def test_shapes_pickle_loader(value):
 @FUZZ
 @given(
     images=st.lists(
-        hnp.arrays(np.uint8, st.tuples(st.integers(1, 5), st.integers(1, 5)),
-                   elements=st.integers(0, 255)),  # fmt: skip
-        min_size=0, max_size=5,
+        hnp.arrays(
+            np.uint8, st.tuples(st.integers(1, 5), st.integers(1, 5)), elements=st.integers(0, 255)
+        ),  # fmt: skip
+        min_size=0,
+        max_size=5,
     ),
     binarize=st.sampled_from(["auto", "threshold", "none"]),
 )
@@ -196,5 +205,7 @@ def test_made_constructor(args):
     ctx = torch.randn(3, model.config.context_size) if model.config.context_size else None
     lp = model.log_prob(x, ctx)
     assert lp.shape == (3,) and torch.isfinite(lp).all() and (lp <= 1e-5).all()
-    samples = model.sample(2, torch.randn(2, model.config.context_size) if model.config.context_size else None)
+    samples = model.sample(
+        2, torch.randn(2, model.config.context_size) if model.config.context_size else None
+    )
     assert samples.shape == (2, *model.input_shape)
