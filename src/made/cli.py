@@ -126,6 +126,15 @@ def _add_data_options(p: argparse.ArgumentParser, default: str | None) -> None:
     _add_data_source_options(p)
 
 
+def _out_path(args: argparse.Namespace, name: str) -> Path:
+    """``--out`` as given, else ``name`` inside the run directory: made writes nowhere the
+    user did not name."""
+    if args.out is not None:
+        return Path(args.out)
+    run = Path(args.run)
+    return (run if run.is_dir() else run.parent) / name
+
+
 def _load_model(run: str, device: torch.device) -> tuple[MADE, dict[str, Any], Path]:
     try:
         return load_run(run, device)
@@ -351,7 +360,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     device = _device(args.device)
     model, payload, _ = _load_model(args.run, device)
-    out = Path(args.out)
+    out = _out_path(args, "sampled.png")
     if out.suffix not in (".png", ".npy"):
         raise UsageError(f"--out must end in .png or .npy; got {out.name}")
     classes = payload.get("classes") or []
@@ -386,7 +395,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------------- score
 def cmd_score(args: argparse.Namespace) -> int:
     device, model, data, conditional, ensemble = _model_and_data(args)
-    out = Path(args.out)
+    out = _out_path(args, "scores.csv")
     if out.suffix != ".csv":
         raise UsageError(f"--out must end in .csv; got {out.name}")
     # Score the examples as the source holds them, in its own order.
@@ -486,7 +495,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     data, conditional = _run_data(args, run_dir, model)
     if conditional:
         raise UsageError("inpaint does not support class-conditional models yet")
-    out = Path(args.out)
+    out = _out_path(args, "inpaint.png")
     if out.suffix != ".png":
         raise UsageError(f"--out must end in .png; got {out.name}")
     shape = model.input_shape
@@ -685,7 +694,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="draw samples from a trained model")
     p.add_argument("run", help="a run directory or a checkpoint file")
     p.add_argument("-n", type=_positive_int, default=100, help="number of samples")
-    p.add_argument("--out", default="samples.png", help="a .png grid or a .npy array")
+    p.add_argument(
+        "--out", default=None, help="a .png grid or a .npy array (default: RUN/sampled.png)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--ensemble",
@@ -721,7 +732,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="score the exact marginal of what is left after hiding REGION (top, bottom, "
         "left, right: that half; random; or a .npy mask, True = hidden)",
     )
-    p.add_argument("--out", default="scores.csv")
+    p.add_argument("--out", default=None, help="a .csv file (default: RUN/scores.csv)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_score)
 
@@ -744,7 +755,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="use the current mask only, not a mixture of all masks",
     )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="inpaint.png")
+    p.add_argument("--out", default=None, help="a .png file (default: RUN/inpaint.png)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_inpaint)
 

@@ -1,0 +1,144 @@
+"""Crashes, long runs and where files go: a run killed at random moments resumes to exactly the
+uninterrupted result, its checkpoint is never corrupt, memory stays flat over many epochs, and
+nothing is written outside the paths the user names."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from made import load_checkpoint
+
+pytestmark = pytest.mark.slow
+
+MADE_TRAIN = [sys.executable, "-m", "made", "train"]
+COMMON = ["--data", "bars-and-stripes", "--hidden", "96", "--epochs", "8", "--batch-size", "32",
+          "--masks", "2", "--device", "cpu", "--quiet"]  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _epoch_lines(run: Path) -> list[dict]:
+    path = run / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    lines = [json.loads(line) for line in path.read_text().splitlines()]  # never torn
+    return [line for line in lines if "valid_nll" in line]
+
+
+def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_result(tmp_path):
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    subprocess.run([*MADE_TRAIN, *COMMON, "--out", str(whole)], check=True, env=_env(),
+                   timeout=300)  # fmt: skip
+    rng = random.Random(20261125)
+    kills = 0
+    while True:
+        has_checkpoint = (cut / "checkpoint.pt").is_file()
+        argv = ([*MADE_TRAIN, "--out", str(cut), "--resume", "--device", "cpu", "--quiet"]
+                if has_checkpoint else
+                [*MADE_TRAIN, *COMMON, "--out", str(cut), "--overwrite"])  # fmt: skip
+        proc = subprocess.Popen(argv, env=_env(), stderr=subprocess.PIPE, text=True)
+        # three kills at random moments (start-up included), then let it finish
+        wait = rng.uniform(1.5, 6.0) if kills < 3 else 300
+        try:
+            code = proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            # whatever the moment, what is on disk is whole: a loadable checkpoint (or none
+            # yet) and a metrics file of complete lines
+            if (cut / "checkpoint.pt").is_file():
+                _, payload = load_checkpoint(cut / "checkpoint.pt")
+                assert payload["epoch"] <= len(_epoch_lines(cut))
+            continue
+        assert code == 0, proc.stderr.read()
+        break
+    assert kills == 3
+    a = torch.load(whole / "best.pt", weights_only=True)["model_state"]
+    b = torch.load(cut / "best.pt", weights_only=True)["model_state"]
+    for key, value in a.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, b[key]), key  # bit for bit
+    sa, sb = (json.loads((d / "summary.json").read_text()) for d in (whole, cut))
+    assert sa["test_nll"] == sb["test_nll"] and sa["best_epoch"] == sb["best_epoch"]
+    strip = ("seconds", "examples_per_second")
+    ea = [{k: v for k, v in e.items() if k not in strip} for e in _epoch_lines(whole)]
+    eb = [{k: v for k, v in e.items() if k not in strip} for e in _epoch_lines(cut)]
+    assert ea == eb  # the same losses and validation NLLs, epoch by epoch
+
+
+MEMORY_SCRIPT = """
+import json, resource, sys, torch
+from made import MADE, TrainConfig
+from made.data import load_data
+from made.train import fit
+torch.set_num_threads(1)
+data = load_data("bars-and-stripes")
+model = MADE(data.shape, [64], num_masks=4, seed=0)
+peaks = []
+def on_epoch(record):
+    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+cfg = TrainConfig(epochs=60, batch_size=64, lr=1e-3, log_every=5)
+fit(model, data.train[:1000], data.valid[:200], cfg, run_dir=sys.argv[1], on_epoch=on_epoch)
+print(json.dumps(peaks))
+"""
+
+
+def test_memory_stays_flat_over_many_epochs(tmp_path):
+    argv = [sys.executable, "-c", MEMORY_SCRIPT, str(tmp_path / "run")]
+    out = subprocess.run(argv, capture_output=True, text=True, env=_env(), timeout=300, check=True)
+    peaks = json.loads(out.stdout)
+    assert len(peaks) == 60
+    growth_kib = peaks[-1] - peaks[1]
+    # 60 epochs, each saving a checkpoint, logging steps and keeping its history: the peak
+    # may not grow by more than a few MiB after the first epochs
+    assert growth_kib < 8 * 1024, peaks
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def test_nothing_is_written_outside_the_paths_the_user_names(tmp_path):
+    cwd, home, elsewhere = tmp_path / "cwd", tmp_path / "home", tmp_path / "elsewhere"
+    for d in (cwd, home, elsewhere):
+        d.mkdir()
+    data = elsewhere / "data.npy"
+    import numpy as np
+
+    np.save(data, np.random.default_rng(0).integers(0, 2, (80, 4, 4)))  # small images
+    env = {**_env(), "HOME": str(home), "MPLCONFIGDIR": str(home / "mpl"), "TMPDIR": str(home)}
+    run = elsewhere / "run"
+
+    def made(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "made", *args], cwd=cwd, env=env, check=True,
+                       capture_output=True, timeout=300)  # fmt: skip
+
+    made("train", "--data", str(data), "--hidden", "8", "--epochs", "2", "--out", str(run),
+         "--device", "cpu", "--quiet")  # fmt: skip
+    # a run's config names its data; a tampered path there must never become a place to write
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"]["source"] == str(data)
+    made("eval", str(run), "--device", "cpu")
+    made("sample", str(run), "-n", "4", "--device", "cpu")
+    made("score", str(run), "--data", str(data), "--device", "cpu")
+    made("inpaint", str(run), "--data", str(data), "--mask", "random", "-n", "2", "--device",
+         "cpu")  # fmt: skip
+    assert _tree(cwd) == set()  # nothing in the working directory
+    written = _tree(elsewhere)
+    assert written == {"data.npy", *(f"run/{n}" for n in (
+        "config.json", "checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png", "samples.png",
+        "summary.json", "sampled.png", "scores.csv", "inpaint.png"))}  # fmt: skip
+    # at most matplotlib's own font cache, in the folder the environment gives it
+    assert all(p.startswith("mpl/") for p in _tree(home)), _tree(home)
