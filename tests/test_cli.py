@@ -5,10 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -246,42 +244,6 @@ def test_conditional_training_and_class_samples(tmp_path, capsys):
     assert main(["train", "--data", "bars-and-stripes", "--conditional", "--epochs", "1",
                  "--out", str(tmp_path / "x")]) == 2  # fmt: skip
     assert "has no class labels" in capsys.readouterr().err
-
-
-def _epochs_done(run):
-    path = run / "metrics.jsonl"
-    if not path.exists():
-        return 0
-    return sum('"valid_nll"' in line for line in path.read_text().splitlines())
-
-
-def test_a_killed_run_resumes_to_the_same_result(tmp_path):
-    """kill -9 in the middle of training, then --resume: the same weights and test NLL as a
-    run that was never interrupted."""
-    common = ["--data", "bars-and-stripes", "--hidden", "64", "--epochs", "6", "--batch-size",
-              "32", "--masks", "2", "--device", "cpu", "--quiet"]  # fmt: skip
-    made = [sys.executable, "-m", "made", "train"]
-    whole, cut = tmp_path / "whole", tmp_path / "cut"
-    subprocess.run([*made, *common, "--out", str(whole)], check=True, timeout=300)
-    proc = subprocess.Popen([*made, *common, "--out", str(cut)])
-    deadline = time.time() + 120
-    while _epochs_done(cut) < 2 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = _epochs_done(cut)
-    assert 2 <= killed_at < 6, "the run was not killed mid-way"
-    resumed = subprocess.run([*made, "--out", str(cut), "--resume", "--device", "cpu"],
-                             capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"from epoch {killed_at + 1}" in resumed.stdout
-    a = torch.load(whole / "best.pt", weights_only=True)["model_state"]
-    b = torch.load(cut / "best.pt", weights_only=True)["model_state"]
-    for key in a:
-        if isinstance(a[key], torch.Tensor):
-            assert torch.equal(a[key], b[key]), key
-    sa, sb = (json.loads((d / "summary.json").read_text()) for d in (whole, cut))
-    assert sa["test_nll"] == sb["test_nll"] and sa["best_epoch"] == sb["best_epoch"]
 
 
 def test_resume_without_a_checkpoint(tmp_path, capsys):
