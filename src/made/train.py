@@ -13,6 +13,7 @@ batch, and only rank 0 writes files. The library never prints; callbacks report 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import time
@@ -96,6 +97,21 @@ def _write_metrics(path: Path, lines: list[dict[str, Any]]) -> None:
     atomic_write_bytes(path, "".join(json.dumps(line) + "\n" for line in lines).encode())
 
 
+def _flushing_denormals(fn: Callable[..., FitResult]) -> Callable[..., FitResult]:
+    """Run ``fn`` with denormal floats flushed to zero, switched off again after."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> FitResult:
+        torch.set_flush_denormal(True)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_flush_denormal(False)
+
+    return wrapper
+
+
+@_flushing_denormals
 def fit(
     model: MADE,
     train: torch.Tensor,
@@ -129,31 +145,6 @@ def fit(
     after): a weight decaying geometrically towards zero, as weight decay with Adagrad makes
     unused ones do, would otherwise slow every matrix product several times over.
     """
-    torch.set_flush_denormal(True)
-    try:
-        return _fit(
-            model, train, valid, config,
-            train_context=train_context, valid_context=valid_context, run_dir=run_dir,
-            resume=resume, extra=extra, on_step=on_step, on_epoch=on_epoch,
-        )  # fmt: skip
-    finally:
-        torch.set_flush_denormal(False)
-
-
-def _fit(
-    model: MADE,
-    train: torch.Tensor,
-    valid: torch.Tensor,
-    config: TrainConfig,
-    *,
-    train_context: torch.Tensor | None = None,
-    valid_context: torch.Tensor | None = None,
-    run_dir: str | Path | None = None,
-    resume: bool = False,
-    extra: dict[str, Any] | None = None,
-    on_step: Callable[[dict[str, Any]], None] | None = None,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
-) -> FitResult:
     rank, world = _world()
     train = model._check_x(train)  # validate once; the loop then skips per-batch checks
     valid = model._check_x(valid)
