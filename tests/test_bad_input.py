@@ -177,6 +177,27 @@ def test_a_read_only_output_directory(files, tmp_path, monkeypatch, capsys):
     assert not any(out.iterdir())  # refused before any training
 
 
+def test_an_unreadable_data_file(files, tmp_path, monkeypatch, capsys):
+    # As for the read-only directory: refuse the read at the system call, as chmod 000 would
+    # for a user who is not root.
+    import builtins
+
+    target = str(files / "good.npy")
+    real = builtins.open
+
+    def unreadable(file, *args, **kwargs):
+        if str(file) == target:
+            raise PermissionError(errno.EACCES, "Permission denied", target)
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", unreadable)
+    out = tmp_path / "never"
+    code, err = _run_cli(["train", "--data", target, "--out", str(out), "--device", "cpu"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"{target}: not a readable .npy file ([Errno 13] Permission denied" in err
+    assert not out.exists()
+
+
 def test_a_full_disk(files, tmp_path, monkeypatch, capsys):
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -262,6 +283,7 @@ def _readme_rows(heading: str) -> list[tuple[str, str]]:
 
 
 EXTRA_CLI_ROWS = [
+    ("an unreadable data file", "PATH: not a readable .npy file ([Errno 13] Permission denied"),
     ("a truncated checkpoint", "is not a readable made checkpoint (truncated, damaged or not a "
      "checkpoint)"),
     ("a checkpoint whose bytes were changed", "is damaged or was modified"),
