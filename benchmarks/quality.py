@@ -120,13 +120,17 @@ def plot_curves(entries: list[dict[str, Any]], path: Path) -> None:
 
 
 def tile_samples(entries: list[dict[str, Any]], path: Path) -> None:
-    """Every run's ``samples.png`` side by side, titled by data set and recipe."""
-    fig, axes = plt.subplots(1, len(entries), figsize=(3.2 * len(entries), 3.5), dpi=110,
-                             squeeze=False)  # fmt: skip
-    for ax, e in zip(axes[0], entries, strict=True):
-        ax.imshow(Image.open(Path(e["run_dir"]) / "samples.png"))
-        ax.set_title(f"{e['data']}, {e['recipe']}", fontsize=9)
+    """Every run's ``samples.png``: a row per data set, a column per recipe."""
+    sets = list(dict.fromkeys(e["data"] for e in entries))
+    recipes = list(dict.fromkeys(e["recipe"] for e in entries))
+    fig, axes = plt.subplots(len(sets), len(recipes), dpi=110, squeeze=False,
+                             figsize=(3.4 * len(recipes), 3.5 * len(sets)))  # fmt: skip
+    for ax in axes.flat:
         ax.axis("off")
+    for e in entries:
+        ax = axes[sets.index(e["data"]), recipes.index(e["recipe"])]
+        ax.imshow(Image.open(Path(e["run_dir"]) / "samples.png"))
+        ax.set_title(f"{e['data']}, {e['recipe']} (test {e['test_nll']:.1f})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
