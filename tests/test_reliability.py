@@ -127,15 +127,17 @@ def test_nothing_is_written_outside_the_paths_the_user_names(tmp_path):
 
     made("train", "--data", str(data), "--hidden", "8", "--epochs", "2", "--out", str(run),
          "--device", "cpu", "--quiet")  # fmt: skip
-    # a run's config names its data; a tampered path there must never become a place to write
+    # a run's config names its data: later commands read that path, never write to it
     config = json.loads((run / "config.json").read_text())
     assert config["data"]["source"] == str(data)
+    before = data.read_bytes()
     made("eval", str(run), "--device", "cpu")
     made("sample", str(run), "-n", "4", "--device", "cpu")
     made("score", str(run), "--data", str(data), "--device", "cpu")
     made("inpaint", str(run), "--data", str(data), "--mask", "random", "-n", "2", "--device",
          "cpu")  # fmt: skip
     assert _tree(cwd) == set()  # nothing in the working directory
+    assert data.read_bytes() == before
     written = _tree(elsewhere)
     assert written == {"data.npy", *(f"run/{n}" for n in (
         "config.json", "checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png", "samples.png",

@@ -97,6 +97,21 @@ def _write_metrics(path: Path, lines: list[dict[str, Any]]) -> None:
     atomic_write_bytes(path, "".join(json.dumps(line) + "\n" for line in lines).encode())
 
 
+@torch.no_grad()
+def _zero_denormals(model: MADE, optimiser: torch.optim.Optimizer) -> None:
+    """Set denormal values in the weights and the optimiser's state to exactly zero.
+
+    Flushing denormals to zero (below) reaches only the calling thread; the worker threads of
+    multi-threaded kernels keep producing them. Clearing them once an epoch keeps them from
+    piling up, at the cost of one pass over the parameters per epoch."""
+    tensors = list(model.parameters())
+    for state in optimiser.state.values():
+        tensors += [v for v in state.values() if torch.is_tensor(v) and v.dim() > 0]
+    for t in tensors:
+        if t.is_floating_point():
+            t.masked_fill_(t.abs() < torch.finfo(t.dtype).tiny, 0.0)
+
+
 def _flushing_denormals(fn: Callable[..., FitResult]) -> Callable[..., FitResult]:
     """Run ``fn`` with denormal floats flushed to zero, switched off again after."""
 
@@ -141,9 +156,10 @@ def fit(
     Raises ``NonFiniteLossError`` before a NaN or infinite loss reaches the weights; the last
     checkpoint is then the last good state. At the end the best epoch's weights are restored.
 
-    Denormal floats are flushed to zero while it runs (and the setting is switched off again
-    after): a weight decaying geometrically towards zero, as weight decay with Adagrad makes
-    unused ones do, would otherwise slow every matrix product several times over.
+    Denormal floats are flushed to zero while it runs (on the calling thread; the setting is
+    switched off again after) and cleared from the weights and optimiser state after every
+    epoch: a weight decaying geometrically towards zero, as weight decay with Adagrad makes idle
+    ones do, would otherwise slow every matrix product several times over.
     """
     rank, world = _world()
     train = model._check_x(train)  # validate once; the loop then skips per-batch checks
@@ -223,6 +239,7 @@ def fit(
                 metrics.append({**info, "lr": optimiser.param_groups[0]["lr"]})
             if on_step is not None:
                 on_step(info)
+        _zero_denormals(model, optimiser)
         seconds = time.perf_counter() - started
         result.train_seconds += seconds
         model.eval()
