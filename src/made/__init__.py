@@ -6,6 +6,7 @@ Exact, fast, tractable density models over binary and categorical vectors and im
 __version__ = "0.1.0"
 
 from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from .conditioner import MaskedMLP  # noqa: E402
 from .config import MADEConfig, TrainConfig  # noqa: E402
 from .evaluate import NLLResult, bits_per_dim, evaluate_nll  # noqa: E402
 from .layers import MaskedLinear  # noqa: E402
@@ -16,6 +17,7 @@ __all__ = [
     "MADE",
     "MADEConfig",
     "MaskedLinear",
+    "MaskedMLP",
     "NLLResult",
     "TrainConfig",
     "bits_per_dim",

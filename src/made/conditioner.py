@@ -1,0 +1,109 @@
+"""The masked network alone, as a building block: real-valued inputs in, P parameters per
+dimension out, each dimension's parameters depending only on the inputs before it.
+
+This is the conditioner of masked autoregressive flows (MAF) and inverse autoregressive flows
+(IAF): a user supplies the transform (shift and log-scale, a spline's knots, a mixture's
+weights) and made guarantees the autoregressive structure, with the same masks, orderings
+and degrees as ``MADE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import MaskedLinear
+from .masks import build_masks, make_generator, make_hidden_degrees, make_ordering
+
+__all__ = ["MaskedMLP"]
+
+_ACTIVATIONS = {"relu": F.relu, "tanh": torch.tanh, "elu": F.elu, "gelu": F.gelu,
+                "silu": F.silu}  # fmt: skip
+
+
+class MaskedMLP(nn.Module):
+    """``(B, D)`` inputs (and an optional ``(B, C)`` context) to ``(B, D, P)`` parameters, where
+    ``out[:, d, :]`` depends only on the inputs that come before ``d`` in ``ordering`` (and on the
+    context). ``out[:, ordering[0], :]`` depends on the context alone.
+
+    Args:
+        num_dims: D, the number of input dimensions.
+        hidden_sizes: the hidden layers' widths (each should be at least D - 1 for every
+            dimension to be able to see all of its predecessors).
+        params_per_dim: P, the number of parameters produced for each dimension.
+        ordering: ``"natural"``, ``"reversed"``, ``"random"`` (from ``seed``) or a permutation.
+        hidden_degrees: ``"random"`` (the MADE paper) or ``"equal"`` (evenly spread).
+        context_size: width of a conditioning vector fed, unmasked, to every hidden layer.
+        activation: ``relu``, ``tanh``, ``elu``, ``gelu`` or ``silu``.
+        seed: everything random (weights, ordering, degrees) is drawn from it.
+    """
+
+    def __init__(
+        self,
+        num_dims: int,
+        hidden_sizes: Sequence[int],
+        params_per_dim: int = 2,
+        *,
+        ordering: str | Sequence[int] = "natural",
+        hidden_degrees: str = "random",
+        context_size: int = 0,
+        activation: str = "relu",
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        for name, value, low in (("num_dims", num_dims, 1), ("params_per_dim", params_per_dim, 1),
+                                 ("context_size", context_size, 0), ("seed", seed, 0)):  # fmt: skip
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
+        sizes = list(hidden_sizes)
+        if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in sizes):
+            raise ValueError(f"hidden_sizes must hold positive ints; got {sizes!r}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(_ACTIVATIONS)}; got {activation!r}")
+        self.num_dims, self.params_per_dim = num_dims, params_per_dim
+        self.context_size = context_size
+        self._act = _ACTIVATIONS[activation]
+        masks_gen = make_generator(seed, 1)
+        order = make_ordering(ordering, num_dims, masks_gen)
+        degrees = make_hidden_degrees(sizes, num_dims, hidden_degrees, masks_gen)
+        units_in = torch.arange(num_dims)
+        units_out = torch.arange(num_dims).repeat_interleave(params_per_dim)
+        masks = build_masks(order, degrees, units_in, units_out)
+        self.register_buffer("ordering", order)
+        weights_gen = make_generator(seed, 0)
+        widths = [num_dims, *sizes, num_dims * params_per_dim]
+        self.layers = nn.ModuleList(
+            MaskedLinear(i, o, generator=weights_gen)
+            for i, o in zip(widths[:-1], widths[1:], strict=True)
+        )
+        for layer, mask in zip(self.layers, masks, strict=True):
+            layer.set_mask(mask)
+        self.context = nn.ModuleList(
+            nn.Linear(context_size, h, bias=False) for h in sizes
+        ) if context_size else None  # fmt: skip
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, D)`` -> ``(B, D, P)``."""
+        if x.dim() != 2 or x.shape[1] != self.num_dims:
+            raise ValueError(f"x must have shape (batch, {self.num_dims}); got {tuple(x.shape)}")
+        if (context is None) != (self.context is None):
+            raise ValueError(
+                f"this network needs a context of shape (batch, {self.context_size})"
+                if context is None else "this network has no context, but one was given"
+            )  # fmt: skip
+        if context is not None and context.shape != (x.shape[0], self.context_size):
+            raise ValueError(
+                f"context must have shape ({x.shape[0]}, {self.context_size}); "
+                f"got {tuple(context.shape)}"
+            )
+        h = x
+        for i, layer in enumerate(self.layers[:-1]):
+            h = layer(h)
+            if self.context is not None:
+                h = h + self.context[i](context)
+            h = self._act(h)
+        out = self.layers[-1](h)
+        return out.view(x.shape[0], self.num_dims, self.params_per_dim)
