@@ -12,16 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .layers import MaskedLinear
+from .layers import ACTIVATION_FUNCTIONS, MaskedLinear
 from .masks import build_masks, make_generator, make_hidden_degrees, make_ordering
 
 __all__ = ["MaskedMLP"]
-
-_ACTIVATIONS = {"relu": F.relu, "tanh": torch.tanh, "elu": F.elu, "gelu": F.gelu,
-                "silu": F.silu}  # fmt: skip
 
 
 class MaskedMLP(nn.Module):
@@ -37,7 +33,7 @@ class MaskedMLP(nn.Module):
         ordering: ``"natural"``, ``"reversed"``, ``"random"`` (from ``seed``) or a permutation.
         hidden_degrees: ``"random"`` (the MADE paper) or ``"equal"`` (evenly spread).
         context_size: width of a conditioning vector fed, unmasked, to every hidden layer.
-        activation: ``relu``, ``tanh``, ``elu``, ``gelu`` or ``silu``.
+        activation: any of ``made.config.ACTIVATIONS`` (``relu``, ``tanh``, ...).
         seed: everything random (weights, ordering, degrees) is drawn from it.
     """
 
@@ -61,11 +57,13 @@ class MaskedMLP(nn.Module):
         sizes = list(hidden_sizes)
         if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in sizes):
             raise ValueError(f"hidden_sizes must hold positive ints; got {sizes!r}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {tuple(_ACTIVATIONS)}; got {activation!r}")
+        if activation not in ACTIVATION_FUNCTIONS:
+            raise ValueError(
+                f"activation must be one of {tuple(ACTIVATION_FUNCTIONS)}; got {activation!r}"
+            )
         self.num_dims, self.params_per_dim = num_dims, params_per_dim
         self.context_size = context_size
-        self._act = _ACTIVATIONS[activation]
+        self._act = ACTIVATION_FUNCTIONS[activation]
         masks_gen = make_generator(seed, 1)
         order = make_ordering(ordering, num_dims, masks_gen)
         degrees = make_hidden_degrees(sizes, num_dims, hidden_degrees, masks_gen)

@@ -8,7 +8,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MaskedLinear", "block_linear", "masked", "staircase_blocks"]
+__all__ = ["ACTIVATION_FUNCTIONS", "MaskedLinear", "block_linear", "masked", "staircase_blocks"]
+
+# The hidden activations a model may name (``MADEConfig.activation``, ``MaskedMLP``).
+ACTIVATION_FUNCTIONS = {
+    "relu": F.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "elu": F.elu,
+    "gelu": F.gelu,
+    "silu": F.silu,
+    "leaky_relu": F.leaky_relu,
+    "softplus": F.softplus,
+}
 
 
 def masked(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import MADEConfig
-from .layers import MaskedLinear, block_linear, masked, permute, staircase_blocks
+from .layers import (
+    ACTIVATION_FUNCTIONS,
+    MaskedLinear,
+    block_linear,
+    masked,
+    permute,
+    staircase_blocks,
+)
 from .masks import (
     build_masks,
     inverse_permutation,
@@ -25,16 +32,6 @@ from .masks import (
 
 __all__ = ["MADE"]
 
-_ACTIVATIONS = {
-    "relu": F.relu,
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "elu": F.elu,
-    "gelu": F.gelu,
-    "silu": F.silu,
-    "leaky_relu": F.leaky_relu,
-    "softplus": F.softplus,
-}
 
 # Sub-streams of the model seed: weights and each mask draw from their own generator.
 _INIT_STREAM = 0
@@ -127,7 +124,7 @@ class MADE(nn.Module):
         self.cardinalities = config.cardinalities
         self.bernoulli = all(k == 2 for k in self.cardinalities)
         self.max_categories = max(self.cardinalities)
-        self._act = _ACTIVATIONS[config.activation]
+        self._act = ACTIVATION_FUNCTIONS[config.activation]
 
         # Units per dimension: one for a binary dimension (its value / its logit), K otherwise.
         units = [1 if k == 2 else k for k in self.cardinalities]
