@@ -116,10 +116,15 @@ def test_amat_loader(rows):
 
 
 @FUZZ
-@given(blob=st.binary(max_size=400), ext=st.sampled_from(["npy", "npz", "csv", "amat", "pkl"]))
-def test_random_bytes_in_any_format(blob, ext):
+@given(
+    blob=st.binary(max_size=400),
+    name=st.sampled_from(
+        ["x.npy", "x.npz", "x.csv", "x.amat", "x.pkl", "x-idx3-ubyte", "x-idx3-ubyte.gz"]
+    ),  # fmt: skip
+)
+def test_random_bytes_in_any_format(blob, name):
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / f"x.{ext}"
+        path = Path(d) / name
         path.write_bytes(blob)
         _check_dataset_or_clean_error(path)
 
@@ -141,6 +146,24 @@ def test_shapes_pickle_loader(value):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "x.pkl"
         path.write_bytes(buffer.getvalue())
+        _check_dataset_or_clean_error(path)
+
+
+@FUZZ
+@given(array=hnp.arrays(np.uint8, hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=5),
+                        elements=st.integers(0, 255)),  # fmt: skip
+       compress=st.booleans(), cut=st.integers(0, 8))  # fmt: skip
+def test_idx_loader(array, compress, cut):
+    import gzip
+    import struct
+
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I",
+                                                                          *array.shape)  # fmt: skip
+    raw = header + array.tobytes()
+    raw = raw[: len(raw) - cut] if cut else raw  # sometimes truncated
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / ("x-idx-ubyte.gz" if compress else "x-idx-ubyte")
+        path.write_bytes(gzip.compress(raw) if compress else raw)
         _check_dataset_or_clean_error(path)
 
 
