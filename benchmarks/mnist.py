@@ -8,6 +8,7 @@ time and the machine go into --json (one entry per experiment, others kept).
 
     python benchmarks/mnist.py single      # 1 hidden layer of 500, one mask (the paper's setting)
     python benchmarks/mnist.py agnostic    # the same net, order/connectivity-agnostic, 128 masks
+    python benchmarks/mnist.py connectivity  # the same net, connectivity-agnostic, 32 masks
     python benchmarks/mnist.py best        # our best model (a long run: use --device cuda)
     python benchmarks/mnist.py --table     # the results file as a Markdown table
 
@@ -96,6 +97,27 @@ EXPERIMENTS = {
             "eval_ensemble": 8,
         },  # fmt: skip
         ensembles=(1, 8, 32, 128),
+    ),
+    "connectivity": Experiment(
+        "connectivity-agnostic training of the same network over 32 masks in the natural "
+        "pixel order (a new mask every step); test ensembles of 1, 8 and 32 masks",
+        model={
+            "hidden_sizes": [500],
+            "num_masks": 32,
+            "ordering": "natural",
+            "direct_connections": True,
+        },  # fmt: skip
+        train={
+            "epochs": 300,
+            "batch_size": 100,
+            "lr": 1e-3,
+            "weight_decay": 1e-4,
+            "schedule": "plateau",
+            "plateau_patience": 3,
+            "patience": 15,
+            "eval_ensemble": 8,
+        },  # fmt: skip
+        ensembles=(1, 8, 32),
     ),
     "best": Experiment(
         "our best model: 2 hidden layers of 2000, order-agnostic over 128 masks; "
