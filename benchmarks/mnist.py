@@ -248,7 +248,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     for nll in PUBLISHED.values():
         ax.axhline(nll, ls="--", lw=0.7, color="grey")
     listing = "\n".join(f"{nll:.2f}  {label}" for label, nll in PUBLISHED.items())
-    ax.text(0.02, 0.03, "published (dashed):\n" + listing, transform=ax.transAxes, fontsize=7,
+    ax.text(0.30, 0.45, "published (dashed):\n" + listing, transform=ax.transAxes, fontsize=7,
             va="bottom", color="dimgrey",
             bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})  # fmt: skip
     ax.set_ylim(min([*lows, *PUBLISHED.values()]) - 1, max(lows) + 15)
