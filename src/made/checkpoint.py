@@ -21,7 +21,7 @@ from . import __version__
 from .fileio import atomic_write
 from .model import MADE
 
-__all__ = ["save_checkpoint", "load_checkpoint", "FORMAT"]
+__all__ = ["FORMAT", "checkpoint_epoch", "load_checkpoint", "save_checkpoint"]
 FORMAT = "made-checkpoint-v2"
 
 
@@ -48,6 +48,30 @@ def _digest(value: Any, h: Any | None = None) -> Any:
     return h
 
 
+def _read(path: Path, map_location: str | torch.device, mmap: bool = False) -> dict[str, Any]:
+    """The payload of a made checkpoint file (weights-only), or a ``ValueError`` saying why
+    not. ``mmap`` maps the tensors instead of reading them (for a quick look at the rest)."""
+    if not path.is_file():
+        raise ValueError(f"no checkpoint file at {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+    except Exception as exc:  # torch raises several types for corrupt or unsafe files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"{path} is not a readable made checkpoint (truncated, damaged or not a checkpoint): "
+            f"{first}"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a made checkpoint (format {FORMAT} expected)")
+    return payload
+
+
+def checkpoint_epoch(path: str | os.PathLike[str]) -> int:
+    """The epoch a checkpoint was saved after, read without loading its tensors (nor checking
+    its digest: ``load_checkpoint`` does that)."""
+    return int(_read(Path(path), "cpu", mmap=True)["epoch"])
+
+
 def save_checkpoint(path: str | os.PathLike[str], model: MADE, **extra: Any) -> None:
     """Save ``model`` (config + weights) and any ``extra`` tensors/plain values atomically."""
     payload = {
@@ -71,18 +95,7 @@ def load_checkpoint(
     longer match the digest written with them.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"no checkpoint file at {path}")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises several types for corrupt or unsafe files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(
-            f"{path} is not a readable made checkpoint (truncated, damaged or not a checkpoint): "
-            f"{first}"
-        ) from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a made checkpoint (format {FORMAT} expected)")
+    payload = _read(path, map_location)
     stored = payload.pop("sha256", None)
     if stored != _digest(payload).hexdigest():
         raise ValueError(

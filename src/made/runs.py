@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from . import __version__
-from .checkpoint import load_checkpoint
+from .checkpoint import checkpoint_epoch, load_checkpoint
 from .config import DataConfig, MADEConfig, TrainConfig
 from .data import Dataset, load_data
 from .evaluate import evaluate_nll
@@ -113,7 +113,8 @@ def data_contexts(
     return out
 
 
-def _prepare_directory(out: Path, overwrite: bool) -> None:
+def _check_directory(out: Path, overwrite: bool) -> None:
+    """Refuse an output directory that may not be used, without touching it."""
     if out.exists() and not out.is_dir():
         raise RunError(f"{out} exists and is not a directory")
     if out.exists() and any(out.iterdir()):
@@ -124,6 +125,11 @@ def _prepare_directory(out: Path, overwrite: bool) -> None:
             )
         if not (out / "config.json").is_file():
             raise RunError(f"refusing to --overwrite {out}: it is not a made run directory")
+
+
+def _prepare_directory(out: Path) -> None:
+    """Empty (a checked run directory) or create ``out``."""
+    if out.exists():
         for name in os.listdir(out):
             target = out / name
             shutil.rmtree(target) if target.is_dir() else target.unlink()
@@ -156,8 +162,8 @@ def train_run(
         settings = read_settings(out)
     elif settings is None:
         raise ValueError("settings are required unless resuming")
-    elif write and out.exists() and any(out.iterdir()) and not overwrite:
-        _prepare_directory(out, overwrite)  # refuses at once, before the data is read
+    elif write:
+        _check_directory(out, overwrite)  # refuses at once, before the data is read
     assert settings is not None
     # Everything that can be wrong with the data or settings fails here, before the run
     # directory is created or cleared.
@@ -171,7 +177,7 @@ def train_run(
     )
     model = MADE.from_config(model_cfg).to(device)
     if write and not resume:
-        _prepare_directory(out, overwrite)
+        _prepare_directory(out)
         config = {
             **settings.to_dict(),
             "model": model_cfg.to_dict(),
@@ -186,16 +192,7 @@ def train_run(
     if on_start is not None:
         first = 1
         if resume:
-            # memory-mapped: only the epoch number is read here; fit loads the rest
-            try:
-                saved = torch.load(out / "checkpoint.pt", weights_only=True, mmap=True)
-                first = int(saved["epoch"]) + 1
-            except Exception as exc:
-                why = (str(exc).strip().splitlines() or [repr(exc)])[0]
-                raise RunError(
-                    f"{out / 'checkpoint.pt'} is not a readable made checkpoint (truncated, "
-                    f"damaged or not a checkpoint): {why}"
-                ) from exc
+            first = checkpoint_epoch(out / "checkpoint.pt") + 1  # fit loads the rest
         on_start(data, model, first)
     extra = {"classes": list(data.classes) if settings.conditional else []}
     result = fit(
