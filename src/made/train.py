@@ -13,7 +13,6 @@ batch, and only rank 0 writes files. The library never prints; callbacks report 
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import math
 import time
@@ -101,9 +100,9 @@ def _write_metrics(path: Path, lines: list[dict[str, Any]]) -> None:
 def _zero_denormals(model: MADE, optimiser: torch.optim.Optimizer) -> None:
     """Set denormal values in the weights and the optimiser's state to exactly zero.
 
-    Flushing denormals to zero (below) reaches only the calling thread; the worker threads of
-    multi-threaded kernels keep producing them. Clearing them once an epoch keeps them from
-    piling up, at the cost of one pass over the parameters per epoch."""
+    (``torch.set_flush_denormal`` would reach only the calling thread, not the worker threads
+    of multi-threaded kernels, and would change a process-wide setting.) Clearing them once an
+    epoch keeps them from piling up, at the cost of one pass over the parameters per epoch."""
     tensors = list(model.parameters())
     for state in optimiser.state.values():
         tensors += [v for v in state.values() if torch.is_tensor(v) and v.dim() > 0]
@@ -112,21 +111,6 @@ def _zero_denormals(model: MADE, optimiser: torch.optim.Optimizer) -> None:
             t.masked_fill_(t.abs() < torch.finfo(t.dtype).tiny, 0.0)
 
 
-def _flushing_denormals(fn: Callable[..., FitResult]) -> Callable[..., FitResult]:
-    """Run ``fn`` with denormal floats flushed to zero, switched off again after."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> FitResult:
-        torch.set_flush_denormal(True)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            torch.set_flush_denormal(False)
-
-    return wrapper
-
-
-@_flushing_denormals
 def fit(
     model: MADE,
     train: torch.Tensor,
@@ -156,10 +140,9 @@ def fit(
     Raises ``NonFiniteLossError`` before a NaN or infinite loss reaches the weights; the last
     checkpoint is then the last good state. At the end the best epoch's weights are restored.
 
-    Denormal floats are flushed to zero while it runs (on the calling thread; the setting is
-    switched off again after) and cleared from the weights and optimiser state after every
-    epoch: a weight decaying geometrically towards zero, as weight decay with Adagrad makes idle
-    ones do, would otherwise slow every matrix product several times over.
+    Denormal floats are cleared from the weights and optimiser state after every epoch: a
+    weight decaying geometrically towards zero, as weight decay with Adagrad makes idle ones
+    do, would otherwise slow every matrix product several times over.
     """
     rank, world = _world()
     train = model._check_x(train)  # validate once; the loop then skips per-batch checks
