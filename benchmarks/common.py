@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from made.runs import resolve_device
+
 
 def _cpu_name() -> str:
     try:
@@ -50,14 +52,11 @@ def machine(device: torch.device | str = "cpu") -> dict:
 
 
 def pick_device(name: str) -> torch.device:
-    """``auto`` (CUDA when there is one), ``cpu`` or ``cuda``, as on made's command line."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda was asked for but this machine has no CUDA device")
-    if name not in ("cpu", "cuda"):
-        raise SystemExit(f"--device must be auto, cpu or cuda; got {name!r}")
-    return torch.device(name)
+    """``auto``, ``cpu`` or ``cuda`` as on made's command line; a bad name ends the script."""
+    try:
+        return resolve_device(name)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def merge_json(path: Path, key: str, value: dict) -> None:

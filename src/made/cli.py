@@ -35,6 +35,7 @@ from .runs import (
     data_contexts,
     load_run,
     read_settings,
+    resolve_device,
     train_run,
 )
 from .train import NonFiniteLossError
@@ -47,18 +48,6 @@ class UsageError(Exception):
 
 
 # ------------------------------------------------------------------------------- helpers
-def _device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda was asked for but this machine has no CUDA device")
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    if name != "cpu":
-        raise UsageError(f"--device must be auto, cpu or cuda; got {name!r}")
-    return torch.device("cpu")
-
-
 def _int_list(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()] if text.strip() else []
@@ -126,13 +115,10 @@ def _add_data_options(p: argparse.ArgumentParser, default: str | None) -> None:
     _add_data_source_options(p)
 
 
-def _out_path(args: argparse.Namespace, name: str) -> Path:
+def _out_path(out: str | None, run_dir: Path, name: str) -> Path:
     """``--out`` as given, else ``name`` inside the run directory: made writes nowhere the
     user did not name."""
-    if args.out is not None:
-        return Path(args.out)
-    run = Path(args.run)
-    return (run if run.is_dir() else run.parent) / name
+    return Path(out) if out is not None else run_dir / name
 
 
 def _load_model(run: str, device: torch.device) -> tuple[MADE, dict[str, Any], Path]:
@@ -160,12 +146,15 @@ def _run_data(args: argparse.Namespace, run_dir: Path, model: MADE) -> tuple[Dat
     return data, model.config.context_size > 0
 
 
-def _model_and_data(args: argparse.Namespace) -> tuple[torch.device, MADE, Dataset, bool, Any]:
-    """What eval and score start from: device, model, data, conditional?, ensemble."""
-    device = _device(args.device)
+def _model_and_data(
+    args: argparse.Namespace,
+) -> tuple[torch.device, MADE, Path, Dataset, bool, Any]:
+    """What eval and score start from: device, model, run directory, data, conditional?,
+    ensemble."""
+    device = resolve_device(args.device)
     model, _, run_dir = _load_model(args.run, device)
     data, conditional = _run_data(args, run_dir, model)
-    return device, model, data, conditional, _ensemble(args, model)
+    return device, model, run_dir, data, conditional, _ensemble(args, model)
 
 
 def _ensemble(args: argparse.Namespace, model: MADE) -> int | None:
@@ -212,7 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> int:
-    device = _device(args.device, local_rank)
+    device = resolve_device(args.device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     out = Path(args.out)
@@ -329,7 +318,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
 
 # --------------------------------------------------------------------------------- eval
 def cmd_eval(args: argparse.Namespace) -> int:
-    device, model, data, conditional, ensemble = _model_and_data(args)
+    device, model, _, data, conditional, ensemble = _model_and_data(args)
     x = data.tensor(args.split, device)
     ctx = data_contexts(data, True, device)[args.split] if conditional else None
     start = time.perf_counter()
@@ -358,9 +347,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------- sample
 def cmd_sample(args: argparse.Namespace) -> int:
-    device = _device(args.device)
-    model, payload, _ = _load_model(args.run, device)
-    out = _out_path(args, "sampled.png")
+    device = resolve_device(args.device)
+    model, payload, run_dir = _load_model(args.run, device)
+    out = _out_path(args.out, run_dir, "sampled.png")
     if out.suffix not in (".png", ".npy"):
         raise UsageError(f"--out must end in .png or .npy; got {out.name}")
     classes = payload.get("classes") or []
@@ -394,8 +383,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 # -------------------------------------------------------------------------------- score
 def cmd_score(args: argparse.Namespace) -> int:
-    device, model, data, conditional, ensemble = _model_and_data(args)
-    out = _out_path(args, "scores.csv")
+    device, model, run_dir, data, conditional, ensemble = _model_and_data(args)
+    out = _out_path(args.out, run_dir, "scores.csv")
     if out.suffix != ".csv":
         raise UsageError(f"--out must end in .csv; got {out.name}")
     # Score the examples as the source holds them, in its own order.
@@ -490,12 +479,12 @@ def _hidden_region(spec: str, shape: tuple[int, ...], n: int, seed: int) -> torc
 def cmd_inpaint(args: argparse.Namespace) -> int:
     import warnings
 
-    device = _device(args.device)
+    device = resolve_device(args.device)
     model, _, run_dir = _load_model(args.run, device)
     data, conditional = _run_data(args, run_dir, model)
     if conditional:
         raise UsageError("inpaint does not support class-conditional models yet")
-    out = _out_path(args, "inpaint.png")
+    out = _out_path(args.out, run_dir, "inpaint.png")
     if out.suffix != ".png":
         raise UsageError(f"--out must end in .png; got {out.name}")
     shape = model.input_shape

@@ -37,6 +37,7 @@ __all__ = [
     "data_contexts",
     "load_run",
     "read_settings",
+    "resolve_device",
     "train_run",
 ]
 
@@ -88,6 +89,21 @@ def read_settings(run_dir: Path) -> RunSettings:
 
 
 _DATA_FIXED = ("input_shape", "num_categories", "context_size")
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """``"auto"`` (CUDA when there is one, else the CPU), ``"cpu"`` or ``"cuda"`` as a device;
+    under torchrun, ``local_rank`` picks this process's GPU. ``ValueError`` for anything else
+    or for CUDA on a machine without it."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda was asked for but this machine has no CUDA device")
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    if name != "cpu":
+        raise ValueError(f"--device must be auto, cpu or cuda; got {name!r}")
+    return torch.device("cpu")
 
 
 def class_context(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
