@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .config import _is_int, _positive_ints
 from .layers import ACTIVATION_FUNCTIONS, MaskedLinear
 from .masks import build_masks, make_generator, make_hidden_degrees, make_ordering
 
@@ -52,11 +53,9 @@ class MaskedMLP(nn.Module):
         super().__init__()
         for name, value, low in (("num_dims", num_dims, 1), ("params_per_dim", params_per_dim, 1),
                                  ("context_size", context_size, 0), ("seed", seed, 0)):  # fmt: skip
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            if not _is_int(value) or value < low:
                 raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
-        sizes = list(hidden_sizes)
-        if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in sizes):
-            raise ValueError(f"hidden_sizes must hold positive ints; got {sizes!r}")
+        sizes = list(_positive_ints("hidden_sizes", hidden_sizes, allow_empty=True))
         if activation not in ACTIVATION_FUNCTIONS:
             raise ValueError(
                 f"activation must be one of {tuple(ACTIVATION_FUNCTIONS)}; got {activation!r}"
