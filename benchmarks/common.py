@@ -67,6 +67,12 @@ def merge_json(path: Path, key: str, value: dict) -> None:
     path.write_text(json.dumps(results, indent=2) + "\n")
 
 
+def stats(values: list[float]) -> dict[str, float]:
+    """Median and spread (min, max) of repeated measurements."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "repeats": len(values)}  # fmt: skip
+
+
 def timed(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> dict:
     """Median and spread (min, max) of ``fn``'s wall time in seconds over ``repeats`` runs."""
     for _ in range(warmup):
@@ -76,8 +82,7 @@ def timed(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> dict:
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return {"median": statistics.median(times), "min": min(times), "max": max(times),
-            "repeats": repeats}  # fmt: skip
+    return stats(times)
 
 
 class StraightMaskedLinear(nn.Linear):

@@ -19,6 +19,7 @@ test runs every experiment that way on tiny data).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -29,10 +30,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, merge_json, pick_device  # noqa: E402
 
-from made import TrainConfig, evaluate_nll  # noqa: E402
+from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.config import DataConfig  # noqa: E402
-from made.data import load_data  # noqa: E402
-from made.runs import RunSettings, load_run, read_settings, train_run  # noqa: E402
+from made.data import Dataset  # noqa: E402
+from made.runs import RunSettings, read_settings, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "binarized_mnist.npz"
@@ -60,83 +61,39 @@ class Experiment:
     targets: dict[int, float] = field(default_factory=dict)
 
 
-# Settings were chosen on the validation split (see the README's benchmark section).
+# Settings were chosen on the validation split (see the README's benchmark section). Every
+# experiment shares the network's input/output form and the optimiser's base settings.
+_NET = {"hidden_sizes": [500], "direct_connections": True}
+_ADAM = {"epochs": 300, "batch_size": 100, "lr": 1e-3, "schedule": "plateau"}
+_MIXTURE = {"plateau_patience": 3, "patience": 15, "eval_ensemble": 8}
 EXPERIMENTS = {
     "single": Experiment(
         "the paper's single-mask setting: 1 hidden layer of 500 units, one mask, "
         "direct input-to-output connections",
-        model={"hidden_sizes": [500], "ordering": "natural", "direct_connections": True},
-        train={
-            "epochs": 300,
-            "batch_size": 100,
-            "lr": 1e-3,
-            "weight_decay": 1e-4,
-            "schedule": "plateau",
-            "plateau_patience": 2,
-            "patience": 12,
-        },  # fmt: skip
+        model={**_NET, "ordering": "natural"},
+        train={**_ADAM, "weight_decay": 1e-4, "plateau_patience": 2, "patience": 12},
         ensembles=(1,),
         targets={1: 88.0},
     ),
     "agnostic": Experiment(
         "order- and connectivity-agnostic training of the same network over 128 masks "
         "(a new mask every step); test ensembles of 1, 8, 32 and 128 masks",
-        model={
-            "hidden_sizes": [500],
-            "num_masks": 128,
-            "order_agnostic": True,
-            "direct_connections": True,
-        },  # fmt: skip
-        train={
-            "epochs": 300,
-            "batch_size": 100,
-            "lr": 1e-3,
-            "schedule": "plateau",
-            "plateau_patience": 3,
-            "patience": 15,
-            "eval_ensemble": 8,
-        },  # fmt: skip
+        model={**_NET, "num_masks": 128, "order_agnostic": True},
+        train={**_ADAM, **_MIXTURE},
         ensembles=(1, 8, 32, 128),
     ),
     "connectivity": Experiment(
         "connectivity-agnostic training of the same network over 32 masks in the natural "
         "pixel order (a new mask every step); test ensembles of 1, 8 and 32 masks",
-        model={
-            "hidden_sizes": [500],
-            "num_masks": 32,
-            "ordering": "natural",
-            "direct_connections": True,
-        },  # fmt: skip
-        train={
-            "epochs": 300,
-            "batch_size": 100,
-            "lr": 1e-3,
-            "weight_decay": 1e-4,
-            "schedule": "plateau",
-            "plateau_patience": 3,
-            "patience": 15,
-            "eval_ensemble": 8,
-        },  # fmt: skip
+        model={**_NET, "num_masks": 32, "ordering": "natural"},
+        train={**_ADAM, **_MIXTURE, "weight_decay": 1e-4},
         ensembles=(1, 8, 32),
     ),
     "best": Experiment(
         "our best model: 2 hidden layers of 2000, order-agnostic over 128 masks; "
         "test ensembles of 1, 8, 32 and 128 masks",
-        model={
-            "hidden_sizes": [2000, 2000],
-            "num_masks": 128,
-            "order_agnostic": True,
-            "direct_connections": True,
-        },  # fmt: skip
-        train={
-            "epochs": 500,
-            "batch_size": 100,
-            "lr": 5e-4,
-            "schedule": "plateau",
-            "plateau_patience": 3,
-            "patience": 20,
-            "eval_ensemble": 8,
-        },  # fmt: skip
+        model={**_NET, "hidden_sizes": [2000, 2000], "num_masks": 128, "order_agnostic": True},
+        train={**_ADAM, **_MIXTURE, "epochs": 500, "lr": 5e-4, "patience": 20},
         ensembles=(1, 8, 32, 128),
         targets={128: 85.5},
     ),
@@ -170,19 +127,21 @@ def run_experiment(name: str, args: argparse.Namespace) -> dict[str, Any]:
     )
     resume = args.resume and (out / "checkpoint.pt").is_file()
     print(f"{name}: {exp.description}\n  run directory {out}" + (" (resumed)" if resume else ""))
-    summary, _ = train_run(out, None if resume else settings, device=device, resume=resume,
-                           overwrite=not resume)  # fmt: skip
-    best, _, _ = load_run(out, device)
-    test = load_data(DataConfig(source=str(args.data))).tensor("test", device)
+    started: dict[str, Any] = {}
+
+    def keep(data: Dataset, model: MADE, first_epoch: int) -> None:
+        started.update(data=data, model=model)  # fit leaves the model at its best epoch
+
+    summary, result = train_run(out, None if resume else settings, device=device,
+                                resume=resume, overwrite=not resume, on_start=keep)  # fmt: skip
+    test = started["data"].tensor("test", device)
     scores = {}
     for k in ensembles:
         start = time.perf_counter()
-        nll = evaluate_nll(best, test, ensemble=k).nll
+        nll = evaluate_nll(started["model"], test, ensemble=k).nll
         scores[str(k)] = {"test_nll": nll, "eval_seconds": time.perf_counter() - start}
         print(f"  test NLL, {k:>3} mask(s): {nll:8.3f} nats")
     settings = read_settings(out)  # what the run really used, also when it was resumed
-    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    epochs = [m for m in metrics if "valid_nll" in m]
     return {
         "description": exp.description,
         "command": "python benchmarks/mnist.py " + " ".join(sys.argv[1:]),
@@ -195,7 +154,9 @@ def run_experiment(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "num_parameters": summary["num_parameters"],
         "test": scores,
         "targets": {str(k): v for k, v in exp.targets.items()},
-        "curve": [[m["epoch"], m["seconds"], m["train_loss"], m["valid_nll"]] for m in epochs],
+        "curve": [
+            [h["epoch"], h["seconds"], h["train_loss"], h["valid_nll"]] for h in result.history
+        ],  # fmt: skip
         "machine": machine(device),
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -232,9 +193,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     lows = []
     for name, entry in results.items():
-        minutes = [
-            sum(c[1] for c in entry["curve"][: i + 1]) / 60 for i in range(len(entry["curve"]))
-        ]
+        minutes = [t / 60 for t in itertools.accumulate(c[1] for c in entry["curve"])]
         valid = [c[3] for c in entry["curve"]]
         ens = entry["train"].get("eval_ensemble", 1)
         line = ax.plot(minutes, valid, label=f"{name}: validation ({ens} mask(s))")[0]

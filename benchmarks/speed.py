@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import NumpyDataset, StraightMADE, machine, straight_epoch  # noqa: E402
+from common import NumpyDataset, StraightMADE, machine, stats, straight_epoch  # noqa: E402
 
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.data import load_data  # noqa: E402
@@ -39,12 +39,6 @@ from made.train import fit  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "binarized_mnist.npz"
 BATCH = 128
-
-
-def stats(values: list[float]) -> dict[str, float]:
-    """Median and spread of repeated measurements."""
-    return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "repeats": len(values)}  # fmt: skip
 
 
 def alternate(a: Callable[[], float], b: Callable[[], float], repeats: int) -> tuple[list, list]:
