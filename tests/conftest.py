@@ -14,6 +14,20 @@ def all_configurations(model: MADE) -> torch.Tensor:
     return torch.tensor(list(itertools.product(*(range(k) for k in model.cardinalities))))
 
 
+def random_data(model: MADE, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` valid examples ``(n, D)`` for ``model``: uniform categories, standard normal values
+    in real-valued dimensions (then the whole tensor is in the model's dtype)."""
+    columns = [
+        torch.randn(n, generator=generator, dtype=torch.float64)
+        if k == 0
+        else torch.randint(0, k, (n,), generator=generator)
+        for k in model.cardinalities
+    ]
+    if model.has_real:
+        return torch.stack([c.double() for c in columns], 1).to(model.output.weight.dtype)
+    return torch.stack(columns, 1)
+
+
 def chi_square_pvalue(counts: torch.Tensor, probs: torch.Tensor) -> float:
     """Pearson chi-square goodness-of-fit p-value (df = bins - 1), via the regularised
     upper incomplete gamma function: P(chi2_df > stat) = Q(df / 2, stat / 2)."""

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from conftest import all_configurations, sharpen
+from conftest import all_configurations, random_data, sharpen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,13 +19,17 @@ from made.masks import inverse_permutation
 @st.composite
 def made_kwargs(draw, max_dims: int = 7):
     num_dims = draw(st.integers(1, max_dims))
-    kind = draw(st.sampled_from(["binary", "categorical", "mixed"]))
+    kind = draw(st.sampled_from(["binary", "categorical", "mixed", "real", "table"]))
     if kind == "binary":
         cats = 2
     elif kind == "categorical":
         cats = draw(st.integers(3, 5))
-    else:
-        cats = draw(st.lists(st.integers(2, 4), min_size=num_dims, max_size=num_dims))
+    elif kind == "real":
+        cats = 0
+    else:  # mixed cardinalities; a table also has real-valued dimensions (0)
+        low = 0 if kind == "table" else 2
+        cats = draw(st.lists(st.integers(low, 4).filter(lambda k: k != 1), min_size=num_dims,
+                             max_size=num_dims))  # fmt: skip
     ordering = draw(
         st.one_of(
             st.sampled_from(["natural", "reversed", "random"]),
@@ -42,6 +46,7 @@ def made_kwargs(draw, max_dims: int = 7):
         input_shape=num_dims,
         hidden_sizes=hidden,
         num_categories=cats,
+        num_components=draw(st.integers(1, 3)),
         ordering=ordering,
         hidden_degrees=degrees,
         num_masks=num_masks,
@@ -70,10 +75,10 @@ def _jacobian(model: MADE, k: int, fast: bool = False) -> torch.Tensor:
 @given(made_kwargs())
 def test_autoregressive_property_by_autograd(kwargs):
     model = sharpen(MADE(**kwargs).double())
-    dim = model.unit_dim
     for k in range(model.num_masks):
         pos = inverse_permutation(model.orderings[k])
-        allowed = pos[dim][:, None] > pos[dim][None, :]  # output unit j may read input unit i
+        # output unit j may read input unit i
+        allowed = pos[model.out_unit_dim][:, None] > pos[model.unit_dim][None, :]
         jac = _jacobian(model, k)
         assert not (jac.ne(0) & ~allowed).any(), f"mask {k}: an output reads a later input"
         fast = _jacobian(model, k, fast=True)
@@ -421,7 +426,7 @@ def test_masks_and_degrees_are_buffers_that_follow_the_model():
 def test_fast_path_equals_the_dense_reference(kwargs):
     model = sharpen(MADE(**kwargs).double())
     g = torch.Generator().manual_seed(0)
-    x = torch.stack([torch.randint(0, k, (9,), generator=g) for k in model.cardinalities], 1)
+    x = random_data(model, 9, g)
     ctx = None
     if model.config.context_size:
         ctx = torch.randn(9, model.config.context_size, generator=g, dtype=torch.float64)

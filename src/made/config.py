@@ -47,6 +47,7 @@ class MADEConfig:
     input_shape: int | tuple[int, ...]
     hidden_sizes: tuple[int, ...]
     num_categories: int | tuple[int, ...] = 2
+    num_components: int = 1
     ordering: str | tuple[int, ...] = "natural"
     hidden_degrees: str = "random"
     num_masks: int = 1
@@ -63,19 +64,27 @@ class MADEConfig:
         d = self.num_dims
         k = self.num_categories
         if _is_int(k):
-            if k < 2:
-                raise ValueError(f"num_categories must be >= 2; got {k}")
+            if k < 2 and k != 0:
+                raise ValueError(f"num_categories must be >= 2 (or 0: real-valued); got {k}")
             set_(self, "num_categories", int(k))
         else:
-            cards = _positive_ints("num_categories", k, False)
+            if isinstance(k, str) or not isinstance(k, Sequence):
+                raise ValueError(f"num_categories must be an int or a sequence of ints; got {k!r}")
+            cards = tuple(k)
+            if not all(_is_int(c) for c in cards):
+                raise ValueError(f"num_categories must hold ints; got {list(cards)!r}")
             if len(cards) != d:
                 raise ValueError(
                     f"num_categories as a sequence needs one cardinality per dimension "
                     f"({d}); got {len(cards)}"
                 )
-            if min(cards) < 2:
-                raise ValueError(f"every cardinality must be >= 2; got {list(cards)!r}")
-            set_(self, "num_categories", cards)
+            if any(c < 2 and c != 0 for c in cards):
+                raise ValueError(
+                    f"every cardinality must be >= 2 (or 0: real-valued); got {list(cards)!r}"
+                )
+            set_(self, "num_categories", tuple(int(c) for c in cards))
+        if not _is_int(self.num_components) or self.num_components < 1:
+            raise ValueError(f"num_components must be an int >= 1; got {self.num_components!r}")
         if not isinstance(self.ordering, str):
             if isinstance(self.ordering, Sequence) and all(_is_int(i) for i in self.ordering):
                 set_(self, "ordering", tuple(int(i) for i in self.ordering))
@@ -124,9 +133,14 @@ class MADEConfig:
 
     @property
     def cardinalities(self) -> tuple[int, ...]:
-        """The number of categories of each of the D dimensions."""
+        """The number of categories of each of the D dimensions (0: real-valued)."""
         k = self.num_categories
         return (k,) * self.num_dims if isinstance(k, int) else k
+
+    @property
+    def real_dims(self) -> tuple[int, ...]:
+        """The real-valued dimensions (cardinality 0)."""
+        return tuple(d for d, k in enumerate(self.cardinalities) if k == 0)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""

@@ -30,7 +30,7 @@ from .masks import (
     make_ordering,
 )
 
-__all__ = ["MADE"]
+__all__ = ["MADE", "LOG_SCALE_MIN", "real_log_density", "real_params"]
 
 
 # Sub-streams of the model seed: weights and each mask draw from their own generator.
@@ -43,13 +43,55 @@ _BLOCK_ROWS = 128
 
 @dataclass(frozen=True)
 class _Plan:
-    """How the fast path computes one mask: ``order`` sorts the data units by degree (None
-    when they already are), ``inverse`` undoes it, ``blocks`` are each layer's row blocks."""
+    """How the fast path computes one mask: ``order`` sorts the input units by degree (None
+    when they already are), ``inverse`` undoes it, ``out_order`` and ``out_inverse`` do the
+    same for the output units, ``blocks`` are each layer's row blocks."""
 
     order: torch.Tensor | None
     inverse: torch.Tensor | None
+    out_order: torch.Tensor | None
+    out_inverse: torch.Tensor | None
     blocks: tuple[tuple[tuple[int, int, int], ...], ...]
     device: torch.device
+
+
+# Log-scales of real dimensions are floored here (sigma >= 9e-4 in standardised units): a
+# column of repeated values would otherwise drive the density, and the loss, to infinity.
+LOG_SCALE_MIN = -7.0
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def real_params(
+    params: torch.Tensor, num_components: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """``(means, scales, log_weights)`` from a real dimension's raw parameters ``(..., P)``:
+    ``[mean, log_scale]`` for a Gaussian (``log_weights`` None), ``[C logits, C means, C
+    log-scales]`` for a mixture of C."""
+    if num_components == 1:
+        return params[..., 0], params[..., 1].clamp(min=LOG_SCALE_MIN).exp(), None
+    logits, means, log_scales = params.split(num_components, dim=-1)
+    return means, log_scales.clamp(min=LOG_SCALE_MIN).exp(), torch.log_softmax(logits, dim=-1)
+
+
+def real_log_density(params: torch.Tensor, x: torch.Tensor, num_components: int) -> torch.Tensor:
+    """Log-density (nats) of values ``x`` ``(...)`` under raw parameters ``(..., P)``."""
+    means, scales, log_weights = real_params(params, num_components)
+    if log_weights is None:
+        return -0.5 * ((x - means) / scales) ** 2 - scales.log() - _HALF_LOG_2PI
+    z = (x.unsqueeze(-1) - means) / scales
+    return torch.logsumexp(log_weights - 0.5 * z**2 - scales.log() - _HALF_LOG_2PI, dim=-1)
+
+
+def _categorical_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``(B, n)`` log-probabilities of categories ``x`` under padded logits ``(B, n, W)``."""
+    return torch.log_softmax(logits, dim=-1).gather(-1, x.long().unsqueeze(-1)).squeeze(-1)
+
+
+def _sort_units(degree: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """``(order, sorted degrees)`` of units by degree; ``order`` is None when already sorted."""
+    order = torch.argsort(degree, stable=True)
+    identity = bool(torch.equal(order, torch.arange(len(order), device=order.device)))
+    return (None if identity else order), degree[order].contiguous()
 
 
 class MADE(nn.Module):
@@ -62,8 +104,13 @@ class MADE(nn.Module):
         input_shape: D, or a shape such as ``(1, 20, 20)``; data is flattened in C order.
         hidden_sizes: units of each hidden layer, e.g. ``[512, 512]`` (may be empty).
         num_categories: 2 for binary data (one logit per dimension, Bernoulli); K > 2 for
-            K-way categorical dimensions; or one cardinality per dimension (mixed data).
-            Categorical inputs enter one-hot; binary ones as their 0/1 value.
+            K-way categorical dimensions; 0 for real-valued dimensions; or one of these per
+            dimension (mixed data, e.g. a table). Categorical inputs enter one-hot; binary ones
+            as their 0/1 value; real ones as their value (standardise them first).
+        num_components: the density of a real-valued dimension: 1 for a Gaussian (a mean and
+            a log-scale per dimension), C > 1 for a mixture of C Gaussians (C weights, means
+            and log-scales). Log-scales are floored at ``LOG_SCALE_MIN`` so that repeated
+            values cannot drive the likelihood to infinity.
         ordering: ``"natural"``, ``"reversed"``, ``"random"`` (from ``seed``) or a permutation
             ``o`` of ``range(D)`` where ``o[t]`` is the dimension generated t-th.
         hidden_degrees: ``"random"`` (the paper: uniform in [previous layer's min, D-2]) or
@@ -95,6 +142,7 @@ class MADE(nn.Module):
         input_shape: int | Sequence[int],
         hidden_sizes: Sequence[int],
         num_categories: int | Sequence[int] = 2,
+        num_components: int = 1,
         ordering: str | Sequence[int] = "natural",
         hidden_degrees: str = "random",
         num_masks: int = 1,
@@ -109,6 +157,7 @@ class MADE(nn.Module):
             input_shape=input_shape,  # type: ignore[arg-type]
             hidden_sizes=hidden_sizes,  # type: ignore[arg-type]
             num_categories=num_categories,  # type: ignore[arg-type]
+            num_components=num_components,
             ordering=ordering,  # type: ignore[arg-type]
             hidden_degrees=hidden_degrees,
             num_masks=num_masks,
@@ -124,18 +173,31 @@ class MADE(nn.Module):
         self.cardinalities = config.cardinalities
         self.bernoulli = all(k == 2 for k in self.cardinalities)
         self.max_categories = max(self.cardinalities)
+        self.num_components = config.num_components
+        self.real_dims = config.real_dims
+        self.has_real = bool(self.real_dims)
         self._act = ACTIVATION_FUNCTIONS[config.activation]
 
-        # Units per dimension: one for a binary dimension (its value / its logit), K otherwise.
-        units = [1 if k == 2 else k for k in self.cardinalities]
+        # Input units per dimension: one for a binary dimension (its value) or a real one,
+        # K for a K-way one (one-hot). Output units: a binary dimension's logit, a K-way one's
+        # K logits, a real one's parameters (2 for a Gaussian, 3C for a mixture).
+        self.params_per_real = 2 if config.num_components == 1 else 3 * config.num_components
+        units = [1 if k in (0, 2) else k for k in self.cardinalities]
+        out_units = [self.params_per_real if k == 0 else u
+                     for k, u in zip(self.cardinalities, units, strict=True)]  # fmt: skip
         unit_dim = torch.repeat_interleave(torch.arange(self.num_dims), torch.tensor(units))
+        out_unit_dim = torch.repeat_interleave(torch.arange(self.num_dims),
+                                               torch.tensor(out_units))  # fmt: skip
         self.num_units = int(unit_dim.numel())
+        self.num_out_units = int(out_unit_dim.numel())
         self.register_buffer("unit_dim", unit_dim, persistent=False)
+        self.register_buffer("out_unit_dim", out_unit_dim, persistent=False)
         self.register_buffer("cardinality", torch.tensor(self.cardinalities), persistent=False)
-        starts = np.concatenate([[0], np.cumsum(units)[:-1]]).astype(int)
-        self._unit_start = starts.tolist()  # first unit of each dimension
+        self._unit_start = np.concatenate([[0], np.cumsum(units)[:-1]]).astype(int).tolist()
         self._units = units
-        self._setup_categorical_indices(units, starts)
+        self._out_start = np.concatenate([[0], np.cumsum(out_units)[:-1]]).astype(int).tolist()
+        self._out_units = out_units
+        self._setup_indices()
 
         # Connectivity of every mask, kept as degrees (small) rather than as boolean matrices.
         orderings, degrees = [], []
@@ -157,15 +219,15 @@ class MADE(nn.Module):
         self.hidden = nn.ModuleList(
             MaskedLinear(i, o, generator=g) for i, o in zip(sizes[:-1], sizes[1:], strict=True)
         )
-        self.output = MaskedLinear(sizes[-1], self.num_units, generator=g)
+        self.output = MaskedLinear(sizes[-1], self.num_out_units, generator=g)
         self.direct = (
-            MaskedLinear(self.num_units, self.num_units, bias=False, generator=g)
+            MaskedLinear(self.num_units, self.num_out_units, bias=False, generator=g)
             if config.direct_connections
             else None
         )
         if config.context_size > 0:
             # One matrix feeds every hidden layer and the output; split per layer in forward.
-            self._context_split = [*config.hidden_sizes, self.num_units]
+            self._context_split = [*config.hidden_sizes, self.num_out_units]
             bound = 1.0 / math.sqrt(config.context_size)
             w = torch.empty(sum(self._context_split), config.context_size, dtype=torch.float64)
             self.context_weight = nn.Parameter(
@@ -187,26 +249,51 @@ class MADE(nn.Module):
         fields = {k: getattr(config, k) for k in config.__dataclass_fields__}
         return cls(**fields)
 
-    def _setup_categorical_indices(self, units: list[int], starts: np.ndarray) -> None:
-        """Index maps between the flat unit layout and one-hot / padded-logit layouts."""
-        kmax = self.max_categories
-        uniform = len(set(self.cardinalities)) == 1
-        if self.bernoulli or uniform:
-            # Nothing to gather: layouts coincide (binary) or are a plain reshape (uniform K).
-            self.register_buffer("_in_index", None, persistent=False)
-            self.register_buffer("_out_index", None, persistent=False)
-            return
+    def _setup_indices(self) -> None:
+        """Index maps between the flat unit layouts and per-dimension layouts.
+
+        Input: discrete dimensions one-hot (width ``Kin``) then real values, gathered into the
+        flat input. Output: each dimension's units padded to ``out_width`` (a binary
+        dimension reads ``[0, log-odds]``; padding is ``-inf``), a plain reshape when every
+        dimension has the same units and none is binary.
+        """
+        cards = self.cardinalities
+        discrete = [d for d, k in enumerate(cards) if k != 0]
+        self._discrete_dims = discrete
+        self.register_buffer("_disc_index", torch.tensor(discrete, dtype=torch.long),
+                             persistent=False)  # fmt: skip
+        self.register_buffer("_real_index", torch.tensor(self.real_dims, dtype=torch.long),
+                             persistent=False)  # fmt: skip
+        # (B, D) per-dimension results come out as [discrete..., real...]; this restores D.
+        self.register_buffer("_dim_restore", torch.argsort(torch.tensor(discrete + list(
+            self.real_dims), dtype=torch.long)), persistent=False)  # fmt: skip
+        self.out_width = max(2 if k == 2 else (self.params_per_real if k == 0 else k)
+                             for k in cards)  # fmt: skip
+        self._kin = max([k for k in cards if k != 0], default=2)
+        self._values_in = all(u == 1 for u in self._units)
+        in_plain = self._values_in or len(set(cards)) == 1
+        out_plain = self.bernoulli or (len(set(self._out_units)) == 1 and 2 not in cards)
         in_index, out_index = [], []
-        zero_col, neg_inf_col = self.num_units, self.num_units + 1
-        for d, (k, start) in enumerate(zip(self.cardinalities, starts, strict=True)):
-            if k == 2:  # one unit: the value (input) / the log-odds of 1 (output)
-                in_index.append(d * kmax + 1)
-                out_index += [zero_col, int(start)] + [neg_inf_col] * (kmax - 2)
+        zero_col, neg_inf_col = self.num_out_units, self.num_out_units + 1
+        width, kin, real_at = self.out_width, self._kin, len(discrete) * self._kin
+        slot = {d: j for j, d in enumerate(discrete)}
+        for d, k in enumerate(cards):
+            start = self._out_start[d]
+            if k == 0:
+                in_index.append(real_at)
+                real_at += 1
+                units = [start + c for c in range(self.params_per_real)]
+            elif k == 2:  # one unit: the value (input) / the log-odds of 1 (output)
+                in_index.append(slot[d] * kin + 1)
+                units = [zero_col, start]
             else:
-                in_index += [d * kmax + c for c in range(k)]
-                out_index += [int(start) + c for c in range(k)] + [neg_inf_col] * (kmax - k)
-        self.register_buffer("_in_index", torch.tensor(in_index), persistent=False)
-        self.register_buffer("_out_index", torch.tensor(out_index), persistent=False)
+                in_index += [slot[d] * kin + c for c in range(k)]
+                units = [start + c for c in range(k)]
+            out_index += units + [neg_inf_col] * (width - len(units))
+        self.register_buffer("_in_index", None if in_plain else torch.tensor(in_index),
+                             persistent=False)  # fmt: skip
+        self.register_buffer("_out_index", None if out_plain else torch.tensor(out_index),
+                             persistent=False)  # fmt: skip
 
     # ------------------------------------------------------------------------------ masks
     @property
@@ -235,7 +322,7 @@ class MADE(nn.Module):
             self.orderings[k],
             self.hidden_degrees(k),
             self.unit_dim,
-            self.unit_dim,
+            self.out_unit_dim,
             direct=self.direct is not None,
         )
 
@@ -250,25 +337,25 @@ class MADE(nn.Module):
         already are), every mask is a staircase, and each layer's row blocks read only the
         column prefix their widest row needs."""
         pos = inverse_permutation(self.orderings[k])
-        degree = pos[self.unit_dim]
-        order = torch.argsort(degree, stable=True)
-        sorted_degree = degree[order].contiguous()
+        order, sorted_degree = _sort_units(pos[self.unit_dim])
+        out_order, sorted_out = _sort_units(pos[self.out_unit_dim])
         blocks = []
         prev = sorted_degree
         for deg in self.hidden_degrees(k):
             blocks.append(staircase_blocks(torch.searchsorted(prev, deg, right=True), _BLOCK_ROWS))
             prev = deg.contiguous()
-        blocks.append(staircase_blocks(torch.searchsorted(prev, sorted_degree), _BLOCK_ROWS))
+        blocks.append(staircase_blocks(torch.searchsorted(prev, sorted_out), _BLOCK_ROWS))
         if self.direct is not None:
             blocks.append(
-                staircase_blocks(torch.searchsorted(sorted_degree, sorted_degree), _BLOCK_ROWS)
+                staircase_blocks(torch.searchsorted(sorted_degree, sorted_out), _BLOCK_ROWS)
             )
-        identity = bool(torch.equal(order, torch.arange(len(order), device=order.device)))
         return _Plan(
-            order=None if identity else order,
-            inverse=None if identity else torch.argsort(order),
+            order=order,
+            inverse=None if order is None else torch.argsort(order),
+            out_order=out_order,
+            out_inverse=None if out_order is None else torch.argsort(out_order),
             blocks=tuple(blocks),
-            device=order.device,
+            device=pos.device,
         )
 
     def _current_plan(self) -> _Plan:
@@ -342,6 +429,8 @@ class MADE(nn.Module):
         if x.device != self._device:
             raise ValueError(f"x is on {x.device} but the model is on {self._device}")
         x = x.reshape(x.shape[0], d)
+        if self.has_real:
+            return self._check_mixed(x)
         if x.is_floating_point():
             bad = ~torch.isfinite(x)
             if bad.any():
@@ -367,6 +456,28 @@ class MADE(nn.Module):
                 f"x[{i}] holds {int(x[i, j])} at dimension {j}, outside its categories "
                 f"0..{self.cardinalities[j] - 1}"
             )
+        return x
+
+    def _check_mixed(self, x: torch.Tensor) -> torch.Tensor:
+        """``_check_x`` for models with real dimensions: ``(B, D)`` in the model's dtype, real
+        values finite, the rest integer categories in range."""
+        if x.is_complex():
+            raise ValueError(f"x must hold real values; got dtype {x.dtype}")
+        x = x.to(self._dtype)
+        bad = ~torch.isfinite(x)
+        if bad.any():
+            i, j = (int(v) for v in bad.nonzero()[0])
+            raise ValueError(f"x holds {x[i, j].item()} at example {i}, dimension {j}")
+        if self._discrete_dims:
+            disc = x[:, self._disc_index]
+            bad = (disc != disc.round()) | (disc < 0) | (disc >= self.cardinality[self._disc_index])
+            if bad.any():
+                i, j = (int(v) for v in bad.nonzero()[0])
+                dim = self._discrete_dims[j]
+                raise ValueError(
+                    f"x[{i}] holds {x[i, dim].item():g} at dimension {dim}, which is categorical "
+                    f"with categories 0..{self.cardinalities[dim] - 1}"
+                )
         return x
 
     def _check_context(self, context: Any, batch: int) -> torch.Tensor | None:
@@ -398,12 +509,16 @@ class MADE(nn.Module):
 
     # --------------------------------------------------------------------------- network
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, D)`` categories -> ``(B, num_units)`` network input (0/1 or one-hot)."""
-        if self.bernoulli:
+        """``(B, D)`` values -> ``(B, num_units)`` network input (0/1, one-hot or the value)."""
+        if self._values_in:  # binary and real dimensions enter as they are
             return x.to(self._dtype)
-        onehot = F.one_hot(x.long(), self.max_categories).to(self._dtype)  # (B, D, Kmax)
-        flat = onehot.reshape(x.shape[0], -1)
-        return flat if self._in_index is None else flat[:, self._in_index]
+        if self._in_index is None:  # one cardinality K > 2 everywhere
+            return F.one_hot(x.long(), self._kin).to(self._dtype).reshape(x.shape[0], -1)
+        codes = x[:, self._disc_index].long()
+        flat = F.one_hot(codes, self._kin).to(self._dtype).reshape(x.shape[0], -1)
+        if self.has_real:
+            flat = torch.cat([flat, x[:, self._real_index].to(self._dtype)], dim=1)
+        return flat[:, self._in_index]
 
     def _network(
         self,
@@ -445,7 +560,8 @@ class MADE(nn.Module):
         plan: _Plan,
     ) -> torch.Tensor:
         order, inverse = plan.order, plan.inverse
-        h0 = h_in if order is None else h_in.index_select(1, order)  # data units by degree
+        out_order, out_inverse = plan.out_order, plan.out_inverse
+        h0 = h_in if order is None else h_in.index_select(1, order)  # input units by degree
         h = h0
         n_hidden = len(self.hidden)
         for i, layer in enumerate(self.hidden):
@@ -457,22 +573,25 @@ class MADE(nn.Module):
                 h = h + extra[i]
             h = self._act(h)
         w, b = masked(self.output.weight, masks[n_hidden]), self.output.bias
-        if order is not None:
-            w, b = permute(w, 0, order, inverse), permute(b, 0, order, inverse)
-            if n_hidden == 0:
-                w = permute(w, 1, order, inverse)
+        if out_order is not None:
+            w, b = permute(w, 0, out_order, out_inverse), permute(b, 0, out_order, out_inverse)
+        if n_hidden == 0 and order is not None:
+            w = permute(w, 1, order, inverse)
         out = block_linear(h, w, b, plan.blocks[n_hidden])
         if extra is not None:
-            out = out + (extra[-1] if order is None else permute(extra[-1], 1, order, inverse))
+            top = extra[-1]
+            out = out + (top if out_order is None else permute(top, 1, out_order, out_inverse))
         if self.direct is not None:
             w = masked(self.direct.weight, masks[-1])
+            if out_order is not None:
+                w = permute(w, 0, out_order, out_inverse)
             if order is not None:
-                w = permute(permute(w, 0, order, inverse), 1, order, inverse)
+                w = permute(w, 1, order, inverse)
             out = out + block_linear(h0, w, None, plan.blocks[-1])
-        return out if inverse is None else permute(out, 1, inverse, order)
+        return out if out_inverse is None else permute(out, 1, out_inverse, out_order)
 
     def _shape_logits(self, out: torch.Tensor) -> torch.Tensor:
-        """Raw outputs -> ``(B, *input_shape)`` (binary) or ``(B, *input_shape, Kmax)``."""
+        """Raw outputs -> ``(B, *input_shape)`` (binary) or ``(B, *input_shape, out_width)``."""
         b = out.shape[0]
         if self.bernoulli:
             return out.reshape(b, *self.input_shape)
@@ -481,7 +600,7 @@ class MADE(nn.Module):
                 [out.new_zeros(b), out.new_full((b,), float("-inf"))], dim=1
             )  # the implicit 0 logit of binary dims, and impossible categories
             out = torch.cat([out, pad], dim=1)[:, self._out_index]
-        return out.reshape(b, *self.input_shape, self.max_categories)
+        return out.reshape(b, *self.input_shape, self.out_width)
 
     def _log_prob_from_out(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Per-example log-likelihood (nats) of ``x`` (B, D) given raw outputs."""
@@ -489,12 +608,13 @@ class MADE(nn.Module):
 
     # ------------------------------------------------------------------------ public API
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        """Conditional logits under the current mask.
+        """Conditional logits (and parameters of real dimensions) under the current mask.
 
         Returns ``(B, *input_shape)`` log-odds of a 1 for binary models, otherwise
-        ``(B, *input_shape, Kmax)`` logits with ``-inf`` at categories a dimension lacks (a
-        binary dimension of a mixed model reads ``[0, log-odds]``). Entry t depends only on
-        the dimensions before t in the ordering (and on ``context``).
+        ``(B, *input_shape, out_width)`` logits with ``-inf`` at categories a dimension lacks
+        (a binary dimension of a mixed model reads ``[0, log-odds]``); a real dimension
+        reads its parameters (see ``real_params``) then ``-inf`` padding. Entry t depends only
+        on the dimensions before t in the ordering (and on ``context``).
         """
         x = self._check_x(x)
         ctx = self._check_context(context, x.shape[0])
@@ -553,7 +673,8 @@ class MADE(nn.Module):
         observed: torch.Tensor | None = None,
         observed_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Draw ``n`` exact samples: LongTensor ``(n, *input_shape)``.
+        """Draw ``n`` exact samples: ``(n, *input_shape)``, a LongTensor of categories, or
+        for models with real dimensions a tensor of the model's dtype.
 
         One position at a time, in order, by inverse CDF from uniforms drawn on
         ``generator``'s device (a fresh, randomly seeded CPU generator if none): the same
@@ -591,12 +712,16 @@ class MADE(nn.Module):
             ).cpu()
         u = sampling.draw_uniforms(self, n, generator)
         sampler = sampling.sample_incremental if method == "incremental" else sampling.sample_naive
-        x = torch.zeros(n, self.num_dims, dtype=torch.long, device=u.device)
+        x = torch.zeros(n, self.num_dims, dtype=self._sample_dtype, device=u.device)
         for k, rows, ordering in self._conditioning_groups(members, clamp):
             sub = None if clamp is None else sampling.Clamp(clamp.values[rows], clamp.mask[rows])
             ctx = None if context is None else context[rows]
             x[rows] = sampler(self, u[rows], ctx, ordering, self.hidden_degrees(k), sub)
         return x.reshape(n, *self.input_shape)
+
+    @property
+    def _sample_dtype(self) -> torch.dtype:
+        return self._dtype if self.has_real else torch.long
 
     def _check_ensemble(self, ensemble: object) -> int:
         if isinstance(ensemble, bool) or not isinstance(ensemble, int):
@@ -638,7 +763,8 @@ class MADE(nn.Module):
         values = self._check_x(observed)
         if values.shape[0] not in (1, n):
             raise ValueError(f"observed must hold {n} examples or one; got {values.shape[0]}")
-        return Clamp(values.long().expand(n, -1), self._check_mask_tensor(mask, n))
+        values = values.to(self._sample_dtype).expand(n, -1)
+        return Clamp(values, self._check_mask_tensor(mask, n))
 
     def _conditioning_groups(self, members: torch.Tensor, clamp: Any) -> list:
         """``(mask k, row indices, ordering)`` for each group of rows sampled alike.
@@ -717,7 +843,7 @@ class MADE(nn.Module):
                 rows = (inverse == j).nonzero().squeeze(1).to(x.device)
                 ordering = self._observed_first(self.orderings[k], pattern, strict=True)
                 masks = build_masks(ordering, self.hidden_degrees(k), self.unit_dim,
-                                    self.unit_dim, direct=self.direct is not None)  # fmt: skip
+                                    self.out_unit_dim, direct=self.direct is not None)  # fmt: skip
                 ctx = None if context is None else context[rows]
                 per_dim = self._log_prob_per_dim(self._network(h_in[rows], ctx, masks), x[rows])
                 total[rows] = (per_dim * pattern.to(per_dim)).sum(dim=1)
@@ -725,11 +851,22 @@ class MADE(nn.Module):
         return torch.logsumexp(torch.stack(members), dim=0) - math.log(len(members))
 
     def _log_prob_per_dim(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """``(B, D)`` conditional log-probabilities of each dimension's value, in nats."""
+        """``(B, D)`` conditional log-probabilities (log-densities for real dimensions) of each
+        dimension's value, in nats."""
         if self.bernoulli:
             return -F.binary_cross_entropy_with_logits(out, x.to(out.dtype), reduction="none")
-        logits = self._shape_logits(out).reshape(x.shape[0], self.num_dims, -1)
-        return torch.log_softmax(logits, dim=-1).gather(-1, x.long().unsqueeze(-1)).squeeze(-1)
+        params = self._shape_logits(out).reshape(x.shape[0], self.num_dims, -1)
+        if not self.has_real:
+            return _categorical_log_prob(params, x)
+        real = real_log_density(
+            params[:, self._real_index, : self.params_per_real],
+            x[:, self._real_index].to(params.dtype),
+            self.num_components,
+        )
+        if len(self._discrete_dims) == 0:
+            return real
+        disc = _categorical_log_prob(params[:, self._disc_index], x[:, self._disc_index])
+        return torch.cat([disc, real], dim=1)[:, self._dim_restore]
 
     def extra_repr(self) -> str:
         c = self.config

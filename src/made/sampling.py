@@ -21,11 +21,12 @@ import torch
 import torch.nn.functional as F
 
 from .masks import build_masks, inverse_permutation
+from .model import real_params
 
 if TYPE_CHECKING:
     from .model import MADE
 
-__all__ = ["draw", "draw_uniforms", "sample_incremental", "sample_naive", "Clamp"]
+__all__ = ["draw", "draw_real", "draw_uniforms", "sample_incremental", "sample_naive", "Clamp"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,37 @@ def draw(logits: torch.Tensor, u: torch.Tensor, threshold: torch.Tensor) -> torc
     return (u[:, None] >= cdf).sum(dim=1)
 
 
+def draw_real(params: torch.Tensor, u: torch.Tensor, num_components: int) -> torch.Tensor:
+    """Inverse-CDF draw of a real dimension from its raw parameters ``(n, P)`` and one uniform
+    per row ``(n,)``.
+
+    A Gaussian: ``mean + scale * Phi^-1(u)``. A mixture: ``u`` picks the component whose
+    stretch of the weights' CDF holds it, and its position within that stretch (uniform and
+    independent of the choice) is the uniform of that component's Gaussian. One uniform per
+    position, as for every other dimension, so that samplers stay comparable.
+    """
+    means, scales, log_weights = real_params(params, num_components)
+    tiny = torch.finfo(u.dtype).tiny
+    if log_weights is None:
+        return means + scales * torch.special.ndtri(u.clamp(min=tiny))
+    cdf = log_weights.exp().cumsum(dim=1)
+    k = (u[:, None] >= cdf[:, :-1]).sum(dim=1, keepdim=True)
+    below = torch.where(k > 0, cdf.gather(1, (k - 1).clamp(min=0)), torch.zeros_like(u[:, None]))
+    weight = log_weights.exp().gather(1, k)
+    inner = ((u[:, None] - below) / weight).clamp(min=tiny, max=1 - torch.finfo(u.dtype).eps)
+    z = torch.special.ndtri(inner)
+    return (means.gather(1, k) + scales.gather(1, k) * z).squeeze(1)
+
+
+def draw_dim(model: MADE, dim: int, params: torch.Tensor, u: torch.Tensor,
+             threshold: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """Dimension ``dim``'s values from its output units ``(n, units)``: real values in the
+    sample dtype for a real dimension, categories otherwise."""
+    if model.cardinalities[dim] == 0:
+        return draw_real(params, u, model.num_components)
+    return draw(params, u, threshold)
+
+
 def _clamp(x: torch.Tensor, clamp: Clamp | None, dim: int) -> torch.Tensor:
     if clamp is None:
         return x
@@ -86,15 +118,15 @@ def sample_naive(
     ``ordering`` and ``hidden_degrees``. Returns ``(n, D)`` categories.
     """
     n = u.shape[0]
-    masks = build_masks(ordering, hidden_degrees, model.unit_dim, model.unit_dim,
+    masks = build_masks(ordering, hidden_degrees, model.unit_dim, model.out_unit_dim,
                         direct=model.direct is not None)  # fmt: skip
-    x = torch.zeros(n, model.num_dims, dtype=torch.long, device=u.device)
+    x = torch.zeros(n, model.num_dims, dtype=model._sample_dtype, device=u.device)
     thresholds = binary_thresholds(u)
     for t, dim in enumerate(ordering.tolist()):
         out = model._network(model._encode(x), context, masks)
-        start, units = model._unit_start[dim], model._units[dim]
-        value = draw(out[:, start : start + units], u[:, t], thresholds[:, t])
-        x[:, dim] = _clamp(value, clamp, dim)
+        start, units = model._out_start[dim], model._out_units[dim]
+        value = draw_dim(model, dim, out[:, start : start + units], u[:, t], thresholds[:, t])
+        x[:, dim] = _clamp(value.to(x.dtype), clamp, dim)
     return x
 
 
@@ -116,42 +148,43 @@ def sample_incremental(
     n, d = u.shape
     device = u.device
     direct = model.direct is not None
-    masks = build_masks(ordering, hidden_degrees, model.unit_dim, model.unit_dim, direct=direct)
+    masks = build_masks(ordering, hidden_degrees, model.unit_dim, model.out_unit_dim,
+                        direct=direct)  # fmt: skip
     pos = inverse_permutation(ordering)
-    unit_degree = pos[model.unit_dim]
-    order = torch.argsort(unit_degree, stable=True)  # data units sorted by position
-    sorted_degree = unit_degree[order].contiguous()
     steps = torch.arange(d, device=device)
-    # Rows of the data units of position t: [first[t], last[t]); the units before first[t]
-    # are exactly those of earlier positions.
+    # Input and output units sorted by position; rows [first[t], last[t]) are position t's,
+    # and the input units before first[t] are exactly those of earlier positions.
+    order, sorted_degree = _by_position(pos[model.unit_dim])
+    out_order, sorted_out = _by_position(pos[model.out_unit_dim])
     first = torch.searchsorted(sorted_degree, steps).tolist()
     last = torch.searchsorted(sorted_degree, steps, right=True).tolist()
+    out_first = torch.searchsorted(sorted_out, steps).tolist()
+    out_last = torch.searchsorted(sorted_out, steps, right=True).tolist()
 
-    # Masked weights, once, with data units sorted (columns of the first layer, rows of the
-    # output and both sides of the direct term).
+    # Masked weights, once, with units sorted (columns of the first layer, rows of the
+    # output, both sides of the direct term).
     n_hidden = len(model.hidden)
     weights, biases = [], []
     for i, layer in enumerate(model.hidden):
         w = torch.where(masks[i], layer.weight, 0.0)
         weights.append((w[:, order] if i == 0 else w).contiguous())
         biases.append(layer.bias[:, None])
-    w_out = torch.where(masks[n_hidden], model.output.weight, 0.0)[order]
+    w_out = torch.where(masks[n_hidden], model.output.weight, 0.0)[out_order]
     if n_hidden == 0:
         w_out = w_out[:, order]
     w_out = w_out.contiguous()
-    b_out = model.output.bias[order][:, None]
+    b_out = model.output.bias[out_order][:, None]
     w_direct = None
     if direct:
-        w_direct = torch.where(masks[-1], model.direct.weight, 0.0)[order][:, order].contiguous()
+        w_direct = torch.where(masks[-1], model.direct.weight, 0.0)[out_order][:, order]
+        w_direct = w_direct.contiguous()
 
     # The context's contribution to every unit, computed once: (units, n) per layer.
-    extra = None
     if context is not None:
         parts = torch.nn.functional.linear(context, model.context_weight).t()
         extra = list(parts.split(model._context_split, dim=0))
-        extra[-1] = extra[-1][order]
         biases = [b + e for b, e in zip(biases, extra[:-1], strict=True)]
-        b_out = b_out + extra[-1]
+        b_out = b_out + extra[-1][out_order]
 
     # Per layer, the rows of each degree m and the prefix of the layer below they read.
     spans = []
@@ -171,8 +204,8 @@ def sample_incremental(
     top = hs[-1] if hs else xs
     thresholds = binary_thresholds(u).t().contiguous()  # (D, n): row t is contiguous
     u_rows = u.t().contiguous()
-    x = torch.zeros(d, n, dtype=torch.long, device=device)
-    categorical = []  # (dim, first row, units) of dimensions with more than two values
+    x = torch.zeros(d, n, dtype=model._sample_dtype, device=device)
+    cards = model.cardinalities
     for t, dim in enumerate(ordering.tolist()):
         if t > 0:  # position t-1 is drawn: the units of degree t-1 are final now
             src = xs
@@ -188,22 +221,31 @@ def sample_incremental(
                         rows.copy_(act(rows))
                 src = hs[layer]
         r0, r1, q = first[t], last[t], reads[t]
-        logits = torch.addmm(b_out[r0:r1], w_out[r0:r1, :q], top[:q])
+        o0, o1 = out_first[t], out_last[t]
+        logits = torch.addmm(b_out[o0:o1], w_out[o0:o1, :q], top[:q])
         if w_direct is not None and r0 > 0:
-            logits.addmm_(w_direct[r0:r1, :r0], xs[:r0])
-        if r1 - r0 == 1 and clamp is None:  # binary: the drawn value is its own encoding
+            logits.addmm_(w_direct[o0:o1, :r0], xs[:r0])
+        if cards[dim] == 2 and clamp is None:  # binary: the drawn value is its own encoding
             xs[r0] = logits[0] >= thresholds[t]
             continue
-        value = _clamp(draw(logits.t(), u_rows[t], thresholds[t]), clamp, dim)
-        if r1 - r0 == 1:
+        value = draw_dim(model, dim, logits.t(), u_rows[t], thresholds[t])
+        value = _clamp(value.to(x.dtype), clamp, dim)
+        if r1 - r0 == 1:  # binary or real: the value is its own encoding
             xs[r0] = value
         else:
-            xs[r0:r1] = F.one_hot(value, r1 - r0).t()
-            x[dim] = value
-            categorical.append(dim)
-    # Binary values are read back from their encodings.
-    binary = [dim for dim in range(d) if model._units[dim] == 1]
-    if binary:
-        index = torch.tensor(binary, device=device)
-        x[index] = xs[torch.tensor([first[int(pos[dim])] for dim in binary], device=device)].long()
+            xs[r0:r1] = F.one_hot(value.long(), r1 - r0).t()
+        x[dim] = value
+    # Binary values drawn without clamping are read back from their encodings.
+    if clamp is None:
+        binary = [dim for dim in range(d) if cards[dim] == 2]
+        if binary:
+            index = torch.tensor(binary, device=device)
+            rows = torch.tensor([first[int(pos[dim])] for dim in binary], device=device)
+            x[index] = xs[rows].to(x.dtype)
     return x.t()
+
+
+def _by_position(degree: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(order, sorted degrees)``: units sorted by the position of their dimension."""
+    order = torch.argsort(degree, stable=True)
+    return order, degree[order].contiguous()
