@@ -61,7 +61,7 @@ CLI_CASES = [
      "nope.npy: no such file or folder, and not a data set name"),
     ("an unknown data set name", ["train", "--data", "nosuch"],
      "nosuch: no such file or folder, and not a data set name (known: shapes, "
-     "bars-and-stripes, binarized-mnist, fashion-mnist, digits)"),
+     "bars-and-stripes, binarized-mnist, fashion-mnist, digits, wine, breast-cancer)"),
     ("a file type made does not read", ["train", "--data", "{d}/data.txt"],
      "data.txt: unsupported file type .txt; expected .npy, .npz, .csv"),
     ("a truncated .npy", ["train", "--data", "{d}/trunc.npy"],
@@ -237,7 +237,7 @@ API_CASES = [
     ("a negative layer size", lambda: MADE(4, [-1]),
      "hidden_sizes must hold positive ints; got [-1]"),
     ("fewer than 2 categories", lambda: MADE(4, [8], num_categories=1),
-     "num_categories must be >= 2; got 1"),
+     "num_categories must be >= 2 (or 0: real-valued); got 1"),
     ("zero masks", lambda: MADE(4, [8], num_masks=0), "num_masks must be an int >= 1; got 0"),
     ("an unknown ordering", lambda: MADE(4, [8], ordering="zigzag"),
      "ordering must be 'natural', 'reversed', 'random' or a permutation; got 'zigzag'"),

@@ -322,15 +322,21 @@ def test_csv_with_and_without_header(tmp_path):
     named = load_data(str(tmp_path / "named.csv"))
     assert plain.num_categories == named.num_categories == (3, 2, 4)
     assert named.columns == ("colour", "flag", "size")
-    assert "inferred categories per feature: colour=3, flag=2, size=4" in named.notes
+    assert "column types (categories, or real): colour=3, flag=2, size=4" in named.notes
     declared = load_data(str(tmp_path / "named.csv"), num_categories=(5, 2, 4))
     assert declared.num_categories == (5, 2, 4)
+    # declared categories make every column an integer category, as the file must then hold
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n1,x\n")
     with pytest.raises(DataError, match="bad.csv: line 3, b is 'x'; expected an integer"):
-        load_data(str(tmp_path / "bad.csv"))
+        load_data(str(tmp_path / "bad.csv"), num_categories=3)
     (tmp_path / "half.csv").write_text("a,b\n1,2\n1,0.5\n")
     with pytest.raises(DataError, match=r"half.csv: line 3, b is 0.5; expected an integer"):
-        load_data(str(tmp_path / "half.csv"))
+        load_data(str(tmp_path / "half.csv"), num_categories=3)
+    # inferred, they are a text category and a real column (tests/test_table.py has more)
+    (tmp_path / "text.csv").write_text("a,b\n" + "1,2\n1,x\n" * 3)
+    (tmp_path / "real.csv").write_text("a,b\n" + "1,2\n1,0.5\n" * 3)
+    assert load_data(str(tmp_path / "text.csv")).num_categories == (2, 2)
+    assert load_data(str(tmp_path / "real.csv")).num_categories == (2, 0)
     with pytest.raises(
         DataError, match=r"named.csv: line 4, colour is 2; expected a category in 0..1"
     ):

@@ -27,7 +27,7 @@ from .data import NAMED_SETS, Dataset, load_data
 from .evaluate import evaluate_nll
 from .fileio import atomic_write, atomic_write_bytes
 from .model import MADE
-from .plots import save_sample_grid
+from .plots import plot_columns, save_sample_grid
 from .runs import (
     RUN_FILES,
     RunSettings,
@@ -36,7 +36,9 @@ from .runs import (
     load_run,
     read_settings,
     resolve_device,
+    table_schema,
     train_run,
+    write_table,
 )
 from .train import NonFiniteLossError
 
@@ -84,6 +86,7 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
         seed=args.seed,
         binarize=args.binarize,
         num_categories=None if cats is None else (cats[0] if len(cats) == 1 else tuple(cats)),
+        column_types=tuple(args.column_type or ()),
     )
 
 
@@ -101,6 +104,14 @@ def _add_data_source_options(p: argparse.ArgumentParser) -> None:
         metavar="K[,K...]",
         help="declared categories (one for all features, or one per feature); "
         "default: inferred from the data",
+    )
+    p.add_argument(
+        "--column-type",
+        action="append",
+        default=None,
+        metavar="NAME=KIND",
+        help="for tables (CSV): make a column (by name or number) categorical or real instead "
+        "of its inferred type; repeat for more columns",
     )
 
 
@@ -128,14 +139,20 @@ def _load_model(run: str, device: torch.device) -> tuple[MADE, dict[str, Any], P
         raise UsageError(str(exc)) from None
 
 
-def _run_data(args: argparse.Namespace, run_dir: Path, model: MADE) -> tuple[Dataset, bool]:
-    """The data a command scores: ``--data`` if given, else the run's own; and whether the
-    model is class-conditional."""
+def _run_data(
+    args: argparse.Namespace, run_dir: Path, model: MADE, payload: dict[str, Any]
+) -> tuple[Dataset, bool]:
+    """The data a command scores: ``--data`` if given, else the run's own, a table encoded as
+    in training; and whether the model is class-conditional."""
     settings = read_settings(run_dir) if (run_dir / "config.json").is_file() else None
+    schema = table_schema(payload)
     if args.data is not None:
-        data = load_data(_data_config(args))
+        cfg = _data_config(args)
+        if schema is not None and (cfg.column_types or cfg.num_categories is not None):
+            raise UsageError("this model was trained on a table: its column types are fixed")
+        data = load_data(cfg, schema=schema)
     elif settings is not None:
-        data = load_data(settings.data)
+        data = load_data(settings.data, schema=schema)
     else:
         raise UsageError(f"{run_dir} has no config.json; pass --data NAME|PATH")
     if data.num_dims != model.num_dims:
@@ -152,8 +169,8 @@ def _model_and_data(
     """What eval and score start from: device, model, run directory, data, conditional?,
     ensemble."""
     device = resolve_device(args.device)
-    model, _, run_dir = _load_model(args.run, device)
-    data, conditional = _run_data(args, run_dir, model)
+    model, payload, run_dir = _load_model(args.run, device)
+    data, conditional = _run_data(args, run_dir, model, payload)
     return device, model, run_dir, data, conditional, _ensemble(args, model)
 
 
@@ -334,6 +351,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "seconds": seconds,
         "examples_per_second": result.num_examples / seconds if seconds > 0 else None,
     }
+    if data.schema is not None and data.schema.has_real:
+        report["nll_original_units"] = result.nll + data.schema.log_scale
     if args.json:
         print(json.dumps(report))
     else:
@@ -349,9 +368,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model, payload, run_dir = _load_model(args.run, device)
-    out = _out_path(args.out, run_dir, "sampled.png")
-    if out.suffix not in (".png", ".npy"):
-        raise UsageError(f"--out must end in .png or .npy; got {out.name}")
+    schema = table_schema(payload)
+    out = _out_path(args.out, run_dir, "sampled.png" if schema is None else "sampled.csv")
+    allowed = (".png", ".npy") if schema is None else (".csv", ".npy")
+    if out.suffix not in allowed:
+        raise UsageError(f"--out must end in {' or '.join(allowed)}; got {out.name}")
     classes = payload.get("classes") or []
     ctx = None
     if model.config.context_size > 0:
@@ -367,10 +388,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UsageError("--class needs a class-conditional model (made train --conditional)")
     samples = model.sample(args.n, ctx, generator=torch.Generator().manual_seed(args.seed),
                            ensemble=_ensemble(args, model))  # fmt: skip
-    if out.suffix == ".npy":
+    if out.suffix == ".npy":  # categories as ints; a table's codes and standardised values
         buffer = io.BytesIO()
-        np.save(buffer, samples.cpu().numpy().astype(np.int64))
+        np.save(buffer, samples.cpu().numpy().astype(np.float64 if model.has_real else np.int64))
         atomic_write_bytes(out, buffer.getvalue())
+    elif schema is not None:  # a table in its own units and category names
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_table(out, schema, samples.cpu().numpy())
     else:
         name = f", class {classes[args.class_]}" if args.class_ is not None and classes else ""
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -431,8 +455,15 @@ def cmd_score(args: argparse.Namespace) -> int:
         text.flush()
         text.detach()
 
-    atomic_write(out, write)
     top = torch.argsort(nll, descending=True)[:5].tolist()
+    if data.schema is not None:  # each row beside its score, in the table's own units
+        columns = {"index": [str(i) for i in range(len(nll))],
+                   "nll_nats": [f"{v:.6f}" for v in nll.tolist()],
+                   "bits_per_dim": [f"{v:.6f}" for v in bits.tolist()]}  # fmt: skip
+        write_table(out, data.schema, x.cpu().numpy(), columns)
+        print_top_rows(data.schema, x[top].cpu().numpy(), top, nll[top].tolist())
+    else:
+        atomic_write(out, write)
     where = split if keep is None else f"{split}, marginal of {dims} observed dims"
     print(
         f"scored {len(nll)} examples of {data.name} ({where}) into {out}: mean NLL "
@@ -440,6 +471,14 @@ def cmd_score(args: argparse.Namespace) -> int:
         + ", ".join(f"{i} ({float(nll[i]):.2f})" for i in top)
     )
     return 0
+
+
+def print_top_rows(schema: Any, rows: Any, index: list[int], nll: list[float]) -> None:
+    """The highest-scoring rows of a table, each with its values, for a first look."""
+    print("highest-scoring rows (index, NLL in nats, then the row):")
+    for i, score, values in zip(index, nll, schema.decode(rows), strict=True):
+        cells = ", ".join(f"{n}={v}" for n, v in zip(schema.names, values, strict=True))
+        print(f"  {i}  {score:.2f}  {cells}")
 
 
 # ------------------------------------------------------------------------------ inpaint
@@ -545,6 +584,8 @@ def cmd_data_list(args: argparse.Namespace) -> int:
 
 def cmd_data_show(args: argparse.Namespace) -> int:
     data = load_data(_data_config(args))
+    if data.schema is not None:
+        return _show_table(args, data)
     x = data.tensor(args.split)
     g = torch.Generator().manual_seed(args.seed)
     index = torch.randperm(len(x), generator=g)[: args.n]
@@ -560,11 +601,30 @@ def cmd_data_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_table(args: argparse.Namespace, data: Dataset) -> int:
+    """A table: one histogram (real) or bar chart (categorical) per column, in its units."""
+    out = Path(args.out)
+    if out.suffix != ".png":
+        raise UsageError(f"--out must end in .png; got {out.name}")
+    assert data.schema is not None
+    plot_columns(data.schema, data.splits[args.split], out, title=f"{data.name}/{args.split}")
+    for note in data.notes:
+        print(f"data: {note}")
+    print(f"wrote the {len(data.schema.columns)} columns of {data.name}/{args.split} to {out}")
+    return 0
+
+
 def cmd_data_export(args: argparse.Namespace) -> int:
     data = load_data(_data_config(args))
     out = Path(args.out)
+    if data.schema is not None and out.suffix == ".csv":  # the whole table, in its own order
+        write_table(out, data.schema, data.original["all"])
+        print(f"wrote {data.name} ({len(data.original['all'])} rows, "
+              f"{len(data.schema.columns)} columns) to {out}")  # fmt: skip
+        return 0
     if out.suffix != ".npz":
-        raise UsageError(f"--out must end in .npz; got {out.name}")
+        tables = " (or .csv for a table)" if data.schema is not None else ""
+        raise UsageError(f"--out must end in .npz{tables}; got {out.name}")
     arrays = {s: np.ascontiguousarray(data.splits[s]) for s in ("train", "valid", "test")}
     arrays.update({f"{s}_labels": np.asarray(y) for s, y in data.labels.items()})
     buffer = io.BytesIO()
@@ -753,8 +813,18 @@ def build_parser() -> argparse.ArgumentParser:
     q = dsub.add_parser("list", help="every named data set: shape, splits, origin, status")
     q.set_defaults(func=cmd_data_list)
     for action, helptext, func, default_out in (
-        ("show", "write a grid of examples (.png)", cmd_data_show, "examples.png"),
-        ("export", "write the splits and labels as .npz", cmd_data_export, "data.npz"),
+        (
+            "show",
+            "write a grid of examples, or a table's column histograms (.png)",
+            cmd_data_show,
+            "examples.png",
+        ),
+        (
+            "export",
+            "write the splits and labels as .npz (a table: also as .csv)",
+            cmd_data_export,
+            "data.npz",
+        ),
     ):
         q = dsub.add_parser(action, help=helptext)
         q.add_argument("data", metavar="NAME|PATH")

@@ -228,7 +228,9 @@ class DataConfig:
     ``binarize="none"``, quantise grey levels into this many categories. ``num_categories``:
     declared categories (one int, or one per feature); None infers them from the data.
     ``valid_fraction``: carved from train (with ``seed``) when the source has no validation
-    split; ``test_fraction``: likewise when it has no test split.
+    split; ``test_fraction``: likewise when it has no test split. ``column_types``: for tables
+    (CSV files, named tables), ``"NAME=categorical"`` or ``"NAME=real"`` overriding the
+    inferred type of a column (named, or numbered from 0).
     """
 
     source: str = "shapes"
@@ -239,6 +241,7 @@ class DataConfig:
     num_categories: int | tuple[int, ...] | None = None
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
+    column_types: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
@@ -266,6 +269,15 @@ class DataConfig:
             val = getattr(self, name)
             if not (isinstance(val, numbers.Real) and 0 < val < 1):
                 raise ValueError(f"{name} must be strictly between 0 and 1; got {val!r}")
+        types = self.column_types
+        if isinstance(types, str) or not all(isinstance(t, str) for t in types):
+            raise ValueError(f"column_types must be a sequence of 'NAME=KIND'; got {types!r}")
+        object.__setattr__(self, "column_types", tuple(types))
+        if self.column_types and self.num_categories is not None:
+            raise ValueError(
+                "column_types types the columns of a table; num_categories declares every "
+                "column categorical: give one or the other"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,4 +1,5 @@
-"""Figures from numbers and tensors (never from a model): loss curves and sample grids."""
+"""Figures from numbers and tensors (never from a model): loss curves, sample grids and a
+table's columns."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-__all__ = ["plot_loss", "save_sample_grid"]
+__all__ = ["plot_columns", "plot_loss", "save_sample_grid"]
 
 
 def plot_loss(
@@ -125,6 +126,56 @@ def save_inpainting_grid(
                 ax.set_title(labels[j], fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_columns(
+    schema: Any,
+    data: Any,
+    path: str | os.PathLike[str],
+    *,
+    title: str = "",
+    samples: Any = None,
+) -> None:
+    """One panel per column of a table (a ``made.data.TableSchema``): a histogram of a real
+    column in its own units, the category frequencies of a categorical one. With
+    ``samples`` (same encoding as ``data``), the model's samples are drawn over the data."""
+    import numpy as np
+
+    columns = schema.columns
+    cols = min(4, len(columns))
+    rows = math.ceil(len(columns) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), dpi=100,
+                             squeeze=False)  # fmt: skip
+    sets = [("data", np.asarray(data, dtype=np.float64))]
+    if samples is not None:
+        sets.append(("samples", np.asarray(samples, dtype=np.float64)))
+    for j, (ax, col) in enumerate(zip(axes.flat, columns, strict=False)):
+        if col.kind == "real":
+            values = [x[:, j] * col.std + col.mean for _, x in sets]
+            bins = np.histogram_bin_edges(np.concatenate(values), bins=20)
+            for (label, _), v in zip(sets, values, strict=True):
+                ax.hist(v, bins=bins, density=True, alpha=0.55, label=label)
+        else:
+            k = len(col.values)
+            width = 0.8 / len(sets)
+            for s, (label, x) in enumerate(sets):
+                freq = np.bincount(np.rint(x[:, j]).astype(int), minlength=k)[:k] / len(x)
+                ax.bar(np.arange(k) + s * width, freq, width=width, alpha=0.8, label=label)
+            ax.set_xticks(np.arange(k) + width * (len(sets) - 1) / 2)
+            ax.set_xticklabels([v[:8] for v in col.values], fontsize=7,
+                               rotation=45 if k > 4 else 0)  # fmt: skip
+        ax.set_title(col.name[:28], fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(columns) :]:
+        ax.axis("off")
+    if samples is not None:
+        axes.flat[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -3,11 +3,14 @@ read one. The command line is a thin layer over this module; this module never p
 
 A run directory holds ``config.json`` (every setting), ``checkpoint.pt`` (the latest epoch,
 with everything needed to resume), ``best.pt`` (best validation NLL), ``metrics.jsonl``,
-``loss.png``, ``samples.png`` and ``summary.json``.
+``loss.png``, ``samples.png`` (for a table: its columns, test rows against samples, with
+the samples in ``samples.csv``) and ``summary.json``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -22,11 +25,11 @@ import torch.nn.functional as F
 from . import __version__
 from .checkpoint import checkpoint_epoch, load_checkpoint
 from .config import DataConfig, MADEConfig, TrainConfig
-from .data import Dataset, load_data
+from .data import Dataset, TableSchema, load_data
 from .evaluate import evaluate_nll
 from .fileio import atomic_write_bytes
 from .model import MADE
-from .plots import plot_loss, save_sample_grid
+from .plots import plot_columns, plot_loss, save_sample_grid
 from .train import FitResult, fit
 
 __all__ = [
@@ -38,7 +41,9 @@ __all__ = [
     "load_run",
     "read_settings",
     "resolve_device",
+    "table_schema",
     "train_run",
+    "write_table",
 ]
 
 RUN_FILES = ("config.json", "checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png",
@@ -183,7 +188,11 @@ def train_run(
     assert settings is not None
     # Everything that can be wrong with the data or settings fails here, before the run
     # directory is created or cleared.
-    data = load_data(settings.data)
+    schema = None
+    if resume:  # a table is encoded as the run began, whatever its file holds now
+        table = json.loads((out / "config.json").read_text()).get("table")
+        schema = None if table is None else TableSchema.from_dict(table)
+    data = load_data(settings.data, schema=schema)
     contexts = data_contexts(data, settings.conditional, device)
     model_cfg = MADEConfig(
         input_shape=data.shape,
@@ -199,6 +208,7 @@ def train_run(
             "model": model_cfg.to_dict(),
             "classes": list(data.classes),
             "data_notes": data.notes,
+            **({"table": data.schema.to_dict()} if data.schema is not None else {}),
             "device": str(device),
             "torch_version": torch.__version__,
             "threads": torch.get_num_threads(),
@@ -210,7 +220,9 @@ def train_run(
         if resume:
             first = checkpoint_epoch(out / "checkpoint.pt") + 1  # fit loads the rest
         on_start(data, model, first)
-    extra = {"classes": list(data.classes) if settings.conditional else []}
+    extra: dict[str, Any] = {"classes": list(data.classes) if settings.conditional else []}
+    if data.schema is not None:
+        extra["table"] = data.schema.to_dict()
     result = fit(
         model, split["train"], split["valid"], settings.train,
         train_context=contexts["train"], valid_context=contexts["valid"],
@@ -234,6 +246,7 @@ def train_run(
             if result.train_seconds > 0 else None
         ),
         "true_entropy": data.entropy,
+        **_original_units(data, test.nll),
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "device": str(device),
     }  # fmt: skip
@@ -244,15 +257,49 @@ def train_run(
             labels = torch.arange(100) % len(data.classes)
             ctx = class_context(labels, len(data.classes)).to(device)
         samples = model.sample(100, ctx, generator=g, ensemble=ensemble)
-        save_sample_grid(
-            samples,
-            out / "samples.png",
-            num_categories=model.max_categories,
-            title=f"100 samples, {data.name}",
-        )
+        if data.schema is not None:  # a table: the samples as CSV, and beside the data
+            write_table(out / "samples.csv", data.schema, samples.cpu().numpy())
+            plot_columns(data.schema, data.splits["train"], out / "samples.png",
+                         title=f"training rows and 100 samples, {data.name}",
+                         samples=samples.cpu().numpy())  # fmt: skip
+        else:
+            save_sample_grid(
+                samples,
+                out / "samples.png",
+                num_categories=model.max_categories,
+                title=f"100 samples, {data.name}",
+            )
         plot_loss(result.history, out / "loss.png", floor=data.entropy, test_nll=test.nll)
         atomic_write_bytes(out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     return summary, result
+
+
+def _original_units(data: Dataset, nll: float) -> dict[str, float]:
+    """For a table with real columns: the test NLL in the data's own units (the model sees
+    standardised values; the standardisation's log-Jacobian converts)."""
+    if data.schema is None or not data.schema.has_real:
+        return {}
+    return {"test_nll_original_units": nll + data.schema.log_scale}
+
+
+def write_table(
+    path: Path, schema: TableSchema, x: Any, extra: dict[str, list[str]] | None = None
+) -> None:
+    """Rows ``x`` (codes and standardised values) as a CSV in the table's own units and
+    names, atomically; ``extra`` columns (name -> one text per row) come first."""
+    extra = extra or {}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*extra, *schema.names])
+    for i, row in enumerate(schema.decode(x)):
+        writer.writerow([*(column[i] for column in extra.values()), *row])
+    atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+def table_schema(payload: dict[str, Any]) -> TableSchema | None:
+    """The table schema a checkpoint carries, if its model was trained on a table."""
+    table = payload.get("table")
+    return None if table is None else TableSchema.from_dict(table)
 
 
 def load_run(run: str | Path, device: torch.device | str = "cpu") -> tuple[MADE, dict, Path]:

@@ -12,11 +12,14 @@ from .load import NAMED_SETS, Dataset, NamedSet, load_data
 from .safe_pickle import UnsafePickleError, safe_load_pickle
 from .shapes import SHAPE_CLASSES, generate_shapes
 from .synthetic import bars_and_stripes, bars_and_stripes_entropy
+from .table import Column, TableSchema, infer_schema
 from .validate import DataError, check_array, infer_categories
 
 __all__ = [
     "NAMED_SETS",
     "SHAPE_CLASSES",
+    "Column",
+    "TableSchema",
     "DataError",
     "Dataset",
     "NamedSet",
@@ -26,6 +29,7 @@ __all__ = [
     "check_array",
     "generate_shapes",
     "infer_categories",
+    "infer_schema",
     "load_data",
     "read_amat",
     "read_csv",

@@ -15,7 +15,9 @@ from .validate import DataError
 
 __all__ = [
     "read_amat",
+    "is_number",
     "read_csv",
+    "read_csv_cells",
     "read_idx",
     "read_npy",
     "read_npz",
@@ -84,43 +86,55 @@ def read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     return splits, labels
 
 
-def read_csv(path: Path) -> tuple[np.ndarray, list[str] | None]:
-    """``(values, header)`` of a CSV of integer columns; the header row is optional (a first
-    row that is not all numbers is taken as one)."""
+def read_csv_cells(path: Path) -> tuple[list[str] | None, list[list[str]]]:
+    """``(header, rows)`` of a CSV file as stripped text cells, blank lines skipped. A first
+    row that is not all numbers is taken as the header. Every row must have its width."""
     _require_file(path)
     try:
         with open(path, newline="") as f:
             rows = [row for row in csv.reader(f) if row and any(c.strip() for c in row)]
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc})") from None
     if not rows:
         raise DataError(f"{path}: the file has no rows")
-
-    def numeric(cell: str) -> bool:
-        try:
-            float(cell)
-        except ValueError:
-            return False
-        return True
-
+    rows = [[c.strip() for c in row] for row in rows]
     header = None
-    if not all(numeric(c) for c in rows[0]):
-        header, rows = [c.strip() for c in rows[0]], rows[1:]
+    if not all(is_number(c) for c in rows[0]):
+        header, rows = rows[0], rows[1:]
         if not rows:
             raise DataError(f"{path}: a header but no data rows")
     width = len(header) if header is not None else len(rows[0])
-    values = np.empty((len(rows), width), dtype=np.float64)
     for i, row in enumerate(rows):
-        line = i + 1 + (header is not None)
         if len(row) != width:
+            line = i + 1 + (header is not None)
             raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width}")
+    return header, rows
+
+
+def is_number(cell: str) -> bool:
+    """Whether a text cell reads as a number (``nan`` and ``inf`` do; they are refused later
+    with their place)."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def read_csv(path: Path) -> tuple[np.ndarray, list[str] | None]:
+    """``(values, header)`` of a CSV of integer columns; the header row is optional (a first
+    row that is not all numbers is taken as one)."""
+    header, rows = read_csv_cells(path)
+    values = np.empty((len(rows), len(rows[0])), dtype=np.float64)
+    for i, row in enumerate(rows):
         for j, cell in enumerate(row):
             try:
                 values[i, j] = float(cell)
             except ValueError:
+                line = i + 1 + (header is not None)
                 name = header[j] if header else f"column {j}"
                 raise DataError(
-                    f"{path}: line {line}, {name} is {cell.strip()!r}; expected an integer"
+                    f"{path}: line {line}, {name} is {cell!r}; expected an integer"
                 ) from None
     return values, header
 

@@ -22,6 +22,7 @@ from ..masks import derive_seed
 from .formats import (
     read_amat,
     read_csv,
+    read_csv_cells,
     read_idx,
     read_npy,
     read_npz,
@@ -30,6 +31,7 @@ from .formats import (
 )
 from .shapes import SHAPE_CLASSES, SHAPES_TEST_SIZE, SHAPES_TRAIN_SIZE, generate_shapes
 from .synthetic import bars_and_stripes, bars_and_stripes_entropy
+from .table import TableSchema, infer_schema
 from .validate import DataError, check_array, infer_categories
 
 __all__ = ["Dataset", "NamedSet", "NAMED_SETS", "load_data", "FASHION_MNIST_DIR"]
@@ -62,6 +64,8 @@ class Dataset:
     # array), in the source's own row order: what per-example scores refer to.
     original: dict[str, np.ndarray] = field(default_factory=dict)
     original_labels: dict[str, np.ndarray] = field(default_factory=dict)
+    # Tables: column names, types, category values and standardisation (None otherwise).
+    schema: TableSchema | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -73,8 +77,11 @@ class Dataset:
         return math.prod(self.shape)
 
     def tensor(self, split: str, device: str | torch.device = "cpu") -> torch.Tensor:
-        """A split as an integer tensor on ``device`` (uint8 when every category fits)."""
+        """A split as an integer tensor on ``device`` (uint8 when every category fits), or a
+        float32 tensor for a table with real-valued columns."""
         x = np.ascontiguousarray(self.splits[split])
+        if self.schema is not None and self.schema.has_real:
+            return torch.from_numpy(x.astype(np.float32)).to(device)
         if not x.flags.writeable:  # memory-mapped files are read-only; tensors need their own
             x = x.copy()
         if x.dtype == np.bool_ or (
@@ -121,6 +128,7 @@ class _Raw:
     entropy: float | None = None
     description: str = ""
     header_lines: int | None = None  # text sources: lines before the first example
+    cells: list[list[str]] | None = None  # tables: text rows, typed by load_data
 
 
 @dataclass(frozen=True)
@@ -227,16 +235,16 @@ def _fashion_mnist(cfg: DataConfig) -> _Raw:
     return _Raw(splits, 255, "threshold", labels, FASHION_CLASSES)
 
 
-def _digits_missing() -> str | None:
+def _sklearn_missing() -> str | None:
     if importlib.util.find_spec("sklearn") is not None:
         return None
-    return "digits needs scikit-learn, which bundles the 8x8 digits: pip install scikit-learn"
+    return "needs scikit-learn, which bundles it: pip install scikit-learn"
 
 
 def _digits(cfg: DataConfig) -> _Raw:
-    reason = _digits_missing()
+    reason = _sklearn_missing()
     if reason is not None:
-        raise DataError(reason)
+        raise DataError(f"digits {reason}")
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -248,6 +256,29 @@ def _digits(cfg: DataConfig) -> _Raw:
         {"all": bunch.target.astype(np.int64)},
         tuple(str(c) for c in range(10)),
     )
+
+
+def _table(rows: list[list[str]], header: list[str] | None, header_lines: int = 1) -> _Raw:
+    names = tuple(header) if header else tuple(f"column {j}" for j in range(len(rows[0])))
+    return _Raw({}, 1, "none", columns=names, header_lines=header_lines, cells=rows)
+
+
+def _sklearn_table(name: str) -> Callable[[DataConfig], _Raw]:
+    """A table bundled with scikit-learn (features, then the class as a last column)."""
+
+    def load(cfg: DataConfig) -> _Raw:
+        reason = _sklearn_missing()
+        if reason is not None:
+            raise DataError(f"{name} {reason}")
+        import sklearn.datasets
+
+        bunch = getattr(sklearn.datasets, f"load_{name.replace('-', '_')}")()
+        header = [str(f) for f in bunch.feature_names] + ["class"]
+        rows = [[repr(float(v)) for v in features] + [str(int(target))]
+                for features, target in zip(bunch.data, bunch.target, strict=True)]  # fmt: skip
+        return _table(rows, header)
+
+    return load
 
 
 NAMED_SETS = {
@@ -289,7 +320,23 @@ NAMED_SETS = {
             "1,797 in all",
             "scikit-learn's bundled 8x8 digits",
             _digits,
-            _digits_missing,
+            _sklearn_missing,
+        ),
+        NamedSet(
+            "wine",
+            (14,),
+            "178 in all",
+            "scikit-learn's bundled wine table (13 real columns, a 3-way class)",
+            _sklearn_table("wine"),
+            _sklearn_missing,
+        ),
+        NamedSet(
+            "breast-cancer",
+            (31,),
+            "569 in all",
+            "scikit-learn's bundled breast cancer table (30 real columns, a binary class)",
+            _sklearn_table("breast_cancer"),
+            _sklearn_missing,
         ),
     )
 }
@@ -325,6 +372,9 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
     if suffix == ".npz":
         splits, labels = read_npz(path)
         return _Raw(splits, _value_max(splits.get("train", splits.get("all"))), "none", labels)
+    if suffix == ".csv" and cfg.num_categories is None:  # a table: columns typed by load_data
+        header, rows = read_csv_cells(path)
+        return _table(rows, header, header_lines=1 if header else 0)
     if suffix == ".csv":
         values, header = read_csv(path)
         columns = tuple(header) if header else None
@@ -383,12 +433,19 @@ def _split(n: int, fraction: float, seed: int, key: int) -> tuple[np.ndarray, np
     return np.sort(perm[carved:]), np.sort(perm[:carved])
 
 
-def load_data(source: str | DataConfig, **overrides: object) -> Dataset:
+def load_data(
+    source: str | DataConfig, schema: TableSchema | None = None, **overrides: object
+) -> Dataset:
     """Load a data set by name or path (see ``DataConfig`` for the options).
 
     Splits missing from the source are carved with a fixed seed: test from the whole (when the
     source is one array), valid from train. Every split is validated; categories are taken from
     ``num_categories``, else from the source, else inferred (and said so in ``notes``).
+
+    A table (a CSV file without declared ``num_categories``, or a named table) has its columns
+    typed (see ``made.data.table``) and its real columns standardised with the training
+    split's statistics; ``schema`` (a trained model's) encodes it exactly as in training
+    instead.
     """
     cfg = DataConfig(source=source, **overrides) if isinstance(source, str) else source
     if overrides and not isinstance(source, str):
@@ -396,6 +453,10 @@ def load_data(source: str | DataConfig, **overrides: object) -> Dataset:
     named = NAMED_SETS.get(cfg.source)
     raw = named.load(cfg) if named else _from_path(Path(cfg.source), cfg)
     where = cfg.source
+    if raw.cells is None and cfg.column_types:
+        raise DataError(f"{where}: column types apply to tables (CSV files), not to this source")
+    if raw.cells is not None:
+        return _load_table(raw, cfg, named, schema)
     notes: list[str] = []
     mode = raw.binarize if cfg.binarize == "auto" else cfg.binarize
     if mode != "none" and raw.num_categories == 2 and raw.value_max == 1:
@@ -438,30 +499,7 @@ def load_data(source: str | DataConfig, **overrides: object) -> Dataset:
         if s in labels and len(labels[s]) != len(x):
             raise DataError(f"{place}: {len(labels[s])} labels for {len(x)} examples")
     original, original_labels = dict(splits), dict(labels)
-    if "all" in splits:
-        whole = splits.pop("all")
-        rest, test = _split(len(whole), cfg.test_fraction, cfg.seed, 1)
-        splits["train"], splits["test"] = whole[rest], whole[test]
-        if "all" in labels:
-            y = labels.pop("all")
-            labels["train"], labels["test"] = y[rest], y[test]
-        notes.append(
-            f"test split: {len(test)} of {len(whole)} examples carved with seed {cfg.seed}"
-        )
-    if "test" not in splits:
-        raise DataError(f"{where}: has no test split")
-    if "valid" not in splits:
-        kept, valid = _split(len(splits["train"]), cfg.valid_fraction, cfg.seed, 2)
-        train = splits["train"]
-        splits["train"], splits["valid"] = train[kept], train[valid]
-        if "train" in labels:
-            y = labels["train"]
-            labels["train"], labels["valid"] = y[kept], y[valid]
-        notes.append(
-            f"valid split: {len(valid)} of {len(train)} training examples carved with "
-            f"seed {cfg.seed}"
-        )
-    splits = {s: splits[s] for s in SPLITS}
+    splits = _carve(splits, cfg, notes, labels)
     if declared is None:
         cats = infer_categories(list(splits.values()))
         declared = cats[0] if len(set(cats)) == 1 else cats
@@ -479,6 +517,96 @@ def load_data(source: str | DataConfig, **overrides: object) -> Dataset:
         original=original,
         original_labels=original_labels,
     )
+
+
+def _carve(
+    splits: dict[str, np.ndarray], cfg: DataConfig, notes: list[str],
+    labels: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """``splits`` with test carved from "all" and valid from train where missing."""
+    splits = dict(splits)
+    labels = {} if labels is None else labels
+    if "all" in splits:
+        whole = splits.pop("all")
+        rest, test = _split(len(whole), cfg.test_fraction, cfg.seed, 1)
+        splits["train"], splits["test"] = whole[rest], whole[test]
+        if "all" in labels:
+            y = labels.pop("all")
+            labels["train"], labels["test"] = y[rest], y[test]
+        notes.append(
+            f"test split: {len(test)} of {len(whole)} examples carved with seed {cfg.seed}"
+        )
+    if "test" not in splits:
+        raise DataError(f"{cfg.source}: has no test split")
+    if "valid" not in splits:
+        kept, valid = _split(len(splits["train"]), cfg.valid_fraction, cfg.seed, 2)
+        train = splits["train"]
+        splits["train"], splits["valid"] = train[kept], train[valid]
+        if "train" in labels:
+            y = labels["train"]
+            labels["train"], labels["valid"] = y[kept], y[valid]
+        notes.append(
+            f"valid split: {len(valid)} of {len(train)} training examples carved with "
+            f"seed {cfg.seed}"
+        )
+    return {s: splits[s] for s in SPLITS}
+
+
+def _load_table(
+    raw: _Raw, cfg: DataConfig, named: NamedSet | None, schema: TableSchema | None
+) -> Dataset:
+    """A table's rows typed, encoded, split and standardised (or encoded by ``schema``)."""
+    where, rows = cfg.source, raw.cells
+    assert rows is not None and raw.columns is not None
+    if cfg.binarize not in ("auto", "none") or cfg.levels is not None:
+        raise DataError(f"{where}: binarize and levels apply to grey levels, not to tables")
+    first_line = (raw.header_lines or 0) + 1
+    notes: list[str] = []
+    if schema is None:
+        typed = infer_schema(raw.columns if raw.header_lines else None, rows, where,
+                             cfg.column_types)  # fmt: skip
+        whole = typed.encode(rows, where, first_line)  # real columns as they are, for now
+        splits = _carve({"all": whole}, cfg, notes)
+        schema = typed.with_statistics(splits["train"])
+        splits = {s: _standardise(x, typed, schema) for s, x in splits.items()}
+        whole = _standardise(whole, typed, schema)
+        notes.append(schema.describe())
+        if schema.has_real:
+            notes.append("real columns standardised with the training split's mean and std")
+    else:
+        if len(raw.columns) != len(schema.columns):
+            raise DataError(
+                f"{where}: {len(raw.columns)} columns, but the model's table has "
+                f"{len(schema.columns)} ({', '.join(schema.names[:12])})"
+            )
+        if raw.header_lines and tuple(raw.columns) != schema.names:
+            pairs = zip(raw.columns, schema.names, strict=True)
+            j = next(j for j, (a, b) in enumerate(pairs) if a != b)
+            raise DataError(
+                f"{where}: column {j} is {raw.columns[j]!r} but the model's table has "
+                f"{schema.names[j]!r} there"
+            )
+        whole = schema.encode(rows, where, first_line)
+        splits = _carve({"all": whole}, cfg, notes)
+    return Dataset(
+        name=named.name if named else Path(cfg.source).name,
+        splits=splits,
+        num_categories=schema.num_categories,
+        source=named.origin if named else str(cfg.source),
+        columns=schema.names,
+        notes=notes,
+        original={"all": whole},
+        schema=schema,
+    )
+
+
+def _standardise(x: np.ndarray, old: TableSchema, new: TableSchema) -> np.ndarray:
+    """Values encoded under ``old`` statistics, re-encoded under ``new``."""
+    x = x.copy()
+    for j, (a, b) in enumerate(zip(old.columns, new.columns, strict=True)):
+        if a.kind == "real":
+            x[:, j] = (x[:, j] * a.std + a.mean - b.mean) / b.std
+    return x
 
 
 def _describe_inferred(cats: tuple[int, ...], columns: tuple[str, ...] | None) -> str:
