@@ -1,6 +1,7 @@
 """made: MADE, the Masked Autoencoder for Distribution Estimation (Germain et al., 2015).
 
-Exact, fast, tractable density models over binary and categorical vectors and images.
+Exact, fast, tractable density models over binary and categorical vectors and images, and
+over real-valued and mixed-type tables.
 """
 
 __version__ = "0.1.0"
@@ -10,10 +11,11 @@ from .conditioner import MaskedMLP  # noqa: E402
 from .config import MADEConfig, TrainConfig  # noqa: E402
 from .evaluate import NLLResult, bits_per_dim, evaluate_nll  # noqa: E402
 from .layers import MaskedLinear  # noqa: E402
-from .model import MADE  # noqa: E402
+from .model import LOG_SCALE_MIN, MADE  # noqa: E402
 
 __all__ = [
     "__version__",
+    "LOG_SCALE_MIN",
     "MADE",
     "MADEConfig",
     "MaskedLinear",

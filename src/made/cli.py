@@ -236,6 +236,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
                 "ordering": args.ordering,
                 "hidden_degrees": args.hidden_degrees,
                 "activation": args.activation,
+                "num_components": args.components,
                 "seed": args.seed,
             },
             train=TrainConfig(
@@ -328,7 +329,8 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
         stop = " (early stop)" if result.stopped_early else ""
         print(
             f"best epoch {result.best_epoch}/{len(result.history)}{stop}, "
-            f"{result.train_seconds:.1f} s training; wrote {out}/: " + " ".join(RUN_FILES)
+            f"{result.train_seconds:.1f} s training; wrote {out}/: "
+            + " ".join(name for name in (*RUN_FILES, "samples.csv") if (out / name).is_file())
         )
     return 0
 
@@ -356,10 +358,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report))
     else:
+        own = report.get("nll_original_units")
         print(
             f"{data.name}/{args.split}: NLL {result.nll:.4f} nats/example, "
             f"{result.bits_per_dim:.4f} bits/dim over {result.num_examples} examples "
             f"(ensemble {report['ensemble']}, {seconds:.2f} s)"
+            + (f"; {own:.4f} nats in the table's own units" if own is not None else "")
         )
     return 0
 
@@ -647,7 +651,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="made", description="MADE: exact density models for binary and categorical data."
+        prog="made",
+        description="MADE: exact density models for binary, categorical, real-valued and "
+        "mixed data.",
     )
     parser.add_argument("--version", action="version", version=f"made {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -708,6 +714,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden-degrees", default="random", choices=["random", "equal"])
     p.add_argument("--activation", default="relu")
     p.add_argument("--direct-connections", action="store_true")
+    p.add_argument(
+        "--components",
+        type=_positive_int,
+        default=1,
+        help="the density of real-valued columns: 1 for a Gaussian, C > 1 for a mixture of "
+        "C Gaussians (default: %(default)s)",
+    )
     p.add_argument(
         "--conditional",
         action="store_true",
