@@ -176,9 +176,14 @@ def test_data_show_and_export_round_trip(tmp_path, capsys):
 def test_data_errors_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n0,1\n0,-3\n")
-    assert main(["data", "show", str(bad), "--out", str(tmp_path / "x.png")]) == 2
+    out = str(tmp_path / "x.png")
+    assert main(["data", "show", str(bad), "--categories", "2", "--out", out]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bad.csv: line 3, b is -3; categories are numbered" in err
+    assert main(["data", "show", str(bad), "--column-type", "c=real", "--out", out]) == 2
+    assert capsys.readouterr().err == (
+        f"made: error: {bad}: no column 'c' to type (columns: a, b)\n"
+    )
     assert main(["data", "export", "nope", "--out", str(tmp_path / "x.npz")]) == 2
     assert "not a data set name" in capsys.readouterr().err
 

@@ -523,8 +523,13 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     import warnings
 
     device = resolve_device(args.device)
-    model, _, run_dir = _load_model(args.run, device)
-    data, conditional = _run_data(args, run_dir, model)
+    model, payload, run_dir = _load_model(args.run, device)
+    if table_schema(payload) is not None:
+        raise UsageError(
+            "inpaint draws pictures; for a table, condition on observed columns with "
+            "MADE.sample(observed=..., observed_mask=...) in Python"
+        )
+    data, conditional = _run_data(args, run_dir, model, payload)
     if conditional:
         raise UsageError("inpaint does not support class-conditional models yet")
     out = _out_path(args.out, run_dir, "inpaint.png")
