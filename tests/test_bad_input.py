@@ -49,6 +49,12 @@ def files(tmp_path_factory):
     np.save(d / "inf.npy", bad)
     np.save(d / "three.npy", np.full((60, 6), 3))
     (d / "empty.csv").write_text("")
+    rows = "".join(f"{i / 7:.3f},{'xy'[i % 2]}\n" for i in range(40))
+    (d / "table.csv").write_text("a,b\n" + rows)
+    (d / "holes.csv").write_text("a,b\n0.5,x\n0.25,\n")
+    (d / "newcat.csv").write_text("a,b\n0.5,z\n")
+    assert main(["train", "--data", str(d / "table.csv"), "--hidden", "8", "--epochs", "1",
+                 "--out", str(d / "trun"), "--device", "cpu", "--quiet"]) == 0  # fmt: skip
     run = d / "run"
     assert main(["train", "--data", str(d / "good.npy"), "--hidden", "8", "--epochs", "1",
                  "--out", str(run), "--device", "cpu", "--quiet"]) == 0  # fmt: skip
@@ -109,6 +115,14 @@ CLI_CASES = [
      "nothing to resume"),
     ("more ensemble members than masks", ["eval", "{d}/run", "--ensemble", "4"],
      "exceeds the model's number of masks (1)"),
+    ("an empty cell in a table", ["train", "--data", "{d}/holes.csv"],
+     "holes.csv: line 3, b is empty; missing values are not supported"),
+    ("a type for a column the table lacks",
+     ["train", "--data", "{d}/table.csv", "--column-type", "c=real"],
+     "table.csv: no column 'c' to type (columns: a, b)"),
+    ("a category the training table never had",
+     ["score", "{d}/trun", "--data", "{d}/newcat.csv", "--out", "{d}/s.csv"],
+     "newcat.csv: line 2, b is 'z'; expected one of its categories: x, y"),
 ]  # fmt: skip
 
 
@@ -266,6 +280,11 @@ API_CASES = [
      "ensemble must be between 1 and num_masks=1; got 5"),
     ("an unknown data set name", lambda: load_data("nosuch"),
      "nosuch: no such file or folder, and not a data set name"),
+    ("zero mixture components", lambda: MADE(4, [8], num_categories=0, num_components=0),
+     "num_components must be an int >= 1; got 0"),
+    ("a fraction in a categorical column of a mixed model",
+     lambda: MADE(3, [8], num_categories=[0, 3, 0]).log_prob(torch.tensor([[0.5, 1.5, 0.0]])),
+     "x[0] holds 1.5 at dimension 1, which is categorical with categories 0..2"),
 ]  # fmt: skip
 
 
