@@ -4,6 +4,7 @@ with the model, encoding round trips, and the anomaly-scoring workflow end to en
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import numpy as np
@@ -147,6 +148,14 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     assert 1.5 < ratio < 2.5  # the model learnt y = 2x
     code = main(["sample", str(run), "--out", str(tmp_path / "s.png"), "--device", "cpu"])
     assert code == 2 and "--out must end in .csv or .npy" in capsys.readouterr().err
+    # resuming reads the table with the schema the run began with, even if the file changed
+    summary = (run / "summary.json").read_text()
+    _table_with_outliers(data, seed=1)
+    assert main(["train", "--resume", "--out", str(run), "--device", "cpu", "--quiet"]) == 0
+    assert (run / "summary.json").read_text() != summary  # other rows now
+    again = load_data(str(data), schema=schema)  # encoded with the run's own statistics
+    test_nll = -model.log_prob(again.tensor("test")).mean().item()
+    assert json.loads((run / "summary.json").read_text())["test_nll"] == pytest.approx(test_nll)
 
 
 def test_named_tables_export_to_csv_and_read_back(tmp_path, capsys):
