@@ -224,3 +224,16 @@ def test_bad_values_for_mixed_models_are_named():
         MADE(3, [8], num_categories=0, num_components=0)
     with pytest.raises(ValueError, match="or 0: real-valued"):
         MADE(3, [8], num_categories=[0, 1, 2])
+
+
+def test_conditional_log_probs_are_the_terms_of_log_prob():
+    for model in (
+        MADE(5, [16], num_categories=[0, 3, 0, 2, 0], num_components=2, ordering="random"),
+        MADE((1, 3, 3), [16], seed=1),
+        MADE(4, [16], num_categories=[3, 4, 2, 5], direct_connections=True, seed=2),
+    ):
+        model = model.double()
+        x = random_data(model, 7, torch.Generator().manual_seed(0))
+        terms = model.conditional_log_probs(x.reshape(7, *model.input_shape))
+        assert terms.shape == (7, *model.input_shape)
+        assert torch.allclose(terms.reshape(7, -1).sum(1), model.log_prob(x), atol=1e-12)

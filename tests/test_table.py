@@ -131,10 +131,14 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     printed = capsys.readouterr().out
     with open(run / "scores.csv") as f:
         scores = list(csv.DictReader(f))
-    assert list(scores[0]) == ["index", "nll_nats", "bits_per_dim", "x", "y", "kind"]
+    header = ["index", "nll_nats", "bits_per_dim", "largest_term", "x", "y", "kind"]
+    assert list(scores[0]) == header
     nll = np.array([float(r["nll_nats"]) for r in scores])
     assert sorted(np.argsort(-nll)[:3].tolist()) == [7, 150, 333]
     assert "highest-scoring rows" in printed and "kind=" in printed
+    # each planted row is unlikely because of y given x, or the kind given both: said so
+    assert {scores[i]["largest_term"] for i in (7, 150, 333)} <= {"y", "kind"}
+    assert "largest terms -log p(column | columns before it): " in printed
     # the scores are the model's exact NLL of the rows encoded with the stored statistics
     x = torch.from_numpy(schema.encode([[r["x"], r["y"], r["kind"]] for r in scores], "t", 2))
     expected = -model.log_prob(x.float()).double()

@@ -464,8 +464,17 @@ def cmd_score(args: argparse.Namespace) -> int:
         columns = {"index": [str(i) for i in range(len(nll))],
                    "nll_nats": [f"{v:.6f}" for v in nll.tolist()],
                    "bits_per_dim": [f"{v:.6f}" for v in bits.tolist()]}  # fmt: skip
+        terms = None
+        if keep is None and ensemble is None and ctx is None:
+            # one ordering: the score is a sum of per-column terms; name the largest
+            with torch.no_grad():
+                terms = -torch.cat([model.conditional_log_probs(x[i : i + 1024])
+                                    for i in range(0, len(x), 1024)]).double().cpu()  # fmt: skip
+            names = data.schema.names
+            columns["largest_term"] = [names[int(j)] for j in terms.argmax(dim=1).tolist()]
         write_table(out, data.schema, x.cpu().numpy(), columns)
-        print_top_rows(data.schema, x[top].cpu().numpy(), top, nll[top].tolist())
+        print_top_rows(data.schema, x[top].cpu().numpy(), top, nll[top].tolist(),
+                       None if terms is None else terms[top])  # fmt: skip
     else:
         atomic_write(out, write)
     where = split if keep is None else f"{split}, marginal of {dims} observed dims"
@@ -477,12 +486,19 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_top_rows(schema: Any, rows: Any, index: list[int], nll: list[float]) -> None:
-    """The highest-scoring rows of a table, each with its values, for a first look."""
+def print_top_rows(
+    schema: Any, rows: Any, index: list[int], nll: list[float], terms: Any = None
+) -> None:
+    """The highest-scoring rows of a table, each with its values and, given each column's
+    term of the score (``terms``), the three largest, for a first look."""
     print("highest-scoring rows (index, NLL in nats, then the row):")
-    for i, score, values in zip(index, nll, schema.decode(rows), strict=True):
+    for k, (i, score, values) in enumerate(zip(index, nll, schema.decode(rows), strict=True)):
         cells = ", ".join(f"{n}={v}" for n, v in zip(schema.names, values, strict=True))
         print(f"  {i}  {score:.2f}  {cells}")
+        if terms is not None:
+            largest = torch.argsort(terms[k], descending=True)[:3].tolist()
+            shown = ", ".join(f"{schema.names[j]} {float(terms[k, j]):.2f}" for j in largest)
+            print(f"      largest terms -log p(column | columns before it): {shown}")
 
 
 # ------------------------------------------------------------------------------ inpaint

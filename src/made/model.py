@@ -655,6 +655,20 @@ class MADE(nn.Module):
         )
         return torch.logsumexp(members, dim=0) - math.log(ensemble)
 
+    def conditional_log_probs(
+        self, x: torch.Tensor, context: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``log p(x_d | x_<d)`` of every dimension under the current mask (a log-density for
+        a real dimension), shape ``(B, *input_shape)``; they sum to ``log_prob(x)``.
+
+        Which terms are large says which dimensions make an example unlikely given the ones
+        before them in the ordering: a first explanation of an anomaly score."""
+        x = self._check_x(x)
+        context = self._check_context(context, x.shape[0])
+        out = self._network(self._encode(x), context, self._current_masks(),
+                            self._current_plan())  # fmt: skip
+        return self._log_prob_per_dim(out, x).reshape(x.shape[0], *self.input_shape)
+
     def loss(
         self, x: torch.Tensor, context: torch.Tensor | None = None, *, validate: bool = True
     ) -> torch.Tensor:
