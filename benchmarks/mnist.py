@@ -75,6 +75,21 @@ EXPERIMENTS = {
         ensembles=(1,),
         targets={1: 88.0},
     ),
+    "adagrad": Experiment(
+        "the paper's single-mask setting with the paper's optimiser: Adagrad (lr 0.01, no "
+        "weight decay, constant rate), stopping after 30 epochs without improvement",
+        model={**_NET, "ordering": "natural"},
+        train={
+            "epochs": 1000,
+            "batch_size": 100,
+            "lr": 0.01,
+            "optimizer": "adagrad",
+            "schedule": "constant",
+            "patience": 30,
+        },  # fmt: skip
+        ensembles=(1,),
+        targets={1: 88.0},
+    ),
     "agnostic": Experiment(
         "order- and connectivity-agnostic training of the same network over 128 masks "
         "(a new mask every step); test ensembles of 1, 8, 32 and 128 masks",
