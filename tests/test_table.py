@@ -174,3 +174,16 @@ def test_named_tables_export_to_csv_and_read_back(tmp_path, capsys):
     assert np.allclose(again.original["all"], wine.original["all"], atol=1e-6)
     assert main(["data", "show", "wine", "--out", str(tmp_path / "w.png")]) == 0
     assert (tmp_path / "w.png").stat().st_size > 0
+
+
+def test_a_wide_table_draws_its_first_columns_only(tmp_path):
+    from PIL import Image
+
+    from made.plots import plot_columns
+
+    g = np.random.default_rng(0)
+    rows = [[f"{v:.3f}" for v in g.normal(size=100)] for _ in range(50)]
+    data = load_data(str(_write(tmp_path / "wide.csv", [f"c{j}" for j in range(100)], rows)))
+    plot_columns(data.schema, data.splits["train"], tmp_path / "wide.png", max_columns=8)
+    width, height = Image.open(tmp_path / "wide.png").size
+    assert (width, height) == (4 * 320, 2 * 240)  # 8 panels, 4 to a row, 100 dpi

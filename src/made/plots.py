@@ -138,13 +138,17 @@ def plot_columns(
     *,
     title: str = "",
     samples: Any = None,
+    max_columns: int = 32,
 ) -> None:
-    """One panel per column of a table (a ``made.data.TableSchema``): a histogram of a real
-    column in its own units, the category frequencies of a categorical one. With
-    ``samples`` (same encoding as ``data``), the model's samples are drawn over the data."""
+    """One panel per column of a table (a ``made.data.TableSchema``; the first
+    ``max_columns``): a histogram of a real column in its own units, the category
+    frequencies of a categorical one. With ``samples`` (same encoding as ``data``), the
+    model's samples are drawn over the data."""
     import numpy as np
 
-    columns = schema.columns
+    columns = schema.columns[:max_columns]
+    if len(schema.columns) > max_columns:
+        title = f"{title} (the first {max_columns} of {len(schema.columns)} columns)".strip()
     cols = min(4, len(columns))
     rows = math.ceil(len(columns) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), dpi=100,
