@@ -86,6 +86,8 @@ def test_a_given_schema_encodes_new_rows_exactly_as_in_training(tmp_path):
     data = load_data(str(shifted), schema=schema)
     col = schema.columns[0]
     assert np.allclose(data.original["all"][:, 0], (np.arange(30) + 1000 - col.mean) / col.std)
+    one = load_data(str(_write(tmp_path / "one.csv", ["v", "c"], [["5", "p"]])), schema=schema)
+    assert one.original["all"].tolist() == [[(5 - col.mean) / col.std, 0.0]]  # scorable alone
     unknown = _write(tmp_path / "c.csv", ["v", "c"], [["1", "p"], ["2", "r"]])
     message = "c.csv: line 3, c is 'r'; expected one of its categories: p, q"
     with pytest.raises(DataError, match=message):

@@ -587,7 +587,11 @@ def _load_table(
                 f"{schema.names[j]!r} there"
             )
         whole = schema.encode(rows, where, first_line)
-        splits = _carve({"all": whole}, cfg, notes)
+        try:
+            splits = _carve({"all": whole}, cfg, notes)
+        except DataError:  # a few rows to score: scoring reads the whole file anyway
+            splits = {s: whole for s in SPLITS}
+            notes.append(f"{len(whole)} rows: too few to split, every split is the whole file")
     return Dataset(
         name=named.name if named else Path(cfg.source).name,
         splits=splits,
