@@ -37,6 +37,9 @@ def test_column_types_are_inferred_and_can_be_overridden():
     assert kinds["word"] == ("categorical", ("a", "b"))
     assert kinds["one"][0] == "categorical" and len(kinds["one"][1]) == 8  # 0..7: values are codes
     assert schema.num_categories == (3, 2, 0, 0, 2, 8)
+    # one value, however it is written, still makes two categories (MADE needs K >= 2)
+    for cell in ("-1", "x", "0"):
+        assert infer_schema(["c"], [[cell]] * 3, "t.csv").num_categories == (2,)
     forced = infer_schema(header, rows, "t.csv", ["many=categorical", "0=real"])
     assert forced.columns[2].kind == "categorical" and len(forced.columns[2].values) == 40
     assert forced.columns[0].kind == "real"

@@ -254,7 +254,7 @@ def _infer_column(
         if distinct[0] >= 0 and distinct[-1] < MAX_INFERRED_CATEGORIES:
             count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
             return Column(name, "categorical", tuple(str(k) for k in range(count)))
-        return Column(name, "categorical", tuple(_number_text(v) for v in distinct))
+        return Column(name, "categorical", _at_least_two([_number_text(v) for v in distinct]))
     if numeric:  # forced categorical numbers: by value
         distinct = np.unique(np.array([float(c) for c in cells]))
         return Column(name, "categorical", _at_least_two([_number_text(v) for v in distinct]))
