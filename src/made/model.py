@@ -87,11 +87,19 @@ def _categorical_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor
     return torch.log_softmax(logits, dim=-1).gather(-1, x.long().unsqueeze(-1)).squeeze(-1)
 
 
+def _check_finite(x: torch.Tensor) -> None:
+    """``ValueError`` naming the first NaN or infinite value of ``(B, D)`` data."""
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        i, j = (int(v) for v in bad.nonzero()[0])
+        raise ValueError(f"x holds {x[i, j].item()} at example {i}, dimension {j}")
+
+
 def _sort_units(degree: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
     """``(order, sorted degrees)`` of units by degree; ``order`` is None when already sorted."""
-    order = torch.argsort(degree, stable=True)
+    sorted_degree, order = torch.sort(degree, stable=True)
     identity = bool(torch.equal(order, torch.arange(len(order), device=order.device)))
-    return (None if identity else order), degree[order].contiguous()
+    return (None if identity else order), sorted_degree
 
 
 class MADE(nn.Module):
@@ -432,10 +440,7 @@ class MADE(nn.Module):
         if self.has_real:
             return self._check_mixed(x)
         if x.is_floating_point():
-            bad = ~torch.isfinite(x)
-            if bad.any():
-                i, j = (int(v) for v in bad.nonzero()[0])
-                raise ValueError(f"x holds {x[i, j].item()} at example {i}, dimension {j}")
+            _check_finite(x)
             frac = x != x.round()
             if frac.any():
                 i, j = (int(v) for v in frac.nonzero()[0])
@@ -464,10 +469,7 @@ class MADE(nn.Module):
         if x.is_complex():
             raise ValueError(f"x must hold real values; got dtype {x.dtype}")
         x = x.to(self._dtype)
-        bad = ~torch.isfinite(x)
-        if bad.any():
-            i, j = (int(v) for v in bad.nonzero()[0])
-            raise ValueError(f"x holds {x[i, j].item()} at example {i}, dimension {j}")
+        _check_finite(x)
         if self._discrete_dims:
             disc = x[:, self._disc_index]
             bad = (disc != disc.round()) | (disc < 0) | (disc >= self.cardinality[self._disc_index])

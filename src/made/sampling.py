@@ -154,8 +154,8 @@ def sample_incremental(
     steps = torch.arange(d, device=device)
     # Input and output units sorted by position; rows [first[t], last[t]) are position t's,
     # and the input units before first[t] are exactly those of earlier positions.
-    order, sorted_degree = _by_position(pos[model.unit_dim])
-    out_order, sorted_out = _by_position(pos[model.out_unit_dim])
+    sorted_degree, order = torch.sort(pos[model.unit_dim], stable=True)
+    sorted_out, out_order = torch.sort(pos[model.out_unit_dim], stable=True)
     first = torch.searchsorted(sorted_degree, steps).tolist()
     last = torch.searchsorted(sorted_degree, steps, right=True).tolist()
     out_first = torch.searchsorted(sorted_out, steps).tolist()
@@ -243,9 +243,3 @@ def sample_incremental(
             rows = torch.tensor([first[int(pos[dim])] for dim in binary], device=device)
             x[index] = xs[rows].to(x.dtype)
     return x.t()
-
-
-def _by_position(degree: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(order, sorted degrees)``: units sorted by the position of their dimension."""
-    order = torch.argsort(degree, stable=True)
-    return order, degree[order].contiguous()
