@@ -437,8 +437,14 @@ def cmd_score(args: argparse.Namespace) -> int:
         if dims == 0:
             raise UsageError("--hide leaves nothing to score")
 
+    # A table under one ordering: its score is a sum of one term per column, kept to name
+    # the columns that make a row unlikely.
+    per_column = data.schema is not None and keep is None and ensemble is None and ctx is None
+
     def score(i: int) -> torch.Tensor:
         xb, cb = x[i : i + 1024], None if ctx is None else ctx[i : i + 1024]
+        if per_column:
+            return -model.conditional_log_probs(xb).reshape(len(xb), -1)
         if keep is None:
             return -model.log_prob(xb, cb, ensemble=ensemble, validate=False)
         try:
@@ -447,7 +453,9 @@ def cmd_score(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
 
     with torch.no_grad():
-        nll = torch.cat([score(i) for i in range(0, len(x), 1024)]).double().cpu()
+        scored = torch.cat([score(i) for i in range(0, len(x), 1024)])
+    terms = scored.double().cpu() if per_column else None
+    nll = (scored.sum(dim=1) if per_column else scored).double().cpu()
     bits = nll / (dims * np.log(2))
 
     def write(f: Any) -> None:
@@ -464,12 +472,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         columns = {"index": [str(i) for i in range(len(nll))],
                    "nll_nats": [f"{v:.6f}" for v in nll.tolist()],
                    "bits_per_dim": [f"{v:.6f}" for v in bits.tolist()]}  # fmt: skip
-        terms = None
-        if keep is None and ensemble is None and ctx is None:
-            # one ordering: the score is a sum of per-column terms; name the largest
-            with torch.no_grad():
-                terms = -torch.cat([model.conditional_log_probs(x[i : i + 1024])
-                                    for i in range(0, len(x), 1024)]).double().cpu()  # fmt: skip
+        if terms is not None:
             names = data.schema.names
             columns["largest_term"] = [names[int(j)] for j in terms.argmax(dim=1).tolist()]
         write_table(out, data.schema, x.cpu().numpy(), columns)
