@@ -563,13 +563,12 @@ def _load_table(
     first_line = (raw.header_lines or 0) + 1
     notes: list[str] = []
     if schema is None:
-        typed = infer_schema(raw.columns if raw.header_lines else None, rows, where,
-                             cfg.column_types)  # fmt: skip
+        typed = infer_schema(raw.columns, rows, where, cfg.column_types)
         whole = typed.encode(rows, where, first_line)  # real columns as they are, for now
         splits = _carve({"all": whole}, cfg, notes)
         schema = typed.with_statistics(splits["train"])
-        splits = {s: _standardise(x, typed, schema) for s, x in splits.items()}
-        whole = _standardise(whole, typed, schema)
+        splits = {s: schema.standardise(x) for s, x in splits.items()}
+        whole = schema.standardise(whole)
         notes.append(schema.describe())
         if schema.has_real:
             notes.append("real columns standardised with the training split's mean and std")
@@ -602,15 +601,6 @@ def _load_table(
         original={"all": whole},
         schema=schema,
     )
-
-
-def _standardise(x: np.ndarray, old: TableSchema, new: TableSchema) -> np.ndarray:
-    """Values encoded under ``old`` statistics, re-encoded under ``new``."""
-    x = x.copy()
-    for j, (a, b) in enumerate(zip(old.columns, new.columns, strict=True)):
-        if a.kind == "real":
-            x[:, j] = (x[:, j] * a.std + a.mean - b.mean) / b.std
-    return x
 
 
 def _describe_inferred(cats: tuple[int, ...], columns: tuple[str, ...] | None) -> str:

@@ -114,17 +114,25 @@ class TableSchema:
             rows.append(row)
         return rows
 
-    def with_statistics(self, standardised: np.ndarray) -> TableSchema:
-        """The schema with each real column's mean and std taken from ``standardised`` (rows
-        encoded with the current statistics, e.g. the identity): fitted on training rows."""
+    def with_statistics(self, raw: np.ndarray) -> TableSchema:
+        """The schema with each real column's mean and std taken from ``raw``: training rows
+        encoded by a schema fresh from ``infer_schema`` (real values as they are)."""
         columns = []
         for j, col in enumerate(self.columns):
             if col.kind == "real":
-                raw = standardised[:, j] * col.std + col.mean
-                std = float(raw.std())
-                col = replace(col, mean=float(raw.mean()), std=std if std > 0 else 1.0)
+                std = float(raw[:, j].std())
+                col = replace(col, mean=float(raw[:, j].mean()), std=std if std > 0 else 1.0)
             columns.append(col)
         return TableSchema(tuple(columns))
+
+    def standardise(self, raw: np.ndarray) -> np.ndarray:
+        """Rows with real values as they are (``raw``, as for ``with_statistics``) -> as
+        ``encode`` gives them under this schema's statistics."""
+        x = raw.copy()
+        for j, col in enumerate(self.columns):
+            if col.kind == "real":
+                x[:, j] = (x[:, j] - col.mean) / col.std
+        return x
 
     def describe(self) -> str:
         """One line: each column and its type."""
