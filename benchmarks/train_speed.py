@@ -9,7 +9,11 @@ Adam lr 1e-3) it measures:
    trains with its own recipe until its test NLL reaches that final figure, and the two
    training times (evaluation excluded) are compared;
 3. the denormal trap: epoch times over several epochs of training with weight decay, for both
-   implementations (made's must stay flat).
+   implementations (made's must stay flat);
+4. where a step's time goes: per training step, getting the batch, the forward and backward
+   pass and the optimiser step, for both implementations, beside the time of the step's matrix
+   products alone (dense, and only made's staircase blocks). The products set a floor no
+   implementation of the same network goes below, and so a ceiling on the ratio of 1.
 
     python benchmarks/train_speed.py            # the full run (a few minutes on 2 cores)
     python benchmarks/train_speed.py --quick    # the version `make bench` runs
@@ -23,7 +27,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,6 +41,7 @@ from common import (  # noqa: E402
     machine,
     straight_epoch,
     straight_nll,
+    timed,
 )
 from speed import train_throughput  # noqa: E402
 
@@ -124,12 +131,103 @@ def denormal_trap(train_np: np.ndarray, train_t: torch.Tensor, valid_t: torch.Te
     }
 
 
+def _median_ms(values: list[float]) -> float:
+    return float(np.median(values)) * 1e3
+
+
+def _products(weights: list[torch.Tensor], blocks: list | None, batch: int) -> Callable[[], None]:
+    """The matrix products of one training step (forward, input and weight gradients; no
+    input gradient for the first layer) on random operands: dense, or only ``blocks``."""
+    g = torch.Generator().manual_seed(0)
+    acts = [torch.randn(batch, w.shape[1], generator=g) for w in weights]
+    grads = [torch.randn(batch, w.shape[0], generator=g) for w in weights]
+
+    def dense() -> None:
+        for i, (w, a, d) in enumerate(zip(weights, acts, grads, strict=True)):
+            torch.mm(a, w.t())
+            if i > 0:
+                torch.mm(d, w)
+            torch.mm(d.t(), a)
+
+    def staircase() -> None:
+        assert blocks is not None
+        for i, (w, a, d, bl) in enumerate(zip(weights, acts, grads, blocks, strict=True)):
+            y, gx, gw = a.new_zeros(batch, w.shape[0]), torch.zeros_like(a), torch.zeros_like(w)
+            for r0, r1, p in bl:
+                y[:, r0:r1].addmm_(a[:, :p], w[r0:r1, :p].t())
+                if i > 0:
+                    gx[:, :p].addmm_(d[:, r0:r1], w[r0:r1, :p])
+                gw[r0:r1, :p].addmm_(d[:, r0:r1].t(), a[:, :p])
+
+    return dense if blocks is None else staircase
+
+
+def step_anatomy(train_np: np.ndarray, steps: int) -> dict:
+    """Median milliseconds per training step spent getting the batch, in the forward and
+    backward pass and in the optimiser, for both implementations; and the step's matrix
+    products alone, dense and made's staircase blocks."""
+    straight, loader, s_opt = straight_setup(train_np)
+    ours = MADE(train_np.shape[1], HIDDEN, seed=0)
+    m_opt = torch.optim.Adam(ours.parameters(), lr=1e-3, fused=True)  # as made.train does
+    x = torch.from_numpy(train_np)
+    parts: dict[str, dict[str, list[float]]] = {"straightforward": {}, "made": {}}
+
+    def record(side: str, times: list[float]) -> None:
+        names = ("batch", "forward_backward", "optimiser")
+        for name, a, b in zip(names, times[:-1], times[1:], strict=True):
+            parts[side].setdefault(name, []).append(b - a)
+
+    batches = iter(loader)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    for step in range(steps + 5):  # the first 5 of each are warm-up
+        t = [time.perf_counter()]
+        xb = next(batches, None)
+        if xb is None:
+            batches = iter(loader)
+            xb = next(batches)
+        t.append(time.perf_counter())
+        loss = straight.nll(xb).mean()
+        s_opt.zero_grad()
+        loss.backward()
+        t.append(time.perf_counter())
+        s_opt.step()
+        t.append(time.perf_counter())
+        if step >= 5:
+            record("straightforward", t)
+        t = [time.perf_counter()]
+        xb = x[order[torch.arange(step * BATCH, (step + 1) * BATCH) % len(x)]]
+        t.append(time.perf_counter())
+        loss = -ours.log_prob(xb, validate=False).sum() / BATCH
+        m_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        t.append(time.perf_counter())
+        m_opt.step()
+        t.append(time.perf_counter())
+        if step >= 5:
+            record("made", t)
+    result: dict[str, Any] = {
+        side: {name: _median_ms(v) for name, v in p.items()} for side, p in parts.items()
+    }
+    for side in ("straightforward", "made"):
+        result[side]["total"] = sum(result[side].values())
+    weights = [layer.weight.detach() for layer in ours._layers()]
+    blocks = [tuple((r0, r1, p) for r0, r1, p in b) for b in ours._plan(0).blocks]
+    for name, fn in (("dense", _products(weights, None, BATCH)),
+                     ("staircase", _products(weights, blocks, BATCH))):  # fmt: skip
+        result[f"products_{name}_ms"] = timed(fn, repeats=max(20, steps // 5))["median"] * 1e3
+    result["ratio"] = result["straightforward"]["total"] / result["made"]["total"]
+    floor = result["products_staircase_ms"] + result["made"]["optimiser"]
+    result["ratio_ceiling"] = result["straightforward"]["total"] / floor
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats")
     parser.add_argument("--epochs", type=int, default=20, help="straightforward epochs")
     parser.add_argument("--repeats", type=int, default=3, help="throughput epochs per side")
     parser.add_argument("--trap-epochs", type=int, default=8, help="epochs with weight decay")
+    parser.add_argument("--steps", type=int, default=300, help="steps timed for the anatomy")
     parser.add_argument("--data", default="shapes", help="another named set (tests use a tiny one)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
@@ -182,9 +280,22 @@ def main() -> None:
         f"{tr['made_denormal_weights']})"
     )
 
+    steps = min(60, args.steps) if args.quick else args.steps
+    an = step_anatomy(train_np, steps)
+    print(f"\n4. where a step's time goes (ms, median of {steps} steps)")
+    print(f"   {'':16}{'batch':>8}{'fwd+bwd':>9}{'optimiser':>11}{'total':>8}")
+    for side in ("straightforward", "made"):
+        a = an[side]
+        print(f"   {side:16}{a['batch']:8.2f}{a['forward_backward']:9.2f}"
+              f"{a['optimiser']:11.2f}{a['total']:8.2f}")  # fmt: skip
+    print(f"   matrix products alone: dense {an['products_dense_ms']:.2f}, made's staircase "
+          f"blocks {an['products_staircase_ms']:.2f}")  # fmt: skip
+    print(f"   ratio {an['ratio']:.2f}x; with nothing but the staircase products and made's "
+          f"optimiser step, at most {an['ratio_ceiling']:.2f}x")  # fmt: skip
+
     if args.json:
         results = {"machine": info, "quick": args.quick, "throughput": tp,
-                   "time_to_quality": tq, "denormal_trap": tr}  # fmt: skip
+                   "time_to_quality": tq, "denormal_trap": tr, "anatomy": an}  # fmt: skip
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nwrote {args.json}")

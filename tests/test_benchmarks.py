@@ -129,7 +129,13 @@ def test_speed_scripts_run_and_report_ratios(tmp_path):
         for what in ("train", "eval", "sample"):
             assert case[what]["ratio"] > 0
     out = _script("train_speed.py", "--data", "bars-and-stripes", "--epochs", "1", "--repeats",
-                  "1", "--trap-epochs", "2", cwd=tmp_path)  # fmt: skip
+                  "1", "--trap-epochs", "2", "--steps", "3", "--json", str(tmp_path / "t.json"),
+                  cwd=tmp_path)  # fmt: skip
     assert "1. training throughput" in out and "3. epoch seconds" in out
+    anatomy = json.loads((tmp_path / "t.json").read_text())["anatomy"]
+    for side in ("straightforward", "made"):
+        parts = anatomy[side]
+        assert parts["total"] == parts["batch"] + parts["forward_backward"] + parts["optimiser"]
+    assert anatomy["products_staircase_ms"] > 0 and "at most" in out
     out = _script("sample_speed.py", "--repeats", "1", "-n", "2", cwd=tmp_path)
     assert out.count("identical samples: True") == 2
