@@ -162,6 +162,25 @@ def _products(weights: list[torch.Tensor], blocks: list | None, batch: int) -> C
     return dense if blocks is None else staircase
 
 
+def _timed_step(
+    batch: Callable[[], torch.Tensor],
+    loss_of: Callable[[torch.Tensor], torch.Tensor],
+    optimiser: torch.optim.Optimizer,
+) -> list[float]:
+    """One training step; the clock before it, after the batch, after the forward and
+    backward pass, and after the optimiser step."""
+    times = [time.perf_counter()]
+    xb = batch()
+    times.append(time.perf_counter())
+    loss = loss_of(xb)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    times.append(time.perf_counter())
+    optimiser.step()
+    times.append(time.perf_counter())
+    return times
+
+
 def step_anatomy(train_np: np.ndarray, steps: int) -> dict:
     """Median milliseconds per training step spent getting the batch, in the forward and
     backward pass and in the optimiser, for both implementations; and the step's matrix
@@ -177,34 +196,25 @@ def step_anatomy(train_np: np.ndarray, steps: int) -> dict:
         for name, a, b in zip(names, times[:-1], times[1:], strict=True):
             parts[side].setdefault(name, []).append(b - a)
 
-    batches = iter(loader)
+    batches = [iter(loader)]
+
+    def straight_batch() -> torch.Tensor:
+        xb = next(batches[0], None)
+        if xb is None:  # a new epoch
+            batches[0] = iter(loader)
+            xb = next(batches[0])
+        return xb
+
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
     for step in range(steps + 5):  # the first 5 of each are warm-up
-        t = [time.perf_counter()]
-        xb = next(batches, None)
-        if xb is None:
-            batches = iter(loader)
-            xb = next(batches)
-        t.append(time.perf_counter())
-        loss = straight.nll(xb).mean()
-        s_opt.zero_grad()
-        loss.backward()
-        t.append(time.perf_counter())
-        s_opt.step()
-        t.append(time.perf_counter())
+        s_times = _timed_step(straight_batch, lambda xb: straight.nll(xb).mean(), s_opt)
+        index = torch.arange(step * BATCH, (step + 1) * BATCH) % len(x)
+        m_times = _timed_step(lambda index=index: x[order[index]],
+                              lambda xb: -ours.log_prob(xb, validate=False).sum() / BATCH,
+                              m_opt)  # fmt: skip
         if step >= 5:
-            record("straightforward", t)
-        t = [time.perf_counter()]
-        xb = x[order[torch.arange(step * BATCH, (step + 1) * BATCH) % len(x)]]
-        t.append(time.perf_counter())
-        loss = -ours.log_prob(xb, validate=False).sum() / BATCH
-        m_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        t.append(time.perf_counter())
-        m_opt.step()
-        t.append(time.perf_counter())
-        if step >= 5:
-            record("made", t)
+            record("straightforward", s_times)
+            record("made", m_times)
     result: dict[str, Any] = {
         side: {name: _median_ms(v) for name, v in p.items()} for side, p in parts.items()
     }
