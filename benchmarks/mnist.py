@@ -67,12 +67,13 @@ class Experiment:
 _NET = {"hidden_sizes": [500], "direct_connections": True}
 _ADAM = {"epochs": 300, "batch_size": 100, "lr": 1e-3, "schedule": "plateau"}
 _MIXTURE = {"plateau_patience": 3, "patience": 15, "eval_ensemble": 8}
+_SINGLE = {**_ADAM, "weight_decay": 1e-4, "plateau_patience": 2}  # one mask, Adam
 EXPERIMENTS = {
     "single": Experiment(
         "the paper's single-mask setting: 1 hidden layer of 500 units, one mask, "
         "direct input-to-output connections",
         model={**_NET, "ordering": "natural"},
-        train={**_ADAM, "weight_decay": 1e-4, "plateau_patience": 2, "patience": 12},
+        train={**_SINGLE, "patience": 12},
         ensembles=(1,),
         targets={1: 88.0},
     ),
@@ -95,7 +96,7 @@ EXPERIMENTS = {
         "the single-mask setting with a wider layer: 1 hidden layer of 4000 units, one mask, "
         "direct input-to-output connections",
         model={**_NET, "hidden_sizes": [4000], "ordering": "natural"},
-        train={**_ADAM, "epochs": 40, "weight_decay": 1e-4, "plateau_patience": 2, "patience": 8},
+        train={**_SINGLE, "epochs": 40, "patience": 8},
         ensembles=(1,),
         targets={1: 88.0},
     ),

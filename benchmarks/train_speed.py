@@ -13,7 +13,7 @@ Adam lr 1e-3) it measures:
 4. where a step's time goes: per training step, getting the batch, the forward and backward
    pass and the optimiser step, for both implementations, beside the time of the step's matrix
    products alone (dense, and only made's staircase blocks). The products set a floor no
-   implementation of the same network goes below, and so a ceiling on the ratio of 1.
+   implementation of the same network goes below, and so a ceiling on the ratio of section 1.
 
     python benchmarks/train_speed.py            # the full run (a few minutes on 2 cores)
     python benchmarks/train_speed.py --quick    # the version `make bench` runs
@@ -39,6 +39,7 @@ from common import (  # noqa: E402
     NumpyDataset,
     StraightMADE,
     machine,
+    stats,
     straight_epoch,
     straight_nll,
     timed,
@@ -47,7 +48,7 @@ from speed import train_throughput  # noqa: E402
 
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.data import load_data  # noqa: E402
-from made.train import fit  # noqa: E402
+from made.train import _optimizer, fit  # noqa: E402
 
 HIDDEN = [512, 512]
 BATCH = 128
@@ -131,10 +132,6 @@ def denormal_trap(train_np: np.ndarray, train_t: torch.Tensor, valid_t: torch.Te
     }
 
 
-def _median_ms(values: list[float]) -> float:
-    return float(np.median(values)) * 1e3
-
-
 def _products(weights: list[torch.Tensor], blocks: list | None, batch: int) -> Callable[[], None]:
     """The matrix products of one training step (forward, input and weight gradients; no
     input gradient for the first layer) on random operands: dense, or only ``blocks``."""
@@ -187,7 +184,7 @@ def step_anatomy(train_np: np.ndarray, steps: int) -> dict:
     products alone, dense and made's staircase blocks."""
     straight, loader, s_opt = straight_setup(train_np)
     ours = MADE(train_np.shape[1], HIDDEN, seed=0)
-    m_opt = torch.optim.Adam(ours.parameters(), lr=1e-3, fused=True)  # as made.train does
+    m_opt = _optimizer(ours, TrainConfig(lr=1e-3, batch_size=BATCH))  # made.train's own
     x = torch.from_numpy(train_np)
     parts: dict[str, dict[str, list[float]]] = {"straightforward": {}, "made": {}}
 
@@ -216,12 +213,12 @@ def step_anatomy(train_np: np.ndarray, steps: int) -> dict:
             record("straightforward", s_times)
             record("made", m_times)
     result: dict[str, Any] = {
-        side: {name: _median_ms(v) for name, v in p.items()} for side, p in parts.items()
+        side: {name: stats(v)["median"] * 1e3 for name, v in p.items()} for side, p in parts.items()
     }
     for side in ("straightforward", "made"):
         result[side]["total"] = sum(result[side].values())
     weights = [layer.weight.detach() for layer in ours._layers()]
-    blocks = [tuple((r0, r1, p) for r0, r1, p in b) for b in ours._plan(0).blocks]
+    blocks = list(ours._plan(0).blocks)
     for name, fn in (("dense", _products(weights, None, BATCH)),
                      ("staircase", _products(weights, blocks, BATCH))):  # fmt: skip
         result[f"products_{name}_ms"] = timed(fn, repeats=max(20, steps // 5))["median"] * 1e3
