@@ -26,8 +26,8 @@ def run_dir(tmp_path_factory):
     return out
 
 
-RUN_FILES = {"config.json", "checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png",
-             "samples.png", "summary.json"}  # fmt: skip
+RUN_FILES = {"made-run.json", "config.json", "checkpoint.pt", "best.pt", "metrics.jsonl",
+             "loss.png", "samples.png", "summary.json"}  # fmt: skip
 
 
 def test_train_with_no_arguments_runs_the_reference_experiment(tmp_path, monkeypatch, capsys):

@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,11 +37,31 @@ def _epoch_lines(run: Path) -> list[dict]:
     return [line for line in lines if "valid_nll" in line]
 
 
+def _kill_when(proc: subprocess.Popen, run: Path, epochs: int, rng: random.Random) -> bool:
+    """Kill ``proc`` once ``run`` has ``epochs`` complete epochs, then a random part of an
+    epoch later (measured from the run's own epoch times, so on any machine the kill lands
+    inside the next epoch, not after the end). False if the process ended first."""
+    while proc.poll() is None:
+        lines = _epoch_lines(run)
+        if len(lines) >= epochs:
+            time.sleep(rng.uniform(0.0, 0.8) * lines[-1]["seconds"])
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.002)
+    return False
+
+
 def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_result(tmp_path):
+    # The kills key on observed progress (epochs written), never on seconds: on a machine of
+    # any speed, each lands before the run could have finished (8 epochs; the last kill comes
+    # after epoch 6 at the latest).
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     subprocess.run([*MADE_TRAIN, *COMMON, "--out", str(whole)], check=True, env=_env(),
                    timeout=300)  # fmt: skip
     rng = random.Random(20261125)
+    first = rng.randint(1, 3)
+    targets = [0, first, rng.randint(first + 1, 6)]  # 0: at start-up, before any epoch
     kills = 0
     while True:
         has_checkpoint = (cut / "checkpoint.pt").is_file()
@@ -48,13 +69,12 @@ def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_result(tmp
                 if has_checkpoint else
                 [*MADE_TRAIN, *COMMON, "--out", str(cut), "--overwrite"])  # fmt: skip
         proc = subprocess.Popen(argv, env=_env(), stderr=subprocess.PIPE, text=True)
-        # three kills at random moments (start-up included), then let it finish
-        wait = rng.uniform(1.5, 6.0) if kills < 3 else 300
-        try:
-            code = proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+        if kills < len(targets):
+            if targets[kills] == 0:
+                proc.send_signal(signal.SIGKILL)  # start-up: before any progress
+                proc.wait()
+            else:
+                assert _kill_when(proc, cut, targets[kills], rng), proc.stderr.read()
             kills += 1
             # whatever the moment, what is on disk is whole: a loadable checkpoint (or none
             # yet) and a metrics file of complete lines
@@ -62,6 +82,7 @@ def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_result(tmp
                 _, payload = load_checkpoint(cut / "checkpoint.pt")
                 assert payload["epoch"] <= len(_epoch_lines(cut))
             continue
+        code = proc.wait(timeout=300)
         assert code == 0, proc.stderr.read()
         break
     assert kills == 3
@@ -140,7 +161,7 @@ def test_nothing_is_written_outside_the_paths_the_user_names(tmp_path):
     assert data.read_bytes() == before
     written = _tree(elsewhere)
     assert written == {"data.npy", *(f"run/{n}" for n in (
-        "config.json", "checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png", "samples.png",
-        "summary.json", "sampled.png", "scores.csv", "inpaint.png"))}  # fmt: skip
+        "made-run.json", "config.json", "checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png",
+        "samples.png", "summary.json", "sampled.png", "scores.csv", "inpaint.png"))}  # fmt: skip
     # at most matplotlib's own font cache, in the folder the environment gives it
     assert all(p.startswith("mpl/") for p in _tree(home)), _tree(home)

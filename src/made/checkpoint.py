@@ -56,11 +56,17 @@ def _read(path: Path, map_location: str | torch.device, mmap: bool = False) -> d
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as exc:  # torch raises several types for corrupt or unsafe files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # torch's own message advises loading with weights_only=False: the one thing to avoid
+        # with a file one does not trust, so it is not repeated.
+        if "unsupported global" in str(exc).lower():
+            raise ValueError(
+                f"{path} is not a made checkpoint: it holds Python objects that could run code "
+                "when loaded, so made refuses to load it"
+            ) from None
         raise ValueError(
-            f"{path} is not a readable made checkpoint (truncated, damaged or not a checkpoint): "
-            f"{first}"
-        ) from exc
+            f"{path} is not a readable made checkpoint (truncated, damaged or not a "
+            "checkpoint); train again, or use another copy of the file"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a made checkpoint (format {FORMAT} expected)")
     return payload

@@ -12,9 +12,12 @@ import csv
 import io
 import json
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,18 +27,22 @@ import torch
 from . import __version__
 from .config import DataConfig, TrainConfig
 from .data import NAMED_SETS, Dataset, load_data
+from .data.validate import MAX_CATEGORIES
 from .evaluate import evaluate_nll
-from .fileio import atomic_write, atomic_write_bytes
+from .export import batch_rows, write_csv, write_npy
+from .fileio import atomic_write, atomic_write_bytes, check_not_input
 from .model import MADE
 from .plots import plot_columns, save_sample_grid
+from .rundir import RUN_FILES
 from .runs import (
-    RUN_FILES,
     RunSettings,
     class_context,
     data_contexts,
     load_run,
     read_settings,
+    require_source,
     resolve_device,
+    settings_changes,
     table_schema,
     train_run,
     write_table,
@@ -49,6 +56,19 @@ class UsageError(Exception):
     """A problem with what the user asked for (exit status 2)."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into the same orderly stop as Ctrl-C (with the resume hint)."""
+
+
+# Pictures hold at most this many samples, and inpainting figures this many examples and
+# completions per example: enough to look at, and bounded whatever -n asks.
+GRID_SAMPLES = 400
+GRID_EXAMPLES = 64
+GRID_COMPLETIONS = 16
+MAX_HIDDEN = 100_000
+MAX_SEED = 2**63 - 1
+
+
 # ------------------------------------------------------------------------------- helpers
 def _int_list(text: str) -> list[int]:
     try:
@@ -57,7 +77,48 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}") from None
     if any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    if any(v > MAX_HIDDEN for v in values):
+        raise argparse.ArgumentTypeError(f"sizes must be at most {MAX_HIDDEN:,}, got {text!r}")
     return values
+
+
+def _categories(text: str) -> list[int]:
+    values = _int_list(text) if all(c.isdigit() or c in ", " for c in text) else None
+    if values is None or not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}")
+    if any(v < 2 or v > MAX_CATEGORIES for v in values):
+        raise argparse.ArgumentTypeError(
+            f"category counts must be between 2 and {MAX_CATEGORIES:,}, got {text!r}"
+        )
+    return values
+
+
+def _bounded_int(low: int, high: int) -> Any:
+    """An argparse type: an int in ``low..high`` or a one-line error saying so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected an int in {low}..{high}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+_seed = _bounded_int(0, MAX_SEED)
 
 
 def _positive(convert: type, what: str) -> Any:
@@ -87,6 +148,8 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
         binarize=args.binarize,
         num_categories=None if cats is None else (cats[0] if len(cats) == 1 else tuple(cats)),
         column_types=tuple(args.column_type or ()),
+        delimiter=args.delimiter,
+        header=args.header,
     )
 
 
@@ -99,7 +162,7 @@ def _add_data_source_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--categories",
-        type=_int_list,
+        type=_categories,
         default=None,
         metavar="K[,K...]",
         help="declared categories (one for all features, or one per feature); "
@@ -112,6 +175,19 @@ def _add_data_source_options(p: argparse.ArgumentParser) -> None:
         metavar="NAME=KIND",
         help="for tables (CSV): make a column (by name or number) categorical or real instead "
         "of its inferred type; repeat for more columns",
+    )
+    p.add_argument(
+        "--delimiter",
+        default=None,
+        metavar="CHAR",
+        help="the CSV delimiter (default: detected among , ; tab and |)",
+    )
+    p.add_argument(
+        "--header",
+        default="auto",
+        choices=["auto", "yes", "no"],
+        help="whether a CSV's first line names its columns (default: auto, which refuses a "
+        "numeric first line that looks like a header)",
     )
 
 
@@ -152,6 +228,7 @@ def _run_data(
             raise UsageError("this model was trained on a table: its column types are fixed")
         data = load_data(cfg, schema=schema)
     elif settings is not None:
+        require_source(settings.data, run_dir)
         data = load_data(settings.data, schema=schema)
     else:
         raise UsageError(f"{run_dir} has no config.json; pass --data NAME|PATH")
@@ -217,36 +294,89 @@ def cmd_train(args: argparse.Namespace) -> int:
                 dist.destroy_process_group()
 
 
+def _settings(args: argparse.Namespace) -> RunSettings:
+    """The run settings the command line asks for (defaults where an option is not given)."""
+    return RunSettings(
+        data=_data_config(args),
+        model={
+            "hidden_sizes": args.hidden,
+            "num_masks": args.masks,
+            "order_agnostic": args.order_agnostic,
+            "direct_connections": args.direct_connections,
+            "ordering": args.ordering,
+            "hidden_degrees": args.hidden_degrees,
+            "activation": args.activation,
+            "num_components": args.components,
+            "seed": args.seed,
+        },
+        train=TrainConfig(
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            optimizer=args.optimizer, weight_decay=args.weight_decay,
+            grad_clip=args.grad_clip, schedule=args.schedule, patience=args.patience,
+            mask_every=args.mask_every, eval_ensemble=args.masks, seed=args.seed,
+        ),
+        conditional=args.conditional,
+    )  # fmt: skip
+
+
+# The settings each option of `made train` sets, to tell which a --resume may not change.
+_OPTION_FIELDS = {
+    "data": ("data.source",), "binarize": ("data.binarize",),
+    "categories": ("data.num_categories",), "column_type": ("data.column_types",),
+    "delimiter": ("data.delimiter",), "header": ("data.header",),
+    "hidden": ("model.hidden_sizes",), "masks": ("model.num_masks", "train.eval_ensemble"),
+    "order_agnostic": ("model.order_agnostic",), "ordering": ("model.ordering",),
+    "hidden_degrees": ("model.hidden_degrees",), "activation": ("model.activation",),
+    "direct_connections": ("model.direct_connections",),
+    "components": ("model.num_components",), "conditional": ("conditional",),
+    "seed": ("data.seed", "model.seed", "train.seed"), "epochs": ("train.epochs",),
+    "batch_size": ("train.batch_size",), "lr": ("train.lr",),
+    "optimizer": ("train.optimizer",), "weight_decay": ("train.weight_decay",),
+    "grad_clip": ("train.grad_clip",), "schedule": ("train.schedule",),
+    "patience": ("train.patience",), "mask_every": ("train.mask_every",),
+}  # fmt: skip
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value)) or "''"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _resumed_settings(args: argparse.Namespace, out: Path) -> RunSettings | None:
+    """The run's own settings, with what a resume may change (a larger --epochs, the data's
+    new path); any other option given must equal the run's, or this refuses naming it."""
+    if not (out / "config.json").is_file():
+        return None  # train_run says there is nothing to resume
+    saved, asked = read_settings(out), _settings(args)
+    given = getattr(args, "given", set())
+    owner = {key: dest for dest in given for key in _OPTION_FIELDS.get(dest, ())}
+    for key, old, new in settings_changes(saved, asked):
+        dest = owner.get(key)
+        if dest is None or key in ("train.epochs", "data.source"):
+            continue
+        raise UsageError(
+            f"--{dest.replace('_', '-')} {_shown(new)} differs from this run's {_shown(old)}; a "
+            "resumed run keeps its own settings (only --epochs may be raised)"
+        )
+    data = replace(saved.data, source=asked.data.source) if "data" in given else saved.data
+    train = replace(saved.train, epochs=args.epochs) if "epochs" in given else saved.train
+    return replace(saved, data=data, train=train)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> int:
     device = resolve_device(args.device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     out = Path(args.out)
     quiet = args.quiet or rank != 0
-    settings = None
-    if not args.resume:
-        hidden = args.hidden
-        settings = RunSettings(
-            data=_data_config(args),
-            model={
-                "hidden_sizes": hidden,
-                "num_masks": args.masks,
-                "order_agnostic": args.order_agnostic,
-                "direct_connections": args.direct_connections,
-                "ordering": args.ordering,
-                "hidden_degrees": args.hidden_degrees,
-                "activation": args.activation,
-                "num_components": args.components,
-                "seed": args.seed,
-            },
-            train=TrainConfig(
-                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                optimizer=args.optimizer, weight_decay=args.weight_decay,
-                grad_clip=args.grad_clip, schedule=args.schedule, patience=args.patience,
-                mask_every=args.mask_every, eval_ensemble=args.masks, seed=args.seed,
-            ),
-            conditional=args.conditional,
-        )  # fmt: skip
+    if args.resume and args.overwrite:
+        raise UsageError("--resume continues a run and --overwrite replaces it: give one")
+    settings = _resumed_settings(args, out) if args.resume else _settings(args)
 
     from tqdm.auto import tqdm
 
@@ -254,7 +384,8 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
 
     def on_start(data: Dataset, model: MADE, first_epoch: int) -> None:
         nonlocal bar
-        cfg = read_settings(out).train if args.resume else settings.train  # type: ignore[union-attr]
+        assert settings is not None
+        cfg = settings.train
         n = {s: len(v) for s, v in data.splits.items()}
         what = "resuming" if args.resume else "training"
         if not quiet:
@@ -285,21 +416,33 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
         elif not quiet:
             print(line, flush=True)
 
+    def on_kept(names: list[str]) -> None:
+        if not quiet:
+            more = f", ... ({len(names)} in all)" if len(names) > 8 else ""
+            shown = ", ".join(names[:8]) + more
+            print(f"made: --overwrite kept what made did not write in {out}: {shown}", flush=True)
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         summary, result = train_run(
             out, settings, device=device, resume=args.resume, overwrite=args.overwrite,
             write=rank == 0, on_start=on_start, on_step=on_step, on_epoch=on_epoch,
+            on_kept=on_kept,
         )  # fmt: skip
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if bar is not None:
             bar.close()
         if rank == 0:
-            print(
-                f"made: interrupted; the last completed epoch is saved in {out}/checkpoint.pt; "
-                f"continue with: made train --out {out} --resume",
-                file=sys.stderr,
+            what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            saved = (
+                f"the last completed epoch is saved in {out}/checkpoint.pt; continue with: "
+                f"made train --out {out} --resume"
+                if (out / "checkpoint.pt").is_file() and (out / "made-run.json").is_file()
+                else "no epoch had completed, so there is nothing to resume"
             )
-        return 130
+            print(f"made: {what}; {saved}", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
     except NonFiniteLossError as exc:
         if bar is not None:
             bar.close()
@@ -312,6 +455,8 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
     finally:
         if bar is not None:
             bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     if not quiet:
         gap = ""
         if summary["true_entropy"] is not None:
@@ -378,35 +523,69 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if out.suffix not in allowed:
         raise UsageError(f"--out must end in {' or '.join(allowed)}; got {out.name}")
     classes = payload.get("classes") or []
-    ctx = None
+    ctx: _Classes | None = None
     if model.config.context_size > 0:
         k = model.config.context_size
-        if args.class_ is not None:
-            if not 0 <= args.class_ < k:
-                raise UsageError(f"--class must be in 0..{k - 1} for this model; got {args.class_}")
-            labels = torch.full((args.n,), args.class_)
-        else:
-            labels = torch.arange(args.n) % k  # every class in turn
-        ctx = class_context(labels, k).to(device)
+        if args.class_ is not None and not 0 <= args.class_ < k:
+            raise UsageError(f"--class must be in 0..{k - 1} for this model; got {args.class_}")
+        ctx = _Classes(k, args.class_)
     elif args.class_ is not None:
         raise UsageError("--class needs a class-conditional model (made train --conditional)")
-    samples = model.sample(args.n, ctx, generator=torch.Generator().manual_seed(args.seed),
-                           ensemble=_ensemble(args, model))  # fmt: skip
+    check_not_input(out, _run_inputs(args.run, run_dir), "--out")
+    n = args.n
+    if out.suffix == ".png" and n > GRID_SAMPLES:
+        print(f"made: a picture shows at most {GRID_SAMPLES} samples: drawing {GRID_SAMPLES} of "
+              f"the {n:,} asked (--out FILE.npy keeps any number)", file=sys.stderr)  # fmt: skip
+        n = GRID_SAMPLES
+    g = torch.Generator().manual_seed(args.seed)
+    ensemble = _ensemble(args, model)
+
+    def draw(start: int, stop: int) -> np.ndarray:
+        """Samples ``start:stop``: drawn a batch at a time from one generator, so memory
+        stays at one batch whatever ``-n`` is."""
+        c = None if ctx is None else ctx[start:stop].to(device)
+        return model.sample(stop - start, c, generator=g, ensemble=ensemble).cpu().numpy()
+
+    batch = batch_rows(model.num_dims)
     if out.suffix == ".npy":  # categories as ints; a table's codes and standardised values
-        buffer = io.BytesIO()
-        np.save(buffer, samples.cpu().numpy().astype(np.float64 if model.has_real else np.int64))
-        atomic_write_bytes(out, buffer.getvalue())
+        dtype = np.float64 if model.has_real else np.int64
+        write_npy(out, (n, *model.input_shape), dtype, draw, batch)
     elif schema is not None:  # a table in its own units and category names
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_table(out, schema, samples.cpu().numpy())
+        write_csv(out, schema.names, n, lambda a, b: schema.decode(draw(a, b)), batch)
     else:
         name = f", class {classes[args.class_]}" if args.class_ is not None and classes else ""
         out.parent.mkdir(parents=True, exist_ok=True)
         save_sample_grid(
-            samples, out, num_categories=model.max_categories, title=f"{args.n} samples{name}"
-        )
-    print(f"wrote {args.n} samples to {out}")
+            torch.from_numpy(draw(0, n)), out, num_categories=model.max_categories,
+            title=f"{n} samples{name}",
+        )  # fmt: skip
+    print(f"wrote {n:,} samples to {out}")
     return 0
+
+
+class _Classes:
+    """The context of samples ``a:b`` (``ctx[a:b]``): one class, or every class in turn, as
+    one-hot vectors made a batch at a time rather than for all ``-n`` samples at once."""
+
+    def __init__(self, k: int, fixed: int | None) -> None:
+        self.k, self.fixed = k, fixed
+
+    def __getitem__(self, index: slice) -> torch.Tensor:
+        labels = torch.arange(index.start, index.stop) % self.k
+        return class_context(labels if self.fixed is None else labels * 0 + self.fixed, self.k)
+
+
+def _run_inputs(run: str, run_dir: Path) -> list[Path]:
+    """What a command reading a run reads: its checkpoint, its config and the data it
+    records (never to be written over)."""
+    inputs = [run_dir / "best.pt", run_dir / "config.json"]
+    if Path(run).is_file():
+        inputs.append(Path(run))
+    try:
+        inputs.append(Path(read_settings(run_dir).data.source))
+    except ValueError:
+        pass
+    return inputs
 
 
 # -------------------------------------------------------------------------------- score
@@ -415,6 +594,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     out = _out_path(args.out, run_dir, "scores.csv")
     if out.suffix != ".csv":
         raise UsageError(f"--out must end in .csv; got {out.name}")
+    check_not_input(out, [*_run_inputs(args.run, run_dir), args.data, args.hide], "--out")
     # Score the examples as the source holds them, in its own order.
     split = "all" if "all" in data.original else args.split
     x = torch.from_numpy(np.array(data.original[split])).to(device)  # a copy: files are read-only
@@ -554,6 +734,12 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     out = _out_path(args.out, run_dir, "inpaint.png")
     if out.suffix != ".png":
         raise UsageError(f"--out must end in .png; got {out.name}")
+    check_not_input(out, [*_run_inputs(args.run, run_dir), args.data, args.mask], "--out")
+    if args.n > GRID_EXAMPLES or args.samples > GRID_COMPLETIONS:
+        print(f"made: a picture shows at most {GRID_EXAMPLES} examples with "
+              f"{GRID_COMPLETIONS} completions each: drawing {min(args.n, GRID_EXAMPLES)} x "
+              f"{min(args.samples, GRID_COMPLETIONS)}", file=sys.stderr)  # fmt: skip
+    n_shown, k = min(args.n, GRID_EXAMPLES), min(args.samples, GRID_COMPLETIONS)
     shape = model.input_shape
     side = int(round(model.num_dims**0.5))
     if len(shape) >= 2 and model.num_dims == shape[-2] * shape[-1]:
@@ -566,11 +752,10 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
         )
     x_all = data.tensor(args.split)
     g = torch.Generator().manual_seed(args.seed)
-    index = torch.randperm(len(x_all), generator=g)[: args.n]
+    index = torch.randperm(len(x_all), generator=g)[:n_shown]
     originals = x_all[index].long()
     hidden = _hidden_region(args.mask, (1, *image), len(index), args.seed)
     observed = (~hidden).reshape(len(index), -1)
-    k = args.samples
     values = originals.reshape(len(index), -1).repeat_interleave(k, dim=0).to(device)
     mask = observed.repeat_interleave(k, dim=0).to(device)
     ensemble = model.num_masks if model.num_masks > 1 and args.ensemble else None
@@ -611,12 +796,15 @@ def cmd_data_list(args: argparse.Namespace) -> int:
 
 
 def cmd_data_show(args: argparse.Namespace) -> int:
+    check_not_input(args.out, [args.data], "--out")
     data = load_data(_data_config(args))
     if data.schema is not None:
         return _show_table(args, data)
     x = data.tensor(args.split)
     g = torch.Generator().manual_seed(args.seed)
-    index = torch.randperm(len(x), generator=g)[: args.n]
+    index = torch.randperm(len(x), generator=g)[: min(args.n, GRID_SAMPLES)]
+    if args.n > GRID_SAMPLES:
+        print(f"made: a picture shows at most {GRID_SAMPLES} examples", file=sys.stderr)
     out = Path(args.out)
     if out.suffix != ".png":
         raise UsageError(f"--out must end in .png; got {out.name}")
@@ -643,6 +831,7 @@ def _show_table(args: argparse.Namespace, data: Dataset) -> int:
 
 
 def cmd_data_export(args: argparse.Namespace) -> int:
+    check_not_input(args.out, [args.data], "--out")
     data = load_data(_data_config(args))
     out = Path(args.out)
     if data.schema is not None and out.suffix == ".csv":  # the whole table, in its own order
@@ -701,7 +890,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=128, help="default: %(default)s")
     p.add_argument("--lr", type=_positive_float, default=1e-3, help="default: %(default)s")
     p.add_argument("--optimizer", choices=["adam", "adamw", "adagrad"], default="adam")
-    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--weight-decay", type=_non_negative_float, default=0.0)
     p.add_argument(
         "--grad-clip",
         type=_positive_float,
@@ -750,22 +939,29 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="class-conditional: the data's labels (one-hot) feed every layer",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--out", default="runs/latest", help="run directory (default: %(default)s)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a run directory made wrote: only made's own files are removed",
+    )
     p.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in --out from its checkpoint (its own settings)",
+        help="continue the run in --out from its checkpoint, with its own settings and data "
+        "(checked against the run's fingerprint of it); a larger --epochs extends the run, and "
+        "--data may give the data's new path; other options must equal the run's",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=cmd_train)
+    parser.set_defaults(train_parser=p)
 
     p = sub.add_parser("eval", help="exact NLL of a trained model on a data split")
     p.add_argument("run", help="a run directory or a checkpoint file")
     _add_data_options(p, None)
-    p.add_argument("--seed", type=int, default=0, help="seed of generated data and splits")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of generated data and splits")
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
     p.add_argument(
         "--ensemble",
@@ -783,7 +979,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", default=None, help="a .png grid or a .npy array (default: RUN/sampled.png)"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument(
         "--ensemble",
         type=_positive_int,
@@ -803,7 +999,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="per-example NLL of a data file (anomaly scores) as CSV")
     p.add_argument("run", help="a run directory or a checkpoint file")
     _add_data_options(p, None)
-    p.add_argument("--seed", type=int, default=0, help="seed of generated data")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of generated data")
     p.add_argument(
         "--split",
         default="test",
@@ -840,7 +1036,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="use the current mask only, not a mixture of all masks",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--out", default=None, help="a .png file (default: RUN/inpaint.png)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_inpaint)
@@ -866,7 +1062,7 @@ def build_parser() -> argparse.ArgumentParser:
         q = dsub.add_parser(action, help=helptext)
         q.add_argument("data", metavar="NAME|PATH")
         q.add_argument("--out", default=default_out, help="default: %(default)s")
-        q.add_argument("--seed", type=int, default=0, help="seed of generated data and splits")
+        q.add_argument("--seed", type=_seed, default=0, help="seed of generated data and splits")
         _add_data_source_options(q)
         if action == "show":
             q.add_argument("-n", type=_positive_int, default=100, help="number of examples")
@@ -875,9 +1071,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _given_options(train_parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The options of `made train` that the command line gives (default or not): argparse
+    fills in a default only where the namespace lacks the attribute, so parsing into a
+    namespace pre-set to a sentinel leaves the sentinel exactly where nothing was given."""
+    unset = object()
+    rest = argv[argv.index("train") + 1 :]
+    actions = [a for a in train_parser._actions if a.dest != "help"]
+    appended = {a.dest for a in actions if isinstance(a, argparse._AppendAction)}
+    ns = argparse.Namespace(**{a.dest: None if a.dest in appended else unset for a in actions})
+    train_parser.parse_args(rest, ns)
+    return {
+        a.dest
+        for a in actions
+        if getattr(ns, a.dest) is not (None if a.dest in appended else unset)
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    if args.command == "train" and args.resume:
+        args.given = _given_options(args.train_parser, argv)
     try:
         return int(args.func(args))
     except (UsageError, ValueError, OSError) as exc:

@@ -230,7 +230,11 @@ class DataConfig:
     ``valid_fraction``: carved from train (with ``seed``) when the source has no validation
     split; ``test_fraction``: likewise when it has no test split. ``column_types``: for tables
     (CSV files, named tables), ``"NAME=categorical"`` or ``"NAME=real"`` overriding the
-    inferred type of a column (named, or numbered from 0).
+    inferred type of a column (named, or numbered from 0). ``delimiter``: a CSV's delimiter
+    (None: detected among ``, ; tab |``). ``header``: whether a CSV's first line names its
+    columns: ``"yes"``, ``"no"`` or ``"auto"`` (a line that is not all numbers is a header; a
+    numeric line that looks like one, increasing integers outside the values below them, is
+    refused as ambiguous).
     """
 
     source: str = "shapes"
@@ -242,8 +246,17 @@ class DataConfig:
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
     column_types: tuple[str, ...] = ()
+    delimiter: str | None = None
+    header: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.delimiter is not None and (
+            not isinstance(self.delimiter, str) or len(self.delimiter) != 1
+            or self.delimiter in "\"\r\n"
+        ):  # fmt: skip
+            raise ValueError(f"delimiter must be one character; got {self.delimiter!r}")
+        if self.header not in ("auto", "yes", "no"):
+            raise ValueError(f"header must be auto, yes or no; got {self.header!r}")
         if not isinstance(self.source, str) or not self.source:
             raise ValueError(f"source must be a data set name or a path; got {self.source!r}")
         if not _is_int(self.seed) or self.seed < 0:

@@ -1,14 +1,15 @@
-"""Atomic file writes: a crash leaves either the old file or the new one, never a torn one."""
+"""Atomic file writes (a crash leaves either the old file or the new one, never a torn one),
+and the check that an output never lands on an input."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_write", "atomic_write_bytes"]
+__all__ = ["atomic_write", "atomic_write_bytes", "check_not_input"]
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
@@ -31,3 +32,27 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Atomically replace ``path`` with ``data``."""
     atomic_write(path, lambda f: f.write(data))
+
+
+def check_not_input(
+    out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None], option: str
+) -> None:
+    """Refuse (``ValueError``) an output path that is one of a command's inputs, or lies
+    inside an input folder: made never overwrites what it reads."""
+    out = Path(out)
+    target = out.resolve()
+    for item in inputs:
+        if item is None or not Path(item).exists():
+            continue
+        source = Path(item)
+        same = target == source.resolve() or (out.exists() and os.path.samefile(out, source))
+        if same:
+            raise ValueError(
+                f"{option} {out} is {source}, which this command reads; made never "
+                "overwrites its inputs (choose another file)"
+            )
+        if source.is_dir() and source.resolve() in target.parents:
+            raise ValueError(
+                f"{option} {out} is inside {source}, which this command reads; made never "
+                "writes into its inputs (choose another folder)"
+            )

@@ -1,10 +1,11 @@
 """Run directories: everything one training run leaves behind, and how to start, resume and
 read one. The command line is a thin layer over this module; this module never prints.
 
-A run directory holds ``config.json`` (every setting), ``checkpoint.pt`` (the latest epoch,
-with everything needed to resume), ``best.pt`` (best validation NLL), ``metrics.jsonl``,
-``loss.png``, ``samples.png`` (for a table: its columns, test rows against samples, with
-the samples in ``samples.csv``) and ``summary.json``.
+A run directory holds ``made-run.json`` (the marker that made wrote it), ``config.json``
+(every setting and the data's fingerprint), ``checkpoint.pt`` (the latest epoch, with
+everything needed to resume), ``best.pt`` (best validation NLL), ``metrics.jsonl``,
+``loss.png``, ``samples.png`` (for a table: its columns, test rows against samples, with the
+samples in ``samples.csv``) and ``summary.json``; ``made.rundir`` keeps the list.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,33 +25,40 @@ import torch.nn.functional as F
 from . import __version__
 from .checkpoint import checkpoint_epoch, load_checkpoint
 from .config import DataConfig, MADEConfig, TrainConfig
-from .data import Dataset, TableSchema, load_data
+from .data import NAMED_SETS, Dataset, TableSchema, load_data
+from .data.fingerprint import fingerprint, fingerprint_changes
 from .evaluate import evaluate_nll
 from .fileio import atomic_write_bytes
 from .model import MADE
 from .plots import plot_columns, plot_loss, save_sample_grid
+from .rundir import (
+    MARKER,
+    RUN_FILES,
+    RunError,
+    check_new_run_directory,
+    clear_run_directory,
+    is_run_directory,
+    run_lock,
+    write_marker,
+)
 from .train import FitResult, fit
 
 __all__ = [
     "RUN_FILES",
     "RunError",
     "RunSettings",
+    "absolute_source",
     "class_context",
     "data_contexts",
     "load_run",
     "read_settings",
+    "require_source",
     "resolve_device",
+    "settings_changes",
     "table_schema",
     "train_run",
     "write_table",
 ]
-
-RUN_FILES = ("config.json", "checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png",
-             "samples.png", "summary.json")  # fmt: skip
-
-
-class RunError(ValueError):
-    """A run directory that cannot be used as asked (exists, missing, incomplete)."""
 
 
 @dataclass(frozen=True)
@@ -134,27 +141,72 @@ def data_contexts(
     return out
 
 
-def _check_directory(out: Path, overwrite: bool) -> None:
-    """Refuse an output directory that may not be used, without touching it."""
-    if out.exists() and not out.is_dir():
-        raise RunError(f"{out} exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise RunError(
-                f"{out} already exists and is not empty; pass --overwrite to replace it or "
-                "--resume to continue it"
-            )
-        if not (out / "config.json").is_file():
-            raise RunError(f"refusing to --overwrite {out}: it is not a made run directory")
+def settings_changes(saved: RunSettings, other: RunSettings) -> list[tuple[str, Any, Any]]:
+    """``(section.field, saved value, other value)`` for every setting that differs."""
+
+    def flat(s: RunSettings) -> dict[str, Any]:
+        d = s.to_dict()
+        out = {"conditional": d["conditional"]}
+        for section in ("data", "model", "train"):
+            out.update({f"{section}.{k}": v for k, v in d[section].items()})
+        return out
+
+    a, b = flat(saved), flat(other)
+    return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
-def _prepare_directory(out: Path) -> None:
-    """Empty (a checked run directory) or create ``out``."""
-    if out.exists():
-        for name in os.listdir(out):
-            target = out / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+def _resume_settings(saved: RunSettings, asked: RunSettings | None, done: int) -> RunSettings:
+    """The settings a resumed run continues with: its own, with a larger ``epochs`` and a new
+    data path (checked by fingerprint) the only changes allowed."""
+    if asked is None:
+        return saved
+    for key, old, new in settings_changes(saved, asked):
+        if key == "data.source":
+            continue
+        if key == "train.epochs":
+            if new < done:
+                raise RunError(
+                    f"epochs {new} is below the {done} epochs this run has already trained"
+                )
+            if saved.train.schedule == "cosine":
+                raise RunError(
+                    f"this run's cosine schedule is fixed to its {old} epochs; it cannot be "
+                    "extended"
+                )
+            continue
+        raise RunError(
+            f"{key.split('.')[-1]} is {new!r} but this run was trained with {old!r}; a resumed "
+            "run keeps its own settings (only epochs may be raised)"
+        )
+    return replace(
+        saved,
+        data=replace(saved.data, source=asked.data.source),
+        train=replace(saved.train, epochs=asked.train.epochs),
+    )
+
+
+def absolute_source(cfg: DataConfig) -> DataConfig:
+    """``cfg`` with a file source made absolute, so a run's record of it works from any
+    folder (named sets stay names)."""
+    if cfg.source in NAMED_SETS or not Path(cfg.source).exists():
+        return cfg
+    return replace(cfg, source=str(Path(cfg.source).absolute()))
+
+
+def require_source(cfg: DataConfig, run_dir: Path) -> None:
+    """Refuse a run's recorded data file that is no longer there, saying where it was."""
+    if cfg.source not in NAMED_SETS and not Path(cfg.source).exists():
+        raise RunError(
+            f"this run ({run_dir}) was trained on {cfg.source}, which is not there; pass --data"
+        )
+
+
+def _data_paths(cfg: DataConfig) -> list[Path]:
+    return [] if cfg.source in NAMED_SETS else [Path(cfg.source)]
+
+
+def _read_config(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "config.json").read_text())
 
 
 def train_run(
@@ -168,31 +220,56 @@ def train_run(
     on_start: Callable[[Dataset, MADE, int], None] | None = None,
     on_step: Callable[[dict[str, Any]], None] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    on_kept: Callable[[list[str]], None] | None = None,
 ) -> tuple[dict[str, Any], FitResult]:
     """Train one run into ``out`` and return ``(summary, fit result)``.
 
-    With ``resume`` the settings are read from ``out/config.json`` (``settings`` is ignored)
-    and training continues from ``out/checkpoint.pt``. ``write=False`` (ranks other than 0
-    under torchrun) trains without touching the directory. ``on_start(data, model,
-    first_epoch)`` is called once the data and model are ready.
+    With ``resume`` training continues from ``out/checkpoint.pt`` under the run's own
+    settings; ``settings``, if given, must equal them except for a larger ``epochs`` and the
+    data's path, and the data must have the fingerprint the run recorded. ``write=False``
+    (ranks other than 0 under torchrun) trains without touching the directory.
+    ``on_start(data, model, first_epoch)`` is called once the data and model are ready;
+    ``on_kept(names)`` with the files ``overwrite`` left because made did not write them.
+    A writing run holds the directory's lock throughout (see ``made.rundir``).
     """
     out = Path(out)
+    done = 0
     if resume:
         if not (out / "checkpoint.pt").is_file():
             raise RunError(f"nothing to resume: {out} has no checkpoint.pt")
-        settings = read_settings(out)
+        if not is_run_directory(out):
+            raise RunError(
+                f"{out} has no {MARKER}: it was not written by this version of made, so it "
+                "cannot be resumed safely"
+            )
+        done = checkpoint_epoch(out / "checkpoint.pt")
+        settings = _resume_settings(read_settings(out), settings, done)
+        if settings.data.source == read_settings(out).data.source:
+            require_source(settings.data, out)
     elif settings is None:
         raise ValueError("settings are required unless resuming")
-    elif write:
-        _check_directory(out, overwrite)  # refuses at once, before the data is read
+    elif write:  # refuses at once, before the data is read
+        check_new_run_directory(out, overwrite, _data_paths(settings.data))
     assert settings is not None
+    settings = replace(settings, data=absolute_source(settings.data))
     # Everything that can be wrong with the data or settings fails here, before the run
     # directory is created or cleared.
     schema = None
     if resume:  # a table is encoded as the run began, whatever its file holds now
-        table = json.loads((out / "config.json").read_text()).get("table")
+        table = _read_config(out).get("table")
         schema = None if table is None else TableSchema.from_dict(table)
     data = load_data(settings.data, schema=schema)
+    prints = fingerprint(data.splits, data.labels)
+    if resume:
+        recorded = _read_config(out).get("fingerprint")
+        if recorded is None:
+            raise RunError(f"{out} records no fingerprint of its data, so it cannot be resumed")
+        changes = fingerprint_changes(recorded, prints)
+        if changes:
+            raise RunError(
+                f"{settings.data.source} is not the data this run was trained on: "
+                + "; ".join(changes)
+            )
     contexts = data_contexts(data, settings.conditional, device)
     model_cfg = MADEConfig(
         input_shape=data.shape,
@@ -201,25 +278,49 @@ def train_run(
         **settings.model,
     )
     model = MADE.from_config(model_cfg).to(device)
-    if write and not resume:
-        _prepare_directory(out)
-        config = {
-            **settings.to_dict(),
-            "model": model_cfg.to_dict(),
-            "classes": list(data.classes),
-            "data_notes": data.notes,
-            **({"table": data.schema.to_dict()} if data.schema is not None else {}),
-            "device": str(device),
-            "torch_version": torch.__version__,
-            "threads": torch.get_num_threads(),
-        }
-        atomic_write_bytes(out / "config.json", (json.dumps(config, indent=2) + "\n").encode())
+    config = {
+        **settings.to_dict(),
+        "model": model_cfg.to_dict(),
+        "classes": list(data.classes),
+        "data_notes": data.notes,
+        "fingerprint": prints,
+        **({"table": data.schema.to_dict()} if data.schema is not None else {}),
+        "device": str(device),
+        "torch_version": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    with run_lock(out) if write else nullcontext():
+        if write and resume:  # the run's record, with the epochs or the data path it now has
+            config = {**_read_config(out), "data": config["data"], "train": config["train"]}
+            _write_json(out / "config.json", config)
+        elif write:
+            kept = clear_run_directory(out)
+            if kept and on_kept is not None:
+                on_kept(kept)
+            write_marker(out)
+            _write_json(out / "config.json", config)
+        return _train_and_report(
+            out, settings, data, model, contexts, device, resume, write, done,
+            on_start, on_step, on_epoch,
+        )  # fmt: skip
+
+
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    """A JSON record, refusing NaN and infinities (which JSON cannot hold)."""
+    atomic_write_bytes(path, (json.dumps(record, indent=2, allow_nan=False) + "\n").encode())
+
+
+def _train_and_report(
+    out: Path, settings: RunSettings, data: Dataset, model: MADE,
+    contexts: dict[str, torch.Tensor | None], device: torch.device | str, resume: bool,
+    write: bool, done: int, on_start: Callable[[Dataset, MADE, int], None] | None,
+    on_step: Callable[[dict[str, Any]], None] | None,
+    on_epoch: Callable[[dict[str, Any]], None] | None,
+) -> tuple[dict[str, Any], FitResult]:  # fmt: skip
+    """Fit, then evaluate the best weights on the test split and write the run's report."""
     split = {s: data.tensor(s, device) for s in ("train", "valid", "test")}
     if on_start is not None:
-        first = 1
-        if resume:
-            first = checkpoint_epoch(out / "checkpoint.pt") + 1  # fit loads the rest
-        on_start(data, model, first)
+        on_start(data, model, done + 1)
     extra: dict[str, Any] = {"classes": list(data.classes) if settings.conditional else []}
     if data.schema is not None:
         extra["table"] = data.schema.to_dict()

@@ -32,13 +32,17 @@ from .fileio import atomic_write_bytes
 from .masks import make_generator
 from .model import MADE
 
-__all__ = ["FitResult", "NonFiniteLossError", "fit"]
+__all__ = ["FitResult", "MissingBestError", "NonFiniteLossError", "fit"]
 
 _BATCH_STREAM = 0xBA7C
 
 
 class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite; the weights were not updated with it."""
+
+
+class MissingBestError(ValueError):
+    """A resumed run whose best weights (``best.pt``) are gone and were not bettered."""
 
 
 @dataclass
@@ -164,6 +168,11 @@ def fit(
             raise ValueError(f"nothing to resume: no checkpoint.pt in {run_dir}")
         saved, payload = load_checkpoint(run_dir / "checkpoint.pt", map_location=train.device)
         state = payload["train_state"]
+        if _architecture(saved) != _architecture(model):
+            raise ValueError(
+                f"{run_dir / 'checkpoint.pt'} holds another model than the one being trained "
+                "(its settings or its data's shape differ)"
+            )
         model.load_state_dict(saved.state_dict())
         optimiser.load_state_dict(state["optimizer"])
         if scheduler is not None:
@@ -175,8 +184,7 @@ def fit(
         result.train_seconds = state["train_seconds"]
         result.resumed_from = start_epoch = state["epoch"] + 1
         metrics = [m for m in state["metrics"]]
-        if (run_dir / "best.pt").is_file():
-            best_state = load_checkpoint(run_dir / "best.pt", train.device)[0].state_dict()
+        best_state = _best_state(run_dir, result.best_epoch, state["epoch"], model)
         if write:  # drop the lines the killed epoch wrote after its checkpoint
             _write_metrics(run_dir / "metrics.jsonl", metrics)
 
@@ -276,5 +284,30 @@ def fit(
         if config.patience is not None and bad_epochs >= config.patience:
             result.stopped_early = True
             break
+    if best_state is None:
+        raise MissingBestError(
+            f"{run_dir / 'best.pt'} (the weights of epoch {result.best_epoch}, the best) is "
+            "missing and no later epoch was better, so the run cannot report its best model; "
+            "train it again (--overwrite)"
+        )
     model.load_state_dict(best_state)
     return result
+
+
+def _architecture(model: MADE) -> dict[str, Any]:
+    """A model's settings but its seed (its masks and weights come from the checkpoint)."""
+    return {k: v for k, v in model.config.to_dict().items() if k != "seed"}
+
+
+def _best_state(
+    run_dir: Path, best_epoch: int, epoch: int, model: MADE
+) -> dict[str, torch.Tensor] | None:
+    """The best epoch's weights when resuming: from ``best.pt``, or the checkpoint's own
+    (already in ``model``) when the last epoch was the best; None when they are lost."""
+    if (run_dir / "best.pt").is_file():
+        saved, payload = load_checkpoint(run_dir / "best.pt", model.output.weight.device)
+        if payload.get("epoch") == best_epoch and _architecture(saved) == _architecture(model):
+            return saved.state_dict()
+    if best_epoch == epoch:
+        return copy.deepcopy(model.state_dict())
+    return None

@@ -7,6 +7,7 @@ import csv
 import gzip
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,7 @@ __all__ = [
     "read_png_folder",
     "read_shapes_pickle",
     "SPLIT_KEYS",
+    "DELIMITERS",
 ]
 
 # Key spellings understood in .npz files, per split.
@@ -86,29 +88,93 @@ def read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     return splits, labels
 
 
-def read_csv_cells(path: Path) -> tuple[list[str] | None, list[list[str]]]:
-    """``(header, rows)`` of a CSV file as stripped text cells, blank lines skipped. A first
-    row that is not all numbers is taken as the header. Every row must have its width."""
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _detect_delimiter(lines: list[str]) -> str:
+    """The first of ``DELIMITERS`` that splits the first lines into one width of at least two
+    columns; a comma when none does (a one-column file)."""
+    sample = [line for line in lines[:50] if line.strip()]
+    for delimiter in DELIMITERS:
+        widths = {len(row) for row in csv.reader(sample, delimiter=delimiter)}
+        if len(widths) == 1 and min(widths) >= 2:
+            return delimiter
+    return ","
+
+
+def _looks_like_header(first: list[str], rows: list[list[str]]) -> bool:
+    """A numeric first line that is more likely column names than data: at least two strictly
+    increasing integers (column numbers, years), one of them outside the range of the values
+    below it in its column."""
+    if len(first) < 2 or not rows:
+        return False
+    try:
+        values = [float(c) for c in first]
+    except ValueError:
+        return False
+    if any(v != round(v) for v in values) or any(
+        b <= a for a, b in zip(values, values[1:], strict=False)
+    ):
+        return False
+    below = rows[:1000]
+    for j, v in enumerate(values):
+        try:
+            column = [float(r[j]) for r in below if j < len(r)]
+        except ValueError:
+            return False
+        if column and not min(column) <= v <= max(column):
+            return True
+    return False
+
+
+def read_csv_cells(
+    path: Path, delimiter: str | None = None, header: str = "auto"
+) -> tuple[list[str] | None, list[list[str]], list[str]]:
+    """``(header, rows, notes)`` of a CSV file as stripped text cells, blank lines skipped.
+
+    A UTF-8 byte-order mark (as spreadsheets write it) is dropped. ``delimiter`` None detects
+    one among ``DELIMITERS``. ``header``: ``"yes"``, ``"no"``, or ``"auto"``: a first row that
+    is not all numbers is the header, and a numeric one that looks like a header is refused
+    as ambiguous. Every row must have the header's width. ``notes`` says what was detected.
+    """
     _require_file(path)
     try:
-        with open(path, newline="") as f:
-            rows = [row for row in csv.reader(f) if row and any(c.strip() for c in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    notes = []
+    lines = text.splitlines()
+    if delimiter is None:
+        delimiter = _detect_delimiter(lines)
+        if delimiter != ",":
+            notes.append(f"delimiter {delimiter!r} detected (set one with --delimiter)")
+    try:
+        rows = [row for row in csv.reader(lines, delimiter=delimiter)
+                if row and any(c.strip() for c in row)]  # fmt: skip
+    except csv.Error as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc})") from None
     if not rows:
         raise DataError(f"{path}: the file has no rows")
     rows = [[c.strip() for c in row] for row in rows]
-    header = None
-    if not all(is_number(c) for c in rows[0]):
-        header, rows = rows[0], rows[1:]
+    names = None
+    numeric = all(is_number(c) for c in rows[0])
+    if header == "auto" and numeric and _looks_like_header(rows[0], rows[1:]):
+        shown = ", ".join(rows[0][:6]) + (", ..." if len(rows[0]) > 6 else "")
+        raise DataError(
+            f"{path}: the first line ({shown}) is numbers that look like column names; say "
+            "which it is with --header yes or --header no"
+        )
+    if header == "yes" or (header == "auto" and not numeric):
+        names, rows = rows[0], rows[1:]
         if not rows:
             raise DataError(f"{path}: a header but no data rows")
-    width = len(header) if header is not None else len(rows[0])
+    width = len(names) if names is not None else len(rows[0])
     for i, row in enumerate(rows):
         if len(row) != width:
-            line = i + 1 + (header is not None)
+            line = i + 1 + (names is not None)
             raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width}")
-    return header, rows
+    return names, rows, notes
 
 
 def is_number(cell: str) -> bool:
@@ -121,10 +187,12 @@ def is_number(cell: str) -> bool:
     return True
 
 
-def read_csv(path: Path) -> tuple[np.ndarray, list[str] | None]:
-    """``(values, header)`` of a CSV of integer columns; the header row is optional (a first
-    row that is not all numbers is taken as one)."""
-    header, rows = read_csv_cells(path)
+def read_csv(
+    path: Path, delimiter: str | None = None, header: str = "auto"
+) -> tuple[np.ndarray, list[str] | None]:
+    """``(values, header)`` of a CSV of integer columns; the header row is optional (see
+    ``read_csv_cells``)."""
+    header, rows, _ = read_csv_cells(path, delimiter, header)
     values = np.empty((len(rows), len(rows[0])), dtype=np.float64)
     for i, row in enumerate(rows):
         for j, cell in enumerate(row):
@@ -139,11 +207,25 @@ def read_csv(path: Path) -> tuple[np.ndarray, list[str] | None]:
     return values, header
 
 
-def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """``(images (N, 1, H, W) uint8 grey levels, labels or None, class names)``.
+def _grey(im: Any) -> tuple[np.ndarray, bool]:
+    """An image's grey levels, and whether they came from its alpha channel: an image whose
+    colour is one constant and whose picture is all in its transparency (a shape drawn on a
+    transparent canvas) is read from its alpha channel, where converting the colour to grey
+    would give a blank image."""
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = np.asarray(im.convert("RGBA"))
+        colour, alpha = rgba[..., :3].reshape(-1, 3), rgba[..., 3]
+        if (colour == colour[0]).all() and alpha.min() != alpha.max():
+            return np.ascontiguousarray(alpha, dtype=np.uint8), True
+    return np.asarray(im.convert("L"), dtype=np.uint8), False
+
+
+def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str], list[str]]:
+    """``(images (N, 1, H, W) uint8 grey levels, labels or None, class names, notes)``.
 
     PNGs directly in ``path`` are unlabelled; PNGs in sub-folders are labelled by sub-folder
-    (class names sorted). All images must have one size.
+    (class names sorted). All images must have one size. Images with constant colour and a
+    varying alpha channel are read from the alpha channel (and ``notes`` says how many).
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -158,11 +240,13 @@ def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
         classes = []
     if not files:
         raise DataError(f"{path}: no .png files in the folder or its sub-folders")
-    images = []
+    images, from_alpha = [], 0
     for f, _ in files:
         try:
             with Image.open(f) as im:
-                images.append(np.asarray(im.convert("L"), dtype=np.uint8))
+                grey, alpha = _grey(im)
+            images.append(grey)
+            from_alpha += alpha
         except (UnidentifiedImageError, OSError) as exc:
             raise DataError(f"{f}: not a readable PNG image ({exc})") from None
         if images[-1].shape != images[0].shape:
@@ -171,7 +255,13 @@ def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
                 f"{images[0].shape[1]}x{images[0].shape[0]} like {files[0][0].name}"
             )
     labels = np.array([label for _, label in files], dtype=np.int64) if classes else None
-    return np.stack(images)[:, None], labels, classes
+    notes = []
+    if from_alpha:
+        notes.append(
+            f"{from_alpha} of {len(files)} images read from their alpha channel (their colour "
+            "is constant; the picture is in the transparency)"
+        )
+    return np.stack(images)[:, None], labels, classes, notes
 
 
 def read_amat(path: Path) -> np.ndarray:

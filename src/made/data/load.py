@@ -32,7 +32,13 @@ from .formats import (
 from .shapes import SHAPE_CLASSES, SHAPES_TEST_SIZE, SHAPES_TRAIN_SIZE, generate_shapes
 from .synthetic import bars_and_stripes, bars_and_stripes_entropy
 from .table import TableSchema, infer_schema
-from .validate import DataError, check_array, infer_categories
+from .validate import (
+    MAX_CLASSES,
+    DataError,
+    check_array,
+    check_output_size,
+    infer_categories,
+)
 
 __all__ = ["Dataset", "NamedSet", "NAMED_SETS", "load_data", "FASHION_MNIST_DIR"]
 
@@ -129,6 +135,7 @@ class _Raw:
     description: str = ""
     header_lines: int | None = None  # text sources: lines before the first example
     cells: list[list[str]] | None = None  # tables: text rows, typed by load_data
+    notes: list[str] = field(default_factory=list)  # what the reader detected, for the user
 
 
 @dataclass(frozen=True)
@@ -354,13 +361,14 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
                 "none",
                 num_categories=2,
             )
-        images, labels, classes = read_png_folder(path)
+        images, labels, classes, notes = read_png_folder(path)
         return _Raw(
             {"all": images},
             255,
             "threshold",
             {"all": labels} if labels is not None else {},
             tuple(classes),
+            notes=notes,
         )
     if not path.exists():
         raise DataError(
@@ -368,15 +376,16 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
             f"(known: {', '.join(NAMED_SETS)})"
         )
     if suffix == ".npy":
-        return _Raw({"all": read_npy(path)}, _value_max(read_npy(path)), "none")
+        return _array_source({"all": read_npy(path)}, {})
     if suffix == ".npz":
-        splits, labels = read_npz(path)
-        return _Raw(splits, _value_max(splits.get("train", splits.get("all"))), "none", labels)
+        return _array_source(*read_npz(path))
     if suffix == ".csv" and cfg.num_categories is None:  # a table: columns typed by load_data
-        header, rows = read_csv_cells(path)
-        return _table(rows, header, header_lines=1 if header else 0)
+        header, rows, notes = read_csv_cells(path, cfg.delimiter, cfg.header)
+        raw = _table(rows, header, header_lines=1 if header else 0)
+        raw.notes = notes
+        return raw
     if suffix == ".csv":
-        values, header = read_csv(path)
+        values, header = read_csv(path, cfg.delimiter, cfg.header)
         columns = tuple(header) if header else None
         return _Raw(
             {"all": values},
@@ -397,6 +406,30 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
     )
 
 
+def _array_source(splits: dict[str, np.ndarray], labels: dict[str, np.ndarray]) -> _Raw:
+    """Arrays from a ``.npy``/``.npz``: categories as they are, except grey-level images
+    (integers of 16..255 in an array of images, (N, H, W) or (N, C, H, W)), which follow the
+    rule of PNG images: thresholded unless ``binarize`` says otherwise."""
+    first = splits.get("train", splits.get("all"))
+    assert first is not None
+    top = _largest(first)
+    if first.ndim >= 3 and np.issubdtype(first.dtype, np.integer) and 16 <= top <= 255:
+        raw = _Raw(splits, 255, "threshold", labels)
+        raw.notes.append(
+            f"values 0..{top:g} in an array of images: read as grey levels, like PNG images "
+            "(--binarize none keeps them as 256 categories)"
+        )
+        return raw
+    return _Raw(splits, _value_max(first), "none", labels)
+
+
+def _largest(x: np.ndarray) -> float:
+    """The largest value of an array, read in chunks (1 for an empty one)."""
+    if not x.size:
+        return 1.0
+    return max(float(np.max(x[i : i + 65_536])) for i in range(0, len(x), 65_536))
+
+
 def _value_max(x: np.ndarray) -> float:
     """The top of a value range for binarisation: the dtype's for uint8, else 1 for data in
     [0, 1], else the data's maximum."""
@@ -404,8 +437,8 @@ def _value_max(x: np.ndarray) -> float:
         return 255.0
     if x.dtype == np.bool_:
         return 1.0
-    top = float(np.max(x)) if x.size else 1.0
-    return 1.0 if top <= 1.0 else top
+    top = _largest(x)
+    return 1.0 if not top > 1.0 else top
 
 
 # ---------------------------------------------------------------------------- processing
@@ -451,13 +484,18 @@ def load_data(
     if overrides and not isinstance(source, str):
         cfg = replace(cfg, **overrides)  # type: ignore[arg-type]
     named = NAMED_SETS.get(cfg.source)
-    raw = named.load(cfg) if named else _from_path(Path(cfg.source), cfg)
+    try:
+        raw = named.load(cfg) if named else _from_path(Path(cfg.source), cfg)
+    except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as exc:
+        if isinstance(exc, ValueError) and cfg.source in str(exc):
+            raise  # already says which file
+        raise DataError(f"{cfg.source}: cannot be read as data ({exc})") from None
     where = cfg.source
     if raw.cells is None and cfg.column_types:
         raise DataError(f"{where}: column types apply to tables (CSV files), not to this source")
     if raw.cells is not None:
         return _load_table(raw, cfg, named, schema)
-    notes: list[str] = []
+    notes: list[str] = list(raw.notes)
     mode = raw.binarize if cfg.binarize == "auto" else cfg.binarize
     if mode != "none" and raw.num_categories == 2 and raw.value_max == 1:
         mode = "none"  # already binary
@@ -504,13 +542,15 @@ def load_data(
         cats = infer_categories(list(splits.values()))
         declared = cats[0] if len(set(cats)) == 1 else cats
         notes.append(_describe_inferred(cats, raw.columns))
+    check_output_size(declared, first.shape[1:], where)
+    classes = raw.classes or _classes_from_labels(labels, where)
     return Dataset(
         name=named.name if named else Path(cfg.source).name,
         splits=splits,
         num_categories=declared,
         source=named.origin if named else str(cfg.source),
         labels=labels,
-        classes=raw.classes,
+        classes=classes,
         columns=raw.columns,
         entropy=raw.entropy,
         notes=notes,
@@ -536,8 +576,16 @@ def _carve(
         notes.append(
             f"test split: {len(test)} of {len(whole)} examples carved with seed {cfg.seed}"
         )
-    if "test" not in splits:
-        raise DataError(f"{cfg.source}: has no test split")
+    if "test" not in splits:  # carved from train, as from a single array
+        kept, test = _split(len(splits["train"]), cfg.test_fraction, cfg.seed, 3)
+        train = splits["train"]
+        splits["train"], splits["test"] = train[kept], train[test]
+        if "train" in labels:
+            y = labels["train"]
+            labels["train"], labels["test"] = y[kept], y[test]
+        notes.append(
+            f"test split: {len(test)} of {len(train)} training examples carved with seed {cfg.seed}"
+        )
     if "valid" not in splits:
         kept, valid = _split(len(splits["train"]), cfg.valid_fraction, cfg.seed, 2)
         train = splits["train"]
@@ -561,12 +609,12 @@ def _load_table(
     if cfg.binarize not in ("auto", "none") or cfg.levels is not None:
         raise DataError(f"{where}: binarize and levels apply to grey levels, not to tables")
     first_line = (raw.header_lines or 0) + 1
-    notes: list[str] = []
+    notes: list[str] = list(raw.notes)
     if schema is None:
         typed = infer_schema(raw.columns, rows, where, cfg.column_types)
         whole = typed.encode(rows, where, first_line)  # real columns as they are, for now
         splits = _carve({"all": whole}, cfg, notes)
-        schema = typed.with_statistics(splits["train"])
+        schema = typed.with_statistics(splits["train"], where)
         splits = {s: schema.standardise(x) for s, x in splits.items()}
         whole = schema.standardise(whole)
         notes.append(schema.describe())
@@ -601,6 +649,23 @@ def _load_table(
         original={"all": whole},
         schema=schema,
     )
+
+
+def _classes_from_labels(labels: dict[str, np.ndarray], where: str) -> tuple[str, ...]:
+    """Class names for labels a file gives without names: their numbers, 0..K-1."""
+    if not labels:
+        return ()
+    top = -1
+    for split, y in labels.items():
+        y = np.asarray(y)
+        if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or np.all(y == np.round(y))):
+            raise DataError(f"{where}: the {split} labels must be one integer class per example")
+        if len(y) and y.min() < 0:
+            raise DataError(f"{where}: the {split} labels must be classes numbered from 0")
+        top = max(top, int(y.max()) if len(y) else -1)
+    if top + 1 > MAX_CLASSES:
+        raise DataError(f"{where}: labels name {top + 1} classes; at most {MAX_CLASSES:,}")
+    return tuple(str(k) for k in range(max(top + 1, 2)))
 
 
 def _describe_inferred(cats: tuple[int, ...], columns: tuple[str, ...] | None) -> str:

@@ -28,6 +28,9 @@ from .validate import DataError
 __all__ = ["Column", "TableSchema", "MAX_INFERRED_CATEGORIES", "infer_schema", "parse_types"]
 
 MAX_INFERRED_CATEGORIES = 20
+# A categorical column with more distinct values than this is almost always an identifier or a
+# free-text field; it is refused (before anything is allocated) with what to do instead.
+MAX_COLUMN_CATEGORIES = 1_000
 KINDS = ("categorical", "real")
 
 
@@ -114,14 +117,25 @@ class TableSchema:
             rows.append(row)
         return rows
 
-    def with_statistics(self, raw: np.ndarray) -> TableSchema:
+    def with_statistics(self, raw: np.ndarray, where: str = "the table") -> TableSchema:
         """The schema with each real column's mean and std taken from ``raw``: training rows
-        encoded by a schema fresh from ``infer_schema`` (real values as they are)."""
+        encoded by a schema fresh from ``infer_schema`` (real values as they are).
+
+        Statistics are computed on values scaled by their largest magnitude, so values near
+        the float range (1e300) do not overflow; ``DataError`` if they still are not finite."""
         columns = []
         for j, col in enumerate(self.columns):
             if col.kind == "real":
-                std = float(raw[:, j].std())
-                col = replace(col, mean=float(raw[:, j].mean()), std=std if std > 0 else 1.0)
+                values = raw[:, j]
+                scale = float(np.abs(values).max()) or 1.0
+                mean = scale * float((values / scale).mean())
+                std = scale * float((values / scale).std())
+                if not (math.isfinite(mean) and math.isfinite(std)):
+                    raise DataError(
+                        f"{where}: column {col.name!r} cannot be standardised (its mean or "
+                        "standard deviation is not a finite number)"
+                    )
+                col = replace(col, mean=mean, std=std if std > 0 else 1.0)
             columns.append(col)
         return TableSchema(tuple(columns))
 
@@ -238,6 +252,21 @@ def infer_schema(
 
 
 def _infer_column(
+    name: str, cells: list[str], forced: str | None, where: str, first_line: int
+) -> Column:
+    column = _typed_column(name, cells, forced, where, first_line)
+    if len(column.values) > MAX_COLUMN_CATEGORIES:
+        numeric = all(is_number(c) for c in cells)
+        raise DataError(
+            f"{where}: column {name!r} has {len(column.values):,} distinct values, more than "
+            f"the {MAX_COLUMN_CATEGORIES:,} a categorical column may have (an identifier?); "
+            + (f"pass --column-type {name}=real, or drop the column" if numeric else
+               "drop the column")
+        )  # fmt: skip
+    return column
+
+
+def _typed_column(
     name: str, cells: list[str], forced: str | None, where: str, first_line: int
 ) -> Column:
     numeric = all(is_number(c) for c in cells)

@@ -11,9 +11,22 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["DataError", "check_array", "infer_categories"]
+__all__ = [
+    "MAX_CATEGORIES",
+    "MAX_CLASSES",
+    "MAX_OUTPUT_UNITS",
+    "DataError",
+    "check_array",
+    "check_output_size",
+    "infer_categories",
+]
 
 _CHUNK = 65_536
+# Limits checked before anything is allocated for the data: a feature's categories (16-bit
+# codes at most), the model's output units over all features, and the classes of labels.
+MAX_CATEGORIES = 65_536
+MAX_OUTPUT_UNITS = 1 << 22
+MAX_CLASSES = 10_000
 
 
 class DataError(ValueError):
@@ -52,6 +65,8 @@ def check_array(
         )
     if x.shape[0] == 0:
         raise DataError(f"{where}: no examples (the split is empty)")
+    if 0 in x.shape[1:]:
+        raise DataError(f"{where}: examples have no features (shape {tuple(x.shape)})")
     if shape is not None and tuple(x.shape[1:]) != tuple(shape):
         raise DataError(
             f"{where}: examples have shape {tuple(x.shape[1:])}, expected {tuple(shape)} "
@@ -91,6 +106,13 @@ def check_array(
             raise DataError(
                 f"{at(start + r, c)} is {chunk[r, c]:g}; categories are numbered from 0"
             )
+        bad = chunk >= MAX_CATEGORIES
+        if bad.any():
+            r, c = _first_bad(bad)
+            raise DataError(
+                f"{at(start + r, c)} is {chunk[r, c]:g}; categories are codes "
+                f"0..{MAX_CATEGORIES - 1} at most (binarise, quantise or re-code the values first)"
+            )
         if limit is not None:
             bad = chunk >= limit
             if bad.any():
@@ -111,3 +133,19 @@ def infer_categories(splits: Sequence[np.ndarray]) -> tuple[int, ...]:
             chunk = np.asarray(x[start : start + _CHUNK]).reshape(-1, d)
             top = np.maximum(top, chunk.max(axis=0).astype(np.int64))
     return tuple(int(v) for v in np.maximum(top + 1, 2))
+
+
+def check_output_size(
+    num_categories: int | Sequence[int], shape: Sequence[int], where: str
+) -> None:
+    """Refuse data whose model would need more than ``MAX_OUTPUT_UNITS`` output units (one
+    per category of every feature), before any of it is allocated."""
+    d = int(np.prod(shape))
+    cards = np.asarray(num_categories, dtype=np.int64).reshape(-1)
+    units = int(cards[0]) * d if cards.size == 1 else int(cards.sum())
+    if units > MAX_OUTPUT_UNITS:
+        raise DataError(
+            f"{where}: {d:,} features with {int(cards.max()):,} categories at most would need "
+            f"{units:,} output units (more than {MAX_OUTPUT_UNITS:,}); binarise or quantise the "
+            "values (--binarize, levels) or drop features"
+        )
