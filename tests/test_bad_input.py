@@ -1,6 +1,6 @@
 """Every way of giving made wrong input, and the one line each produces.
 
-Each case is a row of the README's "Bad input" table; a test below checks that the table and
+Each case is a row of a table in docs/bad-input.md; a test below checks that the tables and
 these cases agree, so neither can drift. Command-line cases must exit with status 2 and print
 exactly one line; Python cases must raise ``ValueError`` with the message.
 """
@@ -8,8 +8,11 @@ exactly one line; Python cases must raise ``ValueError`` with the message.
 from __future__ import annotations
 
 import errno
+import json
 import os
+import pickle
 import re
+import socket
 import tempfile
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from made import MADE
 from made.cli import main
 from made.data import load_data
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+TABLES = Path(__file__).resolve().parents[1] / "docs" / "bad-input.md"
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +56,36 @@ def files(tmp_path_factory):
     (d / "table.csv").write_text("a,b\n" + rows)
     (d / "holes.csv").write_text("a,b\n0.5,x\n0.25,\n")
     (d / "newcat.csv").write_text("a,b\n0.5,z\n")
-    assert main(["train", "--data", str(d / "table.csv"), "--hidden", "8", "--epochs", "1",
-                 "--out", str(d / "trun"), "--device", "cpu", "--quiet"]) == 0  # fmt: skip
-    run = d / "run"
-    assert main(["train", "--data", str(d / "good.npy"), "--hidden", "8", "--epochs", "1",
-                 "--out", str(run), "--device", "cpu", "--quiet"]) == 0  # fmt: skip
+    np.save(d / "big.npy", np.array([[0, 2**40], [1, 0]] * 10))
+    np.save(d / "flat.npy", np.zeros((20, 0)))
+    (d / "ids.csv").write_text("id,x\n" + "".join(f"user{i},{i % 2}\n" for i in range(1500)))
+    (d / "years.csv").write_text("2019,2020\n" + "".join(f"{i % 2},{i % 3}\n" for i in range(30)))
+    (d / "fake").mkdir()
+    (d / "fake" / "config.json").write_text("{}")
+    (d / "busy").mkdir()  # locked by a live process: this one
+    lock = {"pid": os.getpid(), "host": socket.gethostname(), "started": None, "time": "now"}
+    (d / "busy" / "made-run.lock").write_text(json.dumps(lock))
+    with open(d / "evil.pt", "wb") as f:
+        pickle.dump({"format": "made-checkpoint-v2", "x": _Exploit()}, f, protocol=2)
+
+    def train(data: str, out: str) -> None:
+        assert main(["train", "--data", str(d / data), "--hidden", "8", "--epochs", "1",
+                     "--out", str(d / out), "--device", "cpu", "--quiet"]) == 0  # fmt: skip
+
+    train("table.csv", "trun")
+    train("good.npy", "run")
+    np.save(d / "changing.npy", good)
+    train("changing.npy", "crun")
+    np.save(d / "changing.npy", 1 - good)  # same shape, other values
+    np.save(d / "temp.npy", good)
+    train("temp.npy", "gone")
+    (d / "temp.npy").unlink()
     return d
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
 
 
 # (what the user gave, the arguments ({d}: the folder of files above), the message)
@@ -123,6 +150,56 @@ CLI_CASES = [
     ("a category the training table never had",
      ["score", "{d}/trun", "--data", "{d}/newcat.csv", "--out", "{d}/s.csv"],
      "newcat.csv: line 2, b is 'z'; expected one of its categories: x, y"),
+    ("--out that is the current directory (or '')", ["train", "--out", ""],
+     "is the current directory; a run needs a folder of its own"),
+    ("--out that holds the data",
+     ["train", "--data", "{d}/good.npy", "--out", "{d}", "--overwrite"], "holds the data"),
+    ("--out at a filesystem root", ["train", "--out", "/", "--overwrite"], "is a filesystem root"),
+    ("--overwrite on a folder whose config.json made did not write",
+     ["train", "--data", "{d}/good.npy", "--out", "{d}/fake", "--overwrite"],
+     "it is not a made run directory (no made-run.json); made replaces only folders it wrote"),
+    ("a run directory another process is using",
+     ["train", "--data", "{d}/good.npy", "--out", "{d}/busy", "--overwrite"],
+     "is in use by process"),
+    ("--resume with an option that differs from the run's",
+     ["train", "--resume", "--out", "{d}/run", "--hidden", "16"],
+     "--hidden 16 differs from this run's 8; a resumed run keeps its own settings"),
+    ("--resume with --overwrite", ["train", "--resume", "--overwrite", "--out", "{d}/run"],
+     "--resume continues a run and --overwrite replaces it: give one"),
+    ("--resume on data that changed since the run began",
+     ["train", "--resume", "--out", "{d}/crun"],
+     "is not the data this run was trained on: split 'test' has the same shape but other values"),
+    ("a run whose data file is gone", ["eval", "{d}/gone"], "which is not there; pass --data"),
+    ("--out that is the data being scored",
+     ["score", "{d}/trun", "--data", "{d}/table.csv", "--out", "{d}/table.csv"],
+     "which this command reads; made never overwrites its inputs"),
+    ("--out that is the run's own data", ["sample", "{d}/run", "--out", "{d}/good.npy"],
+     "which this command reads; made never overwrites its inputs"),
+    ("category values beyond 16 bits", ["train", "--data", "{d}/big.npy"],
+     "big.npy: row 0, feature 1 is 1.09951e+12; categories are codes 0..65535 at most"),
+    ("an identifier column (1,500 distinct texts)", ["train", "--data", "{d}/ids.csv"],
+     "ids.csv: column 'id' has 1,500 distinct values, more than the 1,000 a categorical column"),
+    ("a numeric first line that looks like a header", ["train", "--data", "{d}/years.csv"],
+     "years.csv: the first line (2019, 2020) is numbers that look like column names; say which "
+     "it is with --header yes or --header no"),
+    ("an array whose examples have no features", ["train", "--data", "{d}/flat.npy"],
+     "flat.npy: examples have no features (shape (20, 0))"),
+    ("a class-conditional run on data without labels",
+     ["train", "--data", "{d}/good.npy", "--conditional"],
+     "good.npy has no class labels, so a conditional model cannot be trained"),
+    ("a seed beyond 63 bits", ["train", "--seed", "99999999999999999999"],
+     "argument --seed: expected an int in 0..9223372036854775807"),
+    ("a negative weight decay", ["train", "--weight-decay", "-1"],
+     "argument --weight-decay: expected a number >= 0"),
+    ("more categories declared than 16 bits hold", ["train", "--categories", "100000"],
+     "argument --categories: category counts must be between 2 and 65,536"),
+    ("a hidden layer of a million units", ["train", "--hidden", "1000000"],
+     "argument --hidden: sizes must be at most 100,000"),
+    ("a delimiter of two characters",
+     ["train", "--data", "{d}/table.csv", "--delimiter", ";;"],
+     "delimiter must be one character; got ';;'"),
+    ("a checkpoint whose pickle would run code", ["eval", "{d}/evil.pt"],
+     "evil.pt is not a made checkpoint: it holds Python objects that could run code when loaded"),
 ]  # fmt: skip
 
 
@@ -295,8 +372,8 @@ def test_api_bad_input(what, call, message):
     assert message in str(info.value)
 
 
-def _readme_rows(heading: str) -> list[tuple[str, str]]:
-    text = README.read_text()
+def _table_rows(heading: str) -> list[tuple[str, str]]:
+    text = TABLES.read_text()
     section = text.split(heading, 1)[1].split("\n\n", 2)[1]
     rows = []
     for line in section.splitlines()[2:]:
@@ -315,8 +392,9 @@ EXTRA_CLI_ROWS = [
 ]  # fmt: skip
 
 
-def test_the_readme_tables_list_exactly_these_cases():
+def test_the_docs_tables_list_exactly_these_cases():
     cli = [(what, message) for what, _, message in CLI_CASES] + EXTRA_CLI_ROWS
     api = [(what, message) for what, _, message in API_CASES]
-    assert _readme_rows("Bad input on the command line") == cli
-    assert _readme_rows("Bad input in Python") == api
+    assert _table_rows("## On the command line") == cli
+    assert _table_rows("## In Python") == api
+    assert len(cli) + len(api) >= 40

@@ -63,8 +63,8 @@ class Terminated(KeyboardInterrupt):
 # Pictures hold at most this many samples, and inpainting figures this many examples and
 # completions per example: enough to look at, and bounded whatever -n asks.
 GRID_SAMPLES = 400
-GRID_EXAMPLES = 64
-GRID_COMPLETIONS = 16
+GRID_EXAMPLES = 16
+GRID_COMPLETIONS = 8
 MAX_HIDDEN = 100_000
 MAX_SEED = 2**63 - 1
 
@@ -763,8 +763,8 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         completions = model.sample(len(values), generator=g, ensemble=ensemble,
                                    observed=values, observed_mask=mask)  # fmt: skip
-    for w in caught:
-        print(f"made: warning: {w.message}", file=sys.stderr)
+    for message in dict.fromkeys(str(w.message) for w in caught):  # each once, in order
+        print(f"made: warning: {message}", file=sys.stderr)
     completions = completions.reshape(len(index), k, *model.input_shape).cpu()
     out.parent.mkdir(parents=True, exist_ok=True)
     from .plots import save_inpainting_grid
