@@ -121,7 +121,7 @@ CLI_CASES = [
     ("a negative batch size", ["train", "--batch-size", "-1"],
      "argument --batch-size: expected a positive int"),
     ("a zero learning rate", ["train", "--lr", "0"], "argument --lr: expected a positive number"),
-    ("zero masks", ["train", "--masks", "0"], "argument --masks: expected a positive int"),
+    ("zero masks", ["train", "--masks", "0"], "argument --masks: expected an int in 1..1000"),
     ("zero samples", ["sample", "{d}/run", "-n", "0"], "argument -n: expected a positive int"),
     ("an unknown device", ["train", "--device", "tpu"], "--device must be auto, cpu or cuda"),
     ("a CUDA request on a machine without CUDA", ["train", "--device", "cuda"],

@@ -875,7 +875,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train", help="train a MADE and write a run directory",
         description="Train a MADE. With no arguments: the reference experiment (Shapes, "
-        "hidden 512,512, batch 128, Adam lr 1e-3, 20 epochs). Writes config.json, "
+        "hidden 512,512, batch 128, Adam lr 1e-3, 20 epochs). Writes made-run.json, config.json, "
         "checkpoint.pt, best.pt, metrics.jsonl, loss.png, samples.png and summary.json "
         "into --out. Under torchrun it trains data-parallel.",
     )  # fmt: skip
@@ -911,7 +911,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--masks",
-        type=_positive_int,
+        type=_bounded_int(1, 1000),
         default=1,
         help="connectivity-agnostic training over this many masks; validation and "
         "test use their mixture",
@@ -929,7 +929,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--direct-connections", action="store_true")
     p.add_argument(
         "--components",
-        type=_positive_int,
+        type=_bounded_int(1, 1000),
         default=1,
         help="the density of real-valued columns: 1 for a Gaussian, C > 1 for a mixture of "
         "C Gaussians (default: %(default)s)",
