@@ -70,11 +70,15 @@ MAX_SEED = 2**63 - 1
 
 
 # ------------------------------------------------------------------------------- helpers
-def _int_list(text: str) -> list[int]:
+def _ints(text: str) -> list[int]:
     try:
-        values = [int(v) for v in text.split(",") if v.strip()] if text.strip() else []
+        return [int(v) for v in text.split(",") if v.strip()] if text.strip() else []
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}") from None
+
+
+def _int_list(text: str) -> list[int]:
+    values = _ints(text)
     if any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
     if any(v > MAX_HIDDEN for v in values):
@@ -83,8 +87,8 @@ def _int_list(text: str) -> list[int]:
 
 
 def _categories(text: str) -> list[int]:
-    values = _int_list(text) if all(c.isdigit() or c in ", " for c in text) else None
-    if values is None or not values:
+    values = _ints(text)
+    if not values:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}")
     if any(v < 2 or v > MAX_CATEGORIES for v in values):
         raise argparse.ArgumentTypeError(
@@ -93,51 +97,30 @@ def _categories(text: str) -> list[int]:
     return values
 
 
-def _bounded_int(low: int, high: int) -> Any:
-    """An argparse type: an int in ``low..high`` or a one-line error saying so."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected an int in {low}..{high}, got {text!r}")
-        return value
-
-    return parse
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-_seed = _bounded_int(0, MAX_SEED)
-
-
-def _positive(convert: type, what: str) -> Any:
-    """An argparse type: ``convert(text)``, finite and > 0, or a one-line error."""
+def _ranged(convert: type, ok: Any, what: str) -> Any:
+    """An argparse type: ``convert(text)`` for which ``ok(value)`` holds, or a one-line error
+    saying what was expected (NaN fails every range)."""
 
     def parse(text: str) -> Any:
         try:
             value = convert(text)
         except ValueError:
             value = None
-        if value is None or not 0 < value < float("inf"):
+        if value is None or not ok(value):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
 
     return parse
 
 
-_positive_int = _positive(int, "a positive int")
-_positive_float = _positive(float, "a positive number")
+def _bounded_int(low: int, high: int) -> Any:
+    return _ranged(int, lambda v: low <= v <= high, f"an int in {low}..{high}")
+
+
+_positive_int = _ranged(int, lambda v: v > 0, "a positive int")
+_positive_float = _ranged(float, lambda v: 0 < v < float("inf"), "a positive number")
+_non_negative_float = _ranged(float, lambda v: 0 <= v < float("inf"), "a number >= 0")
+_seed = _bounded_int(0, MAX_SEED)
 
 
 def _data_config(args: argparse.Namespace) -> DataConfig:

@@ -567,37 +567,28 @@ def _carve(
     splits = dict(splits)
     labels = {} if labels is None else labels
     if "all" in splits:
-        whole = splits.pop("all")
-        rest, test = _split(len(whole), cfg.test_fraction, cfg.seed, 1)
-        splits["train"], splits["test"] = whole[rest], whole[test]
-        if "all" in labels:
-            y = labels.pop("all")
-            labels["train"], labels["test"] = y[rest], y[test]
-        notes.append(
-            f"test split: {len(test)} of {len(whole)} examples carved with seed {cfg.seed}"
-        )
+        _carve_one(splits, labels, "all", "train", "test", cfg.test_fraction, cfg, 1, notes)
     if "test" not in splits:  # carved from train, as from a single array
-        kept, test = _split(len(splits["train"]), cfg.test_fraction, cfg.seed, 3)
-        train = splits["train"]
-        splits["train"], splits["test"] = train[kept], train[test]
-        if "train" in labels:
-            y = labels["train"]
-            labels["train"], labels["test"] = y[kept], y[test]
-        notes.append(
-            f"test split: {len(test)} of {len(train)} training examples carved with seed {cfg.seed}"
-        )
+        _carve_one(splits, labels, "train", "train", "test", cfg.test_fraction, cfg, 3, notes)
     if "valid" not in splits:
-        kept, valid = _split(len(splits["train"]), cfg.valid_fraction, cfg.seed, 2)
-        train = splits["train"]
-        splits["train"], splits["valid"] = train[kept], train[valid]
-        if "train" in labels:
-            y = labels["train"]
-            labels["train"], labels["valid"] = y[kept], y[valid]
-        notes.append(
-            f"valid split: {len(valid)} of {len(train)} training examples carved with "
-            f"seed {cfg.seed}"
-        )
+        _carve_one(splits, labels, "train", "train", "valid", cfg.valid_fraction, cfg, 2, notes)
     return {s: splits[s] for s in SPLITS}
+
+
+def _carve_one(
+    splits: dict[str, np.ndarray], labels: dict[str, np.ndarray], source: str, kept: str,
+    carved: str, fraction: float, cfg: DataConfig, key: int, notes: list[str],
+) -> None:  # fmt: skip
+    """Split ``splits[source]`` (and its labels) into ``kept`` and a fixed-seed ``carved``
+    fraction, in place, and say so in ``notes``."""
+    whole = splits.pop(source)
+    rest, cut = _split(len(whole), fraction, cfg.seed, key)
+    splits[kept], splits[carved] = whole[rest], whole[cut]
+    if source in labels:
+        y = labels.pop(source)
+        labels[kept], labels[carved] = y[rest], y[cut]
+    what = "examples" if source == "all" else "training examples"
+    notes.append(f"{carved} split: {len(cut)} of {len(whole)} {what} carved with seed {cfg.seed}")
 
 
 def _load_table(
