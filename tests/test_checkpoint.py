@@ -141,3 +141,12 @@ def test_a_failed_checkpoint_write_keeps_the_previous_good_one(tmp_path, monkeyp
         save_checkpoint(path, MADE(6, [16], seed=9), epoch=3)
     assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["m.pt"]
     assert load_checkpoint(path)[1]["epoch"] == 2
+
+
+def test_a_float64_model_loads_back_in_float64(tmp_path):
+    model = MADE(5, [8], num_categories=0, seed=0).double()
+    save_checkpoint(tmp_path / "m.pt", model)
+    loaded, _ = load_checkpoint(tmp_path / "m.pt")
+    assert loaded.output.weight.dtype == torch.float64
+    x = torch.randn(4, 5, dtype=torch.float64)
+    assert torch.equal(loaded.log_prob(x), model.log_prob(x))  # bit for bit, not rounded

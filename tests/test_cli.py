@@ -322,3 +322,20 @@ def test_score_hide_gives_exact_marginals(tmp_path, capsys):
         expected = -model.log_marginal(torch.from_numpy(x), keep, ensemble=3).double()
     got = torch.tensor([float(r["nll_nats"]) for r in csv.DictReader(out.open())])
     assert torch.allclose(got.double(), expected, atol=1e-5)
+
+
+def test_score_a_split_the_source_does_not_have_is_refused_in_one_line(run_dir, tmp_path, capsys):
+    # Shapes has train and test files; its validation rows are carved from train
+    out = tmp_path / "s.csv"
+    code = main(["score", str(run_dir), "--split", "valid", "--out", str(out), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and "internal error" not in err and err.count("\n") == 1
+    assert "shapes has no valid split of its own" in err and "--split train or test" in err
+
+
+def test_score_hide_errors_name_the_hide_option(run_dir, tmp_path, capsys):
+    out = str(tmp_path / "s.csv")
+    assert main(["score", str(run_dir), "--hide", "middle", "--out", out, "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "--hide must be top, bottom, left, right, random or a .npy file" in err
+    assert "--mask" not in err

@@ -112,3 +112,21 @@ def test_bad_inputs():
         net(torch.zeros(2, 3))
     with pytest.raises(ValueError, match=r"context must have shape \(2, 2\)"):
         net(torch.zeros(2, 3), torch.zeros(2, 5))
+
+
+@pytest.mark.parametrize("hidden", [[], [16], [16, 16]])
+def test_the_context_reaches_every_dimension_the_first_included(hidden):
+    # A conditional flow must be able to condition its first variable: the context is an
+    # input that every layer, the output layer included, may see.
+    net = MaskedMLP(4, hidden, params_per_dim=2, context_size=3, seed=1)
+    x = torch.randn(5, 4)
+    context = torch.randn(5, 3, requires_grad=True)
+    out = net(x, context)
+    for d in range(4):
+        (grad,) = torch.autograd.grad(out[:, d, :].sum(), context, retain_graph=True)
+        assert grad.abs().sum() > 0, d
+    # and the first dimension still sees no input
+    x = x.clone().requires_grad_()
+    out = net(x, context.detach())
+    (grad_x,) = torch.autograd.grad(out[:, int(net.ordering[0]), :].sum(), x)
+    assert grad_x.abs().sum() == 0

@@ -451,3 +451,29 @@ def test_fast_path_skips_the_zero_half():
     dense = 400 * 512 + 512 * 512 + 512 * 400
     done = sum((r1 - r0) * p for blocks in plan.blocks for r0, r1, p in blocks)
     assert done < 0.66 * dense  # about (1 + 1/blocks) / 2 of the dense work: 4 blocks, 5/8
+
+
+def test_a_random_ordering_is_one_ordering_unless_order_agnostic():
+    # ordering="random" with several masks but order_agnostic=False: one random ordering that
+    # every mask shares (only the degrees differ); order_agnostic=True gives each its own
+    shared = MADE(6, [16], ordering="random", num_masks=4, seed=3)
+    assert all(torch.equal(shared.orderings[k], shared.orderings[0]) for k in range(4))
+    assert not torch.equal(shared.orderings[0], torch.arange(6))
+    own = MADE(6, [16], ordering="random", num_masks=4, order_agnostic=True, seed=3)
+    assert torch.equal(own.orderings[0], shared.orderings[0])
+    assert len({tuple(o.tolist()) for o in own.orderings}) > 1
+
+
+def test_ensemble_evaluation_builds_each_mask_once(monkeypatch):
+    import made.model
+    from made import evaluate_nll
+
+    model = MADE(6, [16], num_masks=4, seed=0)
+    x = torch.randint(0, 2, (100, 6))
+    expected = -model.log_prob(x, ensemble=4).double().mean().item()
+    calls = []
+    real = made.model.build_masks
+    monkeypatch.setattr(made.model, "build_masks", lambda *a, **k: calls.append(1) or real(*a, **k))
+    result = evaluate_nll(model, x, ensemble=4, batch_size=10)  # 10 batches
+    assert len(calls) <= 4, len(calls)
+    assert result.nll == pytest.approx(expected, rel=1e-12)

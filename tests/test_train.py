@@ -191,3 +191,23 @@ def test_two_processes_match_one(data, tmp_path):
     assert torch.allclose(single["params"], ranks[0]["params"], atol=1e-5)
     assert single["losses"] == pytest.approx(ranks[0]["losses"], rel=1e-5)
     assert (tmp_path / "run" / "checkpoint.pt").is_file()  # rank 0 wrote the run
+
+
+def test_an_optimiser_without_a_fused_kernel_falls_back(data, monkeypatch):
+    # torch versions (or devices) without a fused kernel for an optimiser refuse fused=True;
+    # fit then uses the ordinary implementation instead of failing
+    import made.train
+
+    real = torch.optim.Adam
+
+    class NoFused(real):
+        def __init__(self, params, **kwargs):
+            if kwargs.get("fused"):
+                raise RuntimeError("`fused=True` requires all the params to be floating point "
+                                   "Tensors of supported devices")  # fmt: skip
+            super().__init__(params, **kwargs)
+
+    monkeypatch.setitem(made.train._OPTIMIZERS, "adam", NoFused)
+    model = MADE(data.shape, [16], seed=0)
+    opt = made.train._optimizer(model, TrainConfig(epochs=1))
+    assert isinstance(opt, NoFused) and not opt.defaults.get("fused")

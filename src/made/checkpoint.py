@@ -85,6 +85,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: MADE, **extra: Any) -> 
         "made_version": __version__,
         "model_config": model.config.to_dict(),
         "model_state": model.state_dict(),
+        "dtype": str(model.output.weight.dtype).removeprefix("torch."),
         **extra,
     }
     payload["sha256"] = _digest(payload).hexdigest()
@@ -109,5 +110,9 @@ def load_checkpoint(
             "written with them"
         )
     model = MADE.from_config(payload["model_config"])
+    dtype = getattr(torch, str(payload.get("dtype", "float32")), None)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"{path} records an unknown dtype {payload.get('dtype')!r}")
+    model = model.to(dtype)  # the weights load as they were saved, not rounded to float32
     model.load_state_dict(payload["model_state"])
     return model.to(map_location), payload

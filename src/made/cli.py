@@ -580,6 +580,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     check_not_input(out, [*_run_inputs(args.run, run_dir), args.data, args.hide], "--out")
     # Score the examples as the source holds them, in its own order.
     split = "all" if "all" in data.original else args.split
+    if split not in data.original:
+        kept = " or ".join(s for s in ("train", "valid", "test") if s in data.original)
+        raise UsageError(
+            f"{data.name} has no {split} split of its own (its {split} rows were carved from "
+            f"another split, so they have no place in a file to report); use --split {kept}"
+        )
     x = torch.from_numpy(np.array(data.original[split])).to(device)  # a copy: files are read-only
     ctx = None
     if conditional:
@@ -594,7 +600,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     dims = model.num_dims
     keep = None
     if args.hide is not None:  # score the marginal of the part left visible
-        hidden = _hidden_region(args.hide, model.input_shape, 1, args.seed)
+        hidden = _hidden_region(args.hide, model.input_shape, 1, args.seed, "--hide")
         keep = (~hidden).reshape(dims).to(device)
         dims = int(keep.sum())
         if dims == 0:
@@ -668,11 +674,14 @@ def print_top_rows(
 
 
 # ------------------------------------------------------------------------------ inpaint
-def _hidden_region(spec: str, shape: tuple[int, ...], n: int, seed: int) -> torch.Tensor:
-    """Boolean ``(n, *shape)``: True where the model fills in."""
+def _hidden_region(
+    spec: str, shape: tuple[int, ...], n: int, seed: int, option: str = "--mask"
+) -> torch.Tensor:
+    """Boolean ``(n, *shape)``: True where the model fills in (``option`` names the
+    command-line option the region came from, in messages)."""
     if spec in ("top", "bottom", "left", "right"):
         if len(shape) < 2:
-            raise UsageError(f"--mask {spec} needs image-shaped data; this model's is {shape}")
+            raise UsageError(f"{option} {spec} needs image-shaped data; this model's is {shape}")
         h, w = shape[-2], shape[-1]
         region = torch.zeros(shape, dtype=torch.bool)
         if spec == "top":
@@ -690,7 +699,7 @@ def _hidden_region(spec: str, shape: tuple[int, ...], n: int, seed: int) -> torc
     path = Path(spec)
     if path.suffix != ".npy" or not path.is_file():
         raise UsageError(
-            f"--mask must be top, bottom, left, right, random or a .npy file; got {spec!r}"
+            f"{option} must be top, bottom, left, right, random or a .npy file; got {spec!r}"
         )
     try:
         region = np.load(path, allow_pickle=False)

@@ -24,7 +24,7 @@ __all__ = ["MaskedMLP"]
 class MaskedMLP(nn.Module):
     """``(B, D)`` inputs (and an optional ``(B, C)`` context) to ``(B, D, P)`` parameters, where
     ``out[:, d, :]`` depends only on the inputs that come before ``d`` in ``ordering`` (and on the
-    context). ``out[:, ordering[0], :]`` depends on the context alone.
+    context). ``out[:, ordering[0], :]`` depends on the context alone (and its biases).
 
     Args:
         num_dims: D, the number of input dimensions.
@@ -33,7 +33,8 @@ class MaskedMLP(nn.Module):
         params_per_dim: P, the number of parameters produced for each dimension.
         ordering: ``"natural"``, ``"reversed"``, ``"random"`` (from ``seed``) or a permutation.
         hidden_degrees: ``"random"`` (the MADE paper) or ``"equal"`` (evenly spread).
-        context_size: width of a conditioning vector fed, unmasked, to every hidden layer.
+        context_size: width of a conditioning vector fed, unmasked, to every hidden layer
+            and to the output layer (so every dimension, the first included, depends on it).
         activation: any of ``made.config.ACTIVATIONS`` (``relu``, ``tanh``, ...).
         seed: everything random (weights, ordering, degrees) is drawn from it.
     """
@@ -78,9 +79,19 @@ class MaskedMLP(nn.Module):
         )
         for layer, mask in zip(self.layers, masks, strict=True):
             layer.set_mask(mask)
-        self.context = nn.ModuleList(
-            nn.Linear(context_size, h, bias=False) for h in sizes
-        ) if context_size else None  # fmt: skip
+        # The context is an input every layer may see, the output layer included: so the
+        # first dimension (which sees no input) still depends on it. Initialised like a
+        # MaskedLinear of fan-in context_size, from the seeded generator.
+        self.context = None
+        if context_size:
+            self.context = nn.ModuleList()
+            for h in [*sizes, num_dims * params_per_dim]:
+                layer = nn.Linear(context_size, h, bias=False)
+                bound = 1.0 / context_size**0.5
+                with torch.no_grad():
+                    w = torch.empty(h, context_size, dtype=torch.float64)
+                    layer.weight.copy_(w.uniform_(-bound, bound, generator=weights_gen))
+                self.context.append(layer)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, D)`` -> ``(B, D, P)``."""
@@ -103,4 +114,6 @@ class MaskedMLP(nn.Module):
                 h = h + self.context[i](context)
             h = self._act(h)
         out = self.layers[-1](h)
+        if self.context is not None:
+            out = out + self.context[-1](context)
         return out.view(x.shape[0], self.num_dims, self.params_per_dim)

@@ -45,11 +45,20 @@ def evaluate_nll(
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     x = model._check_x(data)
     ctx = model._check_context(context, x.shape[0])
+    batches = [(x[i : i + batch_size], None if ctx is None else ctx[i : i + batch_size])
+               for i in range(0, x.shape[0], batch_size)]  # fmt: skip
+    if ensemble is None:
+        scores = [model.log_prob(xb, cb, validate=False) for xb, cb in batches]
+    else:  # mask by mask, each mask's masks and plan built once for all batches
+        model._check_ensemble(ensemble)
+        members = []
+        for k in range(ensemble):
+            masks, plan = model.mask_and_plan(k)
+            members.append([model._member_log_prob(xb, cb, masks, plan) for xb, cb in batches])
+        scores = [torch.logsumexp(torch.stack(m), dim=0) - math.log(ensemble)
+                  for m in zip(*members, strict=True)]  # fmt: skip
     total = 0.0
-    for start in range(0, x.shape[0], batch_size):
-        xb = x[start : start + batch_size]
-        cb = None if ctx is None else ctx[start : start + batch_size]
-        lp = model.log_prob(xb, cb, ensemble=ensemble, validate=False)
+    for lp in scores:
         total += float(lp.double().sum())
     nll = -total / x.shape[0]
     return NLLResult(

@@ -212,7 +212,9 @@ class MADE(nn.Module):
         for k in range(config.num_masks):
             g = make_generator(config.seed, _MASK_STREAM, k)
             spec = config.ordering if (k == 0 or not config.order_agnostic) else "random"
-            orderings.append(make_ordering(spec, self.num_dims, g))
+            ordering = make_ordering(spec, self.num_dims, g)  # drawn always: same streams
+            # Without order_agnostic every mask keeps mask 0's ordering, random or not.
+            orderings.append(ordering if config.order_agnostic or k == 0 else orderings[0])
             degrees.append(
                 make_hidden_degrees(config.hidden_sizes, self.num_dims, config.hidden_degrees, g)
             )
@@ -648,14 +650,24 @@ class MADE(nn.Module):
             return self._log_prob_from_out(out, x)
         self._check_ensemble(ensemble)
         members = torch.stack(
-            [
-                self._log_prob_from_out(
-                    self._network(h_in, context, self.masks(k), self._plan(k)), x
-                )
-                for k in range(ensemble)
-            ]
-        )
+            [self._member_log_prob(x, context, *self.mask_and_plan(k), h_in)
+             for k in range(ensemble)]
+        )  # fmt: skip
         return torch.logsumexp(members, dim=0) - math.log(ensemble)
+
+    def mask_and_plan(self, k: int) -> tuple[list[torch.Tensor], _Plan]:
+        """Mask ``k``'s boolean masks and fast-path plan: built once by a caller that scores
+        many batches under the same mask (``evaluate_nll``), rather than once a batch."""
+        k = self._check_mask_index(k)
+        return self.masks(k), self._plan(k)
+
+    def _member_log_prob(
+        self, x: torch.Tensor, context: torch.Tensor | None, masks: list[torch.Tensor],
+        plan: _Plan, h_in: torch.Tensor | None = None,
+    ) -> torch.Tensor:  # fmt: skip
+        """``log p_k(x)`` under one mask given as its masks and plan (inputs valid)."""
+        h_in = self._encode(x) if h_in is None else h_in
+        return self._log_prob_from_out(self._network(h_in, context, masks, plan), x)
 
     def conditional_log_probs(
         self, x: torch.Tensor, context: torch.Tensor | None = None

@@ -82,8 +82,12 @@ _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": 
 def _optimizer(model: MADE, cfg: TrainConfig) -> torch.optim.Optimizer:
     cls = _OPTIMIZERS[cfg.optimizer]
     # The fused kernel updates every parameter in one pass: a third of a training step's time
-    # on the CPU otherwise goes into the optimiser's per-tensor loop.
-    return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    # on the CPU otherwise goes into the optimiser's per-tensor loop. Torch versions or
+    # devices without one refuse fused=True: then the ordinary implementation does the same.
+    try:
+        return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig) -> Any:
