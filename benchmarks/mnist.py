@@ -62,7 +62,7 @@ class Experiment:
     targets: dict[int, float] = field(default_factory=dict)
 
 
-# Settings were chosen on the validation split (see the README's benchmark section). Every
+# Settings were chosen on the validation split (see benchmarks/README.md). Every
 # experiment shares the network's input/output form and the optimiser's base settings.
 _NET = {"hidden_sizes": [500], "direct_connections": True}
 _ADAM = {"epochs": 300, "batch_size": 100, "lr": 1e-3, "schedule": "plateau"}

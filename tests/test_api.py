@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import doctest
+import re
+from pathlib import Path
 
 import made
 import made.model
@@ -19,15 +21,27 @@ def test_docstring_examples():
     assert tried > 0 and failures == 0
 
 
-def test_readme_python_examples_run():
-    """The README's code blocks are executed in order, sharing one namespace."""
-    import re
-    from pathlib import Path
+ROOT = Path(__file__).resolve().parents[1]
 
-    readme = Path(__file__).resolve().parents[1] / "README.md"
-    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), flags=re.S)
-    assert len(blocks) >= 2
+
+def _run_blocks(paths: list[Path], namespace: dict) -> None:
+    """Execute every ```python block of ``paths``, in order, in one namespace."""
+    for path in paths:
+        for block in re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S):
+            exec(compile(block, str(path), "exec"), namespace)  # noqa: S102
+
+
+def test_readme_python_example_runs():
     namespace: dict = {}
-    for block in blocks:
-        exec(compile(block, str(readme), "exec"), namespace)  # noqa: S102
+    _run_blocks([ROOT / "README.md"], namespace)
+    assert namespace["samples"].shape == (16, 1, 8, 8)
+    filled, x, half = namespace["filled"], namespace["x"], namespace["half"]
+    assert filled[half].equal(x[:16][half].long())  # the observed half is kept
+
+
+def test_docs_python_examples_run():
+    """The guides' code blocks, in reading order (each continues the one before)."""
+    namespace: dict = {}
+    docs = ROOT / "docs"
+    _run_blocks([docs / n for n in ("api.md", "sampling.md", "data.md", "tables.md")], namespace)
     assert namespace["samples"].shape == (16, 1, 20, 20)

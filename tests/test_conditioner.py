@@ -48,7 +48,7 @@ def test_a_wide_network_reads_every_predecessor():
 
 
 class AffineFlow(nn.Module):
-    """The README's MAF layer: z = (x - shift(x)) * exp(-log_scale(x)), shift and log_scale of
+    """The MAF layer of docs/api.md: z = (x - shift(x)) * exp(-log_scale(x)), shift and log_scale of
     dimension d computed from x before d."""
 
     def __init__(self, dims: int, seed: int = 0) -> None:
