@@ -45,3 +45,22 @@ def test_docs_python_examples_run():
     docs = ROOT / "docs"
     _run_blocks([docs / n for n in ("api.md", "sampling.md", "data.md", "tables.md")], namespace)
     assert namespace["samples"].shape == (16, 1, 20, 20)
+
+
+def test_every_choice_is_listed_once_and_used_everywhere():
+    from made import config
+    from made.cli import build_parser
+    from made.layers import ACTIVATION_FUNCTIONS
+    from made.train import _OPTIMIZERS
+
+    assert tuple(ACTIVATION_FUNCTIONS) == config.ACTIVATIONS
+    assert tuple(_OPTIMIZERS) == config.OPTIMIZERS
+    train = build_parser().parse_args(["train"]).train_parser
+    choices = {a.dest: tuple(a.choices) for a in train._actions if a.choices}
+    assert choices["activation"] == config.ACTIVATIONS
+    assert choices["optimizer"] == config.OPTIMIZERS
+    assert choices["schedule"] == config.SCHEDULES
+    assert choices["ordering"] == config.ORDERINGS
+    assert choices["hidden_degrees"] == config.HIDDEN_DEGREES
+    assert choices["binarize"] == config.BINARIZE
+    assert choices["header"] == config.HEADERS

@@ -25,7 +25,17 @@ import numpy as np
 import torch
 
 from . import __version__
-from .config import DataConfig, TrainConfig
+from .config import (
+    ACTIVATIONS,
+    BINARIZE,
+    HEADERS,
+    HIDDEN_DEGREES,
+    OPTIMIZERS,
+    ORDERINGS,
+    SCHEDULES,
+    DataConfig,
+    TrainConfig,
+)
 from .data import NAMED_SETS, Dataset, load_data
 from .data.validate import MAX_CATEGORIES
 from .evaluate import evaluate_nll
@@ -62,6 +72,7 @@ class Terminated(KeyboardInterrupt):
 
 # Pictures hold at most this many samples, and inpainting figures this many examples and
 # completions per example: enough to look at, and bounded whatever -n asks.
+SPLITS = ("train", "valid", "test")
 GRID_SAMPLES = 400
 GRID_EXAMPLES = 16
 GRID_COMPLETIONS = 8
@@ -140,7 +151,7 @@ def _add_data_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--binarize",
         default="auto",
-        choices=["auto", "threshold", "stochastic", "none"],
+        choices=BINARIZE,
         help="turn grey levels into 0/1 (default: the source's own choice)",
     )
     p.add_argument(
@@ -168,7 +179,7 @@ def _add_data_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--header",
         default="auto",
-        choices=["auto", "yes", "no"],
+        choices=HEADERS,
         help="whether a CSV's first line names its columns (default: auto, which refuses a "
         "numeric first line that looks like a header)",
     )
@@ -594,7 +605,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             raise UsageError(f"{data.name} has no labels, which this conditional model needs")
         ctx = class_context(torch.from_numpy(labels), model.config.context_size).to(device)
     try:
-        model._check_x(x)
+        model.validate(x)
     except ValueError as exc:
         raise UsageError(f"{args.data or data.name}: {exc}") from None
     dims = model.num_dims
@@ -881,7 +892,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive_int, default=20, help="default: %(default)s")
     p.add_argument("--batch-size", type=_positive_int, default=128, help="default: %(default)s")
     p.add_argument("--lr", type=_positive_float, default=1e-3, help="default: %(default)s")
-    p.add_argument("--optimizer", choices=["adam", "adamw", "adagrad"], default="adam")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     p.add_argument("--weight-decay", type=_non_negative_float, default=0.0)
     p.add_argument(
         "--grad-clip",
@@ -891,7 +902,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--schedule",
-        choices=["constant", "cosine", "plateau"],
+        choices=SCHEDULES,
         default="constant",
         help="learning-rate schedule (default: %(default)s)",
     )
@@ -915,9 +926,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="use the next mask every this many steps (default: 1)",
     )
     p.add_argument("--order-agnostic", action="store_true", help="a new ordering per mask")
-    p.add_argument("--ordering", default="natural", choices=["natural", "reversed", "random"])
-    p.add_argument("--hidden-degrees", default="random", choices=["random", "equal"])
-    p.add_argument("--activation", default="relu")
+    p.add_argument("--ordering", default="natural", choices=ORDERINGS)
+    p.add_argument("--hidden-degrees", default="random", choices=HIDDEN_DEGREES)
+    p.add_argument("--activation", default="relu", choices=ACTIVATIONS)
     p.add_argument("--direct-connections", action="store_true")
     p.add_argument(
         "--components",
@@ -954,7 +965,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="a run directory or a checkpoint file")
     _add_data_options(p, None)
     p.add_argument("--seed", type=_seed, default=0, help="seed of generated data and splits")
-    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    p.add_argument("--split", default="test", choices=SPLITS)
     p.add_argument(
         "--ensemble",
         type=_positive_int,
@@ -995,7 +1006,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--split",
         default="test",
-        choices=["train", "valid", "test"],
+        choices=SPLITS,
         help="which split, for sources that have splits (default: test)",
     )
     p.add_argument("--ensemble", type=_positive_int, default=None)
@@ -1013,7 +1024,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inpaint", help="fill in a hidden part of examples (a picture)")
     p.add_argument("run", help="a run directory or a checkpoint file")
     _add_data_options(p, None)
-    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    p.add_argument("--split", default="test", choices=SPLITS)
     p.add_argument(
         "--mask",
         default="bottom",
@@ -1058,7 +1069,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_data_source_options(q)
         if action == "show":
             q.add_argument("-n", type=_positive_int, default=100, help="number of examples")
-            q.add_argument("--split", default="train", choices=["train", "valid", "test"])
+            q.add_argument("--split", default="train", choices=SPLITS)
         q.set_defaults(func=func)
     return parser
 

@@ -13,9 +13,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MADEConfig", "TrainConfig", "DataConfig", "ACTIVATIONS"]
+__all__ = [
+    "ACTIVATIONS",
+    "BINARIZE",
+    "HEADERS",
+    "HIDDEN_DEGREES",
+    "OPTIMIZERS",
+    "ORDERINGS",
+    "SCHEDULES",
+    "DataConfig",
+    "MADEConfig",
+    "TrainConfig",
+]
 
+# Every choice a setting offers, listed once: the dataclasses validate against these, and the
+# command line builds its ``choices=`` from them.
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "silu", "leaky_relu", "softplus")
+ORDERINGS = ("natural", "reversed", "random")
+HIDDEN_DEGREES = ("random", "equal")
+OPTIMIZERS = ("adam", "adamw", "adagrad")
+SCHEDULES = ("constant", "cosine", "plateau")
+BINARIZE = ("auto", "threshold", "stochastic", "none")
+HEADERS = ("auto", "yes", "no")
 
 
 def _is_int(value: Any) -> bool:
@@ -95,12 +114,12 @@ class MADEConfig:
                     f"an explicit ordering must be a permutation of 0..{d - 1}; "
                     f"got {list(self.ordering)!r}"
                 )
-        elif self.ordering not in ("natural", "reversed", "random"):
+        elif self.ordering not in ORDERINGS:
             raise ValueError(
                 f"ordering must be 'natural', 'reversed', 'random' or a permutation; "
                 f"got {self.ordering!r}"
             )
-        if self.hidden_degrees not in ("random", "equal"):
+        if self.hidden_degrees not in HIDDEN_DEGREES:
             raise ValueError(
                 f"hidden_degrees must be 'random' or 'equal'; got {self.hidden_degrees!r}"
             )
@@ -194,11 +213,11 @@ class TrainConfig:
             raise ValueError(f"patience must be an int >= 1 or None; got {self.patience!r}")
         if not (isinstance(self.lr, numbers.Real) and self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number; got {self.lr!r}")
-        if self.optimizer not in ("adam", "adamw", "adagrad"):
+        if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"optimizer must be 'adam', 'adamw' or 'adagrad'; got {self.optimizer!r}"
             )
-        if self.schedule not in ("constant", "cosine", "plateau"):
+        if self.schedule not in SCHEDULES:
             raise ValueError(
                 f"schedule must be 'constant', 'cosine' or 'plateau'; got {self.schedule!r}"
             )
@@ -255,13 +274,13 @@ class DataConfig:
             or self.delimiter in "\"\r\n"
         ):  # fmt: skip
             raise ValueError(f"delimiter must be one character; got {self.delimiter!r}")
-        if self.header not in ("auto", "yes", "no"):
+        if self.header not in HEADERS:
             raise ValueError(f"header must be auto, yes or no; got {self.header!r}")
         if not isinstance(self.source, str) or not self.source:
             raise ValueError(f"source must be a data set name or a path; got {self.source!r}")
         if not _is_int(self.seed) or self.seed < 0:
             raise ValueError(f"seed must be an int >= 0; got {self.seed!r}")
-        if self.binarize not in ("auto", "threshold", "stochastic", "none"):
+        if self.binarize not in BINARIZE:
             raise ValueError(
                 f"binarize must be auto, threshold, stochastic or none; got {self.binarize!r}"
             )

@@ -43,14 +43,12 @@ def evaluate_nll(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    x = model._check_x(data)
-    ctx = model._check_context(context, x.shape[0])
+    x, ctx = model.validate(data, context, ensemble)
     batches = [(x[i : i + batch_size], None if ctx is None else ctx[i : i + batch_size])
                for i in range(0, x.shape[0], batch_size)]  # fmt: skip
     if ensemble is None:
         scores = [model.log_prob(xb, cb, validate=False) for xb, cb in batches]
     else:  # mask by mask, each mask's masks and plan built once for all batches
-        model._check_ensemble(ensemble)
         members = []
         for k in range(ensemble):
             masks, plan = model.mask_and_plan(k)

@@ -423,6 +423,21 @@ class MADE(nn.Module):
     def _dtype(self) -> torch.dtype:
         return self.output.weight.dtype
 
+    def validate(
+        self, x: Any, context: Any = None, ensemble: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Check data for this model and return it as the model reads it: ``x`` as ``(B, D)``
+        (integer categories, or the model's dtype when it has real dimensions) and the
+        context as ``(B, C)`` or None; ``ensemble`` must be None or 1..``num_masks``.
+
+        ``ValueError`` names the first problem (shape, device, a value outside its
+        categories, NaN). Validate a data set once, then call ``log_prob(...,
+        validate=False)`` on its batches, as ``fit`` and ``evaluate_nll`` do."""
+        x = self._check_x(x)
+        if ensemble is not None:
+            self._check_ensemble(ensemble)
+        return x, self._check_context(context, x.shape[0])
+
     def _check_x(self, x: Any) -> torch.Tensor:
         """Validate data and return it as ``(B, D)`` integers on the model's device."""
         if isinstance(x, np.ndarray):

@@ -153,10 +153,9 @@ def fit(
     do, would otherwise slow every matrix product several times over.
     """
     rank, world = _world()
-    train = model._check_x(train)  # validate once; the loop then skips per-batch checks
-    valid = model._check_x(valid)
-    train_context = model._check_context(train_context, train.shape[0])
-    valid_context = model._check_context(valid_context, valid.shape[0])
+    # validate once; the loop then skips per-batch checks
+    train, train_context = model.validate(train, train_context)
+    valid, valid_context = model.validate(valid, valid_context)
     run_dir = Path(run_dir) if run_dir is not None else None
     write = run_dir is not None and rank == 0
     optimiser = _optimizer(model, config)
