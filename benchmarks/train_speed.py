@@ -48,7 +48,7 @@ from speed import train_throughput  # noqa: E402
 
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.data import load_data  # noqa: E402
-from made.train import _optimizer, fit  # noqa: E402
+from made.train import fit, make_optimizer  # noqa: E402
 
 HIDDEN = [512, 512]
 BATCH = 128
@@ -184,7 +184,7 @@ def step_anatomy(train_np: np.ndarray, steps: int) -> dict:
     products alone, dense and made's staircase blocks."""
     straight, loader, s_opt = straight_setup(train_np)
     ours = MADE(train_np.shape[1], HIDDEN, seed=0)
-    m_opt = _optimizer(ours, TrainConfig(lr=1e-3, batch_size=BATCH))  # made.train's own
+    m_opt = make_optimizer(ours, TrainConfig(lr=1e-3, batch_size=BATCH))  # made.train's own
     x = torch.from_numpy(train_np)
     parts: dict[str, dict[str, list[float]]] = {"straightforward": {}, "made": {}}
 
@@ -217,8 +217,8 @@ def step_anatomy(train_np: np.ndarray, steps: int) -> dict:
     }
     for side in ("straightforward", "made"):
         result[side]["total"] = sum(result[side].values())
-    weights = [layer.weight.detach() for layer in ours._layers()]
-    blocks = list(ours._plan(0).blocks)
+    weights = [layer.weight.detach() for layer in ours.net.layers()]
+    blocks = list(ours.plan(0).blocks)
     for name, fn in (("dense", _products(weights, None, BATCH)),
                      ("staircase", _products(weights, blocks, BATCH))):  # fmt: skip
         result[f"products_{name}_ms"] = timed(fn, repeats=max(20, steps // 5))["median"] * 1e3

@@ -139,3 +139,14 @@ def test_speed_scripts_run_and_report_ratios(tmp_path):
     assert anatomy["products_staircase_ms"] > 0 and "at most" in out
     out = _script("sample_speed.py", "--repeats", "1", "-n", "2", cwd=tmp_path)
     assert out.count("identical samples: True") == 2
+
+
+def test_network_paths_compares_dense_and_staircase(tmp_path):
+    out = tmp_path / "paths.json"
+    done = subprocess.run([sys.executable, str(BENCH / "network_paths.py"), "--rounds", "1",
+                           "--steps", "2", "--json", str(out)], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    record = json.loads(out.read_text())
+    assert set(record["ms_per_step"]) == {"dense", "staircase"}
+    assert "staircase speed-up over dense" in done.stdout

@@ -96,7 +96,7 @@ def test_a_tampered_checkpoint_is_refused(tmp_path, where):
     load_checkpoint(path)  # intact: loads
     payload = torch.load(path, weights_only=True)
     if where == "weight":
-        payload["model_state"]["hidden.0.weight"][0, 0] += 1e-3
+        payload["model_state"]["net.hidden.0.weight"][0, 0] += 1e-3
     elif where == "config":
         payload["model_config"]["seed"] = 4
     elif where == "extra":

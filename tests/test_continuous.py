@@ -83,7 +83,7 @@ def _fixed_first_dimension(model: MADE, values: list[float]) -> MADE:
     """Make the first dimension's parameters the output bias alone (weights into it zero)."""
     with torch.no_grad():
         first = model.ordering[0].item()
-        start, units = model._out_start[first], model._out_units[first]
+        start, units = model.layout.out_start[first], model.layout.out_units[first]
         model.output.weight[start : start + units] = 0
         model.output.bias[start : start + units] = torch.tensor(values)
     return model
@@ -158,8 +158,8 @@ def test_log_density_depends_only_on_earlier_dimensions():
     def per_dim(values):
         full = x.clone()
         full[0, list(model.real_dims)] = values
-        out = model._network(model._encode(full), None, model.masks(0))
-        return model._log_prob_per_dim(out, full)[0]
+        out = model.net(model._encode(full), None, model.masks(0))
+        return model.layout.log_prob_per_dim(out, full)[0]
 
     jac = torch.autograd.functional.jacobian(per_dim, x[0, list(model.real_dims)])
     for row, t in enumerate(range(5)):
@@ -171,9 +171,12 @@ def test_log_density_depends_only_on_earlier_dimensions():
     # and changing a later categorical value leaves earlier conditionals alone
     changed = x.clone()
     changed[0, 1] = (changed[0, 1] + 1) % 3  # dimension 1 is last in the ordering
-    out_a = model._network(model._encode(x), None, model.masks(0))
-    out_b = model._network(model._encode(changed), None, model.masks(0))
-    lp_a, lp_b = model._log_prob_per_dim(out_a, x), model._log_prob_per_dim(out_b, changed)
+    out_a = model.net(model._encode(x), None, model.masks(0))
+    out_b = model.net(model._encode(changed), None, model.masks(0))
+    lp_a, lp_b = (
+        model.layout.log_prob_per_dim(out_a, x),
+        model.layout.log_prob_per_dim(out_b, changed),
+    )
     earlier = [d for d in range(5) if d != 1]
     assert torch.equal(lp_a[0, earlier], lp_b[0, earlier])
 

@@ -62,12 +62,12 @@ def _jacobian(model: MADE, k: int, fast: bool = False) -> torch.Tensor:
     """d(raw outputs) / d(encoded inputs) under mask k, at a random continuous input, through
     the dense reference path or the staircase fast path that training uses."""
     g = torch.Generator().manual_seed(k)
-    h_in = torch.rand(1, model.num_units, generator=g, dtype=torch.float64) * 2 - 1
+    h_in = torch.rand(1, model.layout.num_units, generator=g, dtype=torch.float64) * 2 - 1
     ctx = None
     if model.config.context_size:
         ctx = torch.randn(1, model.config.context_size, generator=g, dtype=torch.float64)
-    masks, plan = model.masks(k), (model._plan(k) if fast else None)
-    jac = torch.autograd.functional.jacobian(lambda h: model._network(h, ctx, masks, plan), h_in)
+    masks, plan = model.masks(k), (model.plan(k) if fast else None)
+    jac = torch.autograd.functional.jacobian(lambda h: model.net(h, ctx, masks, plan), h_in)
     return jac[0, :, 0, :]  # (out units, in units)
 
 
@@ -103,9 +103,9 @@ def test_autoregressive_property_detects_a_broken_mask():
     pos = inverse_permutation(model.ordering)
     allowed = pos[model.unit_dim][:, None] > pos[model.unit_dim][None, :]
     # masks() rebuilds the correct connectivity from degrees; the stored (current) one is broken
-    masks = model._current_masks()
+    masks = model.net.stored_masks()
     h = torch.rand(1, 4, dtype=torch.float64)
-    jac = torch.autograd.functional.jacobian(lambda v: model._network(v, None, masks), h)[0, :, 0]
+    jac = torch.autograd.functional.jacobian(lambda v: model.net(v, None, masks), h)[0, :, 0]
     assert (jac.ne(0) & ~allowed).any()
 
 
@@ -413,7 +413,7 @@ def test_state_dict_carries_the_current_mask():
 def test_masks_and_degrees_are_buffers_that_follow_the_model():
     model = MADE(5, [8], num_masks=2, seed=0).to(torch.float64)
     names = dict(model.named_buffers())
-    assert names["hidden.0.mask"].dtype == torch.bool
+    assert names["net.hidden.0.mask"].dtype == torch.bool
     assert names["orderings"].shape == (2, 5) and "hidden_degrees_0" in names
     x = torch.ones(1, 5, dtype=torch.long)
     assert model.log_prob(x).dtype == torch.float64
@@ -432,11 +432,11 @@ def test_fast_path_equals_the_dense_reference(kwargs):
         ctx = torch.randn(9, model.config.context_size, generator=g, dtype=torch.float64)
     h = model._encode(x)
     for k in range(model.num_masks):
-        dense = model._network(h, ctx, model.masks(k))
-        fast = model._network(h, ctx, model.masks(k), model._plan(k))
+        dense = model.net(h, ctx, model.masks(k))
+        fast = model.net(h, ctx, model.masks(k), model.plan(k))
         assert torch.allclose(dense, fast, atol=1e-10)
     # and the gradients training follows
-    dense_loss = -model._log_prob_from_out(model._network(h, ctx, model.masks(0)), x).sum()
+    dense_loss = -model.layout.log_prob_per_dim(model.net(h, ctx, model.masks(0)), x).sum()
     grads = torch.autograd.grad(dense_loss, list(model.parameters()))
     fast_loss = -model.log_prob(x, ctx, validate=False).sum() if model.mask_index == 0 else None
     if fast_loss is not None:
@@ -447,7 +447,7 @@ def test_fast_path_equals_the_dense_reference(kwargs):
 
 def test_fast_path_skips_the_zero_half():
     model = MADE(400, [512, 512], seed=0)
-    plan = model._plan(0)
+    plan = model.plan(0)
     dense = 400 * 512 + 512 * 512 + 512 * 400
     done = sum((r1 - r0) * p for blocks in plan.blocks for r0, r1, p in blocks)
     assert done < 0.66 * dense  # about (1 + 1/blocks) / 2 of the dense work: 4 blocks, 5/8

@@ -11,6 +11,7 @@ from conftest import all_configurations, chi_square_pvalue, sharpen
 
 from made import MADE
 from made.masks import build_masks
+from made.sampling import observed_first
 
 
 def _counts(model: MADE, samples: torch.Tensor) -> torch.Tensor:
@@ -198,10 +199,10 @@ def test_inpainting_keeps_observed_values_and_draws_the_exact_conditional():
     with torch.no_grad():
         joint = model.log_prob(xs[keep], ensemble=None)
     # log p(x) is ordering-dependent for a fixed network; use the same ordering as sampling
-    ordering = model._observed_first(model.ordering, mask, strict=True)
+    ordering = observed_first(model, model.ordering, mask, strict=True)
     masks = build_masks(ordering, model.hidden_degrees(0), model.unit_dim, model.unit_dim)
     with torch.no_grad():
-        per_dim = model._log_prob_per_dim(model._network(model._encode(xs[keep]), None, masks),
+        per_dim = model.layout.log_prob_per_dim(model.net(model._encode(xs[keep]), None, masks),
                                           xs[keep])  # fmt: skip
     cond = per_dim[:, ~mask].sum(1).exp()
     assert math.isclose(float(cond.sum()), 1.0, rel_tol=1e-9)

@@ -127,10 +127,10 @@ def test_weight_decay_leaves_no_denormals(data, optimizer):
     # Masked-out weights that decay geometrically would become denormal floats and slow every
     # matrix product; made keeps every weight no mask uses at exactly zero.
     model = MADE(data.shape, [64, 64], seed=0)
-    unused = [~layer.mask for layer in model._layers()]
+    unused = [~layer.mask for layer in model.net.layers()]
     cfg = TrainConfig(epochs=3, batch_size=50, lr=1e-2, optimizer=optimizer, weight_decay=0.5)
     fit(model, data.train[:1000], data.valid[:100], cfg)
-    for layer, off in zip(model._layers(), unused, strict=True):
+    for layer, off in zip(model.net.layers(), unused, strict=True):
         assert torch.all(layer.weight[off] == 0)
     tiny = torch.finfo(torch.float32).tiny
     for p in model.parameters():
@@ -209,5 +209,5 @@ def test_an_optimiser_without_a_fused_kernel_falls_back(data, monkeypatch):
 
     monkeypatch.setitem(made.train._OPTIMIZERS, "adam", NoFused)
     model = MADE(data.shape, [16], seed=0)
-    opt = made.train._optimizer(model, TrainConfig(epochs=1))
+    opt = made.train.make_optimizer(model, TrainConfig(epochs=1))
     assert isinstance(opt, NoFused) and not opt.defaults.get("fused")

@@ -15,8 +15,9 @@ import torch
 from torch import nn
 
 from .config import _is_int, _positive_ints
-from .layers import ACTIVATION_FUNCTIONS, MaskedLinear
+from .layers import ACTIVATION_FUNCTIONS
 from .masks import build_masks, make_generator, make_hidden_degrees, make_ordering
+from .network import MaskedNetwork
 
 __all__ = ["MaskedMLP"]
 
@@ -63,41 +64,25 @@ class MaskedMLP(nn.Module):
             )
         self.num_dims, self.params_per_dim = num_dims, params_per_dim
         self.context_size = context_size
-        self._act = ACTIVATION_FUNCTIONS[activation]
         masks_gen = make_generator(seed, 1)
         order = make_ordering(ordering, num_dims, masks_gen)
         degrees = make_hidden_degrees(sizes, num_dims, hidden_degrees, masks_gen)
         units_in = torch.arange(num_dims)
         units_out = torch.arange(num_dims).repeat_interleave(params_per_dim)
-        masks = build_masks(order, degrees, units_in, units_out)
         self.register_buffer("ordering", order)
-        weights_gen = make_generator(seed, 0)
-        widths = [num_dims, *sizes, num_dims * params_per_dim]
-        self.layers = nn.ModuleList(
-            MaskedLinear(i, o, generator=weights_gen)
-            for i, o in zip(widths[:-1], widths[1:], strict=True)
-        )
-        for layer, mask in zip(self.layers, masks, strict=True):
-            layer.set_mask(mask)
-        # The context is an input every layer may see, the output layer included: so the
-        # first dimension (which sees no input) still depends on it. Initialised like a
-        # MaskedLinear of fan-in context_size, from the seeded generator.
-        self.context = None
-        if context_size:
-            self.context = nn.ModuleList()
-            for h in [*sizes, num_dims * params_per_dim]:
-                layer = nn.Linear(context_size, h, bias=False)
-                bound = 1.0 / context_size**0.5
-                with torch.no_grad():
-                    w = torch.empty(h, context_size, dtype=torch.float64)
-                    layer.weight.copy_(w.uniform_(-bound, bound, generator=weights_gen))
-                self.context.append(layer)
+        # The one masked network of made (as in MADE: the context feeds every layer, the
+        # output included, so the first dimension can be conditioned too).
+        self.net = MaskedNetwork(
+            num_dims, sizes, num_dims * params_per_dim, context_size=context_size,
+            activation=activation, generator=make_generator(seed, 0),
+        )  # fmt: skip
+        self.net.set_masks(build_masks(order, degrees, units_in, units_out))
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, D)`` -> ``(B, D, P)``."""
         if x.dim() != 2 or x.shape[1] != self.num_dims:
             raise ValueError(f"x must have shape (batch, {self.num_dims}); got {tuple(x.shape)}")
-        if (context is None) != (self.context is None):
+        if (context is None) != (self.context_size == 0):
             raise ValueError(
                 f"this network needs a context of shape (batch, {self.context_size})"
                 if context is None else "this network has no context, but one was given"
@@ -107,13 +92,5 @@ class MaskedMLP(nn.Module):
                 f"context must have shape ({x.shape[0]}, {self.context_size}); "
                 f"got {tuple(context.shape)}"
             )
-        h = x
-        for i, layer in enumerate(self.layers[:-1]):
-            h = layer(h)
-            if self.context is not None:
-                h = h + self.context[i](context)
-            h = self._act(h)
-        out = self.layers[-1](h)
-        if self.context is not None:
-            out = out + self.context[-1](context)
+        out = self.net(x, context)
         return out.view(x.shape[0], self.num_dims, self.params_per_dim)

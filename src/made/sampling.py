@@ -2,31 +2,35 @@
 forward pass per dimension), with conditioning on observed values.
 
 Every sampler consumes uniforms the same way: ``u[:, t]`` decides the t-th position of the
-ordering, through ``draw``. Two samplers fed one generator state therefore return identical
-samples whenever they compute the same logits.
+ordering, through the output family's inverse-CDF draw. Two samplers fed one generator state
+therefore return identical samples whenever they compute the same logits.
 
 Why incremental sampling is exact: a hidden unit of degree m depends only on the inputs at
 positions <= m, which never change once drawn. So after position m is drawn, the units of
 degree exactly m can be computed once and kept; the logits of position t read only units of
 degree < t. With units sorted by degree these are contiguous slices reading column prefixes,
-so over all D steps each unit is computed once.
+so over all D steps each unit is computed once. It is a way of running the masked network
+(``network.py``) unit by unit: it reads that network's weights, masks and context terms.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 
 from .masks import build_masks, inverse_permutation
-from .model import real_params
+from .outputs import binary_thresholds
+from .validation import check_context, check_ensemble, check_mask, check_x
 
 if TYPE_CHECKING:
     from .model import MADE
 
-__all__ = ["draw", "draw_real", "draw_uniforms", "sample_incremental", "sample_naive", "Clamp"]
+__all__ = ["Clamp", "draw_uniforms", "observed_first", "sample", "sample_incremental",
+           "sample_naive"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -37,64 +41,112 @@ class Clamp:
     mask: torch.Tensor
 
 
+def _sample_dtype(model: MADE) -> torch.dtype:
+    return model.dtype if model.has_real else torch.long
+
+
 def draw_uniforms(model: MADE, n: int, generator: torch.Generator) -> torch.Tensor:
     """``(n, D)`` uniforms in [0, 1) from ``generator`` on its own device, then moved to the
     model's device in the model's dtype: one generator state, the same samples anywhere."""
-    weight = model.output.weight
     u = torch.rand(n, model.num_dims, generator=generator, device=generator.device,
-                   dtype=weight.dtype)  # fmt: skip
-    return u.to(weight.device)
+                   dtype=model.dtype)  # fmt: skip
+    return u.to(model.device)
 
 
-def binary_thresholds(u: torch.Tensor) -> torch.Tensor:
-    """``log((1 - u) / u)``: a binary dimension with log-odds l is 1 iff l reaches it, which
-    happens with probability sigmoid(l). Computed once for all uniforms (and by every sampler
-    the same way, so that they agree to the bit)."""
-    return torch.log1p(-u) - torch.log(u)
+def sample(
+    model: MADE, n: int, context: Any = None, generator: torch.Generator | None = None, *,
+    method: str = "incremental", ensemble: int | None = None, observed: Any = None,
+    observed_mask: Any = None,
+) -> torch.Tensor:  # fmt: skip
+    """``MADE.sample``: check the request, give each sample its mask, group the rows sampled
+    alike, and run the sampler on each group."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int; got {n!r}")
+    if method not in ("incremental", "naive"):
+        raise ValueError(f"method must be 'incremental' or 'naive'; got {method!r}")
+    context = check_context(context, n, model.config.context_size, model.device, model.dtype)
+    clamp = _check_observed(model, observed, observed_mask, n)
+    if generator is None:
+        generator = torch.Generator()
+        generator.seed()
+    if ensemble is None:
+        members = torch.full((n,), model.mask_index, dtype=torch.long)
+    else:
+        check_ensemble(ensemble, model.num_masks)
+        members = torch.randint(
+            0, ensemble, (n,), generator=generator, device=generator.device
+        ).cpu()
+    u = draw_uniforms(model, n, generator)
+    sampler = sample_incremental if method == "incremental" else sample_naive
+    x = torch.zeros(n, model.num_dims, dtype=_sample_dtype(model), device=u.device)
+    for k, rows, ordering in _conditioning_groups(model, members, clamp):
+        sub = None if clamp is None else Clamp(clamp.values[rows], clamp.mask[rows])
+        ctx = None if context is None else context[rows]
+        x[rows] = sampler(model, u[rows], ctx, ordering, model.hidden_degrees(k), sub)
+    return x.reshape(n, *model.input_shape)
 
 
-def draw(logits: torch.Tensor, u: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
-    """Inverse-CDF draw from one dimension's logits ``(n, units)``, given its uniforms ``u``
-    and their ``binary_thresholds`` (both ``(n,)``).
+def _check_observed(model: MADE, observed: Any, mask: Any, n: int) -> Clamp | None:
+    """Inpainting input as a ``Clamp`` of ``(n, D)``, or None."""
+    if observed is None and mask is None:
+        return None
+    if observed is None or mask is None:
+        raise ValueError("observed and observed_mask go together")
+    if isinstance(observed, torch.Tensor) and observed.numel() == model.num_dims:
+        observed = observed.reshape(1, model.num_dims)
+    values = check_x(observed, model.layout, model.input_shape, model.device, model.dtype)
+    if values.shape[0] not in (1, n):
+        raise ValueError(f"observed must hold {n} examples or one; got {values.shape[0]}")
+    values = values.to(_sample_dtype(model)).expand(n, -1)
+    return Clamp(values, check_mask(mask, n, model.input_shape, model.device))
 
-    Binary (one unit, the log-odds l): 1 iff ``l >= threshold``, i.e. iff
-    ``u >= sigmoid(-l)``. Categorical: the number of CDF boundaries at or below ``u``.
+
+def _conditioning_groups(model: MADE, members: torch.Tensor, clamp: Clamp | None) -> list:
+    """``(mask k, row indices, ordering)`` for each group of rows sampled alike.
+
+    Without observed values every row of mask k uses its ordering. With them, rows group by
+    (k, observed pattern), each with the ordering ``observed_first`` gives.
     """
-    if logits.shape[1] == 1:
-        return (logits[:, 0] >= threshold).long()
-    cdf = torch.softmax(logits, dim=1).cumsum(dim=1)[:, :-1]  # the last boundary is 1
-    return (u[:, None] >= cdf).sum(dim=1)
+    groups = []
+    patterns = None if clamp is None else clamp.mask.cpu()
+    for k in members.unique().tolist():
+        rows = (members == k).nonzero().squeeze(1)
+        ordering = model.orderings[k]
+        if patterns is None:
+            groups.append((k, rows.to(model.device), ordering))
+            continue
+        uniq, inverse = torch.unique(patterns[rows], dim=0, return_inverse=True)
+        for j, pattern in enumerate(uniq):
+            sub = rows[inverse == j].to(model.device)
+            groups.append((k, sub, observed_first(model, ordering, pattern, strict=False)))
+    return groups
 
 
-def draw_real(params: torch.Tensor, u: torch.Tensor, num_components: int) -> torch.Tensor:
-    """Inverse-CDF draw of a real dimension from its raw parameters ``(n, P)`` and one uniform
-    per row ``(n,)``.
+def observed_first(
+    model: MADE, ordering: torch.Tensor, pattern: torch.Tensor, strict: bool
+) -> torch.Tensor:
+    """The ordering to condition on ``pattern`` (boolean ``(D,)``, True = observed).
 
-    A Gaussian: ``mean + scale * Phi^-1(u)``. A mixture: ``u`` picks the component whose
-    stretch of the weights' CDF holds it, and its position within that stretch (uniform and
-    independent of the choice) is the uniform of that component's Gaussian. One uniform per
-    position, as for every other dimension, so that samplers stay comparable.
+    An order-agnostic model moves the observed dimensions to the front, keeping their
+    relative order. A single-ordering model keeps its ordering, which is exact only when they
+    already come first; otherwise ``strict`` raises and non-strict warns.
     """
-    means, scales, log_weights = real_params(params, num_components)
-    tiny = torch.finfo(u.dtype).tiny
-    if log_weights is None:
-        return means + scales * torch.special.ndtri(u.clamp(min=tiny))
-    cdf = log_weights.exp().cumsum(dim=1)
-    k = (u[:, None] >= cdf[:, :-1]).sum(dim=1, keepdim=True)
-    below = torch.where(k > 0, cdf.gather(1, (k - 1).clamp(min=0)), torch.zeros_like(u[:, None]))
-    weight = log_weights.exp().gather(1, k)
-    inner = ((u[:, None] - below) / weight).clamp(min=tiny, max=1 - torch.finfo(u.dtype).eps)
-    z = torch.special.ndtri(inner)
-    return (means.gather(1, k) + scales.gather(1, k) * z).squeeze(1)
-
-
-def draw_dim(model: MADE, dim: int, params: torch.Tensor, u: torch.Tensor,
-             threshold: torch.Tensor) -> torch.Tensor:  # fmt: skip
-    """Dimension ``dim``'s values from its output units ``(n, units)``: real values in the
-    sample dtype for a real dimension, categories otherwise."""
-    if model.cardinalities[dim] == 0:
-        return draw_real(params, u, model.num_components)
-    return draw(params, u, threshold)
+    seen = pattern.to(ordering.device)[ordering]  # observed flags in generation order
+    if model.config.order_agnostic:
+        return torch.cat([ordering[seen], ordering[~seen]])
+    if not bool(seen[: int(seen.sum())].all()):
+        message = (
+            "this model has one ordering and the observed dimensions are not its first "
+            "ones, so conditioning on them is not exact (train with order_agnostic=True "
+            "to condition on any subset)"
+        )
+        if strict:
+            raise ValueError(message)
+        warnings.warn(
+            message + "; the completions are drawn in its ordering with the observed values fixed",
+            stacklevel=5,
+        )
+    return ordering
 
 
 def _clamp(x: torch.Tensor, clamp: Clamp | None, dim: int) -> torch.Tensor:
@@ -117,17 +169,82 @@ def sample_naive(
     ``u`` ``(n, D)`` uniforms; ``context`` validated ``(n, C)`` or None; the mask is given by
     ``ordering`` and ``hidden_degrees``. Returns ``(n, D)`` categories.
     """
-    n = u.shape[0]
-    masks = build_masks(ordering, hidden_degrees, model.unit_dim, model.out_unit_dim,
-                        direct=model.direct is not None)  # fmt: skip
-    x = torch.zeros(n, model.num_dims, dtype=model._sample_dtype, device=u.device)
+    n, layout = u.shape[0], model.layout
+    masks = build_masks(ordering, hidden_degrees, layout.unit_dim, layout.out_unit_dim,
+                        direct=model.net.direct is not None)  # fmt: skip
+    x = torch.zeros(n, model.num_dims, dtype=_sample_dtype(model), device=u.device)
     thresholds = binary_thresholds(u)
     for t, dim in enumerate(ordering.tolist()):
-        out = model._network(model._encode(x), context, masks)
-        start, units = model._out_start[dim], model._out_units[dim]
-        value = draw_dim(model, dim, out[:, start : start + units], u[:, t], thresholds[:, t])
+        out = model.net(layout.encode(x, model.dtype), context, masks)
+        start, units = layout.out_start[dim], layout.out_units[dim]
+        value = layout.draw(dim, out[:, start : start + units], u[:, t], thresholds[:, t])
         x[:, dim] = _clamp(value.to(x.dtype), clamp, dim)
     return x
+
+
+@dataclass
+class _Sorted:
+    """The network with its units sorted by degree, transposed for column-major activations:
+    masked weights (rows of degree m contiguous), biases with the context folded in, and per
+    position t the rows its input units, output units and each hidden layer occupy."""
+
+    weights: list[torch.Tensor]
+    biases: list[torch.Tensor]
+    w_out: torch.Tensor
+    b_out: torch.Tensor
+    w_direct: torch.Tensor | None
+    first: list[int]  # input units of position t: rows first[t]:last[t]
+    last: list[int]
+    out_first: list[int]
+    out_last: list[int]
+    spans: list[list[tuple[int, int, int]]]  # per layer and degree m: rows lo:hi read :prefix
+    reads: list[int]  # outputs of position t read the top layer's rows :reads[t]
+
+
+def _sort_network(
+    model: MADE, ordering: torch.Tensor, hidden_degrees: list[torch.Tensor],
+    context: torch.Tensor | None,
+) -> _Sorted:  # fmt: skip
+    """``model.net`` under one mask, arranged for the incremental sampler."""
+    net, layout, d = model.net, model.layout, model.num_dims
+    masks = build_masks(ordering, hidden_degrees, layout.unit_dim, layout.out_unit_dim,
+                        direct=net.direct is not None)  # fmt: skip
+    pos = inverse_permutation(ordering)
+    steps = torch.arange(d, device=ordering.device)
+    sorted_degree, order = torch.sort(pos[layout.unit_dim], stable=True)
+    sorted_out, out_order = torch.sort(pos[layout.out_unit_dim], stable=True)
+    weights, biases = [], []
+    for i, layer in enumerate(net.hidden):
+        w = torch.where(masks[i], layer.weight, 0.0)
+        weights.append((w[:, order] if i == 0 else w).contiguous())
+        biases.append(layer.bias[:, None])
+    w_out = torch.where(masks[len(net.hidden)], net.output.weight, 0.0)[out_order]
+    w_out = (w_out[:, order] if not net.hidden else w_out).contiguous()
+    b_out = net.output.bias[out_order][:, None]
+    w_direct = None
+    if net.direct is not None:
+        w_direct = torch.where(masks[-1], net.direct.weight, 0.0)[out_order][:, order]
+        w_direct = w_direct.contiguous()
+    extra = net.context_terms(context)  # computed once: (units, n) per layer
+    if extra is not None:
+        biases = [b + e.t() for b, e in zip(biases, extra[:-1], strict=True)]
+        b_out = b_out + extra[-1].t()[out_order]
+    spans, below = [], sorted_degree
+    for deg in hidden_degrees:
+        deg = deg.contiguous()
+        lo = torch.searchsorted(deg, steps).tolist()
+        hi = torch.searchsorted(deg, steps, right=True).tolist()
+        prefix = torch.searchsorted(below, steps, right=True).tolist()
+        spans.append([(lo[m], hi[m], prefix[m]) for m in range(d)])
+        below = deg
+    return _Sorted(
+        weights, biases, w_out, b_out, w_direct,
+        torch.searchsorted(sorted_degree, steps).tolist(),
+        torch.searchsorted(sorted_degree, steps, right=True).tolist(),
+        torch.searchsorted(sorted_out, steps).tolist(),
+        torch.searchsorted(sorted_out, steps, right=True).tolist(),
+        spans, torch.searchsorted(below, steps).tolist(),
+    )  # fmt: skip
 
 
 @torch.inference_mode()
@@ -146,100 +263,47 @@ def sample_incremental(
     contiguous block of rows that a matrix product can write in place.
     """
     n, d = u.shape
-    device = u.device
-    direct = model.direct is not None
-    masks = build_masks(ordering, hidden_degrees, model.unit_dim, model.out_unit_dim,
-                        direct=direct)  # fmt: skip
-    pos = inverse_permutation(ordering)
-    steps = torch.arange(d, device=device)
-    # Input and output units sorted by position; rows [first[t], last[t]) are position t's,
-    # and the input units before first[t] are exactly those of earlier positions.
-    sorted_degree, order = torch.sort(pos[model.unit_dim], stable=True)
-    sorted_out, out_order = torch.sort(pos[model.out_unit_dim], stable=True)
-    first = torch.searchsorted(sorted_degree, steps).tolist()
-    last = torch.searchsorted(sorted_degree, steps, right=True).tolist()
-    out_first = torch.searchsorted(sorted_out, steps).tolist()
-    out_last = torch.searchsorted(sorted_out, steps, right=True).tolist()
-
-    # Masked weights, once, with units sorted (columns of the first layer, rows of the
-    # output, both sides of the direct term).
-    n_hidden = len(model.hidden)
-    weights, biases = [], []
-    for i, layer in enumerate(model.hidden):
-        w = torch.where(masks[i], layer.weight, 0.0)
-        weights.append((w[:, order] if i == 0 else w).contiguous())
-        biases.append(layer.bias[:, None])
-    w_out = torch.where(masks[n_hidden], model.output.weight, 0.0)[out_order]
-    if n_hidden == 0:
-        w_out = w_out[:, order]
-    w_out = w_out.contiguous()
-    b_out = model.output.bias[out_order][:, None]
-    w_direct = None
-    if direct:
-        w_direct = torch.where(masks[-1], model.direct.weight, 0.0)[out_order][:, order]
-        w_direct = w_direct.contiguous()
-
-    # The context's contribution to every unit, computed once: (units, n) per layer.
-    if context is not None:
-        parts = torch.nn.functional.linear(context, model.context_weight).t()
-        extra = list(parts.split(model._context_split, dim=0))
-        biases = [b + e for b, e in zip(biases, extra[:-1], strict=True)]
-        b_out = b_out + extra[-1][out_order]
-
-    # Per layer, the rows of each degree m and the prefix of the layer below they read.
-    spans = []
-    below = sorted_degree
-    for deg in hidden_degrees:
-        deg = deg.contiguous()
-        lo = torch.searchsorted(deg, steps).tolist()
-        hi = torch.searchsorted(deg, steps, right=True).tolist()
-        prefix = torch.searchsorted(below, steps, right=True).tolist()
-        spans.append([(lo[m], hi[m], prefix[m]) for m in range(d)])
-        below = deg
-    reads = torch.searchsorted(below, steps).tolist()  # outputs of t read units of degree < t
-
-    xs = torch.zeros(model.num_units, n, dtype=u.dtype, device=device)  # encoded, sorted
+    s = _sort_network(model, ordering, hidden_degrees, context)
+    layout, device = model.layout, u.device
+    xs = torch.zeros(layout.num_units, n, dtype=u.dtype, device=device)  # encoded, sorted
     hs = [torch.zeros(h, n, dtype=u.dtype, device=device) for h in model.config.hidden_sizes]
-    act, relu = model._act, model.config.activation == "relu"
+    act, relu = model.net.act, model.net.activation == "relu"
     top = hs[-1] if hs else xs
     thresholds = binary_thresholds(u).t().contiguous()  # (D, n): row t is contiguous
     u_rows = u.t().contiguous()
-    x = torch.zeros(d, n, dtype=model._sample_dtype, device=device)
-    cards = model.cardinalities
+    x = torch.zeros(d, n, dtype=_sample_dtype(model), device=device)
+    cards = layout.cardinalities
     for t, dim in enumerate(ordering.tolist()):
         if t > 0:  # position t-1 is drawn: the units of degree t-1 are final now
             src = xs
-            for layer in range(n_hidden):
-                lo, hi, p = spans[layer][t - 1]
+            for layer, h in enumerate(hs):
+                lo, hi, p = s.spans[layer][t - 1]
                 if hi > lo:
-                    rows = hs[layer][lo:hi]
-                    torch.addmm(biases[layer][lo:hi], weights[layer][lo:hi, :p], src[:p],
+                    rows = h[lo:hi]
+                    torch.addmm(s.biases[layer][lo:hi], s.weights[layer][lo:hi, :p], src[:p],
                                 out=rows)  # fmt: skip
-                    if relu:
-                        rows.relu_()
-                    else:
-                        rows.copy_(act(rows))
-                src = hs[layer]
-        r0, r1, q = first[t], last[t], reads[t]
-        o0, o1 = out_first[t], out_last[t]
-        logits = torch.addmm(b_out[o0:o1], w_out[o0:o1, :q], top[:q])
-        if w_direct is not None and r0 > 0:
-            logits.addmm_(w_direct[o0:o1, :r0], xs[:r0])
+                    rows.relu_() if relu else rows.copy_(act(rows))
+                src = h
+        r0, r1, q = s.first[t], s.last[t], s.reads[t]
+        o0, o1 = s.out_first[t], s.out_last[t]
+        logits = torch.addmm(s.b_out[o0:o1], s.w_out[o0:o1, :q], top[:q])
+        if s.w_direct is not None and r0 > 0:
+            logits.addmm_(s.w_direct[o0:o1, :r0], xs[:r0])
         if cards[dim] == 2 and clamp is None:  # binary: the drawn value is its own encoding
             xs[r0] = logits[0] >= thresholds[t]
             continue
-        value = draw_dim(model, dim, logits.t(), u_rows[t], thresholds[t])
+        value = layout.draw(dim, logits.t(), u_rows[t], thresholds[t])
         value = _clamp(value.to(x.dtype), clamp, dim)
         if r1 - r0 == 1:  # binary or real: the value is its own encoding
             xs[r0] = value
         else:
             xs[r0:r1] = F.one_hot(value.long(), r1 - r0).t()
         x[dim] = value
-    # Binary values drawn without clamping are read back from their encodings.
-    if clamp is None:
+    if clamp is None:  # binary values drawn without clamping are read back from their encodings
         binary = [dim for dim in range(d) if cards[dim] == 2]
         if binary:
+            pos = inverse_permutation(ordering)
             index = torch.tensor(binary, device=device)
-            rows = torch.tensor([first[int(pos[dim])] for dim in binary], device=device)
+            rows = torch.tensor([s.first[int(pos[dim])] for dim in binary], device=device)
             x[index] = xs[rows].to(x.dtype)
     return x.t()

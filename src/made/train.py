@@ -32,7 +32,7 @@ from .fileio import atomic_write_bytes
 from .masks import make_generator
 from .model import MADE
 
-__all__ = ["FitResult", "MissingBestError", "NonFiniteLossError", "fit"]
+__all__ = ["FitResult", "MissingBestError", "NonFiniteLossError", "fit", "make_optimizer"]
 
 _BATCH_STREAM = 0xBA7C
 
@@ -79,7 +79,8 @@ def _world() -> tuple[int, int]:
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad}
 
 
-def _optimizer(model: MADE, cfg: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: MADE, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """The optimiser ``fit`` uses for ``cfg`` (fused where torch and the device allow)."""
     cls = _OPTIMIZERS[cfg.optimizer]
     # The fused kernel updates every parameter in one pass: a third of a training step's time
     # on the CPU otherwise goes into the optimiser's per-tensor loop. Torch versions or
@@ -158,7 +159,7 @@ def fit(
     valid, valid_context = model.validate(valid, valid_context)
     run_dir = Path(run_dir) if run_dir is not None else None
     write = run_dir is not None and rank == 0
-    optimiser = _optimizer(model, config)
+    optimiser = make_optimizer(model, config)
     scheduler = _scheduler(optimiser, config)
     batches = make_generator(config.seed, _BATCH_STREAM)
     result = FitResult()

@@ -1,0 +1,238 @@
+"""Output families and the per-dimension layout of a MADE's units.
+
+A dimension with K categories has K input units (one-hot), or one (its 0/1 value) when K = 2;
+a real dimension has one input unit (its value). On the output side a binary dimension has
+one unit (the log-odds of a 1), a K-way one K logits, a real one the parameters of a Gaussian
+(mean, log-scale) or of a mixture of C Gaussians (C logits, C means, C log-scales).
+
+``Layout`` records which unit belongs to which dimension and turns values into network inputs
+and network outputs into log-probabilities. Every family has its log-probability here and its
+inverse-CDF draw from one uniform, so that every sampler consumes randomness the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "LOG_SCALE_MIN",
+    "Layout",
+    "binary_thresholds",
+    "categorical_log_prob",
+    "draw",
+    "draw_real",
+    "real_log_density",
+    "real_params",
+]
+
+# Log-scales of real dimensions are floored here (sigma >= 9e-4 in standardised units): a
+# column of repeated values would otherwise drive the density, and the loss, to infinity.
+LOG_SCALE_MIN = -7.0
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+# ------------------------------------------------------------------------------ families
+def real_params(
+    params: torch.Tensor, num_components: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """``(means, scales, log_weights)`` from a real dimension's raw parameters ``(..., P)``:
+    ``[mean, log_scale]`` for a Gaussian (``log_weights`` None), ``[C logits, C means, C
+    log-scales]`` for a mixture of C."""
+    if num_components == 1:
+        return params[..., 0], params[..., 1].clamp(min=LOG_SCALE_MIN).exp(), None
+    logits, means, log_scales = params.split(num_components, dim=-1)
+    return means, log_scales.clamp(min=LOG_SCALE_MIN).exp(), torch.log_softmax(logits, dim=-1)
+
+
+def real_log_density(params: torch.Tensor, x: torch.Tensor, num_components: int) -> torch.Tensor:
+    """Log-density (nats) of values ``x`` ``(...)`` under raw parameters ``(..., P)``."""
+    means, scales, log_weights = real_params(params, num_components)
+    if log_weights is None:
+        return -0.5 * ((x - means) / scales) ** 2 - scales.log() - _HALF_LOG_2PI
+    z = (x.unsqueeze(-1) - means) / scales
+    return torch.logsumexp(log_weights - 0.5 * z**2 - scales.log() - _HALF_LOG_2PI, dim=-1)
+
+
+def categorical_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``(B, n)`` log-probabilities of categories ``x`` under padded logits ``(B, n, W)``."""
+    return torch.log_softmax(logits, dim=-1).gather(-1, x.long().unsqueeze(-1)).squeeze(-1)
+
+
+def binary_thresholds(u: torch.Tensor) -> torch.Tensor:
+    """``log((1 - u) / u)``: a binary dimension with log-odds l is 1 iff l reaches it, which
+    happens with probability sigmoid(l). Computed once for all uniforms (and by every sampler
+    the same way, so that they agree to the bit)."""
+    return torch.log1p(-u) - torch.log(u)
+
+
+def draw(logits: torch.Tensor, u: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF draw from one dimension's logits ``(n, units)``, given its uniforms ``u``
+    and their ``binary_thresholds`` (both ``(n,)``).
+
+    Binary (one unit, the log-odds l): 1 iff ``l >= threshold``, i.e. iff
+    ``u >= sigmoid(-l)``. Categorical: the number of CDF boundaries at or below ``u``.
+    """
+    if logits.shape[1] == 1:
+        return (logits[:, 0] >= threshold).long()
+    cdf = torch.softmax(logits, dim=1).cumsum(dim=1)[:, :-1]  # the last boundary is 1
+    return (u[:, None] >= cdf).sum(dim=1)
+
+
+def draw_real(params: torch.Tensor, u: torch.Tensor, num_components: int) -> torch.Tensor:
+    """Inverse-CDF draw of a real dimension from its raw parameters ``(n, P)`` and one uniform
+    per row ``(n,)``.
+
+    A Gaussian: ``mean + scale * Phi^-1(u)``. A mixture: ``u`` picks the component whose
+    stretch of the weights' CDF holds it, and its position within that stretch (uniform and
+    independent of the choice) is the uniform of that component's Gaussian. One uniform per
+    position, as for every other dimension, so that samplers stay comparable.
+    """
+    means, scales, log_weights = real_params(params, num_components)
+    tiny = torch.finfo(u.dtype).tiny
+    if log_weights is None:
+        return means + scales * torch.special.ndtri(u.clamp(min=tiny))
+    cdf = log_weights.exp().cumsum(dim=1)
+    k = (u[:, None] >= cdf[:, :-1]).sum(dim=1, keepdim=True)
+    below = torch.where(k > 0, cdf.gather(1, (k - 1).clamp(min=0)), torch.zeros_like(u[:, None]))
+    weight = log_weights.exp().gather(1, k)
+    inner = ((u[:, None] - below) / weight).clamp(min=tiny, max=1 - torch.finfo(u.dtype).eps)
+    z = torch.special.ndtri(inner)
+    return (means.gather(1, k) + scales.gather(1, k) * z).squeeze(1)
+
+
+# -------------------------------------------------------------------------------- layout
+class Layout(nn.Module):
+    """Which input and output units belong to which dimension, for per-dimension
+    ``cardinalities`` (K >= 2 categories, or 0 for a real dimension) and ``num_components``
+    Gaussians per real dimension. A module only so that its index tensors (buffers, never
+    saved) follow the model to its device.
+
+    Attributes: ``units`` and ``out_units`` per dimension, ``out_start`` (each dimension's
+    first output unit), ``unit_dim`` and ``out_unit_dim`` (each unit's dimension),
+    ``num_units``, ``num_out_units``, and ``out_width`` (the widest dimension's outputs).
+    """
+
+    def __init__(self, cardinalities: Sequence[int], num_components: int) -> None:
+        super().__init__()
+        cards = self.cardinalities = tuple(int(k) for k in cardinalities)
+        self.num_dims = len(cards)
+        self.num_components = num_components
+        self.params_per_real = 2 if num_components == 1 else 3 * num_components
+        self.bernoulli = all(k == 2 for k in cards)
+        self.has_real = 0 in cards
+        self.units = [1 if k in (0, 2) else k for k in cards]
+        self.out_units = [self.params_per_real if k == 0 else u
+                          for k, u in zip(cards, self.units, strict=True)]  # fmt: skip
+        self.out_start = np.concatenate([[0], np.cumsum(self.out_units)[:-1]]).astype(int).tolist()
+        dims = torch.arange(self.num_dims)
+        unit_dim = torch.repeat_interleave(dims, torch.tensor(self.units))
+        out_unit_dim = torch.repeat_interleave(dims, torch.tensor(self.out_units))
+        self.num_units, self.num_out_units = int(unit_dim.numel()), int(out_unit_dim.numel())
+        self.register_buffer("unit_dim", unit_dim, persistent=False)
+        self.register_buffer("out_unit_dim", out_unit_dim, persistent=False)
+        self.register_buffer("cardinality", torch.tensor(cards), persistent=False)
+        self.discrete_dims = [d for d, k in enumerate(cards) if k != 0]
+        self.real_dims = tuple(d for d, k in enumerate(cards) if k == 0)
+        self._index_maps()
+
+    def _index_maps(self) -> None:
+        """Index maps between the flat unit layouts and per-dimension layouts.
+
+        Input: discrete dimensions one-hot (width ``kin``) then real values, gathered into the
+        flat input. Output: each dimension's units padded to ``out_width`` (a binary
+        dimension reads ``[0, log-odds]``; padding is ``-inf``), a plain reshape when every
+        dimension has the same units and none is binary.
+        """
+        cards, discrete = self.cardinalities, self.discrete_dims
+        self.register_buffer("disc_index", torch.tensor(discrete, dtype=torch.long),
+                             persistent=False)  # fmt: skip
+        self.register_buffer("real_index", torch.tensor(self.real_dims, dtype=torch.long),
+                             persistent=False)  # fmt: skip
+        # (B, D) per-dimension results come out as [discrete..., real...]; this restores D.
+        restore = torch.argsort(torch.tensor(discrete + list(self.real_dims), dtype=torch.long))
+        self.register_buffer("dim_restore", restore, persistent=False)
+        self.out_width = max(2 if k == 2 else (self.params_per_real if k == 0 else k)
+                             for k in cards)  # fmt: skip
+        self.kin = max([k for k in cards if k != 0], default=2)
+        self.values_in = all(u == 1 for u in self.units)
+        in_plain = self.values_in or len(set(cards)) == 1
+        out_plain = self.bernoulli or (len(set(self.out_units)) == 1 and 2 not in cards)
+        in_index, out_index = [], []
+        zero_col, neg_inf_col = self.num_out_units, self.num_out_units + 1
+        width, kin, real_at = self.out_width, self.kin, len(discrete) * self.kin
+        slot = {d: j for j, d in enumerate(discrete)}
+        for d, k in enumerate(cards):
+            start = self.out_start[d]
+            if k == 0:
+                in_index.append(real_at)
+                real_at += 1
+                units = [start + c for c in range(self.params_per_real)]
+            elif k == 2:  # one unit: the value (input) / the log-odds of 1 (output)
+                in_index.append(slot[d] * kin + 1)
+                units = [zero_col, start]
+            else:
+                in_index += [slot[d] * kin + c for c in range(k)]
+                units = [start + c for c in range(k)]
+            out_index += units + [neg_inf_col] * (width - len(units))
+        self.register_buffer("in_index", None if in_plain else torch.tensor(in_index),
+                             persistent=False)  # fmt: skip
+        self.register_buffer("out_index", None if out_plain else torch.tensor(out_index),
+                             persistent=False)  # fmt: skip
+
+    def encode(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """``(B, D)`` values -> ``(B, num_units)`` network input (0/1, one-hot or the value)."""
+        if self.values_in:  # binary and real dimensions enter as they are
+            return x.to(dtype)
+        if self.in_index is None:  # one cardinality K > 2 everywhere
+            return F.one_hot(x.long(), self.kin).to(dtype).reshape(x.shape[0], -1)
+        codes = x[:, self.disc_index].long()
+        flat = F.one_hot(codes, self.kin).to(dtype).reshape(x.shape[0], -1)
+        if self.has_real:
+            flat = torch.cat([flat, x[:, self.real_index].to(dtype)], dim=1)
+        return flat[:, self.in_index]
+
+    def per_dimension(self, out: torch.Tensor) -> torch.Tensor:
+        """Raw outputs ``(B, num_out_units)`` -> ``(B, D)`` log-odds (binary models) or
+        ``(B, D, out_width)`` padded parameters."""
+        b = out.shape[0]
+        if self.bernoulli:
+            return out
+        if self.out_index is not None:
+            pad = torch.stack(
+                [out.new_zeros(b), out.new_full((b,), float("-inf"))], dim=1
+            )  # the implicit 0 logit of binary dims, and impossible categories
+            out = torch.cat([out, pad], dim=1)[:, self.out_index]
+        return out.reshape(b, self.num_dims, self.out_width)
+
+    def log_prob_per_dim(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``(B, D)`` conditional log-probabilities (log-densities for real dimensions) of each
+        dimension's value ``x`` ``(B, D)`` given raw outputs, in nats."""
+        if self.bernoulli:
+            return -F.binary_cross_entropy_with_logits(out, x.to(out.dtype), reduction="none")
+        params = self.per_dimension(out)
+        if not self.has_real:
+            return categorical_log_prob(params, x)
+        real = real_log_density(
+            params[:, self.real_index, : self.params_per_real],
+            x[:, self.real_index].to(params.dtype),
+            self.num_components,
+        )
+        if not self.discrete_dims:
+            return real
+        disc = categorical_log_prob(params[:, self.disc_index], x[:, self.disc_index])
+        return torch.cat([disc, real], dim=1)[:, self.dim_restore]
+
+    def draw(
+        self, dim: int, params: torch.Tensor, u: torch.Tensor, threshold: torch.Tensor
+    ) -> torch.Tensor:
+        """Dimension ``dim``'s values from its output units ``(n, units)``: real values for a
+        real dimension, categories otherwise."""
+        if self.cardinalities[dim] == 0:
+            return draw_real(params, u, self.num_components)
+        return draw(params, u, threshold)
