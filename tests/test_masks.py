@@ -105,7 +105,7 @@ def _masks_by_definition(ordering, hidden, in_dim, out_dim):
 )
 def test_model_masks_equal_the_definitions(kwargs):
     model = MADE(**kwargs, direct_connections=True, seed=11)
-    in_dim = model.unit_dim.tolist()
+    in_dim = model.layout.unit_dim.tolist()
     for k in range(model.num_masks):
         model.set_mask(k)
         expected = _masks_by_definition(

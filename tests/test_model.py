@@ -78,7 +78,7 @@ def test_autoregressive_property_by_autograd(kwargs):
     for k in range(model.num_masks):
         pos = inverse_permutation(model.orderings[k])
         # output unit j may read input unit i
-        allowed = pos[model.out_unit_dim][:, None] > pos[model.unit_dim][None, :]
+        allowed = pos[model.layout.out_unit_dim][:, None] > pos[model.layout.unit_dim][None, :]
         jac = _jacobian(model, k)
         assert not (jac.ne(0) & ~allowed).any(), f"mask {k}: an output reads a later input"
         fast = _jacobian(model, k, fast=True)
@@ -101,7 +101,7 @@ def test_autoregressive_property_detects_a_broken_mask():
     model.output.mask.fill_(True)  # break it: outputs now read every hidden unit
     model.output.reset_parameters()  # (weights no mask used were zero: give them values)
     pos = inverse_permutation(model.ordering)
-    allowed = pos[model.unit_dim][:, None] > pos[model.unit_dim][None, :]
+    allowed = pos[model.layout.unit_dim][:, None] > pos[model.layout.unit_dim][None, :]
     # masks() rebuilds the correct connectivity from degrees; the stored (current) one is broken
     masks = model.net.stored_masks()
     h = torch.rand(1, 4, dtype=torch.float64)

@@ -200,7 +200,9 @@ def test_inpainting_keeps_observed_values_and_draws_the_exact_conditional():
         joint = model.log_prob(xs[keep], ensemble=None)
     # log p(x) is ordering-dependent for a fixed network; use the same ordering as sampling
     ordering = observed_first(model, model.ordering, mask, strict=True)
-    masks = build_masks(ordering, model.hidden_degrees(0), model.unit_dim, model.unit_dim)
+    masks = build_masks(
+        ordering, model.hidden_degrees(0), model.layout.unit_dim, model.layout.unit_dim
+    )
     with torch.no_grad():
         per_dim = model.layout.log_prob_per_dim(model.net(model._encode(xs[keep]), None, masks),
                                           xs[keep])  # fmt: skip

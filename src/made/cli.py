@@ -362,6 +362,63 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
+class _Progress:
+    """What `made train` shows while it runs: a header, a progress bar of steps (on a
+    terminal), one line per epoch, and what --overwrite kept."""
+
+    def __init__(self, args: argparse.Namespace, out: Path, device: torch.device, world: int,
+                 quiet: bool, settings: RunSettings | None) -> None:  # fmt: skip
+        self.args, self.out, self.device, self.world = args, out, device, world
+        self.quiet, self.settings = quiet, settings
+        self.bar: Any = None
+
+    def on_start(self, data: Dataset, model: MADE, first_epoch: int) -> None:
+        from tqdm.auto import tqdm
+
+        assert self.settings is not None
+        cfg, resume = self.settings.train, self.args.resume
+        n = {s: len(v) for s, v in data.splits.items()}
+        if not self.quiet:
+            print(
+                f"made {__version__}: {'resuming' if resume else 'training'} on {data.name} "
+                f"{tuple(data.shape)} ({n['train']} train, {n['valid']} valid, {n['test']} "
+                f"test) on {self.device}" + (f" x {self.world} processes" if self.world > 1 else "")
+                + (f" from epoch {first_epoch}" if resume else ""),
+                flush=True,
+            )  # fmt: skip
+            for note in data.notes:
+                print(f"  data: {note}", flush=True)
+        steps = -(-n["train"] // cfg.batch_size) * (cfg.epochs - first_epoch + 1)
+        self.bar = tqdm(total=steps, unit="step", disable=True if self.quiet else None, leave=False)
+
+    def on_step(self, info: dict[str, Any]) -> None:
+        self.bar.update(1)
+        if self.bar.n % 10 == 0:
+            self.bar.set_postfix(epoch=info["epoch"], loss=f"{info['loss']:.3f}")
+
+    def on_epoch(self, record: dict[str, Any]) -> None:
+        line = (
+            f"epoch {record['epoch']:3d}  train {record['train_loss']:.4f}  valid "
+            f"{record['valid_nll']:.4f} nats  {record['examples_per_second']:.0f} ex/s"
+        )
+        if self.bar is not None and not self.bar.disable:
+            self.bar.write(line)
+        elif not self.quiet:
+            print(line, flush=True)
+
+    def on_kept(self, names: list[str]) -> None:
+        if not self.quiet:
+            shown = ", ".join(names[:8]) + (
+                f", ... ({len(names)} in all)" if len(names) > 8 else ""
+            )
+            print(f"made: --overwrite kept what made did not write in {self.out}: {shown}",
+                  flush=True)  # fmt: skip
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> int:
     device = resolve_device(args.device, local_rank)
     if device.type == "cuda":
@@ -371,62 +428,17 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
     if args.resume and args.overwrite:
         raise UsageError("--resume continues a run and --overwrite replaces it: give one")
     settings = _resumed_settings(args, out) if args.resume else _settings(args)
-
-    from tqdm.auto import tqdm
-
-    bar: Any = None
-
-    def on_start(data: Dataset, model: MADE, first_epoch: int) -> None:
-        nonlocal bar
-        assert settings is not None
-        cfg = settings.train
-        n = {s: len(v) for s, v in data.splits.items()}
-        what = "resuming" if args.resume else "training"
-        if not quiet:
-            print(
-                f"made {__version__}: {what} on {data.name} {tuple(data.shape)} ({n['train']} "
-                f"train, {n['valid']} valid, {n['test']} test) on {device}"
-                + (f" x {world} processes" if world > 1 else "")
-                + (f" from epoch {first_epoch}" if args.resume else ""),
-                flush=True,
-            )
-            for note in data.notes:
-                print(f"  data: {note}", flush=True)
-        steps = -(-n["train"] // cfg.batch_size) * (cfg.epochs - first_epoch + 1)
-        bar = tqdm(total=steps, unit="step", disable=True if quiet else None, leave=False)
-
-    def on_step(info: dict[str, Any]) -> None:
-        bar.update(1)
-        if bar.n % 10 == 0:
-            bar.set_postfix(epoch=info["epoch"], loss=f"{info['loss']:.3f}")
-
-    def on_epoch(record: dict[str, Any]) -> None:
-        line = (
-            f"epoch {record['epoch']:3d}  train {record['train_loss']:.4f}  valid "
-            f"{record['valid_nll']:.4f} nats  {record['examples_per_second']:.0f} ex/s"
-        )
-        if bar is not None and not bar.disable:
-            bar.write(line)
-        elif not quiet:
-            print(line, flush=True)
-
-    def on_kept(names: list[str]) -> None:
-        if not quiet:
-            more = f", ... ({len(names)} in all)" if len(names) > 8 else ""
-            shown = ", ".join(names[:8]) + more
-            print(f"made: --overwrite kept what made did not write in {out}: {shown}", flush=True)
-
+    progress = _Progress(args, out, device, world, quiet, settings)
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         summary, result = train_run(
             out, settings, device=device, resume=args.resume, overwrite=args.overwrite,
-            write=rank == 0, on_start=on_start, on_step=on_step, on_epoch=on_epoch,
-            on_kept=on_kept,
+            write=rank == 0, on_start=progress.on_start, on_step=progress.on_step,
+            on_epoch=progress.on_epoch, on_kept=progress.on_kept,
         )  # fmt: skip
     except KeyboardInterrupt as exc:
-        if bar is not None:
-            bar.close()
+        progress.close()
         if rank == 0:
             what = "terminated" if isinstance(exc, Terminated) else "interrupted"
             saved = (
@@ -438,8 +450,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
             print(f"made: {what}; {saved}", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     except NonFiniteLossError as exc:
-        if bar is not None:
-            bar.close()
+        progress.close()
         if rank == 0:
             print(
                 f"made: training stopped: {exc}. The last good state is {out}/checkpoint.pt",
@@ -447,31 +458,34 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
             )
         return 1
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     if not quiet:
-        gap = ""
-        if summary["true_entropy"] is not None:
-            gap = (
-                f" (true entropy {summary['true_entropy']:.4f}; gap "
-                f"{summary['test_nll'] - summary['true_entropy']:.4f})"
-            )
-        ens = (
-            f", mixture of {summary['test_ensemble']} masks" if summary["test_ensemble"] > 1 else ""
-        )
-        print(
-            f"test NLL {summary['test_nll']:.4f} nats/example, "
-            f"{summary['test_bits_per_dim']:.4f} bits/dim{ens}{gap}"
-        )
-        stop = " (early stop)" if result.stopped_early else ""
-        print(
-            f"best epoch {result.best_epoch}/{len(result.history)}{stop}, "
-            f"{result.train_seconds:.1f} s training; wrote {out}/: "
-            + " ".join(name for name in (*RUN_FILES, "samples.csv") if (out / name).is_file())
-        )
+        _report(summary, result, out)
     return 0
+
+
+def _report(summary: dict[str, Any], result: Any, out: Path) -> None:
+    """The end of `made train`: the test NLL and what was written."""
+    gap = ""
+    if summary["true_entropy"] is not None:
+        gap = (
+            f" (true entropy {summary['true_entropy']:.4f}; gap "
+            f"{summary['test_nll'] - summary['true_entropy']:.4f})"
+        )
+    k = summary["test_ensemble"]
+    ens = f", mixture of {k} masks" if k > 1 else ""
+    print(
+        f"test NLL {summary['test_nll']:.4f} nats/example, "
+        f"{summary['test_bits_per_dim']:.4f} bits/dim{ens}{gap}"
+    )
+    stop = " (early stop)" if result.stopped_early else ""
+    print(
+        f"best epoch {result.best_epoch}/{len(result.history)}{stop}, "
+        f"{result.train_seconds:.1f} s training; wrote {out}/: "
+        + " ".join(name for name in RUN_FILES if (out / name).is_file())
+    )
 
 
 # --------------------------------------------------------------------------------- eval

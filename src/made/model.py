@@ -165,22 +165,8 @@ class MADE(nn.Module):
         return self.layout.has_real
 
     @property
-    def bernoulli(self) -> bool:
-        return self.layout.bernoulli
-
-    @property
     def max_categories(self) -> int:
         return max(self.cardinalities)
-
-    @property
-    def unit_dim(self) -> torch.Tensor:
-        """The dimension each input unit belongs to."""
-        return self.layout.unit_dim
-
-    @property
-    def out_unit_dim(self) -> torch.Tensor:
-        """The dimension each output unit belongs to."""
-        return self.layout.out_unit_dim
 
     @property
     def hidden(self) -> nn.ModuleList:
@@ -232,7 +218,8 @@ class MADE(nn.Module):
         ``ordering``, mask ``k``'s degrees under that ordering instead of its own."""
         k = self._mask_index if k is None else self._check_mask_index(k)
         ordering = self.orderings[k] if ordering is None else ordering
-        return build_masks(ordering, self.hidden_degrees(k), self.unit_dim, self.out_unit_dim,
+        layout = self.layout
+        return build_masks(ordering, self.hidden_degrees(k), layout.unit_dim, layout.out_unit_dim,
                            direct=self.net.direct is not None)  # fmt: skip
 
     def plan(self, k: int | None = None) -> StaircasePlan:
@@ -242,7 +229,7 @@ class MADE(nn.Module):
         if plan is None or plan.device != self.orderings.device:
             pos = inverse_permutation(self.orderings[k])
             plan = self._plans[k] = staircase_plan(
-                pos[self.unit_dim], pos[self.out_unit_dim], self.hidden_degrees(k),
+                pos[self.layout.unit_dim], pos[self.layout.out_unit_dim], self.hidden_degrees(k),
                 self.net.direct is not None,
             )  # fmt: skip
         return plan

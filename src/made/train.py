@@ -160,80 +160,25 @@ def fit(
     run_dir = Path(run_dir) if run_dir is not None else None
     write = run_dir is not None and rank == 0
     optimiser = make_optimizer(model, config)
-    scheduler = _scheduler(optimiser, config)
-    batches = make_generator(config.seed, _BATCH_STREAM)
-    result = FitResult()
-    metrics: list[dict[str, Any]] = []
-    step, bad_epochs, start_epoch = 0, 0, 1
-    best_state = copy.deepcopy(model.state_dict())
-
+    loop = _Loop(
+        optimiser, _scheduler(optimiser, config), make_generator(config.seed, _BATCH_STREAM)
+    )
+    loop.best_state = copy.deepcopy(model.state_dict())
     if resume:
-        if run_dir is None or not (run_dir / "checkpoint.pt").is_file():
-            raise ValueError(f"nothing to resume: no checkpoint.pt in {run_dir}")
-        saved, payload = load_checkpoint(run_dir / "checkpoint.pt", map_location=train.device)
-        state = payload["train_state"]
-        if _architecture(saved) != _architecture(model):
-            raise ValueError(
-                f"{run_dir / 'checkpoint.pt'} holds another model than the one being trained "
-                "(its settings or its data's shape differ)"
-            )
-        model.load_state_dict(saved.state_dict())
-        optimiser.load_state_dict(state["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        batches.set_state(state["generator"])
-        step, bad_epochs = state["step"], state["bad_epochs"]
-        result.history = list(state["history"])
-        result.best_epoch, result.best_valid_nll = state["best_epoch"], state["best_valid_nll"]
-        result.train_seconds = state["train_seconds"]
-        result.resumed_from = start_epoch = state["epoch"] + 1
-        metrics = [m for m in state["metrics"]]
-        best_state = _best_state(run_dir, result.best_epoch, state["epoch"], model)
-        if write:  # drop the lines the killed epoch wrote after its checkpoint
-            _write_metrics(run_dir / "metrics.jsonl", metrics)
-
+        _restore(loop, model, run_dir, train.device, write)
     objective: nn.Module = _Objective(model)
     if world > 1:
         objective = nn.parallel.DistributedDataParallel(objective, forward_sync_buffers=False)
-    n = train.shape[0]
-    if config.patience is not None and bad_epochs >= config.patience:
+    n, result = train.shape[0], loop.result
+    start_epoch = result.resumed_from or 1
+    if config.patience is not None and loop.bad_epochs >= config.patience:
         result.stopped_early = True  # resuming a run that had already stopped early
         start_epoch = config.epochs + 1
     for epoch in range(start_epoch, config.epochs + 1):
         model.train()
         started = time.perf_counter()
-        total = 0.0
-        order = torch.randperm(n, generator=batches).to(train.device)
-        for index in order.split(config.batch_size):
-            shard = index[rank::world]  # this rank's share of the global batch
-            ctx = None if train_context is None else train_context[shard]
-            nll_sum = objective(train[shard], ctx)
-            # DDP averages gradients over ranks, so scale by world / global batch size: the
-            # result is exactly the gradient of the global batch's mean NLL.
-            loss = nll_sum * (world / index.numel())
-            batch_nll = nll_sum.detach().clone()
-            if world > 1:
-                dist.all_reduce(batch_nll)  # every rank sees the same value, and stops together
-            batch_nll = float(batch_nll) / index.numel()
-            if not math.isfinite(batch_nll):
-                raise NonFiniteLossError(
-                    f"the loss became {batch_nll} at epoch {epoch}, step {step + 1}; the weights "
-                    "were not updated with it (try a lower learning rate or --grad-clip)"
-                )
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimiser.step()
-            step += 1
-            if model.num_masks > 1 and step % config.mask_every == 0:
-                model.next_mask()
-            total += batch_nll * index.numel()
-            info = {"step": step, "epoch": epoch, "loss": batch_nll, "examples": index.numel()}
-            if step % config.log_every == 0:
-                metrics.append({**info, "lr": optimiser.param_groups[0]["lr"]})
-            if on_step is not None:
-                on_step(info)
+        total = _train_epoch(loop, objective, model, train, train_context, config, epoch,
+                             on_step)  # fmt: skip
         _zero_denormals(model, optimiser)
         seconds = time.perf_counter() - started
         result.train_seconds += seconds
@@ -244,58 +189,146 @@ def fit(
             batch_size=config.eval_batch_size,
         ).nll  # fmt: skip
         record = {
-            "epoch": epoch,
-            "step": step,
-            "train_loss": total / n,
-            "valid_nll": valid_nll,
-            "lr": optimiser.param_groups[0]["lr"],
-            "seconds": seconds,
+            "epoch": epoch, "step": loop.step, "train_loss": total / n, "valid_nll": valid_nll,
+            "lr": optimiser.param_groups[0]["lr"], "seconds": seconds,
             "examples_per_second": n / seconds if seconds > 0 else float("inf"),
-        }
-        if scheduler is not None:
-            scheduler.step(valid_nll) if config.schedule == "plateau" else scheduler.step()
+        }  # fmt: skip
+        if loop.scheduler is not None:
+            loop.scheduler.step(
+                valid_nll
+            ) if config.schedule == "plateau" else loop.scheduler.step()
         improved = valid_nll < result.best_valid_nll
         if improved:
-            result.best_valid_nll, result.best_epoch, bad_epochs = valid_nll, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
+            result.best_valid_nll, result.best_epoch, loop.bad_epochs = valid_nll, epoch, 0
+            loop.best_state = copy.deepcopy(model.state_dict())
         else:
-            bad_epochs += 1
+            loop.bad_epochs += 1
         result.history.append(record)
-        metrics.append(record)
+        loop.metrics.append(record)
         if write:
             assert run_dir is not None
-            if improved:
-                save_checkpoint(run_dir / "best.pt", model, epoch=epoch, **(extra or {}))
-            save_checkpoint(
-                run_dir / "checkpoint.pt", model, epoch=epoch, **(extra or {}),
-                train_state={
-                    "epoch": epoch,
-                    "step": step,
-                    "bad_epochs": bad_epochs,
-                    "optimizer": optimiser.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                    "generator": batches.get_state(),
-                    "history": result.history,
-                    "metrics": metrics,
-                    "best_epoch": result.best_epoch,
-                    "best_valid_nll": result.best_valid_nll,
-                    "train_seconds": result.train_seconds,
-                },
-            )  # fmt: skip
-            _write_metrics(run_dir / "metrics.jsonl", metrics)
+            _save(loop, model, run_dir, epoch, improved, extra or {})
         if on_epoch is not None:
             on_epoch(record)
-        if config.patience is not None and bad_epochs >= config.patience:
+        if config.patience is not None and loop.bad_epochs >= config.patience:
             result.stopped_early = True
             break
-    if best_state is None:
+    if loop.best_state is None:
         raise MissingBestError(
             f"{run_dir / 'best.pt'} (the weights of epoch {result.best_epoch}, the best) is "
             "missing and no later epoch was better, so the run cannot report its best model; "
             "train it again (--overwrite)"
         )
-    model.load_state_dict(best_state)
+    model.load_state_dict(loop.best_state)
     return result
+
+
+@dataclass
+class _Loop:
+    """Everything the training loop carries from step to step, and saves to resume."""
+
+    optimiser: torch.optim.Optimizer
+    scheduler: Any
+    batches: torch.Generator  # draws each epoch's batch order
+    result: FitResult = field(default_factory=FitResult)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    step: int = 0
+    bad_epochs: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+
+
+def _train_epoch(
+    loop: _Loop, objective: nn.Module, model: MADE, train: torch.Tensor,
+    context: torch.Tensor | None, config: TrainConfig, epoch: int,
+    on_step: Callable[[dict[str, Any]], None] | None,
+) -> float:  # fmt: skip
+    """One pass over ``train`` in a fresh random order; returns the summed NLL (nats)."""
+    rank, world = _world()
+    total = 0.0
+    order = torch.randperm(train.shape[0], generator=loop.batches).to(train.device)
+    for index in order.split(config.batch_size):
+        shard = index[rank::world]  # this rank's share of the global batch
+        ctx = None if context is None else context[shard]
+        nll_sum = objective(train[shard], ctx)
+        # DDP averages gradients over ranks, so scale by world / global batch size: the
+        # result is exactly the gradient of the global batch's mean NLL.
+        loss = nll_sum * (world / index.numel())
+        batch_nll = nll_sum.detach().clone()
+        if world > 1:
+            dist.all_reduce(batch_nll)  # every rank sees the same value, and stops together
+        batch_nll = float(batch_nll) / index.numel()
+        if not math.isfinite(batch_nll):
+            raise NonFiniteLossError(
+                f"the loss became {batch_nll} at epoch {epoch}, step {loop.step + 1}; the "
+                "weights were not updated with it (try a lower learning rate or --grad-clip)"
+            )
+        loop.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        loop.optimiser.step()
+        loop.step += 1
+        if model.num_masks > 1 and loop.step % config.mask_every == 0:
+            model.next_mask()
+        total += batch_nll * index.numel()
+        info = {"step": loop.step, "epoch": epoch, "loss": batch_nll, "examples": index.numel()}
+        if loop.step % config.log_every == 0:
+            loop.metrics.append({**info, "lr": loop.optimiser.param_groups[0]["lr"]})
+        if on_step is not None:
+            on_step(info)
+    return total
+
+
+def _save(
+    loop: _Loop, model: MADE, run_dir: Path, epoch: int, improved: bool, extra: dict[str, Any]
+) -> None:
+    """The epoch's checkpoint (everything needed to resume), ``best.pt`` when it improved,
+    and ``metrics.jsonl``, each written atomically."""
+    result = loop.result
+    if improved:
+        save_checkpoint(run_dir / "best.pt", model, epoch=epoch, **extra)
+    save_checkpoint(
+        run_dir / "checkpoint.pt", model, epoch=epoch, **extra,
+        train_state={
+            "epoch": epoch, "step": loop.step, "bad_epochs": loop.bad_epochs,
+            "optimizer": loop.optimiser.state_dict(),
+            "scheduler": loop.scheduler.state_dict() if loop.scheduler is not None else None,
+            "generator": loop.batches.get_state(), "history": result.history,
+            "metrics": loop.metrics, "best_epoch": result.best_epoch,
+            "best_valid_nll": result.best_valid_nll, "train_seconds": result.train_seconds,
+        },
+    )  # fmt: skip
+    _write_metrics(run_dir / "metrics.jsonl", loop.metrics)
+
+
+def _restore(
+    loop: _Loop, model: MADE, run_dir: Path | None, device: torch.device, write: bool
+) -> None:
+    """Load ``run_dir/checkpoint.pt`` into the model and the loop, as the epoch it saved
+    left them."""
+    if run_dir is None or not (run_dir / "checkpoint.pt").is_file():
+        raise ValueError(f"nothing to resume: no checkpoint.pt in {run_dir}")
+    saved, payload = load_checkpoint(run_dir / "checkpoint.pt", map_location=device)
+    state, result = payload["train_state"], loop.result
+    if _architecture(saved) != _architecture(model):
+        raise ValueError(
+            f"{run_dir / 'checkpoint.pt'} holds another model than the one being trained "
+            "(its settings or its data's shape differ)"
+        )
+    model.load_state_dict(saved.state_dict())
+    loop.optimiser.load_state_dict(state["optimizer"])
+    if loop.scheduler is not None:
+        loop.scheduler.load_state_dict(state["scheduler"])
+    loop.batches.set_state(state["generator"])
+    loop.step, loop.bad_epochs = state["step"], state["bad_epochs"]
+    result.history = list(state["history"])
+    result.best_epoch, result.best_valid_nll = state["best_epoch"], state["best_valid_nll"]
+    result.train_seconds = state["train_seconds"]
+    result.resumed_from = state["epoch"] + 1
+    loop.metrics = list(state["metrics"])
+    loop.best_state = _best_state(run_dir, result.best_epoch, state["epoch"], model)
+    if write:  # drop the lines the killed epoch wrote after its checkpoint
+        _write_metrics(run_dir / "metrics.jsonl", loop.metrics)
 
 
 def _architecture(model: MADE) -> dict[str, Any]:
