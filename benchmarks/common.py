@@ -163,3 +163,15 @@ def straight_epoch(model: StraightMADE, loader, optimiser) -> float:
 def straight_nll(model: StraightMADE, x: np.ndarray) -> float:
     t = torch.from_numpy(x.astype(np.float32))
     return float(torch.cat([model.nll(t[i : i + 1024]) for i in range(0, len(t), 1024)]).mean())
+
+
+
+def portable(path: str | Path, outside: str | None = None) -> str:
+    """``path`` as it may be committed: relative to the repository when inside it; outside
+    it, ``outside`` if given (a placeholder such as "DIR"), else the path as it is (for a
+    result that is never committed, such as a test's)."""
+    path = Path(path).absolute()
+    try:
+        return str(path.relative_to(Path(__file__).resolve().parents[1]))
+    except ValueError:
+        return outside if outside is not None else str(path)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, merge_json, pick_device  # noqa: E402
+from common import machine, merge_json, pick_device, portable  # noqa: E402
 
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.config import DataConfig  # noqa: E402
@@ -169,7 +169,8 @@ def run_experiment(name: str, args: argparse.Namespace) -> dict[str, Any]:
     settings = read_settings(out)  # what the run really used, also when it was resumed
     return {
         "description": exp.description,
-        "command": "python benchmarks/mnist.py " + " ".join(sys.argv[1:]),
+        "command": "python benchmarks/mnist.py "
+        + " ".join(portable(a, "DIR") if a.startswith("/") else a for a in sys.argv[1:]),
         "model": settings.model,
         "train": settings.train.to_dict(),
         "best_epoch": summary["best_epoch"],

@@ -30,7 +30,7 @@ def _step_time(model: MADE, staircase: bool, x: torch.Tensor, steps: int) -> flo
     start = time.perf_counter()
     for i in range(steps):
         xb = x[i * 128 : (i + 1) * 128]
-        out = model.net(model._encode(xb), None, masks, plan)
+        out = model.net(model.layout.encode(xb, model.dtype), None, masks, plan)
         loss = -model.layout.log_prob_per_dim(out, xb).sum(dim=1).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, merge_json, pick_device  # noqa: E402
+from common import machine, merge_json, pick_device, portable  # noqa: E402
 
 from made import TrainConfig  # noqa: E402
 from made.config import DataConfig  # noqa: E402
@@ -90,7 +90,7 @@ def run_one(data: str, recipe: str, args: argparse.Namespace) -> dict[str, Any]:
         "train_seconds": summary["train_seconds"],
         "examples_per_second": summary["examples_per_second"],
         "curve": curve,
-        "run_dir": str(out),
+        "run_dir": portable(out),
         "machine": machine(device),
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -129,7 +129,7 @@ def tile_samples(entries: list[dict[str, Any]], path: Path) -> None:
         ax.axis("off")
     for e in entries:
         ax = axes[sets.index(e["data"]), recipes.index(e["recipe"])]
-        ax.imshow(Image.open(Path(e["run_dir"]) / "samples.png"))
+        ax.imshow(Image.open(ROOT / e["run_dir"] / "samples.png"))
         ax.set_title(f"{e['data']}, {e['recipe']} (test {e['test_nll']:.1f})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)

@@ -110,7 +110,7 @@ def test_quality_script_writes_runs_figures_and_results(tmp_path):
     entries = json.loads(results.read_text())
     assert set(entries) == {"digits/reference", "digits/best"}
     for entry in entries.values():
-        summary = json.loads((Path(entry["run_dir"]) / "summary.json").read_text())
+        summary = json.loads((BENCH.parent / entry["run_dir"] / "summary.json").read_text())
         assert entry["test_nll"] == summary["test_nll"]
         assert entry["epochs"] == 1 and len(entry["curve"]) == 1
     assert entries["digits/best"]["test_ensemble"] == 8

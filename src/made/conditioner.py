@@ -16,7 +16,14 @@ from torch import nn
 
 from .config import _is_int, _positive_ints
 from .layers import ACTIVATION_FUNCTIONS
-from .masks import build_masks, make_generator, make_hidden_degrees, make_ordering
+from .masks import (
+    INIT_STREAM,
+    MASK_STREAM,
+    build_masks,
+    make_generator,
+    make_hidden_degrees,
+    make_ordering,
+)
 from .network import MaskedNetwork
 
 __all__ = ["MaskedMLP"]
@@ -64,7 +71,7 @@ class MaskedMLP(nn.Module):
             )
         self.num_dims, self.params_per_dim = num_dims, params_per_dim
         self.context_size = context_size
-        masks_gen = make_generator(seed, 1)
+        masks_gen = make_generator(seed, MASK_STREAM)
         order = make_ordering(ordering, num_dims, masks_gen)
         degrees = make_hidden_degrees(sizes, num_dims, hidden_degrees, masks_gen)
         units_in = torch.arange(num_dims)
@@ -74,7 +81,7 @@ class MaskedMLP(nn.Module):
         # output included, so the first dimension can be conditioned too).
         self.net = MaskedNetwork(
             num_dims, sizes, num_dims * params_per_dim, context_size=context_size,
-            activation=activation, generator=make_generator(seed, 0),
+            activation=activation, generator=make_generator(seed, INIT_STREAM),
         )  # fmt: skip
         self.net.set_masks(build_masks(order, degrees, units_in, units_out))
 

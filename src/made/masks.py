@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import torch
 
 __all__ = [
+    "INIT_STREAM",
+    "MASK_STREAM",
     "derive_seed",
     "make_generator",
     "make_ordering",
@@ -32,6 +34,10 @@ __all__ = [
 ]
 
 _MASK64 = (1 << 64) - 1
+# Sub-streams of a model's seed (``make_generator(seed, stream, ...)``): the weights draw from
+# one, each mask's ordering and degrees from another (keyed further by the mask's index).
+INIT_STREAM = 0
+MASK_STREAM = 1
 
 
 def derive_seed(seed: int, *keys: int) -> int:

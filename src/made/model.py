@@ -19,6 +19,8 @@ from . import sampling
 from .config import MADEConfig
 from .layers import MaskedLinear
 from .masks import (
+    INIT_STREAM,
+    MASK_STREAM,
     build_masks,
     inverse_permutation,
     make_generator,
@@ -30,10 +32,6 @@ from .outputs import LOG_SCALE_MIN, Layout, real_log_density, real_params
 from .validation import check_context, check_ensemble, check_mask, check_x
 
 __all__ = ["MADE", "LOG_SCALE_MIN", "real_log_density", "real_params"]
-
-# Sub-streams of the model seed: weights and each mask draw from their own generator.
-_INIT_STREAM = 0
-_MASK_STREAM = 1
 
 
 class MADE(nn.Module):
@@ -112,7 +110,7 @@ class MADE(nn.Module):
         self.net = MaskedNetwork(
             self.layout.num_units, config.hidden_sizes, self.layout.num_out_units,
             direct=config.direct_connections, context_size=config.context_size,
-            activation=config.activation, generator=make_generator(config.seed, _INIT_STREAM),
+            activation=config.activation, generator=make_generator(config.seed, INIT_STREAM),
         )  # fmt: skip
         self._mask_index = 0
         self._plans: dict[int, StaircasePlan] = {}
@@ -125,7 +123,7 @@ class MADE(nn.Module):
         matrices they define). Mask k draws from its own generator, a function of (seed, k)."""
         config, orderings, degrees = self.config, [], []
         for k in range(config.num_masks):
-            g = make_generator(config.seed, _MASK_STREAM, k)
+            g = make_generator(config.seed, MASK_STREAM, k)
             spec = config.ordering if (k == 0 or not config.order_agnostic) else "random"
             ordering = make_ordering(spec, self.num_dims, g)  # drawn always: same streams
             # Without order_agnostic every mask keeps mask 0's ordering, random or not.
