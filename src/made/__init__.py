@@ -4,14 +4,13 @@ Exact, fast, tractable density models over binary and categorical vectors and im
 over real-valued and mixed-type tables.
 """
 
-__version__ = "0.1.0"
-
 from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from .conditioner import MaskedMLP  # noqa: E402
 from .config import MADEConfig, TrainConfig  # noqa: E402
 from .evaluate import NLLResult, bits_per_dim, evaluate_nll  # noqa: E402
 from .layers import MaskedLinear  # noqa: E402
 from .model import LOG_SCALE_MIN, MADE  # noqa: E402
+from .version import __version__  # noqa: E402
 
 __all__ = [
     "__version__",

@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
-from . import __version__
 from .fileio import atomic_write
 from .model import MADE
+from .version import __version__
 
 __all__ = ["FORMAT", "checkpoint_epoch", "load_checkpoint", "save_checkpoint"]
 FORMAT = "made-checkpoint-v2"

@@ -24,7 +24,6 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
-from . import __version__
 from .config import (
     ACTIVATIONS,
     BINARIZE,
@@ -58,6 +57,7 @@ from .runs import (
     write_table,
 )
 from .train import NonFiniteLossError
+from .version import __version__
 
 __all__ = ["main"]
 

@@ -15,7 +15,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import sampling
 from .config import MADEConfig
 from .layers import MaskedLinear
 from .masks import (
@@ -29,6 +28,8 @@ from .masks import (
 )
 from .network import MaskedNetwork, StaircasePlan, staircase_plan
 from .outputs import LOG_SCALE_MIN, Layout, real_log_density, real_params
+from .sampling import observed_first
+from .sampling import sample as draw_samples
 from .validation import check_context, check_ensemble, check_mask, check_x
 
 __all__ = ["MADE", "LOG_SCALE_MIN", "real_log_density", "real_params"]
@@ -388,7 +389,7 @@ class MADE(nn.Module):
             total = h_in.new_zeros(b)
             for j, pattern in enumerate(uniq):
                 rows = (inverse == j).nonzero().squeeze(1).to(x.device)
-                ordering = sampling.observed_first(self, self.orderings[k], pattern, strict=True)
+                ordering = observed_first(self, self.orderings[k], pattern, strict=True)
                 ctx = None if context is None else context[rows]
                 out = self.net(h_in[rows], ctx, self.masks(k, ordering))
                 per_dim = self.layout.log_prob_per_dim(out, x[rows])
@@ -428,7 +429,7 @@ class MADE(nn.Module):
                 ordering draws in its own ordering with the observed values fixed: exact only
                 when they form a prefix of the ordering; otherwise a warning is given.
         """
-        return sampling.sample(self, n, context, generator, method=method, ensemble=ensemble,
+        return draw_samples(self, n, context, generator, method=method, ensemble=ensemble,
                                observed=observed, observed_mask=observed_mask)  # fmt: skip
 
     def extra_repr(self) -> str:

@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .fileio import atomic_write_bytes
+from .version import __version__
 
 __all__ = [
     "MARKER",

@@ -22,7 +22,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import __version__
 from .checkpoint import checkpoint_epoch, load_checkpoint
 from .config import DataConfig, MADEConfig, TrainConfig
 from .data import NAMED_SETS, Dataset, TableSchema, load_data
@@ -42,6 +41,7 @@ from .rundir import (
     write_marker,
 )
 from .train import FitResult, fit
+from .version import __version__
 
 __all__ = [
     "RUN_FILES",
