@@ -165,7 +165,6 @@ def straight_nll(model: StraightMADE, x: np.ndarray) -> float:
     return float(torch.cat([model.nll(t[i : i + 1024]) for i in range(0, len(t), 1024)]).mean())
 
 
-
 def portable(path: str | Path, outside: str | None = None) -> str:
     """``path`` as it may be committed: relative to the repository when inside it; outside
     it, ``outside`` if given (a placeholder such as "DIR"), else the path as it is (for a

@@ -150,3 +150,28 @@ def test_a_float64_model_loads_back_in_float64(tmp_path):
     assert loaded.output.weight.dtype == torch.float64
     x = torch.randn(4, 5, dtype=torch.float64)
     assert torch.equal(loaded.log_prob(x), model.log_prob(x))  # bit for bit, not rounded
+
+
+def test_a_checkpoint_from_before_the_network_module_loads(tmp_path):
+    # checkpoints written before the masked network had a module of its own name its
+    # weights hidden.0.weight, output.weight, ...; they load into today's model unchanged
+    model = MADE(6, [8], direct_connections=True, context_size=2, seed=3)
+    legacy = {k.removeprefix("net."): v for k, v in model.state_dict().items()}
+    assert "hidden.0.weight" in legacy and "context_weight" in legacy
+    fresh = MADE(6, [8], direct_connections=True, context_size=2, seed=4)
+    fresh.load_state_dict(legacy)
+    x, ctx = torch.randint(0, 2, (5, 6)), torch.randn(5, 2)
+    assert torch.equal(fresh.log_prob(x, ctx), model.log_prob(x, ctx))
+
+
+def test_written_files_get_the_mode_a_plain_open_gives(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "new.txt", b"x")
+        assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+        (tmp_path / "kept.txt").write_bytes(b"old")
+        os.chmod(tmp_path / "kept.txt", 0o640)
+        atomic_write_bytes(tmp_path / "kept.txt", b"new")
+        assert (tmp_path / "kept.txt").stat().st_mode & 0o777 == 0o640  # its own mode kept
+    finally:
+        os.umask(old)

@@ -117,7 +117,7 @@ class MADE(nn.Module):
         self._plans: dict[int, StaircasePlan] = {}
         self.set_mask(0)
         self._zero_unused_weights()
-        self._register_load_state_dict_pre_hook(_rename_legacy_keys)
+        self.register_load_state_dict_pre_hook(_rename_legacy_keys)
 
     def _register_connectivity(self) -> None:
         """Every mask's ordering and hidden degrees, as buffers (small, unlike the boolean
