@@ -1,4 +1,4 @@
-"""Speed of made against a straightforward MADE, side by side in one process.
+"""Speed of made against the tutorial recipe's MADE, side by side in one process.
 
 For the reference configuration (Shapes: 400 binary dims, hidden [512, 512]) and for 784 dims
 (binarized MNIST when --mnist points at it, else random binary images of the same size;
@@ -8,9 +8,10 @@ hidden [500]) it measures, alternating the two implementations, with repeats:
 - evaluation examples per second (exact NLL of the test split);
 - the time to draw 100 samples.
 
-The straightforward side (benchmarks/common.py) multiplies masks into the weights on every
-call, feeds a DataLoader from a numpy array one example at a time, and samples with D full
-passes. Ratios are the headline; the machine and thread count are printed with them.
+The tutorial side (benchmarks/common.py: two logits per pixel, cross-entropy) multiplies the
+masks into the weights on every call, feeds a ``DataLoader(TensorDataset(...))`` that indexes
+one example at a time, and samples with D full passes. Ratios are the headline; the machine
+and thread count are printed with them.
 
     python benchmarks/speed.py [--quick] [--json PATH]
 """
@@ -30,7 +31,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import NumpyDataset, StraightMADE, machine, stats, straight_epoch  # noqa: E402
+from common import TutorialMADE, machine, stats, tutorial_epoch, tutorial_loader  # noqa: E402
 
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.data import load_data  # noqa: E402
@@ -53,41 +54,41 @@ def alternate(a: Callable[[], float], b: Callable[[], float], repeats: int) -> t
 
 
 def train_throughput(train: np.ndarray, hidden: list[int], repeats: int) -> dict[str, Any]:
-    """Training examples per second over whole epochs: straightforward, then made."""
+    """Training examples per second over whole epochs: tutorial, then made."""
     flat = train.reshape(len(train), -1)
-    straight = StraightMADE(flat.shape[1], hidden, seed=0)
-    loader = torch.utils.data.DataLoader(NumpyDataset(flat), batch_size=BATCH, shuffle=True)
-    s_opt = torch.optim.Adam(straight.parameters(), lr=1e-3)
+    tutorial = TutorialMADE(flat.shape[1], hidden, seed=0)
+    loader = tutorial_loader(flat, BATCH)
+    s_opt = torch.optim.Adam(tutorial.parameters(), lr=1e-3)
     ours = MADE(flat.shape[1], hidden, seed=0)
     cfg = TrainConfig(epochs=1, batch_size=BATCH, lr=1e-3, eval_batch_size=4096)
     x = torch.from_numpy(flat)
     n = len(flat)
 
-    def straight_run() -> float:
+    def tutorial_run() -> float:
         start = time.perf_counter()
-        straight_epoch(straight, loader, s_opt)
+        tutorial_epoch(tutorial, loader, s_opt)
         return n / (time.perf_counter() - start)
 
     def made_run() -> float:
         return n / fit(ours, x, x[:10], cfg).history[0]["seconds"]
 
-    s, m = alternate(straight_run, made_run, repeats)
+    s, m = alternate(tutorial_run, made_run, repeats)
     return _pair(s, m)
 
 
 def eval_throughput(test: np.ndarray, hidden: list[int], repeats: int) -> dict[str, Any]:
     """Exact-NLL examples per second over the test split."""
     flat = test.reshape(len(test), -1)
-    straight = StraightMADE(flat.shape[1], hidden, seed=0).eval()
-    loader = torch.utils.data.DataLoader(NumpyDataset(flat), batch_size=1024)
+    tutorial = TutorialMADE(flat.shape[1], hidden, seed=0).eval()
+    loader = tutorial_loader(flat, 1024, shuffle=False)
     ours = MADE(flat.shape[1], hidden, seed=0).eval()
     x = torch.from_numpy(flat)
     n = len(flat)
 
     @torch.no_grad()
-    def straight_run() -> float:
+    def tutorial_run() -> float:
         start = time.perf_counter()
-        float(torch.cat([straight.nll(xb) for xb in loader]).mean())
+        float(torch.cat([tutorial.nll(xb) for (xb,) in loader]).mean())
         return n / (time.perf_counter() - start)
 
     def made_run() -> float:
@@ -95,19 +96,19 @@ def eval_throughput(test: np.ndarray, hidden: list[int], repeats: int) -> dict[s
         evaluate_nll(ours, x)
         return n / (time.perf_counter() - start)
 
-    s, m = alternate(straight_run, made_run, repeats)
+    s, m = alternate(tutorial_run, made_run, repeats)
     return _pair(s, m)
 
 
 def sample_time(d: int, hidden: list[int], n: int, repeats: int) -> dict[str, Any]:
     """Seconds to draw ``n`` samples: D full passes against made's incremental sampler."""
-    straight = StraightMADE(d, hidden, seed=0).eval()
+    tutorial = TutorialMADE(d, hidden, seed=0).eval()
     ours = MADE(d, hidden, seed=0).eval()
 
-    def straight_run() -> float:
-        torch.manual_seed(0)  # the straightforward sampler draws from the global generator
+    def tutorial_run() -> float:
+        torch.manual_seed(0)  # the tutorial sampler draws from the global generator
         start = time.perf_counter()
-        straight.sample(n)
+        tutorial.sample(n)
         return time.perf_counter() - start
 
     def made_run() -> float:
@@ -115,13 +116,13 @@ def sample_time(d: int, hidden: list[int], n: int, repeats: int) -> dict[str, An
         ours.sample(n, generator=torch.Generator().manual_seed(0))
         return time.perf_counter() - start
 
-    s, m = alternate(straight_run, made_run, repeats)
-    return {"straightforward_seconds": stats(s), "made_seconds": stats(m),
+    s, m = alternate(tutorial_run, made_run, repeats)
+    return {"tutorial_seconds": stats(s), "made_seconds": stats(m),
             "ratio": statistics.median(s) / statistics.median(m)}  # fmt: skip
 
 
 def _pair(s: list[float], m: list[float]) -> dict[str, Any]:
-    return {"straightforward_examples_per_second": stats(s), "made_examples_per_second": stats(m),
+    return {"tutorial_examples_per_second": stats(s), "made_examples_per_second": stats(m),
             "ratio": statistics.median(m) / statistics.median(s)}  # fmt: skip
 
 
@@ -162,7 +163,7 @@ def main() -> None:
     info = machine()
     print(f"machine: {info}")
     print(f"median [min, max] of {args.repeats} alternating repeats; ratio = made / "
-          "straightforward for throughput, straightforward / made for time\n")  # fmt: skip
+          "tutorial for throughput, tutorial / made for time\n")  # fmt: skip
     results: dict[str, Any] = {"machine": info, "repeats": args.repeats, "limit": args.limit,
                                "cases": []}  # fmt: skip
     rows = []
@@ -176,9 +177,9 @@ def main() -> None:
         for what, r, unit, key in (("train", tr, "ex/s", "examples_per_second"),
                                    ("eval", ev, "ex/s", "examples_per_second"),
                                    (f"{args.n} samples", sa, "s", "seconds")):  # fmt: skip
-            s, m = r[f"straightforward_{key}"], r[f"made_{key}"]
+            s, m = r[f"tutorial_{key}"], r[f"made_{key}"]
             rows.append((name, what, unit, s, m, r["ratio"]))
-    print("| configuration | measure | straightforward | made | ratio |")
+    print("| configuration | measure | tutorial | made | ratio |")
     print("|---|---|---:|---:|---:|")
     for name, what, unit, s, m, ratio in rows:
         print(f"| {name} | {what} ({unit}) | {_fmt(s)} | {_fmt(m)} | {ratio:.1f}x |")

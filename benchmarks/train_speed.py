@@ -1,11 +1,12 @@
-"""Training speed of made against a straightforward MADE, side by side in one process.
+"""Training speed of made against the tutorial recipe (benchmarks/common.py), side by side in
+one process.
 
 On the reference configuration (Shapes: 400 binary dimensions, hidden [512, 512], batch 128,
 Adam lr 1e-3) it measures:
 
 1. throughput: training examples per second, whole epochs, alternating the two
    implementations, median and spread over repeats;
-2. time to quality: the straightforward implementation trains for --epochs epochs; made then
+2. time to quality: the tutorial implementation trains for --epochs epochs; made then
    trains with its own recipe until its test NLL reaches that final figure, and the two
    training times (evaluation excluded) are compared;
 3. the denormal trap: epoch times over several epochs of training with weight decay, for both
@@ -36,13 +37,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
-    NumpyDataset,
-    StraightMADE,
+    TutorialMADE,
     machine,
     stats,
-    straight_epoch,
-    straight_nll,
     timed,
+    tutorial_epoch,
+    tutorial_loader,
+    tutorial_nll,
 )
 from speed import train_throughput  # noqa: E402
 
@@ -54,24 +55,24 @@ HIDDEN = [512, 512]
 BATCH = 128
 
 
-def straight_setup(train: np.ndarray, weight_decay: float = 0.0, seed: int = 0):
-    model = StraightMADE(train.shape[1], HIDDEN, seed=seed)
-    loader = torch.utils.data.DataLoader(NumpyDataset(train), batch_size=BATCH, shuffle=True)
+def tutorial_setup(train: np.ndarray, weight_decay: float = 0.0, seed: int = 0):
+    model = TutorialMADE(train.shape[1], HIDDEN, seed=seed)
+    loader = tutorial_loader(train, BATCH)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=weight_decay)
     return model, loader, opt
 
 
 def time_to_quality(data, epochs: int, recipe: dict) -> dict:
-    """Straightforward for ``epochs`` epochs; made until it matches that test NLL."""
+    """Tutorial for ``epochs`` epochs; made until it matches that test NLL."""
     train_np = data.splits["train"].reshape(len(data.splits["train"]), -1)
     test_np = data.splits["test"].reshape(len(data.splits["test"]), -1)
-    model, loader, opt = straight_setup(train_np)
+    model, loader, opt = tutorial_setup(train_np)
     s_time, s_curve = 0.0, []
     for _ in range(epochs):
         start = time.perf_counter()
-        straight_epoch(model, loader, opt)
+        tutorial_epoch(model, loader, opt)
         s_time += time.perf_counter() - start
-        s_curve.append((s_time, straight_nll(model, test_np)))
+        s_curve.append((s_time, tutorial_nll(model, test_np)))
     target = s_curve[-1][1]
 
     test = data.tensor("test")
@@ -98,8 +99,8 @@ def time_to_quality(data, epochs: int, recipe: dict) -> dict:
     reached = m_curve[-1][1] <= target
     return {
         "target_test_nll": target,
-        "straightforward_seconds": s_time,
-        "straightforward_curve": s_curve,
+        "tutorial_seconds": s_time,
+        "tutorial_curve": s_curve,
         "made_recipe": recipe,
         "made_seconds": m_curve[-1][0] if reached else None,
         "made_curve": m_curve,
@@ -111,11 +112,11 @@ def time_to_quality(data, epochs: int, recipe: dict) -> dict:
 def denormal_trap(train_np: np.ndarray, train_t: torch.Tensor, valid_t: torch.Tensor,
                   epochs: int) -> dict:  # fmt: skip
     """Epoch times with weight decay: made's must stay flat."""
-    model, loader, opt = straight_setup(train_np, weight_decay=1e-4)
+    model, loader, opt = tutorial_setup(train_np, weight_decay=1e-4)
     s_times = []
     for _ in range(epochs):
         start = time.perf_counter()
-        straight_epoch(model, loader, opt)
+        tutorial_epoch(model, loader, opt)
         s_times.append(time.perf_counter() - start)
     ours = MADE(train_t.shape[1:], HIDDEN, seed=0)
     cfg = TrainConfig(epochs=epochs, batch_size=BATCH, lr=1e-3, weight_decay=1e-4,
@@ -124,7 +125,7 @@ def denormal_trap(train_np: np.ndarray, train_t: torch.Tensor, valid_t: torch.Te
     tiny = torch.finfo(torch.float32).tiny
     denormals = sum(int(((p != 0) & (p.abs() < tiny)).sum()) for p in ours.parameters())
     return {
-        "straightforward_epoch_seconds": s_times,
+        "tutorial_epoch_seconds": s_times,
         "made_epoch_seconds": m_times,
         "made_last_over_first": m_times[-1] / m_times[0],
         "made_max_over_min": max(m_times) / min(m_times),
@@ -182,11 +183,11 @@ def step_anatomy(train_np: np.ndarray, steps: int) -> dict:
     """Median milliseconds per training step spent getting the batch, in the forward and
     backward pass and in the optimiser, for both implementations; and the step's matrix
     products alone, dense and made's staircase blocks."""
-    straight, loader, s_opt = straight_setup(train_np)
+    tutorial, loader, s_opt = tutorial_setup(train_np)
     ours = MADE(train_np.shape[1], HIDDEN, seed=0)
     m_opt = make_optimizer(ours, TrainConfig(lr=1e-3, batch_size=BATCH))  # made.train's own
     x = torch.from_numpy(train_np)
-    parts: dict[str, dict[str, list[float]]] = {"straightforward": {}, "made": {}}
+    parts: dict[str, dict[str, list[float]]] = {"tutorial": {}, "made": {}}
 
     def record(side: str, times: list[float]) -> None:
         names = ("batch", "forward_backward", "optimiser")
@@ -195,43 +196,43 @@ def step_anatomy(train_np: np.ndarray, steps: int) -> dict:
 
     batches = [iter(loader)]
 
-    def straight_batch() -> torch.Tensor:
+    def tutorial_batch() -> torch.Tensor:
         xb = next(batches[0], None)
         if xb is None:  # a new epoch
             batches[0] = iter(loader)
             xb = next(batches[0])
-        return xb
+        return xb[0]
 
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
     for step in range(steps + 5):  # the first 5 of each are warm-up
-        s_times = _timed_step(straight_batch, lambda xb: straight.nll(xb).mean(), s_opt)
+        s_times = _timed_step(tutorial_batch, lambda xb: tutorial.nll(xb).mean(), s_opt)
         index = torch.arange(step * BATCH, (step + 1) * BATCH) % len(x)
         m_times = _timed_step(lambda index=index: x[order[index]],
                               lambda xb: -ours.log_prob(xb, validate=False).sum() / BATCH,
                               m_opt)  # fmt: skip
         if step >= 5:
-            record("straightforward", s_times)
+            record("tutorial", s_times)
             record("made", m_times)
     result: dict[str, Any] = {
         side: {name: stats(v)["median"] * 1e3 for name, v in p.items()} for side, p in parts.items()
     }
-    for side in ("straightforward", "made"):
+    for side in ("tutorial", "made"):
         result[side]["total"] = sum(result[side].values())
     weights = [layer.weight.detach() for layer in ours.net.layers()]
     blocks = list(ours.plan(0).blocks)
     for name, fn in (("dense", _products(weights, None, BATCH)),
                      ("staircase", _products(weights, blocks, BATCH))):  # fmt: skip
         result[f"products_{name}_ms"] = timed(fn, repeats=max(20, steps // 5))["median"] * 1e3
-    result["ratio"] = result["straightforward"]["total"] / result["made"]["total"]
+    result["ratio"] = result["tutorial"]["total"] / result["made"]["total"]
     floor = result["products_staircase_ms"] + result["made"]["optimiser"]
-    result["ratio_ceiling"] = result["straightforward"]["total"] / floor
+    result["ratio_ceiling"] = result["tutorial"]["total"] / floor
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats")
-    parser.add_argument("--epochs", type=int, default=20, help="straightforward epochs")
+    parser.add_argument("--epochs", type=int, default=20, help="tutorial epochs")
     parser.add_argument("--repeats", type=int, default=3, help="throughput epochs per side")
     parser.add_argument("--trap-epochs", type=int, default=8, help="epochs with weight decay")
     parser.add_argument("--steps", type=int, default=300, help="steps timed for the anatomy")
@@ -252,18 +253,15 @@ def main() -> None:
     print(f"reference: {data.name} {tuple(data.shape)}, hidden {HIDDEN}, batch {BATCH}, lr 1e-3")
 
     tp = train_throughput(train_np, HIDDEN, repeats)
-    s, m = tp["straightforward_examples_per_second"], tp["made_examples_per_second"]
+    s, m = tp["tutorial_examples_per_second"], tp["made_examples_per_second"]
     print(f"\n1. training throughput (examples/s, median [min, max] of {repeats} epochs)")
-    print(f"   straightforward {s['median']:9.0f} [{s['min']:.0f}, {s['max']:.0f}]")
+    print(f"   tutorial recipe {s['median']:9.0f} [{s['min']:.0f}, {s['max']:.0f}]")
     print(f"   made            {m['median']:9.0f} [{m['min']:.0f}, {m['max']:.0f}]")
     print(f"   ratio           {tp['ratio']:9.2f}x   (target >= 2x)")
 
     tq = time_to_quality(data, epochs, recipe)
-    print(
-        f"\n2. time to the straightforward {epochs}-epoch test NLL "
-        f"({tq['target_test_nll']:.3f} nats)"
-    )
-    print(f"   straightforward {tq['straightforward_seconds']:9.1f} s")
+    print(f"\n2. time to the tutorial {epochs}-epoch test NLL ({tq['target_test_nll']:.3f} nats)")
+    print(f"   tutorial recipe {tq['tutorial_seconds']:9.1f} s")
     if tq["made_reached"]:
         print(
             f"   made            {tq['made_seconds']:9.1f} s  (hidden {recipe['hidden']}, "
@@ -280,7 +278,7 @@ def main() -> None:
     tr = denormal_trap(train_np, train_t, valid_t, trap_epochs)
     fmt = " ".join
     print(f"\n3. epoch seconds with weight decay 1e-4 ({trap_epochs} epochs)")
-    print(f"   straightforward {fmt(f'{t:.2f}' for t in tr['straightforward_epoch_seconds'])}")
+    print(f"   tutorial recipe {fmt(f'{t:.2f}' for t in tr['tutorial_epoch_seconds'])}")
     print(
         f"   made            {fmt(f'{t:.2f}' for t in tr['made_epoch_seconds'])}"
         f"   (max/min {tr['made_max_over_min']:.2f}, denormal weights "
@@ -291,7 +289,7 @@ def main() -> None:
     an = step_anatomy(train_np, steps)
     print(f"\n4. where a step's time goes (ms, median of {steps} steps)")
     print(f"   {'':16}{'batch':>8}{'fwd+bwd':>9}{'optimiser':>11}{'total':>8}")
-    for side in ("straightforward", "made"):
+    for side in ("tutorial", "made"):
         a = an[side]
         print(f"   {side:16}{a['batch']:8.2f}{a['forward_backward']:9.2f}"
               f"{a['optimiser']:11.2f}{a['total']:8.2f}")  # fmt: skip

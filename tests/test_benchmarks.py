@@ -1,4 +1,4 @@
-"""The benchmarks compare made with a straightforward MADE; that baseline must itself be a
+"""The benchmarks compare made with a tutorial MADE; that baseline must itself be a
 correct MADE, or the ratios mean nothing. The benchmarks never run at full size in the suite,
 but every script runs here on tiny settings and its figures are checked."""
 
@@ -15,11 +15,11 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from common import NumpyDataset, StraightMADE, straight_epoch, straight_nll  # noqa: E402
+from common import TutorialMADE, tutorial_epoch, tutorial_loader, tutorial_nll  # noqa: E402
 
 
-def test_straightforward_baseline_is_autoregressive_and_normalised():
-    model = StraightMADE(6, [32, 32], seed=0)
+def test_tutorial_baseline_is_autoregressive_and_normalised():
+    model = TutorialMADE(6, [32, 32], seed=0)
     x = torch.rand(1, 6)
     jac = torch.autograd.functional.jacobian(model, x)[0, :, 0, :]
     assert torch.all(jac.triu() == 0)  # output t reads inputs < t only
@@ -30,15 +30,15 @@ def test_straightforward_baseline_is_autoregressive_and_normalised():
     assert abs(float(total)) < 1e-5
 
 
-def test_straightforward_loop_runs_and_learns():
+def test_tutorial_loop_runs_and_learns():
     data = (np.random.default_rng(0).random((256, 6)) < 0.2).astype(np.uint8)
-    model = StraightMADE(6, [16], seed=0)
-    loader = torch.utils.data.DataLoader(NumpyDataset(data), batch_size=32, shuffle=True)
+    model = TutorialMADE(6, [16], seed=0)
+    loader = tutorial_loader(data, 32)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    before = straight_nll(model, data)
+    before = tutorial_nll(model, data)
     for _ in range(5):
-        straight_epoch(model, loader, opt)
-    assert straight_nll(model, data) < before - 0.5
+        tutorial_epoch(model, loader, opt)
+    assert tutorial_nll(model, data) < before - 0.5
 
 
 # ------------------------------------------------------------- every script on tiny settings
@@ -133,7 +133,7 @@ def test_speed_scripts_run_and_report_ratios(tmp_path):
                   cwd=tmp_path)  # fmt: skip
     assert "1. training throughput" in out and "3. epoch seconds" in out
     anatomy = json.loads((tmp_path / "t.json").read_text())["anatomy"]
-    for side in ("straightforward", "made"):
+    for side in ("tutorial", "made"):
         parts = anatomy[side]
         assert parts["total"] == parts["batch"] + parts["forward_backward"] + parts["optimiser"]
     assert anatomy["products_staircase_ms"] > 0 and "at most" in out
@@ -150,3 +150,11 @@ def test_network_paths_compares_dense_and_staircase(tmp_path):
     record = json.loads(out.read_text())
     assert set(record["ms_per_step"]) == {"dense", "staircase"}
     assert "staircase speed-up over dense" in done.stdout
+
+
+def test_the_tutorial_recipe_has_two_logits_per_pixel_trained_by_cross_entropy():
+    model = TutorialMADE(5, [16], seed=0)
+    assert model.net[-1].out_features == 10  # two logits per pixel
+    x = (torch.rand(8, 5) < 0.5).float()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(model(x), x, reduction="none")
+    assert torch.allclose(model.nll(x), bce.sum(1), atol=1e-5)  # the same density, exactly
