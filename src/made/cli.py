@@ -36,13 +36,14 @@ from .config import (
     TrainConfig,
 )
 from .data import NAMED_SETS, Dataset, load_data
+from .data.load import SPLITS
 from .data.validate import MAX_CATEGORIES
 from .evaluate import evaluate_nll
 from .export import batch_rows, write_csv, write_npy
 from .fileio import atomic_write, atomic_write_bytes, check_not_input
 from .model import MADE
 from .plots import plot_columns, save_sample_grid
-from .rundir import RUN_FILES
+from .rundir import RUN_FILES, is_run_directory
 from .runs import (
     RunSettings,
     class_context,
@@ -72,7 +73,6 @@ class Terminated(KeyboardInterrupt):
 
 # Pictures hold at most this many samples, and inpainting figures this many examples and
 # completions per example: enough to look at, and bounded whatever -n asks.
-SPLITS = ("train", "valid", "test")
 GRID_SAMPLES = 400
 GRID_EXAMPLES = 16
 GRID_COMPLETIONS = 8
@@ -444,7 +444,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
             saved = (
                 f"the last completed epoch is saved in {out}/checkpoint.pt; continue with: "
                 f"made train --out {out} --resume"
-                if (out / "checkpoint.pt").is_file() and (out / "made-run.json").is_file()
+                if (out / "checkpoint.pt").is_file() and is_run_directory(out)
                 else "no epoch had completed, so there is nothing to resume"
             )
             print(f"made: {what}; {saved}", file=sys.stderr)
@@ -580,7 +580,9 @@ class _Classes:
 
     def __getitem__(self, index: slice) -> torch.Tensor:
         labels = torch.arange(index.start, index.stop) % self.k
-        return class_context(labels if self.fixed is None else labels * 0 + self.fixed, self.k)
+        if self.fixed is not None:
+            labels = torch.full_like(labels, self.fixed)
+        return class_context(labels, self.k)
 
 
 def _run_inputs(run: str, run_dir: Path) -> list[Path]:
@@ -606,7 +608,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     # Score the examples as the source holds them, in its own order.
     split = "all" if "all" in data.original else args.split
     if split not in data.original:
-        kept = " or ".join(s for s in ("train", "valid", "test") if s in data.original)
+        kept = " or ".join(s for s in SPLITS if s in data.original)
         raise UsageError(
             f"{data.name} has no {split} split of its own (its {split} rows were carved from "
             f"another split, so they have no place in a file to report); use --split {kept}"
@@ -1094,15 +1096,12 @@ def _given_options(train_parser: argparse.ArgumentParser, argv: list[str]) -> se
     namespace pre-set to a sentinel leaves the sentinel exactly where nothing was given."""
     unset = object()
     rest = argv[argv.index("train") + 1 :]
-    actions = [a for a in train_parser._actions if a.dest != "help"]
-    appended = {a.dest for a in actions if isinstance(a, argparse._AppendAction)}
-    ns = argparse.Namespace(**{a.dest: None if a.dest in appended else unset for a in actions})
+    # An append action appends to what the namespace holds, so its sentinel is None, its default.
+    start = {a.dest: None if isinstance(a, argparse._AppendAction) else unset
+             for a in train_parser._actions if a.dest != "help"}  # fmt: skip
+    ns = argparse.Namespace(**start)
     train_parser.parse_args(rest, ns)
-    return {
-        a.dest
-        for a in actions
-        if getattr(ns, a.dest) is not (None if a.dest in appended else unset)
-    }
+    return {dest for dest, sentinel in start.items() if getattr(ns, dest) is not sentinel}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,13 +3,14 @@ and the check that an output never lands on an input."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_write", "atomic_write_bytes", "check_not_input"]
+__all__ = ["atomic_write", "atomic_write_bytes", "check_not_input", "write_json"]
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
@@ -44,6 +45,12 @@ def _mode(path: Path) -> int:
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Atomically replace ``path`` with ``data``."""
     atomic_write(path, lambda f: f.write(data))
+
+
+def write_json(path: str | os.PathLike[str], record: dict) -> None:
+    """``record`` as indented JSON, atomically, refusing NaN and infinities (which JSON
+    cannot hold, and which would only be read back as an error)."""
+    atomic_write_bytes(path, (json.dumps(record, indent=2, allow_nan=False) + "\n").encode())
 
 
 def check_not_input(

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .fileio import atomic_write_bytes
+from .fileio import write_json
 from .version import __version__
 
 __all__ = [
@@ -68,7 +68,7 @@ def is_run_directory(path: Path) -> bool:
 def write_marker(out: Path) -> None:
     """Mark ``out`` as a run directory made wrote."""
     record = {"format": RUN_FORMAT, "version": RUN_FORMAT_VERSION, "made_version": __version__}
-    atomic_write_bytes(Path(out) / MARKER, (json.dumps(record, indent=2) + "\n").encode())
+    write_json(Path(out) / MARKER, record)
 
 
 def _temporary(name: str) -> bool:
@@ -83,14 +83,16 @@ def _ours(name: str) -> bool:
     return name in RUN_FILES or _temporary(name)
 
 
+def _made_wrote(entry: Path) -> bool:
+    """Whether made wrote this entry of a run directory (its files, temporary files and lock;
+    never a folder)."""
+    return entry.name == LOCK or (_ours(entry.name) and not entry.is_dir())
+
+
 def foreign_files(out: Path) -> list[str]:
     """The entries of ``out`` that made did not write (sorted; folders end in ``/``)."""
-    names = []
-    for entry in sorted(Path(out).iterdir()):
-        if entry.name == LOCK or (_ours(entry.name) and not entry.is_dir()):
-            continue
-        names.append(entry.name + ("/" if entry.is_dir() else ""))
-    return names
+    return [entry.name + ("/" if entry.is_dir() else "")
+            for entry in sorted(Path(out).iterdir()) if not _made_wrote(entry)]  # fmt: skip
 
 
 def check_new_run_directory(out: Path, overwrite: bool, data_paths: Iterable[Path] = ()) -> None:
@@ -133,7 +135,7 @@ def clear_run_directory(out: Path) -> list[str]:
     """Remove the files made writes from ``out`` (which must be locked by the caller) and
     return the names of what was kept because made did not write it."""
     for entry in Path(out).iterdir():
-        if entry.name != LOCK and _ours(entry.name) and not entry.is_dir():
+        if _made_wrote(entry) and entry.name != LOCK:  # the caller holds the lock
             entry.unlink()
     return foreign_files(out)
 

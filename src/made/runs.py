@@ -27,7 +27,7 @@ from .config import DataConfig, MADEConfig, TrainConfig
 from .data import NAMED_SETS, Dataset, TableSchema, load_data
 from .data.fingerprint import fingerprint, fingerprint_changes
 from .evaluate import evaluate_nll
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, write_json
 from .model import MADE
 from .plots import plot_columns, plot_loss, save_sample_grid
 from .rundir import (
@@ -233,7 +233,7 @@ def train_run(
     A writing run holds the directory's lock throughout (see ``made.rundir``).
     """
     out = Path(out)
-    done = 0
+    done, recorded = 0, {}  # recorded: the resumed run's config.json, read once
     if resume:
         if not (out / "checkpoint.pt").is_file():
             raise RunError(f"nothing to resume: {out} has no checkpoint.pt")
@@ -243,8 +243,10 @@ def train_run(
                 "cannot be resumed safely"
             )
         done = checkpoint_epoch(out / "checkpoint.pt")
-        settings = _resume_settings(read_settings(out), settings, done)
-        if settings.data.source == read_settings(out).data.source:
+        saved = read_settings(out)
+        recorded = _read_config(out)
+        settings = _resume_settings(saved, settings, done)
+        if settings.data.source == saved.data.source:
             require_source(settings.data, out)
     elif settings is None:
         raise ValueError("settings are required unless resuming")
@@ -256,15 +258,14 @@ def train_run(
     # directory is created or cleared.
     schema = None
     if resume:  # a table is encoded as the run began, whatever its file holds now
-        table = _read_config(out).get("table")
+        table = recorded.get("table")
         schema = None if table is None else TableSchema.from_dict(table)
     data = load_data(settings.data, schema=schema)
     prints = fingerprint(data.splits, data.labels)
     if resume:
-        recorded = _read_config(out).get("fingerprint")
-        if recorded is None:
+        if "fingerprint" not in recorded:
             raise RunError(f"{out} records no fingerprint of its data, so it cannot be resumed")
-        changes = fingerprint_changes(recorded, prints)
+        changes = fingerprint_changes(recorded["fingerprint"], prints)
         if changes:
             raise RunError(
                 f"{settings.data.source} is not the data this run was trained on: "
@@ -291,23 +292,18 @@ def train_run(
     }
     with run_lock(out) if write else nullcontext():
         if write and resume:  # the run's record, with the epochs or the data path it now has
-            config = {**_read_config(out), "data": config["data"], "train": config["train"]}
-            _write_json(out / "config.json", config)
+            config = {**recorded, "data": config["data"], "train": config["train"]}
+            write_json(out / "config.json", config)
         elif write:
             kept = clear_run_directory(out)
             if kept and on_kept is not None:
                 on_kept(kept)
             write_marker(out)
-            _write_json(out / "config.json", config)
+            write_json(out / "config.json", config)
         return _train_and_report(
             out, settings, data, model, contexts, device, resume, write, done,
             on_start, on_step, on_epoch,
         )  # fmt: skip
-
-
-def _write_json(path: Path, record: dict[str, Any]) -> None:
-    """A JSON record, refusing NaN and infinities (which JSON cannot hold)."""
-    atomic_write_bytes(path, (json.dumps(record, indent=2, allow_nan=False) + "\n").encode())
 
 
 def _train_and_report(

@@ -13,15 +13,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["fingerprint", "fingerprint_changes"]
+from .validate import chunks
 
-_CHUNK = 65_536
+__all__ = ["fingerprint", "fingerprint_changes"]
 
 
 def _digest(x: np.ndarray) -> str:
     h = hashlib.sha256()
-    for start in range(0, len(x), _CHUNK):
-        h.update(np.ascontiguousarray(x[start : start + _CHUNK]).tobytes())
+    for _, rows in chunks(x):
+        h.update(np.ascontiguousarray(rows).tobytes())
     return h.hexdigest()
 
 

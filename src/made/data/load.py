@@ -37,6 +37,7 @@ from .validate import (
     DataError,
     check_array,
     check_output_size,
+    chunks,
     infer_categories,
 )
 
@@ -412,7 +413,7 @@ def _array_source(splits: dict[str, np.ndarray], labels: dict[str, np.ndarray]) 
     rule of PNG images: thresholded unless ``binarize`` says otherwise."""
     first = splits.get("train", splits.get("all"))
     assert first is not None
-    top = _largest(first)
+    top = _largest(first)  # one pass over the array serves both decisions below
     if first.ndim >= 3 and np.issubdtype(first.dtype, np.integer) and 16 <= top <= 255:
         raw = _Raw(splits, 255, "threshold", labels)
         raw.notes.append(
@@ -420,24 +421,24 @@ def _array_source(splits: dict[str, np.ndarray], labels: dict[str, np.ndarray]) 
             "(--binarize none keeps them as 256 categories)"
         )
         return raw
-    return _Raw(splits, _value_max(first), "none", labels)
+    return _Raw(splits, _value_max(first, top), "none", labels)
 
 
 def _largest(x: np.ndarray) -> float:
     """The largest value of an array, read in chunks (1 for an empty one)."""
     if not x.size:
         return 1.0
-    return max(float(np.max(x[i : i + 65_536])) for i in range(0, len(x), 65_536))
+    return max(float(np.max(rows)) for _, rows in chunks(x))
 
 
-def _value_max(x: np.ndarray) -> float:
+def _value_max(x: np.ndarray, top: float | None = None) -> float:
     """The top of a value range for binarisation: the dtype's for uint8, else 1 for data in
-    [0, 1], else the data's maximum."""
+    [0, 1], else the data's maximum (``top``, when the caller has it already)."""
     if x.dtype == np.uint8:
         return 255.0
     if x.dtype == np.bool_:
         return 1.0
-    top = _largest(x)
+    top = _largest(x) if top is None else top
     return 1.0 if not top > 1.0 else top
 
 

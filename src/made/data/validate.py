@@ -7,11 +7,12 @@ without being read into memory at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
 __all__ = [
+    "chunks",
     "MAX_CATEGORIES",
     "MAX_CLASSES",
     "MAX_OUTPUT_UNITS",
@@ -27,6 +28,13 @@ _CHUNK = 65_536
 MAX_CATEGORIES = 65_536
 MAX_OUTPUT_UNITS = 1 << 22
 MAX_CLASSES = 10_000
+
+
+def chunks(x: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first row, rows)`` of ``x`` in pieces of ``_CHUNK`` rows: a memory-mapped file is
+    read piece by piece, never whole."""
+    for start in range(0, x.shape[0], _CHUNK):
+        yield start, np.asarray(x[start : start + _CHUNK])
 
 
 class DataError(ValueError):
@@ -84,8 +92,8 @@ def check_array(
         limit = np.asarray(num_categories).reshape(-1)
         if limit.size not in (1, d):
             raise DataError(f"{where}: {limit.size} category counts given for {d} features")
-    for start in range(0, x.shape[0], _CHUNK):
-        chunk = np.asarray(x[start : start + _CHUNK]).reshape(-1, d)
+    for start, rows in chunks(x):
+        chunk = rows.reshape(-1, d)
         if np.issubdtype(chunk.dtype, np.floating):
             bad = ~np.isfinite(chunk)
             if bad.any():
@@ -129,8 +137,8 @@ def infer_categories(splits: Sequence[np.ndarray]) -> tuple[int, ...]:
     d = int(np.prod(splits[0].shape[1:]))
     top = np.zeros(d, dtype=np.int64)
     for x in splits:
-        for start in range(0, x.shape[0], _CHUNK):
-            chunk = np.asarray(x[start : start + _CHUNK]).reshape(-1, d)
+        for _, rows in chunks(x):
+            chunk = rows.reshape(-1, d)
             top = np.maximum(top, chunk.max(axis=0).astype(np.int64))
     return tuple(int(v) for v in np.maximum(top + 1, 2))
 
