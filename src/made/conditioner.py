@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from .config import _is_int, _positive_ints
-from .layers import ACTIVATION_FUNCTIONS
 from .masks import (
     INIT_STREAM,
     MASK_STREAM,
@@ -65,10 +64,6 @@ class MaskedMLP(nn.Module):
             if not _is_int(value) or value < low:
                 raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
         sizes = list(_positive_ints("hidden_sizes", hidden_sizes, allow_empty=True))
-        if activation not in ACTIVATION_FUNCTIONS:
-            raise ValueError(
-                f"activation must be one of {tuple(ACTIVATION_FUNCTIONS)}; got {activation!r}"
-            )
         self.num_dims, self.params_per_dim = num_dims, params_per_dim
         self.context_size = context_size
         masks_gen = make_generator(seed, MASK_STREAM)
