@@ -11,6 +11,9 @@ Adam lr 1e-3) it measures:
    training times (evaluation excluded) are compared;
 3. the denormal trap: epoch times over several epochs of training with weight decay, for both
    implementations (made's must stay flat);
+5. the defaults against the tutorial: `made train`'s reference recipe (made.recipes) for the
+   same --epochs on the same split as the tutorial run of section 2, test NLL and training
+   seconds (evaluation excluded) side by side;
 4. where a step's time goes: per training step, getting the batch, the forward and backward
    pass and the optimiser step, for both implementations, beside the time of the step's matrix
    products alone (dense, and only made's staircase blocks). The products set a floor no
@@ -49,6 +52,7 @@ from speed import train_throughput  # noqa: E402
 
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.data import load_data  # noqa: E402
+from made.recipes import recipe as made_recipe  # noqa: E402
 from made.train import fit, make_optimizer  # noqa: E402
 
 HIDDEN = [512, 512]
@@ -106,6 +110,24 @@ def time_to_quality(data, epochs: int, recipe: dict) -> dict:
         "made_curve": m_curve,
         "made_reached": reached,
         "time_ratio": (m_curve[-1][0] / s_time) if reached else None,
+    }
+
+
+def defaults_against_tutorial(data, epochs: int, tq: dict) -> dict:
+    """The reference recipe for ``epochs`` epochs, against the tutorial run of ``tq``."""
+    ref = made_recipe("reference")
+    model = MADE(data.shape, **ref.model, seed=0)
+    cfg = TrainConfig(**{**ref.train, "epochs": epochs})
+    result = fit(model, data.tensor("train"), data.tensor("valid"), cfg)
+    nll = evaluate_nll(model, data.tensor("test")).nll
+    return {
+        "epochs": epochs,
+        "tutorial_test_nll": tq["target_test_nll"],
+        "tutorial_seconds": tq["tutorial_seconds"],
+        "made_test_nll": nll,
+        "made_seconds": result.train_seconds,
+        "nll_change": nll / tq["target_test_nll"] - 1.0,
+        "time_ratio": result.train_seconds / tq["tutorial_seconds"],
     }
 
 
@@ -298,13 +320,23 @@ def main() -> None:
     print(f"   ratio {an['ratio']:.2f}x; with nothing but the staircase products and made's "
           f"optimiser step, at most {an['ratio_ceiling']:.2f}x")  # fmt: skip
 
+    dv = defaults_against_tutorial(data, epochs, tq)
+    print(f"\n5. `made train` (reference recipe) against the tutorial recipe, {epochs} epochs each")
+    print(f"   tutorial recipe test NLL {dv['tutorial_test_nll']:8.3f} in "
+          f"{dv['tutorial_seconds']:6.1f} s")  # fmt: skip
+    print(f"   made            test NLL {dv['made_test_nll']:8.3f} in {dv['made_seconds']:6.1f} s")
+    print(f"   NLL {dv['nll_change']:+.1%} (target <= -30%), time ratio {dv['time_ratio']:.2f} "
+          "(target < 1)")  # fmt: skip
+
     if args.json:
         results = {"machine": info, "quick": args.quick, "throughput": tp,
-                   "time_to_quality": tq, "denormal_trap": tr, "anatomy": an}  # fmt: skip
+                   "time_to_quality": tq, "defaults": dv, "denormal_trap": tr,
+                   "anatomy": an}  # fmt: skip
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nwrote {args.json}")
     ok = tp["ratio"] >= 2 and tq["made_reached"] and tq["time_ratio"] <= 0.2
+    ok = ok and dv["nll_change"] <= -0.3 and dv["time_ratio"] < 1
     print("\nall targets met" if ok else "\nsome targets NOT met")
 
 

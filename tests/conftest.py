@@ -45,3 +45,30 @@ def sharpen(model: MADE, scale: float = 3.0) -> MADE:
         for p in model.parameters():
             p.mul_(scale)
     return model
+
+
+def whole_and_resumed(make_model, train, valid, config, folder):
+    """Train ``make_model()`` once without a break and once killed after epoch 2 then resumed
+    (run directories under ``folder``); returns ``(whole, its FitResult, resumed, its
+    FitResult)``: an exact resume gives the same history and weights."""
+    from made.train import fit
+
+    whole = make_model()
+    full = fit(whole, train, valid, config, run_dir=folder / "whole")
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_two(record):
+        if record["epoch"] == 2:
+            raise Killed
+
+    try:
+        fit(make_model(), train, valid, config, run_dir=folder / "cut", on_epoch=kill_after_two)
+    except Killed:
+        pass
+    else:
+        raise AssertionError("the run was not killed")
+    resumed = make_model()
+    part = fit(resumed, train, valid, config, run_dir=folder / "cut", resume=True)
+    return whole, full, resumed, part

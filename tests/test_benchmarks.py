@@ -108,15 +108,18 @@ def test_quality_script_writes_runs_figures_and_results(tmp_path):
     args = ["--sets", "digits", "--epochs", "1", "--device", "cpu", "--out", str(tmp_path / "runs")]
     text = _script("quality.py", *args, "--json", str(results), cwd=tmp_path)
     entries = json.loads(results.read_text())
-    assert set(entries) == {"digits/reference", "digits/best"}
+    assert set(entries) == {f"digits/{r}" for r in ("tutorial", "reference", "auto", "tuned")}
     for entry in entries.values():
         summary = json.loads((BENCH.parent / entry["run_dir"] / "summary.json").read_text())
         assert entry["test_nll"] == summary["test_nll"]
         assert entry["epochs"] == 1 and len(entry["curve"]) == 1
-    assert entries["digits/best"]["test_ensemble"] == 8
+    assert entries["digits/auto"]["test_ensemble"] == 1  # 20 rows per dimension: one mask
+    assert entries["digits/tuned"]["test_ensemble"] == 8  # its tuned setting: 8 orderings
+    tutorial = entries["digits/tutorial"]
+    assert tutorial["model"]["activation"] == "relu" and tutorial["train"]["lr"] == 1e-3
     for name in ("quality-curves.png", "quality-samples.png"):
         assert (tmp_path / "runs" / name).stat().st_size > 1000
-    assert "| digits | best |" in text
+    assert "| digits | auto |" in text
 
 
 def test_speed_scripts_run_and_report_ratios(tmp_path):
@@ -132,6 +135,9 @@ def test_speed_scripts_run_and_report_ratios(tmp_path):
                   "1", "--trap-epochs", "2", "--steps", "3", "--json", str(tmp_path / "t.json"),
                   cwd=tmp_path)  # fmt: skip
     assert "1. training throughput" in out and "3. epoch seconds" in out
+    assert "5. `made train` (reference recipe) against the tutorial recipe, 1 epochs" in out
+    defaults = json.loads((tmp_path / "t.json").read_text())["defaults"]
+    assert defaults["epochs"] == 1 and defaults["made_test_nll"] > 0
     anatomy = json.loads((tmp_path / "t.json").read_text())["anatomy"]
     for side in ("tutorial", "made"):
         parts = anatomy[side]

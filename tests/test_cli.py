@@ -31,14 +31,16 @@ RUN_FILES = {"made-run.json", "config.json", "checkpoint.pt", "best.pt", "metric
 
 
 def test_train_with_no_arguments_runs_the_reference_experiment(tmp_path, monkeypatch, capsys):
-    # The reference settings (Shapes, 512,512, batch 128, Adam 1e-3) with one epoch, in ./runs
+    # The reference recipe (Shapes, 512,512, batch 128, Adam 3e-3) with one epoch, in ./runs
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--epochs", "1"]) == 0
     run = tmp_path / "runs" / "latest"
     assert {p.name for p in run.iterdir()} == RUN_FILES
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["hidden_sizes"] == [512, 512] and config["data"]["source"] == "shapes"
-    assert config["train"]["batch_size"] == 128 and config["train"]["lr"] == 1e-3
+    assert config["train"]["batch_size"] == 128 and config["train"]["lr"] == 3e-3
+    assert config["recipe"] == "reference" and config["model"]["activation"] == "gelu"
+    assert config["model"]["direct_connections"] and config["train"]["average_weights"]
     assert config["made_version"] and config["model"]["seed"] == 0
     assert "test NLL" in capsys.readouterr().out
 

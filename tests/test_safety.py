@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from made import MADE, TrainConfig
+from made import MADE, TrainConfig, load_checkpoint, save_checkpoint
 from made.cli import main
 from made.data import load_data
 from made.train import MissingBestError, fit
@@ -119,9 +119,11 @@ RESUME = ["train", "--resume", "--device", "cpu", "--quiet", "--out"]
     "option, message",
     [
         (["--hidden", "16"], "--hidden 16 differs from this run's 8"),
-        (["--lr", "0.01"], "--lr 0.01 differs from this run's 0.001"),
+        (["--lr", "0.01"], "--lr 0.01 differs from this run's 0.003"),
+        (["--dropout", "0.1"], "--dropout 0.1 differs from this run's 0.0"),
+        (["--recipe", "tutorial"], "--recipe tutorial differs from this run's auto"),
         (["--seed", "3"], "--seed 3 differs from this run's 0"),
-        (["--direct-connections"], "--direct-connections true differs from this run's false"),
+        (["--no-direct-connections"], "--direct-connections false differs from this run's true"),
         (["--epochs", "1"], "epochs 1 is below the 2 epochs this run has already trained"),
         (["--overwrite"], "--resume continues a run and --overwrite replaces it"),
     ],
@@ -134,7 +136,7 @@ def test_resume_refuses_options_that_differ_from_the_run(run, option, message, c
 
 
 def test_resume_accepts_the_run_s_own_options_and_a_larger_epochs(run, capsys):
-    assert _cli([*RESUME, run, "--hidden", "8", "--lr", "0.001"], capsys)[0] == 0
+    assert _cli([*RESUME, run, "--hidden", "8", "--lr", "0.003"], capsys)[0] == 0
     assert _cli([*RESUME, run, "--epochs", "3"], capsys)[0] == 0
     assert json.loads((run / "summary.json").read_text())["epochs"] == 3
     assert json.loads((run / "config.json").read_text())["train"]["epochs"] == 3
@@ -175,9 +177,16 @@ def test_a_resumed_run_never_reports_an_untrained_model(run, project, capsys):
     # exist (the checkpoint's, when the last epoch was the best), or the run says it cannot
     one = project / "runs" / "one"
     assert _cli([*TRAIN, "--data", "data.npy", "--out", one, "--epochs", "1"], capsys)[0] == 0
+    # `run` as if its second epoch had not bettered its first (which epoch wins is chance)
+    model, payload = load_checkpoint(run / "checkpoint.pt")
+    own = ("format", "made_version", "model_config", "model_state", "dtype")
+    extra = {k: v for k, v in payload.items() if k not in own}
+    extra["train_state"]["best_epoch"] = 1
+    save_checkpoint(run / "checkpoint.pt", model, **extra)
     for folder in (one, run):
         summary = (folder / "summary.json").read_text()
-        best, epochs = (json.loads(summary)[k] for k in ("best_epoch", "epochs"))
+        _, state = load_checkpoint(folder / "checkpoint.pt")
+        best, epochs = state["train_state"]["best_epoch"], state["epoch"]
         (folder / "best.pt").unlink()
         code, _, err = _cli([*RESUME, folder], capsys)
         if best == epochs:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import whole_and_resumed
 
 from made import MADE, TrainConfig, evaluate_nll, load_checkpoint
 from made.data import load_data
@@ -62,21 +63,9 @@ def _flat(model):
 def test_resume_continues_exactly(data, tmp_path):
     cfg = TrainConfig(epochs=4, batch_size=64, lr=3e-3, seed=5, log_every=10, schedule="cosine")
     train, valid = data.train[:1000], data.valid[:200]
-    whole = MADE(data.shape, [48], num_masks=2, seed=3)
-    full = fit(whole, train, valid, cfg, run_dir=tmp_path / "whole")
-
-    class Killed(Exception):
-        pass
-
-    def kill_after_two(record):
-        if record["epoch"] == 2:
-            raise Killed
-
-    cut = MADE(data.shape, [48], num_masks=2, seed=3)
-    with pytest.raises(Killed):
-        fit(cut, train, valid, cfg, run_dir=tmp_path / "cut", on_epoch=kill_after_two)
-    resumed = MADE(data.shape, [48], num_masks=2, seed=3)
-    part = fit(resumed, train, valid, cfg, run_dir=tmp_path / "cut", resume=True)
+    whole, full, resumed, part = whole_and_resumed(
+        lambda: MADE(data.shape, [48], num_masks=2, seed=3), train, valid, cfg, tmp_path
+    )
     assert part.resumed_from == 3
     keys = ("epoch", "step", "train_loss", "valid_nll", "lr")
     assert [[h[k] for k in keys] for h in part.history] == [

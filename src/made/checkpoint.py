@@ -115,4 +115,5 @@ def load_checkpoint(
         raise ValueError(f"{path} records an unknown dtype {payload.get('dtype')!r}")
     model = model.to(dtype)  # the weights load as they were saved, not rounded to float32
     model.load_state_dict(payload["model_state"])
-    return model.to(map_location), payload
+    # in evaluation mode: a loaded model scores and samples (dropout, if any, is off)
+    return model.to(map_location).eval(), payload

@@ -43,6 +43,7 @@ from .export import batch_rows, write_csv, write_npy
 from .fileio import atomic_write, atomic_write_bytes, check_not_input
 from .model import MADE
 from .plots import plot_columns, save_sample_grid
+from .recipes import RECIPES, recipe
 from .rundir import RUN_FILES, is_run_directory
 from .runs import (
     RunSettings,
@@ -131,6 +132,7 @@ def _bounded_int(low: int, high: int) -> Any:
 _positive_int = _ranged(int, lambda v: v > 0, "a positive int")
 _positive_float = _ranged(float, lambda v: 0 < v < float("inf"), "a positive number")
 _non_negative_float = _ranged(float, lambda v: 0 <= v < float("inf"), "a number >= 0")
+_unit_interval = _ranged(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 _seed = _bounded_int(0, MAX_SEED)
 
 
@@ -288,29 +290,60 @@ def cmd_train(args: argparse.Namespace) -> int:
                 dist.destroy_process_group()
 
 
+# The options a recipe sets, and the setting each gives (an option given overrides it).
+_RECIPE_OPTIONS = {
+    "hidden": "hidden_sizes", "activation": "activation", "dropout": "dropout",
+    "direct_connections": "direct_connections", "epochs": "epochs",
+    "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
+    "output_lr_scale": "output_lr_scale", "average_weights": "average_weights",
+    "patience": "patience", "time_limit": "time_limit", "masks": "num_masks",
+    "order_agnostic": "order_agnostic",
+}  # fmt: skip
+
+
 def _settings(args: argparse.Namespace) -> RunSettings:
-    """The run settings the command line asks for (defaults where an option is not given)."""
+    """The run settings the command line asks for: the recipe's, with every option given
+    in its place. For the auto recipe, train_run sizes the settings left to it to the data."""
+    given = getattr(args, "given", set())
+    name = args.recipe or ("auto" if "data" in given else "reference")
+    base = recipe(name, 1, 1) if name == "auto" else recipe(name)  # auto: sized later
+    values = {**base.model, **base.train}
+    for option, key in _RECIPE_OPTIONS.items():
+        value = getattr(args, option)
+        if value is not None:
+            values[key] = value * 60.0 if option == "time_limit" else value
+    sized = tuple(key for key in base.reasons if not _given_key(key, given))
     return RunSettings(
         data=_data_config(args),
         model={
-            "hidden_sizes": args.hidden,
-            "num_masks": args.masks,
-            "order_agnostic": args.order_agnostic,
-            "direct_connections": args.direct_connections,
+            "hidden_sizes": values["hidden_sizes"],
+            "num_masks": values["num_masks"],
+            "order_agnostic": values["order_agnostic"],
+            "direct_connections": values["direct_connections"],
             "ordering": args.ordering,
             "hidden_degrees": args.hidden_degrees,
-            "activation": args.activation,
+            "activation": values["activation"],
+            "dropout": values["dropout"],
             "num_components": args.components,
             "seed": args.seed,
         },
         train=TrainConfig(
-            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-            optimizer=args.optimizer, weight_decay=args.weight_decay,
-            grad_clip=args.grad_clip, schedule=args.schedule, patience=args.patience,
-            mask_every=args.mask_every, eval_ensemble=args.masks, seed=args.seed,
+            epochs=values["epochs"], batch_size=values["batch_size"], lr=values["lr"],
+            optimizer=values["optimizer"], weight_decay=args.weight_decay,
+            grad_clip=args.grad_clip, schedule=args.schedule, patience=values["patience"],
+            mask_every=args.mask_every, eval_ensemble=values["num_masks"], seed=args.seed,
+            output_lr_scale=values["output_lr_scale"],
+            average_weights=values["average_weights"], time_limit=values["time_limit"],
         ),
         conditional=args.conditional,
+        recipe=name,
+        sized=sized,
     )  # fmt: skip
+
+
+def _given_key(key: str, given: set[str]) -> bool:
+    """Whether the setting ``key`` was given as an option on the command line."""
+    return any(_RECIPE_OPTIONS[option] == key for option in given if option in _RECIPE_OPTIONS)
 
 
 # The settings each option of `made train` sets, to tell which a --resume may not change.
@@ -326,6 +359,9 @@ _OPTION_FIELDS = {
     "seed": ("data.seed", "model.seed", "train.seed"), "epochs": ("train.epochs",),
     "batch_size": ("train.batch_size",), "lr": ("train.lr",),
     "optimizer": ("train.optimizer",), "weight_decay": ("train.weight_decay",),
+    "output_lr_scale": ("train.output_lr_scale",), "dropout": ("model.dropout",),
+    "average_weights": ("train.average_weights",), "time_limit": ("train.time_limit",),
+    "recipe": ("recipe",),
     "grad_clip": ("train.grad_clip",), "schedule": ("train.schedule",),
     "patience": ("train.patience",), "mask_every": ("train.mask_every",),
 }  # fmt: skip
@@ -347,14 +383,18 @@ def _resumed_settings(args: argparse.Namespace, out: Path) -> RunSettings | None
     owner = {key: dest for dest in given for key in _OPTION_FIELDS.get(dest, ())}
     for key, old, new in settings_changes(saved, asked):
         dest = owner.get(key)
-        if dest is None or key in ("train.epochs", "data.source"):
+        if dest is None or key in ("train.epochs", "train.time_limit", "data.source"):
             continue
         raise UsageError(
             f"--{dest.replace('_', '-')} {_shown(new)} differs from this run's {_shown(old)}; a "
-            "resumed run keeps its own settings (only --epochs may be raised)"
+            "resumed run keeps its own settings (only --epochs and --time-limit may be raised)"
         )
     data = replace(saved.data, source=asked.data.source) if "data" in given else saved.data
-    train = replace(saved.train, epochs=args.epochs) if "epochs" in given else saved.train
+    train = saved.train
+    if "epochs" in given:
+        train = replace(train, epochs=args.epochs)
+    if "time_limit" in given:
+        train = replace(train, time_limit=args.time_limit * 60.0)
     return replace(saved, data=data, train=train)
 
 
@@ -372,6 +412,25 @@ class _Progress:
         self.quiet, self.settings = quiet, settings
         self.bar: Any = None
 
+    def on_settings(self, settings: RunSettings) -> None:
+        """Keep the settings the run trains with, and say what its recipe chose and why."""
+        self.settings = settings
+        if self.quiet or self.args.resume:
+            return
+        cfg, model = settings.train, settings.model
+        limit = f", time limit {cfg.time_limit / 60:g} min" if cfg.time_limit else ""
+        patience = f", patience {cfg.patience}" if cfg.patience else ""
+        print(
+            f"recipe {settings.recipe}: hidden {_shown(model['hidden_sizes'])}, "
+            f"{model['activation']}, dropout {model.get('dropout', 0.0):g}, "
+            f"{cfg.optimizer} lr {cfg.lr:g} (output x{cfg.output_lr_scale:g}), "
+            f"{'averaged weights, ' if cfg.average_weights else ''}up to {cfg.epochs} epochs"
+            f"{patience}{limit}",
+            flush=True,
+        )
+        for key, why in settings.choices.items():
+            print(f"  {key}: {why}", flush=True)
+
     def on_start(self, data: Dataset, model: MADE, first_epoch: int) -> None:
         from tqdm.auto import tqdm
 
@@ -388,7 +447,8 @@ class _Progress:
             )  # fmt: skip
             for note in data.notes:
                 print(f"  data: {note}", flush=True)
-        steps = -(-n["train"] // cfg.batch_size) * (cfg.epochs - first_epoch + 1)
+        # one epoch's steps: a run that stops on validation has no known length
+        steps = -(-n["train"] // cfg.batch_size)
         self.bar = tqdm(total=steps, unit="step", disable=True if self.quiet else None, leave=False)
 
     def on_step(self, info: dict[str, Any]) -> None:
@@ -403,6 +463,7 @@ class _Progress:
         )
         if self.bar is not None and not self.bar.disable:
             self.bar.write(line)
+            self.bar.reset()
         elif not self.quiet:
             print(line, flush=True)
 
@@ -436,6 +497,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
             out, settings, device=device, resume=args.resume, overwrite=args.overwrite,
             write=rank == 0, on_start=progress.on_start, on_step=progress.on_step,
             on_epoch=progress.on_epoch, on_kept=progress.on_kept,
+            on_settings=progress.on_settings,
         )  # fmt: skip
     except KeyboardInterrupt as exc:
         progress.close()
@@ -463,6 +525,13 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
             signal.signal(signal.SIGTERM, previous)
     if not quiet:
         _report(summary, result, out)
+    if rank == 0:
+        for warning in summary["warnings"]:
+            print(
+                f"made: warning: {warning}; continue it with `made train --out {out} --resume "
+                "--epochs N` (or --time-limit MINUTES)",
+                file=sys.stderr,
+            )
     return 0
 
 
@@ -480,7 +549,8 @@ def _report(summary: dict[str, Any], result: Any, out: Path) -> None:
         f"test NLL {summary['test_nll']:.4f} nats/example, "
         f"{summary['test_bits_per_dim']:.4f} bits/dim{ens}{gap}"
     )
-    stop = " (early stop)" if result.stopped_early else ""
+    stop = {"patience": " (validation stopped improving)",
+            "time_limit": " (time limit reached)"}.get(result.stop_reason, "")  # fmt: skip
     print(
         f"best epoch {result.best_epoch}/{len(result.history)}{stop}, "
         f"{result.train_seconds:.1f} s training; wrote {out}/: "
@@ -881,6 +951,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
+def _switch(parser: argparse.ArgumentParser, name: str, help: str) -> None:
+    """``--name`` / ``--no-name``; unset (None) leaves the recipe's value."""
+    parser.add_argument(name, action=argparse.BooleanOptionalAction, default=None, help=help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="made",
@@ -893,22 +968,57 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "train", help="train a MADE and write a run directory",
-        description="Train a MADE. With no arguments: the reference experiment (Shapes, "
-        "hidden 512,512, batch 128, Adam lr 1e-3, 20 epochs). Writes made-run.json, config.json, "
+        description="Train a MADE. Settings come from a recipe (--recipe), and any option "
+        "given overrides the recipe's value. With no arguments: the reference experiment "
+        "(Shapes, hidden 512,512, batch 128, 20 epochs) under the reference recipe. With "
+        "--data: the auto recipe, which trains until validation stops improving and sizes "
+        "the network and its dropout to the data. Writes made-run.json, config.json, "
         "checkpoint.pt, best.pt, metrics.jsonl, loss.png, samples.png and summary.json "
         "into --out. Under torchrun it trains data-parallel.",
     )  # fmt: skip
     _add_data_options(p, "shapes")
     p.add_argument(
+        "--recipe",
+        choices=RECIPES,
+        default=None,
+        help="where unset options come from: auto (sized to the data; the default with "
+        "--data), reference (the default without), tutorial (the MADE tutorials' recipe, "
+        "for comparison); see docs/cli.md",
+    )
+    p.add_argument(
         "--hidden",
         type=_int_list,
-        default=[512, 512],
-        help="hidden layer sizes, comma-separated (default: 512,512)",
+        default=None,
+        help="hidden layer sizes, comma-separated (reference: 512,512)",
     )
-    p.add_argument("--epochs", type=_positive_int, default=20, help="default: %(default)s")
-    p.add_argument("--batch-size", type=_positive_int, default=128, help="default: %(default)s")
-    p.add_argument("--lr", type=_positive_float, default=1e-3, help="default: %(default)s")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    p.add_argument("--epochs", type=_positive_int, default=None,
+                   help="at most this many epochs (reference: 20; auto: 1000)")  # fmt: skip
+    p.add_argument("--batch-size", type=_positive_int, default=None, help="recipes: 128")
+    p.add_argument("--lr", type=_positive_float, default=None,
+                   help="learning rate (reference and auto: 3e-3; tutorial: 1e-3)")  # fmt: skip
+    p.add_argument(
+        "--output-lr-scale",
+        type=_positive_float,
+        default=None,
+        help="the output layer learns at this multiple of --lr (reference and auto: 3)",
+    )
+    _switch(p, "--average-weights", "validate and keep a moving average of the weights "
+            "(reference and auto: yes)")  # fmt: skip
+    p.add_argument(
+        "--dropout",
+        type=_unit_interval,
+        default=None,
+        help="drop hidden units with this probability while training (auto: sized to the "
+        "data; reference: 0)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=_positive_float,
+        default=None,
+        metavar="MINUTES",
+        help="stop after the epoch that passes this much training time (auto: 40)",
+    )
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
     p.add_argument("--weight-decay", type=_non_negative_float, default=0.0)
     p.add_argument(
         "--grad-clip",
@@ -926,14 +1036,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--patience",
         type=_positive_int,
         default=None,
-        help="stop after this many epochs without a better validation NLL",
+        help="stop after this many epochs without a better validation NLL (auto: 10)",
     )
     p.add_argument(
         "--masks",
         type=_bounded_int(1, 1000),
-        default=1,
+        default=None,
         help="connectivity-agnostic training over this many masks; validation and "
-        "test use their mixture",
+        "test use their mixture (auto: 8 for few rows per dimension, else 1)",
     )
     p.add_argument(
         "--mask-every",
@@ -941,11 +1051,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="use the next mask every this many steps (default: 1)",
     )
-    p.add_argument("--order-agnostic", action="store_true", help="a new ordering per mask")
+    _switch(p, "--order-agnostic", "a new ordering per mask (auto: with 8 masks)")
     p.add_argument("--ordering", default="natural", choices=ORDERINGS)
     p.add_argument("--hidden-degrees", default="random", choices=HIDDEN_DEGREES)
-    p.add_argument("--activation", default="relu", choices=ACTIVATIONS)
-    p.add_argument("--direct-connections", action="store_true")
+    p.add_argument("--activation", default=None, choices=ACTIVATIONS,
+                   help="reference and auto: gelu; tutorial: relu")  # fmt: skip
+    _switch(p, "--direct-connections", "a masked linear term from inputs to outputs "
+            "(reference and auto: yes)")  # fmt: skip
     p.add_argument(
         "--components",
         type=_bounded_int(1, 1000),
@@ -970,7 +1082,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continue the run in --out from its checkpoint, with its own settings and data "
-        "(checked against the run's fingerprint of it); a larger --epochs extends the run, and "
+        "(checked against the run's fingerprint of it); a larger --epochs or --time-limit "
+        "extends the run, and "
         "--data may give the data's new path; other options must equal the run's",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -1108,7 +1221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    if args.command == "train" and args.resume:
+    if args.command == "train":
         args.given = _given_options(args.train_parser, argv)
     try:
         return int(args.func(args))

@@ -39,10 +39,23 @@ def evaluate_nll(
     """Mean exact NLL of ``data`` (``(N, *input_shape)``, on the model's device).
 
     ``ensemble=K`` scores the mixture of masks ``0..K-1``; the current mask is left as it was.
-    The whole set is validated once, then scored in batches (summed in float64).
+    The whole set is validated once, then scored in batches (summed in float64), in
+    evaluation mode (no dropout); the model's mode is left as it was.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    was_training = model.training
+    model.eval()
+    try:
+        return _evaluate(model, data, context, ensemble, batch_size)
+    finally:
+        model.train(was_training)
+
+
+def _evaluate(
+    model: MADE, data: torch.Tensor, context: torch.Tensor | None, ensemble: int | None,
+    batch_size: int,
+) -> NLLResult:  # fmt: skip
     x, ctx = model.validate(data, context, ensemble)
     batches = [(x[i : i + batch_size], None if ctx is None else ctx[i : i + batch_size])
                for i in range(0, x.shape[0], batch_size)]  # fmt: skip

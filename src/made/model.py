@@ -65,6 +65,8 @@ class MADE(nn.Module):
         context_size: length of a conditioning vector added, unmasked, to every hidden layer
             and to the output layer (so even the first dimension's distribution depends on it).
         activation: hidden nonlinearity, one of ``made.config.ACTIVATIONS``.
+        dropout: while training, zero each hidden unit with this probability (0: none). It
+            regularises small data sets; ``fit`` draws it from its own seeded generator.
         seed: seeds weight initialisation, random orderings and degrees. The global RNG is
             never touched.
 
@@ -92,6 +94,7 @@ class MADE(nn.Module):
         direct_connections: bool = False,
         context_size: int = 0,
         activation: str = "relu",
+        dropout: float = 0.0,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -102,7 +105,7 @@ class MADE(nn.Module):
             num_components=num_components, ordering=ordering,  # type: ignore[arg-type]
             hidden_degrees=hidden_degrees, num_masks=num_masks, order_agnostic=order_agnostic,
             direct_connections=direct_connections, context_size=context_size,
-            activation=activation, seed=seed,
+            activation=activation, dropout=dropout, seed=seed,
         )  # fmt: skip
         self.input_shape: tuple[int, ...] = config.input_shape  # type: ignore[assignment]
         self.num_dims = config.num_dims
@@ -111,7 +114,8 @@ class MADE(nn.Module):
         self.net = MaskedNetwork(
             self.layout.num_units, config.hidden_sizes, self.layout.num_out_units,
             direct=config.direct_connections, context_size=config.context_size,
-            activation=config.activation, generator=make_generator(config.seed, INIT_STREAM),
+            activation=config.activation, dropout=config.dropout,
+            generator=make_generator(config.seed, INIT_STREAM),
         )  # fmt: skip
         self._mask_index = 0
         self._plans: dict[int, StaircasePlan] = {}

@@ -109,9 +109,12 @@ class MaskedNetwork(nn.Module):
         direct: bool = False,
         context_size: int = 0,
         activation: str = "relu",
+        dropout: float = 0.0,
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
         if activation not in ACTIVATION_FUNCTIONS:
             raise ValueError(
                 f"activation must be one of {tuple(ACTIVATION_FUNCTIONS)}; got {activation!r}"
@@ -125,6 +128,10 @@ class MaskedNetwork(nn.Module):
         self.direct = MaskedLinear(num_in, num_out, bias=False, generator=g) if direct else None
         self.activation = activation
         self.act = ACTIVATION_FUNCTIONS[activation]
+        self.dropout = float(dropout)
+        # Dropout draws from this generator (set by whoever trains, so that a resumed run
+        # draws the same units), or from torch's global one when it is None.
+        self.dropout_generator: torch.Generator | None = None
         self.context_size = context_size
         self.context_weight: nn.Parameter | None = None
         if context_size > 0:
@@ -135,6 +142,15 @@ class MaskedNetwork(nn.Module):
             self.context_weight = nn.Parameter(
                 w.uniform_(-bound, bound, generator=g).to(torch.get_default_dtype())
             )
+
+    def _drop(self, h: torch.Tensor) -> torch.Tensor:
+        """Dropout of hidden units while training: each unit is zeroed with probability
+        ``dropout`` and the rest scaled up. A unit keeps its degree, so the autoregressive
+        structure holds whatever is dropped."""
+        if not self.training or self.dropout == 0.0:
+            return h
+        keep = 1.0 - self.dropout
+        return h * torch.empty_like(h).bernoulli_(keep, generator=self.dropout_generator) / keep
 
     def layers(self) -> list[MaskedLinear]:
         """The masked layers in the order ``build_masks`` gives their masks."""
@@ -174,7 +190,7 @@ class MaskedNetwork(nn.Module):
             h = layer(h, masks[i])
             if extra is not None:
                 h = h + extra[i]
-            h = self.act(h)
+            h = self._drop(self.act(h))
         out = self.output(h, masks[len(self.hidden)])
         if extra is not None:
             out = out + extra[-1]
@@ -203,7 +219,7 @@ class MaskedNetwork(nn.Module):
             h = block_linear(h, w, layer.bias, plan.blocks[i])
             if extra is not None:
                 h = h + extra[i]
-            h = self.act(h)
+            h = self._drop(self.act(h))
         w, b = masked(self.output.weight, masks[n_hidden]), self.output.bias
         if out_order is not None:
             w, b = permute(w, 0, out_order, out_inverse), permute(b, 0, out_order, out_inverse)

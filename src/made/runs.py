@@ -13,9 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from .evaluate import evaluate_nll
 from .fileio import atomic_write_bytes, write_json
 from .model import MADE
 from .plots import plot_columns, plot_loss, save_sample_grid
+from .recipes import recipe
 from .rundir import (
     MARKER,
     RUN_FILES,
@@ -65,12 +67,20 @@ __all__ = [
 class RunSettings:
     """What a run needs beyond its data: the model's architecture (everything of
     ``MADEConfig`` that the data does not fix), the optimisation, and whether the model is
-    class-conditional (the data's labels, one-hot, as context)."""
+    class-conditional (the data's labels, one-hot, as context).
+
+    ``recipe`` names the recipe the settings came from (``made.recipes``); ``sized`` lists
+    the settings (``MADEConfig`` or ``TrainConfig`` field names) the auto recipe is still to
+    size to the data, which ``train_run`` does once the data is read, recording why in
+    ``choices``."""
 
     data: DataConfig
     model: dict[str, Any]
     train: TrainConfig
     conditional: bool = False
+    recipe: str = "custom"
+    sized: tuple[str, ...] = ()
+    choices: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +89,8 @@ class RunSettings:
             "model": self.model,
             "train": self.train.to_dict(),
             "conditional": self.conditional,
+            "recipe": self.recipe,
+            "choices": self.choices,
         }
 
 
@@ -95,6 +107,8 @@ def read_settings(run_dir: Path) -> RunSettings:
             model={k: v for k, v in model.items() if k not in _DATA_FIXED},
             train=TrainConfig.from_dict(raw["train"]),
             conditional=bool(raw.get("conditional", False)),
+            recipe=str(raw.get("recipe", "custom")),
+            choices=dict(raw.get("choices", {})),
         )
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise RunError(f"{path} is not a readable run configuration ({exc})") from None
@@ -146,7 +160,7 @@ def settings_changes(saved: RunSettings, other: RunSettings) -> list[tuple[str, 
 
     def flat(s: RunSettings) -> dict[str, Any]:
         d = s.to_dict()
-        out = {"conditional": d["conditional"]}
+        out = {"conditional": d["conditional"], "recipe": d["recipe"]}
         for section in ("data", "model", "train"):
             out.update({f"{section}.{k}": v for k, v in d[section].items()})
         return out
@@ -162,6 +176,8 @@ def _resume_settings(saved: RunSettings, asked: RunSettings | None, done: int) -
         return saved
     for key, old, new in settings_changes(saved, asked):
         if key == "data.source":
+            continue
+        if key == "train.time_limit":
             continue
         if key == "train.epochs":
             if new < done:
@@ -181,8 +197,26 @@ def _resume_settings(saved: RunSettings, asked: RunSettings | None, done: int) -
     return replace(
         saved,
         data=replace(saved.data, source=asked.data.source),
-        train=replace(saved.train, epochs=asked.train.epochs),
+        train=replace(saved.train, epochs=asked.train.epochs, time_limit=asked.train.time_limit),
     )
+
+
+def size_to_data(settings: RunSettings, data: Dataset) -> RunSettings:
+    """``settings`` with the settings in ``settings.sized`` chosen by their recipe for
+    ``data`` (its training rows and dimensions), and why, in ``choices``."""
+    if not settings.sized:
+        return settings
+    chosen = recipe(settings.recipe, len(data.splits["train"]), math.prod(data.shape))
+    model, train = dict(settings.model), settings.train
+    for key in settings.sized:
+        if key in chosen.model:
+            model[key] = chosen.model[key]
+        else:
+            train = replace(train, **{key: chosen.train[key]})
+        if key == "num_masks":  # validation scores the mixture of all the masks
+            train = replace(train, eval_ensemble=chosen.model[key])
+    choices = {key: chosen.reasons[key] for key in settings.sized}
+    return replace(settings, model=model, train=train, sized=(), choices=choices)
 
 
 def absolute_source(cfg: DataConfig) -> DataConfig:
@@ -221,6 +255,7 @@ def train_run(
     on_step: Callable[[dict[str, Any]], None] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     on_kept: Callable[[list[str]], None] | None = None,
+    on_settings: Callable[[RunSettings], None] | None = None,
 ) -> tuple[dict[str, Any], FitResult]:
     """Train one run into ``out`` and return ``(summary, fit result)``.
 
@@ -229,7 +264,9 @@ def train_run(
     data's path, and the data must have the fingerprint the run recorded. ``write=False``
     (ranks other than 0 under torchrun) trains without touching the directory.
     ``on_start(data, model, first_epoch)`` is called once the data and model are ready;
-    ``on_kept(names)`` with the files ``overwrite`` left because made did not write them.
+    ``on_kept(names)`` with the files ``overwrite`` left because made did not write them;
+    ``on_settings(settings)`` with the settings the run trains with (the auto recipe's sized
+    to the data), before training starts.
     A writing run holds the directory's lock throughout (see ``made.rundir``).
     """
     out = Path(out)
@@ -261,6 +298,10 @@ def train_run(
         table = recorded.get("table")
         schema = None if table is None else TableSchema.from_dict(table)
     data = load_data(settings.data, schema=schema)
+    if not resume:
+        settings = size_to_data(settings, data)
+    if on_settings is not None:
+        on_settings(settings)
     prints = fingerprint(data.splits, data.labels)
     if resume:
         if "fingerprint" not in recorded:
@@ -337,6 +378,11 @@ def _train_and_report(
         "best_valid_nll": result.best_valid_nll,
         "epochs": len(result.history),
         "stopped_early": result.stopped_early,
+        "stop_reason": result.stop_reason,
+        "recipe": settings.recipe,
+        "choices": {key: {"value": _setting(settings, key), "why": why}
+                    for key, why in settings.choices.items()},
+        "warnings": convergence_warnings(result),
         "train_seconds": result.train_seconds,
         "examples_per_second": (
             len(split["train"]) * len(result.history) / result.train_seconds
@@ -369,6 +415,34 @@ def _train_and_report(
         plot_loss(result.history, out / "loss.png", floor=data.entropy, test_nll=test.nll)
         atomic_write_bytes(out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     return summary, result
+
+
+def _setting(settings: RunSettings, key: str) -> Any:
+    return settings.model[key] if key in settings.model else getattr(settings.train, key)
+
+
+# A run that stopped on its epoch cap or time limit is called far from converged when its
+# validation NLL fell by more than this fraction over its last fifth of epochs.
+UNCONVERGED_GAIN = 0.02
+
+
+def convergence_warnings(result: FitResult) -> list[str]:
+    """Why the model a run returns may be far from what its data allows, if it may be."""
+    nll = [r["valid_nll"] for r in result.history]
+    if result.stop_reason == "patience" or not nll:
+        return []
+    if len(nll) == 1:
+        return ["the run trained a single epoch, too few to tell whether it converged"]
+    k = max(1, len(nll) // 5)
+    before, recent = min(nll[:-k]), min(nll[-k:])
+    gain = before - recent
+    if gain <= UNCONVERGED_GAIN * abs(before):
+        return []
+    why = "its time limit" if result.stop_reason == "time_limit" else "its last epoch"
+    return [
+        f"far from converged: the validation NLL was still falling when the run reached {why} "
+        f"({gain:.3g} nats better over its last {k} of {len(nll)} epochs)"
+    ]
 
 
 def _original_units(data: Dataset, nll: float) -> dict[str, float]:

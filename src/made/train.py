@@ -2,8 +2,9 @@
 model, and make every epoch's progress durable.
 
 Read top to bottom, one step is: zero_grad, forward (NLL of a batch drawn by index from tensors
-already on the device), backward, clip, step, next mask. Each epoch ends with a validation NLL,
-a learning-rate schedule step, early-stopping bookkeeping and, given a run directory, an atomic
+already on the device), backward, clip, step, update the weights' moving average (if asked),
+next mask. Each epoch ends with a validation NLL (of the averaged weights, when averaging), a
+learning-rate schedule step, early-stopping bookkeeping and, given a run directory, an atomic
 checkpoint holding everything needed to resume exactly (weights, optimiser, schedule, the batch
 order generator's state, the history). Under ``torchrun`` the same loop runs data-parallel
 (DistributedDataParallel): every rank uses the same masks and sees its share of every global
@@ -16,7 +17,8 @@ import copy
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,13 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .evaluate import evaluate_nll
 from .fileio import atomic_write_bytes
-from .masks import make_generator
+from .masks import derive_seed, make_generator
 from .model import MADE
 
 __all__ = ["FitResult", "MissingBestError", "NonFiniteLossError", "fit", "make_optimizer"]
 
 _BATCH_STREAM = 0xBA7C
+_DROPOUT_STREAM = 0xD709
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -56,6 +59,7 @@ class FitResult:
     train_seconds: float = 0.0
     stopped_early: bool = False
     resumed_from: int = 0
+    stop_reason: str = "epochs"  # "epochs", "patience" or "time_limit"
 
 
 class _Objective(nn.Module):
@@ -79,16 +83,63 @@ def _world() -> tuple[int, int]:
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad}
 
 
+def _param_groups(model: MADE, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """All parameters at ``cfg.lr``, but the output layer's and the direct connections' (the
+    weights that write the logits) at ``cfg.lr * cfg.output_lr_scale``."""
+    if cfg.output_lr_scale == 1.0:
+        return [{"params": list(model.parameters())}]
+    net = model.net
+    top = [net.output.weight, net.output.bias]
+    if net.direct is not None:
+        top.append(net.direct.weight)
+    ids = {id(p) for p in top}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    return [{"params": rest}, {"params": top, "lr": cfg.lr * cfg.output_lr_scale}]
+
+
 def make_optimizer(model: MADE, cfg: TrainConfig) -> torch.optim.Optimizer:
     """The optimiser ``fit`` uses for ``cfg`` (fused where torch and the device allow)."""
     cls = _OPTIMIZERS[cfg.optimizer]
+    groups = _param_groups(model, cfg)
     # The fused kernel updates every parameter in one pass: a third of a training step's time
     # on the CPU otherwise goes into the optimiser's per-tensor loop. Torch versions or
     # devices without one refuse fused=True: then the ordinary implementation does the same.
     try:
-        return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+        return cls(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return cls(_param_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+# The moving average of the weights gives step t the weight 1 / (1 + _HORIZON * t): its
+# horizon is about the last tenth of the steps taken, long enough to smooth the steps' noise
+# and short enough to forget the early weights, at any length of run.
+_HORIZON = 0.1
+
+
+@torch.no_grad()
+def _update_average(average: list[torch.Tensor], model: MADE, step: int) -> None:
+    weight = 1.0 / (1.0 + _HORIZON * step)
+    for avg, p in zip(average, model.parameters(), strict=True):
+        avg.lerp_(p, weight)
+
+
+@contextmanager
+def _averaged(model: MADE, average: list[torch.Tensor] | None) -> Iterator[None]:
+    """The model holds the averaged weights inside the block, its own again after it."""
+    if average is None:
+        yield
+        return
+    params = list(model.parameters())
+    with torch.no_grad():
+        current = [p.detach().clone() for p in params]
+        for p, avg in zip(params, average, strict=True):
+            p.copy_(avg)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for p, cur in zip(params, current, strict=True):
+                p.copy_(cur)
 
 
 def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig) -> Any:
@@ -149,6 +200,10 @@ def fit(
     Raises ``NonFiniteLossError`` before a NaN or infinite loss reaches the weights; the last
     checkpoint is then the last good state. At the end the best epoch's weights are restored.
 
+    With ``config.average_weights`` the validation NLL, ``best.pt`` and the weights returned
+    are those of the weights' moving average; ``checkpoint.pt`` holds both. With
+    ``config.time_limit`` the loop stops after the epoch that passes it (``stop_reason``).
+
     Denormal floats are cleared from the weights and optimiser state after every epoch: a
     weight decaying geometrically towards zero, as weight decay with Adagrad makes idle ones
     do, would otherwise slow every matrix product several times over.
@@ -163,6 +218,12 @@ def fit(
     loop = _Loop(
         optimiser, _scheduler(optimiser, config), make_generator(config.seed, _BATCH_STREAM)
     )
+    if config.average_weights:
+        loop.average = [p.detach().clone() for p in model.parameters()]
+    if model.net.dropout > 0:  # on the data's device, seeded: a resumed run drops the same units
+        loop.dropout = torch.Generator(device=train.device)
+        loop.dropout.manual_seed(derive_seed(config.seed, _DROPOUT_STREAM))
+        model.net.dropout_generator = loop.dropout
     loop.best_state = copy.deepcopy(model.state_dict())
     if resume:
         _restore(loop, model, run_dir, train.device, write)
@@ -171,8 +232,8 @@ def fit(
         objective = nn.parallel.DistributedDataParallel(objective, forward_sync_buffers=False)
     n, result = train.shape[0], loop.result
     start_epoch = result.resumed_from or 1
-    if config.patience is not None and loop.bad_epochs >= config.patience:
-        result.stopped_early = True  # resuming a run that had already stopped early
+    if _stop_reason(config, loop) is not None:  # resuming a run that had already stopped
+        result.stopped_early, result.stop_reason = True, str(_stop_reason(config, loop))
         start_epoch = config.epochs + 1
     for epoch in range(start_epoch, config.epochs + 1):
         model.train()
@@ -183,11 +244,15 @@ def fit(
         seconds = time.perf_counter() - started
         result.train_seconds += seconds
         model.eval()
-        valid_nll = evaluate_nll(
-            model, valid, valid_context,
-            ensemble=min(config.eval_ensemble, model.num_masks),
-            batch_size=config.eval_batch_size,
-        ).nll  # fmt: skip
+        with _averaged(model, loop.average):
+            valid_nll = evaluate_nll(
+                model, valid, valid_context,
+                ensemble=min(config.eval_ensemble, model.num_masks),
+                batch_size=config.eval_batch_size,
+            ).nll  # fmt: skip
+            improved = valid_nll < result.best_valid_nll
+            if improved:
+                loop.best_state = copy.deepcopy(model.state_dict())
         record = {
             "epoch": epoch, "step": loop.step, "train_loss": total / n, "valid_nll": valid_nll,
             "lr": optimiser.param_groups[0]["lr"], "seconds": seconds,
@@ -197,10 +262,8 @@ def fit(
             loop.scheduler.step(
                 valid_nll
             ) if config.schedule == "plateau" else loop.scheduler.step()
-        improved = valid_nll < result.best_valid_nll
         if improved:
             result.best_valid_nll, result.best_epoch, loop.bad_epochs = valid_nll, epoch, 0
-            loop.best_state = copy.deepcopy(model.state_dict())
         else:
             loop.bad_epochs += 1
         result.history.append(record)
@@ -210,8 +273,9 @@ def fit(
             _save(loop, model, run_dir, epoch, improved, extra or {})
         if on_epoch is not None:
             on_epoch(record)
-        if config.patience is not None and loop.bad_epochs >= config.patience:
-            result.stopped_early = True
+        reason = _stop_reason(config, loop)
+        if reason is not None:
+            result.stopped_early, result.stop_reason = True, reason
             break
     if loop.best_state is None:
         raise MissingBestError(
@@ -220,6 +284,7 @@ def fit(
             "train it again (--overwrite)"
         )
     model.load_state_dict(loop.best_state)
+    model.eval()  # the model returned scores and samples; dropout, if any, is off
     return result
 
 
@@ -235,6 +300,17 @@ class _Loop:
     step: int = 0
     bad_epochs: int = 0
     best_state: dict[str, torch.Tensor] | None = None
+    average: list[torch.Tensor] | None = None  # the weights' moving average, if kept
+    dropout: torch.Generator | None = None  # draws the dropped units, if any
+
+
+def _stop_reason(config: TrainConfig, loop: _Loop) -> str | None:
+    """Why the loop stops before its last epoch now, or None."""
+    if config.patience is not None and loop.bad_epochs >= config.patience:
+        return "patience"
+    if config.time_limit is not None and loop.result.train_seconds >= config.time_limit:
+        return "time_limit"
+    return None
 
 
 def _train_epoch(
@@ -268,6 +344,8 @@ def _train_epoch(
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         loop.optimiser.step()
         loop.step += 1
+        if loop.average is not None:
+            _update_average(loop.average, model, loop.step)
         if model.num_masks > 1 and loop.step % config.mask_every == 0:
             model.next_mask()
         total += batch_nll * index.numel()
@@ -286,7 +364,8 @@ def _save(
     and ``metrics.jsonl``, each written atomically."""
     result = loop.result
     if improved:
-        save_checkpoint(run_dir / "best.pt", model, epoch=epoch, **extra)
+        with _averaged(model, loop.average):
+            save_checkpoint(run_dir / "best.pt", model, epoch=epoch, **extra)
     save_checkpoint(
         run_dir / "checkpoint.pt", model, epoch=epoch, **extra,
         train_state={
@@ -296,6 +375,8 @@ def _save(
             "generator": loop.batches.get_state(), "history": result.history,
             "metrics": loop.metrics, "best_epoch": result.best_epoch,
             "best_valid_nll": result.best_valid_nll, "train_seconds": result.train_seconds,
+            "average": loop.average,
+            "dropout": loop.dropout.get_state() if loop.dropout is not None else None,
         },
     )  # fmt: skip
     _write_metrics(run_dir / "metrics.jsonl", loop.metrics)
@@ -326,7 +407,13 @@ def _restore(
     result.train_seconds = state["train_seconds"]
     result.resumed_from = state["epoch"] + 1
     loop.metrics = list(state["metrics"])
-    loop.best_state = _best_state(run_dir, result.best_epoch, state["epoch"], model)
+    if loop.average is not None:
+        if state.get("average") is None:
+            raise ValueError(f"{run_dir / 'checkpoint.pt'} holds no average of the weights")
+        loop.average = [t.to(device) for t in state["average"]]
+    if loop.dropout is not None:
+        loop.dropout.set_state(state["dropout"])
+    loop.best_state = _best_state(run_dir, result.best_epoch, state["epoch"], model, loop)
     if write:  # drop the lines the killed epoch wrote after its checkpoint
         _write_metrics(run_dir / "metrics.jsonl", loop.metrics)
 
@@ -337,7 +424,7 @@ def _architecture(model: MADE) -> dict[str, Any]:
 
 
 def _best_state(
-    run_dir: Path, best_epoch: int, epoch: int, model: MADE
+    run_dir: Path, best_epoch: int, epoch: int, model: MADE, loop: _Loop
 ) -> dict[str, torch.Tensor] | None:
     """The best epoch's weights when resuming: from ``best.pt``, or the checkpoint's own
     (already in ``model``) when the last epoch was the best; None when they are lost."""
@@ -346,5 +433,6 @@ def _best_state(
         if payload.get("epoch") == best_epoch and _architecture(saved) == _architecture(model):
             return saved.state_dict()
     if best_epoch == epoch:
-        return copy.deepcopy(model.state_dict())
+        with _averaged(model, loop.average):
+            return copy.deepcopy(model.state_dict())
     return None

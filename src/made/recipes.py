@@ -1,0 +1,133 @@
+"""Recipes: named, complete sets of training settings, chosen on evidence.
+
+``made train`` starts from a recipe and lets any option given override it:
+
+- ``reference``: the reference experiment (Shapes, hidden [512, 512], batch 128, 20 epochs)
+  with settings chosen on its validation split: GELU, direct input-to-output connections,
+  Adam at 3e-3 with the output layer at three times that rate, and the weights' moving
+  average kept. The default when no ``--data`` is given.
+- ``tutorial``: the recipe MADE tutorials use, for comparison: ReLU, no direct connections,
+  Adam at 1e-3, two logits per binary pixel (under Adam, exactly an output layer that learns
+  at twice the rate: ``output_lr_scale=2``), nothing averaged.
+- ``auto``: for a user's own data (the default when ``--data`` is given): the reference's
+  network and optimiser, trained until validation stops improving (patience, with an epoch
+  cap and a time limit), sized to the data: with fewer than 5 training rows per
+  dimension, dropout 0.5 and an order-agnostic mixture of 8 masks; from 20,000 rows on, two
+  layers of 1,024, dropout 0.3 and a learning rate of 1e-3; in between, the reference's
+  network with early stopping alone.
+
+``benchmarks/README.md`` holds the measurements behind each choice. The module depends on
+nothing but the standard library, so the command line can name recipes without loading a
+model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RECIPES", "Recipe", "recipe"]
+
+RECIPES = ("auto", "reference", "tutorial")
+
+_REFERENCE_OPTIMISER = {"optimizer": "adam", "lr": 3e-3, "output_lr_scale": 3.0,
+                        "average_weights": True, "batch_size": 128}  # fmt: skip
+_REFERENCE_NETWORK = {"activation": "gelu", "direct_connections": True}
+_ONE_MASK = {"num_masks": 1, "order_agnostic": False}
+
+# auto: the epoch cap and time limit bound a run; patience ends it where validation stalls.
+AUTO_MAX_EPOCHS = 1000
+AUTO_PATIENCE = 10
+AUTO_TIME_LIMIT = 40 * 60.0  # seconds: binarized MNIST converges within it on 2 CPU cores
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A recipe's settings: ``model`` (``MADEConfig`` fields the data does not fix),
+    ``train`` (``TrainConfig`` fields) and, for each setting chosen from the data, why."""
+
+    name: str
+    model: dict[str, Any]
+    train: dict[str, Any]
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+# Fewer training rows than this per dimension: the set overfits within a few dozen epochs,
+# and dropout with a mixture over 8 orderings regularises it best (as in the MADE paper's
+# small-data results). From this many rows on, one ordering wins.
+AUTO_FEW_ROWS_PER_DIM = 5
+# From this many training rows on, a wider network with a lower rate and some dropout.
+AUTO_LARGE_ROWS = 20_000
+
+
+def _sized(
+    hidden: list[int], dropout: float, masks: int, lr: float, size: str, why_dropout: str,
+    why_lr: str,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:  # fmt: skip
+    model = {"hidden_sizes": hidden, "dropout": dropout, "num_masks": masks,
+             "order_agnostic": masks > 1}  # fmt: skip
+    why = {
+        "hidden_sizes": f"{size}: {len(hidden)} layers of {hidden[0]:,} units",
+        "dropout": f"{size}: {why_dropout}",
+        "num_masks": f"{size}: trained over {masks} orderings and connectivities, scored as "
+        "their mixture (a regulariser for small sets)"
+        if masks > 1
+        else f"{size}: one mask",
+        "order_agnostic": "each mask has its own ordering" if masks > 1 else "one ordering",
+        "lr": why_lr,
+    }
+    return model, {"lr": lr}, why
+
+
+def _auto(num_train: int, num_dims: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """The auto recipe's data-dependent settings, and why each was chosen."""
+    rows = f"{num_train:,} training rows of {num_dims:,} dimensions"
+    if num_train < AUTO_FEW_ROWS_PER_DIM * num_dims:
+        return _sized([512, 512], 0.5, 8, 3e-3,
+                      f"{rows} (< {AUTO_FEW_ROWS_PER_DIM} rows per dimension)",
+                      "dropout 0.5 against overfitting", "3e-3: few steps an epoch")  # fmt: skip
+    if num_train < AUTO_LARGE_ROWS:
+        return _sized([512, 512], 0.0, 1, 3e-3,
+                      f"{rows} (>= {AUTO_FEW_ROWS_PER_DIM} per dimension, < "
+                      f"{AUTO_LARGE_ROWS:,})",
+                      "none (early stopping is enough; dropout cost Shapes 1-3 nats)",
+                      "3e-3")  # fmt: skip
+    return _sized([1024, 1024], 0.3, 1, 1e-3, f"{rows} (>= {AUTO_LARGE_ROWS:,} rows)",
+                  "dropout 0.3", "1e-3: a large set takes many steps an epoch, and 3e-3 "
+                  "stalls above it")  # fmt: skip
+
+
+def recipe(name: str, num_train: int | None = None, num_dims: int | None = None) -> Recipe:
+    """The settings of recipe ``name``; ``auto`` needs the training rows and dimensions."""
+    if name == "tutorial":
+        return Recipe(
+            name,
+            model={"hidden_sizes": [512, 512], "activation": "relu",
+                   "direct_connections": False, "dropout": 0.0, **_ONE_MASK},
+            train={"epochs": 20, "batch_size": 128, "optimizer": "adam", "lr": 1e-3,
+                   "output_lr_scale": 2.0, "average_weights": False, "patience": None,
+                   "time_limit": None},
+        )  # fmt: skip
+    if name == "reference":
+        return Recipe(
+            name,
+            model={"hidden_sizes": [512, 512], "dropout": 0.0, **_ONE_MASK, **_REFERENCE_NETWORK},
+            train={"epochs": 20, **_REFERENCE_OPTIMISER, "patience": None, "time_limit": None},
+        )
+    if name == "auto":
+        if num_train is None or num_dims is None:
+            raise ValueError("the auto recipe is sized to the data: give num_train and num_dims")
+        model, train, why = _auto(num_train, num_dims)
+        return Recipe(
+            name,
+            model={**_REFERENCE_NETWORK, **model},
+            train={**_REFERENCE_OPTIMISER, **train, "epochs": AUTO_MAX_EPOCHS,
+                   "patience": AUTO_PATIENCE, "time_limit": AUTO_TIME_LIMIT},
+            reasons={
+                **why,
+                "epochs": f"until validation stops improving for {AUTO_PATIENCE} epochs "
+                f"(at most {AUTO_MAX_EPOCHS} epochs or {AUTO_TIME_LIMIT / 60:.0f} minutes); "
+                "the best epoch's weights are kept",
+            },
+        )  # fmt: skip
+    raise ValueError(f"recipe must be one of {RECIPES}; got {name!r}")
