@@ -28,7 +28,9 @@ from made.train import fit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES: list[dict[str, Any]] = [
-    {"hidden": [1024, 1024], "dropout": 0.3, "lr": 1e-3},  # the auto recipe's choice
+    {"hidden": [4000], "dropout": 0.3, "lr": 1e-3},  # the auto recipe's choice
+    {"hidden": [4000], "dropout": 0.5, "lr": 1e-3},
+    {"hidden": [1024, 1024], "dropout": 0.3, "lr": 1e-3},
     {"hidden": [1024, 1024], "dropout": 0.3, "lr": 3e-3},
     {"hidden": [1024, 1024], "dropout": 0.5, "lr": 3e-3},
     {"hidden": [2048, 2048], "dropout": 0.5, "lr": 3e-3},

@@ -147,6 +147,33 @@ def test_speed_scripts_run_and_report_ratios(tmp_path):
     assert out.count("identical samples: True") == 2
 
 
+def test_every_peer_network_is_autoregressive_in_the_natural_order():
+    # a speed comparison means something only if every network computes a MADE's conditionals
+    from peers import peer_nets
+
+    for name, build in peer_nets(6, [16, 16]).items():
+        net = build()
+        x = torch.rand(1, 6, requires_grad=True)
+        out = net(x).reshape(6)
+        jac = torch.stack(
+            [torch.autograd.grad(out[t], x, retain_graph=True)[0][0] for t in range(6)]
+        )
+        assert torch.all(jac.triu() == 0), name  # output t reads inputs < t only
+        assert (jac.tril(-1) != 0).any(), name
+
+
+def test_peers_script_compares_in_one_loop(tmp_path):
+    # the peers (nflows, zuko, pyro) are an optional extra: installed or not, the script runs
+    out = tmp_path / "peers.json"
+    text = _script("peers.py", "--quick", "--json", str(out), cwd=tmp_path)
+    results = json.loads(out.read_text())
+    (training,) = results["training"]
+    speeds = training["examples_per_second"]
+    assert {"made", "tutorial masked MLP"} <= set(speeds) and min(speeds.values()) > 0
+    assert training["made_over_fastest_peer"] > 0 and training["products_ms"] > 0
+    assert set(results["sampling"]) == {"1", "10"} and "fastest peer / made" in text
+
+
 def test_network_paths_compares_dense_and_staircase(tmp_path):
     out = tmp_path / "paths.json"
     done = subprocess.run([sys.executable, str(BENCH / "network_paths.py"), "--rounds", "1",
