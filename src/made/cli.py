@@ -989,13 +989,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--hidden",
         type=_int_list,
         default=None,
-        help="hidden layer sizes, comma-separated (reference: 512,512)",
+        help="hidden layer sizes, comma-separated (reference: 512,512; auto: sized to the data)",
     )
     p.add_argument("--epochs", type=_positive_int, default=None,
                    help="at most this many epochs (reference: 20; auto: 1000)")  # fmt: skip
     p.add_argument("--batch-size", type=_positive_int, default=None, help="recipes: 128")
     p.add_argument("--lr", type=_positive_float, default=None,
-                   help="learning rate (reference and auto: 3e-3; tutorial: 1e-3)")  # fmt: skip
+                   help="learning rate (reference: 3e-3; auto: 3e-3, or 1e-3 from 20,000 "
+                   "training rows; tutorial: 1e-3)")  # fmt: skip
     p.add_argument(
         "--output-lr-scale",
         type=_positive_float,
