@@ -41,6 +41,12 @@ class Clamp:
     mask: torch.Tensor
 
 
+# The incremental sampler reads every earlier unit's activations again at each position. On
+# the CPU, rows sampled in chunks of this many keep those activations in cache: 10,000 samples
+# of 400 dimensions ([512, 512]) take 0.3 s in chunks against 0.46 s at once.
+CPU_CHUNK = 2048
+
+
 def _sample_dtype(model: MADE) -> torch.dtype:
     return model.dtype if model.has_real else torch.long
 
@@ -79,10 +85,13 @@ def sample(
     u = draw_uniforms(model, n, generator)
     sampler = sample_incremental if method == "incremental" else sample_naive
     x = torch.zeros(n, model.num_dims, dtype=_sample_dtype(model), device=u.device)
-    for k, rows, ordering in _conditioning_groups(model, members, clamp):
-        sub = None if clamp is None else Clamp(clamp.values[rows], clamp.mask[rows])
-        ctx = None if context is None else context[rows]
-        x[rows] = sampler(model, u[rows], ctx, ordering, model.hidden_degrees(k), sub)
+    for k, group, ordering in _conditioning_groups(model, members, clamp):
+        # rows are independent given their uniforms: chunks give the same samples
+        chunks = group.split(CPU_CHUNK) if u.device.type == "cpu" else (group,)
+        for rows in chunks:
+            sub = None if clamp is None else Clamp(clamp.values[rows], clamp.mask[rows])
+            ctx = None if context is None else context[rows]
+            x[rows] = sampler(model, u[rows], ctx, ordering, model.hidden_degrees(k), sub)
     return x.reshape(n, *model.input_shape)
 
 
