@@ -200,3 +200,25 @@ def test_an_optimiser_without_a_fused_kernel_falls_back(data, monkeypatch):
     model = MADE(data.shape, [16], seed=0)
     opt = made.train.make_optimizer(model, TrainConfig(epochs=1))
     assert isinstance(opt, NoFused) and not opt.defaults.get("fused")
+
+
+def test_premasked_training_equals_masked_training_bit_for_bit(data, monkeypatch):
+    # A single-mask model trains with its masked-out weights held at zero and unmasked in the
+    # kernel; that must change nothing: same weights as masking on every call, bit for bit
+    import contextlib
+
+    import made.train as train_module
+
+    def trained():
+        model = MADE(data.shape, [64, 32], direct_connections=True, seed=4)
+        cfg = TrainConfig(epochs=2, batch_size=50, lr=1e-2, weight_decay=1e-4, seed=1)
+        fit(model, data.train[:600], data.valid[:100], cfg)
+        return model
+
+    fast = trained()
+    assert not fast.net.premasked  # switched off again after training
+    for layer in fast.net.layers():  # masked-out weights stayed exactly zero
+        assert torch.all(layer.weight[~layer.mask] == 0)
+    monkeypatch.setattr(train_module, "premasked", lambda model: contextlib.nullcontext())
+    slow = trained()
+    assert torch.equal(_flat(fast), _flat(slow))

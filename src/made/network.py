@@ -132,6 +132,9 @@ class MaskedNetwork(nn.Module):
         # Dropout draws from this generator (set by whoever trains, so that a resumed run
         # draws the same units), or from torch's global one when it is None.
         self.dropout_generator: torch.Generator | None = None
+        # Set by the training loop while every masked-out weight is exactly zero and kept so
+        # (their gradients masked): the staircase kernel then skips masking the weights.
+        self.premasked = False
         self.context_size = context_size
         self.context_weight: nn.Parameter | None = None
         if context_size > 0:
@@ -213,14 +216,15 @@ class MaskedNetwork(nn.Module):
         h = h0
         n_hidden = len(self.hidden)
         for i, layer in enumerate(self.hidden):
-            w = masked(layer.weight, masks[i])
+            w = layer.weight if self.premasked else masked(layer.weight, masks[i])
             if i == 0 and order is not None:
                 w = permute(w, 1, order, inverse)
             h = block_linear(h, w, layer.bias, plan.blocks[i])
             if extra is not None:
                 h = h + extra[i]
             h = self._drop(self.act(h))
-        w, b = masked(self.output.weight, masks[n_hidden]), self.output.bias
+        w = self.output.weight if self.premasked else masked(self.output.weight, masks[n_hidden])
+        b = self.output.bias
         if out_order is not None:
             w, b = permute(w, 0, out_order, out_inverse), permute(b, 0, out_order, out_inverse)
         if n_hidden == 0 and order is not None:
@@ -230,7 +234,7 @@ class MaskedNetwork(nn.Module):
             top = extra[-1]
             out = out + (top if out_order is None else permute(top, 1, out_order, out_inverse))
         if self.direct is not None:
-            w = masked(self.direct.weight, masks[-1])
+            w = self.direct.weight if self.premasked else masked(self.direct.weight, masks[-1])
             if out_order is not None:
                 w = permute(w, 0, out_order, out_inverse)
             if order is not None:
