@@ -46,6 +46,7 @@ from .plots import plot_columns, save_sample_grid
 from .recipes import RECIPES, recipe
 from .rundir import RUN_FILES, is_run_directory
 from .runs import (
+    RESUMABLE_CHANGES,
     RunSettings,
     class_context,
     data_contexts,
@@ -133,6 +134,13 @@ _positive_int = _ranged(int, lambda v: v > 0, "a positive int")
 _positive_float = _ranged(float, lambda v: 0 < v < float("inf"), "a positive number")
 _non_negative_float = _ranged(float, lambda v: 0 <= v < float("inf"), "a number >= 0")
 _unit_interval = _ranged(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def _minutes(text: str) -> float:
+    """A positive number of minutes, as seconds (what ``TrainConfig.time_limit`` holds)."""
+    return _positive_float(text) * 60.0
+
+
 _seed = _bounded_int(0, MAX_SEED)
 
 
@@ -307,12 +315,13 @@ def _settings(args: argparse.Namespace) -> RunSettings:
     given = getattr(args, "given", set())
     name = args.recipe or ("auto" if "data" in given else "reference")
     base = recipe(name, 1, 1) if name == "auto" else recipe(name)  # auto: sized later
-    values = {**base.model, **base.train}
+    values, given_keys = {**base.model, **base.train}, set()
     for option, key in _RECIPE_OPTIONS.items():
         value = getattr(args, option)
-        if value is not None:
-            values[key] = value * 60.0 if option == "time_limit" else value
-    sized = tuple(key for key in base.reasons if not _given_key(key, given))
+        if value is not None:  # given: these options have no default of their own
+            values[key] = value
+            given_keys.add(key)
+    sized = tuple(key for key in base.reasons if key not in given_keys)
     return RunSettings(
         data=_data_config(args),
         model={
@@ -339,11 +348,6 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         recipe=name,
         sized=sized,
     )  # fmt: skip
-
-
-def _given_key(key: str, given: set[str]) -> bool:
-    """Whether the setting ``key`` was given as an option on the command line."""
-    return any(_RECIPE_OPTIONS[option] == key for option in given if option in _RECIPE_OPTIONS)
 
 
 # The settings each option of `made train` sets, to tell which a --resume may not change.
@@ -383,7 +387,7 @@ def _resumed_settings(args: argparse.Namespace, out: Path) -> RunSettings | None
     owner = {key: dest for dest in given for key in _OPTION_FIELDS.get(dest, ())}
     for key, old, new in settings_changes(saved, asked):
         dest = owner.get(key)
-        if dest is None or key in ("train.epochs", "train.time_limit", "data.source"):
+        if dest is None or key in RESUMABLE_CHANGES:
             continue
         raise UsageError(
             f"--{dest.replace('_', '-')} {_shown(new)} differs from this run's {_shown(old)}; a "
@@ -394,7 +398,7 @@ def _resumed_settings(args: argparse.Namespace, out: Path) -> RunSettings | None
     if "epochs" in given:
         train = replace(train, epochs=args.epochs)
     if "time_limit" in given:
-        train = replace(train, time_limit=args.time_limit * 60.0)
+        train = replace(train, time_limit=args.time_limit)
     return replace(saved, data=data, train=train)
 
 
@@ -1014,7 +1018,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--time-limit",
-        type=_positive_float,
+        type=_minutes,
         default=None,
         metavar="MINUTES",
         help="stop after the epoch that passes this much training time (auto: 40)",

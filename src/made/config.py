@@ -41,6 +41,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _positive_number(value: Any) -> bool:
+    """A finite real number above zero (not a bool)."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
+            and math.isfinite(value))  # fmt: skip
+
+
 def _positive_ints(name: str, value: Any, allow_empty: bool) -> tuple[int, ...]:
     if _is_int(value):
         value = (value,)
@@ -244,13 +250,11 @@ class TrainConfig:
             raise ValueError(f"grad_clip must be positive or None; got {self.grad_clip!r}")
         if not _is_int(self.seed) or self.seed < 0:
             raise ValueError(f"seed must be an int >= 0; got {self.seed!r}")
-        for name in ("output_lr_scale", "time_limit"):
-            val = getattr(self, name)
-            if name == "time_limit" and val is None:
-                continue
-            if not (isinstance(val, numbers.Real) and not isinstance(val, bool) and val > 0
-                    and math.isfinite(val)):  # fmt: skip
-                raise ValueError(f"{name} must be a positive number; got {val!r}")
+        if not _positive_number(self.output_lr_scale):
+            raise ValueError(f"output_lr_scale must be a positive number; got "
+                             f"{self.output_lr_scale!r}")  # fmt: skip
+        if self.time_limit is not None and not _positive_number(self.time_limit):
+            raise ValueError(f"time_limit must be a positive number; got {self.time_limit!r}")
         if not isinstance(self.average_weights, bool):
             raise ValueError(f"average_weights must be True or False; got {self.average_weights!r}")
 

@@ -47,6 +47,7 @@ from .version import __version__
 
 __all__ = [
     "RUN_FILES",
+    "RESUMABLE_CHANGES",
     "RunError",
     "RunSettings",
     "absolute_source",
@@ -169,16 +170,22 @@ def settings_changes(saved: RunSettings, other: RunSettings) -> list[tuple[str, 
     return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
+# What a resumed run may change: the data's path (checked by fingerprint), a larger epoch
+# count, and the time limit.
+RESUMABLE_CHANGES = ("data.source", "train.epochs", "train.time_limit")
+
+
 def _resume_settings(saved: RunSettings, asked: RunSettings | None, done: int) -> RunSettings:
-    """The settings a resumed run continues with: its own, with a larger ``epochs`` and a new
-    data path (checked by fingerprint) the only changes allowed."""
+    """The settings a resumed run continues with: its own, with the changes in
+    ``RESUMABLE_CHANGES`` the only ones allowed (``epochs`` no lower than ``done``)."""
     if asked is None:
         return saved
     for key, old, new in settings_changes(saved, asked):
-        if key == "data.source":
-            continue
-        if key == "train.time_limit":
-            continue
+        if key not in RESUMABLE_CHANGES:
+            raise RunError(
+                f"{key.split('.')[-1]} is {new!r} but this run was trained with {old!r}; a "
+                "resumed run keeps its own settings (only epochs may be raised)"
+            )
         if key == "train.epochs":
             if new < done:
                 raise RunError(
@@ -189,11 +196,6 @@ def _resume_settings(saved: RunSettings, asked: RunSettings | None, done: int) -
                     f"this run's cosine schedule is fixed to its {old} epochs; it cannot be "
                     "extended"
                 )
-            continue
-        raise RunError(
-            f"{key.split('.')[-1]} is {new!r} but this run was trained with {old!r}; a resumed "
-            "run keeps its own settings (only epochs may be raised)"
-        )
     return replace(
         saved,
         data=replace(saved.data, source=asked.data.source),

@@ -107,12 +107,13 @@ def _param_groups(model: MADE, cfg: TrainConfig) -> list[dict[str, Any]]:
 def make_optimizer(model: MADE, cfg: TrainConfig) -> torch.optim.Optimizer:
     """The optimiser ``fit`` uses for ``cfg`` (fused where torch and the device allow)."""
     cls = _OPTIMIZERS[cfg.optimizer]
-    groups = _param_groups(model, cfg)
     # The fused kernel updates every parameter in one pass: a third of a training step's time
     # on the CPU otherwise goes into the optimiser's per-tensor loop. Torch versions or
-    # devices without one refuse fused=True: then the ordinary implementation does the same.
+    # devices without one refuse fused=True: then the ordinary implementation does the same
+    # (with fresh groups: a refused constructor may have filled the first ones in).
     try:
-        return cls(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+        return cls(_param_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                   fused=True)  # fmt: skip
     except (RuntimeError, TypeError, ValueError):
         return cls(_param_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
@@ -265,8 +266,9 @@ def fit(
         objective = nn.parallel.DistributedDataParallel(objective, forward_sync_buffers=False)
     result = loop.result
     start_epoch = result.resumed_from or 1
-    if _stop_reason(config, loop) is not None:  # resuming a run that had already stopped
-        result.stopped_early, result.stop_reason = True, str(_stop_reason(config, loop))
+    reason = _stop_reason(config, loop)
+    if reason is not None:  # resuming a run that had already stopped
+        result.stopped_early, result.stop_reason = True, reason
         start_epoch = config.epochs + 1
     with premasked(model):
         _epochs(loop, objective, model, train, valid, train_context, valid_context, config,
