@@ -4,7 +4,11 @@ masked MLP, side by side in one loop.
 Every implementation trains the same density (D binary dimensions, hidden layers of ReLUs,
 natural ordering, one logit per dimension with binary cross-entropy) in the same loop: a new
 permutation each epoch, batches by tensor index from data already in memory, fused Adam at
-lr 1e-3 for all. made runs its own objective and optimiser (``made.train.make_optimizer``).
+lr 1e-3 for all. made runs its own objective and optimiser (``made.train.make_optimizer``),
+and multiplies in the precision ``made train`` chooses for the machine (``--precision auto``:
+bfloat16 where the CPU multiplies it natively, AVX512-BF16 or AMX); where that is not float32,
+"made float32" is measured too. A step's time is also compared with its matrix products
+alone (dense, in the precision it uses), at 1 thread and at all of them.
 Rounds are interleaved (every implementation once per round), and the median of the rounds is
 reported. Sampling: made's sampler against the peers' forward pass per dimension (for 10,000
 samples the peers' time is extrapolated from 20 positions), and made's 10,000 samples against
@@ -27,6 +31,7 @@ import importlib.util
 import json
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,7 +47,8 @@ from common import TutorialMaskedLinear, machine  # noqa: E402
 
 from made import MADE, TrainConfig  # noqa: E402
 from made.data import load_data  # noqa: E402
-from made.train import make_optimizer, premasked  # noqa: E402
+from made.recipes import recipe  # noqa: E402
+from made.train import computing_in, fit, make_optimizer, premasked, training_dtype  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LR = 1e-3
@@ -97,12 +103,13 @@ class Trainer:
     """One implementation's training state: a step on a batch of rows of ``data``."""
 
     def __init__(self, name: str, build: Callable[[], nn.Module] | None, d: int,
-                 hidden: list[int]) -> None:  # fmt: skip
+                 hidden: list[int], precision: str = "auto") -> None:  # fmt: skip
         torch.manual_seed(0)
         self.name = name
-        if build is None:  # made, with its own objective and optimiser
+        if build is None:  # made, with its own objective, optimiser and precision
             self.model: nn.Module = MADE(d, hidden, seed=0)
             self.opt = make_optimizer(self.model, TrainConfig(lr=LR))
+            self.dtype = training_dtype(precision, self.model)
             self.made = True
         else:
             self.model = build()
@@ -121,9 +128,13 @@ class Trainer:
 
     def epoch(self, data: torch.Tensor, batch: int, steps: int, g: torch.Generator) -> float:
         """Examples per second over ``steps`` steps of a fresh permutation (made as its
-        training loop runs it: a single-mask model with its masked-out weights held at zero)."""
+        training loop runs it: a single-mask model with its masked-out weights held at zero,
+        products in the precision chosen)."""
         order = torch.randperm(len(data), generator=g)
-        with premasked(self.model) if self.made else contextlib.nullcontext():
+        with contextlib.ExitStack() as stack:
+            if self.made:
+                stack.enter_context(premasked(self.model))
+                stack.enter_context(computing_in(self.model, self.dtype))
             start = time.perf_counter()
             for i in range(steps):
                 xl = data[order[i * batch % len(data) :][:batch]]
@@ -135,6 +146,8 @@ def training(data: torch.Tensor, hidden: list[int], batch: int, steps: int, roun
              nets: dict[str, Callable[[], nn.Module]]) -> dict[str, Any]:  # fmt: skip
     d = data.shape[1]
     trainers = [Trainer("made", None, d, hidden)]
+    if trainers[0].dtype != torch.float32:
+        trainers.append(Trainer("made float32", None, d, hidden, "float32"))
     trainers += [Trainer(name, build, d, hidden) for name, build in nets.items()]
     g = torch.Generator().manual_seed(0)
     for t in trainers:  # warm-up: allocations, first-call costs
@@ -144,8 +157,9 @@ def training(data: torch.Tensor, hidden: list[int], batch: int, steps: int, roun
         for t in trainers:
             speeds[t.name].append(t.epoch(data, batch, steps, g))
     med = {k: statistics.median(v) for k, v in speeds.items()}
-    best_peer = max((v, k) for k, v in med.items() if k != "made")
+    best_peer = max((v, k) for k, v in med.items() if not k.startswith("made"))
     return {
+        "made_precision": str(trainers[0].dtype).removeprefix("torch."),
         "examples_per_second": med,
         "spread": {k: [min(v), max(v)] for k, v in speeds.items()},
         "fastest_peer": best_peer[1],
@@ -153,11 +167,13 @@ def training(data: torch.Tensor, hidden: list[int], batch: int, steps: int, roun
     }
 
 
-def products_alone(d: int, hidden: list[int], batch: int, repeats: int = 50) -> float:
-    """Milliseconds of a training step's dense matrix products alone (forward and backward)."""
+def products_alone(d: int, hidden: list[int], batch: int, dtype: torch.dtype,
+                   repeats: int = 50) -> float:  # fmt: skip
+    """Milliseconds of a training step's dense matrix products alone (forward and backward)
+    in ``dtype``."""
     sizes = [d, *hidden, d]
-    ws = [torch.randn(o, i) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
-    acts = [torch.randn(batch, s) for s in sizes]
+    ws = [torch.randn(o, i, dtype=dtype) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
+    acts = [torch.randn(batch, s, dtype=dtype) for s in sizes]
 
     def run() -> None:
         for i, w in enumerate(ws):  # forward, then the weight and input gradients
@@ -173,11 +189,22 @@ def products_alone(d: int, hidden: list[int], batch: int, repeats: int = 50) -> 
     return (time.perf_counter() - start) / repeats * 1e3
 
 
-def made_step_ms(data: torch.Tensor, hidden: list[int], batch: int, steps: int) -> float:
+def step_over_products(data: torch.Tensor, hidden: list[int], batch: int,
+                       steps: int) -> dict[str, dict[str, float]]:  # fmt: skip
+    """made's step against its dense products in the precision it uses, per thread count
+    (1 and all): ``{threads: {"step_ms", "products_ms", "ratio"}}``."""
     t = Trainer("made", None, data.shape[1], hidden)
     g = torch.Generator().manual_seed(0)
-    t.epoch(data, batch, 3, g)
-    return batch / t.epoch(data, batch, steps, g) * 1e3
+    threads = torch.get_num_threads()
+    out = {}
+    for n in sorted({1, threads}):
+        torch.set_num_threads(n)
+        t.epoch(data, batch, 3, g)
+        step = min(batch / t.epoch(data, batch, steps, g) * 1e3 for _ in range(2))
+        prod = products_alone(data.shape[1], hidden, batch, t.dtype)
+        out[str(n)] = {"step_ms": step, "products_ms": prod, "ratio": step / prod}
+    torch.set_num_threads(threads)
+    return out
 
 
 @torch.no_grad()
@@ -217,6 +244,28 @@ def sampling(d: int, hidden: list[int], sizes: list[int],
     return out
 
 
+def epoch_overhead(epochs: int) -> dict[str, Any]:
+    """How much of an epoch of ``made train``'s reference experiment (Shapes, the reference
+    recipe, a run directory written every epoch) is not training steps: validation, the
+    checkpoint, best.pt and metrics. Epoch 1 (first-call costs) is left out."""
+    data = load_data("shapes")
+    base = recipe("reference")
+    model = MADE(data.shape, **base.model)
+    stamps = [time.perf_counter()]
+    with tempfile.TemporaryDirectory() as folder:
+        result = fit(model, data.tensor("train"), data.tensor("valid"),
+                     TrainConfig(**{**base.train, "epochs": epochs}), run_dir=folder,
+                     on_epoch=lambda record: stamps.append(time.perf_counter()))  # fmt: skip
+    walls = [b - a for a, b in zip(stamps[1:-1], stamps[2:], strict=True)]
+    steps = [h["seconds"] for h in result.history[1:]]
+    return {
+        "precision": result.precision,
+        "epoch_seconds": statistics.median(walls),
+        "steps_seconds": statistics.median(steps),
+        "overhead": 1 - sum(steps) / sum(walls),
+    }
+
+
 def binary_data(d: int) -> torch.Tensor:
     if d == 400:
         return load_data("shapes").tensor("train").reshape(-1, 400)
@@ -248,18 +297,25 @@ def main() -> None:
         data = binary_data(d)
         nets = peer_nets(d, hidden)
         tr = training(data, hidden, batch, steps, rounds, nets)
-        step = made_step_ms(data, hidden, batch, steps)
-        prod = products_alone(d, hidden, batch)
-        tr.update({"dims": d, "hidden": hidden, "batch": batch, "made_step_ms": step,
-                   "products_ms": prod, "step_over_products": step / prod})  # fmt: skip
+        ratios = step_over_products(data, hidden, batch, steps)
+        tr.update({"dims": d, "hidden": hidden, "batch": batch,
+                   "step_over_products": ratios})  # fmt: skip
         results["training"].append(tr)
         print(f"\ntraining, {d} dims, hidden {hidden}, batch {batch} (examples/s, median of "
               f"{rounds} rounds of {steps} steps)")  # fmt: skip
         for name, v in sorted(tr["examples_per_second"].items(), key=lambda kv: -kv[1]):
             print(f"  {name:30s} {v:10,.0f}")
-        print(f"  made / fastest peer ({tr['fastest_peer']}): {tr['made_over_fastest_peer']:.2f}x;"
-              f" made's step {step:.2f} ms = {tr['step_over_products']:.2f}x its dense products "
-              f"({prod:.2f} ms)")  # fmt: skip
+        print(f"  made ({tr['made_precision']}) / fastest peer ({tr['fastest_peer']}): "
+              f"{tr['made_over_fastest_peer']:.2f}x")  # fmt: skip
+        for n, r in ratios.items():
+            print(
+                f"  {n} thread(s): made's step {r['step_ms']:.2f} ms = {r['ratio']:.2f}x its "
+                f"dense products in {tr['made_precision']} ({r['products_ms']:.2f} ms)"
+            )
+    results["epoch_overhead"] = ov = epoch_overhead(3 if args.quick else 8)
+    print(f"\nmade train, reference experiment: an epoch takes {ov['epoch_seconds']:.3f} s, of "
+          f"which {ov['overhead']:.1%} is not training steps (validation, checkpoint, best.pt, "
+          f"metrics; {ov['precision']} steps)")  # fmt: skip
     d, hidden, _ = configs[0]
     results["sampling"] = sampling(d, hidden, sizes, peer_nets(d, hidden))
     print(f"\nsampling, {d} dims, hidden {hidden} (seconds)")

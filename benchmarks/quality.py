@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, merge_json, pick_device, portable  # noqa: E402
 
 from made import TrainConfig  # noqa: E402
-from made.config import DataConfig  # noqa: E402
+from made.config import PRECISIONS, DataConfig  # noqa: E402
 from made.data import NAMED_SETS, load_data  # noqa: E402
 from made.recipes import recipe  # noqa: E402
 from made.runs import RunSettings, size_to_data, train_run  # noqa: E402
@@ -92,7 +92,8 @@ def missing(name: str) -> str | None:
     return None if Path(src).is_file() else f"{src} not found"
 
 
-def settings_for(name: str, which: str, data_source: str, epochs: int | None) -> RunSettings:
+def settings_for(name: str, which: str, data_source: str, epochs: int | None,
+                 precision: str = "auto") -> RunSettings:  # fmt: skip
     """The settings `made train --data SET --recipe R` would run (tuned: auto's, changed)."""
     base = recipe("auto" if which == "tuned" else which, 1, 1)
     train = TrainConfig(**{**base.train, "eval_ensemble": base.model["num_masks"]})
@@ -108,6 +109,10 @@ def settings_for(name: str, which: str, data_source: str, epochs: int | None) ->
             settings, model={**settings.model, **change["model"]},
             train=dataclasses.replace(settings.train, **change["train"]), recipe="tuned",
         )  # fmt: skip
+    if precision != settings.train.precision:
+        settings = dataclasses.replace(
+            settings, train=dataclasses.replace(settings.train, precision=precision)
+        )
     if epochs is not None:
         settings = dataclasses.replace(
             settings,
@@ -119,14 +124,15 @@ def settings_for(name: str, which: str, data_source: str, epochs: int | None) ->
 def run_one(name: str, which: str, args: argparse.Namespace) -> dict[str, Any]:
     """Train one (set, recipe) pair into ``--out/set-recipe`` and return its entry."""
     device = pick_device(args.device)
-    settings = settings_for(name, which, source(name, args.out / "data"), args.epochs)
+    settings = settings_for(name, which, source(name, args.out / "data"), args.epochs,
+                            args.precision)  # fmt: skip
     out = args.out / f"{name}-{which}"
     summary, result = train_run(out, settings, device=device, overwrite=True)
     clock, curve = 0.0, []
     for h in result.history:
         clock += h["seconds"]
         curve.append([h["epoch"], clock, h["valid_nll"]])
-    print(f"  {name:13s} {which:9s} test NLL {summary['test_nll']:8.3f} nats "
+    print(f"  {name:13s} {which:9s} {result.precision:8s} test NLL {summary['test_nll']:8.3f} nats "
           f"(valid {summary['best_valid_nll']:.3f}), best epoch {summary['best_epoch']}"
           f"/{summary['epochs']}, {summary['train_seconds']:.0f} s", flush=True)  # fmt: skip
     return {
@@ -141,6 +147,7 @@ def run_one(name: str, which: str, args: argparse.Namespace) -> dict[str, Any]:
         "best_epoch": summary["best_epoch"],
         "epochs": summary["epochs"],
         "train_seconds": summary["train_seconds"],
+        "precision": result.precision,
         "examples_per_second": summary["examples_per_second"],
         "curve": curve,
         "run_dir": portable(out),
@@ -200,6 +207,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="Shapes and digits, <= 10 epochs")
     parser.add_argument("--epochs", type=int, default=None, help="cap every recipe's epochs")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=PRECISIONS,
+        help="the training steps' products (TrainConfig.precision)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-quality")
     parser.add_argument("--json", type=Path, default=None, help="merge the figures into this")
     parser.add_argument("--figures", type=Path, default=None,

@@ -170,8 +170,13 @@ def test_peers_script_compares_in_one_loop(tmp_path):
     (training,) = results["training"]
     speeds = training["examples_per_second"]
     assert {"made", "tutorial masked MLP"} <= set(speeds) and min(speeds.values()) > 0
-    assert training["made_over_fastest_peer"] > 0 and training["products_ms"] > 0
+    assert training["made_over_fastest_peer"] > 0
+    assert training["made_precision"] in ("float32", "bfloat16")
+    for ratio in training["step_over_products"].values():  # threads: 1 and all of them
+        assert ratio["products_ms"] > 0 and ratio["ratio"] > 0
     assert set(results["sampling"]) == {"1", "10"} and "fastest peer / made" in text
+    overhead = results["epoch_overhead"]  # made train's epoch beyond its steps
+    assert 0 < overhead["steps_seconds"] < overhead["epoch_seconds"] and overhead["overhead"] < 1
 
 
 def test_network_paths_compares_dense_and_staircase(tmp_path):

@@ -42,7 +42,20 @@ def test_train_with_no_arguments_runs_the_reference_experiment(tmp_path, monkeyp
     assert config["recipe"] == "reference" and config["model"]["activation"] == "gelu"
     assert config["model"]["direct_connections"] and config["train"]["average_weights"]
     assert config["made_version"] and config["model"]["seed"] == 0
-    assert "test NLL" in capsys.readouterr().out
+    assert config["train"]["precision"] == "auto"  # the hardware decides: see summary.json
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["precision"] in ("float32", "bfloat16")
+    out = capsys.readouterr().out
+    assert "test NLL" in out and f"({summary['precision']} products)" in out
+
+
+def test_train_precision_is_an_option(tmp_path, capsys):
+    out = tmp_path / "r"
+    argv = ["train", "--epochs", "1", "--hidden", "16", "--precision", "float32", "--out",
+            str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert json.loads((out / "summary.json").read_text())["precision"] == "float32"
+    assert json.loads((out / "config.json").read_text())["train"]["precision"] == "float32"
 
 
 def test_train_writes_a_complete_run(run_dir):

@@ -117,8 +117,12 @@ SAMPLER_CASES = [
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize("block", [2, 5, 32])  # positions between the sampler's catch-ups
 @pytest.mark.parametrize("kwargs", SAMPLER_CASES)
-def test_incremental_and_naive_samplers_agree_exactly(kwargs):
+def test_incremental_and_naive_samplers_agree_exactly(kwargs, block, monkeypatch):
+    import made.sampling as sampling
+
+    monkeypatch.setattr(sampling, "SAMPLE_BLOCK", block)
     model = sharpen(MADE(**kwargs, seed=7).double(), 2.0)
     ctx = None
     if model.config.context_size:

@@ -11,17 +11,25 @@ scoring with silently wrong weights.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .fileio import atomic_write
+from .fileio import atomic_write_bytes
 from .model import MADE
 from .version import __version__
 
-__all__ = ["FORMAT", "checkpoint_epoch", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "FORMAT",
+    "checkpoint_bytes",
+    "checkpoint_epoch",
+    "checkpoint_payload",
+    "load_checkpoint",
+    "save_checkpoint",
+]
 FORMAT = "made-checkpoint-v2"
 
 
@@ -31,7 +39,8 @@ def _digest(value: Any, h: Any | None = None) -> Any:
     if isinstance(value, torch.Tensor):
         t = value.detach().cpu().contiguous()
         h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
-        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        if t.numel():
+            h.update(t.view(-1).view(torch.uint8).numpy())  # the buffer itself, not a copy
     elif isinstance(value, dict):
         h.update(b"{")
         for key in sorted(value, key=str):
@@ -78,18 +87,32 @@ def checkpoint_epoch(path: str | os.PathLike[str]) -> int:
     return int(_read(Path(path), "cpu", mmap=True)["epoch"])
 
 
-def save_checkpoint(path: str | os.PathLike[str], model: MADE, **extra: Any) -> None:
-    """Save ``model`` (config + weights) and any ``extra`` tensors/plain values atomically."""
-    payload = {
+def checkpoint_payload(
+    model: MADE, state: dict[str, torch.Tensor] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """What a checkpoint of ``model`` holds: its config, its weights (or ``state``, a state
+    dict of the same model) and any ``extra`` tensors/plain values. The tensors are the
+    model's own, not copies."""
+    return {
         "format": FORMAT,
         "made_version": __version__,
         "model_config": model.config.to_dict(),
-        "model_state": model.state_dict(),
+        "model_state": model.state_dict() if state is None else state,
         "dtype": str(model.output.weight.dtype).removeprefix("torch."),
         **extra,
     }
-    payload["sha256"] = _digest(payload).hexdigest()
-    atomic_write(path, lambda f: torch.save(payload, f))
+
+
+def checkpoint_bytes(payload: dict[str, Any]) -> bytes:
+    """A ``checkpoint_payload`` with its digest, serialised: the file's contents."""
+    buffer = io.BytesIO()
+    torch.save({**payload, "sha256": _digest(payload).hexdigest()}, buffer)
+    return buffer.getvalue()
+
+
+def save_checkpoint(path: str | os.PathLike[str], model: MADE, **extra: Any) -> None:
+    """Save ``model`` (config + weights) and any ``extra`` tensors/plain values atomically."""
+    atomic_write_bytes(path, checkpoint_bytes(checkpoint_payload(model, **extra)))
 
 
 def load_checkpoint(

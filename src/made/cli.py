@@ -31,6 +31,7 @@ from .config import (
     HIDDEN_DEGREES,
     OPTIMIZERS,
     ORDERINGS,
+    PRECISIONS,
     SCHEDULES,
     DataConfig,
     TrainConfig,
@@ -343,6 +344,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
             mask_every=args.mask_every, eval_ensemble=values["num_masks"], seed=args.seed,
             output_lr_scale=values["output_lr_scale"],
             average_weights=values["average_weights"], time_limit=values["time_limit"],
+            precision=args.precision,
         ),
         conditional=args.conditional,
         recipe=name,
@@ -368,6 +370,7 @@ _OPTION_FIELDS = {
     "recipe": ("recipe",),
     "grad_clip": ("train.grad_clip",), "schedule": ("train.schedule",),
     "patience": ("train.patience",), "mask_every": ("train.mask_every",),
+    "precision": ("train.precision",),
 }  # fmt: skip
 
 
@@ -557,7 +560,7 @@ def _report(summary: dict[str, Any], result: Any, out: Path) -> None:
             "time_limit": " (time limit reached)"}.get(result.stop_reason, "")  # fmt: skip
     print(
         f"best epoch {result.best_epoch}/{len(result.history)}{stop}, "
-        f"{result.train_seconds:.1f} s training; wrote {out}/: "
+        f"{result.train_seconds:.1f} s training ({result.precision} products); wrote {out}/: "
         + " ".join(name for name in RUN_FILES if (out / name).is_file())
     )
 
@@ -1024,6 +1027,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after the epoch that passes this much training time (auto: 40)",
     )
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="what training steps multiply in: auto (bfloat16 on a CPU with native bfloat16 "
+        "products, AVX512-BF16 or AMX, else float32), float32 or bfloat16; weights, the "
+        "optimiser, validation and every score stay float32",
+    )
     p.add_argument("--weight-decay", type=_non_negative_float, default=0.0)
     p.add_argument(
         "--grad-clip",

@@ -33,6 +33,7 @@ ORDERINGS = ("natural", "reversed", "random")
 HIDDEN_DEGREES = ("random", "equal")
 OPTIMIZERS = ("adam", "adamw", "adagrad")
 SCHEDULES = ("constant", "cosine", "plateau")
+PRECISIONS = ("auto", "float32", "bfloat16")
 BINARIZE = ("auto", "threshold", "stochastic", "none")
 HEADERS = ("auto", "yes", "no")
 
@@ -206,6 +207,10 @@ class TrainConfig:
     one noisy step, which is worth 1 nat on Shapes and more where a high rate is used.
     ``time_limit``: stop after the epoch that takes training past this many seconds (None:
     no limit); the best epoch's weights are kept, as with ``patience``.
+    ``precision``: what a training step's matrix products compute in. ``"float32"``;
+    ``"bfloat16"`` (weights, gradients' sums and the optimiser stay in float32; validation and
+    every score are float32); ``"auto"``: bfloat16 on a CPU that multiplies it natively
+    (AVX512-BF16 or AMX), where a step is about 1.5x faster at the same NLL, else float32.
     """
 
     epochs: int = 20
@@ -225,6 +230,7 @@ class TrainConfig:
     output_lr_scale: float = 1.0
     average_weights: bool = False
     time_limit: float | None = None
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "mask_every", "eval_ensemble", "eval_batch_size",
@@ -255,6 +261,8 @@ class TrainConfig:
                              f"{self.output_lr_scale!r}")  # fmt: skip
         if self.time_limit is not None and not _positive_number(self.time_limit):
             raise ValueError(f"time_limit must be a positive number; got {self.time_limit!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
         if not isinstance(self.average_weights, bool):
             raise ValueError(f"average_weights must be True or False; got {self.average_weights!r}")
 

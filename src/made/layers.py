@@ -8,7 +8,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ACTIVATION_FUNCTIONS", "MaskedLinear", "block_linear", "masked", "staircase_blocks"]
+__all__ = [
+    "ACTIVATION_FUNCTIONS",
+    "MaskedLinear",
+    "Strips",
+    "block_linear",
+    "masked",
+    "staircase_blocks",
+    "staircase_strips",
+]
 
 # The hidden activations a model may name (``MADEConfig.activation``, ``MaskedMLP``).
 ACTIVATION_FUNCTIONS = {
@@ -94,9 +102,9 @@ class _BlockLinear(torch.autograd.Function):
     """``y = x @ W.T + b`` computing only row blocks ``W[r0:r1, :p]`` (the rest is zero)."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, blocks):  # type: ignore[override]
+    def forward(ctx, x, weight, bias, blocks, strips):  # type: ignore[override]
         ctx.save_for_backward(x, weight)
-        ctx.blocks = blocks
+        ctx.blocks, ctx.strips = blocks, strips
         ctx.has_bias = bias is not None
         if bias is None:
             y = x.new_zeros(x.shape[0], weight.shape[0])
@@ -118,9 +126,14 @@ class _BlockLinear(torch.autograd.Function):
             gw = torch.zeros_like(weight)
             for r0, r1, p in ctx.blocks:
                 gw[r0:r1, :p].addmm_(grad[:, r0:r1].t(), x[:, :p])
+            for r0, r1, c0, c1, drop in ctx.strips:
+                if drop is None:
+                    gw[r0:r1, c0:c1].zero_()
+                else:
+                    gw[r0:r1, c0:c1].masked_fill_(drop, 0.0)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = grad.sum(0)
-        return gx, gw, gb, None
+        return gx, gw, gb, None, None
 
 
 def block_linear(
@@ -128,6 +141,7 @@ def block_linear(
     weight: torch.Tensor,
     bias: torch.Tensor | None,
     blocks: tuple[tuple[int, int, int], ...],
+    strips: Strips = (),
 ) -> torch.Tensor:
     """A linear map whose weight is zero outside row blocks that each read a column prefix.
 
@@ -136,8 +150,37 @@ def block_linear(
     staircase, so grouping rows into blocks skips most of its zero half: the result equals
     ``F.linear(x, weight, bias)`` for a weight that is zero outside the blocks, at a fraction of
     the work. ``weight`` should already carry the mask.
+
+    The weight's gradient is zero outside the blocks. ``strips`` (from ``staircase_strips``)
+    zero it where the blocks' own staircase edges are masked too, so that a weight held at
+    zero there gets no gradient: masking the few edge entries instead of the whole matrix.
     """
-    return _BlockLinear.apply(x, weight, bias, blocks)
+    return _BlockLinear.apply(x, weight, bias, blocks, strips)
+
+
+# ``(r0, r1, c0, c1, drop)``: the weight gradient's entries ``[r0:r1, c0:c1]`` where the
+# boolean ``drop`` is True are masked out; all of them where ``drop`` is None.
+Strips = tuple[tuple[int, int, int, int, torch.Tensor | None], ...]
+
+
+def staircase_strips(
+    prefix: torch.Tensor, blocks: tuple[tuple[int, int, int], ...], rows_per_strip: int
+) -> Strips:
+    """Where the mask ``column < prefix[row]`` is False inside ``blocks``, by groups of
+    ``rows_per_strip`` rows: a group's rows all read its narrowest row's prefix, so only the
+    columns from there to its widest row's prefix need a mask (``drop``), and the columns
+    from there to the block's prefix are masked out whole."""
+    strips = []
+    for r0, r1, p in blocks:
+        for g0 in range(r0, r1, rows_per_strip):
+            g1 = min(g0 + rows_per_strip, r1)
+            c0, c1 = int(prefix[g0]), int(prefix[g1 - 1])
+            if c0 < c1:
+                columns = torch.arange(c0, c1, device=prefix.device)
+                strips.append((g0, g1, c0, c1, columns[None, :] >= prefix[g0:g1, None]))
+            if c1 < p:
+                strips.append((g0, g1, c1, p, None))
+    return tuple(strips)
 
 
 def staircase_blocks(prefix: torch.Tensor, rows_per_block: int) -> tuple[tuple[int, int, int], ...]:

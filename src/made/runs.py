@@ -381,6 +381,7 @@ def _train_and_report(
         "epochs": len(result.history),
         "stopped_early": result.stopped_early,
         "stop_reason": result.stop_reason,
+        "precision": result.precision,
         "recipe": settings.recipe,
         "choices": {key: {"value": _setting(settings, key), "why": why}
                     for key, why in settings.choices.items()},
