@@ -37,6 +37,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/sample_speed.py --repeats 3
 	$(BIN)/python benchmarks/train_speed.py --quick
 	$(BIN)/python benchmarks/peers.py --quick
+	$(BIN)/python benchmarks/anomaly.py --quick
 	$(BIN)/python benchmarks/quality.py --quick --out runs/bench-quick/quality
 	$(BIN)/python benchmarks/mnist.py single --epochs 3 --out runs/bench-quick/mnist \
 		--json runs/bench-quick/mnist.json --table --if-available

@@ -189,11 +189,11 @@ def products_alone(d: int, hidden: list[int], batch: int, dtype: torch.dtype,
     return (time.perf_counter() - start) / repeats * 1e3
 
 
-def step_over_products(data: torch.Tensor, hidden: list[int], batch: int,
-                       steps: int) -> dict[str, dict[str, float]]:  # fmt: skip
+def step_over_products(data: torch.Tensor, hidden: list[int], batch: int, steps: int,
+                       precision: str = "auto") -> dict[str, dict[str, float]]:  # fmt: skip
     """made's step against its dense products in the precision it uses, per thread count
     (1 and all): ``{threads: {"step_ms", "products_ms", "ratio"}}``."""
-    t = Trainer("made", None, data.shape[1], hidden)
+    t = Trainer("made", None, data.shape[1], hidden, precision)
     g = torch.Generator().manual_seed(0)
     threads = torch.get_num_threads()
     out = {}
@@ -297,7 +297,9 @@ def main() -> None:
         data = binary_data(d)
         nets = peer_nets(d, hidden)
         tr = training(data, hidden, batch, steps, rounds, nets)
-        ratios = step_over_products(data, hidden, batch, steps)
+        ratios = {tr["made_precision"]: step_over_products(data, hidden, batch, steps)}
+        if tr["made_precision"] != "float32":
+            ratios["float32"] = step_over_products(data, hidden, batch, steps, "float32")
         tr.update({"dims": d, "hidden": hidden, "batch": batch,
                    "step_over_products": ratios})  # fmt: skip
         results["training"].append(tr)
@@ -307,11 +309,11 @@ def main() -> None:
             print(f"  {name:30s} {v:10,.0f}")
         print(f"  made ({tr['made_precision']}) / fastest peer ({tr['fastest_peer']}): "
               f"{tr['made_over_fastest_peer']:.2f}x")  # fmt: skip
-        for n, r in ratios.items():
-            print(
-                f"  {n} thread(s): made's step {r['step_ms']:.2f} ms = {r['ratio']:.2f}x its "
-                f"dense products in {tr['made_precision']} ({r['products_ms']:.2f} ms)"
-            )
+        for precision, by_threads in ratios.items():
+            for n, r in by_threads.items():
+                print(f"  {n} thread(s): made's {precision} step {r['step_ms']:.2f} ms = "
+                      f"{r['ratio']:.2f}x its dense {precision} products "
+                      f"({r['products_ms']:.2f} ms)")  # fmt: skip
     results["epoch_overhead"] = ov = epoch_overhead(3 if args.quick else 8)
     print(f"\nmade train, reference experiment: an epoch takes {ov['epoch_seconds']:.3f} s, of "
           f"which {ov['overhead']:.1%} is not training steps (validation, checkpoint, best.pt, "

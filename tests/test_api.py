@@ -47,6 +47,16 @@ def test_docs_python_examples_run():
     assert namespace["samples"].shape == (16, 1, 20, 20)
 
 
+def test_the_sklearn_and_distribution_pages_run():
+    import pytest
+
+    pytest.importorskip("pandas")
+    namespace: dict = {}
+    _run_blocks([ROOT / "docs" / "sklearn.md", ROOT / "docs" / "distributions.md"], namespace)
+    assert namespace["outliers"].mean() == pytest.approx(0.1, abs=0.02)
+    assert namespace["terms"].shape == (14,) and namespace["draws"].shape == (2, 5, 6)
+
+
 def test_every_choice_is_listed_once_and_used_everywhere():
     from made import config
     from made.cli import build_parser

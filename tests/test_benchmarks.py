@@ -172,8 +172,12 @@ def test_peers_script_compares_in_one_loop(tmp_path):
     assert {"made", "tutorial masked MLP"} <= set(speeds) and min(speeds.values()) > 0
     assert training["made_over_fastest_peer"] > 0
     assert training["made_precision"] in ("float32", "bfloat16")
-    for ratio in training["step_over_products"].values():  # threads: 1 and all of them
-        assert ratio["products_ms"] > 0 and ratio["ratio"] > 0
+    ratios = training["step_over_products"]  # per precision, then threads: 1 and all
+    assert training["made_precision"] in ratios and "float32" in ratios
+    for by_threads in ratios.values():
+        assert "1" in by_threads
+        for ratio in by_threads.values():
+            assert ratio["products_ms"] > 0 and ratio["ratio"] > 0
     assert set(results["sampling"]) == {"1", "10"} and "fastest peer / made" in text
     overhead = results["epoch_overhead"]  # made train's epoch beyond its steps
     assert 0 < overhead["steps_seconds"] < overhead["epoch_seconds"] and overhead["overhead"] < 1
@@ -196,3 +200,21 @@ def test_the_tutorial_recipe_has_two_logits_per_pixel_trained_by_cross_entropy()
     x = (torch.rand(8, 5) < 0.5).float()
     bce = torch.nn.functional.binary_cross_entropy_with_logits(model(x), x, reduction="none")
     assert torch.allclose(model.nll(x), bce.sum(1), atol=1e-5)  # the same density, exactly
+
+
+def test_anomaly_script_compares_made_with_scikit_learn(tmp_path):
+    out = tmp_path / "anomaly.json"
+    text = _script("anomaly.py", "--quick", "--tasks", "wine,breast-cancer-corrupted", "--json",
+                   str(out), cwd=tmp_path)  # fmt: skip
+    results = json.loads(out.read_text())
+    tasks = results["tasks/quick"]
+    assert set(tasks) == {"wine", "breast-cancer-corrupted"}
+    for task in tasks.values():  # every method scored, AUROC a probability
+        for method in ("made", "IsolationForest", "LocalOutlierFactor", "GaussianMixture",
+                       "KernelDensity"):  # fmt: skip
+            assert (
+                0 <= task[method]["auroc"]["mean"] <= 1 and task[method]["fit_seconds"]["mean"] > 0
+            )
+    loglik = results["loglik/quick"]
+    assert {"made", "GaussianMixture", "KernelDensity"} <= set(loglik["wine"])
+    assert "held-out log-likelihood" in text

@@ -1,0 +1,149 @@
+"""made.sklearn.MADEDensity: a scikit-learn estimator that passes scikit-learn's own checks,
+scores exact log-densities in the data's units, takes DataFrames, and works in Pipeline,
+GridSearchCV, cross_val_score, clone and pickle."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("sklearn")
+from sklearn.base import clone  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
+
+from made.sklearn import MADEDensity  # noqa: E402
+
+SMALL = dict(hidden_sizes=(32,), max_epochs=30, random_state=0)
+# checks that cannot apply, and why
+SKIPPED = {
+    "check_array_api_input": "made computes with torch, not the array API",
+}
+
+
+def _table(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    return np.column_stack([a, 2 * a + rng.normal(scale=0.1, size=n), rng.integers(0, 2, n)])
+
+
+def test_scikit_learns_estimator_checks_pass():
+    results = check_estimator(MADEDensity(random_state=0), on_fail=None)
+    failed = {r["check_name"]: str(r["exception"])[:300] for r in results
+              if r["status"] == "failed"}  # fmt: skip
+    assert not failed
+    skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    assert skipped <= set(SKIPPED), skipped - set(SKIPPED)
+    assert len(results) > 40
+
+
+def test_score_samples_is_the_models_log_density_in_the_datas_units():
+    x = _table()  # two real columns and a 0/1 one
+    density = MADEDensity(n_models=1, **SMALL).fit(x)
+    schema = density.schema_
+    assert [c.kind for c in schema.columns] == ["real", "real", "categorical"]
+    z = x.copy()
+    for j, col in enumerate(schema.columns):
+        if col.kind == "real":
+            z[:, j] = (x[:, j] - col.mean) / col.std
+    (model,) = density.models_
+    expected = model.log_prob(torch.as_tensor(z)).detach().double().numpy()
+    expected -= sum(math.log(c.std) for c in schema.columns if c.kind == "real")
+    assert np.allclose(density.score_samples(x), expected, rtol=0, atol=1e-9)
+    assert density.score(x) == pytest.approx(expected.mean())
+    # the per-column terms of explain() sum to the score
+    assert np.allclose(density.explain(x).sum(axis=1), -density.score_samples(x), atol=1e-9)
+
+
+def test_a_small_table_is_a_mixture_of_fold_models():
+    x = _table()
+    density = MADEDensity(**SMALL).fit(x)  # 900 cells: n_models="auto" gives 5
+    assert len(density.models_) == 5
+    z = torch.as_tensor(density.schema_.standardise(x.astype(np.float64)))
+    each = torch.stack([m.log_prob(z).detach() for m in density.models_]).double()
+    mixture = torch.logsumexp(each, 0) - math.log(5) - density.schema_.log_scale
+    assert np.allclose(density.score_samples(x), mixture.numpy(), atol=1e-9)
+    # the models differ (their own seeds and held-out folds)
+    assert not torch.equal(each[0], each[1])
+
+
+def test_a_categorical_table_sums_to_one():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 3, size=(200, 3))
+    density = MADEDensity(column_types=dict.fromkeys("012", "categorical"), **SMALL).fit(x)
+    every = np.array(list(itertools.product(range(3), repeat=3)))
+    assert np.exp(density.score_samples(every)).sum() == pytest.approx(1.0, abs=1e-9)
+    unseen = np.array([[0, 1, 5]])  # a category the fitted rows never showed: probability 0
+    assert density.score_samples(unseen)[0] == -np.inf
+    assert density.predict(unseen)[0] == -1 and np.isinf(density.explain(unseen)[0, 2])
+
+
+def test_contamination_sets_the_share_of_outliers():
+    x = _table()
+    density = MADEDensity(contamination=0.05, **SMALL).fit(x)
+    assert np.mean(density.predict(x) == -1) == pytest.approx(0.05, abs=0.01)
+    assert np.allclose(density.decision_function(x), density.score_samples(x) - density.offset_)
+    with pytest.raises(ValueError, match="contamination"):
+        MADEDensity(contamination=0.7).fit(x)
+
+
+def test_a_dataframe_keeps_its_columns_and_types():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(2)
+    n = 200
+    frame = pd.DataFrame({
+        "amount": rng.lognormal(size=n),
+        "flag": rng.random(n) < 0.3,
+        "colour": rng.choice(["red", "green", "blue"], n),
+        "size": pd.Categorical(rng.choice(["S", "M", "L"], n), categories=["S", "M", "L"]),
+    })  # fmt: skip
+    density = MADEDensity(**SMALL).fit(frame)
+    assert list(density.feature_names_in_) == ["amount", "flag", "colour", "size"]
+    kinds = {c.name: (c.kind, c.values) for c in density.schema_.columns}
+    assert kinds["amount"][0] == "real" and kinds["flag"] == ("categorical", ("False", "True"))
+    assert kinds["colour"] == ("categorical", ("blue", "green", "red"))
+    assert kinds["size"] == ("categorical", ("S", "M", "L"))
+    scores = density.score_samples(frame)
+    assert np.all(np.isfinite(scores))
+    drawn = density.sample(50, random_state=0)
+    assert list(drawn.columns) == list(frame.columns) and len(drawn) == 50
+    assert set(drawn["colour"]) <= {"red", "green", "blue"} and drawn["flag"].dtype == bool
+    assert density.sample(50, random_state=0).equals(drawn)  # the same seed, the same rows
+    with pytest.raises(ValueError, match="feature names"):
+        density.score_samples(frame.rename(columns={"amount": "price"}))
+    purple = frame.head(1).assign(colour="purple")
+    assert density.score_samples(purple)[0] == -np.inf
+
+
+def test_clone_pickle_pipeline_grid_search_and_cross_validation():
+    x = _table()
+    density = MADEDensity(**SMALL).fit(x)
+    again = pickle.loads(pickle.dumps(density))
+    assert np.array_equal(again.score_samples(x), density.score_samples(x))
+    fresh = clone(density)
+    assert fresh.get_params() == density.get_params() and not hasattr(fresh, "model_")
+    search = GridSearchCV(MADEDensity(max_epochs=30, random_state=0),
+                          {"hidden_sizes": [(8,), (32,)]}, cv=3).fit(x)  # fmt: skip
+    assert search.best_params_["hidden_sizes"] in [(8,), (32,)]
+    assert np.isfinite(search.best_score_)
+    scores = cross_val_score(make_pipeline(StandardScaler(), MADEDensity(**SMALL)), x, cv=3)
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+
+
+def test_bad_input_is_refused_clearly():
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        MADEDensity(**SMALL).fit(np.array([[0.0, np.nan], [1.0, 2.0]]))
+    with pytest.raises(ValueError, match="column_types"):
+        MADEDensity(column_types={"9": "real"}, **SMALL).fit(_table())
+    density = MADEDensity(**SMALL).fit(_table())
+    with pytest.raises(ValueError, match="features"):
+        density.score_samples(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="n_samples"):
+        density.sample(0)
