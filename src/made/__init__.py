@@ -7,6 +7,7 @@ over real-valued and mixed-type tables.
 from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from .conditioner import MaskedMLP  # noqa: E402
 from .config import MADEConfig, TrainConfig  # noqa: E402
+from .distributions import MADEDistribution  # noqa: E402
 from .evaluate import NLLResult, bits_per_dim, evaluate_nll  # noqa: E402
 from .layers import MaskedLinear  # noqa: E402
 from .model import LOG_SCALE_MIN, MADE  # noqa: E402
@@ -17,6 +18,7 @@ __all__ = [
     "LOG_SCALE_MIN",
     "MADE",
     "MADEConfig",
+    "MADEDistribution",
     "MaskedLinear",
     "MaskedMLP",
     "NLLResult",
