@@ -34,6 +34,7 @@ def _table(n=300, seed=0):
     return np.column_stack([a, 2 * a + rng.normal(scale=0.1, size=n), rng.integers(0, 2, n)])
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # the skip is SKIPPED's
 def test_scikit_learns_estimator_checks_pass():
     results = check_estimator(MADEDensity(random_state=0), on_fail=None)
     failed = {r["check_name"]: str(r["exception"])[:300] for r in results
