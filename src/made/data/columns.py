@@ -17,11 +17,20 @@ from typing import Any
 
 import numpy as np
 
-from .table import MAX_COLUMN_CATEGORIES, MAX_INFERRED_CATEGORIES, Column, TableSchema
+from .formats import is_number
+from .table import (
+    KINDS,
+    MAX_COLUMN_CATEGORIES,
+    MAX_INFERRED_CATEGORIES,
+    Column,
+    TableSchema,
+    _at_least_two,
+    _key,
+    _lookup,
+    _number_text,
+)
 
 __all__ = ["column_arrays", "decode_columns", "encode_columns", "infer_column_schema"]
-
-KINDS = ("categorical", "real")
 
 
 def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
@@ -69,10 +78,14 @@ def infer_column_schema(
             raise ValueError(f"column_types names {name!r}, which is not a column ({names})")
         if kind not in KINDS:
             raise ValueError(f"column_types[{name!r}] must be one of {KINDS}; got {kind!r}")
-    schema = []
-    for values, name, dtype in zip(columns, names, dtypes, strict=True):
-        schema.append(_column(values, name, dtype, types.get(name)))
-    return TableSchema(tuple(schema))
+    typed = zip(columns, names, dtypes, strict=True)
+    schema = TableSchema(tuple(_column(v, name, dt, types.get(name)) for v, name, dt in typed))
+    # the real columns' statistics, computed as a CSV table's are
+    raw = np.zeros((len(columns[0]) if columns else 0, len(columns)))
+    for j, col in enumerate(schema.columns):
+        if col.kind == "real":
+            raw[:, j] = columns[j].astype(np.float64)
+    return schema.with_statistics(raw, "the data")
 
 
 def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Column:
@@ -80,10 +93,11 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
     if categories is not None:
         if forced == "real":
             raise ValueError(f"column {name!r} is a pandas categorical; it cannot be real")
-        return Column(name, "categorical", _two([str(c) for c in categories]), numeric=False)
+        return Column(name, "categorical", _at_least_two([str(c) for c in categories]),
+                      numeric=False)  # fmt: skip
     if values.dtype.kind == "b":
         if forced == "real":
-            return _real(values.astype(np.float64), name)
+            return Column(name, "real")
         return Column(name, "categorical", ("False", "True"), numeric=False)
     if not _is_numeric(values):  # text or objects: categories by their text
         if forced == "real":
@@ -95,14 +109,14 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
                 f"{MAX_COLUMN_CATEGORIES:,} a categorical column may have (an identifier?); "
                 "drop it"
             )
-        return Column(name, "categorical", _two(distinct), numeric=False)
+        return Column(name, "categorical", _at_least_two(distinct), numeric=False)
     numbers = values.astype(np.float64)
     if not np.all(np.isfinite(numbers)):
         raise ValueError(f"column {name!r} holds NaN or infinity; made needs finite values")
     distinct = np.unique(numbers)
     binary = bool(np.isin(distinct, (0.0, 1.0)).all())
     if forced == "real" or (forced is None and not binary):
-        return _real(numbers, name)
+        return Column(name, "real")  # statistics: infer_column_schema
     integers = bool(np.all(distinct == np.round(distinct)))
     if len(distinct) > MAX_COLUMN_CATEGORIES:
         raise ValueError(
@@ -112,26 +126,7 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
     if integers and distinct[0] >= 0 and distinct[-1] < MAX_INFERRED_CATEGORIES:
         count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
         return Column(name, "categorical", tuple(str(k) for k in range(count)))
-    return Column(name, "categorical", _two([_number_text(v) for v in distinct]))
-
-
-def _real(numbers: np.ndarray, name: str) -> Column:
-    scale = float(np.abs(numbers).max()) if numbers.size else 1.0
-    scale = scale or 1.0
-    mean = scale * float((numbers / scale).mean())
-    std = scale * float((numbers / scale).std())
-    if not (math.isfinite(mean) and math.isfinite(std)):
-        raise ValueError(f"column {name!r} cannot be standardised (values too large)")
-    return Column(name, "real", mean=mean, std=std if std > 0 else 1.0)
-
-
-def _number_text(value: float) -> str:
-    return str(int(value)) if value == int(value) else repr(float(value))
-
-
-def _two(values: list[str]) -> tuple[str, ...]:
-    """A column with one value still needs two categories (a MADE dimension has K >= 2)."""
-    return tuple(values) if len(values) >= 2 else (*values, f"{values[0]} (other)")
+    return Column(name, "categorical", _at_least_two([_number_text(v) for v in distinct]))
 
 
 def encode_columns(
@@ -160,13 +155,12 @@ def encode_columns(
 def _codes(col: Column, values: np.ndarray, mark: bool) -> np.ndarray:
     if col.numeric and _is_numeric(values):
         numbers = values.astype(np.float64)
-        known = np.array([float(v) for v in col.values if _is_number_text(v)])
+        known = np.array([float(v) for v in col.values if is_number(v)])
         index = np.searchsorted(known, numbers).clip(0, len(known) - 1)
         found = known[index] == numbers
     else:
-        lookup = {v: c for c, v in enumerate(col.values)}
-        keys = [_key(v, col.numeric) for v in values]
-        index = np.array([lookup.get(k, -1) for k in keys], dtype=np.int64)
+        lookup = _lookup(col)  # by value for numbers, by text otherwise, as a CSV table's
+        index = np.array([lookup.get(_key(str(v), col.numeric), -1) for v in values])
         found = index >= 0
     if mark:
         return np.where(found, index, -1)
@@ -178,20 +172,6 @@ def _codes(col: Column, values: np.ndarray, mark: bool) -> np.ndarray:
             f"model was fitted ({shown})"
         )
     return index
-
-
-def _key(value: Any, numeric: bool) -> str:
-    if numeric and isinstance(value, int | float | np.integer | np.floating):
-        return _number_text(float(value))
-    return str(value)
-
-
-def _is_number_text(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def decode_columns(schema: TableSchema, x: np.ndarray) -> list[np.ndarray]:
@@ -208,7 +188,7 @@ def decode_columns(schema: TableSchema, x: np.ndarray) -> list[np.ndarray]:
         if col.values == ("False", "True") and not col.numeric:
             out.append(codes.astype(bool))
         elif col.numeric:  # a padding category ("3 (other)") reads as NaN
-            numbers = [float(v) if _is_number_text(v) else math.nan for v in col.values]
+            numbers = [float(v) if is_number(v) else math.nan for v in col.values]
             out.append(np.array(numbers)[codes])
         else:
             out.append(np.array(col.values, dtype=object)[codes])
