@@ -35,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - the message is the point
         "made.sklearn needs scikit-learn >= 1.6: pip install 'made[sklearn]'"
     ) from exc
 
-from .config import PRECISIONS, TrainConfig
+from .config import TrainConfig
 from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
 from .model import MADE
 from .recipes import recipe
@@ -194,8 +194,6 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             isinstance(self.n_models, int | np.integer) and self.n_models >= 1
         ):
             raise ValueError(f"n_models must be 'auto' or an int >= 1; got {self.n_models!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
 
     def _settings(self, num_train: int, num_dims: int) -> tuple[dict[str, Any], dict[str, Any]]:
         """The auto recipe sized to the data, with every parameter given in its place."""
@@ -219,25 +217,33 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
     def score_samples(self, X: Any) -> np.ndarray:
         """The log-density of each row, nats, in the data's own units (real columns as
         given, not standardised; categorical columns contribute log-probabilities). A row
-        with a category the fitted rows never showed (an integer column's value outside
-        those seen included) has probability zero under the model: ``-inf``."""
+        with a category the fitted rows never showed has probability zero under the model:
+        ``-inf``."""
+        x, unknown = self._encoded(X)
+        log_p = self._log_density(x)
+        return np.where(unknown.any(axis=1), -np.inf, log_p)
+
+    def _encoded(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` checked and encoded (codes and standardised values), with a category the
+        fitted rows never showed read as the first, and a boolean array of where those are."""
         check_is_fitted(self)
         columns, _, _ = self._columns(X, reset=False)
-        return self._log_density(encode_columns(self.schema_, columns, unknown="mark"))
+        x = encode_columns(self.schema_, columns, unknown="mark")
+        unknown = (x < 0) & (np.array(self.schema_.num_categories) > 0)
+        return np.where(unknown, 0, x), unknown
 
     def _log_density(self, x: np.ndarray) -> np.ndarray:
-        """``score_samples`` of rows already encoded (codes and standardised values; -1
-        for an unknown category): the mixture of the models, as probabilities."""
-        unknown = (x < 0) & (np.array(self.schema_.num_categories) > 0)
+        """The log-density of rows already encoded, in the data's units: the mixture of the
+        models, as probabilities."""
+        data = self._tensor(x, self.models_[0])  # every model is float64 on one device
         members = []
         for model in self.models_:
             ensemble = model.num_masks if model.num_masks > 1 else None
-            data = self._tensor(np.where(unknown, 0, x), model)
             with torch.no_grad():
                 parts = [model.log_prob(chunk, ensemble=ensemble) for chunk in data.split(4096)]
             members.append(torch.cat(parts).cpu() if parts else torch.zeros(0, dtype=torch.float64))
         log_p = torch.logsumexp(torch.stack(members), 0) - math.log(len(members))
-        return np.where(unknown.any(axis=1), -np.inf, log_p.numpy() - self.schema_.log_scale)
+        return log_p.numpy() - self.schema_.log_scale
 
     def score(self, X: Any, y: Any = None) -> float:
         """The mean log-density of the rows of ``X``, nats (higher is better: the criterion
@@ -259,12 +265,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         several models or masks, the terms are the first model's first mask's, in the columns'
         order: they sum to its own score.) A category never seen in fit is ``inf``, and the
         columns after it are scored as if it were the first category."""
-        check_is_fitted(self)
-        columns, _, _ = self._columns(X, reset=False)
-        x = encode_columns(self.schema_, columns, unknown="mark")
-        unknown = (x < 0) & (np.array(self.schema_.num_categories) > 0)
+        x, unknown = self._encoded(X)
         model = self.models_[0]
-        data = self._tensor(np.where(unknown, 0, x), model)
+        data = self._tensor(x, model)
         with torch.no_grad():
             terms = -model.conditional_log_probs(data).double().cpu().numpy()
         scales = np.array([math.log(c.std) if c.kind == "real" else 0.0

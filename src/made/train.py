@@ -387,8 +387,9 @@ def _epochs(
 
 class _Writer:
     """Writes each epoch's files on a background thread while the next epoch trains: the
-    checkpoint's digest, serialisation and flush to disk cost about a tenth of a reference
-    epoch. One write at a time, in order; ``wait`` joins it and raises what it raised."""
+    training thread serialises them (digest included), and this thread writes and flushes
+    them to disk, which is mostly waiting. One write at a time, in order; ``wait`` joins it
+    and raises what it raised."""
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
