@@ -2,7 +2,10 @@
 
 Every method fits the normal rows of a task's training split and scores its test rows (higher:
 more normal); AUROC and average precision say how well the scores rank the anomalies last.
-The methods: made (``made.sklearn.MADEDensity`` with its defaults), ``IsolationForest``,
+The methods: made (``made.sklearn.MADEDensity`` with its defaults, told the image shape on
+the image tasks, so that it ranks images by likelihood corrected for their PNG size, its
+``outlier_score="auto"``; ``--made-score likelihood`` ranks by likelihood alone),
+``IsolationForest``,
 ``LocalOutlierFactor(novelty=True)``, ``GaussianMixture`` (components chosen by BIC) and
 ``KernelDensity`` (bandwidth chosen by 3-fold cross-validated likelihood), the last four on
 standardised features, as their users would run them. Tasks, from data available offline:
@@ -24,7 +27,7 @@ Each task runs over ``--seeds`` splits and seeds; the table gives the mean and t
 (min-max over seeds). ``--loglik`` adds the held-out log-likelihood (nats per row, in the
 data's own units) of made, GaussianMixture and KernelDensity on the real-valued tables.
 
-    python benchmarks/anomaly.py --json benchmarks/results/anomaly.json   # about 25 minutes
+    python benchmarks/anomaly.py --json benchmarks/results/anomaly.json   # about 40 minutes
     python benchmarks/anomaly.py --quick                                   # a smoke run
 """
 
@@ -56,6 +59,8 @@ from made.sklearn import MADEDensity  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "binarized_mnist.npz"
+# the tasks whose rows are images, and their (height, width)
+IMAGE_SHAPES = {"digits": (8, 8), "fashion": (28, 28), "mnist-vs-fashion": (28, 28)}
 METHODS = ("made", "IsolationForest", "LocalOutlierFactor", "GaussianMixture", "KernelDensity")
 
 # A task's split: (train rows, test rows, test labels with 1 for an anomaly)
@@ -63,16 +68,21 @@ Split = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class Scored:
-    """A fitted method's ``score_samples`` in the data's own units (higher: more normal)."""
+    """A fitted method: ``score`` is its ``score_samples`` in the data's own units (higher:
+    more normal), ``outlier`` what ranks rows as outliers (made's ``decision_function``)."""
 
-    def __init__(self, name: str, train: np.ndarray, seed: int) -> None:
+    def __init__(self, name: str, train: np.ndarray, seed: int,
+                 image_shape: tuple[int, int] | None = None,
+                 made_score: str = "auto") -> None:  # fmt: skip
         self.name = name
         self.scaler = StandardScaler().fit(train)
         # the standardisation's log-Jacobian: a density of scaled rows -> of the rows
         self.log_scale = float(np.log(self.scaler.scale_).sum())
         z = self.scaler.transform(train)
         if name == "made":
-            self.model: Any = MADEDensity(random_state=seed).fit(train)
+            self.model: Any = MADEDensity(
+                random_state=seed, image_shape=image_shape, outlier_score=made_score
+            ).fit(train)
         elif name == "IsolationForest":
             self.model = IsolationForest(random_state=seed).fit(z)
         elif name == "LocalOutlierFactor":
@@ -86,6 +96,11 @@ class Scored:
         if self.name == "made":
             return self.model.score_samples(x)
         return self.model.score_samples(self.scaler.transform(x)) - self.log_scale
+
+    def outlier(self, x: np.ndarray) -> np.ndarray:
+        if self.name == "made":
+            return self.model.decision_function(x)
+        return self.score(x)
 
 
 def _gmm_by_bic(z: np.ndarray, seed: int) -> GaussianMixture:
@@ -192,28 +207,34 @@ def tasks(quick: bool) -> dict[str, Callable[[int], Iterator[Split]]]:
 
 
 # ------------------------------------------------------------------------------- running
-def run_task(name: str, splits: Callable[[int], Iterator[Split]], seeds: int) -> dict[str, Any]:
+def run_task(
+    name: str,
+    splits: Callable[[int], Iterator[Split]],
+    seeds: int,
+    made_score: str = "auto",
+    methods: tuple[str, ...] = METHODS,
+) -> dict[str, Any]:
     """Every method on every split of every seed: AUROC, AP and seconds, per seed averaged
     over the task's splits."""
     per_seed: dict[str, dict[str, list[float]]] = {
-        m: {"auroc": [], "ap": [], "fit_seconds": [], "score_seconds": []} for m in METHODS
+        m: {"auroc": [], "ap": [], "fit_seconds": [], "score_seconds": []} for m in methods
     }
     for seed in range(seeds):
-        sums: dict[str, dict[str, list[float]]] = {m: {k: [] for k in per_seed[m]} for m in METHODS}
+        sums: dict[str, dict[str, list[float]]] = {m: {k: [] for k in per_seed[m]} for m in methods}
         for part, (train, test, labels) in enumerate(splits(seed)):
             print(f"  {name}: seed {seed}, split {part + 1}", end="\r", flush=True, file=sys.stderr)
-            for method in METHODS:
+            for method in methods:
                 start = time.perf_counter()
-                fitted = Scored(method, train, seed)
+                fitted = Scored(method, train, seed, IMAGE_SHAPES.get(name), made_score)
                 fitted_at = time.perf_counter()
-                normal = fitted.score(test)
+                normal = fitted.outlier(test)
                 done = time.perf_counter()
                 anomaly = -np.nan_to_num(normal, neginf=-1e300)  # -inf: impossible, most anomalous
                 sums[method]["auroc"].append(roc_auc_score(labels, anomaly))
                 sums[method]["ap"].append(average_precision_score(labels, anomaly))
                 sums[method]["fit_seconds"].append(fitted_at - start)
                 sums[method]["score_seconds"].append(done - fitted_at)
-        for method in METHODS:
+        for method in methods:
             for key, values in sums[method].items():
                 per_seed[method][key].append(float(np.mean(values)))
     result = {}
@@ -249,34 +270,46 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--tasks", default=None, help="comma-separated task names")
     parser.add_argument("--no-loglik", action="store_true")
+    parser.add_argument(
+        "--made-score",
+        default="auto",
+        choices=("auto", "likelihood"),
+        help="made's outlier score on the image tasks (auto: complexity)",
+    )
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods")
     args = parser.parse_args()
     seeds = 1 if args.quick else args.seeds
     info = machine()
     print(f"machine: {info}", flush=True)
+    methods = tuple(args.methods.split(","))
+    if unknown := set(methods) - set(METHODS):
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
     chosen = tasks(args.quick)
     if args.tasks:
         chosen = {k: v for k, v in chosen.items() if k in args.tasks.split(",")}
-    suffix = "/quick" if args.quick else ""
+    suffix = ("/quick" if args.quick else "") + (
+        "" if args.made_score == "auto" else f"/made-{args.made_score}"
+    )
     # tasks run before (another --tasks subset) stay in the file; each is written when done
     old = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
     results: dict[str, Any] = {"machine": info, "date": time.strftime("%Y-%m-%d"),
                                "tasks": dict(old.get("tasks" + suffix, {}))}  # fmt: skip
-    print("\n| task | " + " | ".join(METHODS) + " |")
-    print("|---|" + "---:|" * len(METHODS))
+    print("\n| task | " + " | ".join(methods) + " |")
+    print("|---|" + "---:|" * len(methods))
     for name, splits in chosen.items():
-        res = run_task(name, splits, seeds)
-        results["tasks"][name] = {**res, "seeds": seeds}
+        res = run_task(name, splits, seeds, args.made_score, methods)
+        results["tasks"][name] = {**res, "seeds": seeds, "made_score": args.made_score}
         if args.json:
             merge_json(args.json, "tasks" + suffix, results["tasks"])
-        cells = [f"{res[m]['auroc']['mean']:.3f}" for m in METHODS]
+        cells = [f"{res[m]['auroc']['mean']:.3f}" for m in methods]
         print(f"| {name} (AUROC) | " + " | ".join(cells) + " |", flush=True)
     if results["tasks"]:
         means = {m: statistics.mean(r[m]["auroc"]["mean"] for r in results["tasks"].values())
-                 for m in METHODS}  # fmt: skip
+                 for m in methods}  # fmt: skip
         results["mean_auroc"] = means
         print(f"| mean over the {len(results['tasks'])} tasks in the results | "
-              + " | ".join(f"{means[m]:.3f}" for m in METHODS) + " |")  # fmt: skip
+              + " | ".join(f"{means[m]:.3f}" for m in methods) + " |")  # fmt: skip
     if not args.no_loglik:
         results["loglik"] = ll = {**loglik(seeds), "seeds": seeds}
         print("\nheld-out log-likelihood, nats per row (higher is better)")

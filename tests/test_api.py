@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import re
+import textwrap
 from pathlib import Path
 
 import made
@@ -28,7 +29,8 @@ def _run_blocks(paths: list[Path], namespace: dict) -> None:
     """Execute every ```python block of ``paths``, in order, in one namespace."""
     for path in paths:
         for block in re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S):
-            exec(compile(block, str(path), "exec"), namespace)  # noqa: S102
+            # a block inside a list item is indented with it
+            exec(compile(textwrap.dedent(block), str(path), "exec"), namespace)  # noqa: S102
 
 
 def test_readme_python_example_runs():
@@ -55,6 +57,8 @@ def test_the_sklearn_and_distribution_pages_run():
     _run_blocks([ROOT / "docs" / "sklearn.md", ROOT / "docs" / "distributions.md"], namespace)
     assert namespace["outliers"].mean() == pytest.approx(0.1, abs=0.02)
     assert namespace["terms"].shape == (14,) and namespace["draws"].shape == (2, 5, 6)
+    assert namespace["detector"].outlier_score_ == "complexity"
+    assert namespace["low"].shape == (1797 - 178,)
 
 
 def test_every_choice_is_listed_once_and_used_everywhere():

@@ -75,6 +75,27 @@ def test_a_small_table_is_a_mixture_of_fold_models():
     assert not torch.equal(each[0], each[1])
 
 
+def test_a_small_table_trains_in_small_batches(monkeypatch):
+    import made.sklearn
+
+    seen = []
+
+    def recording(model, train, valid, config, **kwargs):
+        seen.append(config.batch_size)
+        return fit(model, train, valid, config, **kwargs)
+
+    fit = made.sklearn.fit
+    monkeypatch.setattr(made.sklearn, "fit", recording)
+    x = _table()
+    MADEDensity(n_models=2, hidden_sizes=(8,), max_epochs=2).fit(x)  # 900 cells: small
+    MADEDensity(n_models=1, batch_size=64, hidden_sizes=(8,), max_epochs=2).fit(x)
+    big = np.repeat(x, 120, axis=0)  # 108,000 cells: the recipe's 128
+    MADEDensity(n_models=1, hidden_sizes=(8,), max_epochs=1).fit(big)
+    assert seen == [16, 16, 64, 128]
+    with pytest.raises(ValueError, match="batch_size must be"):
+        MADEDensity(batch_size=0).fit(x)
+
+
 def test_a_categorical_table_sums_to_one():
     rng = np.random.default_rng(1)
     x = rng.integers(0, 3, size=(200, 3))
@@ -148,3 +169,63 @@ def test_bad_input_is_refused_clearly():
         density.score_samples(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="n_samples"):
         density.sample(0)
+
+
+def _noise_images(n, seed=0):
+    """8x8 binary images, each pixel on with probability 0.2: incompressible detail."""
+    return (np.random.default_rng(seed).random((n, 64)) < 0.2).astype(np.float64)
+
+
+def test_images_are_ranked_by_likelihood_corrected_for_their_png_size():
+    from made.complexity import png_bits
+
+    x = _noise_images(400)
+    density = MADEDensity(image_shape=(8, 8), n_models=1, **SMALL).fit(x)
+    assert density.outlier_score_ == "complexity" and density.binary_images_
+    rows = np.vstack([_noise_images(20, seed=1), np.zeros((1, 64))])
+    bits = png_bits(rows.reshape(-1, 8, 8), binary=True)
+    expected = density.score_samples(rows) + math.log(2) * bits - density.offset_
+    assert np.allclose(density.decision_function(rows), expected, rtol=0, atol=1e-9)
+    # The failure complexity corrects: a blank image, unlike anything the model learnt, is
+    # likelier than some of the noisy images it did learn, yet the least normal of all once
+    # its size counts.
+    assert density.score_samples(rows)[-1] > density.score_samples(rows[:-1]).min()
+    assert density.decision_function(rows)[-1] < density.decision_function(rows[:-1]).min()
+    assert density.predict(rows)[-1] == -1
+    # offset_ is the contamination quantile of the training rows' outlier scores
+    assert np.mean(density.predict(x) == -1) == pytest.approx(density.contamination, abs=0.01)
+    # likelihood alone, as asked: the plain log-density, shifted
+    plain = MADEDensity(image_shape=(8, 8), outlier_score="likelihood", n_models=1, **SMALL)
+    plain.fit(x)
+    assert plain.outlier_score_ == "likelihood"
+    assert np.allclose(plain.decision_function(rows), plain.score_samples(rows) - plain.offset_)
+
+
+def test_png_bits_reads_pixels_and_refuses_other_values():
+    from made.complexity import png_bits
+
+    blank, noisy = np.zeros((1, 8, 8)), _noise_images(1).reshape(1, 8, 8)
+    assert png_bits(blank, True)[0] < png_bits(noisy, True)[0]
+    assert png_bits(noisy * 255, False)[0] > png_bits(noisy, True)[0]  # 8 bits a pixel
+    for bad in (blank + 0.5, blank - 1, blank + 256):
+        with pytest.raises(ValueError, match="integers 0-255"):
+            png_bits(bad, False)
+    with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+        png_bits(np.zeros((8, 8)), True)
+
+
+def test_image_settings_are_checked_before_training():
+    x = _noise_images(50)
+    for kwargs, message in (
+        ({"outlier_score": "complexity"}, "give image_shape"),
+        ({"outlier_score": "density"}, "outlier_score must be one of"),
+        ({"image_shape": (8,)}, "image_shape must be"),
+        ({"image_shape": (8, 0)}, "image_shape must be"),
+        ({"image_shape": (4, 4)}, "holds 16 pixels; the rows have 64 columns"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            MADEDensity(max_epochs=1, **kwargs).fit(x)
+    with pytest.raises(ValueError, match="integers 0-255"):
+        MADEDensity(image_shape=(8, 8), max_epochs=1).fit(x * 0.5)
+    # likelihood needs no pixels: any values, any shape
+    MADEDensity(image_shape=(8, 8), outlier_score="likelihood", max_epochs=1).fit(x * 0.5)

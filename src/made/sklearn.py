@@ -7,7 +7,9 @@ held-out tenth stops improving), and then behaves like scikit-learn's density an
 estimators: ``score_samples`` is the exact log-density of each row in nats, in the data's own
 units (as ``GaussianMixture.score_samples`` and ``KernelDensity.score_samples`` give it),
 ``score`` its mean, ``sample`` draws rows, and ``decision_function``/``predict`` flag the
-``contamination`` share of least likely rows, as ``IsolationForest`` does. It clones,
+``contamination`` share of least likely rows, as ``IsolationForest`` does. Rows that are
+images (``image_shape``) are ranked as outliers by likelihood corrected for the image's
+complexity (``made.complexity``), since plain likelihood favours simple images. It clones,
 pickles, and works in ``Pipeline``, ``GridSearchCV`` and ``cross_val_score``.
 
 scikit-learn is an optional extra (``pip install made[sklearn]``); made never needs it.
@@ -35,6 +37,7 @@ except ImportError as exc:  # pragma: no cover - the message is the point
         "made.sklearn needs scikit-learn >= 1.6: pip install 'made[sklearn]'"
     ) from exc
 
+from .complexity import check_pixels, png_bits
 from .config import TrainConfig
 from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
 from .model import MADE
@@ -46,6 +49,9 @@ __all__ = ["MADEDensity"]
 # n_models="auto": a mixture of this many fold models for a table of up to this many cells
 SMALL_MODELS = 5
 SMALL_TABLE = 100_000
+# batch_size="auto": rows per step for a small table (else the recipe's 128)
+SMALL_BATCH = 16
+OUTLIER_SCORES = ("auto", "likelihood", "complexity")
 
 
 class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
@@ -68,11 +74,24 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         lr: Adam's learning rate; None: the recipe's.
         max_epochs: at most this many epochs (None: the recipe's 1,000).
         patience: stop after this many epochs without a better held-out NLL.
-        batch_size: rows per step.
+        batch_size: rows per step; ``"auto"``: 16 for a small table (as ``n_models``), else
+            128. At 128 an epoch of a hundred rows is one step, and early stopping ends the
+            training after a few dozen steps: batches of 16 score 0.5 (wine) and 3.3 (breast
+            cancer) nats a row better on held-out rows (``benchmarks/anomaly.py``).
         validation_fraction: with one model, the share of rows held out to choose the epoch
             (none with fewer than 10 rows: the training rows are used).
         contamination: the share of training rows ``predict`` calls outliers (``offset_`` is
-            their score's quantile), in (0, 0.5].
+            their outlier score's quantile), in (0, 0.5].
+        image_shape: ``(height, width)`` when each row is an image of 8-bit pixels
+            (integers 0-255, or 0/1), row by row; it chooses the ``"complexity"`` outlier
+            score.
+        outlier_score: what ``decision_function`` and ``predict`` rank rows by (higher:
+            more normal). ``"likelihood"``: the log-density, ``score_samples``.
+            ``"complexity"``: the log-density plus the image's PNG size in nats (Serra et
+            al., 2020; ``made.complexity``): on one-class Fashion-MNIST its AUROC is 0.895
+            against the likelihood's 0.851, because likelihood alone calls any plain image
+            normal. ``"auto"``: complexity for images (``image_shape`` given), else
+            likelihood.
         column_types: ``{column name: "categorical" | "real"}`` overriding the inferred type
             (an array's columns are named "0", "1", ...).
         precision: the training steps' products (``TrainConfig.precision``).
@@ -83,7 +102,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
     Attributes: ``models_`` (the fitted ``MADE`` models, in float64), ``fit_results_``
     (their ``made.train.FitResult``), ``schema_`` (the columns' types, categories and
     statistics), ``n_features_in_``, ``feature_names_in_`` (for a DataFrame with string column
-    names) and ``offset_``.
+    names), ``offset_``, ``outlier_score_`` (``"likelihood"`` or ``"complexity"``) and, with
+    complexity, ``binary_images_`` (the images are compressed at 1 bit a pixel).
     """
 
     def __init__(
@@ -97,9 +117,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         lr: float | None = None,
         max_epochs: int | None = None,
         patience: int = 10,
-        batch_size: int = 128,
+        batch_size: int | str = "auto",
         validation_fraction: float = 0.1,
         contamination: float = 0.1,
+        image_shape: tuple[int, int] | None = None,
+        outlier_score: str = "auto",
         column_types: Mapping[str, str] | None = None,
         precision: str = "auto",
         device: str = "cpu",
@@ -117,6 +139,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.contamination = contamination
+        self.image_shape = image_shape
+        self.outlier_score = outlier_score
         self.column_types = column_types
         self.precision = precision
         self.device = device
@@ -130,23 +154,38 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         columns, names, dtypes = self._columns(X, reset=True)
         self.schema_ = infer_column_schema(columns, names, dtypes, self.column_types)
         x = encode_columns(self.schema_, columns)
+        self.outlier_score_ = self._resolve_outlier_score()
+        if self.outlier_score_ == "complexity":  # checked before the training, not after
+            self.binary_images_ = bool(np.all(self._pixels(columns) <= 1))
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(2**31 - 1))
         order = rng.permutation(len(x))
         count = self._n_models(x.shape)
+        batch = self._batch_size(x.shape)
         self.models_, self.fit_results_ = [], []
         for k in range(count):
             train_rows, valid_rows = self._split(order, k, count)
-            model, result = self._fit_one(x, train_rows, valid_rows, (seed + k) % (2**31))
+            model, result = self._fit_one(x, train_rows, valid_rows, (seed + k) % (2**31), batch)
             self.models_.append(model)
             self.fit_results_.append(result)
-        self.offset_ = float(np.quantile(self._log_density(x), self.contamination))
+        normal = self._outlier_scores(x, np.zeros(x.shape, dtype=bool), columns)
+        self.offset_ = float(np.quantile(normal, self.contamination))
         return self
+
+    def _resolve_outlier_score(self) -> str:
+        if self.outlier_score == "auto":
+            return "complexity" if self.image_shape is not None else "likelihood"
+        return self.outlier_score
 
     def _n_models(self, shape: tuple[int, ...]) -> int:
         if self.n_models != "auto":
             return int(self.n_models)
         return SMALL_MODELS if shape[0] * shape[1] <= SMALL_TABLE else 1
+
+    def _batch_size(self, shape: tuple[int, ...]) -> int:
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        return SMALL_BATCH if shape[0] * shape[1] <= SMALL_TABLE else 128
 
     def _split(self, order: np.ndarray, k: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Model ``k``'s training and held-out rows: fold k of ``count`` held out, or with
@@ -162,9 +201,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         return order[n_valid:], order[:n_valid]
 
     def _fit_one(
-        self, x: np.ndarray, train_rows: np.ndarray, valid_rows: np.ndarray, seed: int
+        self, x: np.ndarray, train_rows: np.ndarray, valid_rows: np.ndarray, seed: int, batch: int
     ) -> tuple[MADE, Any]:
-        model_kwargs, train_kwargs = self._settings(len(train_rows), x.shape[1])
+        model_kwargs, train_kwargs = self._settings(len(train_rows), x.shape[1], batch)
         model = MADE(
             x.shape[1], num_categories=self.schema_.num_categories,
             num_components=self.num_components, seed=seed, **model_kwargs,
@@ -194,8 +233,27 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             isinstance(self.n_models, int | np.integer) and self.n_models >= 1
         ):
             raise ValueError(f"n_models must be 'auto' or an int >= 1; got {self.n_models!r}")
+        if self.batch_size != "auto" and not (
+            isinstance(self.batch_size, int | np.integer) and self.batch_size >= 1
+        ):
+            raise ValueError(f"batch_size must be 'auto' or an int >= 1; got {self.batch_size!r}")
+        if self.outlier_score not in OUTLIER_SCORES:
+            raise ValueError(
+                f"outlier_score must be one of {OUTLIER_SCORES}; got {self.outlier_score!r}"
+            )
+        if self.image_shape is not None:
+            shape = tuple(self.image_shape)
+            if len(shape) != 2 or not all(isinstance(n, int | np.integer) and n >= 1
+                                          for n in shape):  # fmt: skip
+                raise ValueError(
+                    f"image_shape must be (height, width), two positive ints; got {shape!r}"
+                )
+        elif self.outlier_score == "complexity":
+            raise ValueError("outlier_score='complexity' reads rows as images: give image_shape")
 
-    def _settings(self, num_train: int, num_dims: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _settings(
+        self, num_train: int, num_dims: int, batch: int
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The auto recipe sized to the data, with every parameter given in its place."""
         auto = recipe("auto", num_train, num_dims)
         model = dict(auto.model)
@@ -205,7 +263,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 model[key] = list(value) if key == "hidden_sizes" else value
         if model["num_masks"] == 1:
             model["order_agnostic"] = False
-        train = {**auto.train, "patience": self.patience, "batch_size": self.batch_size,
+        train = {**auto.train, "patience": self.patience, "batch_size": batch,
                  "precision": self.precision, "eval_ensemble": model["num_masks"]}  # fmt: skip
         if self.lr is not None:
             train["lr"] = self.lr
@@ -219,18 +277,43 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         given, not standardised; categorical columns contribute log-probabilities). A row
         with a category the fitted rows never showed has probability zero under the model:
         ``-inf``."""
-        x, unknown = self._encoded(X)
-        log_p = self._log_density(x)
-        return np.where(unknown.any(axis=1), -np.inf, log_p)
+        x, unknown, _ = self._encoded(X)
+        return self._known_density(x, unknown)
 
-    def _encoded(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _known_density(self, x: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+        return np.where(unknown.any(axis=1), -np.inf, self._log_density(x))
+
+    def _encoded(self, X: Any) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """``X`` checked and encoded (codes and standardised values), with a category the
-        fitted rows never showed read as the first, and a boolean array of where those are."""
+        fitted rows never showed read as the first; a boolean array of where those are; and
+        the columns as given."""
         check_is_fitted(self)
         columns, _, _ = self._columns(X, reset=False)
         x = encode_columns(self.schema_, columns, unknown="mark")
         unknown = (x < 0) & (np.array(self.schema_.num_categories) > 0)
-        return np.where(unknown, 0, x), unknown
+        return np.where(unknown, 0, x), unknown, columns
+
+    def _outlier_scores(
+        self, x: np.ndarray, unknown: np.ndarray, columns: list[np.ndarray]
+    ) -> np.ndarray:
+        """The outlier score (``outlier_score_``) of encoded rows; higher: more normal."""
+        log_p = self._known_density(x, unknown)
+        if self.outlier_score_ == "likelihood":
+            return log_p
+        return log_p + math.log(2) * png_bits(self._pixels(columns), self.binary_images_)
+
+    def _pixels(self, columns: list[np.ndarray]) -> np.ndarray:
+        """The rows as (N, height, width) 8-bit images, or ValueError."""
+        height, width = self.image_shape  # type: ignore[misc]
+        if height * width != len(columns):
+            raise ValueError(
+                f"image_shape {tuple(self.image_shape)} holds {height * width} pixels; the "
+                f"rows have {len(columns)} columns"
+            )
+        if any(c.dtype.kind not in "biuf" for c in columns):
+            raise ValueError("images' columns must be numbers (8-bit pixels, 0-255)")
+        pixels = check_pixels(np.column_stack(columns).astype(np.float64))
+        return pixels.reshape(-1, height, width)
 
     def _log_density(self, x: np.ndarray) -> np.ndarray:
         """The log-density of rows already encoded, in the data's units: the mixture of the
@@ -251,11 +334,12 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         return float(np.mean(self.score_samples(X)))
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """``score_samples(X) - offset_``: negative for the rows ``predict`` calls outliers."""
-        return self.score_samples(X) - self.offset_
+        """The outlier score (``outlier_score``; with likelihood, ``score_samples(X)``)
+        less ``offset_``: negative for the rows ``predict`` calls outliers."""
+        return self._outlier_scores(*self._encoded(X)) - self.offset_
 
     def predict(self, X: Any) -> np.ndarray:
-        """+1 for an inlier, -1 for an outlier (a log-density below ``offset_``)."""
+        """+1 for an inlier, -1 for an outlier (an outlier score below ``offset_``)."""
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def explain(self, X: Any) -> np.ndarray:
@@ -265,7 +349,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         several models or masks, the terms are the first model's first mask's, in the columns'
         order: they sum to its own score.) A category never seen in fit is ``inf``, and the
         columns after it are scored as if it were the first category."""
-        x, unknown = self._encoded(X)
+        x, unknown, _ = self._encoded(X)
         model = self.models_[0]
         data = self._tensor(x, model)
         with torch.no_grad():
