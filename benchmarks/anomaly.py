@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -299,17 +300,21 @@ def main() -> None:
     print("|---|" + "---:|" * len(methods))
     for name, splits in chosen.items():
         res = run_task(name, splits, seeds, args.made_score, methods)
-        results["tasks"][name] = {**res, "seeds": seeds, "made_score": args.made_score}
+        # a --methods subset replaces those methods' results and keeps the others'
+        results["tasks"][name] = {**results["tasks"].get(name, {}), **res, "seeds": seeds,
+                                  "made_score": args.made_score}  # fmt: skip
         if args.json:
             merge_json(args.json, "tasks" + suffix, results["tasks"])
         cells = [f"{res[m]['auroc']['mean']:.3f}" for m in methods]
         print(f"| {name} (AUROC) | " + " | ".join(cells) + " |", flush=True)
-    if results["tasks"]:
+    # the mean over the tasks in the results, for the methods every one of them has
+    common = [m for m in METHODS if all(m in r for r in results["tasks"].values())]
+    if results["tasks"] and common:
         means = {m: statistics.mean(r[m]["auroc"]["mean"] for r in results["tasks"].values())
-                 for m in methods}  # fmt: skip
+                 for m in common}  # fmt: skip
         results["mean_auroc"] = means
         print(f"| mean over the {len(results['tasks'])} tasks in the results | "
-              + " | ".join(f"{means[m]:.3f}" for m in methods) + " |")  # fmt: skip
+              + " | ".join(f"{means.get(m, math.nan):.3f}" for m in methods) + " |")  # fmt: skip
     if not args.no_loglik:
         results["loglik"] = ll = {**loglik(seeds), "seeds": seeds}
         print("\nheld-out log-likelihood, nats per row (higher is better)")

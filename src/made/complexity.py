@@ -25,8 +25,11 @@ __all__ = ["check_pixels", "png_bits"]
 
 def check_pixels(values: np.ndarray) -> np.ndarray:
     """``values`` as 8-bit pixels (uint8), or ValueError unless every value is an integer
-    in 0-255 (what a PNG file can hold without a choice of scaling)."""
+    in 0-255 (what a PNG file can hold without a choice of scaling). uint8 values are
+    pixels already: returned as they are, so checking them again costs nothing."""
     values = np.asarray(values)
+    if values.dtype == np.uint8:
+        return values
     if values.dtype.kind not in "biuf":
         raise ValueError(f"pixels must be numbers; got dtype {values.dtype}")
     pixels = values.astype(np.float64)

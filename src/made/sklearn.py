@@ -49,7 +49,7 @@ __all__ = ["MADEDensity"]
 # n_models="auto": a mixture of this many fold models for a table of up to this many cells
 SMALL_MODELS = 5
 SMALL_TABLE = 100_000
-# batch_size="auto": rows per step for a small table (else the recipe's 128)
+# batch_size="auto": rows per step for a small table (else the recipe's)
 SMALL_BATCH = 16
 OUTLIER_SCORES = ("auto", "likelihood", "complexity")
 
@@ -156,7 +156,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         x = encode_columns(self.schema_, columns)
         self.outlier_score_ = self._resolve_outlier_score()
         if self.outlier_score_ == "complexity":  # checked before the training, not after
-            self.binary_images_ = bool(np.all(self._pixels(columns) <= 1))
+            self.binary_images_ = bool(np.all(check_pixels(self._pixels(columns)) <= 1))
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(2**31 - 1))
         order = rng.permutation(len(x))
@@ -180,12 +180,13 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
     def _n_models(self, shape: tuple[int, ...]) -> int:
         if self.n_models != "auto":
             return int(self.n_models)
-        return SMALL_MODELS if shape[0] * shape[1] <= SMALL_TABLE else 1
+        return SMALL_MODELS if _small(shape) else 1
 
-    def _batch_size(self, shape: tuple[int, ...]) -> int:
+    def _batch_size(self, shape: tuple[int, ...]) -> int | None:
+        """Rows per step; None: the recipe's."""
         if self.batch_size != "auto":
             return int(self.batch_size)
-        return SMALL_BATCH if shape[0] * shape[1] <= SMALL_TABLE else 128
+        return SMALL_BATCH if _small(shape) else None
 
     def _split(self, order: np.ndarray, k: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Model ``k``'s training and held-out rows: fold k of ``count`` held out, or with
@@ -201,7 +202,12 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         return order[n_valid:], order[:n_valid]
 
     def _fit_one(
-        self, x: np.ndarray, train_rows: np.ndarray, valid_rows: np.ndarray, seed: int, batch: int
+        self,
+        x: np.ndarray,
+        train_rows: np.ndarray,
+        valid_rows: np.ndarray,
+        seed: int,
+        batch: int | None,
     ) -> tuple[MADE, Any]:
         model_kwargs, train_kwargs = self._settings(len(train_rows), x.shape[1], batch)
         model = MADE(
@@ -252,7 +258,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             raise ValueError("outlier_score='complexity' reads rows as images: give image_shape")
 
     def _settings(
-        self, num_train: int, num_dims: int, batch: int
+        self, num_train: int, num_dims: int, batch: int | None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The auto recipe sized to the data, with every parameter given in its place."""
         auto = recipe("auto", num_train, num_dims)
@@ -263,8 +269,10 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 model[key] = list(value) if key == "hidden_sizes" else value
         if model["num_masks"] == 1:
             model["order_agnostic"] = False
-        train = {**auto.train, "patience": self.patience, "batch_size": batch,
-                 "precision": self.precision, "eval_ensemble": model["num_masks"]}  # fmt: skip
+        train = {**auto.train, "patience": self.patience, "precision": self.precision,
+                 "eval_ensemble": model["num_masks"]}  # fmt: skip
+        if batch is not None:
+            train["batch_size"] = batch
         if self.lr is not None:
             train["lr"] = self.lr
         if self.max_epochs is not None:
@@ -303,17 +311,15 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         return log_p + math.log(2) * png_bits(self._pixels(columns), self.binary_images_)
 
     def _pixels(self, columns: list[np.ndarray]) -> np.ndarray:
-        """The rows as (N, height, width) 8-bit images, or ValueError."""
+        """The rows as (N, height, width) images (``check_pixels`` and ``png_bits`` check
+        that the values are pixels), or ValueError if the shape does not hold the columns."""
         height, width = self.image_shape  # type: ignore[misc]
         if height * width != len(columns):
             raise ValueError(
                 f"image_shape {tuple(self.image_shape)} holds {height * width} pixels; the "
                 f"rows have {len(columns)} columns"
             )
-        if any(c.dtype.kind not in "biuf" for c in columns):
-            raise ValueError("images' columns must be numbers (8-bit pixels, 0-255)")
-        pixels = check_pixels(np.column_stack(columns).astype(np.float64))
-        return pixels.reshape(-1, height, width)
+        return np.column_stack(columns).reshape(-1, height, width)
 
     def _log_density(self, x: np.ndarray) -> np.ndarray:
         """The log-density of rows already encoded, in the data's units: the mixture of the
@@ -425,3 +431,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
+
+
+def _small(shape: tuple[int, ...]) -> bool:
+    """A small table (rows x columns up to ``SMALL_TABLE``): the fold mixture, small batches."""
+    return shape[0] * shape[1] <= SMALL_TABLE
