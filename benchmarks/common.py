@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from made.runs import resolve_device
+from made.devices import resolve_device
+from made.fileio import atomic_write_bytes
 
 
 def _cpu_name() -> str:
@@ -65,8 +66,13 @@ def merge_json(path: Path, key: str, value: dict) -> None:
     """Set ``path[key] = value`` in a JSON results file, keeping the other entries."""
     results = json.loads(path.read_text()) if path.is_file() else {}
     results[key] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    save_json(path, results)
+
+
+def save_json(path: Path, results: dict) -> None:
+    """Write a results file through made's atomic writer (never through a link, never left
+    half written)."""
+    atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
 
 
 def stats(values: list[float]) -> dict[str, float]:

@@ -34,6 +34,7 @@ from common import machine, merge_json, pick_device, portable  # noqa: E402
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.config import DataConfig  # noqa: E402
 from made.data import Dataset  # noqa: E402
+from made.fileio import save_figure  # noqa: E402
 from made.runs import RunSettings, read_settings, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,7 +244,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, pick_device  # noqa: E402
+from common import machine, pick_device, save_json  # noqa: E402
 
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.data import load_data  # noqa: E402
@@ -79,9 +79,8 @@ def main() -> None:
     best = min(entries, key=lambda e: e["valid_nll"])
     print(f"chosen on validation: {best}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": info, "date": time.strftime("%Y-%m-%d"),
-                                         "candidates": entries}, indent=2) + "\n")  # fmt: skip
+        save_json(args.json, {"machine": info, "date": time.strftime("%Y-%m-%d"),
+                               "candidates": entries})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import time
 import torch
 
 from made import MADE, TrainConfig
+from made.fileio import atomic_write_bytes
 from made.train import make_optimizer
 
 
@@ -75,8 +76,7 @@ def main() -> None:
         record = {"command": "python benchmarks/network_paths.py", "ms_per_step": median,
                   "staircase_speedup": ratio, "machine": machine, "torch": torch.__version__,
                   "rounds": args.rounds, "steps": args.steps}  # fmt: skip
-        with open(args.json, "w") as f:
-            json.dump(record, f, indent=2)
+        atomic_write_bytes(args.json, (json.dumps(record, indent=2) + "\n").encode())
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
-import json
 import statistics
 import sys
 import tempfile
@@ -43,7 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import TutorialMaskedLinear, machine  # noqa: E402
+from common import TutorialMaskedLinear, machine, save_json  # noqa: E402
 
 from made import MADE, TrainConfig  # noqa: E402
 from made.data import load_data  # noqa: E402
@@ -328,7 +327,7 @@ def main() -> None:
               f"{s['fastest_peer_over_made']:.0f}x")  # fmt: skip
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        save_json(args.json, results)
         print(f"\nwrote {args.json}")
 
 

@@ -40,6 +40,7 @@ from common import machine, merge_json, pick_device, portable  # noqa: E402
 from made import TrainConfig  # noqa: E402
 from made.config import PRECISIONS, DataConfig  # noqa: E402
 from made.data import NAMED_SETS, load_data  # noqa: E402
+from made.fileio import save_figure  # noqa: E402
 from made.recipes import recipe  # noqa: E402
 from made.runs import RunSettings, size_to_data, train_run  # noqa: E402
 
@@ -179,7 +180,7 @@ def plot_curves(entries: list[dict[str, Any]], path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -196,7 +197,7 @@ def tile_samples(entries: list[dict[str, Any]], path: Path) -> None:
         ax.imshow(Image.open(ROOT / e["run_dir"] / "samples.png"))
         ax.set_title(f"{e['data']}, {e['recipe']} (test {e['test_nll']:.1f})", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

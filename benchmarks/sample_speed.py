@@ -11,14 +11,13 @@ batch, the floor that incremental sampling approaches.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, timed  # noqa: E402
+from common import machine, save_json, timed  # noqa: E402
 
 from made import MADE  # noqa: E402
 
@@ -69,7 +68,7 @@ def main() -> None:
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        save_json(args.json, results)
         print(f"\nwrote {args.json}")
     print("\nall targets met" if ok else "\nsome targets NOT met")
 

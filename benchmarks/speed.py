@@ -19,7 +19,6 @@ and thread count are printed with them.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -31,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import TutorialMADE, machine, stats, tutorial_epoch, tutorial_loader  # noqa: E402
+from common import TutorialMADE, machine, save_json, stats, tutorial_epoch, tutorial_loader  # noqa: E402
 
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.data import load_data  # noqa: E402
@@ -185,7 +184,7 @@ def main() -> None:
         print(f"| {name} | {what} ({unit}) | {_fmt(s)} | {_fmt(m)} | {ratio:.1f}x |")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        save_json(args.json, results)
         print(f"\nwrote {args.json}")
 
 

@@ -28,7 +28,6 @@ Prints a table and, with --json PATH, writes the figures.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -42,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     TutorialMADE,
     machine,
+    save_json,
     stats,
     timed,
     tutorial_epoch,
@@ -333,7 +333,7 @@ def main() -> None:
                    "time_to_quality": tq, "defaults": dv, "denormal_trap": tr,
                    "anatomy": an}  # fmt: skip
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        save_json(args.json, results)
         print(f"\nwrote {args.json}")
     ok = tp["ratio"] >= 2 and tq["made_reached"] and tq["time_ratio"] <= 0.2
     ok = ok and dv["nll_change"] <= -0.3 and dv["time_ratio"] < 1

@@ -117,7 +117,7 @@ def test_sample_to_npy(run_dir, tmp_path, capsys):
     "argv, message",
     [
         (["eval", "/nonexistent/run"], "no run directory or checkpoint at /nonexistent/run"),
-        (["train", "--device", "tpu"], "--device must be auto, cpu or cuda"),
+        (["train", "--device", "tpu"], "--device tpu must be auto, cpu or cuda"),
         (["eval", "RUN", "--ensemble", "3", "--device", "cpu"], "number of masks (2)"),
         (["sample", "RUN", "--out", "x.gif", "--device", "cpu"], "must end in .png or .npy"),
     ],

@@ -149,12 +149,15 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path
 
 def test_bad_train_config():
     for kwargs, message in [
-        (dict(epochs=0), "epochs must be an int >= 1"),
+        (dict(epochs=0), "epochs must be an int in 1.."),
         (dict(lr=-1.0), "lr must be a positive number"),
         (dict(optimizer="sgd"), "optimizer must be"),
         (dict(schedule="linear"), "schedule must be"),
         (dict(patience=0), "patience must be"),
-        (dict(grad_clip=0.0), "grad_clip must be positive"),
+        (dict(grad_clip=0.0), "grad_clip must be a positive number"),
+        (dict(batch_size=10**20), "batch_size must be an int in 1..2,147,483,647"),
+        (dict(weight_decay=float("inf")), "weight_decay must be a number >= 0"),
+        (dict(grad_clip="x"), "grad_clip must be a positive number"),
     ]:
         with pytest.raises(ValueError, match=message):
             TrainConfig(**kwargs)

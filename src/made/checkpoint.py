@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from .errors import brief
 from .fileio import atomic_write_bytes
 from .model import MADE
 from .version import __version__
@@ -84,7 +85,10 @@ def _read(path: Path, map_location: str | torch.device, mmap: bool = False) -> d
 def checkpoint_epoch(path: str | os.PathLike[str]) -> int:
     """The epoch a checkpoint was saved after, read without loading its tensors (nor checking
     its digest: ``load_checkpoint`` does that)."""
-    return int(_read(Path(path), "cpu", mmap=True)["epoch"])
+    epoch = _read(Path(path), "cpu", mmap=True).get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ValueError(f"{path} is not a made training checkpoint (it records no epoch)")
+    return epoch
 
 
 def checkpoint_payload(
@@ -127,16 +131,25 @@ def load_checkpoint(
     path = Path(path)
     payload = _read(path, map_location)
     stored = payload.pop("sha256", None)
-    if stored != _digest(payload).hexdigest():
+    try:
+        intact = stored == _digest(payload).hexdigest()
+    except RecursionError:
+        intact = False
+    if not intact:
         raise ValueError(
             f"{path} is damaged or was modified: its contents do not match the SHA-256 digest "
             "written with them"
         )
-    model = MADE.from_config(payload["model_config"])
-    dtype = getattr(torch, str(payload.get("dtype", "float32")), None)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"{path} records an unknown dtype {payload.get('dtype')!r}")
-    model = model.to(dtype)  # the weights load as they were saved, not rounded to float32
-    model.load_state_dict(payload["model_state"])
+    # The digest proves the file is what was written, not who wrote it (anyone can compute
+    # one): what it holds is still checked, the model's size first (MADEConfig's limits).
+    try:
+        model = MADE.from_config(payload["model_config"])
+        dtype = getattr(torch, str(payload.get("dtype", "float32"))[:16], None)
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise ValueError(f"an unknown dtype {str(payload.get('dtype'))[:16]!r}")
+        model = model.to(dtype)  # the weights load as they were saved, not rounded to float32
+        model.load_state_dict(payload["model_state"])
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        raise ValueError(f"{path} is not a usable made checkpoint ({brief(exc)})") from None
     # in evaluation mode: a loaded model scores and samples (dropout, if any, is off)
     return model.to(map_location).eval(), payload

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -29,6 +30,7 @@ from .config import (
     BINARIZE,
     HEADERS,
     HIDDEN_DEGREES,
+    LIMITS,
     OPTIMIZERS,
     ORDERINGS,
     PRECISIONS,
@@ -38,7 +40,8 @@ from .config import (
 )
 from .data import NAMED_SETS, Dataset, load_data
 from .data.load import SPLITS
-from .data.validate import MAX_CATEGORIES
+from .devices import resolve_device
+from .errors import SettingError, brief
 from .evaluate import evaluate_nll
 from .export import batch_rows, write_csv, write_npy
 from .fileio import atomic_write, atomic_write_bytes, check_not_input
@@ -54,7 +57,6 @@ from .runs import (
     load_run,
     read_settings,
     require_source,
-    resolve_device,
     settings_changes,
     table_schema,
     train_run,
@@ -79,8 +81,6 @@ class Terminated(KeyboardInterrupt):
 GRID_SAMPLES = 400
 GRID_EXAMPLES = 16
 GRID_COMPLETIONS = 8
-MAX_HIDDEN = 100_000
-MAX_SEED = 2**63 - 1
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -93,10 +93,16 @@ def _ints(text: str) -> list[int]:
 
 def _int_list(text: str) -> list[int]:
     values = _ints(text)
+    if not values:
+        raise argparse.ArgumentTypeError(
+            f"expected one or more comma-separated layer sizes, got {text!r}"
+        )
     if any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
-    if any(v > MAX_HIDDEN for v in values):
-        raise argparse.ArgumentTypeError(f"sizes must be at most {MAX_HIDDEN:,}, got {text!r}")
+    if any(v > LIMITS["hidden_size"] for v in values):
+        raise argparse.ArgumentTypeError(
+            f"sizes must be at most {LIMITS['hidden_size']:,}, got {text!r}"
+        )
     return values
 
 
@@ -104,9 +110,9 @@ def _categories(text: str) -> list[int]:
     values = _ints(text)
     if not values:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}")
-    if any(v < 2 or v > MAX_CATEGORIES for v in values):
+    if any(v < 2 or v > LIMITS["categories"] for v in values):
         raise argparse.ArgumentTypeError(
-            f"category counts must be between 2 and {MAX_CATEGORIES:,}, got {text!r}"
+            f"category counts must be between 2 and {LIMITS['categories']:,}, got {text!r}"
         )
     return values
 
@@ -131,7 +137,8 @@ def _bounded_int(low: int, high: int) -> Any:
     return _ranged(int, lambda v: low <= v <= high, f"an int in {low}..{high}")
 
 
-_positive_int = _ranged(int, lambda v: v > 0, "a positive int")
+_positive_int = _ranged(int, lambda v: 0 < v <= LIMITS["count"],
+                       f"a positive int (at most {LIMITS['count']:,})")  # fmt: skip
 _positive_float = _ranged(float, lambda v: 0 < v < float("inf"), "a positive number")
 _non_negative_float = _ranged(float, lambda v: 0 <= v < float("inf"), "a number >= 0")
 _unit_interval = _ranged(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
@@ -142,7 +149,7 @@ def _minutes(text: str) -> float:
     return _positive_float(text) * 60.0
 
 
-_seed = _bounded_int(0, MAX_SEED)
+_seed = _bounded_int(0, LIMITS["seed"])
 
 
 def _data_config(args: argparse.Namespace) -> DataConfig:
@@ -510,21 +517,12 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
         progress.close()
         if rank == 0:
             what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-            saved = (
-                f"the last completed epoch is saved in {out}/checkpoint.pt; continue with: "
-                f"made train --out {out} --resume"
-                if (out / "checkpoint.pt").is_file() and is_run_directory(out)
-                else "no epoch had completed, so there is nothing to resume"
-            )
-            print(f"made: {what}; {saved}", file=sys.stderr)
+            print(f"made: {what}; {_saved(out)}", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     except NonFiniteLossError as exc:
         progress.close()
         if rank == 0:
-            print(
-                f"made: training stopped: {exc}. The last good state is {out}/checkpoint.pt",
-                file=sys.stderr,
-            )
+            print(f"made: training stopped: {exc}; {_saved(out)}", file=sys.stderr)
         return 1
     finally:
         progress.close()
@@ -535,11 +533,32 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
     if rank == 0:
         for warning in summary["warnings"]:
             print(
-                f"made: warning: {warning}; continue it with `made train --out {out} --resume "
-                "--epochs N` (or --time-limit MINUTES)",
+                f"made: warning: {warning}; continue it with `{_resume_command(out)} --epochs N` "
+                "(or --time-limit MINUTES)",
                 file=sys.stderr,
             )
     return 0
+
+
+def _resume_command(out: Path) -> str:
+    """The command that resumes the run in ``out``, quoted for a POSIX shell (a path with
+    spaces, quotes or newlines pastes as it is)."""
+    return f"made train --out {shlex.quote(str(out))} --resume"
+
+
+def _saved(out: Path) -> str:
+    """What a stopped run left to continue from: its last checkpoint (only if it is there),
+    and the command that resumes it."""
+    try:
+        resumable = (out / "checkpoint.pt").is_file() and is_run_directory(out)
+    except OSError:
+        resumable = False
+    if not resumable:
+        return "no epoch had completed, so there is nothing to resume"
+    return (
+        f"the last completed epoch is saved in {out / 'checkpoint.pt'}; continue with: "
+        f"{_resume_command(out)}"
+    )
 
 
 def _report(summary: dict[str, Any], result: Any, out: Path) -> None:
@@ -1056,7 +1075,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--masks",
-        type=_bounded_int(1, 1000),
+        type=_bounded_int(1, LIMITS["num_masks"]),
         default=None,
         help="connectivity-agnostic training over this many masks; validation and "
         "test use their mixture (auto: 8 for few rows per dimension, else 1)",
@@ -1076,7 +1095,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(reference and auto: yes)")  # fmt: skip
     p.add_argument(
         "--components",
-        type=_bounded_int(1, 1000),
+        type=_bounded_int(1, LIMITS["num_components"]),
         default=1,
         help="the density of real-valued columns: 1 for a Gaussian, C > 1 for a mixture of "
         "C Gaussians (default: %(default)s)",
@@ -1233,6 +1252,20 @@ def _given_options(train_parser: argparse.ArgumentParser, argv: list[str]) -> se
     return {dest for dest, sentinel in start.items() if getattr(ns, dest) is not sentinel}
 
 
+# The flag that sets each setting, where it is not the setting's own name with dashes.
+_FLAGS = {"hidden_sizes": "--hidden", "num_masks": "--masks", "num_components": "--components"}
+
+
+def _message(exc: BaseException) -> str:
+    """An error as the command line says it: one line, naming flags rather than settings."""
+    if isinstance(exc, SettingError):
+        flag = _FLAGS.get(exc.setting, "--" + exc.setting.replace("_", "-"))
+        return brief(ValueError(f"{flag} {exc.value} {exc.problem}"), 1000)
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return brief(exc, 1000)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -1244,9 +1277,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ValueError, OSError) as exc:
         if args.debug:
             traceback.print_exc()
-        message = str(exc) if not isinstance(exc, OSError) or not exc.filename else (
-            f"{exc.filename}: {exc.strerror}")  # fmt: skip
-        print(f"made: error: {message}", file=sys.stderr)
+        print(f"made: error: {_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("made: interrupted", file=sys.stderr)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "LIMITS",
     "ACTIVATIONS",
     "BINARIZE",
     "HEADERS",
@@ -37,29 +38,67 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 BINARIZE = ("auto", "threshold", "stochastic", "none")
 HEADERS = ("auto", "yes", "no")
 
+# What a setting may be, wherever it comes from (a call, a flag, a config.json or a
+# checkpoint, which anyone can write): checked when a config is created, before anything is
+# allocated, so a crafted file is refused in one line instead of exhausting memory. The
+# command line takes its ranges from here. A model's size is capped as a whole too
+# (``max_parameters``): layers within their own cap can still multiply to tens of gigabytes.
+LIMITS = {
+    "hidden_size": 100_000,  # units in one hidden layer
+    "num_masks": 1_000,
+    "num_components": 1_000,
+    "context_size": 100_000,
+    "num_dims": 1 << 22,  # input dimensions (MAX_OUTPUT_UNITS of made.data.validate)
+    "categories": 65_536,  # categories of one dimension (16-bit codes)
+    "max_parameters": 1 << 28,  # weights in all (1 GiB in float32; about 6 GiB to train)
+    "max_connectivity": 1 << 26,  # stored orderings and degrees: num_masks x (D + hidden units)
+    "count": 2**31 - 1,  # epochs, batch sizes, patience and every other count
+    "seed": 2**63 - 1,
+}
+
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _positive_number(value: Any) -> bool:
     """A finite real number above zero (not a bool)."""
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
-            and math.isfinite(value))  # fmt: skip
+    return _is_real(value) and value > 0 and math.isfinite(value)
 
 
-def _positive_ints(name: str, value: Any, allow_empty: bool) -> tuple[int, ...]:
+def _shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a crafted file may hold megabytes)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _positive_ints(
+    name: str, value: Any, allow_empty: bool, most: int | None = None
+) -> tuple[int, ...]:
     if _is_int(value):
         value = (value,)
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ValueError(f"{name} must be an int or a sequence of ints; got {value!r}")
+        raise ValueError(f"{name} must be an int or a sequence of ints; got {_shown(value)}")
     items = tuple(value)
     if not items and not allow_empty:
         raise ValueError(f"{name} must not be empty")
     for item in items:
         if not _is_int(item) or item < 1:
-            raise ValueError(f"{name} must hold positive ints; got {list(items)!r}")
+            raise ValueError(f"{name} must hold positive ints; got {_shown(list(items))}")
+        if most is not None and item > most:
+            raise ValueError(f"{name} must hold ints of at most {most:,}; got {_shown(item)}")
     return tuple(int(i) for i in items)
+
+
+def _check_count(name: str, value: Any, low: int = 1, high: int | None = None) -> None:
+    """An int (not a bool) in ``low..high`` (``LIMITS["count"]`` by default), or ValueError."""
+    high = LIMITS["count"] if high is None else high
+    if not _is_int(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be an int in {low}..{high:,}; got {_shown(value)}")
 
 
 @dataclass(frozen=True)
@@ -87,64 +126,76 @@ class MADEConfig:
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise in place once, here
         set_(self, "input_shape", _positive_ints("input_shape", self.input_shape, False))
-        set_(self, "hidden_sizes", _positive_ints("hidden_sizes", self.hidden_sizes, True))
+        set_(self, "hidden_sizes", _positive_ints("hidden_sizes", self.hidden_sizes, True,
+                                                  LIMITS["hidden_size"]))  # fmt: skip
         d = self.num_dims
+        if d > LIMITS["num_dims"]:
+            raise ValueError(
+                f"input_shape {_shown(self.input_shape)} has {d:,} dimensions; at most "
+                f"{LIMITS['num_dims']:,}"
+            )
         k = self.num_categories
+        top = LIMITS["categories"]
         if _is_int(k):
-            if k < 2 and k != 0:
-                raise ValueError(f"num_categories must be >= 2 (or 0: real-valued); got {k}")
+            if (k < 2 and k != 0) or k > top:
+                raise ValueError(
+                    f"num_categories must be in 2..{top:,} (or 0: real-valued); got {_shown(k)}"
+                )
             set_(self, "num_categories", int(k))
         else:
             if isinstance(k, str) or not isinstance(k, Sequence):
-                raise ValueError(f"num_categories must be an int or a sequence of ints; got {k!r}")
+                raise ValueError(
+                    f"num_categories must be an int or a sequence of ints; got {_shown(k)}"
+                )
             cards = tuple(k)
             if not all(_is_int(c) for c in cards):
-                raise ValueError(f"num_categories must hold ints; got {list(cards)!r}")
+                raise ValueError(f"num_categories must hold ints; got {_shown(list(cards))}")
             if len(cards) != d:
                 raise ValueError(
                     f"num_categories as a sequence needs one cardinality per dimension "
                     f"({d}); got {len(cards)}"
                 )
-            if any(c < 2 and c != 0 for c in cards):
+            if any((c < 2 and c != 0) or c > top for c in cards):
                 raise ValueError(
-                    f"every cardinality must be >= 2 (or 0: real-valued); got {list(cards)!r}"
+                    f"every cardinality must be in 2..{top:,} (or 0: real-valued); got "
+                    f"{_shown(list(cards))}"
                 )
             set_(self, "num_categories", tuple(int(c) for c in cards))
-        if not _is_int(self.num_components) or self.num_components < 1:
-            raise ValueError(f"num_components must be an int >= 1; got {self.num_components!r}")
+        _check_count("num_components", self.num_components, 1, LIMITS["num_components"])
         if not isinstance(self.ordering, str):
             if isinstance(self.ordering, Sequence) and all(_is_int(i) for i in self.ordering):
                 set_(self, "ordering", tuple(int(i) for i in self.ordering))
             else:
-                raise ValueError(f"ordering must be a name or a permutation; got {self.ordering!r}")
+                raise ValueError(
+                    f"ordering must be a name or a permutation; got {_shown(self.ordering)}"
+                )
             if sorted(self.ordering) != list(range(d)):
                 raise ValueError(
                     f"an explicit ordering must be a permutation of 0..{d - 1}; "
-                    f"got {list(self.ordering)!r}"
+                    f"got {_shown(list(self.ordering))}"
                 )
         elif self.ordering not in ORDERINGS:
             raise ValueError(
                 f"ordering must be 'natural', 'reversed', 'random' or a permutation; "
-                f"got {self.ordering!r}"
+                f"got {_shown(self.ordering)}"
             )
         if self.hidden_degrees not in HIDDEN_DEGREES:
             raise ValueError(
-                f"hidden_degrees must be 'random' or 'equal'; got {self.hidden_degrees!r}"
+                f"hidden_degrees must be 'random' or 'equal'; got {_shown(self.hidden_degrees)}"
             )
-        if not _is_int(self.num_masks) or self.num_masks < 1:
-            raise ValueError(f"num_masks must be an int >= 1; got {self.num_masks!r}")
+        _check_count("num_masks", self.num_masks, 1, LIMITS["num_masks"])
         for name in ("order_agnostic", "direct_connections"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
-        if not _is_int(self.context_size) or self.context_size < 0:
-            raise ValueError(f"context_size must be an int >= 0; got {self.context_size!r}")
+                raise ValueError(f"{name} must be True or False; got {_shown(getattr(self, name))}")
+        _check_count("context_size", self.context_size, 0, LIMITS["context_size"])
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}; got {self.activation!r}")
+            raise ValueError(
+                f"activation must be one of {ACTIVATIONS}; got {_shown(self.activation)}"
+            )
         if not (isinstance(self.dropout, numbers.Real) and not isinstance(self.dropout, bool)
                 and 0.0 <= self.dropout < 1.0):  # fmt: skip
-            raise ValueError(f"dropout must be a number in [0, 1); got {self.dropout!r}")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0; got {self.seed!r}")
+            raise ValueError(f"dropout must be a number in [0, 1); got {_shown(self.dropout)}")
+        _check_count("seed", self.seed, 0, LIMITS["seed"])
         if (
             self.num_masks > 1
             and self.hidden_degrees == "equal"
@@ -155,6 +206,41 @@ class MADEConfig:
                 "num_masks > 1 would give identical masks here (deterministic degrees and one "
                 "ordering); use hidden_degrees='random' or order_agnostic=True"
             )
+        self._check_size()
+
+    def _check_size(self) -> None:
+        """Refuse a model too large to build, before anything is allocated: its weights, and
+        the orderings and degrees stored for every mask."""
+        params = self.num_parameters
+        if params > LIMITS["max_parameters"]:
+            layers = ", ".join(f"{n:,}" for n in self.hidden_sizes) or "none"
+            direct = ", direct connections" if self.direct_connections else ""
+            raise ValueError(
+                f"this model would have {params:,} weights (hidden layers {layers}; "
+                f"{self.num_dims:,} dimensions{direct}), more than the "
+                f"{LIMITS['max_parameters']:,} made builds (about "
+                f"{params * 24 / 2**30:,.0f} GiB to train); use fewer or smaller hidden layers"
+            )
+        stored = self.num_masks * (self.num_dims + sum(self.hidden_sizes))
+        if stored > LIMITS["max_connectivity"]:
+            raise ValueError(
+                f"{self.num_masks:,} masks of {self.num_dims + sum(self.hidden_sizes):,} units "
+                f"would store {stored:,} degrees, more than {LIMITS['max_connectivity']:,}; "
+                "use fewer masks"
+            )
+
+    @property
+    def num_parameters(self) -> int:
+        """The number of weights and biases the model has (computed from the settings alone)."""
+        cards = self.cardinalities
+        per_real = 2 if self.num_components == 1 else 3 * self.num_components
+        units = sum(1 if k in (0, 2) else k for k in cards)
+        outputs = sum(per_real if k == 0 else (1 if k == 2 else k) for k in cards)
+        sizes = [units, *self.hidden_sizes, outputs]
+        total = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:], strict=True))
+        if self.direct_connections:
+            total += units * outputs
+        return total + self.context_size * (sum(self.hidden_sizes) + outputs)
 
     @property
     def num_dims(self) -> int:
@@ -235,36 +321,38 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "mask_every", "eval_ensemble", "eval_batch_size",
                      "log_every", "plateau_patience"):  # fmt: skip
-            val = getattr(self, name)
-            if not _is_int(val) or val < 1:
-                raise ValueError(f"{name} must be an int >= 1; got {val!r}")
-        if self.patience is not None and (not _is_int(self.patience) or self.patience < 1):
-            raise ValueError(f"patience must be an int >= 1 or None; got {self.patience!r}")
-        if not (isinstance(self.lr, numbers.Real) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number; got {self.lr!r}")
+            _check_count(name, getattr(self, name))
+        if self.patience is not None:
+            _check_count("patience", self.patience)
+        if not _positive_number(self.lr):
+            raise ValueError(f"lr must be a positive number; got {_shown(self.lr)}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
-                f"optimizer must be 'adam', 'adamw' or 'adagrad'; got {self.optimizer!r}"
+                f"optimizer must be 'adam', 'adamw' or 'adagrad'; got {_shown(self.optimizer)}"
             )
         if self.schedule not in SCHEDULES:
             raise ValueError(
-                f"schedule must be 'constant', 'cosine' or 'plateau'; got {self.schedule!r}"
+                f"schedule must be 'constant', 'cosine' or 'plateau'; got {_shown(self.schedule)}"
             )
-        if not (isinstance(self.weight_decay, numbers.Real) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay must be >= 0; got {self.weight_decay!r}")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ValueError(f"grad_clip must be positive or None; got {self.grad_clip!r}")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0; got {self.seed!r}")
+        if not (_positive_number(self.weight_decay) or (_is_real(self.weight_decay)
+                                                        and self.weight_decay == 0)):  # fmt: skip
+            raise ValueError(f"weight_decay must be a number >= 0; got {_shown(self.weight_decay)}")
+        if self.grad_clip is not None and not _positive_number(self.grad_clip):
+            raise ValueError(
+                f"grad_clip must be a positive number or None; got {_shown(self.grad_clip)}"
+            )
+        _check_count("seed", self.seed, 0, LIMITS["seed"])
         if not _positive_number(self.output_lr_scale):
             raise ValueError(f"output_lr_scale must be a positive number; got "
-                             f"{self.output_lr_scale!r}")  # fmt: skip
+                             f"{_shown(self.output_lr_scale)}")  # fmt: skip
         if self.time_limit is not None and not _positive_number(self.time_limit):
-            raise ValueError(f"time_limit must be a positive number; got {self.time_limit!r}")
+            raise ValueError(f"time_limit must be a positive number; got {_shown(self.time_limit)}")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {_shown(self.precision)}")
         if not isinstance(self.average_weights, bool):
-            raise ValueError(f"average_weights must be True or False; got {self.average_weights!r}")
+            raise ValueError(
+                f"average_weights must be True or False; got {_shown(self.average_weights)}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -311,37 +399,40 @@ class DataConfig:
             not isinstance(self.delimiter, str) or len(self.delimiter) != 1
             or self.delimiter in "\"\r\n"
         ):  # fmt: skip
-            raise ValueError(f"delimiter must be one character; got {self.delimiter!r}")
+            raise ValueError(f"delimiter must be one character; got {_shown(self.delimiter)}")
         if self.header not in HEADERS:
-            raise ValueError(f"header must be auto, yes or no; got {self.header!r}")
+            raise ValueError(f"header must be auto, yes or no; got {_shown(self.header)}")
         if not isinstance(self.source, str) or not self.source:
-            raise ValueError(f"source must be a data set name or a path; got {self.source!r}")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0; got {self.seed!r}")
+            raise ValueError(f"source must be a data set name or a path; got {_shown(self.source)}")
+        _check_count("seed", self.seed, 0, LIMITS["seed"])
         if self.binarize not in BINARIZE:
             raise ValueError(
-                f"binarize must be auto, threshold, stochastic or none; got {self.binarize!r}"
+                f"binarize must be auto, threshold, stochastic or none; got {_shown(self.binarize)}"
             )
-        if not 0 < self.threshold < 1:
-            raise ValueError(f"threshold must be strictly between 0 and 1; got {self.threshold}")
-        if self.levels is not None and (not _is_int(self.levels) or self.levels < 2):
-            raise ValueError(f"levels must be an int >= 2; got {self.levels!r}")
+        if not (_is_real(self.threshold) and 0 < self.threshold < 1):
+            raise ValueError(
+                f"threshold must be strictly between 0 and 1; got {_shown(self.threshold)}"
+            )
+        if self.levels is not None:
+            _check_count("levels", self.levels, 2, LIMITS["categories"])
         if self.levels is not None and self.binarize in ("threshold", "stochastic"):
             raise ValueError("levels quantises grey levels; it cannot be combined with binarize")
         if self.num_categories is not None:
-            cats = _positive_ints("num_categories", self.num_categories, False)
+            cats = _positive_ints("num_categories", self.num_categories, False,
+                                  LIMITS["categories"])  # fmt: skip
             if min(cats) < 2:
-                raise ValueError(f"num_categories must be >= 2; got {list(cats)!r}")
+                raise ValueError(f"num_categories must be >= 2; got {_shown(list(cats))}")
             object.__setattr__(
                 self, "num_categories", cats[0] if _is_int(self.num_categories) else cats
             )
         for name in ("valid_fraction", "test_fraction"):
             val = getattr(self, name)
-            if not (isinstance(val, numbers.Real) and 0 < val < 1):
-                raise ValueError(f"{name} must be strictly between 0 and 1; got {val!r}")
+            if not (_is_real(val) and 0 < val < 1):
+                raise ValueError(f"{name} must be strictly between 0 and 1; got {_shown(val)}")
         types = self.column_types
-        if isinstance(types, str) or not all(isinstance(t, str) for t in types):
-            raise ValueError(f"column_types must be a sequence of 'NAME=KIND'; got {types!r}")
+        if (isinstance(types, str) or not isinstance(types, Sequence)
+                or not all(isinstance(t, str) for t in types)):  # fmt: skip
+            raise ValueError(f"column_types must be a sequence of 'NAME=KIND'; got {_shown(types)}")
         object.__setattr__(self, "column_types", tuple(types))
         if self.column_types and self.num_categories is not None:
             raise ValueError(
@@ -360,9 +451,11 @@ class DataConfig:
 
 
 def _from_dict(cls: type, data: Mapping[str, Any]) -> Any:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{cls.__name__} must be a mapping of settings; got {_shown(data)}")
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
+    unknown = set(map(str, data)) - names
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+        raise ValueError(f"unknown {cls.__name__} keys: {_shown(sorted(unknown))}")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     return cls(**values)

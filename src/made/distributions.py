@@ -90,16 +90,22 @@ class MADEDistribution(Distribution):
         return ctx.reshape(-1, self.context.shape[-1])
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        """Exact ``log p(value)`` in nats, shape ``value.shape[:-len(event_shape)]``."""
-        if self._validate_args:
-            self._validate_sample(value)
+        """Exact ``log p(value)`` in nats, shape ``value.shape[:-len(event_shape)]`` (an
+        empty batch gives an empty tensor)."""
         events = len(self.event_shape)
+        if value.dim() < events or value.shape[value.dim() - events :] != self.event_shape:
+            raise ValueError(
+                f"value must have shape (..., {', '.join(map(str, self.event_shape))}); got "
+                f"{tuple(value.shape)}"
+            )
         leading = value.shape[: value.dim() - events]
         shape = torch.broadcast_shapes(leading, self.batch_shape)
+        if math.prod(shape) == 0:  # nothing to score (torch's own checks cannot reshape it)
+            return torch.zeros(shape, dtype=self.model.dtype, device=self.model.device)
+        if self._validate_args:
+            self._validate_sample(value)
         value = value.expand(*shape, *self.event_shape)
         x = value.reshape(-1, *self.event_shape)
-        if x.shape[0] == 0:
-            return value.new_zeros(shape, dtype=self.model.dtype)
         log_p = self.model.log_prob(x, self._flat_context(shape), ensemble=self.ensemble)
         return log_p.reshape(shape)
 

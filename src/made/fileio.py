@@ -1,16 +1,44 @@
-"""Atomic file writes (a crash leaves either the old file or the new one, never a torn one),
-and the check that an output never lands on an input."""
+"""Every file made writes, and every small record it reads back.
+
+Writes are atomic: a temporary file in the same folder is written, flushed to disk and renamed
+over the name, so a crash, a full disk or a file-size limit leaves either the old file or the
+new one, never a torn one, and a name that is a symbolic or hard link is replaced, never
+written through (the file it pointed to, and every other name of it, keep their contents).
+made never opens an existing path for writing.
+
+Records made reads back (``config.json``, ``made-run.json``, the lock) go through
+``read_json``: a damaged, huge or deeply nested file is one ``DamagedFileError`` naming it,
+never an internal error.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-__all__ = ["atomic_write", "atomic_write_bytes", "check_not_input", "write_json"]
+__all__ = [
+    "MAX_JSON_BYTES",
+    "DamagedFileError",
+    "atomic_write",
+    "atomic_write_bytes",
+    "check_not_input",
+    "read_json",
+    "save_figure",
+    "write_json",
+]
+
+# A record made writes (a run's config.json, its marker, a lock) is a few kilobytes; a file of
+# more than this is not one of them, and is refused before it is read.
+MAX_JSON_BYTES = 16 << 20
+
+
+class DamagedFileError(ValueError):
+    """A file made wrote (or should have) that cannot be read back as what it should be."""
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
@@ -45,6 +73,36 @@ def _mode(path: Path) -> int:
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Atomically replace ``path`` with ``data``."""
     atomic_write(path, lambda f: f.write(data))
+
+
+def save_figure(figure: Any, path: str | os.PathLike[str]) -> None:
+    """Save a matplotlib figure atomically, in the format its name's suffix says (PNG for a
+    name without one): rendered in memory first, so a failure leaves ``path`` untouched."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.suffix.lstrip(".").lower() or "png")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_json(
+    path: str | os.PathLike[str], what: str = "JSON", *, max_bytes: int = MAX_JSON_BYTES
+) -> Any:
+    """The JSON value in ``path``, or ``DamagedFileError`` (one line, naming the file) for a
+    file that is too large, not UTF-8, not JSON, or nested too deeply to parse. ``what`` says
+    what the file should be, in the message. A missing or unreadable file is the ``OSError``
+    it raises."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DamagedFileError(
+            f"{path} is over {max_bytes >> 20} MiB: not {what} made wrote (damaged or replaced)"
+        )
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
+        raise DamagedFileError(f"{path} cannot be read as {what} ({reason})") from None
 
 
 def write_json(path: str | os.PathLike[str], record: dict) -> None:

@@ -15,7 +15,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-__all__ = ["plot_columns", "plot_loss", "save_sample_grid"]
+from .fileio import save_figure  # noqa: E402
+
+__all__ = ["plot_columns", "plot_loss", "save_inpainting_grid", "save_sample_grid"]
+
+
+def _save(fig: Any, path: str | os.PathLike[str]) -> None:
+    """Write the figure through made's one atomic writer, and free it whatever happens."""
+    try:
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)
 
 
 def plot_loss(
@@ -50,8 +60,7 @@ def plot_loss(
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def save_sample_grid(
@@ -86,8 +95,7 @@ def save_sample_grid(
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def save_inpainting_grid(
@@ -127,8 +135,7 @@ def save_inpainting_grid(
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_columns(
@@ -181,5 +188,4 @@ def plot_columns(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)

@@ -14,7 +14,8 @@
   cap and a time limit), sized to the data: with fewer than 5 training rows per
   dimension, dropout 0.5 and an order-agnostic mixture of 8 masks; from 20,000 rows on, one
   layer of 4,000 units, dropout 0.3 and a learning rate of 1e-3; in between, the reference's
-  network with early stopping alone.
+  network with early stopping alone. Direct connections are kept unless their D x D weights
+  would outnumber the hidden layers' (more than about 1,250 dimensions).
 
 ``benchmarks/README.md`` holds the measurements behind each choice. The module depends on
 nothing but the standard library, so the command line can name recipes without loading a
@@ -71,7 +72,7 @@ def _sized(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:  # fmt: skip
     model = {"hidden_sizes": hidden, "dropout": dropout, "num_masks": masks,
              "order_agnostic": masks > 1}  # fmt: skip
-    why = {
+    why: dict[str, str] = {
         "hidden_sizes": f"{size}: {_layers(hidden)}",
         "dropout": f"{size}: {why_dropout}",
         "num_masks": f"{size}: trained over {masks} orderings and connectivities, scored as "
@@ -82,6 +83,19 @@ def _sized(
         "lr": why_lr,
     }
     return model, {"lr": lr}, why
+
+
+def _direct(num_dims: int, hidden: list[int]) -> tuple[bool, str]:
+    """Direct connections, unless their D x D weights would outnumber the hidden layers'
+    (a wide table: 10,000 columns would need 10^8 of them, gigabytes to train)."""
+    sizes = [num_dims, *hidden, num_dims]
+    layered = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    if num_dims * num_dims <= layered:
+        return True, f"yes ({num_dims * num_dims:,} direct weights, fewer than the hidden layers')"
+    return False, (
+        f"none: {num_dims:,} dimensions would need {num_dims * num_dims:,} direct weights, more "
+        f"than the hidden layers' {layered:,}"
+    )
 
 
 def _auto(num_train: int, num_dims: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
@@ -123,6 +137,9 @@ def recipe(name: str, num_train: int | None = None, num_dims: int | None = None)
         if num_train is None or num_dims is None:
             raise ValueError("the auto recipe is sized to the data: give num_train and num_dims")
         model, train, why = _auto(num_train, num_dims)
+        model["direct_connections"], why["direct_connections"] = _direct(
+            num_dims, model["hidden_sizes"]
+        )
         return Recipe(
             name,
             model={**_REFERENCE_NETWORK, **model},

@@ -9,7 +9,10 @@ keeps two runs out of one directory.
 - A new run may not go into the current directory, the home directory, a filesystem root, or
   any folder that holds its data.
 - ``run_lock`` creates ``made-run.lock`` atomically with the holder's pid, host and process
-  start time; a lock whose process is gone (same host) is stale and taken over.
+  start time; a lock whose process is gone (same host) is stale and taken over, a damaged one
+  is reported, never guessed at.
+- Whoever holds the lock removes the temporary files a killed run left (``remove_stale``).
+- Every record here is read through ``fileio.read_json``: a damaged file is one line.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .fileio import write_json
+from .fileio import DamagedFileError, read_json, write_json
 from .version import __version__
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "clear_run_directory",
     "foreign_files",
     "is_run_directory",
+    "remove_stale",
     "run_lock",
     "write_marker",
 ]
@@ -48,6 +52,8 @@ LOCK = "made-run.lock"
 RUN_FILES = (MARKER, "config.json", "checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png",
              "samples.png", "samples.csv", "summary.json", "sampled.png", "sampled.csv",
              "sampled.npy", "scores.csv", "inpaint.png")  # fmt: skip
+# The files only a training run writes, under the directory's lock.
+TRAINING_FILES = RUN_FILES[:9]
 
 
 class RunError(ValueError):
@@ -55,14 +61,45 @@ class RunError(ValueError):
 
 
 def is_run_directory(path: Path) -> bool:
-    """Whether ``path`` holds made's marker (so made wrote it)."""
-    marker = Path(path) / MARKER
-    if not marker.is_file():
-        return False
+    """Whether ``path`` holds made's marker (so made wrote it), of a version this made reads
+    or not (``check_marker`` tells those apart)."""
     try:
-        return json.loads(marker.read_text()).get("format") == RUN_FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
+        return _marker(Path(path)) is not None
+    except RunError:
+        return True
+
+
+def check_marker(path: Path) -> bool:
+    """Whether ``path`` is a run directory this made can use: True with a marker it reads,
+    False without one (or with a marker made did not write), ``RunError`` for a marker of a
+    later format or a damaged one."""
+    return _marker(Path(path)) is not None
+
+
+def _marker(path: Path) -> dict[str, Any] | None:
+    marker = path / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        record = read_json(marker, "a made run marker", max_bytes=1 << 16)
+    except (DamagedFileError, OSError):
+        record = None
+    if not isinstance(record, dict) or record.get("format") != RUN_FORMAT:
+        raise RunError(
+            f"{marker} is damaged (not the marker made writes); made will not use {path} as "
+            "a run directory"
+        )
+    version = record.get("version")
+    if not _is_int(version) or not 1 <= version <= RUN_FORMAT_VERSION:
+        raise RunError(
+            f"{path} was written by another version of made (run format {version!r}; this "
+            f"made {__version__} reads format {RUN_FORMAT_VERSION}): use that version"
+        )
+    return record
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def write_marker(out: Path) -> None:
@@ -71,11 +108,17 @@ def write_marker(out: Path) -> None:
     write_json(Path(out) / MARKER, record)
 
 
-def _temporary(name: str) -> bool:
-    """A temporary file of made's atomic writes (``.NAME.XXXXXXXX.tmp``) or of its lock."""
+def _temporary_of(name: str) -> str | None:
+    """The file a temporary file of made's atomic writes (``.NAME.XXXXXXXX.tmp``) or of its
+    lock is for, or None for any other name."""
     if not (name.startswith(".") and name.endswith(".tmp")):
-        return False
-    return name[1:].removesuffix(".tmp").rsplit(".", 1)[0] in (*RUN_FILES, LOCK)
+        return None
+    target = name[1:].removesuffix(".tmp").rsplit(".", 1)[0]
+    return target if target in (*RUN_FILES, LOCK) else None
+
+
+def _temporary(name: str) -> bool:
+    return _temporary_of(name) is not None
 
 
 def _ours(name: str) -> bool:
@@ -124,7 +167,7 @@ def check_new_run_directory(out: Path, overwrite: bool, data_paths: Iterable[Pat
             f"{out} already exists and is not empty; pass --overwrite to replace it or "
             "--resume to continue it"
         )
-    if not is_run_directory(out):
+    if not check_marker(out):
         raise RunError(
             f"refusing to --overwrite {out}: it is not a made run directory (no {MARKER}); "
             "made replaces only folders it wrote"
@@ -138,6 +181,18 @@ def clear_run_directory(out: Path) -> list[str]:
         if _made_wrote(entry) and entry.name != LOCK:  # the caller holds the lock
             entry.unlink()
     return foreign_files(out)
+
+
+def remove_stale(out: Path) -> list[str]:
+    """Remove the temporary files a killed training run left in ``out`` (whose lock the
+    caller holds, so no live run is writing them) and return their names."""
+    gone = []
+    for entry in Path(out).iterdir():
+        name = entry.name
+        if _temporary_of(name) in TRAINING_FILES and not entry.is_dir():
+            entry.unlink(missing_ok=True)
+            gone.append(name)
+    return sorted(gone)
 
 
 # ------------------------------------------------------------------------------------ lock
@@ -161,11 +216,23 @@ def _alive(pid: int, started: str | None) -> bool:
     return started is None or now is None or now == started
 
 
-def _holder(lock: Path) -> dict[str, Any] | None:
+def _holder(lock: Path) -> dict[str, Any]:
+    """The lock's record: ``RunError`` for one that is not what ``run_lock`` writes (a lock
+    is linked into place complete, so it is never half written); the ``OSError`` of a lock
+    that cannot be read, such as one released meanwhile."""
     try:
-        return json.loads(lock.read_text())
-    except (OSError, ValueError):
-        return None
+        record = read_json(lock, "a made lock", max_bytes=1 << 16)
+    except DamagedFileError:
+        record = None
+    pid = record.get("pid") if isinstance(record, dict) else None
+    texts = ("started", "time")
+    if not (_is_int(pid) and 0 < pid < 1 << 31 and isinstance(record.get("host"), str)
+            and all(isinstance(record.get(k), str | None) for k in texts)):  # fmt: skip
+        raise RunError(
+            f"{lock} is damaged (not a lock made wrote); if no made process is using "
+            f"{lock.parent}, delete the file"
+        )
+    return record
 
 
 @contextmanager
@@ -182,29 +249,33 @@ def run_lock(out: Path) -> Iterator[None]:
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(me, f)
-        for _ in range(2):
+        for _ in range(3):
             try:
                 os.link(tmp, lock)  # atomic: fails if the lock exists
                 break
             except FileExistsError:
-                holder = _holder(lock)
-                stale = holder is not None and holder.get("host") == me["host"] and not _alive(
-                    int(holder.get("pid", -1)), holder.get("started"))  # fmt: skip
-                if not stale:
-                    who = ("another process" if holder is None else
-                           f"process {holder.get('pid')} on {holder.get('host')} since "
-                           f"{holder.get('time')}")  # fmt: skip
-                    raise RunError(
-                        f"{out} is in use by {who} ({lock}); wait for it to finish, or delete "
-                        "the lock file if that process is gone"
-                    ) from None
-                lock.unlink(missing_ok=True)
-        else:  # pragma: no cover - a third process took the stale lock between our tries
+                try:
+                    holder = _holder(lock)
+                except FileNotFoundError:
+                    continue  # released meanwhile: try again
+                if holder["host"] == me["host"] and not _alive(holder["pid"], holder["started"]):
+                    lock.unlink(missing_ok=True)  # stale: its process is gone
+                    continue
+                raise RunError(
+                    f"{out} is in use by process {holder['pid']} on {holder['host']} since "
+                    f"{holder.get('time')} ({lock}); wait for it to finish, or delete the lock "
+                    "file if that process is gone"
+                ) from None
+        else:  # pragma: no cover - other processes took the lock between our tries
             raise RunError(f"{out} is in use by another process ({lock})")
     finally:
         Path(tmp).unlink(missing_ok=True)
     try:
         yield
     finally:
-        if (_holder(lock) or {}).get("pid") == me["pid"]:
+        try:
+            ours = _holder(lock)["pid"] == me["pid"]
+        except (RunError, OSError):
+            ours = False
+        if ours:
             lock.unlink(missing_ok=True)

@@ -27,8 +27,10 @@ from .checkpoint import checkpoint_epoch, load_checkpoint
 from .config import DataConfig, MADEConfig, TrainConfig
 from .data import NAMED_SETS, Dataset, TableSchema, load_data
 from .data.fingerprint import fingerprint, fingerprint_changes
+from .devices import resolve_device
+from .errors import brief
 from .evaluate import evaluate_nll
-from .fileio import atomic_write_bytes, write_json
+from .fileio import DamagedFileError, atomic_write_bytes, read_json, write_json
 from .model import MADE
 from .plots import plot_columns, plot_loss, save_sample_grid
 from .recipes import recipe
@@ -36,9 +38,10 @@ from .rundir import (
     MARKER,
     RUN_FILES,
     RunError,
+    check_marker,
     check_new_run_directory,
     clear_run_directory,
-    is_run_directory,
+    remove_stale,
     run_lock,
     write_marker,
 )
@@ -54,6 +57,7 @@ __all__ = [
     "class_context",
     "data_contexts",
     "load_run",
+    "read_record",
     "read_settings",
     "require_source",
     "resolve_device",
@@ -95,42 +99,48 @@ class RunSettings:
         }
 
 
-def read_settings(run_dir: Path) -> RunSettings:
-    """The settings a run was started with, from its ``config.json``."""
+def read_record(run_dir: Path) -> dict[str, Any]:
+    """A run's ``config.json`` as a dict (``RunError`` for a missing or damaged one)."""
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise RunError(f"{run_dir} has no config.json: not a made run directory")
     try:
-        raw = json.loads(path.read_text())
+        record = read_json(path, "a run configuration")
+    except DamagedFileError as exc:
+        raise RunError(str(exc)) from None
+    if not isinstance(record, dict):
+        raise RunError(f"{path} is not a readable run configuration (not a JSON object)")
+    return record
+
+
+def read_settings(run_dir: Path, record: dict[str, Any] | None = None) -> RunSettings:
+    """The settings a run was started with, from its ``config.json`` (or ``record``, that
+    file already read)."""
+    path = Path(run_dir) / "config.json"
+    raw = read_record(run_dir) if record is None else record
+    try:
         model = dict(raw["model"])
+        if all(key in model for key in _DATA_FIXED):  # the model it built, checked whole
+            MADEConfig.from_dict(model)
         return RunSettings(
             data=DataConfig.from_dict(raw["data"]),
             model={k: v for k, v in model.items() if k not in _DATA_FIXED},
             train=TrainConfig.from_dict(raw["train"]),
-            conditional=bool(raw.get("conditional", False)),
-            recipe=str(raw.get("recipe", "custom")),
-            choices=dict(raw.get("choices", {})),
+            conditional=_flag(raw.get("conditional", False)),
+            recipe=str(raw.get("recipe", "custom"))[:64],
+            choices={str(k): str(v) for k, v in dict(raw.get("choices", {})).items()},
         )
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path} is not a readable run configuration ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise RunError(f"{path} is not a readable run configuration ({brief(exc)})") from None
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"conditional must be true or false; got {str(value)[:40]}")
+    return value
 
 
 _DATA_FIXED = ("input_shape", "num_categories", "context_size")
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``"auto"`` (CUDA when there is one, else the CPU), ``"cpu"`` or ``"cuda"`` as a device;
-    under torchrun, ``local_rank`` picks this process's GPU. ``ValueError`` for anything else
-    or for CUDA on a machine without it."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda was asked for but this machine has no CUDA device")
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    if name != "cpu":
-        raise ValueError(f"--device must be auto, cpu or cuda; got {name!r}")
-    return torch.device("cpu")
 
 
 def class_context(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -241,8 +251,25 @@ def _data_paths(cfg: DataConfig) -> list[Path]:
     return [] if cfg.source in NAMED_SETS else [Path(cfg.source)]
 
 
-def _read_config(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / "config.json").read_text())
+def _recorded_table(record: dict[str, Any], run_dir: Path) -> TableSchema | None:
+    """The table schema a run's record holds (None for data that is not a table)."""
+    table = record.get("table")
+    try:
+        return None if table is None else TableSchema.from_dict(table)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise RunError(f"{run_dir / 'config.json'} holds a damaged table ({brief(exc)})") from None
+
+
+def _data_changes(record: dict[str, Any], prints: dict[str, Any], run_dir: Path) -> list[str]:
+    """How the data differs from the fingerprint a run recorded."""
+    if "fingerprint" not in record:
+        raise RunError(f"{run_dir} records no fingerprint of its data, so it cannot be resumed")
+    try:
+        return fingerprint_changes(record["fingerprint"], prints)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise RunError(
+            f"{run_dir / 'config.json'} holds a damaged fingerprint ({brief(exc)})"
+        ) from None
 
 
 def train_run(
@@ -276,14 +303,14 @@ def train_run(
     if resume:
         if not (out / "checkpoint.pt").is_file():
             raise RunError(f"nothing to resume: {out} has no checkpoint.pt")
-        if not is_run_directory(out):
+        if not check_marker(out):
             raise RunError(
                 f"{out} has no {MARKER}: it was not written by this version of made, so it "
                 "cannot be resumed safely"
             )
         done = checkpoint_epoch(out / "checkpoint.pt")
-        saved = read_settings(out)
-        recorded = _read_config(out)
+        recorded = read_record(out)
+        saved = read_settings(out, recorded)
         settings = _resume_settings(saved, settings, done)
         if settings.data.source == saved.data.source:
             require_source(settings.data, out)
@@ -293,22 +320,17 @@ def train_run(
         check_new_run_directory(out, overwrite, _data_paths(settings.data))
     assert settings is not None
     settings = replace(settings, data=absolute_source(settings.data))
-    # Everything that can be wrong with the data or settings fails here, before the run
-    # directory is created or cleared.
-    schema = None
-    if resume:  # a table is encoded as the run began, whatever its file holds now
-        table = recorded.get("table")
-        schema = None if table is None else TableSchema.from_dict(table)
+    # Everything that can be wrong with the data or the settings fails here, before the run
+    # directory is created or cleared: the data is read and checked, the model built and the
+    # splits placed on the device and checked against it.
+    # A resumed table is encoded as the run began, whatever its file holds now.
+    schema = _recorded_table(recorded, out) if resume else None
     data = load_data(settings.data, schema=schema)
     if not resume:
         settings = size_to_data(settings, data)
-    if on_settings is not None:
-        on_settings(settings)
     prints = fingerprint(data.splits, data.labels)
     if resume:
-        if "fingerprint" not in recorded:
-            raise RunError(f"{out} records no fingerprint of its data, so it cannot be resumed")
-        changes = fingerprint_changes(recorded["fingerprint"], prints)
+        changes = _data_changes(recorded, prints, out)
         if changes:
             raise RunError(
                 f"{settings.data.source} is not the data this run was trained on: "
@@ -321,7 +343,12 @@ def train_run(
         context_size=len(data.classes) if settings.conditional else 0,
         **settings.model,
     )
+    if on_settings is not None:
+        on_settings(settings)
     model = MADE.from_config(model_cfg).to(device)
+    splits = {s: data.tensor(s, device) for s in ("train", "valid", "test")}
+    for s, x in splits.items():
+        splits[s], contexts[s] = model.validate(x, contexts[s])
     config = {
         **settings.to_dict(),
         "model": model_cfg.to_dict(),
@@ -335,6 +362,7 @@ def train_run(
     }
     with run_lock(out) if write else nullcontext():
         if write and resume:  # the run's record, with the epochs or the data path it now has
+            remove_stale(out)  # what a killed run left half written
             config = {**recorded, "data": config["data"], "train": config["train"]}
             write_json(out / "config.json", config)
         elif write:
@@ -344,20 +372,19 @@ def train_run(
             write_marker(out)
             write_json(out / "config.json", config)
         return _train_and_report(
-            out, settings, data, model, contexts, device, resume, write, done,
+            out, settings, data, model, splits, contexts, device, resume, write, done,
             on_start, on_step, on_epoch,
         )  # fmt: skip
 
 
 def _train_and_report(
-    out: Path, settings: RunSettings, data: Dataset, model: MADE,
+    out: Path, settings: RunSettings, data: Dataset, model: MADE, split: dict[str, torch.Tensor],
     contexts: dict[str, torch.Tensor | None], device: torch.device | str, resume: bool,
     write: bool, done: int, on_start: Callable[[Dataset, MADE, int], None] | None,
     on_step: Callable[[dict[str, Any]], None] | None,
     on_epoch: Callable[[dict[str, Any]], None] | None,
 ) -> tuple[dict[str, Any], FitResult]:  # fmt: skip
     """Fit, then evaluate the best weights on the test split and write the run's report."""
-    split = {s: data.tensor(s, device) for s in ("train", "valid", "test")}
     if on_start is not None:
         on_start(data, model, done + 1)
     extra: dict[str, Any] = {"classes": list(data.classes) if settings.conditional else []}

@@ -40,6 +40,7 @@ except ImportError as exc:  # pragma: no cover - the message is the point
 from .complexity import check_pixels, png_bits
 from .config import TrainConfig
 from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
+from .devices import resolve_device
 from .model import MADE
 from .recipes import recipe
 from .train import fit
@@ -229,6 +230,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         return model.double(), result
 
     def _check_params(self) -> None:
+        resolve_device(self.device)  # refused before anything is read or trained
         if not (isinstance(self.contamination, float | int) and 0 < self.contamination <= 0.5):
             raise ValueError(f"contamination must be in (0, 0.5]; got {self.contamination!r}")
         if not 0 <= self.validation_fraction < 1:
@@ -414,9 +416,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         return column_arrays(X)
 
     def _device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        return resolve_device(self.device)
 
     def _tensor(self, x: np.ndarray, model: MADE) -> torch.Tensor:
         """Encoded rows as ``model`` takes them: integer codes when every column is

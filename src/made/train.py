@@ -30,6 +30,7 @@ from torch import nn
 
 from .checkpoint import checkpoint_bytes, checkpoint_payload, load_checkpoint
 from .config import TrainConfig
+from .errors import brief
 from .evaluate import evaluate_nll
 from .fileio import atomic_write_bytes
 from .masks import derive_seed, make_generator
@@ -531,32 +532,51 @@ def _restore(
     if run_dir is None or not (run_dir / "checkpoint.pt").is_file():
         raise ValueError(f"nothing to resume: no checkpoint.pt in {run_dir}")
     saved, payload = load_checkpoint(run_dir / "checkpoint.pt", map_location=device)
-    state, result = payload["train_state"], loop.result
+    state, result = payload.get("train_state"), loop.result
+    if not isinstance(state, dict):
+        raise ValueError(f"{run_dir / 'checkpoint.pt'} holds no training state to resume from")
     if _architecture(saved) != _architecture(model):
         raise ValueError(
             f"{run_dir / 'checkpoint.pt'} holds another model than the one being trained "
             "(its settings or its data's shape differ)"
         )
+    try:
+        _restore_state(loop, model, saved, state, device)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
+        raise ValueError(
+            f"{run_dir / 'checkpoint.pt'} holds a training state made cannot resume from "
+            f"({brief(exc)}); train again (--overwrite)"
+        ) from None
+    loop.best_state = _best_state(run_dir, result.best_epoch, result.resumed_from - 1, model, loop)
+    if write:  # drop the lines the killed epoch wrote after its checkpoint
+        _write_metrics(run_dir / "metrics.jsonl", loop.metrics)
+
+
+def _restore_state(
+    loop: _Loop, model: MADE, saved: MADE, state: dict[str, Any], device: torch.device
+) -> None:
+    """The weights, optimiser, schedule, generators and history a checkpoint saved."""
+    result = loop.result
     model.load_state_dict(saved.state_dict())
     loop.optimiser.load_state_dict(state["optimizer"])
     if loop.scheduler is not None:
         loop.scheduler.load_state_dict(state["scheduler"])
     loop.batches.set_state(state["generator"])
-    loop.step, loop.bad_epochs = state["step"], state["bad_epochs"]
+    loop.step, loop.bad_epochs = int(state["step"]), int(state["bad_epochs"])
     result.history = list(state["history"])
-    result.best_epoch, result.best_valid_nll = state["best_epoch"], state["best_valid_nll"]
-    result.train_seconds = state["train_seconds"]
-    result.resumed_from = state["epoch"] + 1
+    result.best_epoch = int(state["best_epoch"])
+    result.best_valid_nll = float(state["best_valid_nll"])
+    result.train_seconds = float(state["train_seconds"])
+    result.resumed_from = int(state["epoch"]) + 1
     loop.metrics = list(state["metrics"])
     if loop.average is not None:
         if state.get("average") is None:
-            raise ValueError(f"{run_dir / 'checkpoint.pt'} holds no average of the weights")
+            raise ValueError("it holds no average of the weights")
         loop.average = [t.to(device) for t in state["average"]]
+        if [a.shape for a in loop.average] != [p.shape for p in model.parameters()]:
+            raise ValueError("its average of the weights has other shapes than the model")
     if loop.dropout is not None:
         loop.dropout.set_state(state["dropout"])
-    loop.best_state = _best_state(run_dir, result.best_epoch, state["epoch"], model, loop)
-    if write:  # drop the lines the killed epoch wrote after its checkpoint
-        _write_metrics(run_dir / "metrics.jsonl", loop.metrics)
 
 
 def _architecture(model: MADE) -> dict[str, Any]:

@@ -12,6 +12,7 @@ exactly as a CSV table's do, and the schema can be saved with the model.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -60,8 +61,19 @@ def _categories_of(dtype: Any) -> list[Any] | None:
     return None if categories is None else list(categories)
 
 
-def _is_numeric(values: np.ndarray) -> bool:
-    return values.dtype.kind in "iuf"
+def _numbers(values: np.ndarray) -> np.ndarray | None:
+    """A column's values as float64 if they are numbers, else None: a numeric dtype, or an
+    object array (as pandas and ``np.array`` of mixed rows give) holding only real numbers,
+    which is numeric too (typed by the same rule, not as text)."""
+    if values.dtype.kind in "iuf":
+        return values.astype(np.float64)
+    if (
+        values.dtype.kind == "O"
+        and len(values)
+        and all(isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_) for v in values)
+    ):
+        return values.astype(np.float64)
+    return None
 
 
 def infer_column_schema(
@@ -99,7 +111,8 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
         if forced == "real":
             return Column(name, "real")
         return Column(name, "categorical", ("False", "True"), numeric=False)
-    if not _is_numeric(values):  # text or objects: categories by their text
+    numbers_ = _numbers(values)
+    if numbers_ is None:  # text or objects: categories by their text
         if forced == "real":
             raise ValueError(f"column {name!r} holds text; it cannot be real")
         distinct = sorted({str(v) for v in values})
@@ -110,10 +123,9 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
                 "drop it"
             )
         return Column(name, "categorical", _at_least_two(distinct), numeric=False)
-    numbers = values.astype(np.float64)
-    if not np.all(np.isfinite(numbers)):
+    if not np.all(np.isfinite(numbers_)):
         raise ValueError(f"column {name!r} holds NaN or infinity; made needs finite values")
-    distinct = np.unique(numbers)
+    distinct = np.unique(numbers_)
     binary = bool(np.isin(distinct, (0.0, 1.0)).all())
     if forced == "real" or (forced is None and not binary):
         return Column(name, "real")  # statistics: infer_column_schema
@@ -141,23 +153,23 @@ def encode_columns(
     out = np.empty((n, len(schema.columns)), dtype=np.float64)
     for j, (col, values) in enumerate(zip(schema.columns, columns, strict=True)):
         if col.kind == "real":
-            if not _is_numeric(values) and values.dtype.kind != "b":
+            numbers_ = values.astype(np.float64) if values.dtype.kind == "b" else _numbers(values)
+            if numbers_ is None:
                 raise ValueError(f"column {col.name!r} is real; got values of type {values.dtype}")
-            numbers = values.astype(np.float64)
-            if not np.all(np.isfinite(numbers)):
+            if not np.all(np.isfinite(numbers_)):
                 raise ValueError(f"column {col.name!r} holds NaN or infinity")
-            out[:, j] = (numbers - col.mean) / col.std
+            out[:, j] = (numbers_ - col.mean) / col.std
             continue
         out[:, j] = _codes(col, values, unknown == "mark")
     return out
 
 
 def _codes(col: Column, values: np.ndarray, mark: bool) -> np.ndarray:
-    if col.numeric and _is_numeric(values):
-        numbers = values.astype(np.float64)
+    numbers_ = _numbers(values) if col.numeric else None
+    if numbers_ is not None:
         known = np.array([float(v) for v in col.values if is_number(v)])
-        index = np.searchsorted(known, numbers).clip(0, len(known) - 1)
-        found = known[index] == numbers
+        index = np.searchsorted(known, numbers_).clip(0, len(known) - 1)
+        found = known[index] == numbers_
     else:
         lookup = _lookup(col)  # by value for numbers, by text otherwise, as a CSV table's
         index = np.array([lookup.get(_key(str(v), col.numeric), -1) for v in values])

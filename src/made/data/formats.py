@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
+import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..config import LIMITS
+from ..errors import brief
 from .safe_pickle import safe_load_pickle
 from .validate import DataError
 
@@ -57,13 +62,48 @@ def read_npy(path: Path) -> np.ndarray:
         raise DataError(f"{path}: not a readable .npy file ({exc})") from None
 
 
+def memory_limit() -> int:
+    """Bytes an array read from a file may take: half of this machine's memory (a file's
+    header can claim any size; a compressed file can expand a thousandfold)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 << 30
+
+
+def _check_declared(path: Path, what: str, shape: tuple[int, ...], itemsize: int) -> None:
+    """Refuse an array whose declared size exceeds ``memory_limit()``, before reading it."""
+    size = math.prod(shape) * itemsize
+    if size > memory_limit():
+        raise DataError(
+            f"{path}: {what} declares shape {shape}, {size / 2**30:,.1f} GiB, more than half "
+            "of this machine's memory; made refuses it before reading it"
+        )
+
+
+def _check_npz_members(path: Path) -> None:
+    """Each array's declared size in a ``.npz``, from its header, before it is expanded."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            with archive.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)  # fmt: skip
+                shape, _, dtype = read(f)
+            _check_declared(path, f"array {info.filename!r}", tuple(shape), dtype.itemsize)
+
+
 def read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """``(splits, labels)`` from a ``.npz``: split keys as in ``SPLIT_KEYS`` (labels as in
-    ``LABEL_KEYS``), or one array under any name, returned as ``{"all": array}``."""
+    ``LABEL_KEYS``), or one array under any name, returned as ``{"all": array}``. Each
+    array's declared size is checked before it is expanded (``memory_limit``)."""
     _require_file(path)
     try:
+        _check_npz_members(path)
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
+    except DataError:
+        raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc})") from None
     if not arrays:
@@ -89,6 +129,9 @@ def read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
 
 
 DELIMITERS = (",", ";", "\t", "|")
+# An image is one example of this many dimensions at most (checked from its header, before
+# its pixels are decoded).
+MAX_PIXELS = LIMITS["num_dims"]
 
 
 def _detect_delimiter(lines: list[str]) -> str:
@@ -145,18 +188,19 @@ def read_csv_cells(
         raise DataError(f"{path}: not a readable CSV file ({exc})") from None
     notes = []
     lines = text.splitlines()
-    if delimiter is None:
-        delimiter = _detect_delimiter(lines)
-        if delimiter != ",":
-            notes.append(f"delimiter {delimiter!r} detected (set one with --delimiter)")
+    del text
     try:
-        rows = [row for row in csv.reader(lines, delimiter=delimiter)
+        if delimiter is None:
+            delimiter = _detect_delimiter(lines)
+            if delimiter != ",":
+                notes.append(f"delimiter {delimiter!r} detected (set one with --delimiter)")
+        rows = [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter)
                 if row and any(c.strip() for c in row)]  # fmt: skip
     except csv.Error as exc:
-        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+        raise DataError(f"{path}: not a readable CSV file ({brief(exc)})") from None
+    del lines
     if not rows:
         raise DataError(f"{path}: the file has no rows")
-    rows = [[c.strip() for c in row] for row in rows]
     names = None
     numeric = all(is_number(c) for c in rows[0])
     if header == "auto" and numeric and _looks_like_header(rows[0], rows[1:]):
@@ -208,10 +252,14 @@ def read_csv(
 
 
 def _grey(im: Any) -> tuple[np.ndarray, bool]:
-    """An image's grey levels, and whether they came from its alpha channel: an image whose
-    colour is one constant and whose picture is all in its transparency (a shape drawn on a
-    transparent canvas) is read from its alpha channel, where converting the colour to grey
-    would give a blank image."""
+    """An image's grey levels 0..255, and whether they came from its alpha channel: an image
+    whose colour is one constant and whose picture is all in its transparency (a shape drawn
+    on a transparent canvas) is read from its alpha channel, where converting the colour to
+    grey would give a blank image. A 16-bit image is read on its own scale, 0..65535 (Pillow's
+    conversion to 8 bits would clip every level above 255 to white)."""
+    if im.mode.startswith("I;16") or im.mode == "I":
+        levels = np.clip(np.asarray(im, dtype=np.int64), 0, 65535)
+        return np.rint(levels / 257).astype(np.uint8), False
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgba = np.asarray(im.convert("RGBA"))
         colour, alpha = rgba[..., :3].reshape(-1, 3), rgba[..., 3]
@@ -243,12 +291,17 @@ def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
     images, from_alpha = [], 0
     for f, _ in files:
         try:
-            with Image.open(f) as im:
+            with Image.open(f) as im:  # reads the header only: the size is known, not decoded
+                if im.width * im.height > MAX_PIXELS:
+                    raise DataError(
+                        f"{f}: an image of {im.width:,} x {im.height:,} pixels; made models "
+                        f"images of at most {MAX_PIXELS:,} pixels"
+                    )
                 grey, alpha = _grey(im)
             images.append(grey)
             from_alpha += alpha
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(f"{f}: not a readable PNG image ({exc})") from None
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            raise DataError(f"{f}: not a readable PNG image ({brief(exc)})") from None
         if images[-1].shape != images[0].shape:
             raise DataError(
                 f"{f}: image is {images[-1].shape[1]}x{images[-1].shape[0]} pixels, expected "
@@ -292,23 +345,23 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable IDX file ({exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise DataError(f"{path}: not an IDX file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise DataError(
-            f"{path}: IDX body has {len(raw) - header} bytes, expected {expected} for {shape}"
-        )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+            magic = f.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
+                raise DataError(f"{path}: not an IDX file (bad magic number)")
+            dims = f.read(4 * magic[3])
+            if len(dims) < 4 * magic[3]:
+                raise DataError(f"{path}: truncated IDX header")
+            shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(magic[3]))
+            dtype = np.dtype(_IDX_TYPES[magic[2]])
+            expected = math.prod(shape) * dtype.itemsize
+            _check_declared(path, "the IDX header", shape, dtype.itemsize)
+            body = f.read(expected + 1)  # never more than the header declares, and one byte
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: not a readable IDX file ({brief(exc)})") from None
+    if len(body) != expected:
+        shown = f"{len(body)}" if len(body) <= expected else f"more than {expected}"
+        raise DataError(f"{path}: IDX body has {shown} bytes, expected {expected} for {shape}")
+    return np.frombuffer(body, dtype=dtype).reshape(shape)
 
 
 def read_shapes_pickle(path: Path) -> dict[str, np.ndarray]:

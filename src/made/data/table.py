@@ -141,7 +141,10 @@ class TableSchema:
 
     def standardise(self, raw: np.ndarray) -> np.ndarray:
         """Rows with real values as they are (``raw``, as for ``with_statistics``) -> as
-        ``encode`` gives them under this schema's statistics."""
+        ``encode`` gives them under this schema's statistics (``raw`` itself when no column is
+        real: codes need no change, and a wide table no second copy)."""
+        if not self.has_real:
+            return raw
         x = raw.copy()
         for j, col in enumerate(self.columns):
             if col.kind == "real":
