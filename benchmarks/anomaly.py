@@ -82,7 +82,10 @@ class Scored:
         z = self.scaler.transform(train)
         if name == "made":
             self.model: Any = MADEDensity(
-                random_state=seed, image_shape=image_shape, outlier_score=made_score
+                random_state=seed,
+                image_shape=image_shape,
+                outlier_score=made_score,
+                **MADE_OPTIONS,
             ).fit(train)
         elif name == "IsolationForest":
             self.model = IsolationForest(random_state=seed).fit(z)
@@ -208,6 +211,10 @@ def tasks(quick: bool) -> dict[str, Callable[[int], Iterator[Split]]]:
 
 
 # ------------------------------------------------------------------------------- running
+# MADEDensity's parameters beyond its defaults (--made-max-epochs: a smoke test's few epochs)
+MADE_OPTIONS: dict[str, Any] = {}
+
+
 def run_task(
     name: str,
     splits: Callable[[int], Iterator[Split]],
@@ -279,7 +286,15 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods")
+    parser.add_argument(
+        "--made-max-epochs",
+        type=int,
+        default=None,
+        help="at most this many epochs for made (a smoke run; default: its own)",
+    )
     args = parser.parse_args()
+    if args.made_max_epochs is not None:
+        MADE_OPTIONS["max_epochs"] = args.made_max_epochs
     seeds = 1 if args.quick else args.seeds
     info = machine()
     print(f"machine: {info}", flush=True)

@@ -37,12 +37,10 @@ from PIL import Image  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, merge_json, pick_device, portable  # noqa: E402
 
-from made import TrainConfig  # noqa: E402
 from made.config import PRECISIONS, DataConfig  # noqa: E402
 from made.data import NAMED_SETS, load_data  # noqa: E402
 from made.fileio import save_figure  # noqa: E402
-from made.recipes import recipe  # noqa: E402
-from made.runs import RunSettings, size_to_data, train_run  # noqa: E402
+from made.runs import RunRequest, RunSettings, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "binarized_mnist.npz"
@@ -96,14 +94,10 @@ def missing(name: str) -> str | None:
 def settings_for(name: str, which: str, data_source: str, epochs: int | None,
                  precision: str = "auto") -> RunSettings:  # fmt: skip
     """The settings `made train --data SET --recipe R` would run (tuned: auto's, changed)."""
-    base = recipe("auto" if which == "tuned" else which, 1, 1)
-    train = TrainConfig(**{**base.train, "eval_ensemble": base.model["num_masks"]})
-    settings = RunSettings(
-        data=DataConfig(source=data_source), model=dict(base.model), train=train,
-        recipe="auto" if which == "tuned" else which,
-        sized=tuple(base.reasons) if which in ("auto", "tuned") else (),
-    )  # fmt: skip
-    settings = size_to_data(settings, load_data(settings.data))
+    data = DataConfig(source=data_source)
+    loaded = load_data(data)
+    request = RunRequest(data, "auto" if which == "tuned" else which)
+    settings = request.resolve(len(loaded.splits["train"]), loaded.num_dims)
     if which == "tuned":
         change = TUNED[name]
         settings = dataclasses.replace(

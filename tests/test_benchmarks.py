@@ -205,7 +205,7 @@ def test_the_tutorial_recipe_has_two_logits_per_pixel_trained_by_cross_entropy()
 def test_anomaly_script_compares_made_with_scikit_learn(tmp_path):
     out = tmp_path / "anomaly.json"
     text = _script("anomaly.py", "--quick", "--tasks", "wine,breast-cancer-corrupted", "--json",
-                   str(out), cwd=tmp_path)  # fmt: skip
+                   str(out), "--made-max-epochs", "3", cwd=tmp_path)  # fmt: skip
     results = json.loads(out.read_text())
     tasks = results["tasks/quick"]
     assert set(tasks) == {"wine", "breast-cancer-corrupted"}

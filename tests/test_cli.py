@@ -291,26 +291,27 @@ def test_inpaint_draws_a_picture_and_keeps_what_was_observed(tmp_path, capsys):
     assert main(argv) == 0
     for spec in ("top", "bottom", "left", "right", "random"):
         out = tmp_path / f"{spec}.png"
-        assert main(["inpaint", str(run), "--mask", spec, "-n", "3", "--samples", "2",
+        assert main(["inpaint", str(run), "--region", spec, "-n", "3", "--samples", "2",
                      "--out", str(out), "--device", "cpu"]) == 0  # fmt: skip
         assert out.read_bytes()[:4] == b"\x89PNG"
     region = np.zeros((1, 8, 8), dtype=bool)
     region[0, 2:5, 2:5] = True
     np.save(tmp_path / "hole.npy", region)
-    assert main(["inpaint", str(run), "--mask", str(tmp_path / "hole.npy"), "--out",
+    assert main(["inpaint", str(run), "--region", str(tmp_path / "hole.npy"), "--out",
                  str(tmp_path / "hole.png"), "--device", "cpu"]) == 0  # fmt: skip
-    assert main(["inpaint", str(run), "--mask", "middle", "--out", str(tmp_path / "x.png")]) == 2
+    assert main(["inpaint", str(run), "--region", "middle", "--out", str(tmp_path / "x.png")]) == 2
     assert (
-        "--mask must be top, bottom, left, right, random or a .npy file" in capsys.readouterr().err
+        "--region middle must be top, bottom, left, right, random or a .npy file"
+        in capsys.readouterr().err
     )
 
 
 def test_inpaint_warns_for_a_single_ordering_model(run_dir, tmp_path, capsys):
     # run_dir has 2 masks but one ordering: the top half is a prefix of the natural ordering
-    assert main(["inpaint", str(run_dir), "--mask", "bottom", "-n", "2", "--out",
+    assert main(["inpaint", str(run_dir), "--region", "bottom", "-n", "2", "--out",
                  str(tmp_path / "ok.png"), "--device", "cpu"]) == 0  # fmt: skip
     assert "warning" not in capsys.readouterr().err
-    assert main(["inpaint", str(run_dir), "--mask", "top", "-n", "2", "--out",
+    assert main(["inpaint", str(run_dir), "--region", "top", "-n", "2", "--out",
                  str(tmp_path / "warn.png"), "--device", "cpu"]) == 0  # fmt: skip
     assert "made: warning: this model has one ordering" in capsys.readouterr().err
 
@@ -352,5 +353,5 @@ def test_score_hide_errors_name_the_hide_option(run_dir, tmp_path, capsys):
     out = str(tmp_path / "s.csv")
     assert main(["score", str(run_dir), "--hide", "middle", "--out", out, "--device", "cpu"]) == 2
     err = capsys.readouterr().err
-    assert "--hide must be top, bottom, left, right, random or a .npy file" in err
+    assert "--hide middle must be top, bottom, left, right, random or a .npy file" in err
     assert "--mask" not in err

@@ -155,7 +155,7 @@ def test_nothing_is_written_outside_the_paths_the_user_names(tmp_path):
     made("eval", str(run), "--device", "cpu")
     made("sample", str(run), "-n", "4", "--device", "cpu")
     made("score", str(run), "--data", str(data), "--device", "cpu")
-    made("inpaint", str(run), "--data", str(data), "--mask", "random", "-n", "2", "--device",
+    made("inpaint", str(run), "--data", str(data), "--region", "random", "-n", "2", "--device",
          "cpu")  # fmt: skip
     assert _tree(cwd) == set()  # nothing in the working directory
     assert data.read_bytes() == before

@@ -164,10 +164,10 @@ def test_a_run_travels_and_says_where_its_data_was(run, project, tmp_path_factor
     shutil.move(project / "data.npy", moved)
     code, _, err = _cli(["eval", run, "--device", "cpu"], capsys)
     assert code == 2 and f"was trained on {project / 'data.npy'}, which is not there" in err
-    assert "pass --data" in err
+    assert "give its new path (--data)" in err
     assert _cli(["eval", run, "--data", moved, "--device", "cpu"], capsys)[0] == 0
     code, _, err = _cli([*RESUME, run], capsys)
-    assert code == 2 and "which is not there; pass --data" in err
+    assert code == 2 and "which is not there; give its new path (--data)" in err
     assert _cli([*RESUME, run, "--data", moved, "--epochs", "3"], capsys)[0] == 0  # data moved
     assert json.loads((run / "config.json").read_text())["data"]["source"] == str(moved)
 
@@ -260,7 +260,7 @@ def test_outputs_never_overwrite_inputs(run, project, capsys):
         ["score", run, "--out", data],  # the run's own data, by default
         ["sample", run, "--out", data],
         ["sample", run, "--out", run / "best.pt"],
-        ["inpaint", run, "--mask", "random", "--out", run / "config.json"],
+        ["inpaint", run, "--region", "random", "--out", run / "config.json"],
         ["data", "export", data, "--out", data],
     ):
         argv = [*argv, "--device", "cpu"] if argv[0] != "data" else argv
@@ -329,7 +329,7 @@ def test_pictures_show_a_grid_s_worth_and_say_so(tmp_path, capsys):
                            "--device", "cpu"], capsys)  # fmt: skip
     assert code == 0 and "a picture shows at most 400 samples" in err
     assert "wrote 400 samples" in out
-    code, out, err = _cli(["inpaint", run, "--mask", "random", "-n", "100000", "--samples", "100",
+    code, out, err = _cli(["inpaint", run, "--region", "random", "-n", "100000", "--samples", "100",
                            "--out", tmp_path / "i.png", "--device", "cpu"], capsys)  # fmt: skip
     assert code == 0 and "a picture shows at most 16 examples with 8 completions" in err
 
@@ -382,7 +382,7 @@ def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path, capsys):
 def test_a_numeric_header_row_is_not_silently_data(tmp_path):
     path = tmp_path / "years.csv"
     path.write_text("2019,2020,2021\n" + "".join(f"{i % 2},{i % 3},{i % 2}\n" for i in range(30)))
-    with pytest.raises(ValueError, match="look like column names; say which it is with --header"):
+    with pytest.raises(ValueError, match="look like column names; say which it is with header"):
         load_data(str(path))
     assert load_data(str(path), header="yes").columns == ("2019", "2020", "2021")
     assert len(load_data(str(path), header="no", column_types=("0=real",)).original["all"]) == 31

@@ -122,7 +122,7 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     data = _table_with_outliers(tmp_path / "t.csv")
     run = tmp_path / "run"
     argv = ["train", "--data", str(data), "--out", str(run), "--hidden", "32,32", "--epochs",
-            "60", "--lr", "0.01", "--device", "cpu", "--quiet"]  # fmt: skip
+            "60", "--device", "cpu", "--quiet"]  # fmt: skip
     assert main(argv) == 0
     for name in ("samples.csv", "samples.png", "best.pt", "summary.json"):
         assert (run / name).is_file()

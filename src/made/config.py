@@ -243,6 +243,13 @@ class MADEConfig:
         return total + self.context_size * (sum(self.hidden_sizes) + outputs)
 
     @property
+    def orderings_vary(self) -> bool:
+        """Whether the masks have orderings of their own (``order_agnostic`` with more than
+        one mask): only then can an observed subset be put first in an ordering the model
+        was trained on. One mask has one ordering, whatever ``order_agnostic`` says."""
+        return self.order_agnostic and self.num_masks > 1
+
+    @property
     def num_dims(self) -> int:
         """D, the number of data dimensions (the product of ``input_shape``)."""
         return math.prod(self.input_shape)

@@ -1,8 +1,11 @@
-"""Writing many results in bounded memory: rows are produced batch by batch and written as
-they come, into a temporary file renamed into place at the end (as every file made writes).
+"""Writing results: samples, tables and data sets, in bounded memory. Rows are produced batch
+by batch and written as they come, into a temporary file renamed into place at the end (as
+every file made writes).
 
 ``write_npy`` streams a ``.npy`` (header, then each batch's bytes); ``write_csv`` streams text
 rows. Memory therefore stays at one batch, whatever the number of rows asked for.
+``write_samples`` draws a model's samples into a ``.npy``, a table's ``.csv`` or a picture;
+``export_data`` writes a data set's splits (``.npz``) or a table (``.csv``).
 """
 
 from __future__ import annotations
@@ -11,12 +14,31 @@ import csv
 import io
 import os
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 
-from .fileio import atomic_write
+from .data import Dataset, TableSchema
+from .fileio import atomic_write, atomic_write_bytes
+from .model import MADE
+from .plots import save_sample_grid
 
-__all__ = ["batch_rows", "batches", "write_csv", "write_npy"]
+__all__ = [
+    "GRID_SAMPLES",
+    "batch_rows",
+    "batches",
+    "export_data",
+    "sample_suffixes",
+    "write_csv",
+    "write_npy",
+    "write_samples",
+    "write_table",
+]
+
+# A picture shows at most this many samples: enough to look at, bounded whatever is asked.
+GRID_SAMPLES = 400
 
 _ELEMENTS_PER_BATCH = 1 << 20  # about 8 MiB of int64 values per batch
 
@@ -76,3 +98,82 @@ def write_csv(
         text.detach()
 
     atomic_write(path, write)
+
+
+def write_table(
+    path: str | os.PathLike[str], schema: TableSchema, x: Any,
+    extra: dict[str, list[str]] | None = None,
+) -> None:  # fmt: skip
+    """Rows ``x`` (codes and standardised values) as a CSV in the table's own units and
+    names, atomically; ``extra`` columns (name -> one text per row) come first."""
+    extra = extra or {}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*extra, *schema.names])
+    for i, row in enumerate(schema.decode(x)):
+        writer.writerow([*(column[i] for column in extra.values()), *row])
+    atomic_write(path, lambda f: f.write(buffer.getvalue().encode()))
+
+
+def sample_suffixes(schema: TableSchema | None) -> tuple[str, ...]:
+    """What samples can be written as: a picture or an array; a table's, a CSV or an array."""
+    return (".png", ".npy") if schema is None else (".csv", ".npy")
+
+
+def write_samples(
+    path: str | os.PathLike[str],
+    model: MADE,
+    n: int,
+    generator: torch.Generator,
+    *,
+    ensemble: int | None = None,
+    context: Callable[[int, int], torch.Tensor | None] | None = None,
+    schema: TableSchema | None = None,
+    title: str = "",
+) -> None:
+    """Draw ``n`` samples into ``path`` by its suffix (``sample_suffixes``): a ``.npy`` of
+    categories (a table's codes and standardised values), a table's ``.csv`` in its own
+    units, or a ``.png`` grid of at most ``GRID_SAMPLES``. Samples are drawn a batch at a
+    time from the one ``generator``, so memory stays at one batch; ``context(start, stop)``
+    gives a conditional model's context for samples ``start:stop``."""
+    path = Path(path)
+    if path.suffix not in sample_suffixes(schema):
+        raise ValueError(f"samples are written as {' or '.join(sample_suffixes(schema))} "
+                         f"files; got {path.name}")  # fmt: skip
+    if path.suffix == ".png" and n > GRID_SAMPLES:
+        raise ValueError(f"a picture shows at most {GRID_SAMPLES} samples; got {n}")
+
+    def draw(start: int, stop: int) -> np.ndarray:
+        ctx = None if context is None else context(start, stop)
+        ctx = None if ctx is None else ctx.to(model.device)
+        return model.sample(stop - start, ctx, generator=generator, ensemble=ensemble).cpu().numpy()
+
+    batch = batch_rows(model.num_dims)
+    if path.suffix == ".npy":
+        dtype = np.float64 if model.has_real else np.int64
+        write_npy(path, (n, *model.input_shape), dtype, draw, batch)
+    elif path.suffix == ".csv":
+        assert schema is not None
+        write_csv(path, schema.names, n, lambda a, b: schema.decode(draw(a, b)), batch)
+    else:
+        save_sample_grid(torch.from_numpy(draw(0, n)), path,
+                         num_categories=model.max_categories, title=title)  # fmt: skip
+
+
+def export_data(data: Dataset, path: str | os.PathLike[str]) -> str:
+    """Write ``data``: a table to ``.csv`` (every row, in its own order and units), or any
+    data set's splits and labels to ``.npz``; returns what was written, in words."""
+    path = Path(path)
+    if data.schema is not None and path.suffix == ".csv":
+        write_table(path, data.schema, data.original["all"])
+        return f"{len(data.original['all'])} rows, {len(data.schema.columns)} columns"
+    if path.suffix != ".npz":
+        tables = " (or .csv for a table)" if data.schema is not None else ""
+        raise ValueError(f"data is exported as .npz{tables}; got {path.name}")
+    arrays = {s: np.ascontiguousarray(data.splits[s]) for s in ("train", "valid", "test")}
+    arrays.update({f"{s}_labels": np.asarray(y) for s, y in data.labels.items()})
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+    sizes = ", ".join(f"{s} {len(arrays[s])}" for s in ("train", "valid", "test"))
+    return f"{sizes}; shape {tuple(data.shape)}"

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import MadeError
+
 __all__ = [
     "MAX_JSON_BYTES",
     "DamagedFileError",
@@ -37,7 +39,7 @@ __all__ = [
 MAX_JSON_BYTES = 16 << 20
 
 
-class DamagedFileError(ValueError):
+class DamagedFileError(MadeError):
     """A file made wrote (or should have) that cannot be read back as what it should be."""
 
 

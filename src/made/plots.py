@@ -166,6 +166,7 @@ def plot_columns(
     for j, (ax, col) in enumerate(zip(axes.flat, columns, strict=False)):
         if col.kind == "real":
             values = [x[:, j] * col.std + col.mean for _, x in sets]
+            values = [v[np.isfinite(v)] for v in values]  # a diverged sample is not drawn
             bins = np.histogram_bin_edges(np.concatenate(values), bins=20)
             for (label, _), v in zip(sets, values, strict=True):
                 ax.hist(v, bins=bins, density=True, alpha=0.55, label=label)

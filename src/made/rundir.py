@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .errors import MadeError, SettingError
 from .fileio import DamagedFileError, read_json, write_json
 from .version import __version__
 
@@ -56,7 +57,7 @@ RUN_FILES = (MARKER, "config.json", "checkpoint.pt", "best.pt", "metrics.jsonl",
 TRAINING_FILES = RUN_FILES[:9]
 
 
-class RunError(ValueError):
+class RunError(MadeError):
     """A run directory that cannot be used as asked (exists, missing, locked, changed)."""
 
 
@@ -145,18 +146,19 @@ def check_new_run_directory(out: Path, overwrite: bool, data_paths: Iterable[Pat
     out = Path(out)
     where = out.resolve()
     if where == Path.cwd().resolve():
-        raise RunError(
-            f"--out {str(out) or repr('')} is the current directory; a run needs a folder of "
-            "its own (for example --out runs/NAME)"
-        )
+        raise SettingError("out", str(out), "is the current directory; a run needs a folder of "
+                           "its own (for example runs/NAME)")  # fmt: skip
     if where == Path.home().resolve():
-        raise RunError(f"--out {out} is the home directory; a run needs a folder of its own")
+        raise SettingError("out", str(out), "is the home directory; a run needs a folder of its "
+                           "own")  # fmt: skip
     if where.parent == where:
-        raise RunError(f"--out {out} is a filesystem root; a run needs a folder of its own")
+        raise SettingError("out", str(out), "is a filesystem root; a run needs a folder of its "
+                           "own")  # fmt: skip
     for data in data_paths:
         data = Path(data).resolve()
         if data == where or where in data.parents:
-            raise RunError(f"--out {out} holds the data {data}; a run needs a folder of its own")
+            raise SettingError("out", str(out), f"holds the data {data}; a run needs a folder of "
+                               "its own")  # fmt: skip
     if out.exists() and not out.is_dir():
         raise RunError(f"{out} exists and is not a directory")
     # A run killed at its very start may leave only its lock or a temporary file: empty.
@@ -164,12 +166,13 @@ def check_new_run_directory(out: Path, overwrite: bool, data_paths: Iterable[Pat
         return
     if not overwrite:
         raise RunError(
-            f"{out} already exists and is not empty; pass --overwrite to replace it or "
-            "--resume to continue it"
+            f"{out} already exists and is not empty; pass {{flag:overwrite}} to replace it or "
+            "{flag:resume} to continue it"
         )
     if not check_marker(out):
         raise RunError(
-            f"refusing to --overwrite {out}: it is not a made run directory (no {MARKER}); "
+            f"refusing to overwrite {out} ({{flag:overwrite}}): it is not a made run directory "
+            f"(no {MARKER}); "
             "made replaces only folders it wrote"
         )
 

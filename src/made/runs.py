@@ -10,10 +10,7 @@ samples in ``samples.csv``) and ``summary.json``; ``made.rundir`` keeps the list
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -30,10 +27,10 @@ from .data.fingerprint import fingerprint, fingerprint_changes
 from .devices import resolve_device
 from .errors import brief
 from .evaluate import evaluate_nll
+from .export import write_table
 from .fileio import DamagedFileError, atomic_write_bytes, read_json, write_json
 from .model import MADE
 from .plots import plot_columns, plot_loss, save_sample_grid
-from .recipes import recipe
 from .rundir import (
     MARKER,
     RUN_FILES,
@@ -45,23 +42,27 @@ from .rundir import (
     run_lock,
     write_marker,
 )
+from .settings import DATA_FIXED, MODEL_SETTINGS, TRAIN_SETTINGS, resolve
+from .settings import resume as resume_changes
 from .train import FitResult, fit
 from .version import __version__
 
 __all__ = [
     "RUN_FILES",
-    "RESUMABLE_CHANGES",
     "RunError",
+    "RunRequest",
     "RunSettings",
     "absolute_source",
     "class_context",
+    "class_cycle",
     "data_contexts",
     "load_run",
     "read_record",
     "read_settings",
     "require_source",
     "resolve_device",
-    "settings_changes",
+    "resumed_settings",
+    "run_data",
     "table_schema",
     "train_run",
     "write_table",
@@ -70,21 +71,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RunSettings:
-    """What a run needs beyond its data: the model's architecture (everything of
+    """What a run trains with beyond its data: the model's architecture (everything of
     ``MADEConfig`` that the data does not fix), the optimisation, and whether the model is
-    class-conditional (the data's labels, one-hot, as context).
-
-    ``recipe`` names the recipe the settings came from (``made.recipes``); ``sized`` lists
-    the settings (``MADEConfig`` or ``TrainConfig`` field names) the auto recipe is still to
-    size to the data, which ``train_run`` does once the data is read, recording why in
-    ``choices``."""
+    class-conditional (the data's labels, one-hot, as context). ``recipe`` names the recipe
+    the settings came from (``made.recipes``), ``choices`` why it chose what it sized to the
+    data. A ``RunRequest`` becomes one once the data is read (``made.settings.resolve``)."""
 
     data: DataConfig
     model: dict[str, Any]
     train: TrainConfig
     conditional: bool = False
     recipe: str = "custom"
-    sized: tuple[str, ...] = ()
     choices: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,6 +94,37 @@ class RunSettings:
             "recipe": self.recipe,
             "choices": self.choices,
         }
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by name (the data's, the model's, the training's; ``seed`` is the
+        run's one seed), with ``conditional`` and ``recipe``."""
+        return {**self.model, **self.train.to_dict(), **self.data.to_dict(),
+                "conditional": self.conditional, "recipe": self.recipe}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a user asks of a run before its data is read: the data, a recipe, the settings
+    given by name (``MADEConfig``, ``TrainConfig`` and ``DataConfig`` field names, as
+    ``made.settings`` lists them; each replaces the recipe's value), and whether the model
+    is class-conditional. The command line makes one from its flags; so can any caller."""
+
+    data: DataConfig
+    recipe: str = "auto"
+    given: dict[str, Any] = field(default_factory=dict)
+    conditional: bool = False
+
+    def resolve(self, num_train: int, num_dims: int) -> RunSettings:
+        """The settings the run trains with on data of ``num_train`` training rows of
+        ``num_dims`` dimensions (``made.settings.resolve``)."""
+        chosen = resolve(
+            self.recipe,
+            {k: v for k, v in self.given.items() if k in MODEL_SETTINGS or k in TRAIN_SETTINGS},
+            num_train,
+            num_dims,
+        )
+        return RunSettings(self.data, chosen.model, chosen.train, self.conditional,
+                           self.recipe, chosen.choices)  # fmt: skip
 
 
 def read_record(run_dir: Path) -> dict[str, Any]:
@@ -120,11 +148,11 @@ def read_settings(run_dir: Path, record: dict[str, Any] | None = None) -> RunSet
     raw = read_record(run_dir) if record is None else record
     try:
         model = dict(raw["model"])
-        if all(key in model for key in _DATA_FIXED):  # the model it built, checked whole
+        if all(key in model for key in DATA_FIXED):  # the model it built, checked whole
             MADEConfig.from_dict(model)
         return RunSettings(
             data=DataConfig.from_dict(raw["data"]),
-            model={k: v for k, v in model.items() if k not in _DATA_FIXED},
+            model={k: v for k, v in model.items() if k not in DATA_FIXED},
             train=TrainConfig.from_dict(raw["train"]),
             conditional=_flag(raw.get("conditional", False)),
             recipe=str(raw.get("recipe", "custom"))[:64],
@@ -138,9 +166,6 @@ def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"conditional must be true or false; got {str(value)[:40]}")
     return value
-
-
-_DATA_FIXED = ("input_shape", "num_categories", "context_size")
 
 
 def class_context(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -166,69 +191,15 @@ def data_contexts(
     return out
 
 
-def settings_changes(saved: RunSettings, other: RunSettings) -> list[tuple[str, Any, Any]]:
-    """``(section.field, saved value, other value)`` for every setting that differs."""
-
-    def flat(s: RunSettings) -> dict[str, Any]:
-        d = s.to_dict()
-        out = {"conditional": d["conditional"], "recipe": d["recipe"]}
-        for section in ("data", "model", "train"):
-            out.update({f"{section}.{k}": v for k, v in d[section].items()})
-        return out
-
-    a, b = flat(saved), flat(other)
-    return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-
-
-# What a resumed run may change: the data's path (checked by fingerprint), a larger epoch
-# count, and the time limit.
-RESUMABLE_CHANGES = ("data.source", "train.epochs", "train.time_limit")
-
-
-def _resume_settings(saved: RunSettings, asked: RunSettings | None, done: int) -> RunSettings:
-    """The settings a resumed run continues with: its own, with the changes in
-    ``RESUMABLE_CHANGES`` the only ones allowed (``epochs`` no lower than ``done``)."""
-    if asked is None:
+def resumed_settings(saved: RunSettings, request: RunRequest | None, done: int) -> RunSettings:
+    """The settings a resumed run continues with: its own, with the changes the request's
+    given settings ask for where a resume allows them (``made.settings.resume``)."""
+    if request is None:
         return saved
-    for key, old, new in settings_changes(saved, asked):
-        if key not in RESUMABLE_CHANGES:
-            raise RunError(
-                f"{key.split('.')[-1]} is {new!r} but this run was trained with {old!r}; a "
-                "resumed run keeps its own settings (only epochs may be raised)"
-            )
-        if key == "train.epochs":
-            if new < done:
-                raise RunError(
-                    f"epochs {new} is below the {done} epochs this run has already trained"
-                )
-            if saved.train.schedule == "cosine":
-                raise RunError(
-                    f"this run's cosine schedule is fixed to its {old} epochs; it cannot be "
-                    "extended"
-                )
-    return replace(
-        saved,
-        data=replace(saved.data, source=asked.data.source),
-        train=replace(saved.train, epochs=asked.train.epochs, time_limit=asked.train.time_limit),
-    )
-
-
-def size_to_data(settings: RunSettings, data: Dataset) -> RunSettings:
-    """``settings`` with the settings in ``settings.sized`` chosen by their recipe for
-    ``data`` (its training rows and dimensions), and why, in ``choices``."""
-    if not settings.sized:
-        return settings
-    chosen = recipe(settings.recipe, len(data.splits["train"]), math.prod(data.shape))
-    model, train = dict(settings.model), settings.train
-    for key in settings.sized:
-        if key in chosen.model:
-            model[key] = chosen.model[key]
-        else:
-            train = replace(train, **{key: chosen.train[key]})
-        if key == "num_masks":  # validation scores the mixture of all the masks
-            train = replace(train, eval_ensemble=chosen.model[key])
-    choices = {key: chosen.reasons[key] for key in settings.sized}
-    return replace(settings, model=model, train=train, sized=(), choices=choices)
+    changes = resume_changes(saved.flat(), request.given, done)
+    train = replace(saved.train, **{k: v for k, v in changes.items() if k != "source"})
+    data = replace(saved.data, source=changes.get("source", saved.data.source))
+    return replace(saved, data=data, train=train)
 
 
 def absolute_source(cfg: DataConfig) -> DataConfig:
@@ -243,7 +214,8 @@ def require_source(cfg: DataConfig, run_dir: Path) -> None:
     """Refuse a run's recorded data file that is no longer there, saying where it was."""
     if cfg.source not in NAMED_SETS and not Path(cfg.source).exists():
         raise RunError(
-            f"this run ({run_dir}) was trained on {cfg.source}, which is not there; pass --data"
+            f"this run ({run_dir}) was trained on {cfg.source}, which is not there; give its "
+            "new path ({flag:source})"
         )
 
 
@@ -274,7 +246,7 @@ def _data_changes(record: dict[str, Any], prints: dict[str, Any], run_dir: Path)
 
 def train_run(
     out: str | Path,
-    settings: RunSettings | None,
+    settings: RunSettings | RunRequest | None,
     *,
     device: torch.device | str = "cpu",
     resume: bool = False,
@@ -311,7 +283,10 @@ def train_run(
         done = checkpoint_epoch(out / "checkpoint.pt")
         recorded = read_record(out)
         saved = read_settings(out, recorded)
-        settings = _resume_settings(saved, settings, done)
+        if isinstance(settings, RunSettings):
+            raise ValueError("a resumed run keeps its own settings: give a RunRequest of the "
+                             "changes (or None)")  # fmt: skip
+        settings = resumed_settings(saved, settings, done)
         if settings.data.source == saved.data.source:
             require_source(settings.data, out)
     elif settings is None:
@@ -326,8 +301,8 @@ def train_run(
     # A resumed table is encoded as the run began, whatever its file holds now.
     schema = _recorded_table(recorded, out) if resume else None
     data = load_data(settings.data, schema=schema)
-    if not resume:
-        settings = size_to_data(settings, data)
+    if isinstance(settings, RunRequest):
+        settings = settings.resolve(len(data.splits["train"]), data.num_dims)
     prints = fingerprint(data.splits, data.labels)
     if resume:
         changes = _data_changes(recorded, prints, out)
@@ -483,24 +458,48 @@ def _original_units(data: Dataset, nll: float) -> dict[str, float]:
     return {"test_nll_original_units": nll + data.schema.log_scale}
 
 
-def write_table(
-    path: Path, schema: TableSchema, x: Any, extra: dict[str, list[str]] | None = None
-) -> None:
-    """Rows ``x`` (codes and standardised values) as a CSV in the table's own units and
-    names, atomically; ``extra`` columns (name -> one text per row) come first."""
-    extra = extra or {}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*extra, *schema.names])
-    for i, row in enumerate(schema.decode(x)):
-        writer.writerow([*(column[i] for column in extra.values()), *row])
-    atomic_write_bytes(path, buffer.getvalue().encode())
-
-
 def table_schema(payload: dict[str, Any]) -> TableSchema | None:
     """The table schema a checkpoint carries, if its model was trained on a table."""
     table = payload.get("table")
     return None if table is None else TableSchema.from_dict(table)
+
+
+def run_data(
+    run_dir: Path, payload: dict[str, Any], model: MADE, data: DataConfig | None = None
+) -> Dataset:
+    """The data a command reads with a trained model: ``data`` if given, else the run's own
+    (from its ``config.json``), a table encoded exactly as in training; refused when its
+    examples do not have the model's dimensions."""
+    schema = table_schema(payload)
+    if data is not None:
+        if schema is not None and (data.column_types or data.num_categories is not None):
+            raise RunError("this model was trained on a table: its column types are fixed")
+        loaded = load_data(data, schema=schema)
+    elif (run_dir / "config.json").is_file():
+        settings = read_settings(run_dir)
+        require_source(settings.data, run_dir)
+        loaded = load_data(settings.data, schema=schema)
+    else:
+        raise RunError(f"{run_dir} has no config.json; give the data ({{flag:source}})")
+    if loaded.num_dims != model.num_dims:
+        raise RunError(
+            f"{loaded.name} has {loaded.num_dims} features per example but the model was "
+            f"trained on {model.num_dims}"
+        )
+    return loaded
+
+
+def class_cycle(num_classes: int, fixed: int | None = None) -> Callable[[int, int], torch.Tensor]:
+    """The context of samples ``start:stop`` of a class-conditional model: class ``fixed``,
+    or every class in turn, as one-hot rows made a batch at a time."""
+
+    def context(start: int, stop: int) -> torch.Tensor:
+        labels = torch.arange(start, stop) % num_classes
+        if fixed is not None:
+            labels = torch.full_like(labels, fixed)
+        return class_context(labels, num_classes)
+
+    return context
 
 
 def load_run(run: str | Path, device: torch.device | str = "cpu") -> tuple[MADE, dict, Path]:

@@ -142,7 +142,7 @@ def observed_first(
     already come first; otherwise ``strict`` raises and non-strict warns.
     """
     seen = pattern.to(ordering.device)[ordering]  # observed flags in generation order
-    if model.config.order_agnostic:
+    if model.config.orderings_vary:
         return torch.cat([ordering[seen], ordering[~seen]])
     if not bool(seen[: int(seen.sum())].all()):
         message = (

@@ -42,7 +42,7 @@ from .config import TrainConfig
 from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
 from .devices import resolve_device
 from .model import MADE
-from .recipes import recipe
+from .settings import resolve
 from .train import fit
 
 __all__ = ["MADEDensity"]
@@ -50,8 +50,6 @@ __all__ = ["MADEDensity"]
 # n_models="auto": a mixture of this many fold models for a table of up to this many cells
 SMALL_MODELS = 5
 SMALL_TABLE = 100_000
-# batch_size="auto": rows per step for a small table (else the recipe's)
-SMALL_BATCH = 16
 OUTLIER_SCORES = ("auto", "likelihood", "complexity")
 
 
@@ -67,18 +65,20 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         hidden_sizes: hidden layer sizes (None: the recipe's).
         num_masks: masks trained (order-agnostic, scored as their mixture); None: the recipe's.
         dropout: hidden-unit dropout while training; None: the recipe's.
-        num_components: Gaussians in each real column's conditional density.
+        num_components: Gaussians in each real column's conditional density; None: the
+            recipe's (4).
         n_models: MADEs whose mixture (of probabilities) is the density, model k holding
             out the k-th of as many folds to choose its epoch; ``"auto"``: 5 for a small
             table (rows x columns up to 100,000: on wine and breast cancer the mixture of 5
             scores 1.7 and 2.4 nats a row better on held-out rows than one), else 1.
         lr: Adam's learning rate; None: the recipe's.
         max_epochs: at most this many epochs (None: the recipe's 1,000).
-        patience: stop after this many epochs without a better held-out NLL.
-        batch_size: rows per step; ``"auto"``: 16 for a small table (as ``n_models``), else
-            128. At 128 an epoch of a hundred rows is one step, and early stopping ends the
-            training after a few dozen steps: batches of 16 score 0.5 (wine) and 3.3 (breast
-            cancer) nats a row better on held-out rows (``benchmarks/anomaly.py``).
+        patience: stop after this many epochs without a better held-out NLL; None: the
+            recipe's (10).
+        batch_size: rows per step; ``"auto"``: the recipe's, 16 for a small table (up to
+            100,000 training cells), else 128. At 128 an epoch of a hundred rows is one step,
+            and early stopping ends the training after a few dozen steps: batches of 16 score
+            0.5 (wine) and 3.3 (breast cancer) nats a row better on held-out rows.
         validation_fraction: with one model, the share of rows held out to choose the epoch
             (none with fewer than 10 rows: the training rows are used).
         contamination: the share of training rows ``predict`` calls outliers (``offset_`` is
@@ -113,11 +113,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         *,
         num_masks: int | None = None,
         dropout: float | None = None,
-        num_components: int = 4,
+        num_components: int | None = None,
         n_models: int | str = "auto",
         lr: float | None = None,
         max_epochs: int | None = None,
-        patience: int = 10,
+        patience: int | None = None,
         batch_size: int | str = "auto",
         validation_fraction: float = 0.1,
         contamination: float = 0.1,
@@ -162,7 +162,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         seed = int(rng.randint(2**31 - 1))
         order = rng.permutation(len(x))
         count = self._n_models(x.shape)
-        batch = self._batch_size(x.shape)
+        batch = self._batch_size()
         self.models_, self.fit_results_ = [], []
         for k in range(count):
             train_rows, valid_rows = self._split(order, k, count)
@@ -183,11 +183,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             return int(self.n_models)
         return SMALL_MODELS if _small(shape) else 1
 
-    def _batch_size(self, shape: tuple[int, ...]) -> int | None:
+    def _batch_size(self) -> int | None:
         """Rows per step; None: the recipe's."""
-        if self.batch_size != "auto":
-            return int(self.batch_size)
-        return SMALL_BATCH if _small(shape) else None
+        return None if self.batch_size == "auto" else int(self.batch_size)
 
     def _split(self, order: np.ndarray, k: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Model ``k``'s training and held-out rows: fold k of ``count`` held out, or with
@@ -210,11 +208,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         seed: int,
         batch: int | None,
     ) -> tuple[MADE, Any]:
-        model_kwargs, train_kwargs = self._settings(len(train_rows), x.shape[1], batch)
-        model = MADE(
-            x.shape[1], num_categories=self.schema_.num_categories,
-            num_components=self.num_components, seed=seed, **model_kwargs,
-        ).to(self._device())  # fmt: skip
+        settings, config = self._settings(len(train_rows), x.shape[1], batch, seed)
+        model = MADE(x.shape[1], num_categories=self.schema_.num_categories,
+                     **settings).to(self._device())  # fmt: skip
         data = self._tensor(x, model)
         on_epoch = None
         if self.verbose:
@@ -223,7 +219,6 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 print(f"epoch {record['epoch']:4d}  train {record['train_loss']:.4f}  "
                       f"valid {record['valid_nll']:.4f} nats", flush=True)  # fmt: skip
 
-        config = TrainConfig(**train_kwargs, seed=seed)
         result = fit(model, data[train_rows], data[valid_rows], config, on_epoch=on_epoch)
         # Scores in float64: a row's score then does not depend on the rows scored with it
         # (float32 products differ in the last digit with the batch's size).
@@ -260,26 +255,19 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             raise ValueError("outlier_score='complexity' reads rows as images: give image_shape")
 
     def _settings(
-        self, num_train: int, num_dims: int, batch: int | None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The auto recipe sized to the data, with every parameter given in its place."""
-        auto = recipe("auto", num_train, num_dims)
-        model = dict(auto.model)
-        for key, value in (("hidden_sizes", self.hidden_sizes), ("num_masks", self.num_masks),
-                           ("dropout", self.dropout)):  # fmt: skip
-            if value is not None:
-                model[key] = list(value) if key == "hidden_sizes" else value
-        if model["num_masks"] == 1:
-            model["order_agnostic"] = False
-        train = {**auto.train, "patience": self.patience, "precision": self.precision,
-                 "eval_ensemble": model["num_masks"]}  # fmt: skip
-        if batch is not None:
-            train["batch_size"] = batch
-        if self.lr is not None:
-            train["lr"] = self.lr
-        if self.max_epochs is not None:
-            train["epochs"] = self.max_epochs
-        return model, train
+        self, num_train: int, num_dims: int, batch: int | None, seed: int
+    ) -> tuple[dict[str, Any], TrainConfig]:
+        """The auto recipe sized to the data, with every parameter given in its place
+        (``made.settings.resolve``, as ``made train`` does)."""
+        given = {"hidden_sizes": self.hidden_sizes, "num_masks": self.num_masks,
+                 "dropout": self.dropout, "num_components": self.num_components, "lr": self.lr,
+                 "epochs": self.max_epochs, "patience": self.patience,
+                 "precision": self.precision, "batch_size": batch, "seed": seed}  # fmt: skip
+        if given["hidden_sizes"] is not None:
+            given["hidden_sizes"] = tuple(given["hidden_sizes"])
+        chosen = resolve("auto", {k: v for k, v in given.items() if v is not None},
+                         num_train, num_dims)  # fmt: skip
+        return chosen.model, chosen.train
 
     # ---------------------------------------------------------------------------- scoring
     def score_samples(self, X: Any) -> np.ndarray:

@@ -30,7 +30,7 @@ from torch import nn
 
 from .checkpoint import checkpoint_bytes, checkpoint_payload, load_checkpoint
 from .config import TrainConfig
-from .errors import brief
+from .errors import MadeError, brief, render
 from .evaluate import evaluate_nll
 from .fileio import atomic_write_bytes
 from .masks import derive_seed, make_generator
@@ -51,10 +51,18 @@ _DROPOUT_STREAM = 0xD709
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or infinite; the weights were not updated with it."""
+    """The loss became NaN or infinite; the weights were not updated with it. Its message
+    names settings as ``made.errors`` says (``template``)."""
+
+    def __init__(self, template: str) -> None:
+        super().__init__(template)
+        self.template = template
+
+    def __str__(self) -> str:
+        return render(self.template)
 
 
-class MissingBestError(ValueError):
+class MissingBestError(MadeError):
     """A resumed run whose best weights (``best.pt``) are gone and were not bettered."""
 
 
@@ -323,7 +331,7 @@ def fit(
         raise MissingBestError(
             f"{run_dir / 'best.pt'} (the weights of epoch {result.best_epoch}, the best) is "
             "missing and no later epoch was better, so the run cannot report its best model; "
-            "train it again (--overwrite)"
+            "train it again ({flag:overwrite})"
         )
     model.load_state_dict(loop.best_state)
     model.eval()  # the model returned scores and samples; dropout, if any, is off
@@ -467,7 +475,7 @@ def _train_epoch(
         if not math.isfinite(batch_nll):
             raise NonFiniteLossError(
                 f"the loss became {batch_nll} at epoch {epoch}, step {loop.step + 1}; the "
-                "weights were not updated with it (try a lower learning rate or --grad-clip)"
+                "weights were not updated with it (try a lower {flag:lr} or {flag:grad_clip})"
             )
         loop.optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -545,7 +553,7 @@ def _restore(
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
         raise ValueError(
             f"{run_dir / 'checkpoint.pt'} holds a training state made cannot resume from "
-            f"({brief(exc)}); train again (--overwrite)"
+            f"({brief(exc)}); train again ({{flag:overwrite}})"
         ) from None
     loop.best_state = _best_state(run_dir, result.best_epoch, result.resumed_from - 1, model, loop)
     if write:  # drop the lines the killed epoch wrote after its checkpoint

@@ -193,7 +193,7 @@ def read_csv_cells(
         if delimiter is None:
             delimiter = _detect_delimiter(lines)
             if delimiter != ",":
-                notes.append(f"delimiter {delimiter!r} detected (set one with --delimiter)")
+                notes.append(f"delimiter {delimiter!r} detected (set one with {{flag:delimiter}})")
         rows = [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter)
                 if row and any(c.strip() for c in row)]  # fmt: skip
     except csv.Error as exc:
@@ -207,7 +207,7 @@ def read_csv_cells(
         shown = ", ".join(rows[0][:6]) + (", ..." if len(rows[0]) > 6 else "")
         raise DataError(
             f"{path}: the first line ({shown}) is numbers that look like column names; say "
-            "which it is with --header yes or --header no"
+            "which it is with {flag:header} yes or {flag:header} no"
         )
     if header == "yes" or (header == "auto" and not numeric):
         names, rows = rows[0], rows[1:]

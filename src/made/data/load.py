@@ -418,7 +418,7 @@ def _array_source(splits: dict[str, np.ndarray], labels: dict[str, np.ndarray]) 
         raw = _Raw(splits, 255, "threshold", labels)
         raw.notes.append(
             f"values 0..{top:g} in an array of images: read as grey levels, like PNG images "
-            "(--binarize none keeps them as 256 categories)"
+            "({flag:binarize} none keeps them as 256 categories)"
         )
         return raw
     return _Raw(splits, _value_max(first, top), "none", labels)

@@ -263,8 +263,8 @@ def _infer_column(
         raise DataError(
             f"{where}: column {name!r} has {len(column.values):,} distinct values, more than "
             f"the {MAX_COLUMN_CATEGORIES:,} a categorical column may have (an identifier?); "
-            + (f"pass --column-type {name}=real, or drop the column" if numeric else
-               "drop the column")
+            + (f"pass {{flag:column_types}} {name}=real, or drop the column"
+               if numeric else "drop the column")
         )  # fmt: skip
     return column
 

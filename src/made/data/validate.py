@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..errors import MadeError
+
 __all__ = [
     "chunks",
     "MAX_CATEGORIES",
@@ -37,7 +39,7 @@ def chunks(x: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         yield start, np.asarray(x[start : start + _CHUNK])
 
 
-class DataError(ValueError):
+class DataError(MadeError):
     """Data that cannot be used as given; the message says where and why."""
 
 
@@ -155,5 +157,5 @@ def check_output_size(
         raise DataError(
             f"{where}: {d:,} features with {int(cards.max()):,} categories at most would need "
             f"{units:,} output units (more than {MAX_OUTPUT_UNITS:,}); binarise or quantise the "
-            "values (--binarize, levels) or drop features"
+            "values ({flag:binarize}, {flag:levels}) or drop features"
         )
