@@ -92,7 +92,7 @@ def test_maf_density_integrates_to_one_in_two_dimensions():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(num_dims=0, hidden_sizes=[4]), "num_dims must be an int >= 1"),
+        (dict(num_dims=0, hidden_sizes=[4]), "num_dims must be an int in 1.."),
         (dict(num_dims=3, hidden_sizes=[0]), "hidden_sizes must hold positive ints"),
         (dict(num_dims=3, hidden_sizes=[4], params_per_dim=0), "params_per_dim must be an int"),
         (dict(num_dims=3, hidden_sizes=[4], activation="swish"), "activation must be one of"),

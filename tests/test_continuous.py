@@ -158,7 +158,7 @@ def test_log_density_depends_only_on_earlier_dimensions():
     def per_dim(values):
         full = x.clone()
         full[0, list(model.real_dims)] = values
-        out = model.net(model._encode(full), None, model.masks(0))
+        out = model.net(model.encode(full), None, model.masks(0))
         return model.layout.log_prob_per_dim(out, full)[0]
 
     jac = torch.autograd.functional.jacobian(per_dim, x[0, list(model.real_dims)])
@@ -171,8 +171,8 @@ def test_log_density_depends_only_on_earlier_dimensions():
     # and changing a later categorical value leaves earlier conditionals alone
     changed = x.clone()
     changed[0, 1] = (changed[0, 1] + 1) % 3  # dimension 1 is last in the ordering
-    out_a = model.net(model._encode(x), None, model.masks(0))
-    out_b = model.net(model._encode(changed), None, model.masks(0))
+    out_a = model.net(model.encode(x), None, model.masks(0))
+    out_b = model.net(model.encode(changed), None, model.masks(0))
     lp_a, lp_b = (
         model.layout.log_prob_per_dim(out_a, x),
         model.layout.log_prob_per_dim(out_b, changed),
@@ -187,7 +187,7 @@ def test_inpainting_keeps_real_observed_values_and_marginal_is_exact():
     observed = torch.tensor([[0.25, -1.5, 0.0]], dtype=torch.float64)
     mask = torch.tensor([True, False, False])
     x = model.sample(500, generator=torch.Generator().manual_seed(0), observed=observed,
-                     observed_mask=mask)  # fmt: skip
+                     is_observed=mask)  # fmt: skip
     assert torch.equal(x[:, 0], torch.full((500,), 0.25, dtype=torch.float64))
     assert x[:, 1].std() > 0
     # p(x_0) by integrating out x_1 and summing out x_2, against log_marginal

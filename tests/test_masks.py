@@ -109,7 +109,7 @@ def test_model_masks_equal_the_definitions(kwargs):
     for k in range(model.num_masks):
         model.set_mask(k)
         expected = _masks_by_definition(
-            model.ordering.tolist(), [h.tolist() for h in model.hidden_degrees()], in_dim, in_dim
+            model.ordering.tolist(), [h.tolist() for h in model.degrees()], in_dim, in_dim
         )
         layers = [*model.hidden, model.output, model.direct]
         for layer, exp in zip(layers, expected, strict=True):
@@ -133,8 +133,10 @@ def test_masks_are_reproducible_golden_values():
     # Fixed values for a fixed seed: a change to mask generation must be a conscious one.
     model = MADE(5, [6, 4], ordering="random", num_masks=2, order_agnostic=True, seed=123)
     assert model.orderings.tolist() == GOLDEN_ORDERINGS
-    assert [d.tolist() for d in model.hidden_degrees(0)] == GOLDEN_DEGREES_0
-    assert [d.tolist() for d in model.hidden_degrees(1)] == GOLDEN_DEGREES_1
+    assert [d.tolist() for d in model.degrees(0)] == GOLDEN_DEGREES_0
+    assert [d.tolist() for d in model.degrees(1)] == GOLDEN_DEGREES_1
+    with pytest.warns(DeprecationWarning, match="degrees"):  # its old name still works
+        assert [d.tolist() for d in model.hidden_degrees(1)] == GOLDEN_DEGREES_1
     again = MADE(5, [6, 4], ordering="random", num_masks=2, order_agnostic=True, seed=123)
     for a, b in zip(model.buffers(), again.buffers(), strict=True):
         assert torch.equal(a, b)

@@ -10,8 +10,7 @@ import torch
 from conftest import all_configurations, chi_square_pvalue, sharpen
 
 from made import MADE
-from made.masks import build_masks
-from made.sampling import observed_first
+from made.masks import build_masks, observed_first
 
 
 def _counts(model: MADE, samples: torch.Tensor) -> torch.Tensor:
@@ -196,19 +195,17 @@ def test_inpainting_keeps_observed_values_and_draws_the_exact_conditional():
     observed = torch.tensor([1, 0, 1, 0])
     mask = torch.tensor([True, False, True, False])
     samples = model.sample(30000, generator=torch.Generator().manual_seed(0),
-                           observed=observed, observed_mask=mask)  # fmt: skip
+                           observed=observed, is_observed=mask)  # fmt: skip
     assert torch.all(samples[:, mask] == observed[mask])
     # p(rest | observed) under the ordering that puts the observed first
     keep = (xs[:, mask] == observed[mask]).all(dim=1)
     with torch.no_grad():
         joint = model.log_prob(xs[keep], ensemble=None)
     # log p(x) is ordering-dependent for a fixed network; use the same ordering as sampling
-    ordering = observed_first(model, model.ordering, mask, strict=True)
-    masks = build_masks(
-        ordering, model.hidden_degrees(0), model.layout.unit_dim, model.layout.unit_dim
-    )
+    ordering = observed_first(model.ordering, mask, model.config.orderings_vary, strict=True)
+    masks = build_masks(ordering, model.degrees(0), model.layout.unit_dim, model.layout.unit_dim)
     with torch.no_grad():
-        per_dim = model.layout.log_prob_per_dim(model.net(model._encode(xs[keep]), None, masks),
+        per_dim = model.layout.log_prob_per_dim(model.net(model.encode(xs[keep]), None, masks),
                                           xs[keep])  # fmt: skip
     cond = per_dim[:, ~mask].sum(1).exp()
     assert math.isclose(float(cond.sum()), 1.0, rel_tol=1e-9)
@@ -225,9 +222,9 @@ def test_inpainting_a_single_ordering_model_warns_unless_prefix():
     x = torch.tensor([1, 0, 1, 1])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model.sample(5, observed=x, observed_mask=torch.tensor([True, True, False, False]))
+        model.sample(5, observed=x, is_observed=torch.tensor([True, True, False, False]))
     with pytest.warns(UserWarning, match="not exact"):
-        s = model.sample(5, observed=x, observed_mask=torch.tensor([False, True, False, True]))
+        s = model.sample(5, observed=x, is_observed=torch.tensor([False, True, False, True]))
     assert torch.all(s[:, [1, 3]] == x[[1, 3]])
 
 
@@ -237,11 +234,11 @@ def test_bad_inpainting_arguments():
     with pytest.raises(ValueError, match="go together"):
         model.sample(3, observed=x)
     with pytest.raises(ValueError, match="boolean"):
-        model.sample(3, observed=x, observed_mask=torch.ones(2, 2))
-    with pytest.raises(ValueError, match=r"observed_mask must have shape \(2, 2\)"):
-        model.sample(3, observed=x, observed_mask=torch.ones(3, dtype=torch.bool))
+        model.sample(3, observed=x, is_observed=torch.ones(2, 2))
+    with pytest.raises(ValueError, match=r"is_observed must have shape \(2, 2\)"):
+        model.sample(3, observed=x, is_observed=torch.ones(3, dtype=torch.bool))
     with pytest.raises(ValueError, match="outside its categories"):
-        model.sample(3, observed=x + 2, observed_mask=torch.ones(2, 2, dtype=torch.bool))
+        model.sample(3, observed=x + 2, is_observed=torch.ones(2, 2, dtype=torch.bool))
     with pytest.raises(ValueError, match="method must be"):
         model.sample(3, method="fast")
 
@@ -259,7 +256,7 @@ def test_large_requests_sampled_in_chunks_give_the_same_samples(monkeypatch):
     def draws():
         g = torch.Generator().manual_seed(3)
         plain = model.sample(23, generator=g, ensemble=2)
-        filled = model.sample(23, generator=g, observed=observed, observed_mask=mask.expand(23, 6))
+        filled = model.sample(23, generator=g, observed=observed, is_observed=mask.expand(23, 6))
         return plain, filled
 
     monkeypatch.setattr(sampling, "CPU_CHUNK", 10**9)

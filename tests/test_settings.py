@@ -170,3 +170,20 @@ def test_the_inpainting_region_option_has_one_name_and_the_old_one_still_works(t
         err = capsys.readouterr().err
         assert code == 0 and out.is_file(), err
         assert ("--mask is deprecated; use --region" in err) == (option == "--mask")
+
+
+def test_the_observed_pattern_has_one_name_and_the_old_one_still_works():
+    """``is_observed`` names which values are observed ("mask" names connectivity);
+    ``observed_mask`` still works, with a DeprecationWarning, and gives the same answer."""
+    model = MADE(6, [16], num_masks=2, order_agnostic=True, seed=0)
+    x = torch.randint(0, 2, (4, 6))
+    seen = torch.tensor([True, False, True, False, False, True])
+    now = model.log_marginal(x, is_observed=seen)
+    with pytest.warns(DeprecationWarning, match="is_observed"):
+        assert torch.equal(model.log_marginal(x, observed_mask=seen), now)
+    g = torch.Generator().manual_seed(0)
+    drawn = model.sample(4, generator=g, observed=x, is_observed=seen)
+    with pytest.warns(DeprecationWarning, match="is_observed"):
+        old = model.sample(4, generator=torch.Generator().manual_seed(0), observed=x,
+                           observed_mask=seen)  # fmt: skip
+    assert torch.equal(drawn, old)

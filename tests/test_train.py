@@ -213,9 +213,8 @@ def test_premasked_training_equals_masked_training_bit_for_bit(data, monkeypatch
     # A single-mask model trains with its masked-out weights held at zero and unmasked in the
     # kernel, which zeroes their gradients on its blocks' edges only; that must change nothing:
     # same weights as masking on every call, bit for bit
-    import contextlib
-
     import made.train as train_module
+    from made.fastpath import Fast
 
     def trained():
         model = MADE(data.shape, hidden, direct_connections=True, ordering=ordering, seed=4)
@@ -224,10 +223,14 @@ def test_premasked_training_equals_masked_training_bit_for_bit(data, monkeypatch
         return model
 
     fast = trained()
-    assert not fast.net.premasked  # switched off again after training
     for layer in fast.net.layers():  # masked-out weights stayed exactly zero
         assert torch.all(layer.weight[~layer.mask] == 0)
-    monkeypatch.setattr(train_module, "premasked", lambda model: contextlib.nullcontext())
+    chosen = train_module.training_path
+
+    def masking(model: MADE, precision: str) -> Fast:  # the same path, masking every call
+        return Fast(premasked=False, dtype=chosen(model, precision).dtype)
+
+    monkeypatch.setattr(train_module, "training_path", masking)
     slow = trained()
     assert torch.equal(_flat(fast), _flat(slow))
 
@@ -252,26 +255,29 @@ def test_auto_precision_follows_the_hardware(monkeypatch):
 def test_bfloat16_steps_keep_the_structure_and_follow_the_float32_gradient(ordering):
     # the kernel in bfloat16: every output still reads only earlier inputs (exactly), the
     # outputs come back in float32, and the gradient is the float32 one up to bfloat16 rounding
-    from made.train import computing_in, premasked
+    from made.fastpath import Fast, fast_forward
 
     model = MADE(12, [300, 40], direct_connections=True, ordering=ordering, seed=3)
-    x = torch.randint(0, 2, (64, 12))
+    g = torch.Generator().manual_seed(0)  # not the global generator: the test's own data
+    x = torch.randint(0, 2, (64, 12), generator=g)
     reference = torch.autograd.grad(-model.log_prob(x).mean(), list(model.parameters()))
-    with premasked(model), computing_in(model, torch.bfloat16):
-        h = torch.rand(1, 12, requires_grad=True)
-        out = model.net(h, None, None, model.plan())
-        assert out.dtype == torch.float32
-        jac = torch.stack([torch.autograd.grad(out[0, t], h, retain_graph=True)[0][0]
-                           for t in range(12)])  # fmt: skip
-        order = model.orderings[0]
-        jac = jac[order][:, order]  # rows and columns by position in the ordering
-        assert torch.all(jac.triu() == 0)
-        grads = torch.autograd.grad(-model.log_prob(x).mean(), list(model.parameters()))
+    model.zero_unused_weights()
+    bf16 = Fast(premasked=True, dtype=torch.bfloat16)
+    h = torch.rand(1, 12, generator=g).requires_grad_()
+    out = fast_forward(model.net, h, None, model.net.stored_masks(), model.plan(), bf16)
+    assert out.dtype == torch.float32
+    jac = torch.stack([torch.autograd.grad(out[0, t], h, retain_graph=True)[0][0]
+                       for t in range(12)])  # fmt: skip
+    order = model.orderings[0]
+    jac = jac[order][:, order]  # rows and columns by position in the ordering
+    assert torch.all(jac.triu() == 0)
+    grads = torch.autograd.grad(-model.log_prob(x, fast=bf16).mean(), list(model.parameters()))
     index = {id(p): i for i, p in enumerate(model.parameters())}
     for layer in model.net.layers():  # masked-out weights get no gradient
         assert torch.all(grads[index[id(layer.weight)]][~layer.mask] == 0)
     for a, b in zip(reference, grads, strict=True):
-        assert (a - b).norm() <= 0.1 * a.norm()  # bfloat16 rounding: 3-5% here; a bug: O(1)
+        # bfloat16 rounding: up to 14% for the smallest gradients over 20 data seeds; a bug: O(1)
+        assert (a - b).norm() <= 0.25 * a.norm()
 
 
 def test_bfloat16_training_scores_in_float32_and_matches_float32(data):
@@ -282,7 +288,9 @@ def test_bfloat16_training_scores_in_float32_and_matches_float32(data):
 
     (m32, r32), (m16, r16) = trained("float32"), trained("bfloat16")
     assert (r32.precision, r16.precision) == ("float32", "bfloat16")
-    assert m16.net.compute_dtype is None  # scores after training are float32
+    assert evaluate_nll(m16, data.test[:10]).nll == pytest.approx(
+        -m16.log_prob(data.test[:10]).double().mean().item(), abs=1e-4
+    )  # scores: float32
     assert all(p.dtype == torch.float32 for p in m16.parameters())
     for layer in m16.net.layers():
         assert torch.all(layer.weight[~layer.mask] == 0)

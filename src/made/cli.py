@@ -618,7 +618,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     if table_schema(payload) is not None:
         raise UsageError(
             "inpaint draws pictures; for a table, condition on observed columns with "
-            "MADE.sample(observed=..., observed_mask=...) in Python"
+            "MADE.sample(observed=..., is_observed=...) in Python"
         )
     data = _data_of(args, run_dir, payload, model)
     if model.config.context_size > 0:

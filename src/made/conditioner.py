@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .config import _is_int, _positive_ints
+from .config import LIMITS, check_count, positive_ints
 from .masks import (
     INIT_STREAM,
     MASK_STREAM,
@@ -61,9 +61,8 @@ class MaskedMLP(nn.Module):
         super().__init__()
         for name, value, low in (("num_dims", num_dims, 1), ("params_per_dim", params_per_dim, 1),
                                  ("context_size", context_size, 0), ("seed", seed, 0)):  # fmt: skip
-            if not _is_int(value) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
-        sizes = list(_positive_ints("hidden_sizes", hidden_sizes, allow_empty=True))
+            check_count(name, value, low, LIMITS["seed"] if name == "seed" else None)
+        sizes = list(positive_ints("hidden_sizes", hidden_sizes, allow_empty=True))
         self.num_dims, self.params_per_dim = num_dims, params_per_dim
         self.context_size = context_size
         masks_gen = make_generator(seed, MASK_STREAM)

@@ -15,6 +15,9 @@ from typing import Any
 
 __all__ = [
     "LIMITS",
+    "check_count",
+    "is_int",
+    "positive_ints",
     "ACTIVATIONS",
     "BINARIZE",
     "HEADERS",
@@ -57,7 +60,8 @@ LIMITS = {
 }
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """An integer, not a bool (JSON and numpy integers included)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -76,10 +80,10 @@ def _shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _positive_ints(
+def positive_ints(
     name: str, value: Any, allow_empty: bool, most: int | None = None
 ) -> tuple[int, ...]:
-    if _is_int(value):
+    if is_int(value):
         value = (value,)
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise ValueError(f"{name} must be an int or a sequence of ints; got {_shown(value)}")
@@ -87,17 +91,17 @@ def _positive_ints(
     if not items and not allow_empty:
         raise ValueError(f"{name} must not be empty")
     for item in items:
-        if not _is_int(item) or item < 1:
+        if not is_int(item) or item < 1:
             raise ValueError(f"{name} must hold positive ints; got {_shown(list(items))}")
         if most is not None and item > most:
             raise ValueError(f"{name} must hold ints of at most {most:,}; got {_shown(item)}")
     return tuple(int(i) for i in items)
 
 
-def _check_count(name: str, value: Any, low: int = 1, high: int | None = None) -> None:
+def check_count(name: str, value: Any, low: int = 1, high: int | None = None) -> None:
     """An int (not a bool) in ``low..high`` (``LIMITS["count"]`` by default), or ValueError."""
     high = LIMITS["count"] if high is None else high
-    if not _is_int(value) or not low <= value <= high:
+    if not is_int(value) or not low <= value <= high:
         raise ValueError(f"{name} must be an int in {low}..{high:,}; got {_shown(value)}")
 
 
@@ -125,8 +129,8 @@ class MADEConfig:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise in place once, here
-        set_(self, "input_shape", _positive_ints("input_shape", self.input_shape, False))
-        set_(self, "hidden_sizes", _positive_ints("hidden_sizes", self.hidden_sizes, True,
+        set_(self, "input_shape", positive_ints("input_shape", self.input_shape, False))
+        set_(self, "hidden_sizes", positive_ints("hidden_sizes", self.hidden_sizes, True,
                                                   LIMITS["hidden_size"]))  # fmt: skip
         d = self.num_dims
         if d > LIMITS["num_dims"]:
@@ -136,7 +140,7 @@ class MADEConfig:
             )
         k = self.num_categories
         top = LIMITS["categories"]
-        if _is_int(k):
+        if is_int(k):
             if (k < 2 and k != 0) or k > top:
                 raise ValueError(
                     f"num_categories must be in 2..{top:,} (or 0: real-valued); got {_shown(k)}"
@@ -148,7 +152,7 @@ class MADEConfig:
                     f"num_categories must be an int or a sequence of ints; got {_shown(k)}"
                 )
             cards = tuple(k)
-            if not all(_is_int(c) for c in cards):
+            if not all(is_int(c) for c in cards):
                 raise ValueError(f"num_categories must hold ints; got {_shown(list(cards))}")
             if len(cards) != d:
                 raise ValueError(
@@ -161,9 +165,9 @@ class MADEConfig:
                     f"{_shown(list(cards))}"
                 )
             set_(self, "num_categories", tuple(int(c) for c in cards))
-        _check_count("num_components", self.num_components, 1, LIMITS["num_components"])
+        check_count("num_components", self.num_components, 1, LIMITS["num_components"])
         if not isinstance(self.ordering, str):
-            if isinstance(self.ordering, Sequence) and all(_is_int(i) for i in self.ordering):
+            if isinstance(self.ordering, Sequence) and all(is_int(i) for i in self.ordering):
                 set_(self, "ordering", tuple(int(i) for i in self.ordering))
             else:
                 raise ValueError(
@@ -183,11 +187,11 @@ class MADEConfig:
             raise ValueError(
                 f"hidden_degrees must be 'random' or 'equal'; got {_shown(self.hidden_degrees)}"
             )
-        _check_count("num_masks", self.num_masks, 1, LIMITS["num_masks"])
+        check_count("num_masks", self.num_masks, 1, LIMITS["num_masks"])
         for name in ("order_agnostic", "direct_connections"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False; got {_shown(getattr(self, name))}")
-        _check_count("context_size", self.context_size, 0, LIMITS["context_size"])
+        check_count("context_size", self.context_size, 0, LIMITS["context_size"])
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"activation must be one of {ACTIVATIONS}; got {_shown(self.activation)}"
@@ -195,7 +199,7 @@ class MADEConfig:
         if not (isinstance(self.dropout, numbers.Real) and not isinstance(self.dropout, bool)
                 and 0.0 <= self.dropout < 1.0):  # fmt: skip
             raise ValueError(f"dropout must be a number in [0, 1); got {_shown(self.dropout)}")
-        _check_count("seed", self.seed, 0, LIMITS["seed"])
+        check_count("seed", self.seed, 0, LIMITS["seed"])
         if (
             self.num_masks > 1
             and self.hidden_degrees == "equal"
@@ -328,9 +332,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "mask_every", "eval_ensemble", "eval_batch_size",
                      "log_every", "plateau_patience"):  # fmt: skip
-            _check_count(name, getattr(self, name))
+            check_count(name, getattr(self, name))
         if self.patience is not None:
-            _check_count("patience", self.patience)
+            check_count("patience", self.patience)
         if not _positive_number(self.lr):
             raise ValueError(f"lr must be a positive number; got {_shown(self.lr)}")
         if self.optimizer not in OPTIMIZERS:
@@ -348,7 +352,7 @@ class TrainConfig:
             raise ValueError(
                 f"grad_clip must be a positive number or None; got {_shown(self.grad_clip)}"
             )
-        _check_count("seed", self.seed, 0, LIMITS["seed"])
+        check_count("seed", self.seed, 0, LIMITS["seed"])
         if not _positive_number(self.output_lr_scale):
             raise ValueError(f"output_lr_scale must be a positive number; got "
                              f"{_shown(self.output_lr_scale)}")  # fmt: skip
@@ -411,7 +415,7 @@ class DataConfig:
             raise ValueError(f"header must be auto, yes or no; got {_shown(self.header)}")
         if not isinstance(self.source, str) or not self.source:
             raise ValueError(f"source must be a data set name or a path; got {_shown(self.source)}")
-        _check_count("seed", self.seed, 0, LIMITS["seed"])
+        check_count("seed", self.seed, 0, LIMITS["seed"])
         if self.binarize not in BINARIZE:
             raise ValueError(
                 f"binarize must be auto, threshold, stochastic or none; got {_shown(self.binarize)}"
@@ -421,16 +425,16 @@ class DataConfig:
                 f"threshold must be strictly between 0 and 1; got {_shown(self.threshold)}"
             )
         if self.levels is not None:
-            _check_count("levels", self.levels, 2, LIMITS["categories"])
+            check_count("levels", self.levels, 2, LIMITS["categories"])
         if self.levels is not None and self.binarize in ("threshold", "stochastic"):
             raise ValueError("levels quantises grey levels; it cannot be combined with binarize")
         if self.num_categories is not None:
-            cats = _positive_ints("num_categories", self.num_categories, False,
+            cats = positive_ints("num_categories", self.num_categories, False,
                                   LIMITS["categories"])  # fmt: skip
             if min(cats) < 2:
                 raise ValueError(f"num_categories must be >= 2; got {_shown(list(cats))}")
             object.__setattr__(
-                self, "num_categories", cats[0] if _is_int(self.num_categories) else cats
+                self, "num_categories", cats[0] if is_int(self.num_categories) else cats
             )
         for name in ("valid_fraction", "test_fraction"):
             val = getattr(self, name)

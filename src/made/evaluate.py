@@ -39,8 +39,8 @@ def evaluate_nll(
     """Mean exact NLL of ``data`` (``(N, *input_shape)``, on the model's device).
 
     ``ensemble=K`` scores the mixture of masks ``0..K-1``; the current mask is left as it was.
-    The whole set is validated once, then scored in batches (summed in float64), in
-    evaluation mode (no dropout); the model's mode is left as it was.
+    The whole set is validated once, then scored in batches (summed in float64) by the fast
+    path, in evaluation mode (no dropout); the model's mode is left as it was.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
@@ -60,12 +60,10 @@ def _evaluate(
     batches = [(x[i : i + batch_size], None if ctx is None else ctx[i : i + batch_size])
                for i in range(0, x.shape[0], batch_size)]  # fmt: skip
     if ensemble is None:
-        scores = [model.log_prob(xb, cb, validate=False) for xb, cb in batches]
-    else:  # mask by mask, each mask's masks and plan built once for all batches
-        members = []
-        for k in range(ensemble):
-            masks, plan = model.mask_and_plan(k)
-            members.append([model._member_log_prob(xb, cb, masks, plan) for xb, cb in batches])
+        scores = [model.log_prob(xb, cb, validate=False, fast=True) for xb, cb in batches]
+    else:  # mask by mask: each mask is built once for all the batches
+        members = [[model.log_prob(xb, cb, validate=False, mask=k, fast=True)
+                    for xb, cb in batches] for k in range(ensemble)]  # fmt: skip
         scores = [torch.logsumexp(torch.stack(m), dim=0) - math.log(ensemble)
                   for m in zip(*members, strict=True)]  # fmt: skip
     total = 0.0

@@ -16,6 +16,7 @@ model is a function of ``(seed, k)`` only and identical on every machine.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -31,6 +32,8 @@ __all__ = [
     "hidden_mask",
     "output_mask",
     "build_masks",
+    "make_connectivity",
+    "observed_first",
 ]
 
 _MASK64 = (1 << 64) - 1
@@ -164,3 +167,56 @@ def build_masks(
     if direct:
         masks.append(output_mask(deg_in, deg_out))
     return masks
+
+
+def observed_first(
+    ordering: torch.Tensor, pattern: torch.Tensor, orderings_vary: bool, strict: bool
+) -> torch.Tensor:
+    """The ordering under which the observed dimensions (``pattern``, boolean ``(D,)``, True =
+    observed) come first, so that their marginal and the rest's conditional are exact.
+
+    A model whose masks have orderings of their own (``orderings_vary``: trained
+    order-agnostically) moves the observed dimensions to the front of ``ordering``, keeping
+    their relative order. A model with one ordering keeps it, which is exact only when they
+    already come first; otherwise ``strict`` raises ``ValueError`` and non-strict warns.
+    """
+    seen = pattern.to(ordering.device)[ordering]  # observed flags in generation order
+    if orderings_vary:
+        return torch.cat([ordering[seen], ordering[~seen]])
+    if not bool(seen[: int(seen.sum())].all()):
+        message = (
+            "this model has one ordering and the observed dimensions are not its first "
+            "ones, so conditioning on them is not exact (train with order_agnostic=True "
+            "to condition on any subset)"
+        )
+        if strict:
+            raise ValueError(message)
+        warnings.warn(
+            message + "; the completions are drawn in its ordering with the observed values fixed",
+            stacklevel=5,
+        )
+    return ordering
+
+
+def make_connectivity(
+    seed: int,
+    num_masks: int,
+    num_dims: int,
+    hidden_sizes: Sequence[int],
+    ordering: str | Sequence[int] = "natural",
+    hidden_degrees: str = "random",
+    order_agnostic: bool = False,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Every mask's ordering ``(num_masks, D)`` and each hidden layer's degrees
+    ``(num_masks, units)``: small, unlike the boolean matrices they define. Mask k draws from
+    its own generator, a function of ``(seed, k)``; mask 0 keeps ``ordering``, and without
+    ``order_agnostic`` every mask shares it (random or not)."""
+    orderings, degrees = [], []
+    for k in range(num_masks):
+        g = make_generator(seed, MASK_STREAM, k)
+        spec = ordering if (k == 0 or not order_agnostic) else "random"
+        drawn = make_ordering(spec, num_dims, g)  # drawn always: the same streams
+        orderings.append(drawn if order_agnostic or k == 0 else orderings[0])
+        degrees.append(make_hidden_degrees(hidden_sizes, num_dims, hidden_degrees, g))
+    per_layer = [torch.stack([d[layer] for d in degrees]) for layer in range(len(hidden_sizes))]
+    return torch.stack(orderings), per_layer

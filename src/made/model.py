@@ -1,14 +1,16 @@
 """MADE: an MLP whose masks make output t depend only on inputs earlier in an ordering.
 
 The pieces live in their own modules: the per-dimension layout of units and the output
-families (``outputs.py``), the masked network (``network.py``), input checks
-(``validation.py``) and the samplers (``sampling.py``). ``MADE`` holds the settings, the masks
-(as orderings and degrees, a function of ``(seed, k)``), and the density's public API.
+families (``outputs.py``), the masked network (``network.py``, the reference) and its fast
+path (``fastpath.py``, opt-in by argument), input checks (``validation.py``) and the samplers
+(``sampling.py``). ``MADE`` holds the settings, the masks (as orderings and degrees, a function
+of ``(seed, k)``), and the density's public API.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,19 +18,11 @@ import torch
 from torch import nn
 
 from .config import MADEConfig
-from .layers import MaskedLinear
-from .masks import (
-    INIT_STREAM,
-    MASK_STREAM,
-    build_masks,
-    inverse_permutation,
-    make_generator,
-    make_hidden_degrees,
-    make_ordering,
-)
-from .network import MaskedNetwork, StaircasePlan, staircase_plan
+from .fastpath import Fast, StaircasePlan, fast_forward, sort_units, staircase_plan
+from .masks import INIT_STREAM, build_masks, make_connectivity, make_generator
+from .network import MaskedNetwork
 from .outputs import LOG_SCALE_MIN, Layout, real_log_density, real_params
-from .sampling import observed_first
+from .sampling import marginal
 from .sampling import sample as draw_samples
 from .validation import check_context, check_ensemble, check_mask, check_x
 
@@ -119,28 +113,21 @@ class MADE(nn.Module):
         )  # fmt: skip
         self._mask_index = 0
         self._plans: dict[int, StaircasePlan] = {}
+        self._built: tuple[int, list[torch.Tensor]] | None = None  # the last mask built
         self.set_mask(0)
-        self._zero_unused_weights()
+        self.zero_unused_weights()
         self.register_load_state_dict_pre_hook(_rename_legacy_keys)
 
     def _register_connectivity(self) -> None:
-        """Every mask's ordering and hidden degrees, as buffers (small, unlike the boolean
-        matrices they define). Mask k draws from its own generator, a function of (seed, k)."""
-        config, orderings, degrees = self.config, [], []
-        for k in range(config.num_masks):
-            g = make_generator(config.seed, MASK_STREAM, k)
-            spec = config.ordering if (k == 0 or not config.order_agnostic) else "random"
-            ordering = make_ordering(spec, self.num_dims, g)  # drawn always: same streams
-            # Without order_agnostic every mask keeps mask 0's ordering, random or not.
-            orderings.append(ordering if config.order_agnostic or k == 0 else orderings[0])
-            degrees.append(
-                make_hidden_degrees(config.hidden_sizes, self.num_dims, config.hidden_degrees, g)
-            )
-        self.register_buffer("orderings", torch.stack(orderings))  # (num_masks, D)
-        for layer, _ in enumerate(config.hidden_sizes):
-            self.register_buffer(
-                f"hidden_degrees_{layer}", torch.stack([d[layer] for d in degrees])
-            )
+        """Every mask's ordering and hidden degrees, as buffers (``make_connectivity``)."""
+        c = self.config
+        orderings, degrees = make_connectivity(
+            c.seed, c.num_masks, self.num_dims, c.hidden_sizes, c.ordering, c.hidden_degrees,
+            c.order_agnostic,
+        )  # fmt: skip
+        self.register_buffer("orderings", orderings)  # (num_masks, D)
+        for layer, per_mask in enumerate(degrees):
+            self.register_buffer(f"hidden_degrees_{layer}", per_mask)
 
     @classmethod
     def from_config(cls, config: MADEConfig | dict[str, Any]) -> MADE:
@@ -171,20 +158,10 @@ class MADE(nn.Module):
     def max_categories(self) -> int:
         return max(self.cardinalities)
 
-    @property
-    def hidden(self) -> nn.ModuleList:
-        """The network's hidden layers."""
-        return self.net.hidden
-
-    @property
-    def output(self) -> MaskedLinear:
-        """The network's output layer."""
-        return self.net.output
-
-    @property
-    def direct(self) -> MaskedLinear | None:
-        """The network's direct connections (None without them)."""
-        return self.net.direct
+    # The network's hidden layers, output layer and direct connections (None without them).
+    hidden = property(lambda self: self.net.hidden)
+    output = property(lambda self: self.net.output)
+    direct = property(lambda self: self.net.direct)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -209,38 +186,45 @@ class MADE(nn.Module):
         """The current ordering: ``ordering[t]`` is the dimension generated t-th."""
         return self.orderings[self._mask_index]
 
-    def hidden_degrees(self, k: int | None = None) -> list[torch.Tensor]:
+    def degrees(self, k: int | None = None) -> list[torch.Tensor]:
         """Degrees of each hidden layer's units under mask ``k`` (default: current)."""
         k = self._mask_index if k is None else self._check_mask_index(k)
         return [getattr(self, f"hidden_degrees_{i}")[k] for i in range(len(self.net.hidden))]
+
+    def hidden_degrees(self, k: int | None = None) -> list[torch.Tensor]:
+        """Deprecated: ``degrees(k)`` (``hidden_degrees`` names the strategy setting)."""
+        warnings.warn("MADE.hidden_degrees(k) is now MADE.degrees(k)", DeprecationWarning,
+                      stacklevel=2)  # fmt: skip
+        return self.degrees(k)
 
     def masks(
         self, k: int | None = None, ordering: torch.Tensor | None = None
     ) -> list[torch.Tensor]:
         """Boolean masks of mask ``k`` (default: current), hidden layers, output, direct; with
-        ``ordering``, mask ``k``'s degrees under that ordering instead of its own."""
+        ``ordering``, mask ``k``'s degrees under that ordering instead of its own. The last
+        mask built is kept, so scoring many batches under one mask builds it once."""
         k = self._mask_index if k is None else self._check_mask_index(k)
-        ordering = self.orderings[k] if ordering is None else ordering
+        if ordering is None and self._built is not None and self._built[0] == k:
+            if self._built[1][0].device == self.orderings.device:
+                return self._built[1]
         layout = self.layout
-        return build_masks(ordering, self.hidden_degrees(k), layout.unit_dim, layout.out_unit_dim,
-                           direct=self.net.direct is not None)  # fmt: skip
+        built = build_masks(self.orderings[k] if ordering is None else ordering, self.degrees(k),
+                            layout.unit_dim, layout.out_unit_dim,
+                            direct=self.net.direct is not None)  # fmt: skip
+        if ordering is None:
+            self._built = (k, built)
+        return built
 
     def plan(self, k: int | None = None) -> StaircasePlan:
-        """Mask ``k``'s staircase plan, cached per mask so that cycling masks costs nothing."""
+        """Mask ``k``'s staircase plan (the fast path's), cached per mask so that cycling
+        masks costs nothing."""
         k = self._mask_index if k is None else self._check_mask_index(k)
         plan = self._plans.get(k)
         if plan is None or plan.device != self.orderings.device:
-            pos = inverse_permutation(self.orderings[k])
-            plan = self._plans[k] = staircase_plan(
-                pos[self.layout.unit_dim], pos[self.layout.out_unit_dim], self.hidden_degrees(k),
-                self.net.direct is not None,
-            )  # fmt: skip
+            units = sort_units(self.orderings[k], self.layout.unit_dim, self.layout.out_unit_dim)
+            plan = self._plans[k] = staircase_plan(units, self.degrees(k),
+                                                   self.net.direct is not None)  # fmt: skip
         return plan
-
-    def mask_and_plan(self, k: int) -> tuple[list[torch.Tensor], StaircasePlan]:
-        """Mask ``k``'s boolean masks and staircase plan: built once by a caller that scores
-        many batches under the same mask (``evaluate_nll``), rather than once a batch."""
-        return self.masks(k), self.plan(k)
 
     def _check_mask_index(self, k: int) -> int:
         if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < self.num_masks:
@@ -259,7 +243,7 @@ class MADE(nn.Module):
         return self._mask_index
 
     @torch.no_grad()
-    def _zero_unused_weights(self) -> None:
+    def zero_unused_weights(self) -> None:
         """Set to exactly 0 every weight that no mask uses.
 
         Such weights never affect the output, but with weight decay they would shrink
@@ -278,7 +262,7 @@ class MADE(nn.Module):
         return {"mask_index": self._mask_index}
 
     def set_extra_state(self, state: dict[str, int]) -> None:
-        self._plans = {}  # the loaded degrees may differ from those the plans came from
+        self._plans, self._built = {}, None  # the loaded degrees may differ
         self.set_mask(int(state["mask_index"]))
 
     # ------------------------------------------------------------------------- densities
@@ -298,19 +282,25 @@ class MADE(nn.Module):
         size = self.config.context_size
         return x, check_context(context, x.shape[0], size, self.device, self.dtype)
 
-    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, D)`` values -> ``(B, num_units)`` network input."""
         return self.layout.encode(x, self.dtype)
 
-    def _member_log_prob(
-        self, x: torch.Tensor, context: torch.Tensor | None, masks: list[torch.Tensor],
-        plan: StaircasePlan | None, h_in: torch.Tensor | None = None,
+    def _out(
+        self, h_in: torch.Tensor, context: torch.Tensor | None, k: int | None,
+        fast: bool | Fast,
     ) -> torch.Tensor:  # fmt: skip
-        """``log p(x)`` ``(B,)`` under one mask given as its masks and plan (inputs valid)."""
-        h_in = self._encode(x) if h_in is None else h_in
-        return self.layout.log_prob_per_dim(self.net(h_in, context, masks, plan), x).sum(dim=1)
+        """The network's raw outputs under mask ``k`` (None: the current one), by the
+        reference path or, with ``fast``, the fast one."""
+        masks = self.net.stored_masks() if k is None else self.masks(k)
+        if not fast:
+            return self.net(h_in, context, masks)
+        how = fast if isinstance(fast, Fast) else Fast()
+        return fast_forward(self.net, h_in, context, masks, self.plan(k), how)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, context: torch.Tensor | None = None, *, fast: bool | Fast = False
+    ) -> torch.Tensor:
         """Conditional logits (and parameters of real dimensions) under the current mask.
 
         Returns ``(B, *input_shape)`` log-odds of a 1 for binary models, otherwise
@@ -320,7 +310,7 @@ class MADE(nn.Module):
         on the dimensions before t in the ordering (and on ``context``).
         """
         x, ctx = self.validate(x, context)
-        out = self.layout.per_dimension(self.net(self._encode(x), ctx, None, self.plan()))
+        out = self.layout.per_dimension(self._out(self.encode(x), ctx, None, fast))
         return out.reshape(x.shape[0], *self.input_shape, *out.shape[2:])
 
     def log_prob(
@@ -330,26 +320,34 @@ class MADE(nn.Module):
         ensemble: int | None = None,
         *,
         validate: bool = True,
+        mask: int | None = None,
+        fast: bool | Fast = False,
     ) -> torch.Tensor:
         """Exact log-likelihood of each example, in nats: shape ``(B,)``.
 
         With ``ensemble=K``, the log of the mean *probability* over masks ``0..K-1`` (a proper
-        mixture, ``logsumexp_k log p_k(x) - log K``), never averaged logits. Does not change
-        the current mask. ``validate=False`` skips input checks for data already checked.
+        mixture, ``logsumexp_k log p_k(x) - log K``), never averaged logits; with ``mask=k``,
+        under mask k alone. Neither changes the current mask. ``validate=False`` skips input
+        checks for data already checked. ``fast=True`` (or a ``made.fastpath.Fast``) computes
+        by the fast path, as training and evaluation do: the same values to rounding, at
+        about half the multiply-adds.
         """
         if validate:
             x, context = self.validate(x, context, ensemble)
         else:
             x = x.reshape(x.shape[0], self.num_dims)
-        h_in = self._encode(x)
+        h_in = self.encode(x)
         if ensemble is None:
-            return self._member_log_prob(x, context, self.net.stored_masks(), self.plan(), h_in)
-        members = [self._member_log_prob(x, context, *self.mask_and_plan(k), h_in)
+            k = None if mask is None else self._check_mask_index(mask)
+            return self.layout.log_prob_per_dim(self._out(h_in, context, k, fast), x).sum(dim=1)
+        if mask is not None:
+            raise ValueError("give ensemble or mask, not both")
+        members = [self.layout.log_prob_per_dim(self._out(h_in, context, k, fast), x).sum(dim=1)
                    for k in range(check_ensemble(ensemble, self.num_masks))]  # fmt: skip
         return torch.logsumexp(torch.stack(members), dim=0) - math.log(ensemble)
 
     def conditional_log_probs(
-        self, x: torch.Tensor, context: torch.Tensor | None = None
+        self, x: torch.Tensor, context: torch.Tensor | None = None, *, fast: bool | Fast = False
     ) -> torch.Tensor:
         """``log p(x_d | x_<d)`` of every dimension under the current mask (a log-density for
         a real dimension), shape ``(B, *input_shape)``; they sum to ``log_prob(x)``.
@@ -357,7 +355,7 @@ class MADE(nn.Module):
         Which terms are large says which dimensions make an example unlikely given the ones
         before them in the ordering: a first explanation of an anomaly score."""
         x, context = self.validate(x, context)
-        out = self.net(self._encode(x), context, None, self.plan())
+        out = self._out(self.encode(x), context, None, fast)
         return self.layout.log_prob_per_dim(out, x).reshape(x.shape[0], *self.input_shape)
 
     def loss(
@@ -369,11 +367,12 @@ class MADE(nn.Module):
     def log_marginal(
         self,
         x: torch.Tensor,
-        observed_mask: torch.Tensor,
+        is_observed: torch.Tensor | None = None,
         context: torch.Tensor | None = None,
         ensemble: int | None = None,
+        **renamed: Any,
     ) -> torch.Tensor:
-        """Exact ``log p(x_S)`` in nats for the observed subset S (``observed_mask`` True):
+        """Exact ``log p(x_S)`` in nats for the observed subset S (``is_observed`` True):
         shape ``(B,)``. ``x`` must hold valid values everywhere (unobserved ones are ignored).
 
         The observed dimensions are put first in the ordering (of the current mask, or of
@@ -383,23 +382,8 @@ class MADE(nn.Module):
         Under the same ordering, ``log p(x_rest | x_S) = log p(x) - log p(x_S)``.
         """
         x, context = self.validate(x, context, ensemble)
-        b = x.shape[0]
-        m = check_mask(observed_mask, b, self.input_shape, self.device).cpu()
-        ks = [self._mask_index] if ensemble is None else range(ensemble)
-        h_in = self._encode(x)
-        uniq, inverse = torch.unique(m, dim=0, return_inverse=True)
-        members = []
-        for k in ks:
-            total = h_in.new_zeros(b)
-            for j, pattern in enumerate(uniq):
-                rows = (inverse == j).nonzero().squeeze(1).to(x.device)
-                ordering = observed_first(self, self.orderings[k], pattern, strict=True)
-                ctx = None if context is None else context[rows]
-                out = self.net(h_in[rows], ctx, self.masks(k, ordering))
-                per_dim = self.layout.log_prob_per_dim(out, x[rows])
-                total[rows] = (per_dim * pattern.to(per_dim)).sum(dim=1)
-            members.append(total)
-        return torch.logsumexp(torch.stack(members), dim=0) - math.log(len(members))
+        seen = check_mask(_renamed(renamed, is_observed), x.shape[0], self.input_shape, self.device)
+        return marginal(self, x, seen, context, ensemble)
 
     # --------------------------------------------------------------------------- samples
     @torch.no_grad()
@@ -412,38 +396,43 @@ class MADE(nn.Module):
         method: str = "incremental",
         ensemble: int | None = None,
         observed: torch.Tensor | None = None,
-        observed_mask: torch.Tensor | None = None,
+        is_observed: torch.Tensor | None = None,
+        **renamed: Any,
     ) -> torch.Tensor:
         """Draw ``n`` exact samples: ``(n, *input_shape)``, a LongTensor of categories, or
-        for models with real dimensions a tensor of the model's dtype.
+        for models with real dimensions a tensor of the model's dtype (``sampling.sample``).
 
-        One position at a time, in order, by inverse CDF from uniforms drawn on
-        ``generator``'s device (a fresh, randomly seeded CPU generator if none): the same
-        generator state gives the same samples on any device.
-
-        Args:
-            method: ``"incremental"`` (each hidden unit computed once: about one forward pass
-                in all) or ``"naive"`` (the whole network once per dimension; the reference).
-            ensemble: sample the mixture of masks ``0..K-1``: each sample draws its mask.
-                Default: the current mask.
-            observed, observed_mask: values ``(n, *input_shape)`` (or one example, shared) to
-                condition on where the boolean mask is True (inpainting). An order-agnostic
-                model puts the observed dimensions first in its ordering, so the rest is drawn
-                from the exact conditional of that autoregressive model. A model with one
-                ordering draws in its own ordering with the observed values fixed: exact only
-                when they form a prefix of the ordering; otherwise a warning is given.
+        One position at a time, by inverse CDF from uniforms drawn on ``generator``'s device
+        (a fresh one if none): one generator state, the same samples on any device.
+        ``method``: ``"incremental"`` (about one forward pass in all) or ``"naive"`` (the
+        reference). ``ensemble=K``: each sample draws its mask from ``0..K-1``. ``observed``
+        values ``(n, *input_shape)`` (or one example) are kept where ``is_observed`` is True
+        (inpainting): exact for an order-agnostic model, or when they form a prefix of a
+        single ordering (otherwise a warning says so); see docs/sampling.md.
         """
+        is_observed = _renamed(renamed, is_observed)
         return draw_samples(self, n, context, generator, method=method, ensemble=ensemble,
-                               observed=observed, observed_mask=observed_mask)  # fmt: skip
+                            observed=observed, is_observed=is_observed)  # fmt: skip
 
     def extra_repr(self) -> str:
-        c = self.config
-        return (
-            f"input_shape={self.input_shape}, categories="
-            f"{c.num_categories if isinstance(c.num_categories, int) else 'mixed'}, "
-            f"num_masks={c.num_masks}, order_agnostic={c.order_agnostic}, "
-            f"context_size={c.context_size}"
-        )
+        c, k = self.config, self.config.num_categories
+        k = k if isinstance(k, int) else "mixed"
+        return (f"input_shape={self.input_shape}, categories={k}, "
+                f"num_masks={c.num_masks}, order_agnostic={c.order_agnostic}, "
+                f"context_size={c.context_size}")  # fmt: skip
+
+
+def _renamed(renamed: dict[str, Any], is_observed: Any) -> Any:
+    """``is_observed``, or the same given by its old name ``observed_mask`` (deprecated:
+    "mask" names the network's connectivity)."""
+    if set(renamed) - {"observed_mask"}:
+        raise TypeError(f"unexpected keyword arguments {sorted(renamed)}")
+    if "observed_mask" not in renamed:
+        return is_observed
+    warnings.warn("observed_mask is now is_observed", DeprecationWarning, stacklevel=3)
+    if is_observed is not None:
+        raise TypeError("give is_observed or observed_mask (its old name), not both")
+    return renamed["observed_mask"]
 
 
 _LEGACY = ("hidden.", "output.", "direct.", "context_weight")

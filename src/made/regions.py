@@ -109,6 +109,6 @@ def inpaint(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         drawn = model.sample(len(values), generator=generator, ensemble=ensemble,
-                             observed=values, observed_mask=mask)  # fmt: skip
+                             observed=values, is_observed=mask)  # fmt: skip
     said = list(dict.fromkeys(str(w.message) for w in caught))  # each once, in order
     return Inpainting(originals, hidden, drawn.reshape(n, k, 1, *shape).cpu(), said)

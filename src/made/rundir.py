@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .config import is_int
 from .errors import MadeError, SettingError
 from .fileio import DamagedFileError, read_json, write_json
 from .version import __version__
@@ -91,16 +92,12 @@ def _marker(path: Path) -> dict[str, Any] | None:
             "a run directory"
         )
     version = record.get("version")
-    if not _is_int(version) or not 1 <= version <= RUN_FORMAT_VERSION:
+    if not is_int(version) or not 1 <= version <= RUN_FORMAT_VERSION:
         raise RunError(
             f"{path} was written by another version of made (run format {version!r}; this "
             f"made {__version__} reads format {RUN_FORMAT_VERSION}): use that version"
         )
     return record
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def write_marker(out: Path) -> None:
@@ -229,7 +226,7 @@ def _holder(lock: Path) -> dict[str, Any]:
         record = None
     pid = record.get("pid") if isinstance(record, dict) else None
     texts = ("started", "time")
-    if not (_is_int(pid) and 0 < pid < 1 << 31 and isinstance(record.get("host"), str)
+    if not (is_int(pid) and 0 < pid < 1 << 31 and isinstance(record.get("host"), str)
             and all(isinstance(record.get(k), str | None) for k in texts)):  # fmt: skip
         raise RunError(
             f"{lock} is damaged (not a lock made wrote); if no made process is using "

@@ -260,9 +260,11 @@ def train_run(
 ) -> tuple[dict[str, Any], FitResult]:
     """Train one run into ``out`` and return ``(summary, fit result)``.
 
-    With ``resume`` training continues from ``out/checkpoint.pt`` under the run's own
-    settings; ``settings``, if given, must equal them except for a larger ``epochs`` and the
-    data's path, and the data must have the fingerprint the run recorded. ``write=False``
+    ``settings``: a ``RunRequest`` (resolved once the data is read) or ``RunSettings``. With
+    ``resume`` training continues from ``out/checkpoint.pt`` under the run's own settings,
+    changed only as a ``RunRequest``'s given settings may change them
+    (``made.settings.resume``), and the data must have the fingerprint the run recorded.
+    ``write=False``
     (ranks other than 0 under torchrun) trains without touching the directory.
     ``on_start(data, model, first_epoch)`` is called once the data and model are ready;
     ``on_kept(names)`` with the files ``overwrite`` left because made did not write them;
@@ -273,44 +275,77 @@ def train_run(
     out = Path(out)
     done, recorded = 0, {}  # recorded: the resumed run's config.json, read once
     if resume:
-        if not (out / "checkpoint.pt").is_file():
-            raise RunError(f"nothing to resume: {out} has no checkpoint.pt")
-        if not check_marker(out):
-            raise RunError(
-                f"{out} has no {MARKER}: it was not written by this version of made, so it "
-                "cannot be resumed safely"
-            )
-        done = checkpoint_epoch(out / "checkpoint.pt")
-        recorded = read_record(out)
-        saved = read_settings(out, recorded)
-        if isinstance(settings, RunSettings):
-            raise ValueError("a resumed run keeps its own settings: give a RunRequest of the "
-                             "changes (or None)")  # fmt: skip
-        settings = resumed_settings(saved, settings, done)
-        if settings.data.source == saved.data.source:
-            require_source(settings.data, out)
+        settings, recorded, done = _resumed(out, settings)
     elif settings is None:
         raise ValueError("settings are required unless resuming")
     elif write:  # refuses at once, before the data is read
         check_new_run_directory(out, overwrite, _data_paths(settings.data))
     assert settings is not None
-    settings = replace(settings, data=absolute_source(settings.data))
     # Everything that can be wrong with the data or the settings fails here, before the run
-    # directory is created or cleared: the data is read and checked, the model built and the
-    # splits placed on the device and checked against it.
-    # A resumed table is encoded as the run began, whatever its file holds now.
-    schema = _recorded_table(recorded, out) if resume else None
-    data = load_data(settings.data, schema=schema)
+    # directory is created or cleared.
+    settings, data, model, splits, contexts, config = _prepared(
+        out, settings, recorded, device, on_settings
+    )
+    with run_lock(out) if write else nullcontext():
+        if write and resume:  # the run's record, with the epochs or the data path it now has
+            remove_stale(out)  # what a killed run left half written
+            config = {**recorded, "data": config["data"], "train": config["train"]}
+            write_json(out / "config.json", config)
+        elif write:
+            kept = clear_run_directory(out)
+            if kept and on_kept is not None:
+                on_kept(kept)
+            write_marker(out)
+            write_json(out / "config.json", config)
+        return _train_and_report(
+            out, settings, data, model, splits, contexts, device, resume, write, done,
+            on_start, on_step, on_epoch,
+        )  # fmt: skip
+
+
+def _resumed(
+    out: Path, request: RunSettings | RunRequest | None
+) -> tuple[RunSettings, dict[str, Any], int]:
+    """A resumed run's settings (its own, with the changes ``request`` may make), its
+    ``config.json`` and the epochs it has trained."""
+    if not (out / "checkpoint.pt").is_file():
+        raise RunError(f"nothing to resume: {out} has no checkpoint.pt")
+    if not check_marker(out):
+        raise RunError(
+            f"{out} has no {MARKER}: it was not written by this version of made, so it "
+            "cannot be resumed safely"
+        )
+    done = checkpoint_epoch(out / "checkpoint.pt")
+    recorded = read_record(out)
+    saved = read_settings(out, recorded)
+    if isinstance(request, RunSettings):
+        raise ValueError("a resumed run keeps its own settings: give a RunRequest of the "
+                         "changes (or None)")  # fmt: skip
+    settings = resumed_settings(saved, request, done)
+    if settings.data.source == saved.data.source:
+        require_source(settings.data, out)
+    return settings, recorded, done
+
+
+def _prepared(
+    out: Path, settings: RunSettings | RunRequest, recorded: dict[str, Any],
+    device: torch.device | str, on_settings: Callable[[RunSettings], None] | None,
+) -> tuple[RunSettings, Dataset, MADE, dict[str, torch.Tensor],
+           dict[str, torch.Tensor | None], dict[str, Any]]:  # fmt: skip
+    """The data read and checked (against a resumed run's fingerprint), the settings
+    resolved, the model built and the splits on the device, checked against it; and the
+    run's record. ``recorded``: a resumed run's ``config.json`` (empty for a new run), whose
+    table schema encodes the data as the run began, whatever its file holds now."""
+    resume = bool(recorded)
+    settings = replace(settings, data=absolute_source(settings.data))
+    data = load_data(settings.data, schema=_recorded_table(recorded, out) if resume else None)
     if isinstance(settings, RunRequest):
         settings = settings.resolve(len(data.splits["train"]), data.num_dims)
     prints = fingerprint(data.splits, data.labels)
-    if resume:
-        changes = _data_changes(recorded, prints, out)
-        if changes:
-            raise RunError(
-                f"{settings.data.source} is not the data this run was trained on: "
-                + "; ".join(changes)
-            )
+    changes = _data_changes(recorded, prints, out) if resume else []
+    if changes:
+        raise RunError(f"{settings.data.source} is not the data this run was trained on: "
+                       + "; ".join(changes))  # fmt: skip
     contexts = data_contexts(data, settings.conditional, device)
     model_cfg = MADEConfig(
         input_shape=data.shape,
@@ -335,21 +370,7 @@ def train_run(
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
     }
-    with run_lock(out) if write else nullcontext():
-        if write and resume:  # the run's record, with the epochs or the data path it now has
-            remove_stale(out)  # what a killed run left half written
-            config = {**recorded, "data": config["data"], "train": config["train"]}
-            write_json(out / "config.json", config)
-        elif write:
-            kept = clear_run_directory(out)
-            if kept and on_kept is not None:
-                on_kept(kept)
-            write_marker(out)
-            write_json(out / "config.json", config)
-        return _train_and_report(
-            out, settings, data, model, splits, contexts, device, resume, write, done,
-            on_start, on_step, on_epoch,
-        )  # fmt: skip
+    return settings, data, model, splits, contexts, config
 
 
 def _train_and_report(

@@ -10,27 +10,65 @@ positions <= m, which never change once drawn. So after position m is drawn, the
 degree exactly m can be computed once and kept; the logits of position t read only units of
 degree < t. With units sorted by degree these are contiguous slices reading column prefixes,
 so over all D steps each unit is computed once. It is a way of running the masked network
-(``network.py``) unit by unit: it reads that network's weights, masks and context terms.
+(``network.py``) unit by unit: it reads that network's weights, masks and context terms, and
+sorts units as the fast path does (``fastpath.sort_units``).
+
+The samplers take any model with the attributes ``Sampled`` lists (``MADE`` has them): this
+module does not import the model, which imports it.
 """
 
 from __future__ import annotations
 
-import warnings
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
 
-from .masks import build_masks, inverse_permutation
-from .outputs import binary_thresholds
+from .config import MADEConfig
+from .fastpath import sort_units
+from .masks import build_masks, inverse_permutation, observed_first
+from .network import MaskedNetwork
+from .outputs import Layout, binary_thresholds
 from .validation import check_context, check_ensemble, check_mask, check_x
 
-if TYPE_CHECKING:
-    from .model import MADE
+__all__ = [
+    "Clamp",
+    "Sampled",
+    "draw_uniforms",
+    "marginal",
+    "sample",
+    "sample_incremental",
+    "sample_naive",
+]
 
-__all__ = ["Clamp", "draw_uniforms", "observed_first", "sample", "sample_incremental",
-           "sample_naive"]  # fmt: skip
+
+class Sampled(Protocol):
+    """What the samplers read of a model (a ``MADE``)."""
+
+    config: MADEConfig
+    layout: Layout
+    net: MaskedNetwork
+    orderings: torch.Tensor
+    num_dims: int
+    input_shape: tuple[int, ...]
+
+    @property
+    def dtype(self) -> torch.dtype: ...
+    @property
+    def device(self) -> torch.device: ...
+    @property
+    def has_real(self) -> bool: ...
+    @property
+    def mask_index(self) -> int: ...
+    @property
+    def num_masks(self) -> int: ...
+    def degrees(self, k: int | None = None) -> list[torch.Tensor]: ...
+    def masks(
+        self, k: int | None = None, ordering: torch.Tensor | None = None
+    ) -> list[torch.Tensor]: ...
+    def encode(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -48,11 +86,11 @@ class Clamp:
 CPU_CHUNK = 10_000
 
 
-def _sample_dtype(model: MADE) -> torch.dtype:
+def _sample_dtype(model: Sampled) -> torch.dtype:
     return model.dtype if model.has_real else torch.long
 
 
-def draw_uniforms(model: MADE, n: int, generator: torch.Generator) -> torch.Tensor:
+def draw_uniforms(model: Sampled, n: int, generator: torch.Generator) -> torch.Tensor:
     """``(n, D)`` uniforms in [0, 1) from ``generator`` on its own device, then moved to the
     model's device in the model's dtype: one generator state, the same samples anywhere."""
     u = torch.rand(n, model.num_dims, generator=generator, device=generator.device,
@@ -61,9 +99,9 @@ def draw_uniforms(model: MADE, n: int, generator: torch.Generator) -> torch.Tens
 
 
 def sample(
-    model: MADE, n: int, context: Any = None, generator: torch.Generator | None = None, *,
+    model: Sampled, n: int, context: Any = None, generator: torch.Generator | None = None, *,
     method: str = "incremental", ensemble: int | None = None, observed: Any = None,
-    observed_mask: Any = None,
+    is_observed: Any = None,
 ) -> torch.Tensor:  # fmt: skip
     """``MADE.sample``: check the request, give each sample its mask, group the rows sampled
     alike, and run the sampler on each group."""
@@ -72,7 +110,7 @@ def sample(
     if method not in ("incremental", "naive"):
         raise ValueError(f"method must be 'incremental' or 'naive'; got {method!r}")
     context = check_context(context, n, model.config.context_size, model.device, model.dtype)
-    clamp = _check_observed(model, observed, observed_mask, n)
+    clamp = _check_observed(model, observed, is_observed, n)
     if generator is None:
         generator = torch.Generator()
         generator.seed()
@@ -92,16 +130,16 @@ def sample(
         for rows in chunks:
             sub = None if clamp is None else Clamp(clamp.values[rows], clamp.mask[rows])
             ctx = None if context is None else context[rows]
-            x[rows] = sampler(model, u[rows], ctx, ordering, model.hidden_degrees(k), sub)
+            x[rows] = sampler(model, u[rows], ctx, ordering, model.degrees(k), sub)
     return x.reshape(n, *model.input_shape)
 
 
-def _check_observed(model: MADE, observed: Any, mask: Any, n: int) -> Clamp | None:
+def _check_observed(model: Sampled, observed: Any, mask: Any, n: int) -> Clamp | None:
     """Inpainting input as a ``Clamp`` of ``(n, D)``, or None."""
     if observed is None and mask is None:
         return None
     if observed is None or mask is None:
-        raise ValueError("observed and observed_mask go together")
+        raise ValueError("observed and is_observed go together")
     if isinstance(observed, torch.Tensor) and observed.numel() == model.num_dims:
         observed = observed.reshape(1, model.num_dims)
     values = check_x(observed, model.layout, model.input_shape, model.device, model.dtype)
@@ -111,7 +149,7 @@ def _check_observed(model: MADE, observed: Any, mask: Any, n: int) -> Clamp | No
     return Clamp(values, check_mask(mask, n, model.input_shape, model.device))
 
 
-def _conditioning_groups(model: MADE, members: torch.Tensor, clamp: Clamp | None) -> list:
+def _conditioning_groups(model: Sampled, members: torch.Tensor, clamp: Clamp | None) -> list:
     """``(mask k, row indices, ordering)`` for each group of rows sampled alike.
 
     Without observed values every row of mask k uses its ordering. With them, rows group by
@@ -128,35 +166,40 @@ def _conditioning_groups(model: MADE, members: torch.Tensor, clamp: Clamp | None
         uniq, inverse = torch.unique(patterns[rows], dim=0, return_inverse=True)
         for j, pattern in enumerate(uniq):
             sub = rows[inverse == j].to(model.device)
-            groups.append((k, sub, observed_first(model, ordering, pattern, strict=False)))
+            vary = model.config.orderings_vary
+            groups.append((k, sub, observed_first(ordering, pattern, vary, strict=False)))
     return groups
 
 
-def observed_first(
-    model: MADE, ordering: torch.Tensor, pattern: torch.Tensor, strict: bool
+def marginal(
+    model: Sampled,
+    x: torch.Tensor,
+    is_observed: torch.Tensor,
+    context: torch.Tensor | None = None,
+    ensemble: int | None = None,
 ) -> torch.Tensor:
-    """The ordering to condition on ``pattern`` (boolean ``(D,)``, True = observed).
-
-    An order-agnostic model moves the observed dimensions to the front, keeping their
-    relative order. A single-ordering model keeps its ordering, which is exact only when they
-    already come first; otherwise ``strict`` raises and non-strict warns.
-    """
-    seen = pattern.to(ordering.device)[ordering]  # observed flags in generation order
-    if model.config.orderings_vary:
-        return torch.cat([ordering[seen], ordering[~seen]])
-    if not bool(seen[: int(seen.sum())].all()):
-        message = (
-            "this model has one ordering and the observed dimensions are not its first "
-            "ones, so conditioning on them is not exact (train with order_agnostic=True "
-            "to condition on any subset)"
-        )
-        if strict:
-            raise ValueError(message)
-        warnings.warn(
-            message + "; the completions are drawn in its ordering with the observed values fixed",
-            stacklevel=5,
-        )
-    return ordering
+    """``MADE.log_marginal`` of checked inputs: ``x`` ``(B, D)``, ``is_observed`` boolean
+    ``(B, D)``. Rows are grouped by their observed pattern; each group is scored under the
+    ordering that puts its observed dimensions first (of the current mask, or of each of
+    masks ``0..K-1``, mixed as probabilities), where their marginal is the product of the
+    first conditionals."""
+    b = x.shape[0]
+    ks = [model.mask_index] if ensemble is None else range(ensemble)
+    h_in = model.encode(x)
+    uniq, inverse = torch.unique(is_observed.cpu(), dim=0, return_inverse=True)
+    members = []
+    for k in ks:
+        total = h_in.new_zeros(b)
+        for j, pattern in enumerate(uniq):
+            rows = (inverse == j).nonzero().squeeze(1).to(x.device)
+            ordering = observed_first(model.orderings[k], pattern, model.config.orderings_vary,
+                                      strict=True)  # fmt: skip
+            ctx = None if context is None else context[rows]
+            out = model.net(h_in[rows], ctx, model.masks(k, ordering))
+            per_dim = model.layout.log_prob_per_dim(out, x[rows])
+            total[rows] = (per_dim * pattern.to(per_dim)).sum(dim=1)
+        members.append(total)
+    return torch.logsumexp(torch.stack(members), dim=0) - math.log(len(members))
 
 
 def _clamp(x: torch.Tensor, clamp: Clamp | None, dim: int) -> torch.Tensor:
@@ -167,7 +210,7 @@ def _clamp(x: torch.Tensor, clamp: Clamp | None, dim: int) -> torch.Tensor:
 
 @torch.no_grad()
 def sample_naive(
-    model: MADE,
+    model: Sampled,
     u: torch.Tensor,
     context: torch.Tensor | None,
     ordering: torch.Tensor,
@@ -212,17 +255,17 @@ class _Sorted:
 
 
 def _sort_network(
-    model: MADE, ordering: torch.Tensor, hidden_degrees: list[torch.Tensor],
+    model: Sampled, ordering: torch.Tensor, hidden_degrees: list[torch.Tensor],
     context: torch.Tensor | None,
 ) -> _Sorted:  # fmt: skip
     """``model.net`` under one mask, arranged for the incremental sampler."""
     net, layout, d = model.net, model.layout, model.num_dims
     masks = build_masks(ordering, hidden_degrees, layout.unit_dim, layout.out_unit_dim,
                         direct=net.direct is not None)  # fmt: skip
-    pos = inverse_permutation(ordering)
     steps = torch.arange(d, device=ordering.device)
-    sorted_degree, order = torch.sort(pos[layout.unit_dim], stable=True)
-    sorted_out, out_order = torch.sort(pos[layout.out_unit_dim], stable=True)
+    units = sort_units(ordering, layout.unit_dim, layout.out_unit_dim)
+    sorted_degree, order = units.in_degree, units.order
+    sorted_out, out_order = units.out_degree, units.out_order
     weights, biases = [], []
     for i, layer in enumerate(net.hidden):
         w = torch.where(masks[i], layer.weight, 0.0)
@@ -290,7 +333,7 @@ class _Lagged:
 
 @torch.inference_mode()
 def sample_incremental(
-    model: MADE,
+    model: Sampled,
     u: torch.Tensor,
     context: torch.Tensor | None,
     ordering: torch.Tensor,

@@ -76,9 +76,9 @@ def score_rows(
             xb = x[i : i + batch_size]
             cb = None if context is None else context[i : i + batch_size]
             if terms:
-                parts.append(-model.conditional_log_probs(xb, cb).reshape(len(xb), -1))
+                parts.append(-model.conditional_log_probs(xb, cb, fast=True).reshape(len(xb), -1))
             elif keep is None:
-                parts.append(-model.log_prob(xb, cb, ensemble=ensemble, validate=False))
+                parts.append(-model.log_prob(xb, cb, ensemble, validate=False, fast=True))
             else:
                 parts.append(-model.log_marginal(xb, keep, cb, ensemble=ensemble))
     finally:

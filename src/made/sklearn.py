@@ -42,6 +42,7 @@ from .config import TrainConfig
 from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
 from .devices import resolve_device
 from .model import MADE
+from .scoring import score_rows
 from .settings import resolve
 from .train import fit
 
@@ -318,9 +319,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         members = []
         for model in self.models_:
             ensemble = model.num_masks if model.num_masks > 1 else None
-            with torch.no_grad():
-                parts = [model.log_prob(chunk, ensemble=ensemble) for chunk in data.split(4096)]
-            members.append(torch.cat(parts).cpu() if parts else torch.zeros(0, dtype=torch.float64))
+            members.append(-score_rows(model, data, ensemble=ensemble).nll)
         log_p = torch.logsumexp(torch.stack(members), 0) - math.log(len(members))
         return log_p.numpy() - self.schema_.log_scale
 
@@ -348,8 +347,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         x, unknown, _ = self._encoded(X)
         model = self.models_[0]
         data = self._tensor(x, model)
-        with torch.no_grad():
-            terms = -model.conditional_log_probs(data).double().cpu().numpy()
+        terms = score_rows(model, data, terms=True).terms.numpy()
         scales = np.array([math.log(c.std) if c.kind == "real" else 0.0
                            for c in self.schema_.columns])  # fmt: skip
         return np.where(unknown, np.inf, terms + scales)

@@ -32,6 +32,7 @@ from .checkpoint import checkpoint_bytes, checkpoint_payload, load_checkpoint
 from .config import TrainConfig
 from .errors import MadeError, brief, render
 from .evaluate import evaluate_nll
+from .fastpath import Fast
 from .fileio import atomic_write_bytes
 from .masks import derive_seed, make_generator
 from .model import MADE
@@ -42,7 +43,7 @@ __all__ = [
     "NonFiniteLossError",
     "fit",
     "make_optimizer",
-    "premasked",
+    "training_path",
     "training_dtype",
 ]
 
@@ -83,14 +84,14 @@ class FitResult:
 
 class _Objective(nn.Module):
     """The summed NLL of a batch as a module's forward, so DistributedDataParallel (which
-    hooks ``forward``) can synchronise gradients."""
+    hooks ``forward``) can synchronise gradients; computed by the fast path ``fast``."""
 
-    def __init__(self, model: MADE) -> None:
+    def __init__(self, model: MADE, fast: Fast) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.fast = model, fast
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
-        return -self.model.log_prob(x, context, validate=False).sum()
+        return -self.model.log_prob(x, context, validate=False, fast=self.fast).sum()
 
 
 def _world() -> tuple[int, int]:
@@ -143,24 +144,14 @@ def _update_average(average: list[torch.Tensor], model: MADE, step: int) -> None
         avg.lerp_(p, weight)
 
 
-@contextmanager
-def premasked(model: MADE) -> Iterator[None]:
-    """Inside the block, a single-mask model trains with its masked-out weights held at
-    exactly zero: they are zeroed once, the staircase kernel skips masking the weights on
-    every call, and it zeroes their gradients itself, on the few entries of its blocks' edges
-    that can hold them (so no optimiser moves them). Values and gradients are those of
-    masking, bit for bit (tested). ``fit`` trains inside it; a multi-mask model, whose masks
-    use different weights, keeps masking. Change no weight by hand inside the block.
-    """
-    if model.num_masks != 1:
-        yield
-        return
-    model._zero_unused_weights()
-    model.net.premasked = True
-    try:
-        yield
-    finally:
-        model.net.premasked = False
+def training_path(model: MADE, precision: str) -> Fast:
+    """How ``fit`` computes a training step (``made.fastpath.Fast``): in the dtype
+    ``training_dtype`` chooses, and for a single-mask model with its masked-out weights held
+    at exactly zero (zeroed once, by ``MADE.zero_unused_weights``; the kernel zeroes their
+    gradients on its blocks' edges, so no optimiser moves them), so that they are not masked
+    again on every call. Values and gradients are those of masking, bit for bit (tested); a
+    multi-mask model, whose masks use different weights, keeps masking."""
+    return Fast(premasked=model.num_masks == 1, dtype=training_dtype(precision, model))
 
 
 def _native_bfloat16(device: torch.device) -> bool:
@@ -183,17 +174,6 @@ def training_dtype(precision: str, model: MADE) -> torch.dtype:
     ):
         return torch.bfloat16
     return weights
-
-
-@contextmanager
-def computing_in(model: MADE, dtype: torch.dtype) -> Iterator[None]:
-    """Inside the block the model's training steps compute their products in ``dtype``;
-    the weights, their gradients and everything evaluated outside stay in float32."""
-    model.net.compute_dtype = dtype
-    try:
-        yield
-    finally:
-        model.net.compute_dtype = None
 
 
 @contextmanager
@@ -304,7 +284,10 @@ def fit(
     loop.best_state = copy.deepcopy(model.state_dict())
     if resume:
         _restore(loop, model, run_dir, train.device, write)
-    objective: nn.Module = _Objective(model)
+    fast = training_path(model, config.precision)
+    if fast.premasked:
+        model.zero_unused_weights()  # and the kernel keeps them zero (see training_path)
+    objective: nn.Module = _Objective(model, fast)
     if world > 1:
         objective = nn.parallel.DistributedDataParallel(objective, forward_sync_buffers=False)
     result = loop.result
@@ -313,13 +296,10 @@ def fit(
     if reason is not None:  # resuming a run that had already stopped
         result.stopped_early, result.stop_reason = True, reason
         start_epoch = config.epochs + 1
-    dtype = training_dtype(config.precision, model)
-    result.precision = str(dtype).removeprefix("torch.")
+    result.precision = str(fast.dtype).removeprefix("torch.")
     try:
-        with premasked(model):
-            _epochs(loop, objective, model, train, valid, train_context, valid_context,
-                    config, start_epoch, run_dir if write else None, extra, on_step, on_epoch,
-                    dtype)  # fmt: skip
+        _epochs(loop, objective, model, train, valid, train_context, valid_context, config,
+                start_epoch, run_dir if write else None, extra, on_step, on_epoch)  # fmt: skip
     except BaseException as exc:  # the last epoch's files are on disk before this goes on
         try:
             loop.writer.wait()
@@ -344,18 +324,16 @@ def _epochs(
     config: TrainConfig, start_epoch: int, run_dir: Path | None, extra: dict[str, Any] | None,
     on_step: Callable[[dict[str, Any]], None] | None,
     on_epoch: Callable[[dict[str, Any]], None] | None,
-    dtype: torch.dtype,
 ) -> None:  # fmt: skip
-    """The epochs from ``start_epoch`` on: train (products in ``dtype``), validate (the
-    averaged weights, if kept, in float32), keep the best, checkpoint into ``run_dir`` (None:
-    write nothing), stop when told to."""
+    """The epochs from ``start_epoch`` on: train (as ``objective`` computes), validate (the
+    averaged weights, if kept, in the weights' dtype), keep the best, checkpoint into
+    ``run_dir`` (None: write nothing), stop when told to."""
     result, optimiser, n = loop.result, loop.optimiser, train.shape[0]
     for epoch in range(start_epoch, config.epochs + 1):
         model.train()
         started = time.perf_counter()
-        with computing_in(model, dtype):
-            total = _train_epoch(loop, objective, model, train, train_context, config, epoch,
-                                 on_step)  # fmt: skip
+        total = _train_epoch(loop, objective, model, train, train_context, config, epoch,
+                             on_step)  # fmt: skip
         _zero_denormals(model, optimiser)
         seconds = time.perf_counter() - started
         result.train_seconds += seconds

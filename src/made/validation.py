@@ -133,15 +133,15 @@ def check_mask(
 ) -> torch.Tensor:
     """A boolean observed-mask as ``(n, D)``: given per example or once for all."""
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-        raise ValueError("observed_mask must be a boolean tensor")
+        raise ValueError("is_observed must be a boolean tensor")
     if mask.device != device:
-        raise ValueError(f"observed_mask is on {mask.device} but the model is on {device}")
+        raise ValueError(f"is_observed is on {mask.device} but the model is on {device}")
     d = int(np.prod(input_shape))
     if mask.numel() == d:
         return mask.reshape(1, d).expand(n, d)
     if mask.numel() == n * d and mask.shape[0] == n:
         return mask.reshape(n, d)
     raise ValueError(
-        f"observed_mask must have shape {input_shape} or ({n}, "
+        f"is_observed must have shape {input_shape} or ({n}, "
         f"{', '.join(map(str, input_shape))}); got {tuple(mask.shape)}"
     )

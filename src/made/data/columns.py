@@ -25,10 +25,10 @@ from .table import (
     MAX_INFERRED_CATEGORIES,
     Column,
     TableSchema,
-    _at_least_two,
-    _key,
-    _lookup,
-    _number_text,
+    at_least_two,
+    category_codes,
+    category_key,
+    number_text,
 )
 
 __all__ = ["column_arrays", "decode_columns", "encode_columns", "infer_column_schema"]
@@ -105,7 +105,7 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
     if categories is not None:
         if forced == "real":
             raise ValueError(f"column {name!r} is a pandas categorical; it cannot be real")
-        return Column(name, "categorical", _at_least_two([str(c) for c in categories]),
+        return Column(name, "categorical", at_least_two([str(c) for c in categories]),
                       numeric=False)  # fmt: skip
     if values.dtype.kind == "b":
         if forced == "real":
@@ -122,7 +122,7 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
                 f"{MAX_COLUMN_CATEGORIES:,} a categorical column may have (an identifier?); "
                 "drop it"
             )
-        return Column(name, "categorical", _at_least_two(distinct), numeric=False)
+        return Column(name, "categorical", at_least_two(distinct), numeric=False)
     if not np.all(np.isfinite(numbers_)):
         raise ValueError(f"column {name!r} holds NaN or infinity; made needs finite values")
     distinct = np.unique(numbers_)
@@ -138,7 +138,7 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
     if integers and distinct[0] >= 0 and distinct[-1] < MAX_INFERRED_CATEGORIES:
         count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
         return Column(name, "categorical", tuple(str(k) for k in range(count)))
-    return Column(name, "categorical", _at_least_two([_number_text(v) for v in distinct]))
+    return Column(name, "categorical", at_least_two([number_text(v) for v in distinct]))
 
 
 def encode_columns(
@@ -171,8 +171,8 @@ def _codes(col: Column, values: np.ndarray, mark: bool) -> np.ndarray:
         index = np.searchsorted(known, numbers_).clip(0, len(known) - 1)
         found = known[index] == numbers_
     else:
-        lookup = _lookup(col)  # by value for numbers, by text otherwise, as a CSV table's
-        index = np.array([lookup.get(_key(str(v), col.numeric), -1) for v in values])
+        lookup = category_codes(col)  # by value for numbers, by text otherwise, as a CSV table's
+        index = np.array([lookup.get(category_key(str(v), col.numeric), -1) for v in values])
         found = index >= 0
     if mark:
         return np.where(found, index, -1)

@@ -25,7 +25,17 @@ import numpy as np
 from .formats import is_number
 from .validate import DataError
 
-__all__ = ["Column", "TableSchema", "MAX_INFERRED_CATEGORIES", "infer_schema", "parse_types"]
+__all__ = [
+    "Column",
+    "TableSchema",
+    "MAX_INFERRED_CATEGORIES",
+    "at_least_two",
+    "category_codes",
+    "category_key",
+    "infer_schema",
+    "number_text",
+    "parse_types",
+]
 
 MAX_INFERRED_CATEGORIES = 20
 # A categorical column with more distinct values than this is almost always an identifier or a
@@ -85,7 +95,7 @@ class TableSchema:
         column of a cell that does not fit."""
         out = np.empty((len(rows), len(self.columns)), dtype=np.float64)
         for j, col in enumerate(self.columns):
-            lookup = _lookup(col) if col.kind == "categorical" else None
+            lookup = category_codes(col) if col.kind == "categorical" else None
             for i, row in enumerate(rows):
                 cell = row[j]
                 place = f"{where}: line {first_line + i}, {col.name}"
@@ -97,7 +107,7 @@ class TableSchema:
                         raise DataError(f"{place} is {cell!r}; expected a finite number")
                     out[i, j] = (value - col.mean) / col.std
                     continue
-                code = lookup.get(_key(cell, col.numeric))
+                code = lookup.get(category_key(cell, col.numeric))
                 if code is None:
                     shown = ", ".join(col.values[:8]) + (", ..." if len(col.values) > 8 else "")
                     raise DataError(f"{place} is {cell!r}; expected one of its categories: {shown}")
@@ -192,7 +202,9 @@ class TableSchema:
             raise ValueError(f"not a table schema ({exc})") from None
 
 
-def _key(cell: str, numeric: bool) -> Any:
+def category_key(cell: str, numeric: bool) -> Any:
+    """What a category is matched by: its value for a numeric column (``1`` and ``1.0`` are
+    one category), its text otherwise; None for text that is not a number."""
     if not numeric:
         return cell
     try:
@@ -201,8 +213,9 @@ def _key(cell: str, numeric: bool) -> Any:
         return None
 
 
-def _lookup(col: Column) -> dict[Any, int]:
-    return {_key(v, col.numeric): code for code, v in enumerate(col.values)}
+def category_codes(col: Column) -> dict[Any, int]:
+    """A categorical column's codes by ``category_key``."""
+    return {category_key(v, col.numeric): code for code, v in enumerate(col.values)}
 
 
 def parse_types(specs: Sequence[str], names: Sequence[str], where: str) -> dict[str, str]:
@@ -294,17 +307,18 @@ def _typed_column(
         if distinct[0] >= 0 and distinct[-1] < MAX_INFERRED_CATEGORIES:
             count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
             return Column(name, "categorical", tuple(str(k) for k in range(count)))
-        return Column(name, "categorical", _at_least_two([_number_text(v) for v in distinct]))
+        return Column(name, "categorical", at_least_two([number_text(v) for v in distinct]))
     if numeric:  # forced categorical numbers: by value
         distinct = np.unique(np.array([float(c) for c in cells]))
-        return Column(name, "categorical", _at_least_two([_number_text(v) for v in distinct]))
-    return Column(name, "categorical", _at_least_two(sorted(set(cells))), numeric=False)
+        return Column(name, "categorical", at_least_two([number_text(v) for v in distinct]))
+    return Column(name, "categorical", at_least_two(sorted(set(cells))), numeric=False)
 
 
-def _number_text(value: float) -> str:
+def number_text(value: float) -> str:
+    """A number as a category's text: ``3`` for an integral value, else its repr."""
     return str(int(value)) if value == int(value) else repr(float(value))
 
 
-def _at_least_two(values: list[str]) -> tuple[str, ...]:
+def at_least_two(values: list[str]) -> tuple[str, ...]:
     """A column with one value still needs two categories (a MADE dimension has K >= 2)."""
     return tuple(values) if len(values) >= 2 else (*values, f"{values[0]} (other)")
