@@ -139,7 +139,7 @@ def test_every_option_that_gives_a_setting_is_in_the_one_table():
                                                 "device"}  # fmt: skip
     assert dests == set(OPTIONS)
     known = set(MODEL_SETTINGS) | set(TRAIN_SETTINGS) | {
-        "source", "binarize", "num_categories", "column_types", "delimiter", "header",
+        "source", "binarize", "num_categories", "column_types", "delimiter", "header", "na_values",
         "recipe", "conditional"}  # fmt: skip
     assert set(OPTIONS.values()) <= known
 

@@ -164,8 +164,8 @@ def test_clone_pickle_pipeline_grid_search_and_cross_validation():
 
 
 def test_bad_input_is_refused_clearly():
-    with pytest.raises(ValueError, match="NaN|infinity"):
-        MADEDensity(**SMALL).fit(np.array([[0.0, np.nan], [1.0, 2.0]]))
+    with pytest.raises(ValueError, match="infinity"):  # NaN is a missing value; inf is not
+        MADEDensity(**SMALL).fit(np.array([[0.0, np.inf], [1.0, 2.0]]))
     with pytest.raises(ValueError, match="column_types"):
         MADEDensity(column_types={"9": "real"}, **SMALL).fit(_table())
     density = MADEDensity(**SMALL).fit(_table())

@@ -25,7 +25,7 @@ def _write(path, header, rows):
 
 def test_column_types_are_inferred_and_can_be_overridden():
     header = ["code", "shifted", "many", "frac", "word", "one"]
-    rows = [[str(i % 3), str(i % 2 - 5), str(i), f"{i / 7:.3f}", "ab"[i % 2], "7"]
+    rows = [[str(i % 3), str(i % 2 - 5), str(i * 7 % 40), f"{i / 7:.3f}", "ab"[i % 2], "7"]
             for i in range(40)]  # fmt: skip
     schema = infer_schema(header, rows, "t.csv")
     kinds = {c.name: (c.kind, c.values) for c in schema.columns}
@@ -49,10 +49,10 @@ def test_column_types_are_inferred_and_can_be_overridden():
     ):
         with pytest.raises(DataError, match=message):
             infer_schema(header, rows, "t.csv", bad)
-    with pytest.raises(DataError, match="line 3, b is empty; missing values are not supported"):
-        infer_schema(["a", "b"], [["1", "2"], ["1", ""]], "t.csv")
-    with pytest.raises(DataError, match="line 2, b is 'nan'; expected a finite number"):
-        infer_schema(["a", "b"], [["1", "nan"], ["1", "0.5"]], "t.csv")
+    # an empty cell is a missing value: the column has gaps
+    assert infer_schema(["a", "b"], [["1", "2"], ["1", ""]], "t.csv").columns[1].missing
+    with pytest.raises(DataError, match="line 2, b is 'inf'; expected a finite number"):
+        infer_schema(["a", "b"], [["1", "inf"], ["1", "0.5"]], "t.csv")
     with pytest.raises(DataError, match="names column 'a' more than once"):
         infer_schema(["a", "a"], [["1", "2"]], "t.csv")
 
@@ -82,14 +82,17 @@ def test_standardisation_is_fitted_on_train_and_round_trips(tmp_path):
 
 
 def test_a_given_schema_encodes_new_rows_exactly_as_in_training(tmp_path):
-    train = _write(tmp_path / "a.csv", ["v", "c"], [[str(i), "pq"[i % 2]] for i in range(100)])
+    rows = [[str(i * 37 % 100), "pq"[i % 2]] for i in range(100)]  # integers, not a row count
+    train = _write(tmp_path / "a.csv", ["v", "c"], rows)
     schema = load_data(str(train)).schema
     shifted = _write(tmp_path / "b.csv", ["v", "c"], [[str(i + 1000), "q"] for i in range(30)])
     data = load_data(str(shifted), schema=schema)
     col = schema.columns[0]
-    assert np.allclose(data.original["all"][:, 0], (np.arange(30) + 1000 - col.mean) / col.std)
+    assert col.integer  # read at the middle of each integer's unit interval
+    expected = (np.arange(30) + 1000.5 - col.mean) / col.std
+    assert np.allclose(data.original["all"][:, 0], expected)
     one = load_data(str(_write(tmp_path / "one.csv", ["v", "c"], [["5", "p"]])), schema=schema)
-    assert one.original["all"].tolist() == [[(5 - col.mean) / col.std, 0.0]]  # scorable alone
+    assert one.original["all"].tolist() == [[(5.5 - col.mean) / col.std, 0.0]]  # scorable alone
     unknown = _write(tmp_path / "c.csv", ["v", "c"], [["1", "p"], ["2", "r"]])
     message = "c.csv: line 3, c is 'r'; expected one of its categories: p, q"
     with pytest.raises(DataError, match=message):
@@ -135,17 +138,18 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     printed = capsys.readouterr().out
     with open(run / "scores.csv") as f:
         scores = list(csv.DictReader(f))
-    header = ["index", "nll_nats", "bits_per_dim", "largest_term", "x", "y", "kind"]
-    assert list(scores[0]) == header
-    nll = np.array([float(r["nll_nats"]) for r in scores])
+    header = ["index", "nll_nats_data_units", "bits_per_dim", "largest_term", "x", "y", "kind"]
+    assert list(scores[0]) == header  # the unit, named: the table's own (as eval's)
+    nll = np.array([float(r["nll_nats_data_units"]) for r in scores])
     assert sorted(np.argsort(-nll)[:3].tolist()) == [7, 150, 333]
     assert "highest-scoring rows" in printed and "kind=" in printed
     # each planted row is unlikely because of y given x, or the kind given both: said so
     assert {scores[i]["largest_term"] for i in (7, 150, 333)} <= {"y", "kind"}
     assert "largest terms -log p(column | columns before it): " in printed
-    # the scores are the model's exact NLL of the rows encoded with the stored statistics
+    # the scores are the model's exact NLL of the rows encoded with the stored statistics, in
+    # the table's own units (the standardisation's log-Jacobian added)
     x = torch.from_numpy(schema.encode([[r["x"], r["y"], r["kind"]] for r in scores], "t", 2))
-    expected = -model.log_prob(x.float()).double()
+    expected = -model.log_prob(x.float()).double() + schema.log_scale
     assert np.allclose(nll, expected.detach().numpy(), atol=1e-4)
     # samples come back in the table's own units and categories
     assert main(["sample", str(run), "-n", "50", "--device", "cpu"]) == 0

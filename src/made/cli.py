@@ -40,11 +40,13 @@ from .config import (
 )
 from .data import NAMED_SETS, Dataset, load_data
 from .data.load import SPLITS
+from .data.rules import MAX_ROUNDS
 from .devices import resolve_device
 from .errors import MadeError, brief, render
 from .evaluate import evaluate_nll
-from .export import GRID_SAMPLES, export_data, sample_suffixes, write_samples
+from .export import GRID_SAMPLES, export_data, sample_suffixes, write_csv, write_samples
 from .fileio import check_not_input
+from .impute import gaps, impute
 from .model import MADE
 from .plots import plot_columns, save_inpainting_grid, save_sample_grid
 from .recipes import RECIPES, recipe
@@ -78,6 +80,7 @@ GRID_COMPLETIONS = 8
 OPTIONS = {
     "data": "source", "binarize": "binarize", "categories": "num_categories",
     "column_type": "column_types", "delimiter": "delimiter", "header": "header",
+    "na_values": "na_values",
     "seed": "seed", "recipe": "recipe", "conditional": "conditional",
     "hidden": "hidden_sizes", "masks": "num_masks", "order_agnostic": "order_agnostic",
     "ordering": "ordering", "hidden_degrees": "hidden_degrees", "activation": "activation",
@@ -218,7 +221,7 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
     for dest, setting in OPTIONS.items():
         value = getattr(args, dest, None)
         if value is not None:
-            given[setting] = tuple(value) if dest == "column_type" else value
+            given[setting] = tuple(value) if dest in ("column_type", "na_values") else value
     return given
 
 
@@ -582,6 +585,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     # the columns that make a row unlikely.
     terms = data.schema is not None and observed is None and ensemble is None and ctx is None
     scores = score_rows(model, x, ctx, ensemble=ensemble, observed=observed, terms=terms)
+    scores = scores.in_data_units(data.schema)  # a table's: in its own units, as eval's
     rows = x.cpu().numpy() if data.schema is not None else None
     write_scores(out, scores, data.schema, rows)
     top = scores.most_anomalous()
@@ -589,9 +593,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         _print_top_rows(data.schema, rows[top], top, scores.nll[top].tolist(),
                         None if scores.terms is None else scores.terms[top])  # fmt: skip
     where = split if observed is None else f"{split}, marginal of {scores.dims} observed dims"
+    units = " in the data's own units" if data.schema is not None and data.schema.has_real else ""
     print(
         f"scored {len(scores.nll)} examples of {data.name} ({where}) into {out}: mean NLL "
-        f"{float(scores.nll.mean()):.4f} nats; most anomalous rows: "
+        f"{float(scores.nll.mean()):.4f} nats{units}; most anomalous rows: "
         + ", ".join(f"{i} ({float(scores.nll[i]):.2f})" for i in top)
     )
     return 0
@@ -610,6 +615,36 @@ def _print_top_rows(
             largest = torch.argsort(terms[k], descending=True)[:3].tolist()
             shown = ", ".join(f"{schema.names[j]} {float(terms[k, j]):.2f}" for j in largest)
             print(f"      largest terms -log p(column | columns before it): {shown}")
+
+
+# ----------------------------------------------------------------------------- impute
+def cmd_impute(args: argparse.Namespace) -> int:
+    _, model, payload, run_dir = _model(args)
+    schema = table_schema(payload)
+    if schema is None:
+        raise UsageError("impute fills the gaps of a table; this model was not trained on one "
+                         "(inpaint fills in pictures)")  # fmt: skip
+    if args.data is None:
+        raise UsageError("impute fills the gaps of a table: give it with --data FILE.csv")
+    out = _out_path(args.out, run_dir, "imputed.csv")
+    _suffix(out, (".csv",))
+    check_not_input(out, [*_run_inputs(args.run, run_dir), args.data], "--out")
+    data = _data_of(args, run_dir, payload, model)
+    assert data.cells is not None and data.source_columns is not None
+    x = data.original["all"]
+    holes = gaps(schema, x)
+    g = torch.Generator().manual_seed(_seed_of(args))
+    filled, left = impute(model, schema, x, g, ensemble=_ensemble(args, model))
+    decoded = schema.decode(filled, samples=True)
+    rows = [list(row) for row in data.cells]
+    for i, j in zip(*np.nonzero(holes), strict=True):
+        if not np.isnan(filled[i, j]) or schema.columns[j].kind == "categorical":
+            rows[i][schema.positions[j]] = decoded[i][j]
+    write_csv(out, data.source_columns, len(rows), lambda a, b: rows[a:b], 10_000)
+    print(f"filled {int(holes.sum()) - left:,} missing values in {int(holes.any(1).sum()):,} "
+          f"rows of {data.name} into {out}"
+          + (f" ({left} left: drawn missing {MAX_ROUNDS} times)" if left else ""))  # fmt: skip
+    return 0
 
 
 # ---------------------------------------------------------------------------- inpaint
@@ -751,6 +786,10 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
         metavar="CHAR",
         help="the CSV delimiter (default: detected among , ; tab and |)",
     )
+    parser.add_argument("--na-values", action="append", default=None, metavar="TEXT",
+                        help="for tables: a cell meaning a missing value, beyond NA, NaN, empty, "
+                        "null, None and ? (repeat for more; --na-values=-999 for one that "
+                        "starts with -)")  # fmt: skip
     parser.add_argument("--header", default=None, choices=HEADERS,
                         help="whether a CSV's first line names its columns (default: auto, "
                         "which refuses a numeric first line that looks like a header)")  # fmt: skip
@@ -977,6 +1016,13 @@ def _add_reading_commands(sub: Any) -> None:
     )
     p.add_argument("--out", default=None, help="a .csv file (default: RUN/scores.csv)")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("impute", parents=[c["run"], c["data"], c["seed"], c["ensemble"],
+                                           c["device"]],
+                       help="fill a table's missing values from the model (a CSV)")  # fmt: skip
+    p.add_argument("--out", default=None,
+                   help="the table, gaps filled, as .csv (default: RUN/imputed.csv)")  # fmt: skip
+    p.set_defaults(func=cmd_impute)
 
     p = sub.add_parser("inpaint", parents=[c["run"], c["data"], c["seed"], c["device"]],
                        help="fill in a hidden part of examples (a picture)")  # fmt: skip

@@ -126,6 +126,7 @@ class MADEConfig:
     activation: str = "relu"
     dropout: float = 0.0
     seed: int = 0
+    missing: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise in place once, here
@@ -200,6 +201,7 @@ class MADEConfig:
                 and 0.0 <= self.dropout < 1.0):  # fmt: skip
             raise ValueError(f"dropout must be a number in [0, 1); got {_shown(self.dropout)}")
         check_count("seed", self.seed, 0, LIMITS["seed"])
+        self._check_missing()
         if (
             self.num_masks > 1
             and self.hidden_degrees == "equal"
@@ -211,6 +213,25 @@ class MADEConfig:
                 "ordering); use hidden_degrees='random' or order_agnostic=True"
             )
         self._check_size()
+
+    def _check_missing(self) -> None:
+        """``missing``: the real-valued dimensions whose values may be missing (NaN), sorted."""
+        dims = self.missing
+        if (
+            isinstance(dims, str)
+            or not isinstance(dims, Sequence)
+            or not all(is_int(d) for d in dims)
+        ):
+            raise ValueError(f"missing must be a sequence of dimensions; got {_shown(dims)}")
+        dims = tuple(sorted({int(d) for d in dims}))
+        cards = self.cardinalities
+        for d in dims:
+            if not 0 <= d < self.num_dims or cards[d] != 0:
+                raise ValueError(
+                    f"missing lists dimension {d}, which is not a real-valued dimension (a "
+                    "categorical one takes a category for its missing values)"
+                )
+        object.__setattr__(self, "missing", dims)
 
     def _check_size(self) -> None:
         """Refuse a model too large to build, before anything is allocated: its weights, and
@@ -238,8 +259,9 @@ class MADEConfig:
         """The number of weights and biases the model has (computed from the settings alone)."""
         cards = self.cardinalities
         per_real = 2 if self.num_components == 1 else 3 * self.num_components
-        units = sum(1 if k in (0, 2) else k for k in cards)
-        outputs = sum(per_real if k == 0 else (1 if k == 2 else k) for k in cards)
+        gaps = len(self.missing)  # a value that may be missing: a flag in, a logit out
+        units = sum(1 if k in (0, 2) else k for k in cards) + gaps
+        outputs = sum(per_real if k == 0 else (1 if k == 2 else k) for k in cards) + gaps
         sizes = [units, *self.hidden_sizes, outputs]
         total = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:], strict=True))
         if self.direct_connections:
@@ -390,7 +412,8 @@ class DataConfig:
     (None: detected among ``, ; tab |``). ``header``: whether a CSV's first line names its
     columns: ``"yes"``, ``"no"`` or ``"auto"`` (a line that is not all numbers is a header; a
     numeric line that looks like one, increasing integers outside the values below them, is
-    refused as ambiguous).
+    refused as ambiguous). ``na_values``: a table's cells that mean a missing value, beyond
+    ``made.data.table.NA_VALUES`` (NA, NaN, empty, null, None, ?, ...).
     """
 
     source: str = "shapes"
@@ -404,6 +427,7 @@ class DataConfig:
     column_types: tuple[str, ...] = ()
     delimiter: str | None = None
     header: str = "auto"
+    na_values: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.delimiter is not None and (
@@ -445,6 +469,11 @@ class DataConfig:
                 or not all(isinstance(t, str) for t in types)):  # fmt: skip
             raise ValueError(f"column_types must be a sequence of 'NAME=KIND'; got {_shown(types)}")
         object.__setattr__(self, "column_types", tuple(types))
+        na = self.na_values
+        if (isinstance(na, str) or not isinstance(na, Sequence)
+                or not all(isinstance(t, str) and len(t) <= 100 for t in na)):  # fmt: skip
+            raise ValueError(f"na_values must be a sequence of texts; got {_shown(na)}")
+        object.__setattr__(self, "na_values", tuple(na))
         if self.column_types and self.num_categories is not None:
             raise ValueError(
                 "column_types types the columns of a table; num_categories declares every "

@@ -22,6 +22,7 @@ import torch
 
 from .data import Dataset, TableSchema
 from .fileio import atomic_write, atomic_write_bytes
+from .impute import table_samples
 from .model import MADE
 from .plots import save_sample_grid
 
@@ -102,15 +103,16 @@ def write_csv(
 
 def write_table(
     path: str | os.PathLike[str], schema: TableSchema, x: Any,
-    extra: dict[str, list[str]] | None = None,
+    extra: dict[str, list[str]] | None = None, samples: bool = False,
 ) -> None:  # fmt: skip
     """Rows ``x`` (codes and standardised values) as a CSV in the table's own units and
-    names, atomically; ``extra`` columns (name -> one text per row) come first."""
+    names, atomically; ``extra`` columns (name -> one text per row) come first; ``samples``:
+    real values within their columns' bounds."""
     extra = extra or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*extra, *schema.names])
-    for i, row in enumerate(schema.decode(x)):
+    for i, row in enumerate(schema.decode(x, samples)):
         writer.writerow([*(column[i] for column in extra.values()), *row])
     atomic_write(path, lambda f: f.write(buffer.getvalue().encode()))
 
@@ -144,6 +146,8 @@ def write_samples(
         raise ValueError(f"a picture shows at most {GRID_SAMPLES} samples; got {n}")
 
     def draw(start: int, stop: int) -> np.ndarray:
+        if schema is not None:  # a table's samples keep its rules (made.data.rules)
+            return table_samples(model, schema, stop - start, generator, ensemble=ensemble)
         ctx = None if context is None else context(start, stop)
         ctx = None if ctx is None else ctx.to(model.device)
         return model.sample(stop - start, ctx, generator=generator, ensemble=ensemble).cpu().numpy()
@@ -154,7 +158,7 @@ def write_samples(
         write_npy(path, (n, *model.input_shape), dtype, draw, batch)
     elif path.suffix == ".csv":
         assert schema is not None
-        write_csv(path, schema.names, n, lambda a, b: schema.decode(draw(a, b)), batch)
+        write_csv(path, schema.names, n, lambda a, b: schema.decode(draw(a, b), True), batch)
     else:
         save_sample_grid(torch.from_numpy(draw(0, n)), path,
                          num_categories=model.max_categories, title=title)  # fmt: skip

@@ -63,6 +63,10 @@ class MADE(nn.Module):
             regularises small data sets; ``fit`` draws it from its own seeded generator.
         seed: seeds weight initialisation, random orderings and degrees. The global RNG is
             never touched.
+        missing: real-valued dimensions whose values may be missing (NaN): each gets a
+            "missing" outcome, modelled like any other, and its density applies only when the
+            value is there (see ``made.outputs``); the log-likelihood of a row with gaps is
+            exact.
 
     Example:
         >>> import torch
@@ -90,6 +94,7 @@ class MADE(nn.Module):
         activation: str = "relu",
         dropout: float = 0.0,
         seed: int = 0,
+        missing: Sequence[int] = (),
     ) -> None:
         super().__init__()
         config = self.config = MADEConfig(
@@ -99,11 +104,11 @@ class MADE(nn.Module):
             num_components=num_components, ordering=ordering,  # type: ignore[arg-type]
             hidden_degrees=hidden_degrees, num_masks=num_masks, order_agnostic=order_agnostic,
             direct_connections=direct_connections, context_size=context_size,
-            activation=activation, dropout=dropout, seed=seed,
+            activation=activation, dropout=dropout, seed=seed, missing=missing,  # type: ignore[arg-type]
         )  # fmt: skip
         self.input_shape: tuple[int, ...] = config.input_shape  # type: ignore[assignment]
         self.num_dims = config.num_dims
-        self.layout = Layout(config.cardinalities, config.num_components)
+        self.layout = Layout(config.cardinalities, config.num_components, config.missing)
         self._register_connectivity()
         self.net = MaskedNetwork(
             self.layout.num_units, config.hidden_sizes, self.layout.num_out_units,

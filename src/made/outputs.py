@@ -5,6 +5,12 @@ a real dimension has one input unit (its value). On the output side a binary dim
 one unit (the log-odds of a 1), a K-way one K logits, a real one the parameters of a Gaussian
 (mean, log-scale) or of a mixture of C Gaussians (C logits, C means, C log-scales).
 
+A real dimension whose value may be missing (NaN) has one outcome more: its last output unit is
+the log-odds that the value is missing, and its density applies only when the value is there,
+so ``log p = log sigmoid(l)`` for a missing value and ``log sigmoid(-l) + log density``
+otherwise; it enters the network as two units, the value (0 when missing) and a flag, so the
+dimensions after it see both.
+
 ``Layout`` records which unit belongs to which dimension and turns values into network inputs
 and network outputs into log-probabilities. Every family has its log-probability here and its
 inverse-CDF draw from one uniform, so that every sampler consumes randomness the same way.
@@ -118,17 +124,21 @@ class Layout(nn.Module):
     ``num_units``, ``num_out_units``, and ``out_width`` (the widest dimension's outputs).
     """
 
-    def __init__(self, cardinalities: Sequence[int], num_components: int) -> None:
+    def __init__(
+        self, cardinalities: Sequence[int], num_components: int, missing: Sequence[int] = ()
+    ) -> None:
         super().__init__()
         cards = self.cardinalities = tuple(int(k) for k in cardinalities)
         self.num_dims = len(cards)
         self.num_components = num_components
         self.params_per_real = 2 if num_components == 1 else 3 * num_components
+        self.missing = tuple(d in set(missing) for d in range(len(cards)))  # per dimension
         self.bernoulli = all(k == 2 for k in cards)
         self.has_real = 0 in cards
-        self.units = [1 if k in (0, 2) else k for k in cards]
-        self.out_units = [self.params_per_real if k == 0 else u
-                          for k, u in zip(cards, self.units, strict=True)]  # fmt: skip
+        gap = self.missing
+        self.units = [2 if g else 1 if k in (0, 2) else k for k, g in zip(cards, gap, strict=True)]
+        self.out_units = [self.params_per_real + g if k == 0 else (1 if k == 2 else k)
+                          for k, g in zip(cards, gap, strict=True)]  # fmt: skip
         self.out_start = np.concatenate([[0], np.cumsum(self.out_units)[:-1]]).astype(int).tolist()
         dims = torch.arange(self.num_dims)
         unit_dim = torch.repeat_interleave(dims, torch.tensor(self.units))
@@ -139,6 +149,10 @@ class Layout(nn.Module):
         self.register_buffer("cardinality", torch.tensor(cards), persistent=False)
         self.discrete_dims = [d for d, k in enumerate(cards) if k != 0]
         self.real_dims = tuple(d for d, k in enumerate(cards) if k == 0)
+        self.gap_dims = tuple(d for d in self.real_dims if gap[d])
+        # per real dimension (in real_dims' order): whether its value may be missing
+        real_gap = torch.tensor([gap[d] for d in self.real_dims], dtype=torch.bool)
+        self.register_buffer("real_gap", real_gap, persistent=False)
         self._index_maps()
 
     def _index_maps(self) -> None:
@@ -154,25 +168,31 @@ class Layout(nn.Module):
                              persistent=False)  # fmt: skip
         self.register_buffer("real_index", torch.tensor(self.real_dims, dtype=torch.long),
                              persistent=False)  # fmt: skip
+        self.register_buffer("gap_index", torch.tensor(self.gap_dims, dtype=torch.long),
+                             persistent=False)  # fmt: skip
         # (B, D) per-dimension results come out as [discrete..., real...]; this restores D.
         restore = torch.argsort(torch.tensor(discrete + list(self.real_dims), dtype=torch.long))
         self.register_buffer("dim_restore", restore, persistent=False)
-        self.out_width = max(2 if k == 2 else (self.params_per_real if k == 0 else k)
-                             for k in cards)  # fmt: skip
+        self.out_width = max(2 if k == 2 else (u if k == 0 else k)
+                             for k, u in zip(cards, self.out_units, strict=True))  # fmt: skip
         self.kin = max([k for k in cards if k != 0], default=2)
         self.values_in = all(u == 1 for u in self.units)
-        in_plain = self.values_in or len(set(cards)) == 1
+        in_plain = self.values_in or (len(set(cards)) == 1 and cards[0] != 0)
         out_plain = self.bernoulli or (len(set(self.out_units)) == 1 and 2 not in cards)
         in_index, out_index = [], []
         zero_col, neg_inf_col = self.num_out_units, self.num_out_units + 1
         width, kin, real_at = self.out_width, self.kin, len(discrete) * self.kin
+        flag_at = real_at + len(self.real_dims)  # the missing flags come after the values
         slot = {d: j for j, d in enumerate(discrete)}
         for d, k in enumerate(cards):
             start = self.out_start[d]
             if k == 0:
                 in_index.append(real_at)
                 real_at += 1
-                units = [start + c for c in range(self.params_per_real)]
+                if self.missing[d]:  # the value, then its flag
+                    in_index.append(flag_at)
+                    flag_at += 1
+                units = [start + c for c in range(self.out_units[d])]
             elif k == 2:  # one unit: the value (input) / the log-odds of 1 (output)
                 in_index.append(slot[d] * kin + 1)
                 units = [zero_col, start]
@@ -194,7 +214,13 @@ class Layout(nn.Module):
         codes = x[:, self.disc_index].long()
         flat = F.one_hot(codes, self.kin).to(dtype).reshape(x.shape[0], -1)
         if self.has_real:
-            flat = torch.cat([flat, x[:, self.real_index].to(dtype)], dim=1)
+            values = x[:, self.real_index].to(dtype)
+            if self.gap_dims:  # a missing value enters as 0, and its flag as 1
+                gaps = x[:, self.gap_index].isnan()
+                values = values.nan_to_num(0.0)
+                flat = torch.cat([flat, values, gaps.to(dtype)], dim=1)
+            else:
+                flat = torch.cat([flat, values], dim=1)
         return flat[:, self.in_index]
 
     def per_dimension(self, out: torch.Tensor) -> torch.Tensor:
@@ -218,11 +244,17 @@ class Layout(nn.Module):
         params = self.per_dimension(out)
         if not self.has_real:
             return categorical_log_prob(params, x)
+        values = x[:, self.real_index].to(params.dtype)
         real = real_log_density(
             params[:, self.real_index, : self.params_per_real],
-            x[:, self.real_index].to(params.dtype),
+            values.nan_to_num(0.0) if self.gap_dims else values,
             self.num_components,
         )
+        if self.gap_dims:  # missing: log sigmoid(l); there: log sigmoid(-l) + the density
+            logit = params[:, self.real_index, self.params_per_real]
+            gap = values.isnan()
+            there = F.logsigmoid(-logit) + real
+            real = torch.where(self.real_gap, torch.where(gap, F.logsigmoid(logit), there), real)
         if not self.discrete_dims:
             return real
         disc = categorical_log_prob(params[:, self.disc_index], x[:, self.disc_index])
@@ -234,5 +266,11 @@ class Layout(nn.Module):
         """Dimension ``dim``'s values from its output units ``(n, units)``: real values for a
         real dimension, categories otherwise."""
         if self.cardinalities[dim] == 0:
-            return draw_real(params, u, self.num_components)
+            if not self.missing[dim]:
+                return draw_real(params, u, self.num_components)
+            # the first stretch of u's range is "missing", the rest the density's
+            gap = torch.sigmoid(params[:, self.params_per_real])
+            inner = ((u - gap) / (1 - gap)).clamp(0.0, 1.0 - torch.finfo(u.dtype).eps)
+            value = draw_real(params[:, : self.params_per_real], inner, self.num_components)
+            return torch.where(u < gap, torch.full_like(value, float("nan")), value)
         return draw(params, u, threshold)

@@ -53,7 +53,7 @@ LOCK = "made-run.lock"
 # that read a run (sample, score, inpaint).
 RUN_FILES = (MARKER, "config.json", "checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png",
              "samples.png", "samples.csv", "summary.json", "sampled.png", "sampled.csv",
-             "sampled.npy", "scores.csv", "inpaint.png")  # fmt: skip
+             "sampled.npy", "scores.csv", "inpaint.png", "imputed.csv")  # fmt: skip
 # The files only a training run writes, under the directory's lock.
 TRAINING_FILES = RUN_FILES[:9]
 

@@ -29,6 +29,7 @@ from .errors import brief
 from .evaluate import evaluate_nll
 from .export import write_table
 from .fileio import DamagedFileError, atomic_write_bytes, read_json, write_json
+from .impute import table_samples
 from .model import MADE
 from .plots import plot_columns, plot_loss, save_sample_grid
 from .rundir import (
@@ -351,6 +352,7 @@ def _prepared(
         input_shape=data.shape,
         num_categories=data.num_categories,
         context_size=len(data.classes) if settings.conditional else 0,
+        missing=data.missing,
         **settings.model,
     )
     if on_settings is not None:
@@ -425,13 +427,14 @@ def _train_and_report(
         if settings.conditional:  # ten samples per class, row by row
             labels = torch.arange(100) % len(data.classes)
             ctx = class_context(labels, len(data.classes)).to(device)
-        samples = model.sample(100, ctx, generator=g, ensemble=ensemble)
         if data.schema is not None:  # a table: the samples as CSV, and beside the data
-            write_table(out / "samples.csv", data.schema, samples.cpu().numpy())
+            rows = table_samples(model, data.schema, 100, g, ensemble=ensemble)
+            write_table(out / "samples.csv", data.schema, rows, samples=True)
             plot_columns(data.schema, data.splits["train"], out / "samples.png",
                          title=f"training rows and 100 samples, {data.name}",
-                         samples=samples.cpu().numpy())  # fmt: skip
+                         samples=rows)  # fmt: skip
         else:
+            samples = model.sample(100, ctx, generator=g, ensemble=ensemble)
             save_sample_grid(
                 samples,
                 out / "samples.png",

@@ -389,7 +389,10 @@ def sample_incremental(
             continue
         value = layout.draw(dim, logits.t(), u_rows[t], thresholds[t])
         value = _clamp(value.to(x.dtype), clamp, dim)
-        if r1 - r0 == 1:  # binary or real: the value is its own encoding
+        if layout.missing[dim]:  # a value that may be missing: the value (0 if so), its flag
+            xs[r0] = value.nan_to_num(0.0)
+            xs[r0 + 1] = value.isnan()
+        elif r1 - r0 == 1:  # binary or real: the value is its own encoding
             xs[r0] = value
         else:
             xs[r0:r1] = F.one_hot(value.long(), r1 - r0).t()

@@ -37,6 +37,21 @@ class Scores:
     terms: torch.Tensor | None
     dims: int
 
+    def in_data_units(self, schema: TableSchema | None) -> Scores:
+        """The scores of a table's rows in its own units: its real columns as they are, not
+        standardised (the standardisation's log-Jacobian, ``log std`` per real column, added
+        to each row's score and to each real column's term), as ``made eval`` and
+        ``MADEDensity`` report them. Data that is not a table has no other unit."""
+        if schema is None or not schema.has_real:
+            return self
+        nll = self.nll + schema.log_scale
+        terms = self.terms
+        if terms is not None:
+            shift = torch.tensor([math.log(c.std) if c.kind == "real" else 0.0
+                                  for c in schema.columns], dtype=terms.dtype)  # fmt: skip
+            terms = terms + shift
+        return Scores(nll, nll / (self.dims * math.log(2)), terms, self.dims)
+
     def most_anomalous(self, k: int = 5) -> list[int]:
         """The ``k`` rows with the highest scores, highest first."""
         return torch.argsort(self.nll, descending=True)[:k].tolist()
@@ -95,10 +110,13 @@ def write_scores(
     schema: TableSchema | None = None,
     rows: Any = None,
 ) -> None:
-    """``scores`` as a CSV, atomically: ``index``, ``nll_nats`` and ``bits_per_dim`` per row;
-    for a table (``schema`` and its encoded ``rows``), the column with the largest term (when
-    the scores have terms) and the row itself in the table's own units."""
-    header = ["index", "nll_nats", "bits_per_dim"]
+    """``scores`` as a CSV, atomically: ``index``, the NLL and ``bits_per_dim`` per row; for
+    a table (``schema`` and its encoded ``rows``), the column with the largest term (when the
+    scores have terms) and the row itself in the table's own units. The NLL's column is
+    ``nll_nats``, or ``nll_nats_data_units`` for a table with real columns, whose scores
+    should be ``Scores.in_data_units``."""
+    units = schema is not None and schema.has_real
+    header = ["index", "nll_nats_data_units" if units else "nll_nats", "bits_per_dim"]
     largest = None
     if schema is not None:
         if scores.terms is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,9 @@ except ImportError as exc:  # pragma: no cover - the message is the point
 from .complexity import check_pixels, png_bits
 from .config import TrainConfig
 from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
+from .data.rules import find_rules, keep_rules
 from .devices import resolve_device
+from .impute import gaps, impute
 from .model import MADE
 from .scoring import score_rows
 from .settings import resolve
@@ -154,8 +157,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         """Fit the density to the rows of ``X`` (``y`` is ignored)."""
         self._check_params()
         columns, names, dtypes = self._columns(X, reset=True)
-        self.schema_ = infer_column_schema(columns, names, dtypes, self.column_types)
-        x = encode_columns(self.schema_, columns)
+        schema = infer_column_schema(columns, names, dtypes, self.column_types)
+        x, _ = encode_columns(schema, columns)
+        self.schema_ = replace(schema, rules=find_rules(schema.num_categories, x))
         self.outlier_score_ = self._resolve_outlier_score()
         if self.outlier_score_ == "complexity":  # checked before the training, not after
             self.binary_images_ = bool(np.all(check_pixels(self._pixels(columns)) <= 1))
@@ -164,10 +168,18 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         order = rng.permutation(len(x))
         count = self._n_models(x.shape)
         batch = self._batch_size()
+        # integer columns: training rows drawn within each integer's unit interval, the rest
+        # (and every row scored) at its middle (made.data.table)
+        noisy = self.schema_.dequantise(x, torch.Generator().manual_seed(seed))
+        x = self.schema_.dequantise(x)
         self.models_, self.fit_results_ = [], []
         for k in range(count):
             train_rows, valid_rows = self._split(order, k, count)
-            model, result = self._fit_one(x, train_rows, valid_rows, (seed + k) % (2**31), batch)
+            if self.verbose:
+                print(f"model {k + 1} of {count}: {len(train_rows)} rows, {len(valid_rows)} "
+                      "held out", flush=True)  # fmt: skip
+            model, result = self._fit_one(noisy[train_rows], x[valid_rows],
+                                          (seed + k) % (2**31), batch)  # fmt: skip
             self.models_.append(model)
             self.fit_results_.append(result)
         normal = self._outlier_scores(x, np.zeros(x.shape, dtype=bool), columns)
@@ -202,17 +214,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         return order[n_valid:], order[:n_valid]
 
     def _fit_one(
-        self,
-        x: np.ndarray,
-        train_rows: np.ndarray,
-        valid_rows: np.ndarray,
-        seed: int,
-        batch: int | None,
+        self, train: np.ndarray, valid: np.ndarray, seed: int, batch: int | None
     ) -> tuple[MADE, Any]:
-        settings, config = self._settings(len(train_rows), x.shape[1], batch, seed)
-        model = MADE(x.shape[1], num_categories=self.schema_.num_categories,
-                     **settings).to(self._device())  # fmt: skip
-        data = self._tensor(x, model)
+        settings, config = self._settings(len(train), train.shape[1], batch, seed)
+        model = MADE(train.shape[1], num_categories=self.schema_.num_categories,
+                     missing=self.schema_.missing_dims, **settings).to(self._device())  # fmt: skip
         on_epoch = None
         if self.verbose:
 
@@ -220,7 +226,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 print(f"epoch {record['epoch']:4d}  train {record['train_loss']:.4f}  "
                       f"valid {record['valid_nll']:.4f} nats", flush=True)  # fmt: skip
 
-        result = fit(model, data[train_rows], data[valid_rows], config, on_epoch=on_epoch)
+        result = fit(model, self._tensor(train, model), self._tensor(valid, model), config,
+                     on_epoch=on_epoch)  # fmt: skip
         # Scores in float64: a row's score then does not depend on the rows scored with it
         # (float32 products differ in the last digit with the batch's size).
         return model.double(), result
@@ -288,9 +295,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         the columns as given."""
         check_is_fitted(self)
         columns, _, _ = self._columns(X, reset=False)
-        x = encode_columns(self.schema_, columns, unknown="mark")
-        unknown = (x < 0) & (np.array(self.schema_.num_categories) > 0)
-        return np.where(unknown, 0, x), unknown, columns
+        x, unknown = encode_columns(self.schema_, columns, unknown="mark")
+        return self.schema_.dequantise(np.where(unknown, 0, x)), unknown, columns
 
     def _outlier_scores(
         self, x: np.ndarray, unknown: np.ndarray, columns: list[np.ndarray]
@@ -347,10 +353,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         x, unknown, _ = self._encoded(X)
         model = self.models_[0]
         data = self._tensor(x, model)
-        terms = score_rows(model, data, terms=True).terms.numpy()
-        scales = np.array([math.log(c.std) if c.kind == "real" else 0.0
-                           for c in self.schema_.columns])  # fmt: skip
-        return np.where(unknown, np.inf, terms + scales)
+        terms = score_rows(model, data, terms=True).in_data_units(self.schema_).terms.numpy()
+        return np.where(unknown, np.inf, terms)
 
     # --------------------------------------------------------------------------- sampling
     def sample(self, n_samples: int = 1, random_state: Any = None) -> Any:
@@ -363,19 +367,55 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}")
         rng = check_random_state(random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
-        which = rng.randint(len(self.models_), size=int(n_samples))  # each row's model
-        drawn = np.empty((int(n_samples), len(self.schema_.columns)))
-        for k, model in enumerate(self.models_):
-            rows = np.flatnonzero(which == k)
-            if len(rows):
-                ensemble = model.num_masks if model.num_masks > 1 else None
-                part = model.sample(len(rows), generator=generator, ensemble=ensemble)
-                drawn[rows] = part.double().cpu().numpy().reshape(len(rows), -1)
-        columns = decode_columns(self.schema_, drawn)
+
+        def draw(count: int) -> np.ndarray:
+            which = rng.randint(len(self.models_), size=count)  # each row's model
+            drawn = np.empty((count, len(self.schema_.columns)))
+            for k, model in enumerate(self.models_):
+                rows = np.flatnonzero(which == k)
+                if len(rows):
+                    ensemble = model.num_masks if model.num_masks > 1 else None
+                    part = model.sample(len(rows), generator=generator, ensemble=ensemble)
+                    drawn[rows] = part.double().cpu().numpy().reshape(len(rows), -1)
+            return drawn
+
+        drawn = keep_rules(self.schema_.rules, draw, int(n_samples))
+        return self._as_given(decode_columns(self.schema_, drawn, samples=True))
+
+    def impute(self, X: Any, random_state: Any = None) -> Any:
+        """``X`` with its missing values (NaN, None, pandas' NA) filled from the model: each
+        drawn from the model's conditional given the row's other values (``made.impute``),
+        the values present kept as they are. A DataFrame like ``X``, or an array."""
+        x, unknown, columns = self._encoded(X)
+        if unknown.any():
+            i, j = np.argwhere(unknown)[0]
+            raise ValueError(f"row {i}, column {self.schema_.names[j]!r}: a value the fitted rows "
+                             "never showed, which has no conditional to draw from")  # fmt: skip
+        rng = check_random_state(random_state)
+        generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
+        model = self.models_[0]
+        ensemble = model.num_masks if model.num_masks > 1 else None
+        filled, _ = impute(model, self.schema_, x, generator, ensemble=ensemble)
+        decoded = decode_columns(self.schema_, filled, samples=True)
+        out = [c.copy() for c in columns]
+        holes = gaps(self.schema_, x)
+        for j, at in enumerate(self.schema_.positions):
+            keep = ~holes[:, j]
+            values = decoded[j].astype(object)
+            values[keep] = out[at][keep]
+            out[at] = values
+        return self._as_given(out, every=True)
+
+    def _as_given(self, columns: list[np.ndarray], every: bool = False) -> Any:
+        """Columns as the fitted data was given: a DataFrame with its names (the modelled
+        columns, or ``every`` column), or an array (numbers, or objects for text)."""
         if getattr(self, "_frame", False):
             import pandas as pd
 
-            return pd.DataFrame(dict(zip(self._frame_columns, columns, strict=True)))
+            names = self._frame_columns
+            if not every:
+                names = [names[at] for at in self.schema_.positions]
+            return pd.DataFrame(dict(zip(names, columns, strict=True)))
         if all(c.dtype.kind in "fb" for c in columns):
             return np.column_stack([c.astype(np.float64) for c in columns])
         return np.column_stack([c.astype(object) for c in columns])
@@ -393,7 +433,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             kept = check_array(X, dtype=None, ensure_all_finite=False)
             numeric = kept.dtype.kind in "iufb"
             kept = check_array(X, dtype=None if not numeric else "numeric",
-                               ensure_all_finite=numeric)  # fmt: skip
+                               ensure_all_finite="allow-nan" if numeric else False)  # fmt: skip
             validate_data(self, kept, reset=reset, skip_check_array=True)
             X = kept
         if reset:
@@ -416,6 +456,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.categorical = True
         tags.input_tags.string = True
+        tags.input_tags.allow_nan = True  # a missing value, modelled (made.data.table)
         return tags
 
 

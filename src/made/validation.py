@@ -77,7 +77,10 @@ def _check_mixed(x: torch.Tensor, layout: Layout, dtype: torch.dtype) -> torch.T
     if x.is_complex():
         raise ValueError(f"x must hold real values; got dtype {x.dtype}")
     x = x.to(dtype)
-    _check_finite(x)
+    if layout.gap_dims:  # a missing value (NaN) is data in a dimension that may have one
+        _check_finite(torch.where(x.isnan() & _gappy(layout, x), 0.0, x))
+    else:
+        _check_finite(x)
     if layout.discrete_dims:
         disc = x[:, layout.disc_index]
         bad = (disc != disc.round()) | (disc < 0) | (disc >= layout.cardinality[layout.disc_index])
@@ -89,6 +92,11 @@ def _check_mixed(x: torch.Tensor, layout: Layout, dtype: torch.dtype) -> torch.T
                 f"with categories 0..{layout.cardinalities[dim] - 1}"
             )
     return x
+
+
+def _gappy(layout: Layout, x: torch.Tensor) -> torch.Tensor:
+    """``(1, D)`` True at the dimensions whose values may be missing."""
+    return torch.tensor(layout.missing, device=x.device)[None, :]
 
 
 def check_context(

@@ -1,12 +1,11 @@
 """Typed columns from arrays in memory: numpy arrays and pandas DataFrames as made tables.
 
-Booleans, text, pandas categoricals and numeric columns holding only 0 and 1 are
-categorical; other numbers are real and standardised with the fitted rows' statistics, as
-every scikit-learn density estimator treats them (an integer column of counts or grey levels
-is a real quantity, and a value between or beyond those seen stays possible; a CSV file's
-columns, read as text, follow ``table.py``'s rules instead). ``types`` overrides the rule
-per column. The result is a ``TableSchema``, so rows encode, decode and describe themselves
-exactly as a CSV table's do, and the schema can be saved with the model.
+A column is typed by the one rule every table follows (``table.infer_column``; a CSV file's
+text cells go through it too): NaN, None and pandas' NA are missing values; numbers (numeric
+dtypes, or objects that are all real numbers) follow the rule for numbers, booleans and pandas
+categoricals are categorical, anything else is text. ``types`` overrides the rule per column.
+The result is a ``TableSchema``, so rows encode, decode and describe themselves exactly as a
+CSV table's do, and the schema can be saved with the model.
 """
 
 from __future__ import annotations
@@ -21,14 +20,12 @@ import numpy as np
 from .formats import is_number
 from .table import (
     KINDS,
-    MAX_COLUMN_CATEGORIES,
-    MAX_INFERRED_CATEGORIES,
+    MISSING,
     Column,
     TableSchema,
-    at_least_two,
     category_codes,
     category_key,
-    number_text,
+    infer_column,
 )
 
 __all__ = ["column_arrays", "decode_columns", "encode_columns", "infer_column_schema"]
@@ -43,7 +40,7 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
         for name in data.columns:
             series = data[name]
             dtypes.append(series.dtype)
-            columns.append(np.asarray(series.to_numpy()))
+            columns.append(np.asarray(series.to_numpy(dtype=object if _nullable(series) else None)))
         return columns, [str(c) for c in data.columns], dtypes
     array = np.asarray(data)
     if array.ndim != 2:
@@ -55,25 +52,47 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
     )
 
 
+def _nullable(series: Any) -> bool:
+    """A pandas extension column (nullable integers, strings, booleans): read as objects, so
+    that its NA stays a missing value rather than an error."""
+    return getattr(series.dtype, "na_value", None) is not None and series.dtype.kind != "f"
+
+
 def _categories_of(dtype: Any) -> list[Any] | None:
     """A pandas categorical dtype's categories, else None."""
     categories = getattr(dtype, "categories", None)
     return None if categories is None else list(categories)
 
 
-def _numbers(values: np.ndarray) -> np.ndarray | None:
-    """A column's values as float64 if they are numbers, else None: a numeric dtype, or an
-    object array (as pandas and ``np.array`` of mixed rows give) holding only real numbers,
-    which is numeric too (typed by the same rule, not as text)."""
+def gaps_of(values: np.ndarray) -> np.ndarray:
+    """Where a column's values are missing: NaN, None or pandas' NA."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind != "O":
+        return np.zeros(len(values), dtype=bool)
+    return np.array([v is None or (isinstance(v, float) and math.isnan(v))
+                     or type(v).__name__ in ("NAType", "NaTType") for v in values],
+                    dtype=bool)  # fmt: skip
+
+
+def _numbers(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
+    """A column's values as float64 (NaN at its gaps) if they are numbers, else None: a
+    numeric dtype, or objects (as pandas and ``np.array`` of mixed rows give) that are all
+    real numbers where present, which are numeric too (typed by the same rule, not as text)."""
     if values.dtype.kind in "iuf":
         return values.astype(np.float64)
-    if (
-        values.dtype.kind == "O"
-        and len(values)
-        and all(isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_) for v in values)
-    ):
-        return values.astype(np.float64)
-    return None
+    if values.dtype.kind != "O":
+        return None
+    present = values[~gaps]
+
+    def real(v: Any) -> bool:
+        return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+
+    if not len(present) or not all(real(v) for v in present):
+        return None
+    out = np.full(len(values), np.nan)
+    out[~gaps] = present.astype(np.float64)
+    return out
 
 
 def infer_column_schema(
@@ -90,118 +109,134 @@ def infer_column_schema(
             raise ValueError(f"column_types names {name!r}, which is not a column ({names})")
         if kind not in KINDS:
             raise ValueError(f"column_types[{name!r}] must be one of {KINDS}; got {kind!r}")
-    typed = zip(columns, names, dtypes, strict=True)
-    schema = TableSchema(tuple(_column(v, name, dt, types.get(name)) for v, name, dt in typed))
+    kept, dropped = [], []
+    for j, (values, name, dtype) in enumerate(zip(columns, names, dtypes, strict=True)):
+        column = _column(values, name, dtype, types.get(name))
+        if column is None:
+            dropped.append((j, name))
+        else:
+            kept.append((j, column))
+    if not kept:
+        raise ValueError("every column is an identifier; nothing is left to model")
+    schema = TableSchema(tuple(c for _, c in kept), tuple(dropped))
     # the real columns' statistics, computed as a CSV table's are
-    raw = np.zeros((len(columns[0]) if columns else 0, len(columns)))
-    for j, col in enumerate(schema.columns):
+    raw = np.zeros((len(columns[0]) if columns else 0, len(kept)))
+    for i, (j, col) in enumerate(kept):
         if col.kind == "real":
-            raw[:, j] = columns[j].astype(np.float64)
+            raw[:, i] = _numbers(columns[j], gaps_of(columns[j]))
     return schema.with_statistics(raw, "the data")
 
 
-def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Column:
+def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Column | None:
+    gaps = gaps_of(values)
     categories = _categories_of(dtype)
     if categories is not None:
+        return infer_column(name, values, gaps, forced, "the data", categories)
+    present = values[~gaps]
+    if values.dtype.kind == "b" or (
+        values.dtype.kind == "O"
+        and len(present)
+        and all(isinstance(v, bool | np.bool_) for v in present)
+    ):
+        missing = bool(gaps.any())
         if forced == "real":
-            raise ValueError(f"column {name!r} is a pandas categorical; it cannot be real")
-        return Column(name, "categorical", at_least_two([str(c) for c in categories]),
-                      numeric=False)  # fmt: skip
-    if values.dtype.kind == "b":
-        if forced == "real":
-            return Column(name, "real")
-        return Column(name, "categorical", ("False", "True"), numeric=False)
-    numbers_ = _numbers(values)
-    if numbers_ is None:  # text or objects: categories by their text
+            return Column(name, "real", missing=missing)
+        labels = ("False", "True", MISSING) if missing else ("False", "True")
+        return Column(name, "categorical", labels, numeric=False, missing=missing)
+    numbers_ = _numbers(values, gaps)
+    if numbers_ is None:
         if forced == "real":
             raise ValueError(f"column {name!r} holds text; it cannot be real")
-        distinct = sorted({str(v) for v in values})
-        if len(distinct) > MAX_COLUMN_CATEGORIES:
-            raise ValueError(
-                f"column {name!r} has {len(distinct):,} distinct values, more than the "
-                f"{MAX_COLUMN_CATEGORIES:,} a categorical column may have (an identifier?); "
-                "drop it"
-            )
-        return Column(name, "categorical", at_least_two(distinct), numeric=False)
-    if not np.all(np.isfinite(numbers_)):
-        raise ValueError(f"column {name!r} holds NaN or infinity; made needs finite values")
-    distinct = np.unique(numbers_)
-    binary = bool(np.isin(distinct, (0.0, 1.0)).all())
-    if forced == "real" or (forced is None and not binary):
-        return Column(name, "real")  # statistics: infer_column_schema
-    integers = bool(np.all(distinct == np.round(distinct)))
-    if len(distinct) > MAX_COLUMN_CATEGORIES:
-        raise ValueError(
-            f"column {name!r} has {len(distinct):,} distinct values, too many for a "
-            "categorical column; make it real"
-        )
-    if integers and distinct[0] >= 0 and distinct[-1] < MAX_INFERRED_CATEGORIES:
-        count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
-        return Column(name, "categorical", tuple(str(k) for k in range(count)))
-    return Column(name, "categorical", at_least_two([number_text(v) for v in distinct]))
+        return infer_column(name, values, gaps, forced, "the data")
+    bad = ~np.isfinite(numbers_) & ~gaps
+    if bad.any():
+        raise ValueError(f"column {name!r} holds infinity; made needs finite values")
+    return infer_column(name, numbers_, gaps, forced, "the data")
 
 
 def encode_columns(
     schema: TableSchema, columns: Sequence[np.ndarray], unknown: str = "error"
-) -> np.ndarray:
-    """Columns -> ``(N, D)`` float64: codes for categorical columns, standardised values for
-    real ones. A category the schema does not know is a ``ValueError`` naming it, or with
-    ``unknown="mark"`` the code -1."""
-    if len(columns) != len(schema.columns):
-        raise ValueError(f"expected {len(schema.columns)} columns; got {len(columns)}")
+) -> tuple[np.ndarray, np.ndarray]:
+    """Columns (all of the data's, dropped ones included) -> ``(N, D)`` float64 codes and
+    standardised values (NaN: a missing real value), and ``(N, D)`` booleans saying where a
+    value is one the fitted rows never showed (a category, or a gap in a column without
+    any): a ``ValueError`` naming it, or with ``unknown="mark"`` marked there."""
+    if len(columns) != schema.width:
+        raise ValueError(f"expected {schema.width} columns; got {len(columns)}")
     n = len(columns[0]) if columns else 0
     out = np.empty((n, len(schema.columns)), dtype=np.float64)
-    for j, (col, values) in enumerate(zip(schema.columns, columns, strict=True)):
+    marked = np.zeros((n, len(schema.columns)), dtype=bool)
+    for j, (col, at) in enumerate(zip(schema.columns, schema.positions, strict=True)):
+        values = columns[at]
+        gaps = gaps_of(values)
         if col.kind == "real":
-            numbers_ = values.astype(np.float64) if values.dtype.kind == "b" else _numbers(values)
+            numbers_ = (
+                values.astype(np.float64) if values.dtype.kind == "b" else _numbers(values, gaps)
+            )
             if numbers_ is None:
                 raise ValueError(f"column {col.name!r} is real; got values of type {values.dtype}")
-            if not np.all(np.isfinite(numbers_)):
-                raise ValueError(f"column {col.name!r} holds NaN or infinity")
+            if not np.all(np.isfinite(numbers_) | gaps):
+                raise ValueError(f"column {col.name!r} holds infinity")
             out[:, j] = (numbers_ - col.mean) / col.std
-            continue
-        out[:, j] = _codes(col, values, unknown == "mark")
-    return out
+            found = ~gaps | col.missing
+        else:
+            codes, found = _codes(col, values, gaps)
+            out[:, j] = np.where(found, codes, 0)
+        if not np.all(found):
+            if unknown != "mark":
+                i = int(np.argmin(found))
+                shown = ", ".join(col.values[:8]) + (", ..." if len(col.values) > 8 else "")
+                what = "a missing value" if gaps[i] else repr(values[i])
+                raise ValueError(f"column {col.name!r} holds {what}, which was not among its "
+                                 f"values when the model was fitted ({shown})")  # fmt: skip
+            marked[:, j] = ~found
+    return out, marked
 
 
-def _codes(col: Column, values: np.ndarray, mark: bool) -> np.ndarray:
-    numbers_ = _numbers(values) if col.numeric else None
+def _codes(col: Column, values: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A categorical column's codes, and where the value is one it knows."""
+    missing_code = len(col.values) - 1 if col.missing else -1
+    numbers_ = _numbers(values, gaps) if col.numeric else None
     if numbers_ is not None:
-        known = np.array([float(v) for v in col.values if is_number(v)])
-        index = np.searchsorted(known, numbers_).clip(0, len(known) - 1)
-        found = known[index] == numbers_
+        known = np.array([float(v) for v in category_codes(col)])
+        index = np.searchsorted(known, np.nan_to_num(numbers_)).clip(0, max(len(known) - 1, 0))
+        found = (known[index] == numbers_) if len(known) else np.zeros(len(values), dtype=bool)
     else:
-        lookup = category_codes(col)  # by value for numbers, by text otherwise, as a CSV table's
-        index = np.array([lookup.get(category_key(str(v), col.numeric), -1) for v in values])
+        lookup = category_codes(col)  # by value for numbers, by text otherwise, as a CSV's
+        index = np.array([lookup.get(category_key(_text(v), col.numeric), -1) for v in values])
         found = index >= 0
-    if mark:
-        return np.where(found, index, -1)
-    if not np.all(found):
-        bad = values[int(np.argmin(found))]
-        shown = ", ".join(col.values[:8]) + (", ..." if len(col.values) > 8 else "")
-        raise ValueError(
-            f"column {col.name!r} holds {bad!r}, which was not among its categories when the "
-            f"model was fitted ({shown})"
-        )
-    return index
+    index = np.where(gaps, missing_code, index)
+    return index, np.where(gaps, col.missing, found)
 
 
-def decode_columns(schema: TableSchema, x: np.ndarray) -> list[np.ndarray]:
-    """``(N, D)`` codes and standardised values -> one array per column in the data's own
-    values: numbers for real and numeric categorical columns, booleans for boolean ones,
-    text otherwise."""
+def _text(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    return value if isinstance(value, str) else str(value)
+
+
+def decode_columns(schema: TableSchema, x: np.ndarray, samples: bool = False) -> list[np.ndarray]:
+    """``(N, D)`` codes and standardised values -> one array per modelled column in the
+    data's own values: numbers for real and numeric categorical columns (NaN: missing),
+    booleans for boolean ones, text otherwise (None: missing); ``samples``: real values
+    within their column's bounds."""
     x = np.asarray(x, dtype=np.float64)
     out = []
     for j, col in enumerate(schema.columns):
         if col.kind == "real":
-            out.append(x[:, j] * col.std + col.mean)
+            out.append(schema.values_of(j, x[:, j], samples))
             continue
         codes = np.rint(x[:, j]).astype(np.int64)
-        if col.values == ("False", "True") and not col.numeric:
-            out.append(codes.astype(bool))
-        elif col.numeric:  # a padding category ("3 (other)") reads as NaN
-            numbers = [float(v) if is_number(v) else math.nan for v in col.values]
-            out.append(np.array(numbers)[codes])
+        gap = codes == len(col.values) - 1 if col.missing else np.zeros(len(codes), dtype=bool)
+        if col.values[:2] == ("False", "True") and not col.numeric:
+            values = np.array([v == "True" for v in col.values], dtype=object)[codes]
+            out.append(values if gap.any() else values.astype(bool))
+        elif col.numeric:  # a padding category ("3 (other)") or a gap reads as NaN
+            numbers_ = [float(v) if is_number(v) else math.nan for v in col.values]
+            values = np.array(numbers_)[codes]
+            out.append(np.where(gap, math.nan, values))
         else:
-            out.append(np.array(col.values, dtype=object)[codes])
+            values = np.array(col.values, dtype=object)[codes]
+            values[gap] = None
+            out.append(values)
     return out

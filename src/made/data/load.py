@@ -29,9 +29,10 @@ from .formats import (
     read_png_folder,
     read_shapes_pickle,
 )
+from .rules import find_rules
 from .shapes import SHAPE_CLASSES, SHAPES_TEST_SIZE, SHAPES_TRAIN_SIZE, generate_shapes
 from .synthetic import bars_and_stripes, bars_and_stripes_entropy
-from .table import TableSchema, infer_schema
+from .table import NA_VALUES, TableSchema, infer_schema
 from .validate import (
     MAX_CLASSES,
     DataError,
@@ -71,8 +72,16 @@ class Dataset:
     # array), in the source's own row order: what per-example scores refer to.
     original: dict[str, np.ndarray] = field(default_factory=dict)
     original_labels: dict[str, np.ndarray] = field(default_factory=dict)
-    # Tables: column names, types, category values and standardisation (None otherwise).
+    # Tables: column names, types, category values and standardisation (None otherwise), and
+    # the source's text rows with its column names (every column, the dropped ones too).
     schema: TableSchema | None = None
+    cells: list[list[str]] | None = None
+    source_columns: tuple[str, ...] | None = None
+
+    @property
+    def missing(self) -> tuple[int, ...]:
+        """The dimensions whose values may be missing (a table's real columns with gaps)."""
+        return () if self.schema is None else self.schema.missing_dims
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -595,42 +604,37 @@ def _carve_one(
 def _load_table(
     raw: _Raw, cfg: DataConfig, named: NamedSet | None, schema: TableSchema | None
 ) -> Dataset:
-    """A table's rows typed, encoded, split and standardised (or encoded by ``schema``)."""
+    """A table's rows typed, encoded, split and standardised (or encoded by ``schema``), its
+    integer columns dequantised: training rows by a seeded uniform draw in each integer's unit
+    interval, the rest (and the rows scored) at its middle."""
     where, rows = cfg.source, raw.cells
     assert rows is not None and raw.columns is not None
     if cfg.binarize not in ("auto", "none") or cfg.levels is not None:
         raise DataError(f"{where}: binarize and levels apply to grey levels, not to tables")
     first_line = (raw.header_lines or 0) + 1
     notes: list[str] = list(raw.notes)
+    na_values = (*NA_VALUES, *cfg.na_values)
     if schema is None:
-        typed = infer_schema(raw.columns, rows, where, cfg.column_types)
-        whole = typed.encode(rows, where, first_line)  # real columns as they are, for now
+        typed = infer_schema(raw.columns, rows, where, cfg.column_types, na_values)
+        whole = typed.encode(rows, where, first_line, na_values)  # real values as they are
         splits = _carve({"all": whole}, cfg, notes)
         schema = typed.with_statistics(splits["train"], where)
+        schema = replace(schema, rules=find_rules(schema.num_categories, splits["train"]))
         splits = {s: schema.standardise(x) for s, x in splits.items()}
         whole = schema.standardise(whole)
         notes.append(schema.describe())
         if schema.has_real:
             notes.append("real columns standardised with the training split's mean and std")
     else:
-        if len(raw.columns) != len(schema.columns):
-            raise DataError(
-                f"{where}: {len(raw.columns)} columns, but the model's table has "
-                f"{len(schema.columns)} ({', '.join(schema.names[:12])})"
-            )
-        if raw.header_lines and tuple(raw.columns) != schema.names:
-            pairs = zip(raw.columns, schema.names, strict=True)
-            j = next(j for j, (a, b) in enumerate(pairs) if a != b)
-            raise DataError(
-                f"{where}: column {j} is {raw.columns[j]!r} but the model's table has "
-                f"{schema.names[j]!r} there"
-            )
-        whole = schema.encode(rows, where, first_line)
+        _check_source_columns(raw, schema, where)
+        whole = schema.encode(rows, where, first_line, na_values)
         try:
             splits = _carve({"all": whole}, cfg, notes)
         except DataError:  # a few rows to score: scoring reads the whole file anyway
             splits = {s: whole for s in SPLITS}
             notes.append(f"{len(whole)} rows: too few to split, every split is the whole file")
+    g = torch.Generator().manual_seed(derive_seed(cfg.seed, 0xDE0))
+    splits = {s: schema.dequantise(x, g if s == "train" else None) for s, x in splits.items()}
     return Dataset(
         name=named.name if named else Path(cfg.source).name,
         splits=splits,
@@ -638,9 +642,32 @@ def _load_table(
         source=named.origin if named else str(cfg.source),
         columns=schema.names,
         notes=notes,
-        original={"all": whole},
+        original={"all": schema.dequantise(whole)},
         schema=schema,
+        cells=rows,
+        source_columns=tuple(raw.columns),
     )
+
+
+def _check_source_columns(raw: _Raw, schema: TableSchema, where: str) -> None:
+    """Refuse a table whose columns are not those of the model's table."""
+    assert raw.columns is not None
+    names: list[str] = [""] * schema.width
+    for at, name in zip(schema.positions, schema.names, strict=True):
+        names[at] = name
+    for at, name in schema.dropped:
+        names[at] = name
+    if len(raw.columns) != len(names):
+        raise DataError(
+            f"{where}: {len(raw.columns)} columns, but the model's table has "
+            f"{len(names)} ({', '.join(names[:12])})"
+        )
+    if raw.header_lines and tuple(raw.columns) != tuple(names):
+        j = next(j for j, (a, b) in enumerate(zip(raw.columns, names, strict=True)) if a != b)
+        raise DataError(
+            f"{where}: column {j} is {raw.columns[j]!r} but the model's table has "
+            f"{names[j]!r} there"
+        )
 
 
 def _classes_from_labels(labels: dict[str, np.ndarray], where: str) -> tuple[str, ...]:

@@ -1,37 +1,55 @@
-"""Tables: named columns of mixed type, turned into what a mixed-type MADE reads.
+"""Tables: named columns of mixed type, turned into what a mixed-type MADE reads, and back.
 
-Each column is *categorical* (codes ``0..K-1``, cardinality K) or *real* (standardised with the
-training split's mean and standard deviation). Types are inferred and can be overridden:
+One type inference serves every table, read from a CSV file (text cells) or given as arrays
+and DataFrames (``columns.py`` turns those into the same values), through ``infer_column``:
 
-- a column of non-negative integers below ``MAX_INFERRED_CATEGORIES`` is categorical and its
-  values are its codes (so integer-coded data keeps its numbering);
-- a column of integers with at most that many distinct values, or a column holding any text
-  that is not a number, is categorical with its distinct values in sorted order as codes;
-- anything else (fractions, or integers with many values) is real.
+- missing values (``NA_VALUES``, and any more a caller names; NaN, None in arrays) are
+  missing, never a category or a number: a categorical column with gaps gets one category
+  more, ``MISSING``; a real column with gaps gets a model dimension whose value may be missing
+  (``MADE(missing=...)``), so the likelihood of a row with gaps is exact;
+- text that is not a number, or booleans, are categorical, their distinct values in sorted
+  order (a pandas categorical keeps its own categories);
+- integers with at most ``MAX_INFERRED_CATEGORIES`` distinct values are categorical (a column
+  of codes 0..19 keeps its numbering; others are coded by value);
+- other numbers are real, standardised with the training split's mean and standard
+  deviation; integers (more than that many distinct values) are real with ``integer`` set:
+  read with half a unit added (the middle of the integer's unit interval; training rows with
+  a uniform draw in it instead, so the density of the integer's interval is what is learnt),
+  and written back as whole numbers. Samples of a real column stay within its observed range
+  widened by ``RANGE_MARGIN`` of it on each side (and at zero or above when every value was);
+- an identifier (text with a different value on every row, or integers counting up by one
+  row after row) carries nothing to model: it is dropped, and the schema says so.
 
-A ``TableSchema`` holds all of that, statistics included, and is saved with every checkpoint
-so that scoring or sampling later encodes and decodes exactly as training did.
+A column's type can be forced (``NAME=categorical`` or ``NAME=real``). A ``TableSchema`` holds
+all of that, statistics included, and is saved with every checkpoint, so that scoring or
+sampling later encodes and decodes exactly as training did.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import torch
 
 from .formats import is_number
 from .validate import DataError
 
 __all__ = [
+    "KINDS",
+    "MAX_COLUMN_CATEGORIES",
+    "MAX_INFERRED_CATEGORIES",
+    "MISSING",
+    "NA_VALUES",
     "Column",
     "TableSchema",
-    "MAX_INFERRED_CATEGORIES",
     "at_least_two",
     "category_codes",
     "category_key",
+    "infer_column",
     "infer_schema",
     "number_text",
     "parse_types",
@@ -42,6 +60,14 @@ MAX_INFERRED_CATEGORIES = 20
 # free-text field; it is refused (before anything is allocated) with what to do instead.
 MAX_COLUMN_CATEGORIES = 1_000
 KINDS = ("categorical", "real")
+# Cells that mean "no value", as spreadsheets, R and pandas write them.
+NA_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "none", "?", "#N/A",
+             "<NA>")  # fmt: skip
+MISSING = "NA"  # how a missing value is written out, and a categorical column's missing category
+# A column is an identifier only with at least this many values, all different.
+ID_MIN_ROWS = 20
+# Samples of a real column stay within its observed range widened by this share of it.
+RANGE_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -49,7 +75,9 @@ class Column:
     """One column: ``kind`` is ``"categorical"`` or ``"real"``. A categorical column's code c
     stands for ``values[c]`` (text as in the file); ``numeric`` says the values are numbers
     (matched by value, so ``1`` and ``1.0`` are one category). A real column is standardised
-    as ``(value - mean) / std``."""
+    as ``(value - mean) / std``. ``missing``: the column has gaps (a categorical column's last
+    category is ``MISSING``; a real column's values may be missing). ``integer``: a real
+    column of whole numbers. ``low`` and ``high``: a real column's observed range."""
 
     name: str
     kind: str
@@ -57,27 +85,62 @@ class Column:
     numeric: bool = True
     mean: float = 0.0
     std: float = 1.0
+    missing: bool = False
+    integer: bool = False
+    low: float | None = None
+    high: float | None = None
 
     @property
     def cardinality(self) -> int:
         """K for a categorical column, 0 (the MADE convention) for a real one."""
         return len(self.values) if self.kind == "categorical" else 0
 
+    def bounds(self) -> tuple[float, float]:
+        """The range a real column's values are written within (see the module's rules)."""
+        if self.low is None or self.high is None:
+            return -math.inf, math.inf
+        margin = RANGE_MARGIN * (self.high - self.low)
+        if self.integer:
+            margin = math.ceil(margin)
+        low = self.low - margin
+        return (max(low, 0.0) if self.low >= 0 else low), self.high + margin
+
 
 @dataclass(frozen=True)
 class TableSchema:
-    """The columns of a table, in order, with everything needed to encode and decode it."""
+    """The columns of a table a model reads, in order, with everything needed to encode and
+    decode them; ``dropped`` lists the identifier columns left out (their position in the
+    source's columns, and name), and ``rules`` the pairs of categories never seen together
+    (``made.data.rules``)."""
 
     columns: tuple[Column, ...]
+    dropped: tuple[tuple[int, str], ...] = ()
+    rules: tuple[tuple[int, int, int, int], ...] = field(default=())
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
     @property
+    def width(self) -> int:
+        """How many columns the source has (those modelled and those dropped)."""
+        return len(self.columns) + len(self.dropped)
+
+    @property
+    def positions(self) -> tuple[int, ...]:
+        """Where each modelled column sits among the source's columns."""
+        gone = {p for p, _ in self.dropped}
+        return tuple(p for p in range(self.width) if p not in gone)
+
+    @property
     def num_categories(self) -> tuple[int, ...]:
         """Per column: K for categorical, 0 for real (``MADE(num_categories=...)``)."""
         return tuple(c.cardinality for c in self.columns)
+
+    @property
+    def missing_dims(self) -> tuple[int, ...]:
+        """The real columns whose values may be missing (``MADE(missing=...)``)."""
+        return tuple(j for j, c in enumerate(self.columns) if c.kind == "real" and c.missing)
 
     @property
     def has_real(self) -> bool:
@@ -89,18 +152,27 @@ class TableSchema:
         the NLL in the data's own units (the standardisation's log-Jacobian)."""
         return float(sum(math.log(c.std) for c in self.columns if c.kind == "real"))
 
-    def encode(self, rows: Sequence[Sequence[str]], where: str, first_line: int) -> np.ndarray:
-        """Text rows -> ``(N, D)`` float64: codes for categorical columns, standardised values
-        for real ones. ``DataError`` names the line (``first_line`` is the first row's) and
-        column of a cell that does not fit."""
+    def encode(
+        self, rows: Sequence[Sequence[str]], where: str, first_line: int,
+        na_values: Sequence[str] = NA_VALUES,
+    ) -> np.ndarray:  # fmt: skip
+        """Text rows (the source's columns) -> ``(N, D)`` float64: codes for categorical
+        columns, standardised values for real ones, NaN for a missing real value.
+        ``DataError`` names the line (``first_line`` is the first row's) and column of a cell
+        that does not fit, such as a gap in a column that had none in training."""
         out = np.empty((len(rows), len(self.columns)), dtype=np.float64)
-        for j, col in enumerate(self.columns):
+        na = set(na_values)
+        for j, (col, at) in enumerate(zip(self.columns, self.positions, strict=True)):
             lookup = category_codes(col) if col.kind == "categorical" else None
             for i, row in enumerate(rows):
-                cell = row[j]
+                cell = row[at]
                 place = f"{where}: line {first_line + i}, {col.name}"
-                if cell == "":
-                    raise DataError(f"{place} is empty; missing values are not supported")
+                if cell in na:
+                    if not col.missing:
+                        raise DataError(f"{place} is missing ({cell!r}), but the column had no "
+                                        "missing values in training")  # fmt: skip
+                    out[i, j] = math.nan if lookup is None else len(col.values) - 1
+                    continue
                 if lookup is None:
                     value = float(cell) if is_number(cell) else None
                     if value is None or not math.isfinite(value):
@@ -114,29 +186,54 @@ class TableSchema:
                 out[i, j] = code
         return out
 
-    def decode(self, x: np.ndarray) -> list[list[str]]:
-        """``(N, D)`` codes and standardised values -> text rows in the table's own units."""
-        rows = []
-        for example in np.asarray(x, dtype=np.float64):
-            row = []
-            for col, value in zip(self.columns, example, strict=True):
-                if col.kind == "categorical":
-                    row.append(col.values[int(round(value))])
-                else:
-                    row.append(f"{value * col.std + col.mean:.6g}")
-            rows.append(row)
-        return rows
+    def decode(self, x: np.ndarray, samples: bool = False) -> list[list[str]]:
+        """``(N, D)`` codes and standardised values -> text rows in the table's own units:
+        ``MISSING`` for a missing value, whole numbers for an integer column; ``samples``:
+        real values kept within their column's range (``Column.bounds``)."""
+        x = np.asarray(x, dtype=np.float64)
+        columns = ([self.values_of(j, x[:, j], samples) for j in range(len(self.columns))]
+                   if len(x) else [])  # fmt: skip
+        text = []
+        for j, col in enumerate(self.columns):
+            values = columns[j] if columns else []
+            if col.kind == "categorical":
+                text.append(list(values))
+            elif col.integer:
+                text.append([MISSING if math.isnan(v) else str(int(v)) for v in values])
+            else:
+                text.append([MISSING if math.isnan(v) else f"{v:.6g}" for v in values])
+        return [list(row) for row in zip(*text, strict=True)] if text else []
+
+    def values_of(self, j: int, x: np.ndarray, samples: bool = False) -> np.ndarray:
+        """Column ``j``'s encoded values ``x`` in its own units: text for a categorical
+        column (``MISSING`` for its missing category), numbers (NaN: missing) for a real one,
+        whole for an integer one; ``samples``: within the column's bounds."""
+        col = self.columns[j]
+        x = np.asarray(x, dtype=np.float64)
+        if col.kind == "categorical":
+            return np.array(col.values, dtype=object)[np.rint(x).astype(np.int64)]
+        values = x * col.std + col.mean
+        if col.integer:
+            values = np.floor(values)  # the integer whose unit interval holds the value
+        if not samples:
+            return values
+        low, high = col.bounds()
+        return np.clip(values, low, high)  # NaN stays NaN
 
     def with_statistics(self, raw: np.ndarray, where: str = "the table") -> TableSchema:
-        """The schema with each real column's mean and std taken from ``raw``: training rows
-        encoded by a schema fresh from ``infer_schema`` (real values as they are).
+        """The schema with each real column's mean, std and range taken from ``raw``:
+        training rows encoded by a schema fresh from ``infer_schema`` (real values as they
+        are, NaN where missing).
 
         Statistics are computed on values scaled by their largest magnitude, so values near
         the float range (1e300) do not overflow; ``DataError`` if they still are not finite."""
         columns = []
         for j, col in enumerate(self.columns):
             if col.kind == "real":
-                values = raw[:, j]
+                values = raw[:, j][~np.isnan(raw[:, j])]
+                if not len(values):
+                    raise DataError(f"{where}: column {col.name!r} has no values in the "
+                                    "training split")  # fmt: skip
                 scale = float(np.abs(values).max()) or 1.0
                 mean = scale * float((values / scale).mean())
                 std = scale * float((values / scale).std())
@@ -145,9 +242,10 @@ class TableSchema:
                         f"{where}: column {col.name!r} cannot be standardised (its mean or "
                         "standard deviation is not a finite number)"
                     )
-                col = replace(col, mean=mean, std=std if std > 0 else 1.0)
+                col = replace(col, mean=mean, std=std if std > 0 else 1.0,
+                              low=float(values.min()), high=float(values.max()))  # fmt: skip
             columns.append(col)
-        return TableSchema(tuple(columns))
+        return replace(self, columns=tuple(columns))
 
     def standardise(self, raw: np.ndarray) -> np.ndarray:
         """Rows with real values as they are (``raw``, as for ``with_statistics``) -> as
@@ -161,11 +259,37 @@ class TableSchema:
                 x[:, j] = (x[:, j] - col.mean) / col.std
         return x
 
+    def dequantise(self, x: np.ndarray, generator: torch.Generator | None = None) -> np.ndarray:
+        """Encoded rows with each integer column's value moved into its unit interval: by a
+        uniform draw from ``generator`` (training rows), else to its middle (rows scored).
+        ``x`` itself when no column is an integer one."""
+        ints = [j for j, c in enumerate(self.columns) if c.kind == "real" and c.integer]
+        if not ints or not len(x):
+            return x
+        x = x.copy()
+        for j in ints:
+            if generator is None:
+                shift = np.full(len(x), 0.5)
+            else:
+                shift = torch.rand(len(x), generator=generator, dtype=torch.float64).numpy()
+            x[:, j] += shift / self.columns[j].std
+        return x
+
     def describe(self) -> str:
-        """One line: each column and its type."""
-        parts = [f"{c.name}={'real' if c.kind == 'real' else c.cardinality}" for c in self.columns]
+        """One line: each column and its type (and what was dropped)."""
+
+        def kind(c: Column) -> str:
+            k = "integer" if c.integer else "real"
+            k = str(c.cardinality) if c.kind == "categorical" else k
+            return k + (" with gaps" if c.missing else "")
+
+        parts = [f"{c.name}={kind(c)}" for c in self.columns]
         shown = ", ".join(parts[:16]) + (f", ... ({len(parts)} columns)" if len(parts) > 16 else "")
-        return f"column types (categories, or real): {shown}"
+        text = f"column types (categories, or real): {shown}"
+        if self.dropped:
+            gone = ", ".join(name for _, name in self.dropped)
+            text += f"; left out as identifiers (a different value on every row): {gone}"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,27 +301,42 @@ class TableSchema:
                     "numeric": c.numeric,
                     "mean": c.mean,
                     "std": c.std,
+                    "missing": c.missing,
+                    "integer": c.integer,
+                    "low": c.low,
+                    "high": c.high,
                 }  # fmt: skip
                 for c in self.columns
-            ]
+            ],
+            "dropped": [[p, name] for p, name in self.dropped],
+            "rules": [list(r) for r in self.rules],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TableSchema:
+        """Inverse of ``to_dict`` (a schema saved before gaps, integers and rules existed
+        reads as one without them)."""
         try:
-            return cls(
-                tuple(
-                    Column(
-                        name=str(c["name"]),
-                        kind=str(c["kind"]),
-                        values=tuple(str(v) for v in c["values"]),
-                        numeric=bool(c["numeric"]),
-                        mean=float(c["mean"]),
-                        std=float(c["std"]),
-                    )  # fmt: skip
-                    for c in data["columns"]
-                )
+            columns = tuple(
+                Column(
+                    name=str(c["name"]),
+                    kind=str(c["kind"]),
+                    values=tuple(str(v) for v in c["values"]),
+                    numeric=bool(c["numeric"]),
+                    mean=float(c["mean"]),
+                    std=float(c["std"]),
+                    missing=bool(c.get("missing", False)),
+                    integer=bool(c.get("integer", False)),
+                    low=None if c.get("low") is None else float(c["low"]),
+                    high=None if c.get("high") is None else float(c["high"]),
+                )  # fmt: skip
+                for c in data["columns"]
             )
+            dropped = tuple((int(p), str(n)) for p, n in data.get("dropped", ()))
+            rules = tuple(tuple(int(v) for v in r) for r in data.get("rules", ()))
+            if any(c.kind not in KINDS for c in columns) or any(len(r) != 4 for r in rules):
+                raise ValueError("an unknown column kind or rule")
+            return cls(columns, dropped, rules)  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a table schema ({exc})") from None
 
@@ -214,8 +353,9 @@ def category_key(cell: str, numeric: bool) -> Any:
 
 
 def category_codes(col: Column) -> dict[Any, int]:
-    """A categorical column's codes by ``category_key``."""
-    return {category_key(v, col.numeric): code for code, v in enumerate(col.values)}
+    """A categorical column's codes by ``category_key`` (its missing category left out)."""
+    values = col.values[:-1] if col.missing else col.values
+    return {category_key(v, col.numeric): code for code, v in enumerate(values)}
 
 
 def parse_types(specs: Sequence[str], names: Sequence[str], where: str) -> dict[str, str]:
@@ -244,9 +384,11 @@ def infer_schema(
     rows: Sequence[Sequence[str]],
     where: str,
     types: Sequence[str] = (),
+    na_values: Sequence[str] = NA_VALUES,
 ) -> TableSchema:
-    """Each column's type from its cells (see the module's rules), with ``types`` (``NAME=KIND``)
-    overriding; statistics are left at the identity until ``with_statistics``."""
+    """Each column's type from its text cells (see the module's rules), with ``types``
+    (``NAME=KIND``) overriding; statistics are left at the identity until
+    ``with_statistics``."""
     width = len(rows[0])
     names = list(header) if header is not None else [f"column {j}" for j in range(width)]
     if len(set(names)) != len(names):
@@ -254,64 +396,101 @@ def infer_schema(
         raise DataError(f"{where}: the header names column {dup!r} more than once")
     forced = parse_types(types, names, where)
     first_line = 2 if header is not None else 1
-    columns = []
+    na = set(na_values)
+    columns, dropped = [], []
     for j, name in enumerate(names):
         cells = [row[j] for row in rows]
-        for i, cell in enumerate(cells):
-            if cell == "":
-                raise DataError(
-                    f"{where}: line {first_line + i}, {name} is empty; missing values are not "
-                    "supported"
-                )
-        columns.append(_infer_column(name, cells, forced.get(name), where, first_line))
-    return TableSchema(tuple(columns))
+        gaps = np.array([c in na for c in cells], dtype=bool)
+        present = [c for c, g in zip(cells, gaps, strict=True) if not g]
+        numeric = all(is_number(c) for c in present)
+        if forced.get(name) == "real" and not numeric:
+            i = next(i for i, c in enumerate(cells) if not gaps[i] and not is_number(c))
+            raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; a real "
+                            "column holds numbers")  # fmt: skip
+        if numeric:
+            values = np.full(len(cells), np.nan)
+            values[~gaps] = [float(c) for c in present]
+            bad = ~np.isfinite(values) & ~gaps
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; "
+                                "expected a finite number")  # fmt: skip
+            column = infer_column(name, values, gaps, forced.get(name), where)
+        else:
+            column = infer_column(name, np.array(cells, dtype=object), gaps, forced.get(name),
+                                  where)  # fmt: skip
+        if column is None:
+            dropped.append((j, name))
+        else:
+            columns.append(column)
+    if not columns:
+        raise DataError(f"{where}: every column is an identifier; nothing is left to model")
+    return TableSchema(tuple(columns), tuple(dropped))
 
 
-def _infer_column(
-    name: str, cells: list[str], forced: str | None, where: str, first_line: int
-) -> Column:
-    column = _typed_column(name, cells, forced, where, first_line)
-    if len(column.values) > MAX_COLUMN_CATEGORIES:
-        numeric = all(is_number(c) for c in cells)
-        raise DataError(
-            f"{where}: column {name!r} has {len(column.values):,} distinct values, more than "
-            f"the {MAX_COLUMN_CATEGORIES:,} a categorical column may have (an identifier?); "
-            + (f"pass {{flag:column_types}} {name}=real, or drop the column"
-               if numeric else "drop the column")
-        )  # fmt: skip
-    return column
-
-
-def _typed_column(
-    name: str, cells: list[str], forced: str | None, where: str, first_line: int
-) -> Column:
-    numeric = all(is_number(c) for c in cells)
-    if forced == "real" or (forced is None and numeric):
-        if not numeric:
-            i = next(i for i, c in enumerate(cells) if not is_number(c))
-            raise DataError(
-                f"{where}: line {first_line + i}, {name} is {cells[i]!r}; a real column holds "
-                "numbers"
-            )
-        values = np.array([float(c) for c in cells])
-        bad = ~np.isfinite(values)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(
-                f"{where}: line {first_line + i}, {name} is {cells[i]!r}; expected a finite number"
-            )
-        integers = bool(np.all(values == np.round(values)))
-        distinct = np.unique(values)
-        if forced == "real" or not integers or len(distinct) > MAX_INFERRED_CATEGORIES:
-            return Column(name, "real")
-        if distinct[0] >= 0 and distinct[-1] < MAX_INFERRED_CATEGORIES:
+def infer_column(
+    name: str,
+    values: np.ndarray,
+    gaps: np.ndarray,
+    forced: str | None,
+    where: str,
+    categories: Sequence[Any] | None = None,
+) -> Column | None:
+    """A column's type: the one rule of every table (see the module's docstring). ``values``
+    are float64 numbers (NaN at gaps) or objects (text; anything at gaps), ``gaps`` says
+    where values are missing, ``forced`` a kind given, ``categories`` a pandas categorical's
+    own. None: an identifier, to be dropped."""
+    present = values[~gaps]
+    missing = bool(gaps.any())
+    if categories is not None:  # a pandas categorical: its categories, in its order
+        if forced == "real":
+            raise DataError(f"{where}: column {name!r} is a pandas categorical; it cannot be real")
+        cats = [str(c) for c in categories]
+        return _categorical(name, cats, False, missing, where)
+    if values.dtype != object:  # numbers
+        distinct = np.unique(present)
+        integers = bool(np.all(distinct == np.round(distinct)))
+        if forced is None and _counts_up(present, len(values)):
+            return None
+        if forced == "real" or (
+            forced is None and (not integers or len(distinct) > MAX_INFERRED_CATEGORIES)
+        ):
+            return Column(name, "real", missing=missing, integer=integers and len(distinct) > 0)
+        small = len(distinct) and 0 <= distinct[0] <= distinct[-1] < MAX_INFERRED_CATEGORIES
+        if forced is None and integers and small:
             count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
-            return Column(name, "categorical", tuple(str(k) for k in range(count)))
-        return Column(name, "categorical", at_least_two([number_text(v) for v in distinct]))
-    if numeric:  # forced categorical numbers: by value
-        distinct = np.unique(np.array([float(c) for c in cells]))
-        return Column(name, "categorical", at_least_two([number_text(v) for v in distinct]))
-    return Column(name, "categorical", at_least_two(sorted(set(cells))), numeric=False)
+            return _categorical(name, [str(k) for k in range(count)], True, missing, where,
+                                pad=False)  # fmt: skip
+        return _categorical(name, [number_text(v) for v in distinct], True, missing, where)
+    text = [str(v) for v in present]
+    distinct_text = sorted(set(text))
+    if forced is None and len(text) >= ID_MIN_ROWS and len(distinct_text) == len(values):
+        return None  # a different value on every row, none missing: an identifier
+    return _categorical(name, distinct_text, False, missing, where)
+
+
+def _counts_up(present: np.ndarray, rows: int) -> bool:
+    """Integers that count up by one, row after row (a row number or an index)."""
+    return (len(present) == rows >= ID_MIN_ROWS and bool(np.all(np.diff(present) == 1))
+            and float(present[0]) == round(float(present[0])))  # fmt: skip
+
+
+def _categorical(
+    name: str, values: list[str], numeric: bool, missing: bool, where: str, pad: bool = True
+) -> Column:
+    """A categorical column of ``values`` (with ``MISSING`` last when it has gaps)."""
+    if len(values) > MAX_COLUMN_CATEGORIES:
+        raise DataError(
+            f"{where}: column {name!r} has {len(values):,} distinct values, more than the "
+            f"{MAX_COLUMN_CATEGORIES:,} a categorical column may have (an identifier?); "
+            + (f"pass {{flag:column_types}} {name}=real, or drop the column" if numeric
+               else "drop the column")
+        )  # fmt: skip
+    if missing:
+        values = [*values, MISSING]
+    if pad or len(values) < 2:
+        values = list(at_least_two(values))
+    return Column(name, "categorical", tuple(values), numeric=numeric, missing=missing)
 
 
 def number_text(value: float) -> str:
@@ -319,6 +498,8 @@ def number_text(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(float(value))
 
 
-def at_least_two(values: list[str]) -> tuple[str, ...]:
+def at_least_two(values: Sequence[str]) -> tuple[str, ...]:
     """A column with one value still needs two categories (a MADE dimension has K >= 2)."""
+    if not values:
+        return (MISSING, f"{MISSING} (other)")
     return tuple(values) if len(values) >= 2 else (*values, f"{values[0]} (other)")

@@ -1,0 +1,148 @@
+"""Small real tables: which settings MADEDensity should use, chosen on held-out likelihood.
+
+Each table is split 70/30 (per seed); every candidate is fitted on the 70 and scored on the
+30: the mean log-likelihood per row in the table's own units (higher is better), with the fit's
+seconds. Tables come from installed packages only: palmerpenguins, scikit-learn's bundled
+tables, and statsmodels' bundled data sets (``pip install -e '.[bench]'``); a table whose
+package is missing is skipped, and says so.
+
+    python benchmarks/tables.py --json benchmarks/results/tables.json
+    python benchmarks/tables.py --quick                                    # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, merge_json  # noqa: E402
+
+# Candidates: MADEDensity parameters (random_state added per seed).
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "[512,512] x5 folds": {"hidden_sizes": (512, 512), "n_models": 5},
+    "[512,512] x1": {"hidden_sizes": (512, 512), "n_models": 1},
+    "[128] x5 folds": {"hidden_sizes": (128,), "n_models": 5},
+    "[128] x1": {"hidden_sizes": (128,), "n_models": 1},
+    "[64] x1": {"hidden_sizes": (64,), "n_models": 1},
+    "[256] x1": {"hidden_sizes": (256,), "n_models": 1},
+}
+
+
+def _penguins() -> Any:
+    from importlib import resources
+
+    import pandas as pd
+
+    return pd.read_csv(resources.files("palmerpenguins") / "data" / "penguins.csv")
+
+
+def _sklearn(name: str) -> Callable[[], Any]:
+    def load() -> Any:
+        import sklearn.datasets
+
+        frame = getattr(sklearn.datasets, f"load_{name}")(as_frame=True).frame
+        if "target" in frame and name != "diabetes":
+            frame["target"] = frame["target"].astype("category")
+        return frame
+
+    return load
+
+
+def _statsmodels(name: str, rows: int | None = None) -> Callable[[], Any]:
+    def load() -> Any:
+        import importlib
+
+        module = importlib.import_module(f"statsmodels.datasets.{name}")
+        frame = module.load_pandas().data
+        return frame if rows is None else frame.sample(rows, random_state=0)
+
+    return load
+
+
+TABLES: dict[str, Callable[[], Any]] = {
+    "penguins": _penguins,
+    "wine": _sklearn("wine"),
+    "breast-cancer": _sklearn("breast_cancer"),
+    "iris": _sklearn("iris"),
+    "diabetes": _sklearn("diabetes"),
+    "anes96": _statsmodels("anes96"),
+    "grunfeld": _statsmodels("grunfeld"),
+    "modechoice": _statsmodels("modechoice"),
+    "fair": _statsmodels("fair", 1000),
+}
+
+
+def held_out(frame: Any, params: dict[str, Any], seed: int) -> tuple[float, float]:
+    """(mean held-out log-likelihood per row, fit seconds) on a 70/30 split."""
+    from made.sklearn import MADEDensity
+
+    order = np.random.default_rng(seed).permutation(len(frame))
+    cut = int(0.7 * len(frame))
+    train, test = frame.iloc[order[:cut]], frame.iloc[order[cut:]]
+    start = time.perf_counter()
+    density = MADEDensity(random_state=seed, **params).fit(train)
+    seconds = time.perf_counter() - start
+    scores = density.score_samples(test)
+    # a test row with a category the training rows never had scores -inf: counted apart
+    finite = np.isfinite(scores)
+    return float(np.mean(scores[finite])), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="two tables, two candidates, 1 seed")
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--tables", default=None, help="comma-separated table names")
+    parser.add_argument("--candidates", default=None, help="comma-separated candidate names")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    tables = dict(TABLES)
+    candidates = dict(CANDIDATES)
+    seeds = args.seeds
+    if args.quick:
+        tables = {k: tables[k] for k in ("iris", "wine")}
+        candidates = {k: candidates[k] for k in ("[64] x1", "[128] x1")}
+        seeds = 1
+    if args.tables:
+        tables = {k: tables[k] for k in args.tables.split(",")}
+    if args.candidates:
+        candidates = {k: candidates[k] for k in args.candidates.split(";")}
+    info = machine()
+    print(f"machine: {info}", flush=True)
+    results: dict[str, Any] = {}
+    for name, load in tables.items():
+        try:
+            frame = load()
+        except ImportError as exc:
+            print(f"{name}: skipped ({exc})", flush=True)
+            continue
+        entry = {"rows": len(frame), "columns": frame.shape[1], "candidates": {}}
+        for label, params in candidates.items():
+            lls, secs = [], []
+            for seed in range(seeds):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    ll, s = held_out(frame, params, seed)
+                lls.append(ll)
+                secs.append(s)
+            entry["candidates"][label] = {"loglik": statistics.mean(lls), "seconds":
+                                          statistics.mean(secs), "per_seed": lls}  # fmt: skip
+            print(f"{name:14s} {label:22s} held-out {statistics.mean(lls):9.3f} nats/row "
+                  f"{statistics.mean(secs):6.1f} s", flush=True)  # fmt: skip
+        results[name] = entry
+    if args.json:
+        record = {"machine": info, "date": time.strftime("%Y-%m-%d"), "tables": results}
+        merge_json(args.json, "quick" if args.quick else "tables", record)
+
+
+if __name__ == "__main__":
+    main()

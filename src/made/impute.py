@@ -1,0 +1,83 @@
+"""Imputation and a table's samples: gaps filled from the model's conditionals, and samples
+that keep the data's rules.
+
+A table's row with gaps is encoded with NaN in its real columns' gaps and the missing
+category in its categorical columns' (``made.data.table``). ``impute`` draws the gaps from
+the model with the row's other cells held fixed (``MADE.sample(observed=...,
+is_observed=...)``), drawing again the rows whose gap came out missing, so each gap is filled
+with a value. That is the exact conditional of an order-agnostic model (the observed cells are
+put first in its ordering); a model with one ordering draws each gap given the cells before it
+in its ordering, the observed ones fixed (exact when those come first).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from .data import TableSchema
+from .data.rules import MAX_ROUNDS, keep_rules
+from .model import MADE
+
+__all__ = ["gaps", "impute", "table_samples"]
+
+
+def gaps(schema: TableSchema, x: np.ndarray) -> np.ndarray:
+    """``(N, D)``: where encoded rows ``x`` hold a missing value."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.isnan(x)
+    for j, col in enumerate(schema.columns):
+        if col.kind == "categorical" and col.missing:
+            out[:, j] = np.rint(x[:, j]) == len(col.values) - 1
+    return out
+
+
+def impute(
+    model: MADE,
+    schema: TableSchema,
+    x: np.ndarray,
+    generator: torch.Generator,
+    *,
+    ensemble: int | None = None,
+) -> tuple[np.ndarray, int]:
+    """Encoded rows ``x`` with every gap filled from the model (see the module's
+    docstring), and how many gaps are left (those whose draws came out missing
+    ``MAX_ROUNDS`` times in a row). Rows without gaps are returned as they are."""
+    x = np.array(x, dtype=np.float64)
+    holes = gaps(schema, x)
+    rows = np.flatnonzero(holes.any(axis=1))
+    for _ in range(MAX_ROUNDS):
+        if not len(rows):
+            break
+        observed = torch.as_tensor(x[rows], dtype=model.dtype, device=model.device)
+        known = torch.as_tensor(~holes[rows], device=model.device)
+        if not model.has_real:
+            observed = observed.round().long()
+        with warnings.catch_warnings():  # a single ordering: its conditionals, as documented
+            warnings.simplefilter("ignore")
+            drawn = model.sample(len(rows), generator=generator, ensemble=ensemble,
+                                 observed=observed, is_observed=known)  # fmt: skip
+        drawn = drawn.double().cpu().numpy().reshape(len(rows), -1)
+        done = ~(gaps(schema, drawn) & holes[rows]).any(axis=1)  # every gap got a value
+        x[rows[done]] = np.where(holes[rows[done]], drawn[done], x[rows[done]])
+        rows = rows[~done]
+    return x, int(holes[rows].sum())
+
+
+def table_samples(
+    model: MADE,
+    schema: TableSchema,
+    n: int,
+    generator: torch.Generator,
+    *,
+    ensemble: int | None = None,
+) -> np.ndarray:
+    """``n`` encoded rows drawn from the model, each that breaks one of the table's rules
+    drawn again (``made.data.rules``)."""
+
+    def draw(count: int) -> np.ndarray:
+        return model.sample(count, generator=generator, ensemble=ensemble).double().cpu().numpy()
+
+    return keep_rules(schema.rules, draw, n)
