@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import itertools
+from pathlib import Path
 
 import torch
 
@@ -72,3 +74,12 @@ def whole_and_resumed(make_model, train, valid, config, folder):
     resumed = make_model()
     part = fit(resumed, train, valid, config, run_dir=folder / "cut", resume=True)
     return whole, full, resumed, part
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    """A CSV file of ``header`` and ``rows``, as a user's table would be."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path

@@ -225,3 +225,16 @@ def test_anomaly_script_compares_made_with_scikit_learn(tmp_path):
     loglik = results["loglik/quick"]
     assert {"made", "GaussianMixture", "KernelDensity"} <= set(loglik["wine"])
     assert "held-out log-likelihood" in text
+
+
+def test_tables_script_scores_candidates_on_held_out_rows(tmp_path):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "tables.json"
+    text = _script("tables.py", "--quick", "--json", str(out), cwd=tmp_path)
+    tables = json.loads(out.read_text())["quick"]["tables"]
+    assert set(tables) == {"iris", "wine"}
+    for entry in tables.values():
+        for result in entry["candidates"].values():  # the mean is the seeds' mean
+            assert result["loglik"] == pytest.approx(np.mean(result["per_seed"]))
+            assert result["seconds"] > 0
+    assert "held-out" in text

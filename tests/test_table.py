@@ -9,18 +9,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import write_csv
 
 from made.cli import main
 from made.data import DataError, TableSchema, infer_schema, load_data
 from made.runs import load_run, table_schema
-
-
-def _write(path, header, rows):
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def test_column_types_are_inferred_and_can_be_overridden():
@@ -61,7 +54,7 @@ def test_standardisation_is_fitted_on_train_and_round_trips(tmp_path):
     g = np.random.default_rng(0)
     rows = [[f"{v:.4f}", "xyz"[int(k)], str(int(k) % 2)]
             for v, k in zip(g.normal(50, 8, 300), g.integers(0, 3, 300), strict=True)]  # fmt: skip
-    path = _write(tmp_path / "t.csv", ["height", "colour", "flag"], rows)
+    path = write_csv(tmp_path / "t.csv", ["height", "colour", "flag"], rows)
     data = load_data(str(path))
     train = data.splits["train"]
     assert data.num_categories == (0, 3, 2)
@@ -83,24 +76,24 @@ def test_standardisation_is_fitted_on_train_and_round_trips(tmp_path):
 
 def test_a_given_schema_encodes_new_rows_exactly_as_in_training(tmp_path):
     rows = [[str(i * 37 % 100), "pq"[i % 2]] for i in range(100)]  # integers, not a row count
-    train = _write(tmp_path / "a.csv", ["v", "c"], rows)
+    train = write_csv(tmp_path / "a.csv", ["v", "c"], rows)
     schema = load_data(str(train)).schema
-    shifted = _write(tmp_path / "b.csv", ["v", "c"], [[str(i + 1000), "q"] for i in range(30)])
+    shifted = write_csv(tmp_path / "b.csv", ["v", "c"], [[str(i + 1000), "q"] for i in range(30)])
     data = load_data(str(shifted), schema=schema)
     col = schema.columns[0]
     assert col.integer  # read at the middle of each integer's unit interval
     expected = (np.arange(30) + 1000.5 - col.mean) / col.std
     assert np.allclose(data.original["all"][:, 0], expected)
-    one = load_data(str(_write(tmp_path / "one.csv", ["v", "c"], [["5", "p"]])), schema=schema)
+    one = load_data(str(write_csv(tmp_path / "one.csv", ["v", "c"], [["5", "p"]])), schema=schema)
     assert one.original["all"].tolist() == [[(5.5 - col.mean) / col.std, 0.0]]  # scorable alone
-    unknown = _write(tmp_path / "c.csv", ["v", "c"], [["1", "p"], ["2", "r"]])
+    unknown = write_csv(tmp_path / "c.csv", ["v", "c"], [["1", "p"], ["2", "r"]])
     message = "c.csv: line 3, c is 'r'; expected one of its categories: p, q"
     with pytest.raises(DataError, match=message):
         load_data(str(unknown), schema=schema)
-    renamed = _write(tmp_path / "d.csv", ["v", "colour"], [["1", "p"]] * 10)
+    renamed = write_csv(tmp_path / "d.csv", ["v", "colour"], [["1", "p"]] * 10)
     with pytest.raises(DataError, match="column 1 is 'colour' but the model's table has 'c'"):
         load_data(str(renamed), schema=schema)
-    narrow = _write(tmp_path / "e.csv", ["v"], [["1"]] * 10)
+    narrow = write_csv(tmp_path / "e.csv", ["v"], [["1"]] * 10)
     with pytest.raises(DataError, match="1 columns, but the model's table has 2"):
         load_data(str(narrow), schema=schema)
 
@@ -118,7 +111,7 @@ def _table_with_outliers(path, n=400, seed=0):
         x[i] = 1.5 if x[i] > 0 else -1.5
         y[i] = -2 * x[i]
     rows = [[f"{a:.5f}", f"{b:.5f}", k] for a, b, k in zip(x, y, kind, strict=True)]
-    return _write(path, ["x", "y", "kind"], rows)
+    return write_csv(path, ["x", "y", "kind"], rows)
 
 
 def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
@@ -192,7 +185,7 @@ def test_a_wide_table_draws_its_first_columns_only(tmp_path):
 
     g = np.random.default_rng(0)
     rows = [[f"{v:.3f}" for v in g.normal(size=100)] for _ in range(50)]
-    data = load_data(str(_write(tmp_path / "wide.csv", [f"c{j}" for j in range(100)], rows)))
+    data = load_data(str(write_csv(tmp_path / "wide.csv", [f"c{j}" for j in range(100)], rows)))
     plot_columns(data.schema, data.splits["train"], tmp_path / "wide.png", max_columns=8)
     width, height = Image.open(tmp_path / "wide.png").size
     assert (width, height) == (4 * 320, 2 * 240)  # 8 panels, 4 to a row, 100 dpi

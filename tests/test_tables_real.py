@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import write_csv
 
 from made import MADE
 from made.cli import main
@@ -34,14 +35,6 @@ def _cli(argv: list, capsys) -> tuple[int, str, str]:
 def _penguins() -> Path:
     pytest.importorskip("palmerpenguins")
     return Path(str(resources.files("palmerpenguins") / "data" / "penguins.csv"))
-
-
-def _csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 # ------------------------------------------------------------------ the model with gaps
@@ -100,7 +93,7 @@ def test_missing_cells_are_missing_not_categories(tmp_path):
         rows[i][0] = token
     rows[7][1] = "NA"
     rows[9][2] = "-999"
-    path = _csv(tmp_path / "t.csv", ["a", "b", "c"], rows)
+    path = write_csv(tmp_path / "t.csv", ["a", "b", "c"], rows)
     data = load_data(str(path), na_values=("-999",))
     kinds = {c.name: (c.kind, c.missing, c.integer) for c in data.schema.columns}
     assert kinds == {"a": ("real", True, False), "b": ("categorical", True, False),
@@ -133,7 +126,7 @@ def test_one_type_inference_for_files_and_dataframes(tmp_path):
 def test_an_identifier_column_is_left_out_and_said_so(tmp_path):
     rng = np.random.default_rng(0)
     rows = [[f"user{i:03d}", i + 1, f"{v:.3f}"] for i, v in enumerate(rng.normal(size=60))]
-    path = _csv(tmp_path / "ids.csv", ["user", "row", "x"], rows)
+    path = write_csv(tmp_path / "ids.csv", ["user", "row", "x"], rows)
     data = load_data(str(path))
     assert data.schema.names == ("x",)
     assert [name for _, name in data.schema.dropped] == ["user", "row"]

@@ -40,17 +40,14 @@ class Scores:
     def in_data_units(self, schema: TableSchema | None) -> Scores:
         """The scores of a table's rows in its own units: its real columns as they are, not
         standardised (the standardisation's log-Jacobian, ``log std`` per real column, added
-        to each row's score and to each real column's term), as ``made eval`` and
-        ``MADEDensity`` report them. Data that is not a table has no other unit."""
+        to each row's score), as ``made eval`` and ``MADEDensity`` report them. The columns'
+        terms stay standardised, so that they compare across columns of any scale (which
+        makes a row unlikely, not which column has the widest range). Data that is not a
+        table has no other unit."""
         if schema is None or not schema.has_real:
             return self
         nll = self.nll + schema.log_scale
-        terms = self.terms
-        if terms is not None:
-            shift = torch.tensor([math.log(c.std) if c.kind == "real" else 0.0
-                                  for c in schema.columns], dtype=terms.dtype)  # fmt: skip
-            terms = terms + shift
-        return Scores(nll, nll / (self.dims * math.log(2)), terms, self.dims)
+        return Scores(nll, nll / (self.dims * math.log(2)), self.terms, self.dims)
 
     def most_anomalous(self, k: int = 5) -> list[int]:
         """The ``k`` rows with the highest scores, highest first."""

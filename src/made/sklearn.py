@@ -353,8 +353,10 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         x, unknown, _ = self._encoded(X)
         model = self.models_[0]
         data = self._tensor(x, model)
-        terms = score_rows(model, data, terms=True).in_data_units(self.schema_).terms.numpy()
-        return np.where(unknown, np.inf, terms)
+        terms = score_rows(model, data, terms=True).terms.numpy()
+        scales = np.array([math.log(c.std) if c.kind == "real" else 0.0
+                           for c in self.schema_.columns])  # fmt: skip
+        return np.where(unknown, np.inf, terms + scales)
 
     # --------------------------------------------------------------------------- sampling
     def sample(self, n_samples: int = 1, random_state: Any = None) -> Any:
