@@ -233,3 +233,11 @@ def test_image_settings_are_checked_before_training():
         MADEDensity(image_shape=(8, 8), max_epochs=1).fit(x * 0.5)
     # likelihood needs no pixels: any values, any shape
     MADEDensity(image_shape=(8, 8), outlier_score="likelihood", max_epochs=1).fit(x * 0.5)
+
+
+def test_progress_names_the_model_of_the_mixture_that_trains(capsys):
+    MADEDensity(n_models=2, hidden_sizes=(8,), max_epochs=2, random_state=0,
+                verbose=True).fit(_table(60))  # fmt: skip
+    out = capsys.readouterr().out
+    assert "model 1 of 2: 30 rows, 30 held out" in out and "model 2 of 2" in out
+    assert out.count("epoch") == 4

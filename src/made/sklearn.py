@@ -102,7 +102,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         precision: the training steps' products (``TrainConfig.precision``).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         random_state: seeds the split, the weights, the masks and the batches.
-        verbose: print one line per epoch.
+        verbose: print which model of the mixture trains, and one line per epoch. Without
+            it, a fit still running after 5 seconds shows a progress bar on a terminal (the
+            model of the mixture, its epoch and held-out NLL), and nothing otherwise.
 
     Attributes: ``models_`` (the fitted ``MADE`` models, in float64), ``fit_results_``
     (their ``made.train.FitResult``), ``schema_`` (the columns' types, categories and
@@ -173,15 +175,25 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         noisy = self.schema_.dequantise(x, torch.Generator().manual_seed(seed))
         x = self.schema_.dequantise(x)
         self.models_, self.fit_results_ = [], []
-        for k in range(count):
-            train_rows, valid_rows = self._split(order, k, count)
-            if self.verbose:
-                print(f"model {k + 1} of {count}: {len(train_rows)} rows, {len(valid_rows)} "
-                      "held out", flush=True)  # fmt: skip
-            model, result = self._fit_one(noisy[train_rows], x[valid_rows],
-                                          (seed + k) % (2**31), batch)  # fmt: skip
-            self.models_.append(model)
-            self.fit_results_.append(result)
+        from tqdm.auto import tqdm
+
+        # shown only on a long fit, on a terminal: a fit of seconds prints nothing
+        bar = tqdm(total=count, unit="model", delay=5, leave=False,
+                   disable=True if self.verbose else None)  # fmt: skip
+        try:
+            for k in range(count):
+                train_rows, valid_rows = self._split(order, k, count)
+                if self.verbose:
+                    print(f"model {k + 1} of {count}: {len(train_rows)} rows, "
+                          f"{len(valid_rows)} held out", flush=True)  # fmt: skip
+                bar.set_description(f"MADEDensity: model {k + 1} of {count}")
+                model, result = self._fit_one(noisy[train_rows], x[valid_rows],
+                                              (seed + k) % (2**31), batch, bar)  # fmt: skip
+                self.models_.append(model)
+                self.fit_results_.append(result)
+                bar.update(1)
+        finally:
+            bar.close()
         normal = self._outlier_scores(x, np.zeros(x.shape, dtype=bool), columns)
         self.offset_ = float(np.quantile(normal, self.contamination))
         return self
@@ -214,15 +226,15 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         return order[n_valid:], order[:n_valid]
 
     def _fit_one(
-        self, train: np.ndarray, valid: np.ndarray, seed: int, batch: int | None
+        self, train: np.ndarray, valid: np.ndarray, seed: int, batch: int | None, bar: Any
     ) -> tuple[MADE, Any]:
         settings, config = self._settings(len(train), train.shape[1], batch, seed)
         model = MADE(train.shape[1], num_categories=self.schema_.num_categories,
                      missing=self.schema_.missing_dims, **settings).to(self._device())  # fmt: skip
-        on_epoch = None
-        if self.verbose:
 
-            def on_epoch(record: dict[str, Any]) -> None:
+        def on_epoch(record: dict[str, Any]) -> None:
+            bar.set_postfix(epoch=record["epoch"], valid=f"{record['valid_nll']:.3f}")
+            if self.verbose:
                 print(f"epoch {record['epoch']:4d}  train {record['train_loss']:.4f}  "
                       f"valid {record['valid_nll']:.4f} nats", flush=True)  # fmt: skip
 
