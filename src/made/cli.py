@@ -39,7 +39,7 @@ from .config import (
     DataConfig,
 )
 from .data import NAMED_SETS, Dataset, load_data
-from .data.load import SPLITS
+from .data.load import SPLITS, table_cells
 from .data.rules import MAX_ROUNDS
 from .devices import resolve_device
 from .errors import MadeError, brief, render
@@ -164,35 +164,31 @@ def _minutes(text: str) -> float:
     return _positive_float(text) * 60.0
 
 
-def _ints(text: str, what: str, low: int, high: int) -> list[int]:
-    """Comma-separated ints in ``low..high``, at least one."""
+def _ints(text: str) -> list[int]:
+    """Comma-separated ints (blank items skipped; none at all is an empty list)."""
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        return [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected one or more comma-separated {what}, got "
-                                         f"{text!r}")  # fmt: skip
-    if any(v < low for v in values):
-        raise argparse.ArgumentTypeError(
-            f"sizes must be at least {low}, got {text!r}"
-            if low != 1
-            else f"sizes must be positive, got {text!r}"
-        )
-    if any(v > high for v in values):
-        raise argparse.ArgumentTypeError(f"sizes must be at most {high:,}, got {text!r}")
-    return values
 
 
 def _layer_sizes(text: str) -> list[int]:
-    return _ints(text, "layer sizes", 1, LIMITS["hidden_size"])
+    values = _ints(text)
+    if not values:
+        raise argparse.ArgumentTypeError(
+            f"expected one or more comma-separated layer sizes, got {text!r}"
+        )
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    if any(v > LIMITS["hidden_size"] for v in values):
+        raise argparse.ArgumentTypeError(
+            f"sizes must be at most {LIMITS['hidden_size']:,}, got {text!r}"
+        )
+    return values
 
 
 def _categories(text: str) -> int | tuple[int, ...]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
+    values = _ints(text)
     if not values:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}")
     if any(v < 2 or v > LIMITS["categories"] for v in values):
@@ -225,16 +221,19 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
     return given
 
 
-def _data_config(args: argparse.Namespace) -> DataConfig:
-    """The data options given, as a ``DataConfig`` (the rest at its defaults)."""
-    return DataConfig(**{k: v for k, v in _given(args).items() if k in DATA_SETTINGS})
+def _data_config(args: argparse.Namespace, given: dict[str, Any] | None = None) -> DataConfig:
+    """The data options given (``_given(args)``, unless passed), as a ``DataConfig`` (the
+    rest at its defaults)."""
+    given = _given(args) if given is None else given
+    return DataConfig(**{k: v for k, v in given.items() if k in DATA_SETTINGS})
 
 
 def _request(args: argparse.Namespace) -> RunRequest:
     """What `made train` asks for: the auto recipe with --data, else the reference one."""
     given = _given(args)
     name = given.get("recipe") or ("auto" if "source" in given else "reference")
-    return RunRequest(_data_config(args), name, given, bool(given.get("conditional", False)))
+    conditional = bool(given.get("conditional", False))
+    return RunRequest(_data_config(args, given), name, given, conditional)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -630,17 +629,15 @@ def cmd_impute(args: argparse.Namespace) -> int:
     _suffix(out, (".csv",))
     check_not_input(out, [*_run_inputs(args.run, run_dir), args.data], "--out")
     data = _data_of(args, run_dir, payload, model)
-    assert data.cells is not None and data.source_columns is not None
     x = data.original["all"]
     holes = gaps(schema, x)
     g = torch.Generator().manual_seed(_seed_of(args))
     filled, left = impute(model, schema, x, g, ensemble=_ensemble(args, model))
     decoded = schema.decode(filled, samples=True)
-    rows = [list(row) for row in data.cells]
-    for i, j in zip(*np.nonzero(holes), strict=True):
-        if not np.isnan(filled[i, j]) or schema.columns[j].kind == "categorical":
-            rows[i][schema.positions[j]] = decoded[i][j]
-    write_csv(out, data.source_columns, len(rows), lambda a, b: rows[a:b], 10_000)
+    names, rows = table_cells(_data_config(args))  # the source's cells, every column
+    for i, j in zip(*np.nonzero(holes & ~gaps(schema, filled)), strict=True):  # filled gaps
+        rows[i][schema.positions[j]] = decoded[i][j]
+    write_csv(out, names, len(rows), lambda a, b: rows[a:b], 10_000)
     print(f"filled {int(holes.sum()) - left:,} missing values in {int(holes.any(1).sum()):,} "
           f"rows of {data.name} into {out}"
           + (f" ({left} left: drawn missing {MAX_ROUNDS} times)" if left else ""))  # fmt: skip
@@ -661,9 +658,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     out = _out_path(args.out, run_dir, "inpaint.png")
     _suffix(out, (".png",))
     check_not_input(out, [*_run_inputs(args.run, run_dir), args.data, args.region], "--out")
-    if image_shape(model.input_shape) is None:
-        raise UsageError(f"inpaint draws pictures of one-channel images; the data has shape "
-                         f"{model.input_shape}")  # fmt: skip
+    image_shape(model.input_shape)  # refused before anything is drawn
     if args.n > GRID_EXAMPLES or args.samples > GRID_COMPLETIONS:
         print(f"made: a picture shows at most {GRID_EXAMPLES} examples with "
               f"{GRID_COMPLETIONS} completions each: drawing {min(args.n, GRID_EXAMPLES)} x "

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
 from .model import MADE
 
-__all__ = ["NLLResult", "bits_per_dim", "evaluate_nll"]
+__all__ = ["NLLResult", "bits_per_dim", "evaluate_nll", "evaluating"]
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,18 @@ def evaluate_nll(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    with evaluating(model):
+        return _evaluate(model, data, context, ensemble, batch_size)
+
+
+@contextmanager
+def evaluating(model: MADE) -> Iterator[None]:
+    """Inside the block the model is in evaluation mode (no dropout); after it, in the mode
+    it was in."""
     was_training = model.training
     model.eval()
     try:
-        return _evaluate(model, data, context, ensemble, batch_size)
+        yield
     finally:
         model.train(was_training)
 

@@ -59,14 +59,19 @@ def region(
     return torch.from_numpy(values.astype(bool).reshape(shape)).expand(n, *shape)
 
 
-def image_shape(input_shape: tuple[int, ...]) -> tuple[int, int] | None:
+def image_shape(input_shape: tuple[int, ...]) -> tuple[int, int]:
     """``(height, width)`` of one-channel image examples: the last two axes of a shape such
-    as ``(1, 28, 28)``, or a square for flat examples of a square size; None otherwise."""
+    as ``(1, 28, 28)``, or a square for flat examples of a square size; ``ValueError`` for
+    any other shape (inpainting draws pictures)."""
     dims = int(np.prod(input_shape))
     if len(input_shape) >= 2 and dims == input_shape[-2] * input_shape[-1]:
         return int(input_shape[-2]), int(input_shape[-1])
     side = int(round(dims**0.5))
-    return (side, side) if side * side == dims else None
+    if side * side != dims:
+        raise ValueError(
+            f"inpaint draws pictures of one-channel images; the data has shape {input_shape}"
+        )
+    return side, side
 
 
 @dataclass(frozen=True)
@@ -95,11 +100,6 @@ def inpaint(
     draws the hidden part from its exact conditional; a single ordering warns when the
     observed part is not a prefix of it."""
     shape = image_shape(model.input_shape)
-    if shape is None:
-        raise ValueError(
-            f"inpainting draws pictures of one-channel images; the data has shape "
-            f"{model.input_shape}"
-        )
     n, k = len(examples), completions
     originals = examples.long().reshape(n, 1, *shape)
     hidden = region(spec, (1, *shape), n, seed)

@@ -24,7 +24,6 @@ from .checkpoint import checkpoint_epoch, load_checkpoint
 from .config import DataConfig, MADEConfig, TrainConfig
 from .data import NAMED_SETS, Dataset, TableSchema, load_data
 from .data.fingerprint import fingerprint, fingerprint_changes
-from .devices import resolve_device
 from .errors import brief
 from .evaluate import evaluate_nll
 from .export import write_table
@@ -61,7 +60,6 @@ __all__ = [
     "read_record",
     "read_settings",
     "require_source",
-    "resolve_device",
     "resumed_settings",
     "run_data",
     "table_schema",

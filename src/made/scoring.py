@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from .data import TableSchema
+from .evaluate import evaluating
 from .fileio import atomic_write
 from .model import MADE
 
@@ -80,9 +81,7 @@ def score_rows(
     dims = model.num_dims if keep is None else int(keep.sum())
     if dims == 0:
         raise ValueError("observed leaves nothing to score")
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         parts = []
         for i in range(0, x.shape[0], batch_size):
             xb = x[i : i + batch_size]
@@ -93,8 +92,6 @@ def score_rows(
                 parts.append(-model.log_prob(xb, cb, ensemble, validate=False, fast=True))
             else:
                 parts.append(-model.log_marginal(xb, keep, cb, ensemble=ensemble))
-    finally:
-        model.train(was_training)
     scored = torch.cat(parts).double().cpu() if parts else torch.zeros(0, dtype=torch.float64)
     per_dim = scored if terms else None
     nll = scored.sum(dim=1) if terms else scored

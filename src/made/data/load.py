@@ -42,7 +42,7 @@ from .validate import (
     infer_categories,
 )
 
-__all__ = ["Dataset", "NamedSet", "NAMED_SETS", "load_data", "FASHION_MNIST_DIR"]
+__all__ = ["Dataset", "NamedSet", "NAMED_SETS", "load_data", "table_cells", "FASHION_MNIST_DIR"]
 
 SPLITS = ("train", "valid", "test")
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -72,11 +72,8 @@ class Dataset:
     # array), in the source's own row order: what per-example scores refer to.
     original: dict[str, np.ndarray] = field(default_factory=dict)
     original_labels: dict[str, np.ndarray] = field(default_factory=dict)
-    # Tables: column names, types, category values and standardisation (None otherwise), and
-    # the source's text rows with its column names (every column, the dropped ones too).
+    # Tables: column names, types, category values and standardisation (None otherwise).
     schema: TableSchema | None = None
-    cells: list[list[str]] | None = None
-    source_columns: tuple[str, ...] | None = None
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -493,13 +490,7 @@ def load_data(
     cfg = DataConfig(source=source, **overrides) if isinstance(source, str) else source
     if overrides and not isinstance(source, str):
         cfg = replace(cfg, **overrides)  # type: ignore[arg-type]
-    named = NAMED_SETS.get(cfg.source)
-    try:
-        raw = named.load(cfg) if named else _from_path(Path(cfg.source), cfg)
-    except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as exc:
-        if isinstance(exc, ValueError) and cfg.source in str(exc):
-            raise  # already says which file
-        raise DataError(f"{cfg.source}: cannot be read as data ({exc})") from None
+    named, raw = _read(cfg)
     where = cfg.source
     if raw.cells is None and cfg.column_types:
         raise DataError(f"{where}: column types apply to tables (CSV files), not to this source")
@@ -567,6 +558,26 @@ def load_data(
         original=original,
         original_labels=original_labels,
     )
+
+
+def _read(cfg: DataConfig) -> tuple[NamedSet | None, _Raw]:
+    """The source ``cfg`` names, as read: a named set or a file."""
+    named = NAMED_SETS.get(cfg.source)
+    try:
+        return named, named.load(cfg) if named else _from_path(Path(cfg.source), cfg)
+    except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as exc:
+        if isinstance(exc, ValueError) and cfg.source in str(exc):
+            raise  # already says which file
+        raise DataError(f"{cfg.source}: cannot be read as data ({exc})") from None
+
+
+def table_cells(cfg: DataConfig) -> tuple[tuple[str, ...], list[list[str]]]:
+    """A table's column names and text rows, every column, as its source holds them (read
+    again when needed, rather than kept beside the encoded table for as long as it lives)."""
+    _, raw = _read(cfg)
+    if raw.cells is None or raw.columns is None:
+        raise DataError(f"{cfg.source}: not a table")
+    return tuple(raw.columns), raw.cells
 
 
 def _carve(
@@ -644,8 +655,6 @@ def _load_table(
         notes=notes,
         original={"all": schema.dequantise(whole)},
         schema=schema,
-        cells=rows,
-        source_columns=tuple(raw.columns),
     )
 
 
