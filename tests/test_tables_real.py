@@ -221,3 +221,16 @@ def test_the_schema_of_an_older_run_reads_as_one_without_gaps():
     schema = TableSchema.from_dict(old)
     assert schema.columns[0].missing is False and schema.rules == () and schema.dropped == ()
     assert infer_schema(["a"], [["1.5"], ["2.5"]], "x").columns[0].kind == "real"
+
+
+def test_a_column_with_no_value_at_all_has_its_gaps_as_its_missing_category(tmp_path):
+    """An empty spreadsheet column: every cell missing. Its gaps must be the missing
+    category (decoded as NA), not a padding category that reads as a value."""
+    rows = [[f"{i / 7:.3f}", ""] for i in range(30)]
+    data = load_data(str(write_csv(tmp_path / "e.csv", ["a", "empty"], rows)))
+    column = data.schema.columns[1]
+    assert column.missing and column.values[-1] == "NA" and len(column.values) == 2
+    codes = data.original["all"][:, 1]
+    assert (codes == len(column.values) - 1).all()
+    assert {row[1] for row in data.schema.decode(data.original["all"])} == {"NA"}
+    assert not column.numeric  # a number in a new row is not its placeholder category

@@ -459,8 +459,7 @@ def infer_column(
         small = len(distinct) and 0 <= distinct[0] <= distinct[-1] < MAX_INFERRED_CATEGORIES
         if forced is None and integers and small:
             count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
-            return _categorical(name, [str(k) for k in range(count)], True, missing, where,
-                                pad=False)  # fmt: skip
+            return _categorical(name, [str(k) for k in range(count)], True, missing, where)
         return _categorical(name, [number_text(v) for v in distinct], True, missing, where)
     text = [str(v) for v in present]
     distinct_text = sorted(set(text))
@@ -475,10 +474,9 @@ def _counts_up(present: np.ndarray, rows: int) -> bool:
             and float(present[0]) == round(float(present[0])))  # fmt: skip
 
 
-def _categorical(
-    name: str, values: list[str], numeric: bool, missing: bool, where: str, pad: bool = True
-) -> Column:
-    """A categorical column of ``values`` (with ``MISSING`` last when it has gaps)."""
+def _categorical(name: str, values: list[str], numeric: bool, missing: bool, where: str) -> Column:
+    """A categorical column of ``values`` (with ``MISSING`` last when it has gaps: a column
+    with no value at all gets a placeholder category before it, as MADE needs K >= 2)."""
     if len(values) > MAX_COLUMN_CATEGORIES:
         raise DataError(
             f"{where}: column {name!r} has {len(values):,} distinct values, more than the "
@@ -486,11 +484,11 @@ def _categorical(
             + (f"pass {{flag:column_types}} {name}=real, or drop the column" if numeric
                else "drop the column")
         )  # fmt: skip
+    if missing and not values:  # no value at all: matched by text, never as a number
+        values, numeric = [f"{MISSING} (no value)"], False
     if missing:
         values = [*values, MISSING]
-    if pad or len(values) < 2:
-        values = list(at_least_two(values))
-    return Column(name, "categorical", tuple(values), numeric=numeric, missing=missing)
+    return Column(name, "categorical", at_least_two(values), numeric=numeric, missing=missing)
 
 
 def number_text(value: float) -> str:
@@ -500,6 +498,4 @@ def number_text(value: float) -> str:
 
 def at_least_two(values: Sequence[str]) -> tuple[str, ...]:
     """A column with one value still needs two categories (a MADE dimension has K >= 2)."""
-    if not values:
-        return (MISSING, f"{MISSING} (other)")
     return tuple(values) if len(values) >= 2 else (*values, f"{values[0]} (other)")
