@@ -6,12 +6,15 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
 from .model import MADE
 
 __all__ = ["NLLResult", "bits_per_dim", "evaluate_nll", "evaluating"]
+
+_Nats = TypeVar("_Nats", float, torch.Tensor)
 
 
 @dataclass(frozen=True)
@@ -24,8 +27,9 @@ class NLLResult:
     num_examples: int
 
 
-def bits_per_dim(nll_nats: float, num_dims: int) -> float:
-    """Convert a per-example NLL in nats into bits per dimension."""
+def bits_per_dim(nll_nats: _Nats, num_dims: int) -> _Nats:
+    """Convert a per-example NLL in nats (a number, or a tensor of them) into bits per
+    dimension."""
     return nll_nats / (num_dims * math.log(2.0))
 
 
@@ -67,19 +71,34 @@ def _evaluate(
     batch_size: int,
 ) -> NLLResult:  # fmt: skip
     x, ctx = model.validate(data, context, ensemble)
-    batches = [(x[i : i + batch_size], None if ctx is None else ctx[i : i + batch_size])
-               for i in range(0, x.shape[0], batch_size)]  # fmt: skip
-    if ensemble is None:
-        scores = [model.log_prob(xb, cb, validate=False, fast=True) for xb, cb in batches]
-    else:  # mask by mask: each mask is built once for all the batches
-        members = [[model.log_prob(xb, cb, validate=False, mask=k, fast=True)
-                    for xb, cb in batches] for k in range(ensemble)]  # fmt: skip
-        scores = [torch.logsumexp(torch.stack(m), dim=0) - math.log(ensemble)
-                  for m in zip(*members, strict=True)]  # fmt: skip
     total = 0.0
-    for lp in scores:
+    for lp in log_probs_in_batches(model, x, ctx, ensemble, batch_size):
         total += float(lp.double().sum())
     nll = -total / x.shape[0]
     return NLLResult(
         nll=nll, bits_per_dim=bits_per_dim(nll, model.num_dims), num_examples=x.shape[0]
     )
+
+
+def batches(
+    x: torch.Tensor, context: torch.Tensor | None, batch_size: int
+) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """``x`` and its ``context`` (or None) cut into batches of ``batch_size`` rows."""
+    return [(x[i : i + batch_size], None if context is None else context[i : i + batch_size])
+            for i in range(0, x.shape[0], batch_size)]  # fmt: skip
+
+
+def log_probs_in_batches(
+    model: MADE, x: torch.Tensor, context: torch.Tensor | None, ensemble: int | None,
+    batch_size: int,
+) -> list[torch.Tensor]:  # fmt: skip
+    """Exact ``log p`` of each row of ``x`` (already validated), batch by batch, by the fast
+    path: one ``(B,)`` tensor per batch. ``ensemble=K``: the mixture of masks ``0..K-1``,
+    computed mask by mask so that each mask is built once for all the batches."""
+    cut = batches(x, context, batch_size)
+    if ensemble is None:
+        return [model.log_prob(xb, cb, validate=False, fast=True) for xb, cb in cut]
+    members = [[model.log_prob(xb, cb, validate=False, mask=k, fast=True) for xb, cb in cut]
+               for k in range(ensemble)]  # fmt: skip
+    return [torch.logsumexp(torch.stack(m), dim=0) - math.log(ensemble)
+            for m in zip(*members, strict=True)]  # fmt: skip

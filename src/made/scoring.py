@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import torch
 
 from .data import TableSchema
-from .evaluate import evaluating
+from .evaluate import batches, bits_per_dim, evaluating, log_probs_in_batches
 from .fileio import atomic_write
 from .model import MADE
 
@@ -48,7 +47,7 @@ class Scores:
         if schema is None or not schema.has_real:
             return self
         nll = self.nll + schema.log_scale
-        return Scores(nll, nll / (self.dims * math.log(2)), self.terms, self.dims)
+        return Scores(nll, bits_per_dim(nll, self.dims), self.terms, self.dims)
 
     def most_anomalous(self, k: int = 5) -> list[int]:
         """The ``k`` rows with the highest scores, highest first."""
@@ -82,20 +81,18 @@ def score_rows(
     if dims == 0:
         raise ValueError("observed leaves nothing to score")
     with evaluating(model):
-        parts = []
-        for i in range(0, x.shape[0], batch_size):
-            xb = x[i : i + batch_size]
-            cb = None if context is None else context[i : i + batch_size]
-            if terms:
-                parts.append(-model.conditional_log_probs(xb, cb, fast=True).reshape(len(xb), -1))
-            elif keep is None:
-                parts.append(-model.log_prob(xb, cb, ensemble, validate=False, fast=True))
-            else:
-                parts.append(-model.log_marginal(xb, keep, cb, ensemble=ensemble))
+        if terms:
+            parts = [-model.conditional_log_probs(xb, cb, fast=True).reshape(len(xb), -1)
+                     for xb, cb in batches(x, context, batch_size)]  # fmt: skip
+        elif keep is None:
+            parts = [-lp for lp in log_probs_in_batches(model, x, context, ensemble, batch_size)]
+        else:
+            parts = [-model.log_marginal(xb, keep, cb, ensemble=ensemble)
+                     for xb, cb in batches(x, context, batch_size)]  # fmt: skip
     scored = torch.cat(parts).double().cpu() if parts else torch.zeros(0, dtype=torch.float64)
     per_dim = scored if terms else None
     nll = scored.sum(dim=1) if terms else scored
-    return Scores(nll, nll / (dims * math.log(2)), per_dim, dims)
+    return Scores(nll, bits_per_dim(nll, dims), per_dim, dims)
 
 
 def write_scores(
