@@ -161,8 +161,11 @@ def test_a_real_table_trains_with_no_flag_and_its_samples_keep_its_rules(tmp_pat
     assert all((r["species"], r["island"]) in pairs for r in drawn)  # no Gentoo on Dream
     masses = [r["body_mass_g"] for r in drawn if r["body_mass_g"] != "NA"]
     assert all(m.isdigit() for m in masses)  # integers stay integers
-    low, high = schema.columns[schema.names.index("body_mass_g")].bounds()
-    assert all(low <= int(m) <= high for m in masses) and low >= 2700 - 0.05 * 3600 - 1
+    mass = schema.columns[schema.names.index("body_mass_g")]
+    assert mass.step == 25  # every mass was weighed to 25 g: samples stay on that grid
+    assert all(int(m) % 25 == 0 for m in masses)
+    low, high = mass.bounds()
+    assert all(low <= int(m) <= high for m in masses) and low >= 2700 - 0.05 * 3600 - 25
     share = sum(r["sex"] == "NA" for r in drawn) / len(drawn)
     assert share < 0.12  # 3% in the data; drawn from the model, so near it
     filled = tmp_path / "filled.csv"

@@ -170,7 +170,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         order = rng.permutation(len(x))
         count = self._n_models(x.shape)
         batch = self._batch_size()
-        # integer columns: training rows drawn within each integer's unit interval, the rest
+        # integer columns: training rows drawn within each integer's grid interval, the rest
         # (and every row scored) at its middle (made.data.table)
         noisy = self.schema_.dequantise(x, torch.Generator().manual_seed(seed))
         x = self.schema_.dequantise(x)

@@ -616,7 +616,7 @@ def _load_table(
     raw: _Raw, cfg: DataConfig, named: NamedSet | None, schema: TableSchema | None
 ) -> Dataset:
     """A table's rows typed, encoded, split and standardised (or encoded by ``schema``), its
-    integer columns dequantised: training rows by a seeded uniform draw in each integer's unit
+    integer columns dequantised: training rows by a seeded uniform draw in each integer's grid
     interval, the rest (and the rows scored) at its middle."""
     where, rows = cfg.source, raw.cells
     assert rows is not None and raw.columns is not None

@@ -9,14 +9,19 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   (``MADE(missing=...)``), so the likelihood of a row with gaps is exact;
 - text that is not a number, or booleans, are categorical, their distinct values in sorted
   order (a pandas categorical keeps its own categories);
-- integers with at most ``MAX_INFERRED_CATEGORIES`` distinct values are categorical (a column
-  of codes 0..19 keeps its numbering; others are coded by value);
+- integers are categorical (a discrete distribution over their values) or real with
+  ``integer`` set (dequantised), whichever has the higher held-out likelihood
+  (``made.data.integers``: 5-fold cross-validation of the column's marginal under each);
+  with two values they are categorical, with more than ``MAX_INFERRED_CATEGORIES`` real,
+  without a trial. A categorical column of codes 0..19 keeps its numbering; others are coded
+  by value;
 - other numbers are real, standardised with the training split's mean and standard
-  deviation; integers (more than that many distinct values) are real with ``integer`` set:
-  read with half a unit added (the middle of the integer's unit interval; training rows with
-  a uniform draw in it instead, so the density of the integer's interval is what is learnt),
-  and written back as whole numbers. Samples of a real column stay within its observed range
-  widened by ``RANGE_MARGIN`` of it on each side (and at zero or above when every value was);
+  deviation. An integer column lies on a grid (``step``: 1, or 25 for masses weighed to 25
+  g): its values are read at the middle of their interval up to the next grid point
+  (training rows with a uniform draw in it instead, so the probability of the interval is
+  what is learnt) and written back as grid points. Samples of a real column stay within its
+  observed range widened by ``RANGE_MARGIN`` of it on each side (and at zero or above when
+  every value was);
 - an identifier (text with a different value on every row, or integers counting up by one
   row after row) carries nothing to model: it is dropped, and the schema says so.
 
@@ -36,6 +41,7 @@ import numpy as np
 import torch
 
 from .formats import is_number
+from .integers import grid_step, prefers_discrete
 from .validate import DataError
 
 __all__ = [
@@ -55,7 +61,10 @@ __all__ = [
     "parse_types",
 ]
 
-MAX_INFERRED_CATEGORIES = 20
+# Integers with more distinct values than this are real (dequantised) without a trial.
+MAX_INFERRED_CATEGORIES = 50
+# Integers from 0 up to less than this, when categorical, keep their numbering as the codes.
+MAX_CODE_VALUE = 20
 # A categorical column with more distinct values than this is almost always an identifier or a
 # free-text field; it is refused (before anything is allocated) with what to do instead.
 MAX_COLUMN_CATEGORIES = 1_000
@@ -77,7 +86,8 @@ class Column:
     (matched by value, so ``1`` and ``1.0`` are one category). A real column is standardised
     as ``(value - mean) / std``. ``missing``: the column has gaps (a categorical column's last
     category is ``MISSING``; a real column's values may be missing). ``integer``: a real
-    column of whole numbers. ``low`` and ``high``: a real column's observed range."""
+    column of whole numbers, on a grid of ``step`` (``integers.grid_step``). ``low`` and
+    ``high``: a real column's observed range."""
 
     name: str
     kind: str
@@ -89,6 +99,7 @@ class Column:
     integer: bool = False
     low: float | None = None
     high: float | None = None
+    step: float = 1.0
 
     @property
     def cardinality(self) -> int:
@@ -101,7 +112,7 @@ class Column:
             return -math.inf, math.inf
         margin = RANGE_MARGIN * (self.high - self.low)
         if self.integer:
-            margin = math.ceil(margin)
+            margin = math.ceil(margin / self.step) * self.step
         low = self.low - margin
         return (max(low, 0.0) if self.low >= 0 else low), self.high + margin
 
@@ -213,8 +224,9 @@ class TableSchema:
         if col.kind == "categorical":
             return np.array(col.values, dtype=object)[np.rint(x).astype(np.int64)]
         values = x * col.std + col.mean
-        if col.integer:
-            values = np.floor(values)  # the integer whose unit interval holds the value
+        if col.integer:  # the grid point whose interval holds the value
+            origin = col.low if col.low is not None else 0.0
+            values = origin + np.floor((values - origin) / col.step + 1e-9) * col.step
         if not samples:
             return values
         low, high = col.bounds()
@@ -260,8 +272,9 @@ class TableSchema:
         return x
 
     def dequantise(self, x: np.ndarray, generator: torch.Generator | None = None) -> np.ndarray:
-        """Encoded rows with each integer column's value moved into its unit interval: by a
-        uniform draw from ``generator`` (training rows), else to its middle (rows scored).
+        """Encoded rows with each integer column's value moved into its interval (from the
+        value to the next point of its grid, ``Column.step``): by a uniform draw from
+        ``generator`` (training rows), else to its middle (rows scored).
         ``x`` itself when no column is an integer one."""
         ints = [j for j, c in enumerate(self.columns) if c.kind == "real" and c.integer]
         if not ints or not len(x):
@@ -272,7 +285,7 @@ class TableSchema:
                 shift = np.full(len(x), 0.5)
             else:
                 shift = torch.rand(len(x), generator=generator, dtype=torch.float64).numpy()
-            x[:, j] += shift / self.columns[j].std
+            x[:, j] += shift * self.columns[j].step / self.columns[j].std
         return x
 
     def describe(self) -> str:
@@ -305,6 +318,7 @@ class TableSchema:
                     "integer": c.integer,
                     "low": c.low,
                     "high": c.high,
+                    "step": c.step,
                 }  # fmt: skip
                 for c in self.columns
             ],
@@ -329,6 +343,7 @@ class TableSchema:
                     integer=bool(c.get("integer", False)),
                     low=None if c.get("low") is None else float(c["low"]),
                     high=None if c.get("high") is None else float(c["high"]),
+                    step=float(c.get("step", 1.0)),
                 )  # fmt: skip
                 for c in data["columns"]
             )
@@ -452,11 +467,16 @@ def infer_column(
         integers = bool(np.all(distinct == np.round(distinct)))
         if forced is None and _counts_up(present, len(values)):
             return None
-        if forced == "real" or (
-            forced is None and (not integers or len(distinct) > MAX_INFERRED_CATEGORIES)
+        real = Column(name, "real", missing=missing, integer=integers and len(distinct) > 0,
+                      step=grid_step(distinct) if integers else 1.0)  # fmt: skip
+        if forced == "real" or (forced is None and not integers):
+            return real
+        if forced is None and (
+            len(distinct) > MAX_INFERRED_CATEGORIES
+            or (len(distinct) > 2 and not prefers_discrete(present))
         ):
-            return Column(name, "real", missing=missing, integer=integers and len(distinct) > 0)
-        small = len(distinct) and 0 <= distinct[0] <= distinct[-1] < MAX_INFERRED_CATEGORIES
+            return real
+        small = len(distinct) and 0 <= distinct[0] <= distinct[-1] < MAX_CODE_VALUE
         if forced is None and integers and small:
             count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
             return _categorical(name, [str(k) for k in range(count)], True, missing, where)
