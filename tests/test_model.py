@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from made import MADE, MADEConfig
-from made.fastpath import fast_forward
+from made.fastpath import Fast, fast_forward
 from made.masks import inverse_permutation
 
 # ----------------------------------------------------------------------------- configurations
@@ -454,6 +454,35 @@ def test_fast_path_equals_the_dense_reference(kwargs):
         fast_grads = torch.autograd.grad(fast_loss, list(model.parameters()))
         for a, b in zip(grads, fast_grads, strict=True):
             assert torch.allclose(a, b, atol=1e-9)
+
+
+@pytest.mark.parametrize("context", [0, 3])
+def test_both_paths_honour_autocast(context):
+    """Inside someone else's ``torch.autocast`` loop (a flow's conditioner), made's network
+    computes in its dtype on the reference path and on the fast one: the fast path under
+    autocast equals the fast path told bfloat16, values and gradients, bit for bit (with a
+    context, autocast rounds the context's product too)."""
+    model = MADE(12, [32, 32], context_size=context, seed=0)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randint(0, 2, (16, 12), generator=g)
+    ctx = torch.randn(16, context, generator=g) if context else None
+    told = model.log_prob(x, ctx, fast=Fast(dtype=torch.bfloat16))
+    told_grads = torch.autograd.grad(told.sum(), list(model.parameters()))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = model.log_prob(x, ctx, fast=True)
+        reference = model.log_prob(x, ctx)
+        logits = model(x, ctx)
+    inside_grads = torch.autograd.grad(inside.sum(), list(model.parameters()))
+    if not context:
+        assert torch.equal(inside, told)
+        for a, b in zip(told_grads, inside_grads, strict=True):
+            assert torch.equal(a, b)
+    else:  # autocast also rounds the context's own product (F.linear) to bfloat16
+        assert torch.allclose(inside, told, atol=0.05) and not torch.equal(inside, told)
+    assert logits.dtype == torch.bfloat16  # the reference path: autocast's own F.linear
+    full = model.log_prob(x, ctx)
+    assert not torch.equal(reference, full)  # it did compute in bfloat16
+    assert torch.allclose(reference, full, atol=0.5) and torch.allclose(inside, full, atol=0.5)
 
 
 def test_fast_path_skips_the_zero_half():

@@ -11,7 +11,9 @@ evaluation use it, and tests check it against the reference.
 model in training), so they are not masked again on every call, and the kernel zeroes their
 gradients on its blocks' edges. ``Fast(dtype=torch.bfloat16)``: the products round their
 inputs to bfloat16 (one block a layer: a bfloat16 product pays a fixed cost per call), the
-weights stay float32 and the outputs come back in the input's dtype.
+weights stay float32 and the outputs come back in the input's dtype. Inside
+``torch.autocast``, the products take its dtype (unless ``Fast`` names one), as the
+reference path's ``F.linear`` does.
 
 The incremental sampler reads the same sorted units (``SortedUnits``).
 """
@@ -162,7 +164,7 @@ def fast_forward(
     extra = net.context_terms(context)
     order, inverse = plan.order, plan.inverse
     out_order, out_inverse = plan.out_order, plan.out_inverse
-    dtype = fast.dtype or h_in.dtype
+    dtype = fast.dtype or autocast_dtype(h_in)
 
     def weight(layer: MaskedLinear, mask: torch.Tensor) -> torch.Tensor:
         w = layer.weight if fast.premasked else masked(layer.weight, mask)
@@ -205,6 +207,16 @@ def fast_forward(
         out = out + block_linear(h0, w, None, blocks[-1], strips[-1])
     out = out.to(h_in.dtype)
     return out if out_inverse is None else permute(out, 1, out_inverse, out_order)
+
+
+def autocast_dtype(x: torch.Tensor) -> torch.dtype:
+    """What products on ``x``'s device compute in: the dtype of an enclosing
+    ``torch.autocast`` (a flow's loop in bfloat16 runs made's network in bfloat16, as it
+    runs its own layers), else ``x``'s own."""
+    kind = x.device.type
+    if torch.is_autocast_enabled(kind):
+        return torch.get_autocast_dtype(kind)
+    return x.dtype
 
 
 # --------------------------------------------------------------------------- the kernel
