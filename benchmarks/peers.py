@@ -7,7 +7,11 @@ permutation each epoch, batches by tensor index from data already in memory, fus
 lr 1e-3 for all. made runs its own objective and optimiser (``made.train.make_optimizer``),
 and multiplies in the precision ``made train`` chooses for the machine (``--precision auto``:
 bfloat16 where the CPU multiplies it natively, AVX512-BF16 or AMX); where that is not float32,
-"made float32" is measured too. A step's time is also compared with its matrix products
+"made float32" is measured too, and every peer is measured twice: in float32, and with its
+forward pass under ``torch.autocast("cpu", dtype=torch.bfloat16)``, the one line any of its
+users can add (its loss in float32). Ratios compare equal precisions: made at its best
+against the fastest peer at its best (either precision), and made float32 against the
+fastest float32 peer. A step's time is also compared with its matrix products
 alone (dense, in the precision it uses), at 1 thread and at all of them.
 Rounds are interleaved (every implementation once per round), and the median of the rounds is
 reported. Sampling: made's sampler against the peers' forward pass per dimension (for 10,000
@@ -50,6 +54,7 @@ from made.train import fit, make_optimizer, training_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LR = 1e-3
+AUTOCAST = "(bf16 autocast)"  # the name suffix of a peer trained under torch.autocast
 
 
 def tutorial_net(d: int, hidden: list[int], seed: int = 0) -> nn.Module:
@@ -101,9 +106,11 @@ class Trainer:
     """One implementation's training state: a step on a batch of rows of ``data``."""
 
     def __init__(self, name: str, build: Callable[[], nn.Module] | None, d: int,
-                 hidden: list[int], precision: str = "auto") -> None:  # fmt: skip
+                 hidden: list[int], precision: str = "auto",
+                 autocast: torch.dtype | None = None) -> None:  # fmt: skip
         torch.manual_seed(0)
         self.name = name
+        self.autocast = autocast  # a peer's forward under torch.autocast in this dtype
         if build is None:  # made, with its own objective, optimiser and precision
             self.model: nn.Module = MADE(d, hidden, seed=0)
             self.opt = make_optimizer(self.model, TrainConfig(lr=LR))
@@ -122,7 +129,10 @@ class Trainer:
         if self.made:
             loss = -self.model.log_prob(xl, validate=False, fast=self.fast).mean()
         else:
-            logits = self.model(xf).reshape(xf.shape)
+            with torch.autocast("cpu", dtype=self.autocast or torch.bfloat16,
+                                enabled=self.autocast is not None):  # fmt: skip
+                logits = self.model(xf).reshape(xf.shape)
+            logits = logits.float()
             loss = F.binary_cross_entropy_with_logits(logits, xf, reduction="sum") / len(xf)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -147,6 +157,10 @@ def training(data: torch.Tensor, hidden: list[int], batch: int, steps: int, roun
     if trainers[0].dtype != torch.float32:
         trainers.append(Trainer("made float32", None, d, hidden, "float32"))
     trainers += [Trainer(name, build, d, hidden) for name, build in nets.items()]
+    low = trainers[0].dtype if trainers[0].dtype != torch.float32 else None
+    if low is not None:  # the peers in the precision made chose, by their users' one line
+        trainers += [Trainer(f"{name} {AUTOCAST}", build, d, hidden, autocast=low)
+                     for name, build in nets.items()]  # fmt: skip
     g = torch.Generator().manual_seed(0)
     for t in trainers:  # warm-up: allocations, first-call costs
         t.epoch(data, batch, 3, g)
@@ -156,12 +170,19 @@ def training(data: torch.Tensor, hidden: list[int], batch: int, steps: int, roun
             speeds[t.name].append(t.epoch(data, batch, steps, g))
     med = {k: statistics.median(v) for k, v in speeds.items()}
     best_peer = max((v, k) for k, v in med.items() if not k.startswith("made"))
+    fp32_peer = max((v, k) for k, v in med.items()
+                    if not k.startswith("made") and not k.endswith(AUTOCAST))  # fmt: skip
+    made_fp32 = med.get("made float32", med["made"])
     return {
         "made_precision": str(trainers[0].dtype).removeprefix("torch."),
         "examples_per_second": med,
         "spread": {k: [min(v), max(v)] for k, v in speeds.items()},
+        # equal precision: each at its best (made's choice; a peer in float32 or autocast)
         "fastest_peer": best_peer[1],
         "made_over_fastest_peer": med["made"] / best_peer[0],
+        # float32 against float32
+        "fastest_float32_peer": fp32_peer[1],
+        "made_float32_over_fastest_float32_peer": made_fp32 / fp32_peer[0],
     }
 
 
@@ -307,8 +328,10 @@ def main() -> None:
               f"{rounds} rounds of {steps} steps)")  # fmt: skip
         for name, v in sorted(tr["examples_per_second"].items(), key=lambda kv: -kv[1]):
             print(f"  {name:30s} {v:10,.0f}")
-        print(f"  made ({tr['made_precision']}) / fastest peer ({tr['fastest_peer']}): "
-              f"{tr['made_over_fastest_peer']:.2f}x")  # fmt: skip
+        print(f"  made ({tr['made_precision']}) / fastest peer at its best precision "
+              f"({tr['fastest_peer']}): {tr['made_over_fastest_peer']:.2f}x")  # fmt: skip
+        print(f"  made float32 / fastest float32 peer ({tr['fastest_float32_peer']}): "
+              f"{tr['made_float32_over_fastest_float32_peer']:.2f}x")  # fmt: skip
         for precision, by_threads in ratios.items():
             for n, r in by_threads.items():
                 print(f"  {n} thread(s): made's {precision} step {r['step_ms']:.2f} ms = "

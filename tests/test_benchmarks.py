@@ -175,7 +175,13 @@ def test_peers_script_compares_in_one_loop(tmp_path):
     (training,) = results["training"]
     speeds = training["examples_per_second"]
     assert {"made", "tutorial masked MLP"} <= set(speeds) and min(speeds.values()) > 0
-    assert training["made_over_fastest_peer"] > 0
+    best = max(v for k, v in speeds.items() if not k.startswith("made"))
+    assert training["made_over_fastest_peer"] == pytest.approx(speeds["made"] / best)
+    fp32 = max(v for k, v in speeds.items() if not k.startswith("made") and "autocast" not in k)
+    made_fp32 = speeds.get("made float32", speeds["made"])
+    assert training["made_float32_over_fastest_float32_peer"] == pytest.approx(made_fp32 / fp32)
+    if training["made_precision"] == "bfloat16":  # each peer also runs in its best precision
+        assert "tutorial masked MLP (bf16 autocast)" in speeds
     assert training["made_precision"] in ("float32", "bfloat16")
     ratios = training["step_over_products"]  # per precision, then threads: 1 and all
     assert training["made_precision"] in ratios and "float32" in ratios
