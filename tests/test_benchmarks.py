@@ -244,3 +244,50 @@ def test_tables_script_scores_candidates_on_held_out_rows(tmp_path):
             assert result["loglik"] == pytest.approx(np.mean(result["per_seed"]))
             assert result["seconds"] > 0
     assert "held-out" in text
+
+
+def test_synthetic_measures_count_broken_rules_off_grid_values_and_gaps():
+    """The synthetic-data benchmark's measures, on rows whose answers are known: real
+    penguins break no rule and are on their grid; one planted row breaks a rule, one mass is
+    off its 25 g grid, and every sex cell removed shows as a gap of that many points."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("palmerpenguins")
+    import synthetic
+    from tables import _penguins
+
+    from made.sklearn import MADEDensity
+
+    frame = _penguins()
+    density = MADEDensity(n_models=1, max_epochs=1, random_state=0).fit(frame)
+    schema = density.schema_
+    assert schema.rules
+    rows = frame.head(100).copy()
+    assert synthetic.rule_share(schema, frame.dtypes, rows) == 0
+    assert synthetic.integral_share(schema, rows) == 1
+    rows.loc[0, ["species", "island"]] = ["Gentoo", "Dream"]  # no Gentoo lives on Dream
+    rows.loc[1, "body_mass_g"] = 3712.0
+    assert synthetic.rule_share(schema, frame.dtypes, rows) == 0.01
+    integer_columns = [c for c in schema.columns if c.kind == "real" and c.integer]
+    weighed = rows["body_mass_g"].notna().sum()  # the share is of the values present
+    off = 1 / weighed / len(integer_columns)  # one value of one column, in the columns' mean
+    assert synthetic.integral_share(schema, rows) == pytest.approx(1 - off)
+    rows["sex"] = None
+    expected = 100 * (1 - frame["sex"].isna().mean())
+    assert synthetic.missing_gap(frame, rows) == pytest.approx(expected)
+    mixture = synthetic.Mixture(frame, schema, seed=0)
+    drawn = mixture.sample(50)
+    assert list(drawn.columns) == list(frame.columns) and len(drawn) == 50
+    assert mixture.log_likelihood(frame) is None  # a mixed table: no density to compare
+
+
+def test_image_outlier_splits_hold_out_the_normal_classes():
+    import image_outliers
+
+    y = np.repeat(np.arange(4), 25)
+    x = np.arange(100, dtype=float)[:, None]
+    train, test, labels = image_outliers.normal_set(x, y, (1, 2), seed=0)
+    assert len(train) == 35 and labels.sum() == len(labels) - labels.sum() == 15
+    assert set(y[train[:, 0].astype(int)]) == {1, 2}
+    normal_test = test[labels == 0, 0].astype(int)
+    assert set(y[normal_test]) <= {1, 2} and not set(normal_test) & set(train[:, 0].astype(int))
+    assert set(y[test[labels == 1, 0].astype(int)]) <= {0, 3}

@@ -1,0 +1,325 @@
+"""Synthetic tables: made against what table users pick today, on real tables.
+
+Every method fits the training 70% of a table (per seed) and draws as many rows; each is
+measured against the held-out 30% it never saw:
+
+- ``quality``: sdmetrics' QualityReport score (column shapes and pairwise trends, 0-1,
+  higher is better), synthetic rows against the held-out rows, with one metadata for every
+  method (made's column types);
+- ``loglik``: the held-out rows' mean log-likelihood in the table's own units (nats per row;
+  higher is better), where the method has one for the table: made everywhere, the
+  GaussianMixture on the tables whose every column is real;
+- ``rules``: the share of synthetic rows that break a rule the training rows keep (a pair of
+  categories never seen together though chance would put 5 or more rows there:
+  ``made.data.rules``);
+- ``integral``: the share of an integer column's synthetic values that are whole numbers
+  (or on the column's grid); ``missing``: the largest gap, in points, between a column's
+  missing rate in the synthetic rows and in the training rows;
+- ``fit_s``: the seconds to fit.
+
+Methods: made (``MADEDensity()``, its defaults); scikit-learn's ``GaussianMixture``
+(components 1-8 by BIC, categorical columns one-hot, real columns standardised with a flag
+for a gap, integers rounded: what a practitioner would write); SDV's
+``GaussianCopulaSynthesizer`` and ``CTGANSynthesizer`` (their defaults; ``pip install sdv``,
+skipped when SDV is missing). Tables (installed packages only): palmerpenguins (``NA``
+cells), iris and wine (measurements only), breast cancer (30 measurements), statsmodels'
+anes96 and fair (1,000 rows).
+
+    python benchmarks/synthetic.py --json benchmarks/results/synthetic.json
+    python benchmarks/synthetic.py --quick              # iris, no CTGAN, one seed
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, merge_json  # noqa: E402
+from tables import _penguins, _statsmodels  # noqa: E402
+
+from made.data.columns import column_arrays, encode_columns  # noqa: E402
+from made.data.rules import violations  # noqa: E402
+from made.sklearn import MADEDensity  # noqa: E402
+
+METHODS = ("made", "GaussianMixture", "GaussianCopula", "CTGAN")
+
+
+def _features(name: str) -> Callable[[], pd.DataFrame]:
+    def load() -> pd.DataFrame:
+        import sklearn.datasets
+
+        return getattr(sklearn.datasets, f"load_{name}")(as_frame=True).data
+
+    return load
+
+
+TABLES: dict[str, Callable[[], pd.DataFrame]] = {
+    "penguins": _penguins,
+    "iris": _features("iris"),
+    "wine": _features("wine"),
+    "breast-cancer": _features("breast_cancer"),
+    "anes96": _statsmodels("anes96"),
+    "fair": _statsmodels("fair", 1000),
+}
+
+
+# ---------------------------------------------------------------------------------- methods
+class Mixture:
+    """GaussianMixture on a one-hot / standardised encoding of the table, as a practitioner
+    would write it: sampled rows decoded by the largest one-hot entry, a flag above 0.5 as a
+    gap, integers rounded."""
+
+    def __init__(self, frame: pd.DataFrame, schema: Any, seed: int) -> None:
+        from sklearn.mixture import GaussianMixture
+
+        self.frame, self.schema = frame, schema
+        self.parts: list[tuple[str, str, Any]] = []  # (column, kind, categories | (mean, std))
+        for col in schema.columns:
+            values = frame[col.name]
+            if col.kind == "categorical":
+                cats = sorted(values.astype(str).unique())
+                self.parts.append((col.name, "categorical", cats))
+            else:
+                v = values.astype(float)
+                self.parts.append((col.name, "real", (v.mean(), v.std() or 1.0)))
+        z = self._encode(frame)
+        self.real_only = all(k == "real" for _, k, _ in self.parts) and not frame.isna().any().any()
+        kind = "full" if z.shape[1] <= 64 else "diag"
+        best = None
+        for k in (1, 2, 3, 4, 6, 8):
+            if k > len(z) // 5:
+                break
+            gmm = GaussianMixture(k, covariance_type=kind, reg_covar=1e-3, random_state=seed)
+            gmm.fit(z)
+            if best is None or gmm.bic(z) < best[0]:
+                best = (gmm.bic(z), gmm)
+        assert best is not None
+        self.gmm = best[1]
+
+    def _encode(self, frame: pd.DataFrame) -> np.ndarray:
+        blocks = []
+        for name, kind, info in self.parts:
+            values = frame[name]
+            if kind == "categorical":
+                text = values.astype(str).to_numpy()
+                blocks.append((text[:, None] == np.array(info)[None]).astype(float))
+            else:
+                mean, std = info
+                v = values.astype(float).to_numpy()
+                gap = np.isnan(v)
+                blocks.append(np.where(gap, 0.0, (v - mean) / std)[:, None])
+                if self.frame[name].isna().any():
+                    blocks.append(gap[:, None].astype(float))
+        return np.hstack(blocks)
+
+    def log_likelihood(self, frame: pd.DataFrame) -> np.ndarray | None:
+        if not self.real_only:
+            return None
+        log_scale = sum(np.log(info[1]) for _, _, info in self.parts)
+        return self.gmm.score_samples(self._encode(frame)) - log_scale
+
+    def sample(self, n: int) -> pd.DataFrame:
+        z, _ = self.gmm.sample(n)
+        z = z[np.random.default_rng(0).permutation(n)]  # sklearn returns them by component
+        out, at = {}, 0
+        for (name, kind, info), col in zip(self.parts, self.schema.columns, strict=True):
+            if kind == "categorical":
+                block = z[:, at : at + len(info)]
+                at += len(info)
+                values = np.array(info, dtype=object)[block.argmax(1)]
+                original = self.frame[name]
+                if original.dtype.kind in "iuf":
+                    values = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy()
+                values = np.where(values == "nan", None, values)
+                out[name] = values
+            else:
+                mean, std = info
+                v = z[:, at] * std + mean
+                at += 1
+                if col.integer:
+                    v = np.round(v)
+                if self.frame[name].isna().any():
+                    v = np.where(z[:, at] > 0.5, np.nan, v)
+                    at += 1
+                out[name] = v
+        return pd.DataFrame(out)[list(self.frame.columns)]
+
+
+def _sdv(kind: str, frame: pd.DataFrame, schema: Any, seed: int) -> Any:
+    from sdv.metadata import Metadata
+    from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer
+
+    metadata = Metadata.load_from_dict({"tables": {"table": {"columns": _sdtypes(schema)}}})
+    np.random.seed(seed)  # SDV draws from numpy's and torch's global generators
+    import torch
+
+    torch.manual_seed(seed)
+    maker = GaussianCopulaSynthesizer if kind == "GaussianCopula" else CTGANSynthesizer
+    synthesizer = maker(metadata)
+    synthesizer.fit({"table": frame})  # SDV 2 takes and returns {table name: frame}
+    return synthesizer
+
+
+def _sdtypes(schema: Any) -> dict[str, dict[str, str]]:
+    return {c.name: {"sdtype": "categorical" if c.kind == "categorical" else "numerical"}
+            for c in schema.columns}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------- measures
+def quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Any) -> float:
+    from sdmetrics.reports.single_table import QualityReport
+
+    report = QualityReport()
+    columns = [c.name for c in schema.columns]
+    report.generate(real[columns], synthetic[columns], {"columns": _sdtypes(schema)},
+                    verbose=False)  # fmt: skip
+    return float(report.get_score())
+
+
+def rule_share(schema: Any, dtypes: pd.Series, synthetic: pd.DataFrame) -> float:
+    """The share of rows that break one of the rules the training rows keep (``schema``'s,
+    a fitted ``MADEDensity``'s; ``dtypes`` the training frame's)."""
+    if not schema.rules:
+        return 0.0
+    frame = synthetic.copy()
+    for name in frame.columns:  # as the training frame's dtypes, so values match by value
+        if dtypes[name].kind in "iuf":
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+        else:
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    codes, unknown = encode_columns(schema, column_arrays(frame)[0], unknown="mark")
+    return float(violations(schema.rules, np.where(unknown, -1, codes)).mean())
+
+
+def integral_share(schema: Any, synthetic: pd.DataFrame) -> float | None:
+    shares = []
+    for col in schema.columns:
+        if col.kind == "real" and col.integer:
+            v = pd.to_numeric(synthetic[col.name], errors="coerce").to_numpy(dtype=float)
+            v = v[~np.isnan(v)] - (col.low or 0.0)
+            shares.append(float(np.mean(np.abs(v / col.step - np.round(v / col.step)) < 1e-6)))
+    return statistics.mean(shares) if shares else None
+
+
+def missing_gap(train: pd.DataFrame, synthetic: pd.DataFrame) -> float:
+    gaps = [abs(float(synthetic[c].isna().mean()) - float(train[c].isna().mean())) for c in train]
+    return 100 * max(gaps)
+
+
+def run(frame: pd.DataFrame, methods: list[str], seed: int) -> dict[str, dict[str, Any]]:
+    """Every method on one 70/30 split: made is fitted first (its schema types the columns
+    for every method, its rules are the ones counted)."""
+    order = np.random.default_rng(seed).permutation(len(frame))
+    cut = int(0.7 * len(frame))
+    train = frame.iloc[order[:cut]].reset_index(drop=True)
+    test = frame.iloc[order[cut:]].reset_index(drop=True)
+    start = time.perf_counter()
+    density = MADEDensity(random_state=seed).fit(train)
+    made_seconds = time.perf_counter() - start
+    schema = density.schema_
+    out = {}
+    for method in methods:
+        loglik = None
+        start = time.perf_counter()
+        if method == "made":
+            synthetic = density.sample(len(train), random_state=seed)
+            seconds = made_seconds
+            scores = density.score_samples(test)
+            loglik = float(np.mean(scores[np.isfinite(scores)]))
+        elif method == "GaussianMixture":
+            mixture = Mixture(train, schema, seed)
+            seconds = time.perf_counter() - start
+            synthetic = mixture.sample(len(train))
+            ll = mixture.log_likelihood(test)
+            loglik = None if ll is None else float(np.mean(ll))
+        else:
+            synthesizer = _sdv(method, train, schema, seed)
+            seconds = time.perf_counter() - start
+            synthetic = synthesizer.sample(len(train))["table"]
+        synthetic = synthetic[list(train.columns)]
+        out[method] = {
+            "quality": quality(test, synthetic, schema),
+            "loglik": loglik,
+            "rules": rule_share(schema, train.dtypes, synthetic),
+            "integral": integral_share(schema, synthetic),
+            "missing": missing_gap(train, synthetic),
+            "fit_s": seconds,
+        }
+    return out
+
+
+def _cell(v: float | None, fmt: str) -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="iris, no CTGAN, one seed")
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--tables", default=None, help="comma-separated table names")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    tables = dict(TABLES)
+    methods = args.methods.split(",")
+    seeds = args.seeds
+    if args.quick:
+        tables, methods, seeds = {"iris": tables["iris"]}, [m for m in methods if m != "CTGAN"], 1
+    if args.tables:
+        tables = {k: TABLES[k] for k in args.tables.split(",")}
+    try:
+        import sdv  # noqa: F401
+    except ImportError:
+        print("SDV is not installed (pip install sdv): GaussianCopula and CTGAN skipped")
+        methods = [m for m in methods if m not in ("GaussianCopula", "CTGAN")]
+    info = machine()
+    print(f"machine: {info}", flush=True)
+    key = "quick" if args.quick else "tables"
+    results: dict[str, Any] = {}
+    print("\n| table | method | quality | held-out loglik | rules broken | integral | "
+          "missing (points) | fit s |\n|---|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    for name, load in tables.items():
+        try:
+            frame = load()
+        except ImportError as exc:
+            print(f"{name}: skipped ({exc})", flush=True)
+            continue
+        results[name] = {"rows": len(frame), "columns": frame.shape[1], "methods": {}}
+        per_seed = []
+        for seed in range(seeds):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                per_seed.append(run(frame, methods, seed))
+        for method in methods:
+            runs = [r[method] for r in per_seed]
+            summary: dict[str, Any] = {}
+            for k in runs[0]:
+                values = [r[k] for r in runs if r[k] is not None]
+                summary[k] = statistics.mean(values) if values else None
+            summary["per_seed"] = runs
+            results[name]["methods"][method] = summary
+            integral = None if summary["integral"] is None else 100 * summary["integral"]
+            print(f"| {name} | {method} | {summary['quality']:.3f} | "
+                  f"{_cell(summary['loglik'], '.2f')} | {100 * summary['rules']:.1f}% | "
+                  f"{_cell(integral, '.0f')}% | {summary['missing']:.1f} | "
+                  f"{summary['fit_s']:.1f} |", flush=True)  # fmt: skip
+        if args.json:
+            merge_json(args.json, key, results)
+    if args.json:
+        merge_json(args.json, "machine" + ("/quick" if args.quick else ""), info)
+        merge_json(args.json, "date" + ("/quick" if args.quick else ""), time.strftime("%Y-%m-%d"))
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
