@@ -13,8 +13,9 @@ measured against the held-out 30% it never saw:
   categories never seen together though chance would put 5 or more rows there:
   ``made.data.rules``);
 - ``integral``: the share of an integer column's synthetic values that are whole numbers
-  (or on the column's grid); ``missing``: the largest gap, in points, between a column's
-  missing rate in the synthetic rows and in the training rows;
+  (``on_grid``: on the column's grid, 25 g steps for a mass weighed to 25 g);
+- ``missing``: the largest gap, in points, between a column's missing rate in the synthetic
+  rows and in the training rows;
 - ``fit_s``: the seconds to fit.
 
 Methods: made (``MADEDensity()``, its defaults); scikit-learn's ``GaussianMixture``
@@ -201,13 +202,18 @@ def rule_share(schema: Any, dtypes: pd.Series, synthetic: pd.DataFrame) -> float
     return float(violations(schema.rules, np.where(unknown, -1, codes)).mean())
 
 
-def integral_share(schema: Any, synthetic: pd.DataFrame) -> float | None:
+def integral_share(schema: Any, synthetic: pd.DataFrame, grid: bool = False) -> float | None:
+    """The share of the integer columns' synthetic values that are whole numbers (the mean
+    over those columns), or with ``grid`` that lie on the column's grid (``Column.step``:
+    a mass weighed to 25 g on 25 g steps). None: the table has no integer column."""
     shares = []
     for col in schema.columns:
         if col.kind == "real" and col.integer:
             v = pd.to_numeric(synthetic[col.name], errors="coerce").to_numpy(dtype=float)
-            v = v[~np.isnan(v)] - (col.low or 0.0)
-            shares.append(float(np.mean(np.abs(v / col.step - np.round(v / col.step)) < 1e-6)))
+            v = v[~np.isnan(v)]
+            if grid:
+                v = (v - (col.low or 0.0)) / col.step
+            shares.append(float(np.mean(np.abs(v - np.round(v)) < 1e-6)))
     return statistics.mean(shares) if shares else None
 
 
@@ -252,6 +258,7 @@ def run(frame: pd.DataFrame, methods: list[str], seed: int) -> dict[str, dict[st
             "loglik": loglik,
             "rules": rule_share(schema, train.dtypes, synthetic),
             "integral": integral_share(schema, synthetic),
+            "on_grid": integral_share(schema, synthetic, grid=True),
             "missing": missing_gap(train, synthetic),
             "fit_s": seconds,
         }
