@@ -92,7 +92,7 @@ class Scored:
         elif name == "LocalOutlierFactor":
             self.model = LocalOutlierFactor(novelty=True).fit(z)
         elif name == "GaussianMixture":
-            self.model = _gmm_by_bic(z, seed)
+            self.model = gmm_by_bic(z, seed)
         else:
             self.model = _kde_by_cv(z)
 
@@ -107,7 +107,7 @@ class Scored:
         return self.score(x)
 
 
-def _gmm_by_bic(z: np.ndarray, seed: int) -> GaussianMixture:
+def gmm_by_bic(z: np.ndarray, seed: int) -> GaussianMixture:
     """The GaussianMixture with the lowest BIC over 1-8 components (full covariances up to
     64 features, diagonal beyond; a small ridge keeps binary features' covariances sound)."""
     kind = "full" if z.shape[1] <= 64 else "diag"

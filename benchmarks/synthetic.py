@@ -45,8 +45,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from anomaly import gmm_by_bic  # noqa: E402
 from common import machine, merge_json  # noqa: E402
-from tables import _penguins, _statsmodels  # noqa: E402
+from tables import _penguins, _statsmodels, loaded  # noqa: E402
 
 from made.data.columns import column_arrays, encode_columns  # noqa: E402
 from made.data.rules import violations  # noqa: E402
@@ -81,8 +82,6 @@ class Mixture:
     gap, integers rounded."""
 
     def __init__(self, frame: pd.DataFrame, schema: Any, seed: int) -> None:
-        from sklearn.mixture import GaussianMixture
-
         self.frame, self.schema = frame, schema
         self.parts: list[tuple[str, str, Any]] = []  # (column, kind, categories | (mean, std))
         for col in schema.columns:
@@ -93,19 +92,8 @@ class Mixture:
             else:
                 v = values.astype(float)
                 self.parts.append((col.name, "real", (v.mean(), v.std() or 1.0)))
-        z = self._encode(frame)
         self.real_only = all(k == "real" for _, k, _ in self.parts) and not frame.isna().any().any()
-        kind = "full" if z.shape[1] <= 64 else "diag"
-        best = None
-        for k in (1, 2, 3, 4, 6, 8):
-            if k > len(z) // 5:
-                break
-            gmm = GaussianMixture(k, covariance_type=kind, reg_covar=1e-3, random_state=seed)
-            gmm.fit(z)
-            if best is None or gmm.bic(z) < best[0]:
-                best = (gmm.bic(z), gmm)
-        assert best is not None
-        self.gmm = best[1]
+        self.gmm = gmm_by_bic(self._encode(frame), seed)
 
     def _encode(self, frame: pd.DataFrame) -> np.ndarray:
         blocks = []
@@ -295,12 +283,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     print("\n| table | method | quality | held-out loglik | rules broken | integral | "
           "missing (points) | fit s |\n|---|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
-    for name, load in tables.items():
-        try:
-            frame = load()
-        except ImportError as exc:
-            print(f"{name}: skipped ({exc})", flush=True)
-            continue
+    for name, frame in loaded(tables):
         results[name] = {"rows": len(frame), "columns": frame.shape[1], "methods": {}}
         per_seed = []
         for seed in range(seeds):

@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,18 @@ TABLES: dict[str, Callable[[], Any]] = {
 }
 
 
+def loaded(tables: dict[str, Callable[[], Any]]) -> Iterator[tuple[str, Any]]:
+    """Each table's name and frame, in order; a table whose package is missing is skipped,
+    and says so."""
+    for name, load in tables.items():
+        try:
+            frame = load()
+        except ImportError as exc:
+            print(f"{name}: skipped ({exc})", flush=True)
+            continue
+        yield name, frame
+
+
 def held_out(frame: Any, params: dict[str, Any], seed: int) -> tuple[float, float]:
     """(mean held-out log-likelihood per row, fit seconds) on a 70/30 split."""
     from made.sklearn import MADEDensity
@@ -119,12 +131,7 @@ def main() -> None:
     info = machine()
     print(f"machine: {info}", flush=True)
     results: dict[str, Any] = {}
-    for name, load in tables.items():
-        try:
-            frame = load()
-        except ImportError as exc:
-            print(f"{name}: skipped ({exc})", flush=True)
-            continue
+    for name, frame in loaded(tables):
         entry = {"rows": len(frame), "columns": frame.shape[1], "candidates": {}}
         for label, params in candidates.items():
             lls, secs = [], []
