@@ -33,6 +33,7 @@ anes96 and fair (1,000 rows).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -280,7 +281,9 @@ def main() -> None:
     info = machine()
     print(f"machine: {info}", flush=True)
     key = "quick" if args.quick else "tables"
-    results: dict[str, Any] = {}
+    # tables run before (another --tables subset) stay in the file; each is written when done
+    old = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
+    results: dict[str, Any] = dict(old.get(key, {}))
     print("\n| table | method | quality | held-out loglik | rules broken | integral | "
           "missing (points) | fit s |\n|---|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
     for name, frame in loaded(tables):

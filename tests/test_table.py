@@ -66,6 +66,9 @@ def test_an_integer_column_is_discrete_or_dequantised_by_held_out_likelihood():
     assert heaped.kind == "categorical" and len(heaped.values) == len(set(heaps))
     assert bell.kind == "real" and bell.integer and bell.step == 1
     assert mass.kind == "real" and mass.step == 25 and grid_step(np.unique(grams)) == 25
+    # the same heaps from 200 rows, under 10 a value: too few to learn each outcome from
+    few = infer_schema(["heaps"], [[str(v)] for v in heaps[:200]], "t.csv").columns[0]
+    assert few.kind == "real" and few.integer
     discrete, dequantised = held_out_logliks(heaps)
     assert discrete > dequantised + 0.5
     discrete, dequantised = held_out_logliks(smooth)

@@ -12,9 +12,9 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
 - integers are categorical (a discrete distribution over their values) or real with
   ``integer`` set (dequantised), whichever has the higher held-out likelihood
   (``made.data.integers``: 5-fold cross-validation of the column's marginal under each);
-  with two values they are categorical, with more than ``MAX_INFERRED_CATEGORIES`` real,
-  without a trial. A categorical column of codes 0..19 keeps its numbering; others are coded
-  by value;
+  with two values they are categorical; with more than ``MAX_INFERRED_CATEGORIES`` values,
+  or fewer than ``MIN_ROWS_PER_VALUE`` rows per value, real, without a trial. A
+  categorical column of codes 0..19 keeps its numbering; others are coded by value;
 - other numbers are real, standardised with the training split's mean and standard
   deviation. An integer column lies on a grid (``step``: 1, or 25 for masses weighed to 25
   g): its values are read at the middle of their interval up to the next grid point
@@ -63,6 +63,10 @@ __all__ = [
 
 # Integers with more distinct values than this are real (dequantised) without a trial.
 MAX_INFERRED_CATEGORIES = 50
+# A discrete integer column needs this many rows per value on average: a categorical
+# conditional learns each outcome given the other columns, from far fewer rows than the
+# column's marginal shows it with (wine's magnesium, 124 rows over 45 values, is a density).
+MIN_ROWS_PER_VALUE = 10
 # Integers from 0 up to less than this, when categorical, keep their numbering as the codes.
 MAX_CODE_VALUE = 20
 # A categorical column with more distinct values than this is almost always an identifier or a
@@ -471,9 +475,14 @@ def infer_column(
                       step=grid_step(distinct) if integers else 1.0)  # fmt: skip
         if forced == "real" or (forced is None and not integers):
             return real
-        if forced is None and (
-            len(distinct) > MAX_INFERRED_CATEGORIES
-            or (len(distinct) > 2 and not prefers_discrete(present))
+        if (
+            forced is None
+            and len(distinct) > 2
+            and (
+                len(distinct) > MAX_INFERRED_CATEGORIES
+                or len(present) < MIN_ROWS_PER_VALUE * len(distinct)
+                or not prefers_discrete(present)
+            )
         ):
             return real
         small = len(distinct) and 0 <= distinct[0] <= distinct[-1] < MAX_CODE_VALUE
