@@ -80,6 +80,11 @@ def test_an_integer_column_is_discrete_or_dequantised_by_held_out_likelihood():
     z = (np.array([2712.0, 2737.4, 9000.0]) - mass.mean) / mass.std
     assert fitted.values_of(2, z).tolist() == [2700, 2725, 9000]
     assert fitted.values_of(2, z, samples=True)[2] == mass.bounds()[1] == 4175 + 25 * 3
+    # the sampler's bounds, in encoded units: the range's ends decode to its ends
+    low, high = fitted.sample_bounds()
+    ends = np.array([low[2].item(), high[2].item()])
+    assert fitted.values_of(2, ends).tolist() == list(mass.bounds())
+    assert fitted.columns[0].kind == "categorical" and math.isinf(high[0])
 
 
 def test_standardisation_is_fitted_on_train_and_round_trips(tmp_path):

@@ -58,7 +58,8 @@ def impute(
         with warnings.catch_warnings():  # a single ordering: its conditionals, as documented
             warnings.simplefilter("ignore")
             drawn = model.sample(len(rows), generator=generator, ensemble=ensemble,
-                                 observed=observed, is_observed=known)  # fmt: skip
+                                 observed=observed, is_observed=known,
+                                 bounds=schema.sample_bounds())  # fmt: skip
         drawn = drawn.double().cpu().numpy().reshape(len(rows), -1)
         done = ~(gaps(schema, drawn) & holes[rows]).any(axis=1)  # every gap got a value
         x[rows[done]] = np.where(holes[rows[done]], drawn[done], x[rows[done]])
@@ -78,6 +79,8 @@ def table_samples(
     drawn again (``made.data.rules``)."""
 
     def draw(count: int) -> np.ndarray:
-        return model.sample(count, generator=generator, ensemble=ensemble).double().cpu().numpy()
+        drawn = model.sample(count, generator=generator, ensemble=ensemble,
+                             bounds=schema.sample_bounds())  # fmt: skip
+        return drawn.double().cpu().numpy()
 
     return keep_rules(schema.rules, draw, n)

@@ -402,6 +402,7 @@ class MADE(nn.Module):
         ensemble: int | None = None,
         observed: torch.Tensor | None = None,
         is_observed: torch.Tensor | None = None,
+        bounds: tuple[torch.Tensor, torch.Tensor] | None = None,
         **renamed: Any,
     ) -> torch.Tensor:
         """Draw ``n`` exact samples: ``(n, *input_shape)``, a LongTensor of categories, or
@@ -413,11 +414,16 @@ class MADE(nn.Module):
         reference). ``ensemble=K``: each sample draws its mask from ``0..K-1``. ``observed``
         values ``(n, *input_shape)`` (or one example) are kept where ``is_observed`` is True
         (inpainting): exact for an order-agnostic model, or when they form a prefix of a
-        single ordering (otherwise a warning says so); see docs/sampling.md.
+        single ordering (otherwise a warning says so); see docs/sampling.md. ``bounds``
+        ``(low, high)``, one value per dimension each: a real dimension's draws are kept
+        within them before later dimensions condition on them (a table's plausible range:
+        a rare draw from a wide component would otherwise feed the network values far
+        outside anything it learnt).
         """
         is_observed = _renamed(renamed, is_observed)
         return draw_samples(self, n, context, generator, method=method, ensemble=ensemble,
-                            observed=observed, is_observed=is_observed)  # fmt: skip
+                            observed=observed, is_observed=is_observed,
+                            bounds=bounds)  # fmt: skip
 
     def extra_repr(self) -> str:
         c, k = self.config, self.config.num_categories

@@ -71,6 +71,10 @@ class Sampled(Protocol):
     def encode(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
+# (low, high): each real dimension's drawn values are kept within [low[d], high[d]]
+Bounds = tuple[torch.Tensor, torch.Tensor]
+
+
 @dataclass(frozen=True)
 class Clamp:
     """Observed values to keep: ``values`` ``(n, D)`` where ``mask`` ``(n, D)`` is True."""
@@ -101,10 +105,11 @@ def draw_uniforms(model: Sampled, n: int, generator: torch.Generator) -> torch.T
 def sample(
     model: Sampled, n: int, context: Any = None, generator: torch.Generator | None = None, *,
     method: str = "incremental", ensemble: int | None = None, observed: Any = None,
-    is_observed: Any = None,
+    is_observed: Any = None, bounds: Bounds | None = None,
 ) -> torch.Tensor:  # fmt: skip
     """``MADE.sample``: check the request, give each sample its mask, group the rows sampled
     alike, and run the sampler on each group."""
+    bounds = _check_bounds(model, bounds)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int; got {n!r}")
     if method not in ("incremental", "naive"):
@@ -130,8 +135,30 @@ def sample(
         for rows in chunks:
             sub = None if clamp is None else Clamp(clamp.values[rows], clamp.mask[rows])
             ctx = None if context is None else context[rows]
-            x[rows] = sampler(model, u[rows], ctx, ordering, model.degrees(k), sub)
+            x[rows] = sampler(model, u[rows], ctx, ordering, model.degrees(k), sub, bounds)
     return x.reshape(n, *model.input_shape)
+
+
+def _check_bounds(model: Sampled, bounds: Bounds | None) -> Bounds | None:
+    """``(low, high)``, each ``(D,)`` in the model's units, as float64 on the CPU."""
+    if bounds is None:
+        return None
+    low, high = (torch.as_tensor(b, dtype=torch.float64).cpu().reshape(-1) for b in bounds)
+    if low.shape != (model.num_dims,) or high.shape != (model.num_dims,):
+        raise ValueError(
+            f"bounds must be two tensors of {model.num_dims} values (one per dimension); "
+            f"got shapes {tuple(low.shape)} and {tuple(high.shape)}"
+        )
+    if bool((low > high).any()) or bool(low.isnan().any() | high.isnan().any()):
+        raise ValueError("bounds must have low <= high in every dimension (no NaN)")
+    return low, high
+
+
+def _bounded(value: torch.Tensor, bounds: Bounds | None, dim: int, real: bool) -> torch.Tensor:
+    """A real dimension's drawn values kept within ``bounds`` (NaN, a gap, stays NaN)."""
+    if bounds is None or not real:
+        return value
+    return value.clamp(float(bounds[0][dim]), float(bounds[1][dim]))
 
 
 def _check_observed(model: Sampled, observed: Any, mask: Any, n: int) -> Clamp | None:
@@ -216,6 +243,7 @@ def sample_naive(
     ordering: torch.Tensor,
     hidden_degrees: list[torch.Tensor],
     clamp: Clamp | None = None,
+    bounds: Bounds | None = None,
 ) -> torch.Tensor:
     """The reference sampler: the whole (dense, masked) network once per dimension.
 
@@ -231,6 +259,7 @@ def sample_naive(
         out = model.net(layout.encode(x, model.dtype), context, masks)
         start, units = layout.out_start[dim], layout.out_units[dim]
         value = layout.draw(dim, out[:, start : start + units], u[:, t], thresholds[:, t])
+        value = _bounded(value, bounds, dim, layout.cardinalities[dim] == 0)
         x[:, dim] = _clamp(value.to(x.dtype), clamp, dim)
     return x
 
@@ -339,6 +368,7 @@ def sample_incremental(
     ordering: torch.Tensor,
     hidden_degrees: list[torch.Tensor],
     clamp: Clamp | None = None,
+    bounds: Bounds | None = None,
 ) -> torch.Tensor:
     """Exact sampling at about the cost of one forward pass (same arguments and result as
     ``sample_naive``).
@@ -388,6 +418,7 @@ def sample_incremental(
             xs[r0] = logits[0] >= thresholds[t]
             continue
         value = layout.draw(dim, logits.t(), u_rows[t], thresholds[t])
+        value = _bounded(value, bounds, dim, cards[dim] == 0)
         value = _clamp(value.to(x.dtype), clamp, dim)
         if layout.missing[dim]:  # a value that may be missing: the value (0 if so), its flag
             xs[r0] = value.nan_to_num(0.0)

@@ -385,6 +385,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         rng = check_random_state(random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
 
+        bounds = self.schema_.sample_bounds()  # draws within each column's plausible range
+
         def draw(count: int) -> np.ndarray:
             which = rng.randint(len(self.models_), size=count)  # each row's model
             drawn = np.empty((count, len(self.schema_.columns)))
@@ -392,7 +394,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 rows = np.flatnonzero(which == k)
                 if len(rows):
                     ensemble = model.num_masks if model.num_masks > 1 else None
-                    part = model.sample(len(rows), generator=generator, ensemble=ensemble)
+                    part = model.sample(len(rows), generator=generator, ensemble=ensemble,
+                                        bounds=bounds)  # fmt: skip
                     drawn[rows] = part.double().cpu().numpy().reshape(len(rows), -1)
             return drawn
 

@@ -275,6 +275,20 @@ class TableSchema:
                 x[:, j] = (x[:, j] - col.mean) / col.std
         return x
 
+    def sample_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(low, high)`` per column in encoded units, for ``MADE.sample(bounds=...)``: a
+        real column's range (``Column.bounds``; an integer column's up to the end of its
+        last grid interval), unbounded for a categorical one."""
+        low = torch.full((len(self.columns),), -math.inf, dtype=torch.float64)
+        high = torch.full((len(self.columns),), math.inf, dtype=torch.float64)
+        for j, col in enumerate(self.columns):
+            if col.kind == "real":
+                lo, hi = col.bounds()
+                if col.integer and math.isfinite(hi):
+                    hi += 0.999 * col.step  # the last grid point's interval
+                low[j], high[j] = (lo - col.mean) / col.std, (hi - col.mean) / col.std
+        return low, high
+
     def dequantise(self, x: np.ndarray, generator: torch.Generator | None = None) -> np.ndarray:
         """Encoded rows with each integer column's value moved into its interval (from the
         value to the next point of its grid, ``Column.step``): by a uniform draw from
