@@ -88,7 +88,7 @@ class Mixture:
         for col in schema.columns:
             values = frame[col.name]
             if col.kind == "categorical":
-                cats = sorted(values.astype(str).unique())
+                cats = sorted(set(_text(values)))
                 self.parts.append((col.name, "categorical", cats))
             else:
                 v = values.astype(float)
@@ -101,7 +101,7 @@ class Mixture:
         for name, kind, info in self.parts:
             values = frame[name]
             if kind == "categorical":
-                text = values.astype(str).to_numpy()
+                text = _text(values)
                 blocks.append((text[:, None] == np.array(info)[None]).astype(float))
             else:
                 mean, std = info
@@ -143,6 +143,11 @@ class Mixture:
                     at += 1
                 out[name] = v
         return pd.DataFrame(out)[list(self.frame.columns)]
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """A column's cells as text, a gap as "nan" (whatever pandas' string dtype does)."""
+    return np.array(["nan" if pd.isna(v) else str(v) for v in values], dtype=object)
 
 
 def _sdv(kind: str, frame: pd.DataFrame, schema: Any, seed: int) -> Any:

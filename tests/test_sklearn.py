@@ -232,9 +232,9 @@ def test_image_settings_are_checked_before_training():
         with pytest.raises(ValueError, match=message):
             MADEDensity(max_epochs=1, **kwargs).fit(x)
     with pytest.raises(ValueError, match="integers 0-255"):
-        MADEDensity(image_shape=(8, 8), max_epochs=1).fit(x * 0.5)
-    # likelihood needs no pixels: any values, any shape
-    MADEDensity(image_shape=(8, 8), outlier_score="likelihood", max_epochs=1).fit(x * 0.5)
+        MADEDensity(image_shape=(8, 8), outlier_score="complexity", max_epochs=1).fit(x * 0.5)
+    # likelihood (the default) needs no pixels: any values
+    MADEDensity(image_shape=(8, 8), max_epochs=1).fit(x * 0.5)
 
 
 def test_progress_names_the_model_of_the_mixture_that_trains(capsys):

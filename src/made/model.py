@@ -415,10 +415,8 @@ class MADE(nn.Module):
         values ``(n, *input_shape)`` (or one example) are kept where ``is_observed`` is True
         (inpainting): exact for an order-agnostic model, or when they form a prefix of a
         single ordering (otherwise a warning says so); see docs/sampling.md. ``bounds``
-        ``(low, high)``, one value per dimension each: a real dimension's draws are kept
-        within them before later dimensions condition on them (a table's plausible range:
-        a rare draw from a wide component would otherwise feed the network values far
-        outside anything it learnt).
+        ``(low, high)`` (a value per dimension each) keep real draws in range before later
+        dimensions read them (docs/sampling.md).
         """
         is_observed = _renamed(renamed, is_observed)
         return draw_samples(self, n, context, generator, method=method, ensemble=ensemble,

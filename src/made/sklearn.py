@@ -166,8 +166,10 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         x, _ = encode_columns(schema, columns)
         self.schema_ = replace(schema, rules=find_rules(schema.num_categories, x))
         self.outlier_score_ = self._resolve_outlier_score()
-        if self.outlier_score_ == "complexity":  # checked before the training, not after
-            self.binary_images_ = bool(np.all(check_pixels(self._pixels(columns)) <= 1))
+        if self.image_shape is not None:  # checked before the training, not after
+            pixels = self._pixels(columns)
+            if self.outlier_score_ == "complexity":
+                self.binary_images_ = bool(np.all(check_pixels(pixels) <= 1))
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(2**31 - 1))
         order = rng.permutation(len(x))
