@@ -119,8 +119,7 @@ class Mixture:
         return self.gmm.score_samples(self._encode(frame)) - log_scale
 
     def sample(self, n: int) -> pd.DataFrame:
-        z, _ = self.gmm.sample(n)
-        z = z[np.random.default_rng(0).permutation(n)]  # sklearn returns them by component
+        z, _ = self.gmm.sample(n)  # grouped by component: every measure ignores row order
         out, at = {}, 0
         for (name, kind, info), col in zip(self.parts, self.schema.columns, strict=True):
             if kind == "categorical":

@@ -48,6 +48,7 @@ def impute(
     x = np.array(x, dtype=np.float64)
     holes = gaps(schema, x)
     rows = np.flatnonzero(holes.any(axis=1))
+    bounds = schema.sample_bounds()
     for _ in range(MAX_ROUNDS):
         if not len(rows):
             break
@@ -59,7 +60,7 @@ def impute(
             warnings.simplefilter("ignore")
             drawn = model.sample(len(rows), generator=generator, ensemble=ensemble,
                                  observed=observed, is_observed=known,
-                                 bounds=schema.sample_bounds())  # fmt: skip
+                                 bounds=bounds)  # fmt: skip
         drawn = drawn.double().cpu().numpy().reshape(len(rows), -1)
         done = ~(gaps(schema, drawn) & holes[rows]).any(axis=1)  # every gap got a value
         x[rows[done]] = np.where(holes[rows[done]], drawn[done], x[rows[done]])
@@ -78,9 +79,11 @@ def table_samples(
     """``n`` encoded rows drawn from the model, each that breaks one of the table's rules
     drawn again (``made.data.rules``)."""
 
+    bounds = schema.sample_bounds()
+
     def draw(count: int) -> np.ndarray:
         drawn = model.sample(count, generator=generator, ensemble=ensemble,
-                             bounds=schema.sample_bounds())  # fmt: skip
+                             bounds=bounds)  # fmt: skip
         return drawn.double().cpu().numpy()
 
     return keep_rules(schema.rules, draw, n)
