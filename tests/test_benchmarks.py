@@ -4,9 +4,11 @@ but every script runs here on tiny settings and its figures are checked."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
@@ -46,11 +48,24 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def _script(name: str, *args: str, cwd: Path) -> str:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(BENCH / name), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return proc.stdout
+    """Run a benchmark script as ``OMP_NUM_THREADS=1 python benchmarks/<name> *args`` would
+    (one thread: tiny models run faster on one), in this process (a fresh interpreter costs
+    seconds of imports each time), with its working directory, arguments, thread count and
+    torch's global generator restored afterwards; its output."""
+    saved = (os.getcwd(), sys.argv, torch.get_num_threads(), torch.random.get_rng_state())
+    out = io.StringIO()
+    try:
+        os.chdir(cwd)
+        sys.argv = [str(BENCH / name), *args]
+        torch.set_num_threads(1)
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(BENCH / name), run_name="__main__")
+    finally:
+        os.chdir(saved[0])
+        sys.argv = saved[1]
+        torch.set_num_threads(saved[2])
+        torch.random.set_rng_state(saved[3])
+    return out.getvalue()
 
 
 def _tiny_mnist(path: Path) -> Path:
@@ -95,12 +110,10 @@ def test_mnist_script_scores_each_ensemble_as_the_saved_model_does(tmp_path):
 
 def test_mnist_script_refuses_more_ensemble_members_than_masks(tmp_path):
     data = _tiny_mnist(tmp_path / "tiny.npz")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, str(BENCH / "mnist.py"), "agnostic", "--data",
-                           str(data), "--masks", "2", "--ensembles", "1,8", "--out",
-                           str(tmp_path / "r"), "--json", str(tmp_path / "m.json")],
-                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert proc.returncode != 0 and "need up to 8 masks" in proc.stderr
+    with pytest.raises(SystemExit, match="need up to 8 masks"):
+        _script("mnist.py", "agnostic", "--data", str(data), "--masks", "2", "--ensembles",
+                "1,8", "--out", str(tmp_path / "r"), "--json", str(tmp_path / "m.json"),
+                cwd=tmp_path)  # fmt: skip
 
 
 def test_quality_script_writes_runs_figures_and_results(tmp_path):
@@ -198,13 +211,11 @@ def test_peers_script_compares_in_one_loop(tmp_path):
 
 def test_network_paths_compares_dense_and_staircase(tmp_path):
     out = tmp_path / "paths.json"
-    done = subprocess.run([sys.executable, str(BENCH / "network_paths.py"), "--rounds", "1",
-                           "--steps", "2", "--json", str(out)], capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    text = _script("network_paths.py", "--rounds", "1", "--steps", "2", "--json", str(out),
+                   cwd=tmp_path)  # fmt: skip
     record = json.loads(out.read_text())
     assert set(record["ms_per_step"]) == {"dense", "staircase"}
-    assert "staircase speed-up over dense" in done.stdout
+    assert "staircase speed-up over dense" in text
 
 
 def test_the_tutorial_recipe_has_two_logits_per_pixel_trained_by_cross_entropy():

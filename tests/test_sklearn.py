@@ -128,9 +128,11 @@ def test_a_dataframe_keeps_its_columns_and_types():
         "flag": rng.random(n) < 0.3,
         "colour": rng.choice(["red", "green", "blue"], n),
         "size": pd.Categorical(rng.choice(["S", "M", "L"], n), categories=["S", "M", "L"]),
+        "year": rng.choice([2007, 2008, 2009], n),
+        "count": pd.array(np.where(rng.random(n) < 0.2, None, rng.poisson(40, n)), dtype="Int64"),
     })  # fmt: skip
     density = MADEDensity(**SMALL).fit(frame)
-    assert list(density.feature_names_in_) == ["amount", "flag", "colour", "size"]
+    assert list(density.feature_names_in_) == list(frame.columns)
     kinds = {c.name: (c.kind, c.values) for c in density.schema_.columns}
     assert kinds["amount"][0] == "real" and kinds["flag"] == ("categorical", ("False", "True"))
     assert kinds["colour"] == ("categorical", ("blue", "green", "red"))
@@ -140,6 +142,12 @@ def test_a_dataframe_keeps_its_columns_and_types():
     drawn = density.sample(50, random_state=0)
     assert list(drawn.columns) == list(frame.columns) and len(drawn) == 50
     assert set(drawn["colour"]) <= {"red", "green", "blue"} and drawn["flag"].dtype == bool
+    # every column comes back in the dtype it was given: integers stay integers, a gap in a
+    # nullable integer column is pandas' NA, categories keep their order
+    assert dict(drawn.dtypes) == dict(frame.dtypes)
+    assert set(drawn["year"]) <= {2007, 2008, 2009} and drawn["count"].isna().any()
+    filled = density.impute(frame.head(30))
+    assert dict(filled.dtypes) == dict(frame.dtypes) and not filled["count"].isna().any()
     assert density.sample(50, random_state=0).equals(drawn)  # the same seed, the same rows
     with pytest.raises(ValueError, match="feature names"):
         density.score_samples(frame.rename(columns={"amount": "price"}))

@@ -8,16 +8,23 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")  # files only; no display is needed or assumed
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
-
-from .fileio import save_figure  # noqa: E402
+from .fileio import save_figure
 
 __all__ = ["plot_columns", "plot_loss", "save_inpainting_grid", "save_sample_grid"]
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend, imported on first use: it costs a
+    second of start-up that a command drawing nothing (``made --help``, ``made score``)
+    should not pay."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; no display is needed or assumed
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> None:
@@ -25,7 +32,7 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> None:
     try:
         save_figure(fig, path)
     finally:
-        plt.close(fig)
+        _pyplot().close(fig)
 
 
 def plot_loss(
@@ -41,12 +48,15 @@ def plot_loss(
     train = [h["train_loss"] for h in history]
     valid = [h["valid_nll"] for h in history]
     few = len(epochs) <= 30
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     ax.plot(epochs, train, marker="o" if few else None, label="train loss")
     ax.plot(epochs, valid, marker="s" if few else None, label="validation NLL")
     values = [v for v in (*train, *valid, floor, test_nll) if v is not None and v > 0]
     if values and max(values) > 3 * min(values):
         ax.set_yscale("log")  # so the end of training, where the differences are, is visible
+        from matplotlib.ticker import FuncFormatter
+
         plain = FuncFormatter(lambda v, _: f"{v:g}")
         ax.yaxis.set_major_formatter(plain)
         ax.yaxis.set_minor_formatter(plain)
@@ -54,6 +64,8 @@ def plot_loss(
         ax.axhline(test_nll, color="tab:red", ls=":", label=f"test NLL {test_nll:.3f}")
     if floor is not None:
         ax.axhline(floor, color="black", ls="--", label=f"true entropy {floor:.3f}")
+    from matplotlib.ticker import MaxNLocator
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("NLL (nats per example)")
@@ -86,6 +98,7 @@ def save_sample_grid(
         r, c = divmod(i, ncol)
         canvas[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w] = x[i]
     aspect = canvas.shape[0] / canvas.shape[1]
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, max(1.5, min(12, 6 * aspect))), dpi=120)
     cmap = plt.get_cmap("gray" if num_categories == 2 else "viridis").with_extremes(
         bad="#d0d0ff"  # the lines between samples
@@ -118,6 +131,7 @@ def save_inpainting_grid(
     columns = [shown.reshape(n, h, w), masked.reshape(n, h, w)]
     columns += [completions[:, j].detach().cpu().float().reshape(n, h, w) for j in range(k)]
     labels = ["original", "observed", *[f"sample {j + 1}" for j in range(k)]]
+    plt = _pyplot()
     cmap = plt.get_cmap("gray" if num_categories == 2 else "viridis").with_extremes(
         bad="#e07070"  # the hidden part
     )
@@ -158,6 +172,7 @@ def plot_columns(
         title = f"{title} (the first {max_columns} of {len(schema.columns)} columns)".strip()
     cols = min(4, len(columns))
     rows = math.ceil(len(columns) / cols)
+    plt = _pyplot()
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), dpi=100,
                              squeeze=False)  # fmt: skip
     sets = [("data", np.asarray(data, dtype=np.float64))]

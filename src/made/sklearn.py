@@ -437,9 +437,12 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             names = self._frame_columns
             if not every:
                 names = [names[at] for at in self.schema_.positions]
-            return pd.DataFrame(dict(zip(names, columns, strict=True)))
+            dtypes = getattr(self, "_frame_dtypes", {})
+            return pd.DataFrame({name: _as_dtype(values, dtypes.get(name))
+                                 for name, values in zip(names, columns, strict=True)})  # fmt: skip
         if all(c.dtype.kind in "fb" for c in columns):
-            return np.column_stack([c.astype(np.float64) for c in columns])
+            array = np.column_stack([c.astype(np.float64) for c in columns])
+            return _as_dtype(array, getattr(self, "_array_dtype", None))
         return np.column_stack([c.astype(object) for c in columns])
 
     # ----------------------------------------------------------------------------- helpers
@@ -461,6 +464,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         if reset:
             self._frame = frame
             self._frame_columns = list(X.columns) if frame else None
+            # what samples and imputed tables are given back as: integers stay integers
+            self._frame_dtypes = dict(zip(X.columns, X.dtypes, strict=True)) if frame else {}
+            self._array_dtype = None if frame else X.dtype
         return column_arrays(X)
 
     def _device(self) -> torch.device:
@@ -480,6 +486,31 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.allow_nan = True  # a missing value, modelled (made.data.table)
         return tags
+
+
+def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
+    """Sampled or imputed ``values`` in the ``dtype`` the fitted column (or array) had, where
+    they fit it: integers as integers (pandas' nullable ``Int64`` where a value is missing),
+    pandas' nullable and categorical columns as such; anything else as it is."""
+    if dtype is None:
+        return values
+    import pandas as pd
+
+    try:
+        if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+            numbers = values.astype(np.float64)
+            if dtype.kind == "f":
+                return numbers.astype(dtype)
+            if np.isnan(numbers).any():
+                return pd.array(numbers, dtype="Int64") if values.ndim == 1 else values
+            return numbers.astype(dtype)
+        if isinstance(dtype, np.dtype) and dtype.kind == "b":
+            return values.astype(bool) if not pd.isna(values).any() else values
+        if isinstance(dtype, pd.CategoricalDtype | pd.api.extensions.ExtensionDtype):
+            return pd.Series(values, dtype=object).where(pd.notna(values), None).astype(dtype)
+    except (TypeError, ValueError):  # values the dtype cannot hold: as drawn
+        return values
+    return values
 
 
 def _small(shape: tuple[int, ...]) -> bool:
