@@ -279,9 +279,11 @@ def test_synthetic_measures_count_broken_rules_off_grid_values_and_gaps():
     rows.loc[0, ["species", "island"]] = ["Gentoo", "Dream"]  # no Gentoo lives on Dream
     rows.loc[1, "body_mass_g"] = 3712.0
     assert synthetic.rule_share(schema, frame.dtypes, rows) == 0.01
-    integer_columns = [c for c in schema.columns if c.kind == "real" and c.integer]
+    # lengths measured to 0.1 mm lie on a grid too: four gridded columns
+    assert [c.name for c in schema.columns if c.gridded] == [
+        "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]  # fmt: skip
     weighed = rows["body_mass_g"].notna().sum()  # the share is of the values present
-    off = 1 / weighed / len(integer_columns)  # one value of one column, in the columns' mean
+    off = 1 / weighed / 4  # one value of one column, in the columns' mean
     assert synthetic.integral_share(schema, rows) == 1  # a whole number, off the grid
     assert synthetic.integral_share(schema, rows, grid=True) == pytest.approx(1 - off)
     rows["sex"] = None

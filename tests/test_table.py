@@ -87,9 +87,40 @@ def test_an_integer_column_is_discrete_or_dequantised_by_held_out_likelihood():
     assert fitted.columns[0].kind == "categorical" and math.isinf(high[0])
 
 
+def test_numbers_recorded_to_a_few_places_lie_on_their_grid():
+    """Measurements written to 0.1 mm are a grid, as whole millimetres are: dequantised in
+    training, read at the middle of their interval when scored, decoded back onto the grid
+    and written to their own precision (a sample is 39.1, never 39.1374)."""
+    from made.data.integers import decimal_grid
+
+    assert decimal_grid(np.array([4.3, 4.4, 5.1, 7.9])) == (1, pytest.approx(0.1))
+    assert decimal_grid(np.array([0.05, 0.15, 1.0])) == (2, pytest.approx(0.05))
+    assert decimal_grid(np.array([0.1 * 3, 0.7])) == (1, pytest.approx(0.4))  # float rounding
+    assert decimal_grid(np.array([0.123456, 1.5])) is None  # a continuum: not a grid
+    assert decimal_grid(np.array([2.5])) is None
+    g = np.random.default_rng(0)
+    bills = np.round(g.normal(44, 5, 300), 1)
+    rows = [[f"{v:.1f}", f"{w:.6f}"] for v, w in zip(bills, g.normal(0, 1, 300), strict=True)]
+    schema = infer_schema(["bill", "w"], rows, "t.csv")
+    bill, w = schema.columns
+    assert (bill.kind, bill.integer, bill.decimals) == ("real", False, 1)
+    assert bill.step == pytest.approx(0.1)
+    assert w.decimals == 0 and not w.gridded
+    fitted = schema.with_statistics(schema.encode(rows, "t.csv", 2))
+    bill = fitted.columns[0]
+    scored = fitted.dequantise(fitted.standardise(np.array([[39.1, 0.0]])))
+    assert scored[0, 0] * bill.std + bill.mean == pytest.approx(39.15)  # its interval's middle
+    z = (np.array([39.1374, 39.1, 61.77]) - bill.mean) / bill.std
+    assert fitted.values_of(0, z).tolist() == [39.1, 39.1, 61.7]
+    assert [row[0] for row in fitted.decode(np.column_stack([z, np.zeros(3)]))] == [
+        "39.1", "39.1", "61.7"]  # fmt: skip
+    assert TableSchema.from_dict(fitted.to_dict()) == fitted
+    assert "bill=real on a 0.1 grid" in fitted.describe()
+
+
 def test_standardisation_is_fitted_on_train_and_round_trips(tmp_path):
     g = np.random.default_rng(0)
-    rows = [[f"{v:.4f}", "xyz"[int(k)], str(int(k) % 2)]
+    rows = [[f"{v:.7f}", "xyz"[int(k)], str(int(k) % 2)]  # 7 places: a continuum, no grid
             for v, k in zip(g.normal(50, 8, 300), g.integers(0, 3, 300), strict=True)]  # fmt: skip
     path = write_csv(tmp_path / "t.csv", ["height", "colour", "flag"], rows)
     data = load_data(str(path))
@@ -102,7 +133,7 @@ def test_standardisation_is_fitted_on_train_and_round_trips(tmp_path):
     # valid and test use the training statistics, not their own
     for split in ("valid", "test"):
         x = data.splits[split][:, 0] * column.std + column.mean
-        assert set(np.round(x, 4)) <= set(np.round(raw, 4))
+        assert set(np.round(x, 7)) <= set(np.round(raw, 7))
     # the whole table, decoded, is the file again
     expected = [[f"{float(a):.6g}", b, c] for a, b, c in rows]
     assert data.schema.decode(data.original["all"]) == expected

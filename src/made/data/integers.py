@@ -27,7 +27,8 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["COMPONENTS", "MAX_ROWS", "grid_step", "held_out_logliks", "prefers_discrete"]
+__all__ = ["COMPONENTS", "MAX_DECIMALS", "MAX_ROWS", "decimal_grid", "grid_step",
+           "held_out_logliks", "prefers_discrete"]  # fmt: skip
 
 COMPONENTS = 4  # Gaussians in the dequantised model's marginal (MADE's default conditional)
 FOLDS = 5
@@ -43,6 +44,31 @@ def grid_step(distinct: np.ndarray) -> float:
         return 1.0
     steps = np.diff(np.asarray(distinct, dtype=np.float64)).astype(np.int64)
     return float(max(int(np.gcd.reduce(steps)), 1))
+
+
+# A measured column recorded to at most this many decimal places lies on a grid: 39.1 mm
+MAX_DECIMALS = 4
+
+
+def decimal_grid(distinct: np.ndarray) -> tuple[int, float] | None:
+    """``(decimals, step)`` for numbers recorded to a few decimal places (sorted distinct
+    values, not all whole): the fewest places, at most ``MAX_DECIMALS``, that write every
+    value exactly (up to the float's rounding: ``0.1 * 3``), and the grid's step, the
+    greatest common divisor of the differences at that precision (0.1 for bill lengths
+    measured to a tenth of a millimetre, 0.05 for prices in 5-cent steps). None for fewer
+    than two values or numbers with more places (measured on a continuum)."""
+    x = np.asarray(distinct, dtype=np.float64)
+    if len(x) < 2 or not np.all(np.isfinite(x)):
+        return None
+    for decimals in range(1, MAX_DECIMALS + 1):
+        scaled = x * 10.0**decimals
+        if np.abs(scaled).max() >= 2**53:
+            return None
+        whole = np.round(scaled)
+        if np.all(np.abs(scaled - whole) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            step = int(np.gcd.reduce(np.diff(whole).astype(np.int64)))
+            return decimals, max(step, 1) / 10.0**decimals
+    return None
 
 
 def held_out_logliks(values: np.ndarray, seed: int = 0) -> tuple[float, float]:

@@ -17,9 +17,11 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   categorical column of codes 0..19 keeps its numbering; others are coded by value;
 - other numbers are real, standardised with the training split's mean and standard
   deviation. An integer column lies on a grid (``step``: 1, or 25 for masses weighed to 25
-  g): its values are read at the middle of their interval up to the next grid point
-  (training rows with a uniform draw in it instead, so the probability of the interval is
-  what is learnt) and written back as grid points. Samples of a real column stay within its
+  g), and so does a column recorded to a few decimal places (``decimals``, at most
+  ``integers.MAX_DECIMALS``: a bill length measured to 0.1 mm): its values are read at the
+  middle of their interval up to the next grid point (training rows with a uniform draw in
+  it instead, so the probability of the interval is what is learnt: dequantisation) and
+  written back as grid points, to the data's own precision. Samples of a real column stay within its
   observed range widened by ``RANGE_MARGIN`` of it on each side (and at zero or above when
   every value was);
 - an identifier (text with a different value on every row, or integers counting up by one
@@ -41,7 +43,7 @@ import numpy as np
 import torch
 
 from .formats import is_number
-from .integers import grid_step, prefers_discrete
+from .integers import decimal_grid, grid_step, prefers_discrete
 from .validate import DataError
 
 __all__ = [
@@ -90,8 +92,9 @@ class Column:
     (matched by value, so ``1`` and ``1.0`` are one category). A real column is standardised
     as ``(value - mean) / std``. ``missing``: the column has gaps (a categorical column's last
     category is ``MISSING``; a real column's values may be missing). ``integer``: a real
-    column of whole numbers, on a grid of ``step`` (``integers.grid_step``). ``low`` and
-    ``high``: a real column's observed range."""
+    column of whole numbers, on a grid of ``step`` (``integers.grid_step``); ``decimals``:
+    a real column recorded to that many decimal places, on a grid of ``step``
+    (``integers.decimal_grid``). ``low`` and ``high``: a real column's observed range."""
 
     name: str
     kind: str
@@ -104,6 +107,13 @@ class Column:
     low: float | None = None
     high: float | None = None
     step: float = 1.0
+    decimals: int = 0
+
+    @property
+    def gridded(self) -> bool:
+        """A real column whose values lie on a grid of ``step`` (whole numbers, or numbers to
+        ``decimals`` places): dequantised in training, written back as grid points."""
+        return self.kind == "real" and (self.integer or self.decimals > 0)
 
     @property
     def cardinality(self) -> int:
@@ -115,7 +125,7 @@ class Column:
         if self.low is None or self.high is None:
             return -math.inf, math.inf
         margin = RANGE_MARGIN * (self.high - self.low)
-        if self.integer:
+        if self.gridded:
             margin = math.ceil(margin / self.step) * self.step
         low = self.low - margin
         return (max(low, 0.0) if self.low >= 0 else low), self.high + margin
@@ -215,6 +225,9 @@ class TableSchema:
                 text.append(list(values))
             elif col.integer:
                 text.append([MISSING if math.isnan(v) else str(int(v)) for v in values])
+            elif col.decimals:
+                text.append([MISSING if math.isnan(v) else _decimal_text(v, col.decimals)
+                             for v in values])  # fmt: skip
             else:
                 text.append([MISSING if math.isnan(v) else f"{v:.6g}" for v in values])
         return [list(row) for row in zip(*text, strict=True)] if text else []
@@ -228,9 +241,11 @@ class TableSchema:
         if col.kind == "categorical":
             return np.array(col.values, dtype=object)[np.rint(x).astype(np.int64)]
         values = x * col.std + col.mean
-        if col.integer:  # the grid point whose interval holds the value
+        if col.gridded:  # the grid point whose interval holds the value
             origin = col.low if col.low is not None else 0.0
             values = origin + np.floor((values - origin) / col.step + 1e-9) * col.step
+            if col.decimals:  # 39.1, not 39.100000000000001
+                values = np.round(values, col.decimals)
         if not samples:
             return values
         low, high = col.bounds()
@@ -284,17 +299,17 @@ class TableSchema:
         for j, col in enumerate(self.columns):
             if col.kind == "real":
                 lo, hi = col.bounds()
-                if col.integer and math.isfinite(hi):
+                if col.gridded and math.isfinite(hi):
                     hi += 0.999 * col.step  # the last grid point's interval
                 low[j], high[j] = (lo - col.mean) / col.std, (hi - col.mean) / col.std
         return low, high
 
     def dequantise(self, x: np.ndarray, generator: torch.Generator | None = None) -> np.ndarray:
-        """Encoded rows with each integer column's value moved into its interval (from the
-        value to the next point of its grid, ``Column.step``): by a uniform draw from
-        ``generator`` (training rows), else to its middle (rows scored).
-        ``x`` itself when no column is an integer one."""
-        ints = [j for j, c in enumerate(self.columns) if c.kind == "real" and c.integer]
+        """Encoded rows with each gridded column's value (``Column.gridded``) moved into its
+        interval (from the value to the next point of its grid, ``Column.step``): by a
+        uniform draw from ``generator`` (training rows), else to its middle (rows scored).
+        ``x`` itself when no column is on a grid."""
+        ints = [j for j, c in enumerate(self.columns) if c.gridded]
         if not ints or not len(x):
             return x
         x = x.copy()
@@ -310,7 +325,7 @@ class TableSchema:
         """One line: each column and its type (and what was dropped)."""
 
         def kind(c: Column) -> str:
-            k = "integer" if c.integer else "real"
+            k = "integer" if c.integer else f"real on a {c.step:g} grid" if c.decimals else "real"
             k = str(c.cardinality) if c.kind == "categorical" else k
             return k + (" with gaps" if c.missing else "")
 
@@ -337,6 +352,7 @@ class TableSchema:
                     "low": c.low,
                     "high": c.high,
                     "step": c.step,
+                    "decimals": c.decimals,
                 }  # fmt: skip
                 for c in self.columns
             ],
@@ -362,6 +378,7 @@ class TableSchema:
                     low=None if c.get("low") is None else float(c["low"]),
                     high=None if c.get("high") is None else float(c["high"]),
                     step=float(c.get("step", 1.0)),
+                    decimals=int(c.get("decimals", 0)),
                 )  # fmt: skip
                 for c in data["columns"]
             )
@@ -487,6 +504,9 @@ def infer_column(
             return None
         real = Column(name, "real", missing=missing, integer=integers and len(distinct) > 0,
                       step=grid_step(distinct) if integers else 1.0)  # fmt: skip
+        grid = None if integers else decimal_grid(distinct)
+        if grid is not None:
+            real = replace(real, decimals=grid[0], step=grid[1])
         if forced == "real" or (forced is None and not integers):
             return real
         if (
@@ -532,6 +552,12 @@ def _categorical(name: str, values: list[str], numeric: bool, missing: bool, whe
     if missing:
         values = [*values, MISSING]
     return Column(name, "categorical", at_least_two(values), numeric=numeric, missing=missing)
+
+
+def _decimal_text(value: float, decimals: int) -> str:
+    """A number to at most ``decimals`` places, without trailing zeros: ``39.1``, ``3``."""
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def number_text(value: float) -> str:
