@@ -116,6 +116,20 @@ def test_numbers_recorded_to_a_few_places_lie_on_their_grid():
         "39.1", "39.1", "61.7"]  # fmt: skip
     assert TableSchema.from_dict(fitted.to_dict()) == fitted
     assert "bill=real on a 0.1 grid" in fitted.describe()
+    # numbers on a grid are tried as integers are: a few heaped bands come out discrete
+    bands = g.choice(
+        [0.5, 2.5, 6.0, 9.0, 13.0, 16.5, 23.0], 900, p=[0.1, 0.2, 0.2, 0.2, 0.1, 0.1, 0.1]
+    )
+    band = infer_schema(["years"], [[str(float(v))] for v in bands], "t.csv").columns[0]
+    assert band.kind == "categorical" and band.values == (
+        "0.5",
+        "2.5",
+        "6",
+        "9",
+        "13",
+        "16.5",
+        "23",
+    )
 
 
 def test_standardisation_is_fitted_on_train_and_round_trips(tmp_path):

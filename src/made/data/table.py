@@ -9,9 +9,11 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   (``MADE(missing=...)``), so the likelihood of a row with gaps is exact;
 - text that is not a number, or booleans, are categorical, their distinct values in sorted
   order (a pandas categorical keeps its own categories);
-- integers are categorical (a discrete distribution over their values) or real with
-  ``integer`` set (dequantised), whichever has the higher held-out likelihood
-  (``made.data.integers``: 5-fold cross-validation of the column's marginal under each);
+- integers, and numbers recorded to a few decimal places (a grid: below), are categorical
+  (a discrete distribution over their values) or real and dequantised on their grid,
+  whichever has the higher held-out likelihood (``made.data.integers``: 5-fold
+  cross-validation of the column's marginal under each: age bands 17.5, 22, 27 are
+  categorical, bill lengths to 0.1 mm real);
   with two values they are categorical; with more than ``MAX_INFERRED_CATEGORIES`` values,
   or fewer than ``MIN_ROWS_PER_VALUE`` rows per value, real, without a trial. A
   categorical column of codes 0..19 keeps its numbering; others are coded by value;
@@ -507,7 +509,7 @@ def infer_column(
         grid = None if integers else decimal_grid(distinct)
         if grid is not None:
             real = replace(real, decimals=grid[0], step=grid[1])
-        if forced == "real" or (forced is None and not integers):
+        if forced == "real" or (forced is None and not real.gridded):
             return real
         if (
             forced is None
@@ -515,7 +517,7 @@ def infer_column(
             and (
                 len(distinct) > MAX_INFERRED_CATEGORIES
                 or len(present) < MIN_ROWS_PER_VALUE * len(distinct)
-                or not prefers_discrete(present)
+                or not prefers_discrete(np.round(present / real.step))  # in grid steps
             )
         ):
             return real
