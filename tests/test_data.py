@@ -334,7 +334,7 @@ def test_csv_with_and_without_header(tmp_path):
         load_data(str(tmp_path / "half.csv"), num_categories=3)
     # inferred, they are a text category and a real column (tests/test_table.py has more)
     (tmp_path / "text.csv").write_text("a,b\n" + "1,2\n1,x\n" * 3)
-    (tmp_path / "real.csv").write_text("a,b\n" + "1,2\n1,0.5\n" * 3)
+    (tmp_path / "real.csv").write_text("a,b\n" + "1,2\n1,0.5\n1,1.75\n" * 3)  # 3 values, 9 rows
     assert load_data(str(tmp_path / "text.csv")).num_categories == (2, 2)
     assert load_data(str(tmp_path / "real.csv")).num_categories == (2, 0)
     with pytest.raises(

@@ -223,7 +223,7 @@ def test_the_schema_of_an_older_run_reads_as_one_without_gaps():
                         "mean": 1.0, "std": 2.0}]}  # fmt: skip
     schema = TableSchema.from_dict(old)
     assert schema.columns[0].missing is False and schema.rules == () and schema.dropped == ()
-    assert infer_schema(["a"], [["1.5"], ["2.5"]], "x").columns[0].kind == "real"
+    assert infer_schema(["a"], [["1.5"], ["2.5"], ["3.75"]], "x").columns[0].kind == "real"
 
 
 def test_a_column_with_no_value_at_all_has_its_gaps_as_its_missing_category(tmp_path):

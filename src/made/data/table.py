@@ -509,7 +509,7 @@ def infer_column(
         grid = None if integers else decimal_grid(distinct)
         if grid is not None:
             real = replace(real, decimals=grid[0], step=grid[1])
-        if forced == "real" or (forced is None and not real.gridded):
+        if forced == "real" or (forced is None and not integers and grid is None):
             return real
         if (
             forced is None
