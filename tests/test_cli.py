@@ -58,6 +58,18 @@ def test_train_precision_is_an_option(tmp_path, capsys):
     assert json.loads((out / "config.json").read_text())["train"]["precision"] == "float32"
 
 
+def test_train_rows_trains_on_a_subset_and_the_run_records_it(tmp_path):
+    out = tmp_path / "r"
+    code = main(["train", "--data", "bars-and-stripes", "--train-rows", "300", "--epochs", "1",
+                 "--hidden", "8", "--out", str(out), "--device", "cpu", "--quiet"])  # fmt: skip
+    assert code == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["data"]["train_rows"] == 300
+    assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["epoch"] == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary.get("num_train", 300) == 300
+
+
 def test_train_writes_a_complete_run(run_dir):
     assert {p.name for p in run_dir.iterdir()} == RUN_FILES
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -43,6 +43,29 @@ def test_shapes_default_sizes_labels_and_values():
         assert x.reshape(len(x), -1).sum(1).min() > 10  # every image holds a shape
 
 
+def test_train_rows_keeps_a_seeded_subset_of_the_training_split_and_the_rest_as_it_was():
+    whole = load_data("shapes")
+    part = load_data("shapes", train_rows=500)
+    assert len(part.splits["train"]) == 500
+    for split in ("valid", "test"):  # scored on the same rows as the whole set
+        assert np.array_equal(part.splits[split], whole.splits[split])
+
+    # every row is a training row of the whole set, with its own label
+    def pairs(data: object) -> list:
+        return [(x.tobytes(), y) for x, y in zip(data.splits["train"], data.labels["train"],
+                                                 strict=True)]  # fmt: skip
+
+    assert set(pairs(part)) <= set(pairs(whole))
+    assert "training on 500 of the 9,431 training rows" in part.notes[-1]
+    again = load_data("shapes", train_rows=500)
+    assert np.array_equal(again.splits["train"], part.splits["train"])  # seeded
+    other = load_data("shapes", train_rows=500, seed=1)
+    assert not np.array_equal(other.splits["train"], part.splits["train"])
+    assert len(load_data("bars-and-stripes", train_rows=10**6).splits["train"]) == 5_000
+    with pytest.raises(ValueError, match="train_rows"):
+        load_data("shapes", train_rows=0)
+
+
 def test_shapes_are_deterministic_and_balanced():
     a, ya = generate_shapes(900, seed=3)
     b, yb = generate_shapes(900, seed=3)

@@ -14,7 +14,7 @@ import torch
 from made import MADE
 from made.cli import OPTIONS, build_parser, main
 from made.errors import SettingError
-from made.settings import MODEL_SETTINGS, TRAIN_SETTINGS, resolve, resume
+from made.settings import DATA_SETTINGS, MODEL_SETTINGS, TRAIN_SETTINGS, resolve, resume
 
 
 def _cli(argv: list, capsys) -> tuple[int, str]:
@@ -138,9 +138,9 @@ def test_every_option_that_gives_a_setting_is_in_the_one_table():
     dests = {a.dest for a in train._actions} - {"help", "out", "overwrite", "resume", "quiet",
                                                 "device"}  # fmt: skip
     assert dests == set(OPTIONS)
-    known = set(MODEL_SETTINGS) | set(TRAIN_SETTINGS) | {
-        "source", "binarize", "num_categories", "column_types", "delimiter", "header", "na_values",
-        "recipe", "conditional"}  # fmt: skip
+    known = (
+        set(MODEL_SETTINGS) | set(TRAIN_SETTINGS) | set(DATA_SETTINGS) | {"recipe", "conditional"}
+    )
     assert set(OPTIONS.values()) <= known
 
 

@@ -80,7 +80,7 @@ GRID_COMPLETIONS = 8
 OPTIONS = {
     "data": "source", "binarize": "binarize", "categories": "num_categories",
     "column_type": "column_types", "delimiter": "delimiter", "header": "header",
-    "na_values": "na_values",
+    "na_values": "na_values", "train_rows": "train_rows",
     "seed": "seed", "recipe": "recipe", "conditional": "conditional",
     "hidden": "hidden_sizes", "masks": "num_masks", "order_agnostic": "order_agnostic",
     "ordering": "ordering", "hidden_degrees": "hidden_degrees", "activation": "activation",
@@ -785,6 +785,9 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
                         help="for tables: a cell meaning a missing value, beyond NA, NaN, empty, "
                         "null, None and ? (repeat for more; --na-values=-999 for one that "
                         "starts with -)")  # fmt: skip
+    parser.add_argument("--train-rows", type=_positive_int, default=None, metavar="N",
+                        help="train on a random N rows of the training split, drawn with "
+                        "--seed (validation and test splits unchanged)")  # fmt: skip
     parser.add_argument("--header", default=None, choices=HEADERS,
                         help="whether a CSV's first line names its columns (default: auto, "
                         "which refuses a numeric first line that looks like a header)")  # fmt: skip

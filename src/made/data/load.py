@@ -593,6 +593,16 @@ def _carve(
         _carve_one(splits, labels, "train", "train", "test", cfg.test_fraction, cfg, 3, notes)
     if "valid" not in splits:
         _carve_one(splits, labels, "train", "train", "valid", cfg.valid_fraction, cfg, 2, notes)
+    whole = len(splits["train"])
+    if cfg.train_rows is not None and cfg.train_rows < whole:
+        # a seeded subset, in the split's own order: the same rows for the same seed
+        g = torch.Generator().manual_seed(derive_seed(cfg.seed, 0x5B, 4))
+        keep = np.sort(torch.randperm(whole, generator=g).numpy()[: cfg.train_rows])
+        splits["train"] = splits["train"][keep]
+        if "train" in labels:
+            labels["train"] = labels["train"][keep]
+        notes.append(f"training on {cfg.train_rows:,} of the {whole:,} training rows, a "
+                     f"random subset drawn with seed {cfg.seed} (train_rows)")  # fmt: skip
     return {s: splits[s] for s in SPLITS}
 
 
