@@ -785,9 +785,6 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
                         help="for tables: a cell meaning a missing value, beyond NA, NaN, empty, "
                         "null, None and ? (repeat for more; --na-values=-999 for one that "
                         "starts with -)")  # fmt: skip
-    parser.add_argument("--train-rows", type=_positive_int, default=None, metavar="N",
-                        help="train on a random N rows of the training split, drawn with "
-                        "--seed (validation and test splits unchanged)")  # fmt: skip
     parser.add_argument("--header", default=None, choices=HEADERS,
                         help="whether a CSV's first line names its columns (default: auto, "
                         "which refuses a numeric first line that looks like a header)")  # fmt: skip
@@ -840,6 +837,9 @@ def _add_train(sub: Any) -> argparse.ArgumentParser:
         "samples.png and summary.json into --out. Under torchrun it trains data-parallel.",
     )  # fmt: skip
     add = p.add_argument
+    add("--train-rows", type=_positive_int, default=None, metavar="N",
+        help="train on a random N rows of the training split, drawn with --seed (validation "
+        "and test splits unchanged)")  # fmt: skip
     add(
         "--recipe",
         choices=RECIPES,
