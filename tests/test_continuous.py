@@ -11,6 +11,7 @@ from conftest import random_data, sharpen
 
 from made import MADE
 from made.model import LOG_SCALE_MIN, real_log_density
+from made.outputs import LOG_SCALE_MAX
 from made.train import TrainConfig, fit
 
 
@@ -77,6 +78,14 @@ def test_gaussian_log_density_is_the_textbook_formula():
     # the floor on log-scales
     floored = real_log_density(torch.tensor([[0.0, -50.0]]), torch.tensor([0.0]), 1)
     assert floored.item() == pytest.approx(-LOG_SCALE_MIN - 0.5 * math.log(2 * math.pi), abs=1e-5)
+    # ... and the cap: a runaway log-scale in a component of weight ~0 once overflowed exp in
+    # float32, and its term's gradient (0 x inf) made every weight NaN
+    runaway = torch.tensor([[0.0, 40.0, 0.0, 0.0, 0.0, 100.0]], requires_grad=True)
+    density = real_log_density(runaway, torch.tensor([0.3]), 2)
+    density.sum().backward()
+    assert torch.isfinite(density).all() and torch.isfinite(runaway.grad).all()
+    capped = real_log_density(torch.tensor([[0.0, 100.0]]), torch.tensor([0.0]), 1)
+    assert capped.item() == pytest.approx(-LOG_SCALE_MAX - 0.5 * math.log(2 * math.pi), abs=1e-5)
 
 
 def _fixed_first_dimension(model: MADE, values: list[float]) -> MADE:

@@ -237,3 +237,20 @@ def test_a_column_with_no_value_at_all_has_its_gaps_as_its_missing_category(tmp_
     assert (codes == len(column.values) - 1).all()
     assert {row[1] for row in data.schema.decode(data.original["all"])} == {"NA"}
     assert not column.numeric  # a number in a new row is not its placeholder category
+
+
+def test_counts_against_populations_train_without_nan():
+    """Cancer counts and the populations they come from (as statsmodels' cancer table):
+    a mixture component's log-scale ran away, overflowed exp in float32 and turned every
+    weight NaN within a few epochs. Log-scales are now capped (``LOG_SCALE_MAX``)."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    g = np.random.default_rng(1)
+    population = np.sort(np.rint(np.exp(g.normal(8.7, 0.9, 301)))) + 400
+    frame = pd.DataFrame({"cancer": g.poisson(population * 0.0035).astype(float),
+                          "population": population})  # fmt: skip
+    density = MADEDensity(n_models=1, random_state=0).fit(frame)
+    assert np.isfinite(density.score_samples(frame)).all()
+    assert all(torch.isfinite(p).all() for p in density.models_[0].parameters())

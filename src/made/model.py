@@ -45,7 +45,8 @@ class MADE(nn.Module):
         num_components: the density of a real-valued dimension: 1 for a Gaussian (a mean and
             a log-scale per dimension), C > 1 for a mixture of C Gaussians (C weights, means
             and log-scales). Log-scales are floored at ``LOG_SCALE_MIN`` so that repeated
-            values cannot drive the likelihood to infinity.
+            values cannot drive the likelihood to infinity, and capped at ``LOG_SCALE_MAX``
+            so that a runaway one cannot overflow into NaN gradients.
         ordering: ``"natural"``, ``"reversed"``, ``"random"`` (from ``seed``) or a permutation
             ``o`` of ``range(D)`` where ``o[t]`` is the dimension generated t-th.
         hidden_degrees: ``"random"`` (the paper: uniform in [previous layer's min, D-2]) or

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
+    "LOG_SCALE_MAX",
     "LOG_SCALE_MIN",
     "Layout",
     "binary_thresholds",
@@ -40,6 +41,11 @@ __all__ = [
 # Log-scales of real dimensions are floored here (sigma >= 9e-4 in standardised units): a
 # column of repeated values would otherwise drive the density, and the loss, to infinity.
 LOG_SCALE_MIN = -7.0
+# ... and capped (sigma <= 1,097 standardised units, wider than any standardised column):
+# a mixture component whose log-scale ran past 88 overflowed float32's exp, and the
+# gradient of its zero-weight term, 0 x inf, turned every weight NaN (statsmodels' cancer
+# table: population given cancer counts, at step 306).
+LOG_SCALE_MAX = 7.0
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -51,9 +57,13 @@ def real_params(
     ``[mean, log_scale]`` for a Gaussian (``log_weights`` None), ``[C logits, C means, C
     log-scales]`` for a mixture of C."""
     if num_components == 1:
-        return params[..., 0], params[..., 1].clamp(min=LOG_SCALE_MIN).exp(), None
+        return params[..., 0], params[..., 1].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX).exp(), None
     logits, means, log_scales = params.split(num_components, dim=-1)
-    return means, log_scales.clamp(min=LOG_SCALE_MIN).exp(), torch.log_softmax(logits, dim=-1)
+    return (
+        means,
+        log_scales.clamp(LOG_SCALE_MIN, LOG_SCALE_MAX).exp(),
+        torch.log_softmax(logits, dim=-1),
+    )
 
 
 def real_log_density(params: torch.Tensor, x: torch.Tensor, num_components: int) -> torch.Tensor:
