@@ -18,8 +18,9 @@ from conftest import write_csv
 from made import MADE
 from made.cli import main
 from made.data import load_data
+from made.data.columns import decode_columns
 from made.data.rules import find_rules, violations
-from made.data.table import infer_schema
+from made.data.table import infer_schema, padding
 from made.runs import load_run, table_schema
 
 
@@ -237,6 +238,18 @@ def test_a_column_with_no_value_at_all_has_its_gaps_as_its_missing_category(tmp_
     assert (codes == len(column.values) - 1).all()
     assert {row[1] for row in data.schema.decode(data.original["all"])} == {"NA"}
     assert not column.numeric  # a number in a new row is not its placeholder category
+    # a category no row holds (that placeholder, or the pad of a one-valued column) is never
+    # written as a value: a model trained briefly still gives it some probability
+    schema = data.schema
+    assert padding(column) == 0 and padding(schema.columns[0]) is None
+    one = load_data(str(write_csv(tmp_path / "o.csv", ["a", "b"], [[f"{i}.5", "x"] for i in
+                                                                    range(30)])))  # fmt: skip
+    assert one.schema.columns[1].values == ("x", "x (other)")
+    assert padding(one.schema.columns[1]) == 1
+    drawn = np.array([[0.0, 0.0], [0.0, 1.0]])  # codes: the pad drawn in the second row
+    assert [row[1] for row in one.schema.decode(drawn)] == ["x", "NA"]
+    assert [row[1] for row in schema.decode(np.array([[0.0, 0.0], [0.0, 1.0]]))] == ["NA", "NA"]
+    assert decode_columns(one.schema, drawn)[1].tolist() == ["x", None]
 
 
 def test_counts_against_populations_train_without_nan():

@@ -62,6 +62,7 @@ __all__ = [
     "infer_column",
     "infer_schema",
     "number_text",
+    "padding",
     "parse_types",
 ]
 
@@ -241,7 +242,10 @@ class TableSchema:
         col = self.columns[j]
         x = np.asarray(x, dtype=np.float64)
         if col.kind == "categorical":
-            return np.array(col.values, dtype=object)[np.rint(x).astype(np.int64)]
+            text = np.array(col.values, dtype=object)
+            if (pad := padding(col)) is not None:  # no row holds it: drawn, it is a gap
+                text[pad] = MISSING
+            return text[np.rint(x).astype(np.int64)]
         values = x * col.std + col.mean
         if col.gridded:  # the grid point whose interval holds the value
             origin = col.low if col.low is not None else 0.0
@@ -570,3 +574,17 @@ def number_text(value: float) -> str:
 def at_least_two(values: Sequence[str]) -> tuple[str, ...]:
     """A column with one value still needs two categories (a MADE dimension has K >= 2)."""
     return tuple(values) if len(values) >= 2 else (*values, f"{values[0]} (other)")
+
+
+def padding(col: Column) -> int | None:
+    """The code of a categorical column's padding category, which no row holds (the second
+    of ``at_least_two``, or the placeholder of a column with no value at all), else None: a
+    model that draws it (it learns a small probability, not zero) draws a gap, not a value."""
+    if col.kind != "categorical":
+        return None
+    values = col.values[:-1] if col.missing else col.values
+    if len(values) == 2 and values[1] == f"{values[0]} (other)":
+        return 1
+    if len(values) == 1 and values[0] == f"{MISSING} (no value)":
+        return 0
+    return None
