@@ -44,9 +44,8 @@ class MADE(nn.Module):
             as their 0/1 value; real ones as their value (standardise them first).
         num_components: the density of a real-valued dimension: 1 for a Gaussian (a mean and
             a log-scale per dimension), C > 1 for a mixture of C Gaussians (C weights, means
-            and log-scales). Log-scales are floored at ``LOG_SCALE_MIN`` so that repeated
-            values cannot drive the likelihood to infinity, and capped at ``LOG_SCALE_MAX``
-            so that a runaway one cannot overflow into NaN gradients.
+            and log-scales). Log-scales lie in [``LOG_SCALE_MIN``, ``outputs.LOG_SCALE_MAX``]:
+            repeated values cannot make the likelihood infinite, nor a runaway one NaN.
         ordering: ``"natural"``, ``"reversed"``, ``"random"`` (from ``seed``) or a permutation
             ``o`` of ``range(D)`` where ``o[t]`` is the dimension generated t-th.
         hidden_degrees: ``"random"`` (the paper: uniform in [previous layer's min, D-2]) or
