@@ -66,6 +66,15 @@ def test_score_samples_is_the_models_log_density_in_the_datas_units():
     assert np.allclose(density.explain(x).sum(axis=1), -density.score_samples(x), atol=1e-9)
 
 
+def test_an_array_needs_no_pandas_and_keeps_its_dtype(monkeypatch):
+    """pandas is optional: an array's samples are given back as its dtype by numpy alone."""
+    counts = np.random.default_rng(0).poisson(40, (120, 2))
+    monkeypatch.setitem(__import__("sys").modules, "pandas", None)  # import pandas fails
+    density = MADEDensity(n_models=1, **SMALL).fit(counts)
+    drawn = density.sample(20, random_state=0)
+    assert drawn.dtype == counts.dtype and drawn.shape == (20, 2)
+
+
 def test_a_small_table_is_a_mixture_of_fold_models():
     x = _table()
     density = MADEDensity(**SMALL).fit(x)  # 900 cells: n_models="auto" gives 5

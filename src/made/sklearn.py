@@ -490,27 +490,31 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
 
 def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
     """Sampled or imputed ``values`` in the ``dtype`` the fitted column (or array) had, where
-    they fit it: integers as integers (pandas' nullable ``Int64`` where a value is missing),
-    pandas' nullable and categorical columns as such; anything else as it is."""
+    they fit it: integers as integers (pandas' nullable ``Int64`` where a DataFrame column
+    has a gap), pandas' nullable and categorical columns as such; anything else as it is.
+    pandas is imported only for a DataFrame's column: an array needs numpy alone."""
     if dtype is None:
         return values
-    import pandas as pd
+    if isinstance(dtype, np.dtype):
+        if dtype.kind not in "iufb":
+            return values
+        try:
+            numbers = values.astype(np.float64)  # a gap (None) reads as NaN
+        except (TypeError, ValueError):  # values the dtype cannot hold: as drawn
+            return values
+        if dtype.kind == "f" or not np.isnan(numbers).any():
+            return numbers.astype(dtype)
+        if dtype.kind in "iu" and values.ndim == 1:  # a DataFrame's column: pandas is there
+            import pandas as pd
+
+            return pd.array(numbers, dtype="Int64")
+        return values
+    import pandas as pd  # a pandas dtype: the fitted data was a DataFrame
 
     try:
-        if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
-            numbers = values.astype(np.float64)
-            if dtype.kind == "f":
-                return numbers.astype(dtype)
-            if np.isnan(numbers).any():
-                return pd.array(numbers, dtype="Int64") if values.ndim == 1 else values
-            return numbers.astype(dtype)
-        if isinstance(dtype, np.dtype) and dtype.kind == "b":
-            return values.astype(bool) if not pd.isna(values).any() else values
-        if isinstance(dtype, pd.CategoricalDtype | pd.api.extensions.ExtensionDtype):
-            return pd.Series(values, dtype=object).where(pd.notna(values), None).astype(dtype)
-    except (TypeError, ValueError):  # values the dtype cannot hold: as drawn
+        return pd.Series(values, dtype=object).where(pd.notna(values), None).astype(dtype)
+    except (TypeError, ValueError):
         return values
-    return values
 
 
 def _small(shape: tuple[int, ...]) -> bool:
