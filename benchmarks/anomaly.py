@@ -34,7 +34,6 @@ data's own units) of made, GaussianMixture and KernelDensity on the real-valued 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -53,7 +52,7 @@ from sklearn.neighbors import KernelDensity, LocalOutlierFactor
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, merge_json  # noqa: E402
+from common import load_json, machine, merge_json  # noqa: E402
 
 from made.data import load_data  # noqa: E402
 from made.sklearn import MADEDensity  # noqa: E402
@@ -308,7 +307,7 @@ def main() -> None:
         "" if args.made_score == "auto" else f"/made-{args.made_score}"
     )
     # tasks run before (another --tasks subset) stay in the file; each is written when done
-    old = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
+    old = load_json(args.json)
     results: dict[str, Any] = {"machine": info, "date": time.strftime("%Y-%m-%d"),
                                "tasks": dict(old.get("tasks" + suffix, {}))}  # fmt: skip
     print("\n| task | " + " | ".join(methods) + " |")

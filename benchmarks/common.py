@@ -62,9 +62,14 @@ def pick_device(name: str) -> torch.device:
         raise SystemExit(str(exc)) from None
 
 
+def load_json(path: Path | None) -> dict:
+    """A JSON results file's entries; empty when no file is named or it does not exist yet."""
+    return json.loads(path.read_text()) if path is not None and path.is_file() else {}
+
+
 def merge_json(path: Path, key: str, value: dict) -> None:
     """Set ``path[key] = value`` in a JSON results file, keeping the other entries."""
-    results = json.loads(path.read_text()) if path.is_file() else {}
+    results = load_json(path)
     results[key] = value
     save_json(path, results)
 

@@ -34,7 +34,6 @@ anes96 and fair (1,000 rows).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -48,7 +47,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from anomaly import gmm_by_bic  # noqa: E402
-from common import machine, merge_json  # noqa: E402
+from common import load_json, machine, merge_json  # noqa: E402
 from tables import _penguins, _statsmodels, loaded  # noqa: E402
 
 from made.data.columns import column_arrays, encode_columns  # noqa: E402
@@ -288,7 +287,7 @@ def main() -> None:
     print(f"machine: {info}", flush=True)
     key = "quick" if args.quick else "tables"
     # tables run before (another --tables subset) stay in the file; each is written when done
-    old = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
+    old = load_json(args.json)
     results: dict[str, Any] = dict(old.get(key, {}))
     print("\n| table | method | quality | held-out loglik | rules broken | integral | "
           "missing (points) | fit s |\n|---|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
