@@ -82,6 +82,8 @@ KINDS = ("categorical", "real")
 NA_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "none", "?", "#N/A",
              "<NA>")  # fmt: skip
 MISSING = "NA"  # how a missing value is written out, and a categorical column's missing category
+# the one category of a column with no value at all: no row holds it (``padding``)
+NO_VALUE = f"{MISSING} (no value)"
 # A column is an identifier only with at least this many values, all different.
 ID_MIN_ROWS = 20
 # Samples of a real column stay within its observed range widened by this share of it.
@@ -554,7 +556,7 @@ def _categorical(name: str, values: list[str], numeric: bool, missing: bool, whe
                else "drop the column")
         )  # fmt: skip
     if missing and not values:  # no value at all: matched by text, never as a number
-        values, numeric = [f"{MISSING} (no value)"], False
+        values, numeric = [NO_VALUE], False
     if missing:
         values = [*values, MISSING]
     return Column(name, "categorical", at_least_two(values), numeric=numeric, missing=missing)
@@ -571,9 +573,14 @@ def number_text(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(float(value))
 
 
+def _padded(value: str) -> str:
+    """The pad that ``at_least_two`` adds after a column's one value: ``"x (other)"``."""
+    return f"{value} (other)"
+
+
 def at_least_two(values: Sequence[str]) -> tuple[str, ...]:
     """A column with one value still needs two categories (a MADE dimension has K >= 2)."""
-    return tuple(values) if len(values) >= 2 else (*values, f"{values[0]} (other)")
+    return tuple(values) if len(values) >= 2 else (*values, _padded(values[0]))
 
 
 def padding(col: Column) -> int | None:
@@ -583,8 +590,8 @@ def padding(col: Column) -> int | None:
     if col.kind != "categorical":
         return None
     values = col.values[:-1] if col.missing else col.values
-    if len(values) == 2 and values[1] == f"{values[0]} (other)":
+    if len(values) == 2 and values[1] == _padded(values[0]):
         return 1
-    if len(values) == 1 and values[0] == f"{MISSING} (no value)":
+    if values == (NO_VALUE,):
         return 0
     return None
