@@ -8,6 +8,14 @@ package is missing is skipped, and says so.
 
     python benchmarks/tables.py --json benchmarks/results/tables.json
     python benchmarks/tables.py --quick                                    # a smoke run
+
+The batch sizes of the tables of 800 to 2,300 rows (``made.recipes.AUTO_MID_ROWS``):
+
+    python benchmarks/tables.py --tables randhie,co2,modechoice,anes96 --key batch \
+        --candidates "batch 16;batch 32;batch 64;batch 128;batch 64 x1;batch 16 x1" \
+        --json benchmarks/results/tables.json
+    python benchmarks/tables.py --tables fair,anes96 --seeds 4 --key batch-4-seeds \
+        --candidates "batch 16;batch 32" --json benchmarks/results/tables.json
 """
 
 from __future__ import annotations
@@ -34,6 +42,15 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "[128] x1": {"hidden_sizes": (128,), "n_models": 1},
     "[64] x1": {"hidden_sizes": (64,), "n_models": 1},
     "[256] x1": {"hidden_sizes": (256,), "n_models": 1},
+}
+# Named with --candidates only: batch sizes (the auto recipe's: 16, or 32 from 400 rows on).
+BATCHES: dict[str, dict[str, Any]] = {
+    "batch 16": {"batch_size": 16},
+    "batch 32": {"batch_size": 32},
+    "batch 64": {"batch_size": 64},
+    "batch 128": {"batch_size": 128},
+    "batch 64 x1": {"batch_size": 64, "n_models": 1},
+    "batch 16 x1": {"batch_size": 16, "n_models": 1},
 }
 
 
@@ -79,6 +96,11 @@ TABLES: dict[str, Callable[[], Any]] = {
     "modechoice": _statsmodels("modechoice"),
     "fair": _statsmodels("fair", 1000),
 }
+# Named with --tables only: larger tables (1,500 and 2,284 rows) for the batch sizes.
+LARGER: dict[str, Callable[[], Any]] = {
+    "randhie": _statsmodels("randhie", 1500),
+    "co2": _statsmodels("co2"),
+}
 
 
 def loaded(tables: dict[str, Callable[[], Any]]) -> Iterator[tuple[str, Any]]:
@@ -116,6 +138,9 @@ def main() -> None:
     parser.add_argument("--tables", default=None, help="comma-separated table names")
     parser.add_argument("--candidates", default=None, help="comma-separated candidate names")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--key", default="tables",
+                        help="the record's name in --json (a study of its own keeps the "
+                        "others)")  # fmt: skip
     args = parser.parse_args()
     tables = dict(TABLES)
     candidates = dict(CANDIDATES)
@@ -125,9 +150,9 @@ def main() -> None:
         candidates = {k: candidates[k] for k in ("[64] x1", "[128] x1")}
         seeds = 1
     if args.tables:
-        tables = {k: tables[k] for k in args.tables.split(",")}
+        tables = {k: {**TABLES, **LARGER}[k] for k in args.tables.split(",")}
     if args.candidates:
-        candidates = {k: candidates[k] for k in args.candidates.split(";")}
+        candidates = {k: {**CANDIDATES, **BATCHES}[k] for k in args.candidates.split(";")}
     info = machine()
     print(f"machine: {info}", flush=True)
     results: dict[str, Any] = {}
@@ -148,7 +173,7 @@ def main() -> None:
         results[name] = entry
     if args.json:
         record = {"machine": info, "date": time.strftime("%Y-%m-%d"), "tables": results}
-        merge_json(args.json, "quick" if args.quick else "tables", record)
+        merge_json(args.json, "quick" if args.quick else args.key, record)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,18 @@ def test_recipes_are_complete_and_the_tutorial_is_the_tutorial():
         recipe("best")
 
 
+def test_a_small_table_trains_in_small_batches_sized_to_its_rows():
+    """Batches of 16 up to 400 training rows, 32 from there up to 100,000 cells, then 128:
+    each boundary on both sides (benchmarks/README.md has the held-out evidence)."""
+    sizes = {(399, 10): 16, (400, 10): 32, (10_000, 10): 32, (10_001, 10): 128,
+             (100, 784): 16, (200, 784): 128}  # fmt: skip
+    for (rows, dims), batch in sizes.items():
+        r = recipe("auto", rows, dims)
+        assert r.train["batch_size"] == batch, (rows, dims)
+        assert r.reasons.get("batch_size", "").startswith(str(batch)) or batch == 128
+    assert "400" in recipe("auto", 400, 10).reasons["batch_size"]
+
+
 @pytest.fixture
 def small_file(tmp_path):
     x = (np.random.default_rng(0).random((300, 12)) < 0.3).astype(np.uint8)

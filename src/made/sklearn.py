@@ -81,9 +81,10 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         patience: stop after this many epochs without a better held-out NLL; None: the
             recipe's (10).
         batch_size: rows per step; ``"auto"``: the recipe's, 16 for a small table (up to
-            100,000 training cells), else 128. At 128 an epoch of a hundred rows is one step,
-            and early stopping ends the training after a few dozen steps: batches of 16 score
-            0.5 (wine) and 3.3 (breast cancer) nats a row better on held-out rows.
+            100,000 training cells; 32 from 400 training rows on), else 128. At 128 an
+            epoch of a hundred rows is one step, and early stopping ends the training after
+            a few dozen steps: batches of 16 score 0.5 (wine) and 3.3 (breast cancer) nats
+            a row better on held-out rows.
         validation_fraction: with one model, the share of rows held out to choose the epoch
             (none with fewer than 10 rows: the training rows are used).
         contamination: the share of training rows ``predict`` calls outliers (``offset_`` is
