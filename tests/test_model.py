@@ -517,3 +517,37 @@ def test_ensemble_evaluation_builds_each_mask_once(monkeypatch):
     result = evaluate_nll(model, x, ensemble=4, batch_size=10)  # 10 batches
     assert 1 <= len(calls) <= 4, len(calls)  # once per mask at most, not once per batch
     assert result.nll == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_fixed_dimension_has_one_value_exactly_and_the_rest_still_normalises():
+    """``fixed``: a binary dimension that always takes one value. Enumerating every
+    configuration, the probabilities still sum to 1, any with the other value has
+    probability 0, and both samplers draw the same rows, the fixed values only; an
+    all-binary model with a fixed dimension takes the general (mixed) layout and trains."""
+    import itertools
+
+    for cards in ((2, 3, 2, 2), (2, 2, 2)):
+        fixed = ((0, 1), (len(cards) - 1, 0))
+        model = MADE(len(cards), [12, 12], num_categories=cards, direct_connections=True,
+                     fixed=fixed, seed=1).double()  # fmt: skip
+        with torch.no_grad():  # training-like weights: nothing special at initialisation
+            for p in model.parameters():
+                p.normal_(0, 0.5, generator=torch.Generator().manual_seed(2))
+        model.zero_unused_weights()
+        grid = torch.tensor(list(itertools.product(*[range(k) for k in cards])))
+        log_p = model.log_prob(grid)
+        assert torch.isclose(log_p.exp().sum(), torch.tensor(1.0, dtype=log_p.dtype))
+        other = (grid[:, 0] != 1) | (grid[:, -1] != 0)
+        assert torch.isinf(log_p[other]).all() and torch.isfinite(log_p[~other]).all()
+        drawn = {m: model.sample(300, generator=torch.Generator().manual_seed(5), method=m)
+                 for m in ("incremental", "naive")}  # fmt: skip
+        assert torch.equal(drawn["incremental"], drawn["naive"])
+        assert (drawn["naive"][:, 0] == 1).all() and (drawn["naive"][:, -1] == 0).all()
+        loss = -model.log_prob(drawn["naive"]).mean()
+        loss.backward()
+        assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+    with pytest.raises(ValueError, match="binary"):
+        MADE(3, [8], num_categories=(2, 3, 2), fixed=((1, 0),))
+    with pytest.raises(ValueError, match="twice"):
+        MADE(3, [8], fixed=((1, 0), (1, 1)))
+    assert MADE.from_config(MADE(3, [8], fixed=[[2, 1]]).config.to_dict()).config.fixed == ((2, 1),)

@@ -267,3 +267,33 @@ def test_counts_against_populations_train_without_nan():
     density = MADEDensity(n_models=1, random_state=0).fit(frame)
     assert np.isfinite(density.score_samples(frame)).all()
     assert all(torch.isfinite(p).all() for p in density.models_[0].parameters())
+
+
+def test_a_constant_column_never_draws_the_category_no_row_holds(tmp_path):
+    """A column with one value (no gaps) and a column with no value at all are constant:
+    the model gives their padding category probability exactly zero (``MADE(fixed=...)``),
+    so every sample holds the one value (or the gap), whichever sampler draws, and the
+    constant's log-probability is exactly 0 (the model without ``fixed`` learnt a small
+    probability for the pad, which its samples could draw)."""
+    from made.sklearn import MADEDensity
+
+    rng = np.random.default_rng(0)
+    table = {"a": rng.normal(size=200), "b": ["x"] * 200, "c": [None] * 200}
+    columns = [np.asarray(v, dtype=object) for v in table.values()]
+    frame = np.stack(columns, axis=1)
+    frame[::3, 0] = None  # a real column with gaps
+    density = MADEDensity(n_models=1, max_epochs=1, random_state=0,
+                          column_types={"0": "real"}).fit(frame)  # fmt: skip
+    assert density.schema_.fixed == ((1, 0), (2, 1))
+    model = density.models_[0]
+    assert model.config.fixed == ((1, 0), (2, 1))
+    drawn = density.sample(4000, random_state=1)
+    assert (drawn[:, 1] == "x").all() and all(v is None for v in drawn[:, 2])
+    for method in ("incremental", "naive"):
+        codes = model.sample(500, generator=torch.Generator().manual_seed(3), method=method)
+        assert (codes[:, 1] == 0).all() and (codes[:, 2] == 1).all(), method
+    assert (model.conditional_log_probs(codes)[:, 1:] == 0).all()
+    # the empty column's gaps are its one value: the other gaps are still filled
+    filled = density.impute(frame)
+    assert not any(v is None or v != v for v in filled[:, 0])
+    assert all(v is None for v in filled[:, 2]) and (filled[:, 1] == "x").all()

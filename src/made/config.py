@@ -127,6 +127,7 @@ class MADEConfig:
     dropout: float = 0.0
     seed: int = 0
     missing: tuple[int, ...] = ()
+    fixed: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise in place once, here
@@ -202,6 +203,7 @@ class MADEConfig:
             raise ValueError(f"dropout must be a number in [0, 1); got {_shown(self.dropout)}")
         check_count("seed", self.seed, 0, LIMITS["seed"])
         self._check_missing()
+        self._check_fixed()
         if (
             self.num_masks > 1
             and self.hidden_degrees == "equal"
@@ -232,6 +234,29 @@ class MADEConfig:
                     "categorical one takes a category for its missing values)"
                 )
         object.__setattr__(self, "missing", dims)
+
+    def _check_fixed(self) -> None:
+        """``fixed``: ``(dimension, value)`` pairs, sorted by dimension: binary dimensions
+        that always take ``value`` (a table's constant column, whose second category no row
+        holds)."""
+        pairs = self.fixed
+        shape_ok = (not isinstance(pairs, str) and isinstance(pairs, Sequence)
+                    and all(isinstance(p, Sequence) and not isinstance(p, str) and len(p) == 2
+                            and all(is_int(v) for v in p) for p in pairs))  # fmt: skip
+        if not shape_ok:
+            raise ValueError(f"fixed must be a sequence of (dimension, value) pairs; got "
+                             f"{_shown(pairs)}")  # fmt: skip
+        fixed = tuple(sorted((int(d), int(v)) for d, v in pairs))
+        cards = self.cardinalities
+        for i, (d, v) in enumerate(fixed):
+            if not 0 <= d < self.num_dims or cards[d] != 2 or v not in (0, 1):
+                raise ValueError(
+                    f"fixed holds ({d}, {v}): a fixed dimension must be a binary one (2 "
+                    "categories) and its value 0 or 1"
+                )
+            if i and fixed[i - 1][0] == d:
+                raise ValueError(f"fixed names dimension {d} twice")
+        object.__setattr__(self, "fixed", fixed)
 
     def _check_size(self) -> None:
         """Refuse a model too large to build, before anything is allocated: its weights, and

@@ -47,6 +47,8 @@ def impute(
     ``MAX_ROUNDS`` times in a row). Rows without gaps are returned as they are."""
     x = np.array(x, dtype=np.float64)
     holes = gaps(schema, x)
+    for j, _ in schema.fixed:  # a column with no value at all: its gap is its one value
+        holes[:, j] = False
     rows = np.flatnonzero(holes.any(axis=1))
     bounds = schema.sample_bounds()
     for _ in range(MAX_ROUNDS):

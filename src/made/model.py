@@ -67,6 +67,9 @@ class MADE(nn.Module):
             "missing" outcome, modelled like any other, and its density applies only when the
             value is there (see ``made.outputs``); the log-likelihood of a row with gaps is
             exact.
+        fixed: ``(dimension, value)`` pairs: binary dimensions that always take ``value``
+            (a table's constant column), the other with probability exactly 0 (``forward``
+            then reads as a mixed model's: ``[0, log-odds]`` per binary dimension).
 
     Example:
         >>> import torch
@@ -95,6 +98,7 @@ class MADE(nn.Module):
         dropout: float = 0.0,
         seed: int = 0,
         missing: Sequence[int] = (),
+        fixed: Sequence[tuple[int, int]] = (),
     ) -> None:
         super().__init__()
         config = self.config = MADEConfig(
@@ -104,11 +108,12 @@ class MADE(nn.Module):
             num_components=num_components, ordering=ordering,  # type: ignore[arg-type]
             hidden_degrees=hidden_degrees, num_masks=num_masks, order_agnostic=order_agnostic,
             direct_connections=direct_connections, context_size=context_size,
-            activation=activation, dropout=dropout, seed=seed, missing=missing,  # type: ignore[arg-type]
+            activation=activation, dropout=dropout, seed=seed, missing=missing, fixed=fixed,  # type: ignore[arg-type]
         )  # fmt: skip
         self.input_shape: tuple[int, ...] = config.input_shape  # type: ignore[assignment]
         self.num_dims = config.num_dims
-        self.layout = Layout(config.cardinalities, config.num_components, config.missing)
+        c = config
+        self.layout = Layout(c.cardinalities, c.num_components, c.missing, c.fixed)
         self._register_connectivity()
         self.net = MaskedNetwork(
             self.layout.num_units, config.hidden_sizes, self.layout.num_out_units,
@@ -147,21 +152,11 @@ class MADE(nn.Module):
         """Categories of each dimension (0: real-valued)."""
         return self.layout.cardinalities
 
-    @property
-    def num_components(self) -> int:
-        return self.config.num_components
-
-    @property
-    def real_dims(self) -> tuple[int, ...]:
-        return self.layout.real_dims
-
-    @property
-    def has_real(self) -> bool:
-        return self.layout.has_real
-
-    @property
-    def max_categories(self) -> int:
-        return max(self.cardinalities)
+    # Gaussians per real dimension, the real dimensions, whether any, the most categories.
+    num_components = property(lambda self: self.config.num_components)
+    real_dims = property(lambda self: self.layout.real_dims)
+    has_real = property(lambda self: self.layout.has_real)
+    max_categories = property(lambda self: max(self.cardinalities))
 
     # The network's hidden layers, output layer and direct connections (None without them).
     hidden = property(lambda self: self.net.hidden)

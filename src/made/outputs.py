@@ -135,7 +135,11 @@ class Layout(nn.Module):
     """
 
     def __init__(
-        self, cardinalities: Sequence[int], num_components: int, missing: Sequence[int] = ()
+        self,
+        cardinalities: Sequence[int],
+        num_components: int,
+        missing: Sequence[int] = (),
+        fixed: Sequence[tuple[int, int]] = (),
     ) -> None:
         super().__init__()
         cards = self.cardinalities = tuple(int(k) for k in cardinalities)
@@ -143,7 +147,10 @@ class Layout(nn.Module):
         self.num_components = num_components
         self.params_per_real = 2 if num_components == 1 else 3 * num_components
         self.missing = tuple(d in set(missing) for d in range(len(cards)))  # per dimension
-        self.bernoulli = all(k == 2 for k in cards)
+        # binary dimensions that always take one value: {dimension: value}
+        self.fixed = {int(d): int(v) for d, v in fixed}
+        # a fixed dimension reads [0, -inf] (or [-inf, 0]) through the general layout
+        self.bernoulli = all(k == 2 for k in cards) and not self.fixed
         self.has_real = 0 in cards
         gap = self.missing
         self.units = [2 if g else 1 if k in (0, 2) else k for k, g in zip(cards, gap, strict=True)]
@@ -206,6 +213,8 @@ class Layout(nn.Module):
             elif k == 2:  # one unit: the value (input) / the log-odds of 1 (output)
                 in_index.append(slot[d] * kin + 1)
                 units = [zero_col, start]
+                if d in self.fixed:  # one value only: the other's logit is -inf
+                    units = [zero_col, neg_inf_col][:: 1 if self.fixed[d] == 0 else -1]
             else:
                 in_index += [slot[d] * kin + c for c in range(k)]
                 units = [start + c for c in range(k)]
@@ -275,6 +284,8 @@ class Layout(nn.Module):
     ) -> torch.Tensor:
         """Dimension ``dim``'s values from its output units ``(n, units)``: real values for a
         real dimension, categories otherwise."""
+        if dim in self.fixed:
+            return torch.full_like(u, self.fixed[dim], dtype=torch.long)
         if self.cardinalities[dim] == 0:
             if not self.missing[dim]:
                 return draw_real(params, u, self.num_components)

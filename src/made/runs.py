@@ -351,6 +351,7 @@ def _prepared(
         num_categories=data.num_categories,
         context_size=len(data.classes) if settings.conditional else 0,
         missing=data.missing,
+        fixed=data.fixed,
         **settings.model,
     )
     if on_settings is not None:

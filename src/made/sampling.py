@@ -414,8 +414,8 @@ def sample_incremental(
         logits = output.rows(o0, o1, top, q)
         if direct is not None and r0 > 0:
             logits += direct.rows(o0, o1, xs, r0)
-        if cards[dim] == 2 and clamp is None:  # binary: the drawn value is its own encoding
-            xs[r0] = logits[0] >= thresholds[t]
+        if cards[dim] == 2 and clamp is None and dim not in layout.fixed:
+            xs[r0] = logits[0] >= thresholds[t]  # binary: the drawn value is its own encoding
             continue
         value = layout.draw(dim, logits.t(), u_rows[t], thresholds[t])
         value = _bounded(value, bounds, dim, cards[dim] == 0)

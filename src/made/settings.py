@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 # MADEConfig fields the data fixes: a user never gives them.
-DATA_FIXED = ("input_shape", "num_categories", "context_size", "missing")
+DATA_FIXED = ("input_shape", "num_categories", "context_size", "missing", "fixed")
 MODEL_SETTINGS = tuple(f.name for f in dataclasses.fields(MADEConfig) if f.name not in DATA_FIXED)
 TRAIN_SETTINGS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 # DataConfig's fields (``seed`` seeds the data's split, the model and the training alike).

@@ -236,7 +236,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
     ) -> tuple[MADE, Any]:
         settings, config = self._settings(len(train), train.shape[1], batch, seed)
         model = MADE(train.shape[1], num_categories=self.schema_.num_categories,
-                     missing=self.schema_.missing_dims, **settings).to(self._device())  # fmt: skip
+                     missing=self.schema_.missing_dims, fixed=self.schema_.fixed,
+                     **settings).to(self._device())  # fmt: skip
 
         def on_epoch(record: dict[str, Any]) -> None:
             bar.set_postfix(epoch=record["epoch"], valid=f"{record['valid_nll']:.3f}")

@@ -229,7 +229,8 @@ def decode_columns(schema: TableSchema, x: np.ndarray, samples: bool = False) ->
             continue
         codes = np.rint(x[:, j]).astype(np.int64)
         gap = codes == len(col.values) - 1 if col.missing else np.zeros(len(codes), dtype=bool)
-        if (pad := padding(col)) is not None:  # a category no row holds: drawn, it is a gap
+        if (pad := padding(col)) is not None:  # no row holds it (a model trained before
+            # ``TableSchema.fixed`` may draw it): a gap
             gap |= codes == pad
         if col.values[:2] == ("False", "True") and not col.numeric:
             values = np.array([v == "True" for v in col.values], dtype=object)[codes]

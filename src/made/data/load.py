@@ -81,6 +81,11 @@ class Dataset:
         return () if self.schema is None else self.schema.missing_dims
 
     @property
+    def fixed(self) -> tuple[tuple[int, int], ...]:
+        """A table's constant columns and their one code (``TableSchema.fixed``)."""
+        return () if self.schema is None else self.schema.fixed
+
+    @property
     def shape(self) -> tuple[int, ...]:
         """The shape of one example."""
         return tuple(self.splits["train"].shape[1:])

@@ -173,6 +173,14 @@ class TableSchema:
         return tuple(j for j, c in enumerate(self.columns) if c.kind == "real" and c.missing)
 
     @property
+    def fixed(self) -> tuple[tuple[int, int], ...]:
+        """The constant columns' ``(column, code)`` (``MADE(fixed=...)``): a column with one
+        value and no gap, or with no value at all, always takes that value (or the gap); its
+        padding category (``padding``), which no row holds, is never drawn."""
+        return tuple((j, 1 - pad) for j, c in enumerate(self.columns)
+                     if (pad := padding(c)) is not None)  # fmt: skip
+
+    @property
     def has_real(self) -> bool:
         return any(c.kind == "real" for c in self.columns)
 
@@ -245,7 +253,8 @@ class TableSchema:
         x = np.asarray(x, dtype=np.float64)
         if col.kind == "categorical":
             text = np.array(col.values, dtype=object)
-            if (pad := padding(col)) is not None:  # no row holds it: drawn, it is a gap
+            if (pad := padding(col)) is not None:  # no row holds it; a model trained
+                # before ``fixed`` (``TableSchema.fixed``) may draw it: it reads as a gap
                 text[pad] = MISSING
             return text[np.rint(x).astype(np.int64)]
         values = x * col.std + col.mean
