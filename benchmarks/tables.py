@@ -43,8 +43,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "[64] x1": {"hidden_sizes": (64,), "n_models": 1},
     "[256] x1": {"hidden_sizes": (256,), "n_models": 1},
 }
-# Named with --candidates only: batch sizes (the auto recipe's: 16, or 32 from 400 rows on).
-BATCHES: dict[str, dict[str, Any]] = {
+# Named with --candidates only: the defaults, batch sizes (the auto recipe's: 16, or 32 from
+# 400 rows on) and a narrower network.
+STUDIES: dict[str, dict[str, Any]] = {
+    "default": {},
+    "[256,256] x5 folds": {"hidden_sizes": (256, 256)},
     "batch 16": {"batch_size": 16},
     "batch 32": {"batch_size": 32},
     "batch 64": {"batch_size": 64},
@@ -152,7 +155,7 @@ def main() -> None:
     if args.tables:
         tables = {k: {**TABLES, **LARGER}[k] for k in args.tables.split(",")}
     if args.candidates:
-        candidates = {k: {**CANDIDATES, **BATCHES}[k] for k in args.candidates.split(";")}
+        candidates = {k: {**CANDIDATES, **STUDIES}[k] for k in args.candidates.split(";")}
     info = machine()
     print(f"machine: {info}", flush=True)
     results: dict[str, Any] = {}
