@@ -72,7 +72,7 @@ AUTO_SMALL_BATCH = 16
 # epoch of batches of 16 is then 25 steps or more, and each step of a [512, 512] network
 # costs about the same at 16 rows as at 32 (its weights' updates dominate). Held out (70/30,
 # 2-4 seeds, benchmarks/README.md): randhie (1,500 rows), co2, modechoice, anes96 and fair
-# score the same within noise (-0.09 to +0.03 nats) in 0.55 to 0.6 of the time.
+# score the same within noise (-0.09 to +0.22 nats a row) in 0.54 to 0.62 of the time.
 AUTO_MID_ROWS = 400
 AUTO_MID_BATCH = 32
 # Gaussians per real-valued dimension: a mixture of 4 beats one Gaussian held out (5 seeds,
@@ -171,10 +171,10 @@ def recipe(name: str, num_train: int | None = None, num_dims: int | None = None)
         if cells <= AUTO_SMALL_CELLS:
             few = num_train < AUTO_MID_ROWS
             train["batch_size"] = AUTO_SMALL_BATCH if few else AUTO_MID_BATCH
+            mid = f"; {num_train:,} training rows (>= {AUTO_MID_ROWS}): as good held out as 16"
             why["batch_size"] = (
                 f"{train['batch_size']}: {cells:,} training cells (<= {AUTO_SMALL_CELLS:,}), a "
-                "few steps an epoch at 128"
-                + ("" if few else f"; {num_train:,} rows (>= {AUTO_MID_ROWS}) make enough at 32")
+                f"few steps an epoch at 128{'' if few else mid + ' in about 0.6 of the time'}"
             )
         return Recipe(
             name,
