@@ -269,7 +269,7 @@ def test_counts_against_populations_train_without_nan():
     assert all(torch.isfinite(p).all() for p in density.models_[0].parameters())
 
 
-def test_a_constant_column_never_draws_the_category_no_row_holds(tmp_path):
+def test_a_constant_column_never_draws_the_category_no_row_holds():
     """A column with one value (no gaps) and a column with no value at all are constant:
     the model gives their padding category probability exactly zero (``MADE(fixed=...)``),
     so every sample holds the one value (or the gap), whichever sampler draws, and the
