@@ -142,21 +142,27 @@ def test_nothing_is_written_outside_the_paths_the_user_names(tmp_path):
     env = {**_env(), "HOME": str(home), "MPLCONFIGDIR": str(home / "mpl"), "TMPDIR": str(home)}
     run = elsewhere / "run"
 
-    def made(*args: str) -> None:
-        subprocess.run([sys.executable, "-m", "made", *args], cwd=cwd, env=env, check=True,
-                       capture_output=True, timeout=300)  # fmt: skip
-
-    made("train", "--data", str(data), "--hidden", "8", "--epochs", "2", "--out", str(run),
-         "--device", "cpu", "--quiet")  # fmt: skip
+    before = data.read_bytes()
+    commands = [
+        ["train", "--data", str(data), "--hidden", "8", "--epochs", "2", "--out", str(run),
+         "--device", "cpu", "--quiet"],
+        ["eval", str(run), "--device", "cpu"],
+        ["sample", str(run), "-n", "4", "--device", "cpu"],
+        ["score", str(run), "--data", str(data), "--device", "cpu"],
+        ["inpaint", str(run), "--data", str(data), "--region", "random", "-n", "2", "--device",
+         "cpu"],
+    ]  # fmt: skip
+    # one interpreter runs the commands in turn, as `made ...` would (its start-up is torch's,
+    # paid once), in its own working directory, home and temporary folder
+    script = (
+        "import json, sys\nfrom made.cli import main\n"
+        "for argv in json.loads(sys.argv[1]):\n    assert main(argv) == 0, argv\n"
+    )
+    subprocess.run([sys.executable, "-c", script, json.dumps(commands)], cwd=cwd, env=env,
+                   check=True, capture_output=True, timeout=300)  # fmt: skip
     # a run's config names its data: later commands read that path, never write to it
     config = json.loads((run / "config.json").read_text())
     assert config["data"]["source"] == str(data)
-    before = data.read_bytes()
-    made("eval", str(run), "--device", "cpu")
-    made("sample", str(run), "-n", "4", "--device", "cpu")
-    made("score", str(run), "--data", str(data), "--device", "cpu")
-    made("inpaint", str(run), "--data", str(data), "--region", "random", "-n", "2", "--device",
-         "cpu")  # fmt: skip
     assert _tree(cwd) == set()  # nothing in the working directory
     assert data.read_bytes() == before
     written = _tree(elsewhere)
