@@ -297,3 +297,21 @@ def test_a_constant_column_never_draws_the_category_no_row_holds():
     filled = density.impute(frame)
     assert not any(v is None or v != v for v in filled[:, 0])
     assert all(v is None for v in filled[:, 2]) and (filled[:, 1] == "x").all()
+
+
+def test_impute_counts_only_the_gaps_it_can_fill(tmp_path, capsys):
+    """A column with no value at all has its gap as its one value: ``made impute`` neither
+    fills it nor counts it as filled (``gaps`` leaves a constant column out)."""
+    rows = [[f"{i / 7:.3f}" if i % 5 else "", "", "u" if i % 2 else "v"] for i in range(60)]
+    path = write_csv(tmp_path / "t.csv", ["a", "empty", "b"], rows)
+    run = tmp_path / "run"
+    code, _, err = _cli(["train", "--data", path, "--hidden", "8", "--epochs", "1", "--out", run,
+                         "--device", "cpu", "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    filled = tmp_path / "filled.csv"
+    code, printed, err = _cli(["impute", run, "--data", path, "--out", filled, "--device", "cpu"],
+                              capsys)  # fmt: skip
+    assert code == 0 and "filled 12 missing values in 12 rows" in printed, (printed, err)
+    with open(filled) as f:
+        after = list(csv.DictReader(f))
+    assert all(r["a"] not in ("", "NA") and r["empty"] == "" for r in after)  # kept as it was

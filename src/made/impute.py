@@ -25,11 +25,13 @@ __all__ = ["gaps", "impute", "table_samples"]
 
 
 def gaps(schema: TableSchema, x: np.ndarray) -> np.ndarray:
-    """``(N, D)``: where encoded rows ``x`` hold a missing value."""
+    """``(N, D)``: where encoded rows ``x`` hold a missing value to fill. A column with no
+    value at all (``TableSchema.fixed``) has none: its gap is its one value."""
     x = np.asarray(x, dtype=np.float64)
     out = np.isnan(x)
+    constant = {j for j, _ in schema.fixed}
     for j, col in enumerate(schema.columns):
-        if col.kind == "categorical" and col.missing:
+        if col.kind == "categorical" and col.missing and j not in constant:
             out[:, j] = np.rint(x[:, j]) == len(col.values) - 1
     return out
 
@@ -47,8 +49,6 @@ def impute(
     ``MAX_ROUNDS`` times in a row). Rows without gaps are returned as they are."""
     x = np.array(x, dtype=np.float64)
     holes = gaps(schema, x)
-    for j, _ in schema.fixed:  # a column with no value at all: its gap is its one value
-        holes[:, j] = False
     rows = np.flatnonzero(holes.any(axis=1))
     bounds = schema.sample_bounds()
     for _ in range(MAX_ROUNDS):
