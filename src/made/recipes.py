@@ -171,11 +171,15 @@ def recipe(name: str, num_train: int | None = None, num_dims: int | None = None)
         if cells <= AUTO_SMALL_CELLS:
             few = num_train < AUTO_MID_ROWS
             train["batch_size"] = AUTO_SMALL_BATCH if few else AUTO_MID_BATCH
-            mid = f"; {num_train:,} training rows (>= {AUTO_MID_ROWS}): as good held out as 16"
             why["batch_size"] = (
                 f"{train['batch_size']}: {cells:,} training cells (<= {AUTO_SMALL_CELLS:,}), a "
-                f"few steps an epoch at 128{'' if few else mid + ' in about 0.6 of the time'}"
+                "few steps an epoch at 128"
             )
+            if not few:
+                why["batch_size"] += (
+                    f"; {num_train:,} training rows (>= {AUTO_MID_ROWS}): as good held out as "
+                    "16 in about 0.6 of the time"
+                )
         return Recipe(
             name,
             model={**_REFERENCE_NETWORK, **model},
