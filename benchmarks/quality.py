@@ -98,6 +98,8 @@ def settings_for(name: str, which: str, data_source: str, epochs: int | None,
     loaded = load_data(data)
     request = RunRequest(data, "auto" if which == "tuned" else which)
     settings = request.resolve(len(loaded.splits["train"]), loaded.num_dims)
+    if which == "tuned" or epochs is not None:  # settings fixed here: nothing left to choose
+        settings = dataclasses.replace(settings, candidates={})
     if which == "tuned":
         change = TUNED[name]
         settings = dataclasses.replace(

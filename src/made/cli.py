@@ -65,6 +65,7 @@ from .runs import (
     train_run,
 )
 from .scoring import score_rows, write_scores
+from .selection import Trial
 from .settings import DATA_SETTINGS
 from .train import NonFiniteLossError
 from .version import __version__
@@ -353,6 +354,12 @@ class _Progress:
         for key, why in settings.choices.items():
             print(f"  {key}: {why}", flush=True)
 
+    def on_trial(self, trial: Trial) -> None:
+        """Say how a candidate the validation split is choosing among did."""
+        if not self.quiet:
+            print(f"choosing on validation: {trial.candidate}: {trial.valid_nll:.4f} nats at "
+                  f"best in {trial.epochs} epochs ({trial.seconds:.0f} s)", flush=True)  # fmt: skip
+
     def on_start(self, data: Dataset, model: MADE, first_epoch: int) -> None:
         from tqdm.auto import tqdm
 
@@ -437,7 +444,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
             out, _request(args), device=device, resume=args.resume, overwrite=args.overwrite,
             write=rank == 0, on_start=progress.on_start, on_step=progress.on_step,
             on_epoch=progress.on_epoch, on_kept=progress.on_kept,
-            on_settings=progress.on_settings,
+            on_settings=progress.on_settings, on_trial=progress.on_trial,
         )  # fmt: skip
     except KeyboardInterrupt as exc:
         progress.close()

@@ -14,10 +14,12 @@
   cap and a time limit), sized to the data: with fewer than 5 training rows per
   dimension, dropout 0.5 and an order-agnostic mixture of 8 masks; from 20,000 rows on, one
   layer of 4,000 units, dropout 0.3 and a learning rate of 1e-3; in between, the reference's
-  network with early stopping alone. Direct connections are kept unless their D x D weights
-  would outnumber the hidden layers' (more than about 1,250 dimensions); real-valued
-  dimensions get a mixture of 4 Gaussians; a small table (up to 100,000 training cells)
-  trains in batches of 16, or of 32 from 400 training rows on.
+  network with early stopping alone. On fewer than 50 rows per dimension (a set that is not
+  a table, of at most a million training cells) the validation split chooses among four
+  candidates instead (``auto_candidates``; ``made.selection``). Direct connections are
+  kept unless their D x D weights would outnumber the hidden layers' (more than about 1,250
+  dimensions); real-valued dimensions get a mixture of 4 Gaussians; a small table (up to
+  100,000 training cells) trains in batches of 16, or of 32 from 400 training rows on.
 
 ``benchmarks/README.md`` holds the measurements behind each choice. The module depends on
 nothing but the standard library, so the command line can name recipes without loading a
@@ -29,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RECIPES", "Recipe", "recipe"]
+__all__ = ["RECIPES", "Recipe", "auto_candidates", "recipe"]
 
 RECIPES = ("auto", "reference", "tutorial")
 
@@ -75,6 +77,29 @@ AUTO_SMALL_BATCH = 16
 # score the same within noise (-0.09 to +0.22 nats a row) in 0.54 to 0.62 of the time.
 AUTO_MID_ROWS = 400
 AUTO_MID_BATCH = 32
+# Fewer training rows than this per dimension (and fewer than AUTO_LARGE_ROWS rows, and at
+# most AUTO_CHOOSE_CELLS training cells): which regulariser wins differs from set to set by
+# nats (benchmarks/README.md, "Chosen on evidence"), so the auto recipe lets the validation
+# split choose among AUTO_CANDIDATES (``made.selection``), unless a setting they vary is given.
+AUTO_CHOOSE_ROWS_PER_DIM = 50
+AUTO_CHOOSE_CELLS = 1_000_000
+# Rungs of the choice: epochs per trial (each also ends where validation stalls, as a run
+# does). One rung, a race: every candidate trains until validation stops improving. The
+# slowest starters win on these sets (one layer of 500 over 32 orderings is last after 40
+# epochs on digits and MNIST 14 x 14, first at the end), and a trial restarts from scratch
+# at each rung, so a short first rung would cut the winners or cost more than the race.
+AUTO_CHOOSE_BUDGETS: tuple[int, ...] = (AUTO_MAX_EPOCHS,)
+# The candidates, in order of preference for ties: the size rule's own choice comes first.
+AUTO_CANDIDATES: dict[str, dict[str, Any]] = {
+    "one layer of 500, 32 orderings": {"hidden_sizes": [500], "dropout": 0.0, "num_masks": 32},
+    "dropout 0.5, 8 orderings": {"hidden_sizes": [512, 512], "dropout": 0.5, "num_masks": 8},
+    "dropout 0.5, one ordering": {"hidden_sizes": [512, 512], "dropout": 0.5, "num_masks": 1},
+    "early stopping alone": {"hidden_sizes": [512, 512], "dropout": 0.0, "num_masks": 1},
+}
+# The settings the candidates vary, and the one that bounds their trials: given any of them,
+# the recipe keeps its size rule and chooses nothing.
+AUTO_CHOSEN = ("hidden_sizes", "dropout", "num_masks", "order_agnostic", "epochs")
+
 # Gaussians per real-valued dimension: a mixture of 4 beats one Gaussian held out (5 seeds,
 # batch 16: wine 15.35 against 15.96 nats, breast cancer -2.48 against -1.94); binary and
 # categorical data have no real dimensions, so it changes nothing for them.
@@ -134,6 +159,24 @@ def _auto(num_train: int, num_dims: int) -> tuple[dict[str, Any], dict[str, Any]
     return _sized([4000], 0.3, 1, 1e-3, f"{rows} (>= {AUTO_LARGE_ROWS:,} rows)",
                   "dropout 0.3", "1e-3: a large set takes many steps an epoch, and 3e-3 "
                   "stalls above it")  # fmt: skip
+
+
+def auto_candidates(num_train: int, num_dims: int) -> dict[str, dict[str, Any]]:
+    """The settings the auto recipe chooses among on validation for data of ``num_train``
+    training rows of ``num_dims`` dimensions (name -> settings, the size rule's own choice
+    first), or none where it chooses by size alone: from AUTO_CHOOSE_ROWS_PER_DIM rows per
+    dimension, from AUTO_LARGE_ROWS rows, or above AUTO_CHOOSE_CELLS training cells."""
+    if (
+        num_train >= AUTO_CHOOSE_ROWS_PER_DIM * num_dims
+        or num_train >= AUTO_LARGE_ROWS
+        or num_train * num_dims > AUTO_CHOOSE_CELLS
+    ):
+        return {}
+    own, _, _ = _auto(num_train, num_dims)
+    options = {name: {**c, "order_agnostic": c["num_masks"] > 1}
+               for name, c in AUTO_CANDIDATES.items()}  # fmt: skip
+    first = [n for n, c in options.items() if all(own[k] == v for k, v in c.items())]
+    return {n: options[n] for n in [*first, *(n for n in options if n not in first)]}
 
 
 def recipe(name: str, num_train: int | None = None, num_dims: int | None = None) -> Recipe:

@@ -31,6 +31,7 @@ from .fileio import DamagedFileError, atomic_write_bytes, read_json, write_json
 from .impute import table_samples
 from .model import MADE
 from .plots import plot_columns, plot_loss, save_sample_grid
+from .recipes import AUTO_CHOOSE_BUDGETS
 from .rundir import (
     MARKER,
     RUN_FILES,
@@ -42,9 +43,10 @@ from .rundir import (
     run_lock,
     write_marker,
 )
-from .settings import DATA_FIXED, MODEL_SETTINGS, TRAIN_SETTINGS, resolve
+from .selection import Trial, successive_halving
+from .settings import DATA_FIXED, MODEL_SETTINGS, TRAIN_SETTINGS, Resolved, resolve
 from .settings import resume as resume_changes
-from .train import FitResult, fit
+from .train import FitResult, NonFiniteLossError, fit
 from .version import __version__
 
 __all__ = [
@@ -74,7 +76,11 @@ class RunSettings:
     ``MADEConfig`` that the data does not fix), the optimisation, and whether the model is
     class-conditional (the data's labels, one-hot, as context). ``recipe`` names the recipe
     the settings came from (``made.recipes``), ``choices`` why it chose what it sized to the
-    data. A ``RunRequest`` becomes one once the data is read (``made.settings.resolve``)."""
+    data. A ``RunRequest`` becomes one once the data is read (``made.settings.resolve``).
+    ``candidates``: the settings the validation split is still to choose among (the auto
+    recipe on few rows per dimension; ``made.selection``; a caller that changes the model
+    or the epochs after resolving should clear them); ``selection``: the trials that chose
+    these settings, once it has."""
 
     data: DataConfig
     model: dict[str, Any]
@@ -82,6 +88,8 @@ class RunSettings:
     conditional: bool = False
     recipe: str = "custom"
     choices: dict[str, str] = field(default_factory=dict)
+    candidates: dict[str, Resolved] = field(default_factory=dict)
+    selection: tuple[Trial, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,7 +100,17 @@ class RunSettings:
             "conditional": self.conditional,
             "recipe": self.recipe,
             "choices": self.choices,
+            **({"selection": [t.to_dict() for t in self.selection]} if self.selection else {}),
         }
+
+    def candidate(self, name: str) -> RunSettings:
+        """These settings with candidate ``name``'s (none left to choose): its model, and
+        validation scoring its masks; the rest of the training as these settings have it (a
+        caller may have changed it since they were resolved)."""
+        option = self.candidates[name]
+        train = replace(self.train, eval_ensemble=option.train.eval_ensemble)
+        return replace(self, model=option.model, train=train, choices=option.choices,
+                       candidates={})  # fmt: skip
 
     def flat(self) -> dict[str, Any]:
         """Every setting by name (the data's, the model's, the training's; ``seed`` is the
@@ -123,7 +141,7 @@ class RunRequest:
             num_dims,
         )
         return RunSettings(self.data, chosen.model, chosen.train, self.conditional,
-                           self.recipe, chosen.choices)  # fmt: skip
+                           self.recipe, chosen.choices, chosen.candidates)  # fmt: skip
 
 
 def read_record(run_dir: Path) -> dict[str, Any]:
@@ -256,6 +274,7 @@ def train_run(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     on_kept: Callable[[list[str]], None] | None = None,
     on_settings: Callable[[RunSettings], None] | None = None,
+    on_trial: Callable[[Trial], None] | None = None,
 ) -> tuple[dict[str, Any], FitResult]:
     """Train one run into ``out`` and return ``(summary, fit result)``.
 
@@ -268,7 +287,8 @@ def train_run(
     ``on_start(data, model, first_epoch)`` is called once the data and model are ready;
     ``on_kept(names)`` with the files ``overwrite`` left because made did not write them;
     ``on_settings(settings)`` with the settings the run trains with (the auto recipe's sized
-    to the data), before training starts.
+    to the data), before training starts; ``on_trial(trial)`` with each trial of the
+    candidates the validation split chooses among (``made.selection``), before that.
     A writing run holds the directory's lock throughout (see ``made.rundir``).
     """
     out = Path(out)
@@ -283,7 +303,7 @@ def train_run(
     # Everything that can be wrong with the data or the settings fails here, before the run
     # directory is created or cleared.
     settings, data, model, splits, contexts, config = _prepared(
-        out, settings, recorded, device, on_settings
+        out, settings, recorded, device, on_settings, on_trial
     )
     with run_lock(out) if write else nullcontext():
         if write and resume:  # the run's record, with the epochs or the data path it now has
@@ -329,12 +349,14 @@ def _resumed(
 def _prepared(
     out: Path, settings: RunSettings | RunRequest, recorded: dict[str, Any],
     device: torch.device | str, on_settings: Callable[[RunSettings], None] | None,
+    on_trial: Callable[[Trial], None] | None = None,
 ) -> tuple[RunSettings, Dataset, MADE, dict[str, torch.Tensor],
            dict[str, torch.Tensor | None], dict[str, Any]]:  # fmt: skip
     """The data read and checked (against a resumed run's fingerprint), the settings
-    resolved, the model built and the splits on the device, checked against it; and the
-    run's record. ``recorded``: a resumed run's ``config.json`` (empty for a new run), whose
-    table schema encodes the data as the run began, whatever its file holds now."""
+    resolved (and chosen on validation, where the recipe leaves candidates), the model
+    built and the splits on the device, checked against it; and the run's record.
+    ``recorded``: a resumed run's ``config.json`` (empty for a new run), whose table schema
+    encodes the data as the run began, whatever its file holds now."""
     resume = bool(recorded)
     settings = replace(settings, data=absolute_source(settings.data))
     data = load_data(settings.data, schema=_recorded_table(recorded, out) if resume else None)
@@ -346,14 +368,9 @@ def _prepared(
         raise RunError(f"{settings.data.source} is not the data this run was trained on: "
                        + "; ".join(changes))  # fmt: skip
     contexts = data_contexts(data, settings.conditional, device)
-    model_cfg = MADEConfig(
-        input_shape=data.shape,
-        num_categories=data.num_categories,
-        context_size=len(data.classes) if settings.conditional else 0,
-        missing=data.missing,
-        fixed=data.fixed,
-        **settings.model,
-    )
+    if settings.candidates and data.schema is None:  # a table's settings: tables' evidence
+        settings = choose_settings(settings, data, contexts, device, on_trial)
+    model_cfg = model_config(data, settings)
     if on_settings is not None:
         on_settings(settings)
     model = MADE.from_config(model_cfg).to(device)
@@ -372,6 +389,49 @@ def _prepared(
         "threads": torch.get_num_threads(),
     }
     return settings, data, model, splits, contexts, config
+
+
+def model_config(data: Dataset, settings: RunSettings) -> MADEConfig:
+    """The model ``settings`` build on ``data`` (which fixes its shape, categories, context,
+    missing and fixed dimensions)."""
+    return MADEConfig(
+        input_shape=data.shape,
+        num_categories=data.num_categories,
+        context_size=len(data.classes) if settings.conditional else 0,
+        missing=data.missing,
+        fixed=data.fixed,
+        **settings.model,
+    )
+
+
+def choose_settings(
+    settings: RunSettings, data: Dataset, contexts: dict[str, torch.Tensor | None],
+    device: torch.device | str, on_trial: Callable[[Trial], None] | None = None,
+) -> RunSettings:  # fmt: skip
+    """The candidate of ``settings`` that the validation split chooses (``made.selection``,
+    rungs of ``AUTO_CHOOSE_BUDGETS`` epochs), with the trials and why.
+    Each trial trains afresh in memory (nothing is written), stopping early as a run does; a
+    trial that diverges ranks last."""
+    train, valid = data.tensor("train", device), data.tensor("valid", device)
+
+    def train_for(name: str, budget: int) -> tuple[float, int]:
+        option = settings.candidate(name)
+        model = MADE.from_config(model_config(data, option)).to(device)
+        config = replace(option.train, epochs=min(budget, option.train.epochs))
+        try:
+            result = fit(model, train, valid, config, train_context=contexts["train"],
+                         valid_context=contexts["valid"])  # fmt: skip
+        except NonFiniteLossError:
+            return float("nan"), 0
+        return result.best_valid_nll, len(result.history)
+
+    choice = successive_halving(list(settings.candidates), train_for, AUTO_CHOOSE_BUDGETS,
+                                on_trial)  # fmt: skip
+    chosen = settings.candidate(choice.winner)
+    keys = [key for key, name in chosen.choices.items() if name == choice.winner]
+    why = {key: f"{choice.winner}: " + (choice.why() if i == 0 else "the same choice")
+           for i, key in enumerate(keys)}  # fmt: skip
+    return replace(chosen, choices={**chosen.choices, **why}, selection=choice.trials)
 
 
 def _train_and_report(

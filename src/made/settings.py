@@ -9,6 +9,10 @@ Settings come from three places, merged here and nowhere else:
 3. the rules between settings: one mask has one ordering, and validation scores the mixture
    of every mask.
 
+Where the auto recipe leaves a choice to the data's validation split (few rows per
+dimension: ``made.recipes.auto_candidates``), ``resolve`` also gives each candidate's
+settings, resolved by the same rules; the run chooses among them (``made.selection``).
+
 ``resolve`` applies them for a new run; ``resume`` says what a resumed run may change (the
 data's path, and a larger epoch count or time limit) and refuses anything else, naming the
 setting (``SettingError``: the command line names the flag instead).
@@ -23,7 +27,7 @@ from typing import Any
 
 from .config import DataConfig, MADEConfig, TrainConfig
 from .errors import SettingError
-from .recipes import recipe
+from .recipes import AUTO_CHOSEN, auto_candidates, recipe
 
 __all__ = [
     "DATA_FIXED",
@@ -61,6 +65,9 @@ class Resolved:
     model: dict[str, Any]
     train: TrainConfig
     choices: dict[str, str] = field(default_factory=dict)
+    # name -> the settings with that candidate, where the validation split chooses (the
+    # first is these settings' own); empty where the recipe chose by size alone
+    candidates: dict[str, Resolved] = field(default_factory=dict)
 
 
 def resolve(
@@ -75,8 +82,30 @@ def resolve(
     both) to values; ``num_train`` and ``num_dims`` (training rows, dimensions) size the
     ``auto`` recipe. Rules between settings apply to what was not given: a single mask has a
     single ordering, and validation scores the mixture of all the masks (``eval_ensemble``).
+    ``candidates`` holds the settings the validation split chooses among, where the auto
+    recipe leaves it a choice and none of the settings in ``AUTO_CHOSEN`` is given.
     ``ValueError`` names an unknown setting; the configs check every value.
     """
+    chosen = _resolve(recipe_name, given, num_train, num_dims)
+    if recipe_name != "auto" or set(given or {}) & set(AUTO_CHOSEN):
+        return chosen
+    assert num_train is not None and num_dims is not None  # recipe() has checked
+    options = {}
+    for name, change in auto_candidates(num_train, num_dims).items():
+        option = _resolve(recipe_name, {**(given or {}), **change}, num_train, num_dims)
+        options[name] = dataclasses.replace(
+            option, choices={**option.choices, **{k: name for k in change}}
+        )
+    return dataclasses.replace(chosen, candidates=options)
+
+
+def _resolve(
+    recipe_name: str,
+    given: Mapping[str, Any] | None,
+    num_train: int | None,
+    num_dims: int | None,
+) -> Resolved:
+    """``resolve`` without candidates."""
     given = dict(given or {})
     unknown = sorted(set(given) - set(MODEL_SETTINGS) - set(TRAIN_SETTINGS))
     if unknown:

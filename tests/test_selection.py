@@ -1,0 +1,122 @@
+"""Settings chosen on evidence (issue 28): on few rows per dimension the auto recipe lets the
+validation split choose among a few candidates by successive halving, says what won and why,
+and records it; a resumed run keeps the choice; given settings and tables are left alone."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import made.runs
+from made.config import DataConfig
+from made.recipes import AUTO_CANDIDATES, AUTO_CHOSEN, auto_candidates
+from made.runs import RunRequest, read_record, train_run
+from made.selection import successive_halving
+from made.settings import resolve
+
+
+# --------------------------------------------------------------------- successive halving
+def test_halving_keeps_the_better_half_each_rung_and_the_best_wins():
+    # scores per (candidate, budget): "slow" is worst at the short budget, best at the long
+    scores = {("a", 2): 5.0, ("b", 2): 3.0, ("c", 2): 4.0, ("d", 2): float("nan"),
+              ("b", 8): 2.5, ("c", 8): 1.0}  # fmt: skip
+    calls = []
+
+    def train_for(name: str, budget: int) -> tuple[float, int]:
+        calls.append((name, budget))
+        return scores[(name, budget)], budget - 1
+
+    seen = []
+    choice = successive_halving(["a", "b", "c", "d"], train_for, [2, 8], seen.append)
+    assert calls == [("a", 2), ("b", 2), ("c", 2), ("d", 2), ("b", 8), ("c", 8)]
+    assert choice.winner == "c"
+    assert [t.candidate for t in seen] == [c for c, _ in calls]
+    assert [(t.rung, t.budget, t.epochs) for t in choice.trials][-1] == (1, 8, 7)
+    # the diverged one ranks last; every candidate is named with its last score
+    why = choice.why()
+    assert why.index("c 1.00") < why.index("b 2.50") < why.index("a 5.00") < why.index("d nan")
+
+
+def test_halving_breaks_ties_for_the_earlier_candidate_and_stops_at_one():
+    choice = successive_halving(["x", "y", "z"], lambda n, b: (1.0, b), [3, 9, 27])
+    assert choice.winner == "x"
+    assert [(t.candidate, t.budget) for t in choice.trials] == [
+        ("x", 3), ("y", 3), ("z", 3), ("x", 9), ("y", 9)]  # fmt: skip
+    assert successive_halving(["only"], lambda n, b: 1 / 0, [3]).trials == ()
+    with pytest.raises(ValueError, match="budgets"):
+        successive_halving(["x", "y"], lambda n, b: (1.0, b), [])
+
+
+# ---------------------------------------------------------------------------- the recipe
+def test_auto_leaves_a_choice_only_on_few_rows_per_dimension_and_nothing_given():
+    few = resolve("auto", {}, 1400, 180)  # the 180-dimension set's shape
+    assert list(few.candidates) == list(auto_candidates(1400, 180))
+    first = next(iter(few.candidates.values()))
+    assert first.model == few.model and first.train == few.train  # its own choice first
+    for name, option in few.candidates.items():
+        assert option.model["dropout"] == AUTO_CANDIDATES[name]["dropout"]
+        assert option.model["order_agnostic"] == (option.model["num_masks"] > 1)
+        assert option.train.eval_ensemble == option.model["num_masks"]
+        assert option.choices["num_masks"] == name
+    assert resolve("auto", {}, 100_000, 180).candidates == {}  # many rows per dimension
+    assert resolve("auto", {}, 30_000, 784).candidates == {}  # a large set
+    assert resolve("reference", {}, 1400, 180).candidates == {}
+    for key, value in [("dropout", 0.1), ("epochs", 5), ("hidden_sizes", [64])]:
+        assert key in AUTO_CHOSEN and resolve("auto", {key: value}, 1400, 180).candidates == {}
+    assert resolve("auto", {"lr": 1e-3}, 1400, 180).candidates  # other settings: still chosen
+
+
+# ---------------------------------------------------------------------------------- a run
+@pytest.fixture
+def short_rungs(monkeypatch):
+    monkeypatch.setattr(made.runs, "AUTO_CHOOSE_BUDGETS", (2, 3))
+
+
+def _binary(tmp_path, rows: int = 120, dims: int = 6):
+    rng = np.random.default_rng(0)
+    z = rng.random(rows) < 0.5
+    x = (rng.random((rows, dims)) < np.where(z[:, None], 0.85, 0.15)).astype(np.uint8)
+    path = tmp_path / "bits.npy"
+    np.save(path, x)
+    return path
+
+
+def test_a_run_chooses_on_validation_says_why_and_resume_keeps_the_choice(tmp_path, short_rungs):
+    path = _binary(tmp_path)
+    trials = []
+    out = tmp_path / "run"
+    request = RunRequest(DataConfig(source=str(path)), given={"patience": 3})
+    summary, result = train_run(out, request, on_trial=trials.append)
+    record = read_record(out)
+    assert [t["candidate"] for t in record["selection"]] == [t.candidate for t in trials]
+    assert len(trials) == len(AUTO_CANDIDATES) + math.ceil(len(AUTO_CANDIDATES) / 2)
+    last = [t for t in trials if t.rung == 1]
+    winner = min(last, key=lambda t: t.valid_nll).candidate
+    for key, value in AUTO_CANDIDATES[winner].items():  # the run trained the winner
+        assert record["model"][key] == value
+    assert record["choices"]["hidden_sizes"].startswith(f"{winner}: best of 4 candidates")
+    assert summary["choices"]["dropout"]["value"] == AUTO_CANDIDATES[winner]["dropout"]
+    done = len(result.history)
+    train_run(out, RunRequest(DataConfig(source=str(path)), given={"epochs": done + 1}),
+              resume=True, on_trial=trials.append)  # fmt: skip
+    assert len(trials) == 6 and read_record(out)["selection"] == record["selection"]
+    assert read_record(out)["model"] == record["model"]
+
+
+def test_a_table_is_not_chosen_for(tmp_path, short_rungs):
+    """A table's settings were chosen on tables (made.recipes); given settings are left
+    alone too (``test_auto_leaves_a_choice_only_on_few_rows_per_dimension...``)."""
+    rng = np.random.default_rng(0)
+    table = tmp_path / "t.csv"
+    rows = ["a,b"] + [f"{rng.integers(3)},{'x' if rng.random() < 0.5 else 'y'}"
+                      for _ in range(60)]  # fmt: skip
+    table.write_text("\n".join(rows) + "\n")
+    trials = []
+    request = RunRequest(DataConfig(source=str(table)), given={"patience": 2})
+    assert request.resolve(54, 2).candidates  # the recipe would leave a choice...
+    train_run(tmp_path / "t", request, on_trial=trials.append)
+    assert trials == []  # ...but a table keeps tables' settings
+    assert "selection" not in json.loads((tmp_path / "t" / "config.json").read_text())
