@@ -1,12 +1,12 @@
-"""The auto recipe's candidates on small binary stand-ins: which wins, and what halving picks.
+"""The auto recipe's candidates on small binary stand-ins: which wins, and what auto picks.
 
 On few rows per dimension the auto recipe lets the validation split choose among
-``made.recipes.AUTO_CANDIDATES`` by successive halving (``made.selection``). Here every
-candidate trains to the end on each stand-in (the auto recipe's settings with the
-candidate's, the same seed), is scored on validation and on test rows, and the pick that
-successive halving makes is read from those same runs: a trial of B epochs is the first B
-epochs of the full run (same seed, constant rate), so halving's rungs need no training of
-their own. Stand-ins (public, generated from ``../shared/data/binarized_mnist.npz`` and
+``made.recipes.AUTO_CANDIDATES`` (``made.selection``). Here every candidate trains to the
+end on each stand-in (the auto recipe's settings with the candidate's, the same seed), is
+scored on validation and on test rows, and the pick that ``successive_halving`` makes over
+the recipe's rungs is read from those same runs: a trial of B epochs is the first B epochs
+of the full run (same seed, constant rate), so the rungs need no training of their own.
+Stand-ins (public, generated from ``../shared/data/binarized_mnist.npz`` and
 scikit-learn's digits, random rows of each split):
 
 - ``mnist14-1400``: 1,400 training rows of MNIST pooled to 14 x 14 (196 dimensions, 7 rows
@@ -94,9 +94,10 @@ def run_candidate(name: str, data: list[torch.Tensor], max_epochs: int | None) -
     }
 
 
-def halving_pick(runs: dict[str, dict[str, Any]], order: list[str]) -> str:
-    """What ``successive_halving`` picks, read from full runs: a trial of B epochs is the
-    first B epochs of its run (its best validation NLL there, stopping where the run did)."""
+def auto_pick(runs: dict[str, dict[str, Any]], order: list[str]) -> str:
+    """What the auto recipe picks (``successive_halving`` over ``AUTO_CHOOSE_BUDGETS``),
+    read from full runs: a trial of B epochs is the first B epochs of its run (its best
+    validation NLL there, stopping where the run did)."""
 
     def train_for(name: str, budget: int) -> tuple[float, int]:
         curve = runs[name]["curve"][:budget]
@@ -129,9 +130,9 @@ def main() -> None:
                   f"{r['seconds']:5.0f} s", flush=True)  # fmt: skip
         own = next(iter(resolve("auto", {}, rows, dims).candidates), None)
         order = sorted(names, key=lambda n: n != own)  # the size rule's own first, as auto
-        pick = halving_pick(runs, order)
-        print(f"{set_name}: successive halving picks {pick!r} (test {runs[pick]['test_nll']:.2f})")
-        results[set_name] = {"rows": rows, "dims": dims, "size_rule": own, "halving_pick": pick,
+        pick = auto_pick(runs, order)
+        print(f"{set_name}: auto picks {pick!r} (test {runs[pick]['test_nll']:.2f})")
+        results[set_name] = {"rows": rows, "dims": dims, "size_rule": own, "pick": pick,
                              "candidates": runs}  # fmt: skip
     if args.json is not None and not args.quick:
         merge_json(args.json, "stand-ins", {**results, "machine": machine(torch.device("cpu")),

@@ -40,7 +40,7 @@ from common import machine, merge_json, pick_device, portable  # noqa: E402
 from made.config import PRECISIONS, DataConfig  # noqa: E402
 from made.data import NAMED_SETS, load_data  # noqa: E402
 from made.fileio import save_figure  # noqa: E402
-from made.runs import RunRequest, RunSettings, train_run  # noqa: E402
+from made.runs import RunRequest, RunSettings, read_record, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "binarized_mnist.npz"
@@ -132,11 +132,13 @@ def run_one(name: str, which: str, args: argparse.Namespace) -> dict[str, Any]:
     print(f"  {name:13s} {which:9s} {result.precision:8s} test NLL {summary['test_nll']:8.3f} nats "
           f"(valid {summary['best_valid_nll']:.3f}), best epoch {summary['best_epoch']}"
           f"/{summary['epochs']}, {summary['train_seconds']:.0f} s", flush=True)  # fmt: skip
+    record = read_record(out)  # the settings it trained with: auto may have chosen them
     return {
         "data": name,
         "recipe": which,
-        "model": settings.model,
-        "train": settings.train.to_dict(),
+        "model": {k: v for k, v in record["model"].items() if k in settings.model},
+        "train": record["train"],
+        **({"selection": record["selection"]} if "selection" in record else {}),
         "test_nll": summary["test_nll"],
         "best_valid_nll": summary["best_valid_nll"],
         "test_bits_per_dim": summary["test_bits_per_dim"],

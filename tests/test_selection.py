@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import made.runs
+from made.cli import main
 from made.config import DataConfig
 from made.recipes import AUTO_CANDIDATES, AUTO_CHOSEN, auto_candidates
 from made.runs import RunRequest, read_record, train_run
@@ -84,25 +85,32 @@ def _binary(tmp_path, rows: int = 120, dims: int = 6):
     return path
 
 
-def test_a_run_chooses_on_validation_says_why_and_resume_keeps_the_choice(tmp_path, short_rungs):
+def test_a_run_chooses_on_validation_says_why_and_resume_keeps_the_choice(
+    tmp_path, short_rungs, capsys
+):
     path = _binary(tmp_path)
-    trials = []
     out = tmp_path / "run"
-    request = RunRequest(DataConfig(source=str(path)), given={"patience": 3})
-    summary, result = train_run(out, request, on_trial=trials.append)
+    assert main(["train", "--data", str(path), "--out", str(out), "--patience", "3",
+                 "--device", "cpu"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
     record = read_record(out)
-    assert [t["candidate"] for t in record["selection"]] == [t.candidate for t in trials]
+    trials = record["selection"]
     assert len(trials) == len(AUTO_CANDIDATES) + math.ceil(len(AUTO_CANDIDATES) / 2)
-    last = [t for t in trials if t.rung == 1]
-    winner = min(last, key=lambda t: t.valid_nll).candidate
+    for t in trials:  # each trial said as it ended
+        assert f"choosing on validation: {t['candidate']}: {t['valid_nll']:.4f} nats" in printed
+    winner = min((t for t in trials if t["rung"] == 1), key=lambda t: t["valid_nll"])
+    winner = winner["candidate"]
     for key, value in AUTO_CANDIDATES[winner].items():  # the run trained the winner
         assert record["model"][key] == value
     assert record["choices"]["hidden_sizes"].startswith(f"{winner}: best of 4 candidates")
+    assert f"hidden_sizes: {winner}: best of 4 candidates" in printed
+    summary = json.loads((out / "summary.json").read_text())
     assert summary["choices"]["dropout"]["value"] == AUTO_CANDIDATES[winner]["dropout"]
-    done = len(result.history)
-    train_run(out, RunRequest(DataConfig(source=str(path)), given={"epochs": done + 1}),
-              resume=True, on_trial=trials.append)  # fmt: skip
-    assert len(trials) == 6 and read_record(out)["selection"] == record["selection"]
+    again = []
+    train_run(out, RunRequest(DataConfig(source=str(path)),
+                              given={"epochs": summary["epochs"] + 1}),
+              resume=True, on_trial=again.append)  # fmt: skip
+    assert again == [] and read_record(out)["selection"] == trials
     assert read_record(out)["model"] == record["model"]
 
 
