@@ -29,8 +29,8 @@ __all__ = ["Choice", "Trial", "successive_halving"]
 @dataclass(frozen=True)
 class Trial:
     """One candidate trained for one rung: ``budget`` epochs at most, ``epochs`` trained
-    (fewer when early stopping ended it), ``valid_nll`` its best validation NLL (infinite
-    for a candidate whose training diverged), ``seconds`` it took."""
+    (fewer when early stopping ended it), ``valid_nll`` its best validation NLL (NaN for
+    a candidate whose training diverged), ``seconds`` it took."""
 
     candidate: str
     rung: int
@@ -40,7 +40,11 @@ class Trial:
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As JSON holds it: a NaN or infinite NLL (a diverged trial) as None."""
+        record = asdict(self)
+        if not math.isfinite(self.valid_nll):
+            record["valid_nll"] = None
+        return record
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Choice:
             last[t.candidate] = t
         ranked = sorted(last.values(), key=lambda t: (-t.rung, _score(t.valid_nll)))
         scores = "; ".join(f"{t.candidate} {t.valid_nll:.2f} after {t.epochs} epochs"
+                           if math.isfinite(t.valid_nll) else f"{t.candidate} diverged"
                            for t in ranked)  # fmt: skip
         how = ("by successive halving" if any(t.rung for t in self.trials)
                else "each trained until validation stopped improving")  # fmt: skip
