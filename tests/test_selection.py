@@ -96,6 +96,10 @@ def test_a_run_chooses_on_validation_says_why_and_resume_keeps_the_choice(
     assert main(["train", "--data", str(path), "--out", str(out), "--patience", "3",
                  "--device", "cpu"]) == 0  # fmt: skip
     printed = capsys.readouterr().out
+    assert printed.startswith(
+        "auto: few rows per dimension, so the validation split chooses "
+        f"among {len(AUTO_CANDIDATES)} candidates"
+    )  # said first
     record = read_record(out)
     trials = record["selection"]
     assert len(trials) == len(AUTO_CANDIDATES) + math.ceil(len(AUTO_CANDIDATES) / 2)

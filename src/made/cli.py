@@ -354,6 +354,13 @@ class _Progress:
         for key, why in settings.choices.items():
             print(f"  {key}: {why}", flush=True)
 
+    def on_choose(self, names: list[str]) -> None:
+        """Say that the validation split chooses the settings first, and among what."""
+        if not self.quiet:
+            print(f"auto: few rows per dimension, so the validation split chooses among "
+                  f"{len(names)} candidates, each trained until validation stops improving "
+                  f"(each as long as a run): {'; '.join(names)}", flush=True)  # fmt: skip
+
     def on_trial(self, trial: Trial) -> None:
         """Say how a candidate the validation split is choosing among did."""
         if not self.quiet:
@@ -445,6 +452,7 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
             write=rank == 0, on_start=progress.on_start, on_step=progress.on_step,
             on_epoch=progress.on_epoch, on_kept=progress.on_kept,
             on_settings=progress.on_settings, on_trial=progress.on_trial,
+            on_choose=progress.on_choose,
         )  # fmt: skip
     except KeyboardInterrupt as exc:
         progress.close()

@@ -275,6 +275,7 @@ def train_run(
     on_kept: Callable[[list[str]], None] | None = None,
     on_settings: Callable[[RunSettings], None] | None = None,
     on_trial: Callable[[Trial], None] | None = None,
+    on_choose: Callable[[list[str]], None] | None = None,
 ) -> tuple[dict[str, Any], FitResult]:
     """Train one run into ``out`` and return ``(summary, fit result)``.
 
@@ -287,8 +288,9 @@ def train_run(
     ``on_start(data, model, first_epoch)`` is called once the data and model are ready;
     ``on_kept(names)`` with the files ``overwrite`` left because made did not write them;
     ``on_settings(settings)`` with the settings the run trains with (the auto recipe's sized
-    to the data), before training starts; ``on_trial(trial)`` with each trial of the
-    candidates the validation split chooses among (``made.selection``), before that.
+    to the data), before training starts; ``on_choose(names)`` with the candidates the
+    validation split is about to choose among (``made.selection``), and ``on_trial(trial)``
+    with each trial as it ends, before that.
     A writing run holds the directory's lock throughout (see ``made.rundir``).
     """
     out = Path(out)
@@ -303,7 +305,7 @@ def train_run(
     # Everything that can be wrong with the data or the settings fails here, before the run
     # directory is created or cleared.
     settings, data, model, splits, contexts, config = _prepared(
-        out, settings, recorded, device, on_settings, on_trial
+        out, settings, recorded, device, on_settings, on_trial, on_choose
     )
     with run_lock(out) if write else nullcontext():
         if write and resume:  # the run's record, with the epochs or the data path it now has
@@ -350,6 +352,7 @@ def _prepared(
     out: Path, settings: RunSettings | RunRequest, recorded: dict[str, Any],
     device: torch.device | str, on_settings: Callable[[RunSettings], None] | None,
     on_trial: Callable[[Trial], None] | None = None,
+    on_choose: Callable[[list[str]], None] | None = None,
 ) -> tuple[RunSettings, Dataset, MADE, dict[str, torch.Tensor],
            dict[str, torch.Tensor | None], dict[str, Any]]:  # fmt: skip
     """The data read and checked (against a resumed run's fingerprint), the settings
@@ -369,6 +372,8 @@ def _prepared(
                        + "; ".join(changes))  # fmt: skip
     contexts = data_contexts(data, settings.conditional, device)
     if settings.candidates and data.schema is None:  # a table's settings: tables' evidence
+        if on_choose is not None:
+            on_choose(list(settings.candidates))
         settings = choose_settings(settings, data, contexts, device, on_trial)
     model_cfg = model_config(data, settings)
     if on_settings is not None:
