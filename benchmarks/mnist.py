@@ -115,6 +115,12 @@ EXPERIMENTS = {
         train={**_ADAM, **_MIXTURE, "weight_decay": 1e-4},
         ensembles=(1, 8, 32),
     ),
+    "connectivity-nodecay": Experiment(
+        "connectivity, without weight decay: the mixture of masks as the only regulariser",
+        model={**_NET, "num_masks": 32, "ordering": "natural"},
+        train={**_ADAM, **_MIXTURE, "weight_decay": 0.0},
+        ensembles=(1, 8, 32),
+    ),
     "best": Experiment(
         "our best model: 2 hidden layers of 2000, order-agnostic over 128 masks; "
         "test ensembles of 1, 8, 32 and 128 masks",
