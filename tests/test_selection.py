@@ -68,7 +68,8 @@ def test_auto_leaves_a_choice_only_on_few_rows_per_dimension_and_nothing_given()
     assert resolve("auto", {}, 100_000, 180).candidates == {}  # many rows per dimension
     assert resolve("auto", {}, 30_000, 784).candidates == {}  # a large set
     assert resolve("reference", {}, 1400, 180).candidates == {}
-    for key, value in [("dropout", 0.1), ("epochs", 5), ("hidden_sizes", [64])]:
+    for key, value in [("dropout", 0.1), ("epochs", 5), ("hidden_sizes", [64]),
+                       ("time_limit", 60.0)]:  # fmt: skip
         assert key in AUTO_CHOSEN and resolve("auto", {key: value}, 1400, 180).candidates == {}
     assert resolve("auto", {"lr": 1e-3}, 1400, 180).candidates  # other settings: still chosen
 

@@ -96,9 +96,10 @@ AUTO_CANDIDATES: dict[str, dict[str, Any]] = {
     "dropout 0.5, one ordering": {"hidden_sizes": [512, 512], "dropout": 0.5, "num_masks": 1},
     "early stopping alone": {"hidden_sizes": [512, 512], "dropout": 0.0, "num_masks": 1},
 }
-# The settings the candidates vary, and the one that bounds their trials: given any of them,
-# the recipe keeps its size rule and chooses nothing.
-AUTO_CHOSEN = ("hidden_sizes", "dropout", "num_masks", "order_agnostic", "epochs")
+# The settings the candidates vary, and those that bound a run (its trials would each take
+# the bound, the run several times it): given any of them, the recipe keeps its size rule
+# and chooses nothing.
+AUTO_CHOSEN = ("hidden_sizes", "dropout", "num_masks", "order_agnostic", "epochs", "time_limit")
 
 # Gaussians per real-valued dimension: a mixture of 4 beats one Gaussian held out (5 seeds,
 # batch 16: wine 15.35 against 15.96 nats, breast cancer -2.48 against -1.94); binary and
