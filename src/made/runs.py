@@ -371,15 +371,15 @@ def _prepared(
         raise RunError(f"{settings.data.source} is not the data this run was trained on: "
                        + "; ".join(changes))  # fmt: skip
     contexts = data_contexts(data, settings.conditional, device)
+    splits = {s: data.tensor(s, device) for s in ("train", "valid", "test")}
     if settings.candidates and data.schema is None:  # a table's settings: tables' evidence
         if on_choose is not None:
             on_choose(list(settings.candidates))
-        settings = choose_settings(settings, data, contexts, device, on_trial)
+        settings = choose_settings(settings, data, splits, contexts, device, on_trial)
     model_cfg = model_config(data, settings)
     if on_settings is not None:
         on_settings(settings)
     model = MADE.from_config(model_cfg).to(device)
-    splits = {s: data.tensor(s, device) for s in ("train", "valid", "test")}
     for s, x in splits.items():
         splits[s], contexts[s] = model.validate(x, contexts[s])
     config = {
@@ -410,14 +410,16 @@ def model_config(data: Dataset, settings: RunSettings) -> MADEConfig:
 
 
 def choose_settings(
-    settings: RunSettings, data: Dataset, contexts: dict[str, torch.Tensor | None],
-    device: torch.device | str, on_trial: Callable[[Trial], None] | None = None,
+    settings: RunSettings, data: Dataset, splits: dict[str, torch.Tensor],
+    contexts: dict[str, torch.Tensor | None], device: torch.device | str,
+    on_trial: Callable[[Trial], None] | None = None,
 ) -> RunSettings:  # fmt: skip
     """The candidate of ``settings`` that the validation split chooses (``made.selection``,
-    rungs of ``AUTO_CHOOSE_BUDGETS`` epochs), with the trials and why.
+    rungs of ``AUTO_CHOOSE_BUDGETS`` epochs), with the trials and why. ``splits``: the
+    data's splits on ``device``, as the run itself trains on them.
     Each trial trains afresh in memory (nothing is written), stopping early as a run does; a
     trial that diverges ranks last."""
-    train, valid = data.tensor("train", device), data.tensor("valid", device)
+    train, valid = splits["train"], splits["valid"]
 
     def train_for(name: str, budget: int) -> tuple[float, int]:
         option = settings.candidate(name)
