@@ -75,10 +75,9 @@ def run_candidate(name: str, data: list[torch.Tensor], max_epochs: int | None) -
     """Train the auto recipe with candidate ``name`` to the end; its curve and scores."""
     train, valid, test = data
     given = {**AUTO_CANDIDATES[name], "seed": 0}
-    given["order_agnostic"] = given["num_masks"] > 1
-    chosen = resolve("auto", given, len(train), train.shape[1])
     if max_epochs is not None:
-        chosen = resolve("auto", {**given, "epochs": max_epochs}, len(train), train.shape[1])
+        given["epochs"] = max_epochs
+    chosen = resolve("auto", given, len(train), train.shape[1])
     model = MADE(train.shape[1], **chosen.model)
     start = time.perf_counter()
     result = fit(model, train, valid, chosen.train)

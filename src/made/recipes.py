@@ -91,11 +91,15 @@ AUTO_CHOOSE_CELLS = 1_000_000
 AUTO_CHOOSE_BUDGETS: tuple[int, ...] = (AUTO_MAX_EPOCHS,)
 # The candidates, in order of preference for ties: the size rule's own choice comes first.
 AUTO_CANDIDATES: dict[str, dict[str, Any]] = {
-    "one layer of 500, 32 orderings": {"hidden_sizes": [500], "dropout": 0.0, "num_masks": 32},
-    "dropout 0.5, 8 orderings": {"hidden_sizes": [512, 512], "dropout": 0.5, "num_masks": 8},
-    "dropout 0.5, one ordering": {"hidden_sizes": [512, 512], "dropout": 0.5, "num_masks": 1},
-    "early stopping alone": {"hidden_sizes": [512, 512], "dropout": 0.0, "num_masks": 1},
-}
+    "one layer of 500, 32 orderings": {"hidden_sizes": [500], "dropout": 0.0, "num_masks": 32,
+                                       "order_agnostic": True},
+    "dropout 0.5, 8 orderings": {"hidden_sizes": [512, 512], "dropout": 0.5, "num_masks": 8,
+                                 "order_agnostic": True},
+    "dropout 0.5, one ordering": {"hidden_sizes": [512, 512], "dropout": 0.5, "num_masks": 1,
+                                  "order_agnostic": False},
+    "early stopping alone": {"hidden_sizes": [512, 512], "dropout": 0.0, "num_masks": 1,
+                             "order_agnostic": False},
+}  # fmt: skip
 # The settings the candidates vary, and those that bound a run (its trials would each take
 # the bound, the run several times it): given any of them, the recipe keeps its size rule
 # and chooses nothing.
@@ -174,10 +178,9 @@ def auto_candidates(num_train: int, num_dims: int) -> dict[str, dict[str, Any]]:
     ):
         return {}
     own, _, _ = _auto(num_train, num_dims)
-    options = {name: {**c, "order_agnostic": c["num_masks"] > 1}
-               for name, c in AUTO_CANDIDATES.items()}  # fmt: skip
-    first = [n for n, c in options.items() if all(own[k] == v for k, v in c.items())]
-    return {n: options[n] for n in [*first, *(n for n in options if n not in first)]}
+    first = [n for n, c in AUTO_CANDIDATES.items() if all(own[k] == v for k, v in c.items())]
+    order = [*first, *(n for n in AUTO_CANDIDATES if n not in first)]
+    return {n: dict(AUTO_CANDIDATES[n]) for n in order}
 
 
 def recipe(name: str, num_train: int | None = None, num_dims: int | None = None) -> Recipe:

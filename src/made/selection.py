@@ -54,10 +54,6 @@ class Choice:
     winner: str
     trials: tuple[Trial, ...]
 
-    @property
-    def seconds(self) -> float:
-        return sum(t.seconds for t in self.trials)
-
     def why(self) -> str:
         """The choice in one line: each candidate's best validation NLL at the last rung it
         reached, the winner first."""
