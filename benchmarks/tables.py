@@ -16,6 +16,11 @@ The batch sizes of the tables of 800 to 2,300 rows (``made.recipes.AUTO_MID_ROWS
         --json benchmarks/results/tables.json
     python benchmarks/tables.py --tables fair,anes96 --seeds 4 --key batch-4-seeds \
         --candidates "batch 16;batch 32" --json benchmarks/results/tables.json
+
+Noise on the real columns while training (``MADEDensity(noise=...)``):
+
+    python benchmarks/tables.py --tables penguins,wine,breast-cancer,iris,diabetes,grunfeld \
+        --candidates "default;noise 0.1;noise 0.3" --key noise --json benchmarks/results/tables.json
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "[256] x1": {"hidden_sizes": (256,), "n_models": 1},
 }
 # Named with --candidates only: the defaults, batch sizes (the auto recipe's: 16, or 32 from
-# 400 rows on) and a narrower network.
+# 400 rows on), a narrower network, and noise on the real columns while training.
 STUDIES: dict[str, dict[str, Any]] = {
     "default": {},
     "[256,256] x5 folds": {"hidden_sizes": (256, 256)},
@@ -54,6 +59,8 @@ STUDIES: dict[str, dict[str, Any]] = {
     "batch 128": {"batch_size": 128},
     "batch 64 x1": {"batch_size": 64, "n_models": 1},
     "batch 16 x1": {"batch_size": 16, "n_models": 1},
+    "noise 0.1": {"noise": 0.1},
+    "noise 0.3": {"noise": 0.3},
 }
 
 

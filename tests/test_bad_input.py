@@ -193,6 +193,7 @@ CLI_CASES = [
      "argument --seed: expected an int in 0..9223372036854775807"),
     ("a negative weight decay", ["train", "--weight-decay", "-1"],
      "argument --weight-decay: expected a number >= 0"),
+    ("a negative noise", ["train", "--noise", "-0.1"], "argument --noise: expected a number >= 0"),
     ("more categories declared than 16 bits hold", ["train", "--categories", "100000"],
      "argument --categories: category counts must be between 2 and 65,536"),
     ("a hidden layer of a million units", ["train", "--hidden", "1000000"],

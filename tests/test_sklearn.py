@@ -260,3 +260,23 @@ def test_progress_names_the_model_of_the_mixture_that_trains(capsys):
     out = capsys.readouterr().out
     assert "model 1 of 2: 30 rows, 30 held out" in out and "model 2 of 2" in out
     assert out.count("epoch") == 4
+
+
+def test_noise_reaches_every_model_of_the_mixture_and_is_checked(monkeypatch):
+    import made.sklearn
+
+    seen = []
+
+    def recording(model, train, valid, config, **kwargs):
+        seen.append(config.noise)
+        return fit(model, train, valid, config, **kwargs)
+
+    fit = made.sklearn.fit
+    monkeypatch.setattr(made.sklearn, "fit", recording)
+    x = _table(60)
+    MADEDensity(n_models=2, noise=0.3, hidden_sizes=(8,), max_epochs=1).fit(x)
+    MADEDensity(n_models=1, hidden_sizes=(8,), max_epochs=1).fit(x)
+    assert seen == [0.3, 0.3, 0.0]  # the recipe's: none
+    for bad in (-1, "high", True, float("nan")):
+        with pytest.raises(ValueError, match="noise must be"):
+            MADEDensity(noise=bad, n_models=1, hidden_sizes=(8,), max_epochs=1).fit(x)

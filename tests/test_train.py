@@ -324,3 +324,54 @@ def test_an_error_after_an_epoch_leaves_that_epochs_files_on_disk(data, tmp_path
     assert payload["epoch"] == 1
     assert (tmp_path / "run" / "best.pt").is_file()
     assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) >= 1
+
+
+def test_noise_perturbs_the_real_dimensions_of_each_batch_and_nothing_else(monkeypatch):
+    import made.train
+
+    seen = []
+    objective_forward = made.train._Objective.forward
+
+    def recording(self, x, context):
+        seen.append(x.detach().clone())
+        return objective_forward(self, x, context)
+
+    monkeypatch.setattr(made.train._Objective, "forward", recording)
+    g = torch.Generator().manual_seed(0)
+    rows = torch.cat([torch.randn(40, 1, generator=g), torch.randint(0, 3, (40, 1), generator=g),
+                      torch.randn(40, 1, generator=g)], 1).double()  # fmt: skip
+    rows[::7, 2] = float("nan")  # missing values stay missing
+
+    def train(noise):
+        seen.clear()
+        model = MADE(3, [8], num_categories=[0, 3, 0], missing=[2], seed=0).double()
+        config = TrainConfig(epochs=2, batch_size=40, seed=1, noise=noise, precision="float32")
+        fit(model, rows, rows, config)
+        return list(seen)
+
+    plain, noisy = train(0.0), train(0.5)
+    for p, n in zip(plain, noisy, strict=True):
+        assert torch.equal(p[:, 1], n[:, 1])  # the categorical column as it was
+        assert torch.equal(p[:, 2].isnan(), n[:, 2].isnan())
+        shift = (n - p)[:, [0, 2]]
+        shift = shift[~shift.isnan()]
+        assert 0.3 < float(shift.std()) < 0.7 and float(shift.abs().min()) > 0
+    assert not torch.equal(noisy[0], noisy[1])  # drawn afresh at every step
+    assert train(0.5)[1].nan_to_num().equal(noisy[1].nan_to_num())  # and reproducibly
+    for bad in (-0.1, float("nan"), "0.1"):
+        with pytest.raises(ValueError, match="noise must be"):
+            TrainConfig(noise=bad)
+
+
+def test_a_run_with_noise_resumes_exactly(tmp_path):
+    g = torch.Generator().manual_seed(3)
+    rows = torch.cat([torch.randn(200, 2, generator=g),
+                      torch.randint(0, 2, (200, 1), generator=g)], 1)  # fmt: skip
+    cfg = TrainConfig(epochs=4, batch_size=32, seed=5, noise=0.2, precision="float32")
+    whole, full, resumed, part = whole_and_resumed(
+        lambda: MADE(3, [16], num_categories=[0, 0, 2], seed=3), rows[:150], rows[150:], cfg,
+        tmp_path,
+    )  # fmt: skip
+    assert part.resumed_from == 3
+    assert [h["train_loss"] for h in part.history] == [h["train_loss"] for h in full.history]
+    assert torch.equal(_flat(resumed), _flat(whole))

@@ -80,6 +80,12 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         max_epochs: at most this many epochs (None: the recipe's 1,000).
         patience: stop after this many epochs without a better held-out NLL; None: the
             recipe's (10).
+        noise: the standard deviation of Gaussian noise added afresh at every step to the
+            real columns of the training rows, in standard deviations of each column
+            (``TrainConfig.noise``); None: the recipe's (0). It smooths what a few rows of
+            many columns teach the model, and how much helps differs by table (held out:
+            0.3 gains 0.48 nats a row on wine, 0.1 loses 1 to 7 on breast cancer, diabetes
+            and grunfeld), so choose it on held-out rows, e.g. with ``GridSearchCV``.
         batch_size: rows per step; ``"auto"``: the recipe's, 16 for a small table (up to
             100,000 training cells; 32 from 400 training rows on), else 128. At 128 an
             epoch of a hundred rows is one step, and early stopping ends the training after
@@ -128,6 +134,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         lr: float | None = None,
         max_epochs: int | None = None,
         patience: int | None = None,
+        noise: float | None = None,
         batch_size: int | str = "auto",
         validation_fraction: float = 0.1,
         contamination: float = 0.1,
@@ -147,6 +154,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         self.lr = lr
         self.max_epochs = max_epochs
         self.patience = patience
+        self.noise = noise
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.contamination = contamination
@@ -288,7 +296,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         (``made.settings.resolve``, as ``made train`` does)."""
         given = {"hidden_sizes": self.hidden_sizes, "num_masks": self.num_masks,
                  "dropout": self.dropout, "num_components": self.num_components, "lr": self.lr,
-                 "epochs": self.max_epochs, "patience": self.patience,
+                 "epochs": self.max_epochs, "patience": self.patience, "noise": self.noise,
                  "precision": self.precision, "batch_size": batch, "seed": seed}  # fmt: skip
         if given["hidden_sizes"] is not None:
             given["hidden_sizes"] = tuple(given["hidden_sizes"])

@@ -49,6 +49,7 @@ __all__ = [
 
 _BATCH_STREAM = 0xBA7C
 _DROPOUT_STREAM = 0xD709
+_NOISE_STREAM = 0x9015
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -281,6 +282,8 @@ def fit(
         loop.dropout = torch.Generator(device=train.device)
         loop.dropout.manual_seed(derive_seed(config.seed, _DROPOUT_STREAM))
         model.net.dropout_generator = loop.dropout
+    if config.noise > 0 and model.config.real_dims:  # seeded on the CPU, saved to resume
+        loop.noise = make_generator(config.seed, _NOISE_STREAM)
     loop.best_state = copy.deepcopy(model.state_dict())
     if resume:
         _restore(loop, model, run_dir, train.device, write)
@@ -418,6 +421,7 @@ class _Loop:
     best_state: dict[str, torch.Tensor] | None = None
     average: list[torch.Tensor] | None = None  # the weights' moving average, if kept
     dropout: torch.Generator | None = None  # draws the dropped units, if any
+    noise: torch.Generator | None = None  # draws the noise on real dimensions, if any
     writer: _Writer = field(default_factory=_Writer)  # writes the run directory's files
 
 
@@ -428,6 +432,19 @@ def _stop_reason(config: TrainConfig, loop: _Loop) -> str | None:
     if config.time_limit is not None and loop.result.train_seconds >= config.time_limit:
         return "time_limit"
     return None
+
+
+def _jitter(
+    rows: torch.Tensor, model: MADE, std: float, generator: torch.Generator
+) -> torch.Tensor:
+    """``rows`` with Gaussian noise of ``std`` added to the model's real dimensions
+    (``TrainConfig.noise``; a missing value, NaN, stays missing), drawn on the CPU from
+    ``generator`` (the loop's own, saved in its checkpoints: a resumed run draws the same)."""
+    real = list(model.config.real_dims)
+    flat = rows.reshape(len(rows), -1).clone()
+    noise = torch.randn(len(rows), len(real), generator=generator, dtype=torch.float64)
+    flat[:, real] += (std * noise).to(flat.device, flat.dtype)
+    return flat.view_as(rows)
 
 
 def _train_epoch(
@@ -442,7 +459,10 @@ def _train_epoch(
     for index in order.split(config.batch_size):
         shard = index[rank::world]  # this rank's share of the global batch
         ctx = None if context is None else context[shard]
-        nll_sum = objective(train[shard], ctx)
+        rows = train[shard]
+        if loop.noise is not None:
+            rows = _jitter(rows, model, config.noise, loop.noise)
+        nll_sum = objective(rows, ctx)
         # DDP averages gradients over ranks, so scale by world / global batch size: the
         # result is exactly the gradient of the global batch's mean NLL.
         loss = nll_sum * (world / index.numel())
@@ -496,6 +516,7 @@ def _save(
             "best_valid_nll": result.best_valid_nll, "train_seconds": result.train_seconds,
             "average": loop.average,
             "dropout": loop.dropout.get_state() if loop.dropout is not None else None,
+            "noise": loop.noise.get_state() if loop.noise is not None else None,
         },
     )  # fmt: skip
     files = [(run_dir / "checkpoint.pt", checkpoint_bytes(state))]
@@ -563,6 +584,10 @@ def _restore_state(
             raise ValueError("its average of the weights has other shapes than the model")
     if loop.dropout is not None:
         loop.dropout.set_state(state["dropout"])
+    if loop.noise is not None:
+        if state.get("noise") is None:
+            raise ValueError("it holds no state of the noise generator")
+        loop.noise.set_state(state["noise"])
 
 
 def _architecture(model: MADE) -> dict[str, Any]:
