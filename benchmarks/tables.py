@@ -61,6 +61,7 @@ STUDIES: dict[str, dict[str, Any]] = {
     "batch 16 x1": {"batch_size": 16, "n_models": 1},
     "noise 0.1": {"noise": 0.1},
     "noise 0.3": {"noise": 0.3},
+    "patience 40": {"patience": 40},
 }
 
 

@@ -87,23 +87,29 @@ def test_a_small_table_is_a_mixture_of_fold_models():
     assert not torch.equal(each[0], each[1])
 
 
-def test_a_small_table_trains_in_small_batches(monkeypatch):
+def _training_configs(monkeypatch):
+    """The list that every TrainConfig MADEDensity trains a model with is appended to."""
     import made.sklearn
 
     seen = []
+    fit = made.sklearn.fit
 
     def recording(model, train, valid, config, **kwargs):
-        seen.append(config.batch_size)
+        seen.append(config)
         return fit(model, train, valid, config, **kwargs)
 
-    fit = made.sklearn.fit
     monkeypatch.setattr(made.sklearn, "fit", recording)
+    return seen
+
+
+def test_a_small_table_trains_in_small_batches(monkeypatch):
+    seen = _training_configs(monkeypatch)
     x = _table()
     MADEDensity(n_models=2, hidden_sizes=(8,), max_epochs=2).fit(x)  # 900 cells: small
     MADEDensity(n_models=1, batch_size=64, hidden_sizes=(8,), max_epochs=2).fit(x)
     big = np.repeat(x, 130, axis=0)  # 105,300 training cells: the recipe's 128
     MADEDensity(n_models=1, hidden_sizes=(8,), max_epochs=1).fit(big)
-    assert seen == [16, 16, 64, 128]
+    assert [c.batch_size for c in seen] == [16, 16, 64, 128]
     with pytest.raises(ValueError, match="batch_size must be"):
         MADEDensity(batch_size=0).fit(x)
 
@@ -263,20 +269,11 @@ def test_progress_names_the_model_of_the_mixture_that_trains(capsys):
 
 
 def test_noise_reaches_every_model_of_the_mixture_and_is_checked(monkeypatch):
-    import made.sklearn
-
-    seen = []
-
-    def recording(model, train, valid, config, **kwargs):
-        seen.append(config.noise)
-        return fit(model, train, valid, config, **kwargs)
-
-    fit = made.sklearn.fit
-    monkeypatch.setattr(made.sklearn, "fit", recording)
+    seen = _training_configs(monkeypatch)
     x = _table(60)
     MADEDensity(n_models=2, noise=0.3, hidden_sizes=(8,), max_epochs=1).fit(x)
     MADEDensity(n_models=1, hidden_sizes=(8,), max_epochs=1).fit(x)
-    assert seen == [0.3, 0.3, 0.0]  # the recipe's: none
+    assert [c.noise for c in seen] == [0.3, 0.3, 0.0]  # the recipe's: none
     for bad in (-1, "high", True, float("nan")):
         with pytest.raises(ValueError, match="noise must be"):
             MADEDensity(noise=bad, n_models=1, hidden_sizes=(8,), max_epochs=1).fit(x)
