@@ -21,6 +21,11 @@ Noise on the real columns while training (``MADEDensity(noise=...)``):
 
     python benchmarks/tables.py --tables penguins,wine,breast-cancer,iris,diabetes,grunfeld \
         --candidates "default;noise 0.1;noise 0.3" --key noise --json benchmarks/results/tables.json
+
+Longer patience (40 epochs instead of the recipe's 10):
+
+    python benchmarks/tables.py --tables penguins,wine,breast-cancer,iris,diabetes,grunfeld \
+        --candidates "patience 40" --key patience
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "[256] x1": {"hidden_sizes": (256,), "n_models": 1},
 }
 # Named with --candidates only: the defaults, batch sizes (the auto recipe's: 16, or 32 from
-# 400 rows on), a narrower network, and noise on the real columns while training.
+# 400 rows on), a narrower network, noise on the real columns while training, and a
+# longer patience.
 STUDIES: dict[str, dict[str, Any]] = {
     "default": {},
     "[256,256] x5 folds": {"hidden_sizes": (256, 256)},
