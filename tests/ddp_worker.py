@@ -22,7 +22,17 @@ def run(rank: int, world: int, run_dir: Path | None = None) -> dict:
     cfg = TrainConfig(epochs=2, batch_size=64, lr=3e-3, seed=1, precision="float32")
     result = fit(model, data.train[:640], data.valid[:100], cfg, run_dir=run_dir)
     params = torch.cat([p.detach().flatten() for p in model.parameters()])
-    return {"params": params, "losses": [h["train_loss"] for h in result.history]}
+    # and a table's model with noise on its real columns: each rank perturbs its share of
+    # the global batch as one process perturbs the whole
+    g = torch.Generator().manual_seed(2)
+    rows = torch.cat([torch.randn(256, 2, generator=g),
+                      torch.randint(0, 2, (256, 1), generator=g)], 1)  # fmt: skip
+    table = MADE(3, [16], num_categories=[0, 0, 2], seed=0)
+    fit(table, rows[:192], rows[192:], TrainConfig(epochs=2, batch_size=64, seed=1, noise=0.3,
+                                                   precision="float32"))  # fmt: skip
+    noisy = torch.cat([p.detach().flatten() for p in table.parameters()])
+    return {"params": params, "losses": [h["train_loss"] for h in result.history],
+            "noisy": noisy}  # fmt: skip
 
 
 if __name__ == "__main__":

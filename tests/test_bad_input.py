@@ -194,6 +194,9 @@ CLI_CASES = [
     ("a negative weight decay", ["train", "--weight-decay", "-1"],
      "argument --weight-decay: expected a number >= 0"),
     ("a negative noise", ["train", "--noise", "-0.1"], "argument --noise: expected a number >= 0"),
+    ("noise for data without a real column", ["train", "--data", "{d}/good.npy", "--noise", "0.3"],
+     "--noise 0.3 perturbs real-valued dimensions, and this model has none (its dimensions are "
+     "binary or categorical)"),
     ("more categories declared than 16 bits hold", ["train", "--categories", "100000"],
      "argument --categories: category counts must be between 2 and 65,536"),
     ("a hidden layer of a million units", ["train", "--hidden", "1000000"],

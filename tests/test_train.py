@@ -182,6 +182,8 @@ def test_two_processes_match_one(data, tmp_path):
     single = run(rank=0, world=1)
     assert torch.allclose(single["params"], ranks[0]["params"], atol=1e-5)
     assert single["losses"] == pytest.approx(ranks[0]["losses"], rel=1e-5)
+    assert torch.equal(ranks[0]["noisy"], ranks[1]["noisy"])
+    assert torch.allclose(single["noisy"], ranks[0]["noisy"], atol=1e-5)
     assert (tmp_path / "run" / "checkpoint.pt").is_file()  # rank 0 wrote the run
 
 

@@ -29,8 +29,8 @@ import torch.distributed as dist
 from torch import nn
 
 from .checkpoint import checkpoint_bytes, checkpoint_payload, load_checkpoint
-from .config import TrainConfig
-from .errors import MadeError, brief, render
+from .config import MADEConfig, TrainConfig
+from .errors import MadeError, SettingError, brief, render
 from .evaluate import evaluate_nll
 from .fastpath import Fast
 from .fileio import atomic_write_bytes
@@ -282,7 +282,8 @@ def fit(
         loop.dropout = torch.Generator(device=train.device)
         loop.dropout.manual_seed(derive_seed(config.seed, _DROPOUT_STREAM))
         model.net.dropout_generator = loop.dropout
-    if config.noise > 0 and model.config.real_dims:  # seeded on the CPU, saved to resume
+    check_noise(model.config, config)
+    if config.noise > 0:  # seeded on the CPU, saved to resume
         loop.noise = make_generator(config.seed, _NOISE_STREAM)
     loop.best_state = copy.deepcopy(model.state_dict())
     if resume:
@@ -434,16 +435,27 @@ def _stop_reason(config: TrainConfig, loop: _Loop) -> str | None:
     return None
 
 
+def check_noise(model_config: MADEConfig, config: TrainConfig) -> None:
+    """Refuse ``noise`` for a model without a real-valued dimension, where it would change
+    nothing (``SettingError``: the command line names the flag)."""
+    if config.noise > 0 and not model_config.real_dims:
+        raise SettingError("noise", config.noise, "perturbs real-valued dimensions, and this "
+                           "model has none (its dimensions are binary or categorical)")  # fmt: skip
+
+
 def _jitter(
-    rows: torch.Tensor, model: MADE, std: float, generator: torch.Generator
+    rows: torch.Tensor, model: MADE, std: float, generator: torch.Generator, batch: int
 ) -> torch.Tensor:
-    """``rows`` with Gaussian noise of ``std`` added to the model's real dimensions
-    (``TrainConfig.noise``; a missing value, NaN, stays missing), drawn on the CPU from
-    ``generator`` (the loop's own, saved in its checkpoints: a resumed run draws the same)."""
+    """``rows`` (this rank's share of a global batch of ``batch`` rows) with Gaussian noise
+    of ``std`` added to the model's real dimensions (``TrainConfig.noise``; a missing value,
+    NaN, stays missing). The noise is drawn on the CPU for the whole global batch from
+    ``generator`` (the loop's own, saved in its checkpoints), so a resumed run, and every
+    rank of a data-parallel one, draws what a single uninterrupted run would."""
+    rank, world = _world()
     real = list(model.config.real_dims)
     flat = rows.reshape(len(rows), -1).clone()
-    noise = torch.randn(len(rows), len(real), generator=generator, dtype=torch.float64)
-    flat[:, real] += (std * noise).to(flat.device, flat.dtype)
+    noise = torch.randn(batch, len(real), generator=generator, dtype=torch.float64)
+    flat[:, real] += (std * noise[rank::world]).to(flat.device, flat.dtype)
     return flat.view_as(rows)
 
 
@@ -461,7 +473,7 @@ def _train_epoch(
         ctx = None if context is None else context[shard]
         rows = train[shard]
         if loop.noise is not None:
-            rows = _jitter(rows, model, config.noise, loop.noise)
+            rows = _jitter(rows, model, config.noise, loop.noise, index.numel())
         nll_sum = objective(rows, ctx)
         # DDP averages gradients over ranks, so scale by world / global batch size: the
         # result is exactly the gradient of the global batch's mean NLL.
