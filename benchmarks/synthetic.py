@@ -29,6 +29,11 @@ anes96 and fair (1,000 rows).
 
     python benchmarks/synthetic.py --json benchmarks/results/synthetic.json
     python benchmarks/synthetic.py --quick              # iris, no CTGAN, one seed
+
+A narrower made (its rows named ``made [256,256]``; a study, not the default):
+
+    python benchmarks/synthetic.py --methods made --tables penguins,iris,anes96,fair \
+        --seeds 5 --hidden 256,256
 """
 
 from __future__ import annotations
@@ -216,15 +221,18 @@ def missing_gap(train: pd.DataFrame, synthetic: pd.DataFrame) -> float:
     return 100 * max(gaps)
 
 
-def run(frame: pd.DataFrame, methods: list[str], seed: int) -> dict[str, dict[str, Any]]:
+def run(
+    frame: pd.DataFrame, methods: list[str], seed: int, hidden: tuple[int, ...] | None = None
+) -> dict[str, dict[str, Any]]:
     """Every method on one 70/30 split: made is fitted first (its schema types the columns
-    for every method, its rules are the ones counted)."""
+    for every method, its rules are the ones counted); ``hidden``: made's hidden layers
+    (None: its default)."""
     order = np.random.default_rng(seed).permutation(len(frame))
     cut = int(0.7 * len(frame))
     train = frame.iloc[order[:cut]].reset_index(drop=True)
     test = frame.iloc[order[cut:]].reset_index(drop=True)
     start = time.perf_counter()
-    density = MADEDensity(random_state=seed).fit(train)
+    density = MADEDensity(random_state=seed, hidden_sizes=hidden).fit(train)
     made_seconds = time.perf_counter() - start
     schema = density.schema_
     out = {}
@@ -270,7 +278,12 @@ def main() -> None:
     parser.add_argument("--tables", default=None, help="comma-separated table names")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--hidden", default=None,
+                        help="made's hidden layers, e.g. 256,256 (a study: its rows are named "
+                        "'made [256,256]')")  # fmt: skip
     args = parser.parse_args()
+    hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else None
+    label = f"made [{args.hidden}]" if hidden else "made"
     tables = dict(TABLES)
     methods = args.methods.split(",")
     seeds = args.seeds
@@ -299,9 +312,10 @@ def main() -> None:
         for seed in range(seeds):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                per_seed.append(run(frame, methods, seed))
+                per_seed.append(run(frame, methods, seed, hidden))
         for method in methods:
             runs = [r[method] for r in per_seed]
+            method = label if method == "made" else method
             summary: dict[str, Any] = {}
             for k in runs[0]:
                 values = [r[k] for r in runs if r[k] is not None]
