@@ -74,6 +74,11 @@ def _positive_number(value: Any) -> bool:
     return _is_real(value) and value > 0 and math.isfinite(value)
 
 
+def _non_negative_number(value: Any) -> bool:
+    """A finite real number at or above zero (not a bool)."""
+    return _is_real(value) and value >= 0 and math.isfinite(value)
+
+
 def _shown(value: Any, limit: int = 60) -> str:
     """``repr(value)``, cut to ``limit`` characters (a crafted file may hold megabytes)."""
     text = repr(value)
@@ -398,8 +403,7 @@ class TrainConfig:
             raise ValueError(
                 f"schedule must be 'constant', 'cosine' or 'plateau'; got {_shown(self.schedule)}"
             )
-        if not (_positive_number(self.weight_decay) or (_is_real(self.weight_decay)
-                                                        and self.weight_decay == 0)):  # fmt: skip
+        if not _non_negative_number(self.weight_decay):
             raise ValueError(f"weight_decay must be a number >= 0; got {_shown(self.weight_decay)}")
         if self.grad_clip is not None and not _positive_number(self.grad_clip):
             raise ValueError(
@@ -417,7 +421,7 @@ class TrainConfig:
             raise ValueError(
                 f"average_weights must be True or False; got {_shown(self.average_weights)}"
             )
-        if not (_is_real(self.noise) and 0 <= self.noise < math.inf):
+        if not _non_negative_number(self.noise):
             raise ValueError(f"noise must be a number >= 0; got {_shown(self.noise)}")
 
     def to_dict(self) -> dict[str, Any]:
