@@ -27,8 +27,10 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/made train --out runs/demo --overwrite
 
+# One worker a core (pytest-xdist; tests/conftest.py shares the threads out), and work
+# stealing, so the long end-to-end tests do not leave one core idle at the end.
 test: install-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 # The quick versions of every benchmark (under 10 minutes on 2 cores); each prints a table.
 # They write under runs/bench-quick, never over the committed results in benchmarks/results.

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import csv
 import itertools
+import os
 from pathlib import Path
 
 import torch
 
 from made import MADE
+
+# Under pytest-xdist the workers share the cores: each (and each process a test starts) gets
+# its share of threads, so two workers on two cores do not fight over four.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    _THREADS = max(1, (os.cpu_count() or 1) // _WORKERS)
+    torch.set_num_threads(_THREADS)
+    os.environ.setdefault("OMP_NUM_THREADS", str(_THREADS))
 
 
 def all_configurations(model: MADE) -> torch.Tensor:
