@@ -39,6 +39,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/sample_speed.py --repeats 3
 	$(BIN)/python benchmarks/train_speed.py --quick
 	$(BIN)/python benchmarks/peers.py --quick
+	$(BIN)/python benchmarks/precision.py --quick
 	$(BIN)/python benchmarks/anomaly.py --quick
 	$(BIN)/python benchmarks/tables.py --quick --json runs/bench-quick/tables.json
 	$(BIN)/python benchmarks/synthetic.py --quick --json runs/bench-quick/synthetic.json

@@ -106,7 +106,7 @@ class Trainer:
     """One implementation's training state: a step on a batch of rows of ``data``."""
 
     def __init__(self, name: str, build: Callable[[], nn.Module] | None, d: int,
-                 hidden: list[int], precision: str = "auto",
+                 hidden: list[int], batch: int, precision: str = "auto",
                  autocast: torch.dtype | None = None) -> None:  # fmt: skip
         torch.manual_seed(0)
         self.name = name
@@ -116,7 +116,7 @@ class Trainer:
             self.opt = make_optimizer(self.model, TrainConfig(lr=LR))
             # made as its training loop runs it: a single-mask model with its masked-out
             # weights held at zero, products in the precision chosen
-            self.fast = training_path(self.model, precision)
+            self.fast = training_path(self.model, precision, batch)
             self.model.zero_unused_weights()
             self.dtype = self.fast.dtype
             self.made = True
@@ -153,13 +153,13 @@ class Trainer:
 def training(data: torch.Tensor, hidden: list[int], batch: int, steps: int, rounds: int,
              nets: dict[str, Callable[[], nn.Module]]) -> dict[str, Any]:  # fmt: skip
     d = data.shape[1]
-    trainers = [Trainer("made", None, d, hidden)]
+    trainers = [Trainer("made", None, d, hidden, batch)]
     if trainers[0].dtype != torch.float32:
-        trainers.append(Trainer("made float32", None, d, hidden, "float32"))
-    trainers += [Trainer(name, build, d, hidden) for name, build in nets.items()]
+        trainers.append(Trainer("made float32", None, d, hidden, batch, "float32"))
+    trainers += [Trainer(name, build, d, hidden, batch) for name, build in nets.items()]
     low = trainers[0].dtype if trainers[0].dtype != torch.float32 else None
     if low is not None:  # the peers in the precision made chose, by their users' one line
-        trainers += [Trainer(f"{name} {AUTOCAST}", build, d, hidden, autocast=low)
+        trainers += [Trainer(f"{name} {AUTOCAST}", build, d, hidden, batch, autocast=low)
                      for name, build in nets.items()]  # fmt: skip
     g = torch.Generator().manual_seed(0)
     for t in trainers:  # warm-up: allocations, first-call costs
@@ -212,7 +212,7 @@ def step_over_products(data: torch.Tensor, hidden: list[int], batch: int, steps:
                        precision: str = "auto") -> dict[str, dict[str, float]]:  # fmt: skip
     """made's step against its dense products in the precision it uses, per thread count
     (1 and all): ``{threads: {"step_ms", "products_ms", "ratio"}}``."""
-    t = Trainer("made", None, data.shape[1], hidden, precision)
+    t = Trainer("made", None, data.shape[1], hidden, batch, precision)
     g = torch.Generator().manual_seed(0)
     threads = torch.get_num_threads()
     out = {}

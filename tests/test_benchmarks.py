@@ -165,6 +165,20 @@ def test_speed_scripts_run_and_report_ratios(tmp_path):
     assert out.count("identical samples: True") == 2
 
 
+def test_precision_script_measures_both_dtypes_and_says_what_auto_takes(tmp_path):
+    _script("precision.py", "--quick", "--json", str(tmp_path / "p.json"), cwd=tmp_path)
+    results = json.loads((tmp_path / "p.json").read_text())
+    native, line = results["native_bfloat16"], results["threshold"]
+    for case in results["cases"]:  # each ratio from its own figures
+        ms = case["step_ms"]
+        assert case["bfloat16_over_float32"] == pytest.approx(ms["bfloat16"] / ms["float32"])
+        assert case["auto_over_fastest"] == pytest.approx(ms[case["auto"]] / min(ms.values()))
+        large = case["largest_product"] >= line
+        assert case["auto"] == ("bfloat16" if native and large else "float32")
+    # a small table's model at batch 16 is below the line, the reference size above it
+    assert [c["largest_product"] >= line for c in results["cases"]] == [False, True]
+
+
 def test_every_peer_network_is_autoregressive_in_the_natural_order():
     # a speed comparison means something only if every network computes a MADE's conditionals
     from peers import peer_nets

@@ -229,8 +229,8 @@ def test_premasked_training_equals_masked_training_bit_for_bit(data, monkeypatch
         assert torch.all(layer.weight[~layer.mask] == 0)
     chosen = train_module.training_path
 
-    def masking(model: MADE, precision: str) -> Fast:  # the same path, masking every call
-        return Fast(premasked=False, dtype=chosen(model, precision).dtype)
+    def masking(model: MADE, precision: str, batch_size: int) -> Fast:  # masking every call
+        return Fast(premasked=False, dtype=chosen(model, precision, batch_size).dtype)
 
     monkeypatch.setattr(train_module, "training_path", masking)
     slow = trained()
@@ -238,19 +238,45 @@ def test_premasked_training_equals_masked_training_bit_for_bit(data, monkeypatch
 
 
 # ------------------------------------------------------------------ precision and file writing
-def test_auto_precision_follows_the_hardware(monkeypatch):
+def test_auto_precision_follows_the_hardware_and_the_size_of_the_products(monkeypatch):
     import made.train as train_module
 
     model = MADE(6, [16], seed=0)
+    largest = max(layer.weight.numel() for layer in model.net.layers())  # 16 x 6 + ...
+    assert train_module.largest_product(model, 10) == 10 * largest
+    big = -(-train_module.BFLOAT16_MIN_PRODUCT // largest)  # the first batch that gains
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": True})
-    assert train_module.training_dtype("auto", model) == torch.bfloat16
-    assert train_module.training_dtype("float32", model) == torch.float32
-    assert train_module.training_dtype("auto", model.double()) == torch.float64  # not float32
+    assert train_module.training_dtype("auto", model, big) == torch.bfloat16
+    # bfloat16's fixed cost per product loses on small ones: float32 below the line
+    assert train_module.training_dtype("auto", model, big - 1) == torch.float32
+    assert train_module.training_dtype("auto", model, 32) == torch.float32
+    assert train_module.training_dtype("float32", model, big) == torch.float32
+    assert train_module.training_dtype("bfloat16", model, 1) == torch.bfloat16  # as asked
+    assert train_module.training_dtype("auto", model.double(), big) == torch.float64
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx2": True})
-    assert train_module.training_dtype("auto", MADE(6, [16], seed=0)) == torch.float32
-    assert train_module.training_dtype("bfloat16", MADE(6, [16], seed=0)) == torch.bfloat16
+    assert train_module.training_dtype("auto", MADE(6, [16], seed=0), big) == torch.float32
+    assert train_module.training_dtype("bfloat16", MADE(6, [16], seed=0), 1) == torch.bfloat16
     with pytest.raises(ValueError, match="precision must be one of"):
         TrainConfig(precision="float16")
+
+
+def test_fit_chooses_the_precision_on_its_batch_and_data(monkeypatch):
+    # the batch is the global one, capped by the rows there are: data-parallel ranks compute
+    # as one process does, and a small table's steps are not taxed by bfloat16's fixed cost
+    import made.train as train_module
+
+    seen = []
+    chosen = train_module.training_dtype
+
+    def recording(precision, model, batch_size):
+        seen.append(batch_size)
+        return chosen(precision, model, batch_size)
+
+    monkeypatch.setattr(train_module, "training_dtype", recording)
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"amx_bf16": True})
+    data = torch.randint(0, 2, (40, 6))
+    result = fit(MADE(6, [16], seed=0), data, data[:8], TrainConfig(epochs=1, batch_size=64))
+    assert seen == [40] and result.precision == "float32"
 
 
 @pytest.mark.parametrize("ordering", ["natural", "random"])

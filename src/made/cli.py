@@ -909,8 +909,9 @@ def _add_train(sub: Any) -> argparse.ArgumentParser:
         choices=PRECISIONS,
         default=None,
         help="what training steps multiply in: auto (the default: bfloat16 on a CPU with "
-        "native bfloat16 products, AVX512-BF16 or AMX, else float32), float32 or bfloat16; "
-        "weights, the optimiser, validation and every score stay float32",
+        "native bfloat16 products, AVX512-BF16 or AMX, when the products are large enough to "
+        "gain, else float32), float32 or bfloat16; weights, the optimiser, validation and "
+        "every score stay float32",
     )
     add("--weight-decay", type=_non_negative_float, default=None, help="default: 0")
     add(

@@ -145,14 +145,16 @@ def _update_average(average: list[torch.Tensor], model: MADE, step: int) -> None
         avg.lerp_(p, weight)
 
 
-def training_path(model: MADE, precision: str) -> Fast:
-    """How ``fit`` computes a training step (``made.fastpath.Fast``): in the dtype
-    ``training_dtype`` chooses, and for a single-mask model with its masked-out weights held
-    at exactly zero (zeroed once, by ``MADE.zero_unused_weights``; the kernel zeroes their
-    gradients on its blocks' edges, so no optimiser moves them), so that they are not masked
-    again on every call. Values and gradients are those of masking, bit for bit (tested); a
-    multi-mask model, whose masks use different weights, keeps masking."""
-    return Fast(premasked=model.num_masks == 1, dtype=training_dtype(precision, model))
+def training_path(model: MADE, precision: str, batch_size: int) -> Fast:
+    """How ``fit`` computes a training step (``made.fastpath.Fast``) on batches of
+    ``batch_size`` rows: in the dtype ``training_dtype`` chooses, and for a single-mask model
+    with its masked-out weights held at exactly zero (zeroed once, by
+    ``MADE.zero_unused_weights``; the kernel zeroes their gradients on its blocks' edges, so
+    no optimiser moves them), so that they are not masked again on every call. Values and
+    gradients are those of masking, bit for bit (tested); a multi-mask model, whose masks use
+    different weights, keeps masking."""
+    dtype = training_dtype(precision, model, batch_size)
+    return Fast(premasked=model.num_masks == 1, dtype=dtype)
 
 
 def _native_bfloat16(device: torch.device) -> bool:
@@ -164,14 +166,34 @@ def _native_bfloat16(device: torch.device) -> bool:
     return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
 
 
-def training_dtype(precision: str, model: MADE) -> torch.dtype:
+# A bfloat16 product pays a fixed cost per call (about 50 us on a 2-core Xeon with AMX,
+# against 4 us for a small float32 one), so it wins only once a step's products are large:
+# by `benchmarks/precision.py`, from about 2^24 multiply-adds in the largest (batch rows x
+# the largest weight matrix). Below that, float32 steps are up to 1.6x faster.
+BFLOAT16_MIN_PRODUCT = 1 << 24
+
+
+def largest_product(model: MADE, batch_size: int) -> int:
+    """The multiply-adds of a training step's largest matrix product: ``batch_size`` rows
+    through the model's largest weight matrix."""
+    return batch_size * max(layer.weight.numel() for layer in model.net.layers())
+
+
+def training_dtype(precision: str, model: MADE, batch_size: int) -> torch.dtype:
     """The dtype a training step's products compute in for ``TrainConfig.precision``, on the
-    model's device: ``"auto"`` takes bfloat16 where the hardware multiplies it natively and
-    the weights are float32 (a step about 1.5x faster, the NLL unchanged: measured in
-    ``benchmarks/peers.py`` and ``benchmarks/quality.py``), else the weights' own dtype."""
+    model's device, for batches of ``batch_size`` rows: ``"auto"`` takes
+    bfloat16 where the hardware multiplies it natively, the weights are float32 and the
+    products are large enough to gain (``BFLOAT16_MIN_PRODUCT``; a step then about 1.5x
+    faster at the reference size, the NLL unchanged: ``benchmarks/peers.py`` and
+    ``benchmarks/quality.py``), else the weights' own dtype."""
     weights = next(model.parameters()).dtype
-    if precision == "bfloat16" or (
-        precision == "auto" and weights == torch.float32 and _native_bfloat16(model.device)
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if (
+        precision == "auto"
+        and weights == torch.float32
+        and _native_bfloat16(model.device)
+        and largest_product(model, batch_size) >= BFLOAT16_MIN_PRODUCT
     ):
         return torch.bfloat16
     return weights
@@ -288,7 +310,8 @@ def fit(
     loop.best_state = copy.deepcopy(model.state_dict())
     if resume:
         _restore(loop, model, run_dir, train.device, write)
-    fast = training_path(model, config.precision)
+    # chosen on the global batch, so data-parallel ranks compute as one process does
+    fast = training_path(model, config.precision, min(config.batch_size, len(train)))
     if fast.premasked:
         model.zero_unused_weights()  # and the kernel keeps them zero (see training_path)
     objective: nn.Module = _Objective(model, fast)
