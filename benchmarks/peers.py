@@ -6,7 +6,8 @@ natural ordering, one logit per dimension with binary cross-entropy) in the same
 permutation each epoch, batches by tensor index from data already in memory, fused Adam at
 lr 1e-3 for all. made runs its own objective and optimiser (``made.train.make_optimizer``),
 and multiplies in the precision ``made train`` chooses for the machine (``--precision auto``:
-bfloat16 where the CPU multiplies it natively, AVX512-BF16 or AMX); where that is not float32,
+bfloat16 where the CPU multiplies it natively, AVX512-BF16 or AMX, and the products are large
+enough to gain, as at every size here); where that is not float32,
 "made float32" is measured too, and every peer is measured twice: in float32, and with its
 forward pass under ``torch.autocast("cpu", dtype=torch.bfloat16)``, the one line any of its
 users can add (its loss in float32). Ratios compare equal precisions: made at its best
