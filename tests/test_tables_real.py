@@ -299,6 +299,25 @@ def test_a_constant_column_never_draws_the_category_no_row_holds():
     assert all(v is None for v in filled[:, 2]) and (filled[:, 1] == "x").all()
 
 
+def test_a_numeric_column_with_one_value_fits_scores_and_samples():
+    """The first 40 penguins are all from 2007: ``year`` is a number column with one value,
+    whose padding category (``2007 (other)``) is no number. Encoding the rows read it as one
+    and failed (``float(None)``) on any DataFrame with such a column."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    frame = pd.read_csv(_penguins()).iloc[:40]
+    assert frame["year"].nunique() == 1
+    density = MADEDensity(n_models=1, max_epochs=2, hidden_sizes=(16,), random_state=0)
+    density.fit(frame)
+    assert np.isfinite(density.score_samples(frame)).all()
+    drawn = density.sample(200, random_state=0)
+    assert (drawn["year"] == 2007).all()
+    # a year never seen has density zero, as any unseen category (not the padding's code)
+    assert (density.score_samples(frame.assign(year=2008)) == -np.inf).all()
+
+
 def test_impute_counts_only_the_gaps_it_can_fill(tmp_path, capsys):
     """A column with no value at all has its gap as its one value: ``made impute`` neither
     fills it nor counts it as filled (``gaps`` leaves a constant column out)."""

@@ -199,9 +199,13 @@ def _codes(col: Column, values: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarra
     missing_code = len(col.values) - 1 if col.missing else -1
     numbers_ = _numbers(values, gaps) if col.numeric else None
     if numbers_ is not None:
-        known = np.array([float(v) for v in category_codes(col)])
-        index = np.searchsorted(known, np.nan_to_num(numbers_)).clip(0, max(len(known) - 1, 0))
-        found = (known[index] == numbers_) if len(known) else np.zeros(len(values), dtype=bool)
+        # by value; a padding category ("2007 (other)") is no number, and no row holds it
+        by_value = sorted((k, code) for k, code in category_codes(col).items() if k is not None)
+        known = np.array([k for k, _ in by_value], dtype=float)
+        codes = np.array([code for _, code in by_value], dtype=np.int64)
+        at = np.searchsorted(known, np.nan_to_num(numbers_)).clip(0, max(len(known) - 1, 0))
+        found = (known[at] == numbers_) if len(known) else np.zeros(len(values), dtype=bool)
+        index = codes[at] if len(known) else np.full(len(values), -1)
     else:
         lookup = category_codes(col)  # by value for numbers, by text otherwise, as a CSV's
         index = np.array([lookup.get(category_key(_text(v), col.numeric), -1) for v in values])
