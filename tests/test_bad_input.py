@@ -369,7 +369,22 @@ API_CASES = [
     ("a fraction in a categorical column of a mixed model",
      lambda: MADE(3, [8], num_categories=[0, 3, 0]).log_prob(torch.tensor([[0.5, 1.5, 0.0]])),
      "x[0] holds 1.5 at dimension 1, which is categorical with categories 0..2"),
+    ("a column of dates in a DataFrame", lambda: _fit_frame_with("datetime64[ns]"),
+     "column 'when' holds dates or times (datetime64[ns]); made models numbers and categories: "
+     "convert it first (to a number such as days since a date, or to text) or drop it"),
+    ("a column of durations in a DataFrame", lambda: _fit_frame_with("timedelta64[ns]"),
+     "column 'when' holds dates or times (timedelta64[ns])"),
 ]  # fmt: skip
+
+
+def _fit_frame_with(dtype: str) -> None:
+    """``MADEDensity().fit`` on a DataFrame with a column ``when`` of ``dtype``."""
+    pd = pytest.importorskip("pandas")
+    from made.sklearn import MADEDensity
+
+    when = pd.Series(np.arange(20), dtype="int64").astype(dtype)
+    frame = pd.DataFrame({"x": np.arange(20.0) % 3, "when": when})
+    MADEDensity(n_models=1, max_epochs=1).fit(frame)
 
 
 @pytest.mark.parametrize("what, call, message", API_CASES, ids=[c[0] for c in API_CASES])

@@ -129,6 +129,12 @@ def infer_column_schema(
 
 
 def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Column | None:
+    if getattr(dtype, "kind", None) in ("m", "M") or values.dtype.kind in "mM":
+        raise ValueError(
+            f"column {name!r} holds dates or times ({dtype}); made models numbers and "
+            "categories: convert it first (to a number such as days since a date, or to "
+            "text) or drop it"
+        )
     gaps = gaps_of(values)
     categories = _categories_of(dtype)
     if categories is not None:
