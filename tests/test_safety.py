@@ -361,6 +361,35 @@ def test_a_semicolon_csv_has_its_columns(tmp_path):
     assert load_data(str(path), delimiter=";").columns == ("a", "b", "c")
 
 
+def test_decimal_commas_in_a_semicolon_csv_are_numbers(tmp_path):
+    # as a spreadsheet in a European locale writes a table: ';' between cells, ',' before
+    # the decimals; the column was typed categorical (69 categories of 80 rows)
+    values = [f"{5 + (i * 37 % 101) / 50:.2f}" for i in range(80)]
+    cells = [("NA" if i % 9 == 4 else v) for i, v in enumerate(values)]
+    comma = tmp_path / "comma.csv"
+    comma.write_text("x;k;label\n" + "".join(
+        f"{v.replace('.', ',')};{i % 3};{i % 2},{i % 5} and 2\n" for i, v in enumerate(cells)))  # fmt: skip
+    point = tmp_path / "point.csv"
+    point.write_text("x;k;label\n" + "".join(
+        f"{v};{i % 3};{i % 2},{i % 5} and 2\n" for i, v in enumerate(cells)))  # fmt: skip
+    a, b = load_data(str(comma)), load_data(str(point))
+    assert a.schema.columns[0].kind == "real"
+    assert torch.equal(a.train.nan_to_num(-9), b.train.nan_to_num(-9))  # the same numbers
+    assert any("decimal commas read as points in column x" in note for note in a.notes)
+    # a column of labels such as "1,3 and 2" (text with commas, not numbers) is left as it is
+    labels = a.schema.columns[2]
+    assert labels.kind == "categorical" and "1,3 and 2" in labels.values
+
+
+def test_a_csv_that_is_not_utf8_is_read_as_windows_1252_and_said_so(tmp_path):
+    rows = "".join(f"{i % 3},caf\xe9 {i % 2}\n" for i in range(40))
+    path = tmp_path / "excel.csv"
+    path.write_bytes(("a,b\n" + rows).encode("cp1252"))
+    data = load_data(str(path))
+    assert set(data.schema.columns[1].values) == {"caf\xe9 0", "caf\xe9 1"}
+    assert any("not UTF-8: read as Windows-1252" in note for note in data.notes)
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path, capsys):
     rows = "".join(f"{i % 3},{i % 2}\n" for i in range(40))
     bom = tmp_path / "bom.csv"

@@ -7,6 +7,7 @@ import csv
 import gzip
 import math
 import os
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -181,12 +182,18 @@ def read_csv_cells(
     as ambiguous. Every row must have the header's width. ``notes`` says what was detected.
     """
     _require_file(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
     notes = []
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:  # a spreadsheet's export on Windows: its own code page
+        text = data.decode("cp1252", errors="replace")
+        notes.append("not UTF-8: read as Windows-1252 text (what spreadsheets on Windows write)")
+    del data
     lines = text.splitlines()
     del text
     try:
@@ -218,7 +225,38 @@ def read_csv_cells(
         if len(row) != width:
             line = i + 1 + (names is not None)
             raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width}")
+    if delimiter != ",":
+        converted = _read_decimal_commas(rows)
+        if converted:
+            shown = ", ".join(names[j] if names else str(j) for j in converted)
+            notes.append(f"decimal commas read as points in column{'s' * (len(converted) > 1)} "
+                         f"{shown}")  # fmt: skip
     return names, rows, notes
+
+
+# A number written with a decimal comma, as spreadsheets in many locales write it: 5,23.
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+
+
+def _read_decimal_commas(rows: list[list[str]]) -> list[int]:
+    """Rewrite, in place, the cells of each column whose numbers are written with decimal
+    commas (``5,23``) with a point; the columns rewritten. A column qualifies when one of its
+    cells has a decimal comma and every other is a number or holds no digit at all (a gap:
+    ``NA``, empty, ``?``); text such as ``1,3 and 2`` leaves it as it is. Only for a file not
+    delimited by commas, where a comma in a cell cannot be a delimiter."""
+    columns = []
+    for j in range(len(rows[0]) if rows else 0):
+        cells = [row[j] for row in rows]
+        if any(_DECIMAL_COMMA.fullmatch(c) for c in cells) and all(
+            _DECIMAL_COMMA.fullmatch(c) or is_number(c) or not any(ch.isdigit() for ch in c)
+            for c in cells
+        ):
+            columns.append(j)
+    for row in rows:
+        for j in columns:
+            if _DECIMAL_COMMA.fullmatch(row[j]):
+                row[j] = row[j].replace(",", ".")
+    return columns
 
 
 def is_number(cell: str) -> bool:
