@@ -366,12 +366,13 @@ def test_decimal_commas_in_a_semicolon_csv_are_numbers(tmp_path):
     # the decimals; the column was typed categorical (69 categories of 80 rows)
     values = [f"{5 + (i * 37 % 101) / 50:.2f}" for i in range(80)]
     cells = [("NA" if i % 9 == 4 else v) for i, v in enumerate(values)]
+    rest = [f"{i % 3};{i % 2},{i % 5} and 2" for i in range(80)]
     comma = tmp_path / "comma.csv"
     comma.write_text("x;k;label\n" + "".join(
-        f"{v.replace('.', ',')};{i % 3};{i % 2},{i % 5} and 2\n" for i, v in enumerate(cells)))  # fmt: skip
+        f"{v.replace('.', ',')};{r}\n" for v, r in zip(cells, rest, strict=True)))  # fmt: skip
     point = tmp_path / "point.csv"
     point.write_text("x;k;label\n" + "".join(
-        f"{v};{i % 3};{i % 2},{i % 5} and 2\n" for i, v in enumerate(cells)))  # fmt: skip
+        f"{v};{r}\n" for v, r in zip(cells, rest, strict=True)))  # fmt: skip
     a, b = load_data(str(comma)), load_data(str(point))
     assert a.schema.columns[0].kind == "real"
     assert torch.equal(a.train.nan_to_num(-9), b.train.nan_to_num(-9))  # the same numbers
