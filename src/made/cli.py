@@ -255,9 +255,12 @@ def _model(args: argparse.Namespace) -> tuple[torch.device, MADE, dict[str, Any]
     return device, model, payload, run_dir
 
 
-def _data_of(args: argparse.Namespace, run_dir: Path, payload: dict, model: MADE) -> Dataset:
-    """``--data`` if given, else the run's own data."""
-    return run_data(run_dir, payload, model, _data_config(args) if args.data else None)
+def _data_of(
+    args: argparse.Namespace, run_dir: Path, payload: dict, model: MADE, gaps_anywhere: bool = False
+) -> Dataset:
+    """``--data`` if given, else the run's own data (``gaps_anywhere``: see ``run_data``)."""
+    data = _data_config(args) if args.data else None
+    return run_data(run_dir, payload, model, data, gaps_anywhere)
 
 
 def _ensemble(args: argparse.Namespace, model: MADE) -> int | None:
@@ -643,7 +646,7 @@ def cmd_impute(args: argparse.Namespace) -> int:
     out = _out_path(args.out, run_dir, "imputed.csv")
     _suffix(out, (".csv",))
     check_not_input(out, [*_run_inputs(args.run, run_dir), args.data], "--out")
-    data = _data_of(args, run_dir, payload, model)
+    data = _data_of(args, run_dir, payload, model, gaps_anywhere=True)  # any gap is filled
     x = data.original["all"]
     holes = gaps(schema, x)
     g = torch.Generator().manual_seed(_seed_of(args))

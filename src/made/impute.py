@@ -46,7 +46,8 @@ def impute(
 ) -> tuple[np.ndarray, int]:
     """Encoded rows ``x`` with every gap filled from the model (see the module's
     docstring), and how many gaps are left (those whose draws came out missing
-    ``MAX_ROUNDS`` times in a row). Rows without gaps are returned as they are."""
+    ``MAX_ROUNDS`` times in a row). Rows without gaps are returned as they are. A gap may be
+    in a column that had none in training (NaN there): it is drawn from the model alike."""
     x = np.array(x, dtype=np.float64)
     holes = gaps(schema, x)
     rows = np.flatnonzero(holes.any(axis=1))
@@ -54,7 +55,10 @@ def impute(
     for _ in range(MAX_ROUNDS):
         if not len(rows):
             break
-        observed = torch.as_tensor(x[rows], dtype=model.dtype, device=model.device)
+        # a gap's cell is drawn, not read: 0 there (a gap in a column that had none in
+        # training is NaN, which the model would refuse as data)
+        cells = np.where(holes[rows], 0.0, x[rows])
+        observed = torch.as_tensor(cells, dtype=model.dtype, device=model.device)
         known = torch.as_tensor(~holes[rows], device=model.device)
         if not model.has_real:
             observed = observed.round().long()

@@ -41,7 +41,13 @@ except ImportError as exc:  # pragma: no cover - the message is the point
 
 from .complexity import check_pixels, png_bits
 from .config import TrainConfig
-from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
+from .data.columns import (
+    column_arrays,
+    decode_columns,
+    encode_columns,
+    gaps_of,
+    infer_column_schema,
+)
 from .data.rules import find_rules, keep_rules
 from .devices import resolve_device
 from .impute import gaps, impute
@@ -417,8 +423,15 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
     def impute(self, X: Any, random_state: Any = None) -> Any:
         """``X`` with its missing values (NaN, None, pandas' NA) filled from the model: each
         drawn from the model's conditional given the row's other values (``made.impute``),
-        the values present kept as they are. A DataFrame like ``X``, or an array."""
+        the values present kept as they are, in any column (one with no gaps when fitted
+        too). A DataFrame like ``X``, or an array."""
         x, unknown, columns = self._encoded(X)
+        # a gap in a column that had none in training is drawn like any other (NaN there)
+        anywhere = np.zeros_like(unknown)
+        for j, at in enumerate(self.schema_.positions):
+            anywhere[:, j] = gaps_of(columns[at])
+        x = np.where(unknown & anywhere, np.nan, x)
+        unknown &= ~anywhere
         if unknown.any():
             i, j = np.argwhere(unknown)[0]
             raise ValueError(f"row {i}, column {self.schema_.names[j]!r}: a value the fitted rows "

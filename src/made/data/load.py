@@ -479,7 +479,11 @@ def _split(n: int, fraction: float, seed: int, key: int) -> tuple[np.ndarray, np
 
 
 def load_data(
-    source: str | DataConfig, schema: TableSchema | None = None, **overrides: object
+    source: str | DataConfig,
+    schema: TableSchema | None = None,
+    *,
+    gaps_anywhere: bool = False,
+    **overrides: object,
 ) -> Dataset:
     """Load a data set by name or path (see ``DataConfig`` for the options).
 
@@ -490,7 +494,8 @@ def load_data(
     A table (a CSV file without declared ``num_categories``, or a named table) has its columns
     typed (see ``made.data.table``) and its real columns standardised with the training
     split's statistics; ``schema`` (a trained model's) encodes it exactly as in training
-    instead.
+    instead, and with ``gaps_anywhere`` (rows to impute) a gap in a column that had none in
+    training reads as NaN instead of being refused.
     """
     cfg = DataConfig(source=source, **overrides) if isinstance(source, str) else source
     if overrides and not isinstance(source, str):
@@ -500,7 +505,7 @@ def load_data(
     if raw.cells is None and cfg.column_types:
         raise DataError(f"{where}: column types apply to tables (CSV files), not to this source")
     if raw.cells is not None:
-        return _load_table(raw, cfg, named, schema)
+        return _load_table(raw, cfg, named, schema, gaps_anywhere)
     notes: list[str] = list(raw.notes)
     mode = raw.binarize if cfg.binarize == "auto" else cfg.binarize
     if mode != "none" and raw.num_categories == 2 and raw.value_max == 1:
@@ -628,7 +633,11 @@ def _carve_one(
 
 
 def _load_table(
-    raw: _Raw, cfg: DataConfig, named: NamedSet | None, schema: TableSchema | None
+    raw: _Raw,
+    cfg: DataConfig,
+    named: NamedSet | None,
+    schema: TableSchema | None,
+    gaps_anywhere: bool = False,
 ) -> Dataset:
     """A table's rows typed, encoded, split and standardised (or encoded by ``schema``), its
     integer columns dequantised: training rows by a seeded uniform draw in each integer's grid
@@ -653,7 +662,7 @@ def _load_table(
             notes.append("real columns standardised with the training split's mean and std")
     else:
         _check_source_columns(raw, schema, where)
-        whole = schema.encode(rows, where, first_line, na_values)
+        whole = schema.encode(rows, where, first_line, na_values, gaps_anywhere)
         try:
             splits = _carve({"all": whole}, cfg, notes)
         except DataError:  # a few rows to score: scoring reads the whole file anyway

@@ -192,12 +192,13 @@ class TableSchema:
 
     def encode(
         self, rows: Sequence[Sequence[str]], where: str, first_line: int,
-        na_values: Sequence[str] = NA_VALUES,
+        na_values: Sequence[str] = NA_VALUES, gaps_anywhere: bool = False,
     ) -> np.ndarray:  # fmt: skip
         """Text rows (the source's columns) -> ``(N, D)`` float64: codes for categorical
         columns, standardised values for real ones, NaN for a missing real value.
         ``DataError`` names the line (``first_line`` is the first row's) and column of a cell
-        that does not fit, such as a gap in a column that had none in training."""
+        that does not fit, such as a gap in a column that had none in training; with
+        ``gaps_anywhere`` (rows to impute) such a gap is NaN, whatever the column's kind."""
         out = np.empty((len(rows), len(self.columns)), dtype=np.float64)
         na = set(na_values)
         for j, (col, at) in enumerate(zip(self.columns, self.positions, strict=True)):
@@ -206,10 +207,11 @@ class TableSchema:
                 cell = row[at]
                 place = f"{where}: line {first_line + i}, {col.name}"
                 if cell in na:
-                    if not col.missing:
+                    if not col.missing and not gaps_anywhere:
                         raise DataError(f"{place} is missing ({cell!r}), but the column had no "
                                         "missing values in training")  # fmt: skip
-                    out[i, j] = math.nan if lookup is None else len(col.values) - 1
+                    missing = lookup is None or not col.missing
+                    out[i, j] = math.nan if missing else len(col.values) - 1
                     continue
                 if lookup is None:
                     value = float(cell) if is_number(cell) else None
