@@ -201,8 +201,8 @@ def read_csv_cells(
             delimiter = _detect_delimiter(lines)
             if delimiter != ",":
                 notes.append(f"delimiter {delimiter!r} detected (set one with {{flag:delimiter}})")
-        rows = [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter)
-                if row and any(c.strip() for c in row)]  # fmt: skip
+        stripped = ([c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter))
+        rows = [row for row in stripped if any(row)]  # blank lines skipped
     except csv.Error as exc:
         raise DataError(f"{path}: not a readable CSV file ({brief(exc)})") from None
     del lines

@@ -201,29 +201,40 @@ class TableSchema:
         ``gaps_anywhere`` (rows to impute) such a gap is NaN, whatever the column's kind."""
         out = np.empty((len(rows), len(self.columns)), dtype=np.float64)
         na = set(na_values)
+        table = _cell_table(rows, self.width)
         for j, (col, at) in enumerate(zip(self.columns, self.positions, strict=True)):
-            lookup = category_codes(col) if col.kind == "categorical" else None
-            for i, row in enumerate(rows):
-                cell = row[at]
-                place = f"{where}: line {first_line + i}, {col.name}"
-                if cell in na:
-                    if not col.missing and not gaps_anywhere:
-                        raise DataError(f"{place} is missing ({cell!r}), but the column had no "
-                                        "missing values in training")  # fmt: skip
-                    missing = lookup is None or not col.missing
-                    out[i, j] = math.nan if missing else len(col.values) - 1
-                    continue
-                if lookup is None:
-                    value = float(cell) if is_number(cell) else None
-                    if value is None or not math.isfinite(value):
-                        raise DataError(f"{place} is {cell!r}; expected a finite number")
-                    out[i, j] = (value - col.mean) / col.std
-                    continue
-                code = lookup.get(category_key(cell, col.numeric))
-                if code is None:
+            # column by column, vectorised where it can be; the error is the first cell (in
+            # row order) that does not fit, as a cell-by-cell pass would find it
+            cells = table[:, at]
+            gaps = np.fromiter(map(na.__contains__, cells), dtype=bool, count=len(cells))
+            errors: list[tuple[int, str]] = []
+            if gaps.any() and not col.missing and not gaps_anywhere:
+                i = int(np.argmax(gaps))
+                errors.append((i, f"is missing ({cells[i]!r}), but the column had no missing "
+                                  "values in training"))  # fmt: skip
+            present = np.flatnonzero(~gaps)
+            if col.kind == "real":
+                values, i = _finite_numbers(cells[present])
+                if i is not None:
+                    errors.append((int(present[i]), f"is {cells[present[i]]!r}; expected a "
+                                                    "finite number"))  # fmt: skip
+                column = np.full(len(cells), math.nan)
+                column[present] = (values - col.mean) / col.std
+            else:
+                lookup = category_codes(col)
+                codes = [lookup.get(category_key(cells[i], col.numeric), -1) for i in present]
+                found = np.array(codes, dtype=np.float64)
+                if len(found) and found.min() < 0:
+                    i = int(present[np.argmax(found < 0)])
                     shown = ", ".join(col.values[:8]) + (", ..." if len(col.values) > 8 else "")
-                    raise DataError(f"{place} is {cell!r}; expected one of its categories: {shown}")
-                out[i, j] = code
+                    errors.append((i, f"is {cells[i]!r}; expected one of its categories: {shown}"))
+                # a gap: the missing category, or NaN where the column has none (to impute)
+                column = np.full(len(cells), len(col.values) - 1.0 if col.missing else math.nan)
+                column[present] = found
+            if errors:
+                i, what = min(errors)
+                raise DataError(f"{where}: line {first_line + i}, {col.name} {what}")
+            out[:, j] = column
         return out
 
     def decode(self, x: np.ndarray, samples: bool = False) -> list[list[str]]:
@@ -427,6 +438,27 @@ def category_codes(col: Column) -> dict[Any, int]:
     return {category_key(v, col.numeric): code for code, v in enumerate(values)}
 
 
+def _cell_table(rows: Sequence[Sequence[str]], width: int) -> np.ndarray:
+    """Rows of text cells as one ``(N, width)`` object array: its columns are then slices,
+    not a pass over the rows each."""
+    table = np.empty((len(rows), width), dtype=object)
+    if len(rows):
+        table[:] = rows
+    return table
+
+
+def _finite_numbers(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """Text cells (an object array) as float64 (as ``float`` reads them), and the index of
+    the first that is not a finite number (None when all are; the values are then complete)."""
+    try:
+        values = cells.astype(np.float64)
+    except ValueError:
+        i = next(i for i, c in enumerate(cells) if not is_number(c))
+        return np.zeros(len(cells)), i
+    bad = ~np.isfinite(values)
+    return values, (int(np.argmax(bad)) if bad.any() else None)
+
+
 def parse_types(specs: Sequence[str], names: Sequence[str], where: str) -> dict[str, str]:
     """``["name=real", "3=categorical"]`` -> ``{column name: kind}``; a column may be named
     or numbered from 0. ``DataError`` for an unknown column or kind."""
@@ -467,18 +499,22 @@ def infer_schema(
     first_line = 2 if header is not None else 1
     na = set(na_values)
     columns, dropped = [], []
+    table = _cell_table(rows, width)
     for j, name in enumerate(names):
-        cells = [row[j] for row in rows]
-        gaps = np.array([c in na for c in cells], dtype=bool)
-        present = [c for c, g in zip(cells, gaps, strict=True) if not g]
-        numeric = all(is_number(c) for c in present)
+        cells = table[:, j]
+        gaps = np.fromiter(map(na.__contains__, cells), dtype=bool, count=len(cells))
+        try:  # every cell present a number, as ``float`` reads it (vectorised)
+            parsed = cells[~gaps].astype(np.float64)
+            numeric = True
+        except ValueError:
+            numeric = False
         if forced.get(name) == "real" and not numeric:
             i = next(i for i, c in enumerate(cells) if not gaps[i] and not is_number(c))
             raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; a real "
                             "column holds numbers")  # fmt: skip
         if numeric:
             values = np.full(len(cells), np.nan)
-            values[~gaps] = [float(c) for c in present]
+            values[~gaps] = parsed
             bad = ~np.isfinite(values) & ~gaps
             if bad.any():
                 i = int(np.argmax(bad))
@@ -486,8 +522,7 @@ def infer_schema(
                                 "expected a finite number")  # fmt: skip
             column = infer_column(name, values, gaps, forced.get(name), where)
         else:
-            column = infer_column(name, np.array(cells, dtype=object), gaps, forced.get(name),
-                                  where)  # fmt: skip
+            column = infer_column(name, cells, gaps, forced.get(name), where)
         if column is None:
             dropped.append((j, name))
         else:
