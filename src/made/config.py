@@ -361,7 +361,7 @@ class TrainConfig:
     every score are float32); ``"auto"``: bfloat16 on a CPU that multiplies it natively
     (AVX512-BF16 or AMX) when the step's products are large enough to gain (batch rows x the
     largest weight matrix of at least 2^24 multiply-adds: a step up to 1.5x faster at the
-    same NLL), else float32 (bfloat16's fixed cost per product makes small steps up to 1.4x
+    same NLL), else float32 (bfloat16's fixed cost per product makes small steps up to 1.5x
     slower: ``benchmarks/precision.py``).
     ``noise``: the standard deviation of Gaussian noise added afresh, at every step, to the
     real dimensions of the training rows (in the model's units: a table's real columns are

@@ -169,7 +169,7 @@ def _native_bfloat16(device: torch.device) -> bool:
 # A bfloat16 product pays a fixed cost per call (about 50 us on a 2-core Xeon with AMX,
 # against 4 us for a small float32 one), so it wins only once a step's products are large:
 # by `benchmarks/precision.py`, from about 2^24 multiply-adds in the largest (batch rows x
-# the largest weight matrix). Below that, float32 steps are up to 1.6x faster.
+# the largest weight matrix). Below that, float32 steps are up to 1.5x faster.
 BFLOAT16_MIN_PRODUCT = 1 << 24
 
 

@@ -222,7 +222,7 @@ class TableSchema:
                 column[present] = (values - col.mean) / col.std
             else:
                 lookup = category_codes(col)
-                codes = [lookup.get(category_key(cells[i], col.numeric), -1) for i in present]
+                codes = [lookup.get(category_key(c, col.numeric), -1) for c in cells[present]]
                 found = np.array(codes, dtype=np.float64)
                 if len(found) and found.min() < 0:
                     i = int(present[np.argmax(found < 0)])
