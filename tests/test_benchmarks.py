@@ -179,6 +179,23 @@ def test_precision_script_measures_both_dtypes_and_says_what_auto_takes(tmp_path
     assert [c["largest_product"] >= line for c in results["cases"]] == [False, True]
 
 
+def test_latent_class_study_sums_the_class_out_exactly(tmp_path):
+    pytest.importorskip("sklearn")
+    from latent import log_density
+
+    from made import MADE
+
+    # the marginal over the latent class is a density: on a model of (z, x) with x binary,
+    # summing p(x) over every x gives 1, whatever the weights
+    model = MADE((3,), [8], num_categories=[3, 2, 2], seed=0)
+    xs = torch.tensor([[a, b] for a in (0, 1) for b in (0, 1)], dtype=torch.long)
+    total = torch.logsumexp(log_density(model, xs, 3), 0)
+    assert torch.allclose(total, torch.zeros(()), atol=1e-5)
+    _script("latent.py", "--quick", "--json", str(tmp_path / "l.json"), cwd=tmp_path)
+    cells = json.loads((tmp_path / "l.json").read_text())["latent"]["tables"]["iris"]
+    assert set(cells) == {"0", "2"} and all(np.isfinite(c["loglik"]) for c in cells.values())
+
+
 def test_every_peer_network_is_autoregressive_in_the_natural_order():
     # a speed comparison means something only if every network computes a MADE's conditionals
     from peers import peer_nets
