@@ -194,6 +194,7 @@ def read_csv_cells(
         text = data.decode("cp1252", errors="replace")
         notes.append("not UTF-8: read as Windows-1252 text (what spreadsheets on Windows write)")
     del data
+    units = any(unit in text for unit in ("%", *_CURRENCIES))  # a scan in C: most files have none
     lines = text.splitlines()
     del text
     try:
@@ -225,13 +226,54 @@ def read_csv_cells(
         if len(row) != width:
             line = i + 1 + (names is not None)
             raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width}")
+
+    def shown(columns: list[int]) -> str:
+        return f"column{'s' * (len(columns) > 1)} " + ", ".join(
+            names[j] if names else str(j) for j in columns
+        )
+
     if delimiter != ",":
         converted = _read_decimal_commas(rows)
         if converted:
-            shown = ", ".join(names[j] if names else str(j) for j in converted)
-            notes.append(f"decimal commas read as points in column{'s' * (len(converted) > 1)} "
-                         f"{shown}")  # fmt: skip
+            notes.append(f"decimal commas read as points in {shown(converted)}")
+    for unit, columns in (_drop_units(rows) if units else {}).items():
+        example = "45% as 45" if unit == "%" else f"{unit}120 as 120"
+        notes.append(f"{unit!r} dropped from {shown(columns)}: read as numbers ({example})")
     return names, rows, notes
+
+
+# What a spreadsheet's formatted cells put around a number: a currency before, a percent after.
+_CURRENCIES = "$€£¥"
+
+
+def _unit_of(cell: str) -> str | None:
+    """The unit around a number in ``cell`` (``"%"`` for ``45%``, ``"$"`` for ``$120.50``),
+    "" for a plain number or a cell without digits (a gap), None for anything else."""
+    if is_number(cell) or not any(ch.isdigit() for ch in cell):
+        return ""
+    if cell.endswith("%") and is_number(cell[:-1]):
+        return "%"
+    if cell[:1] in _CURRENCIES and is_number(cell[1:]):
+        return cell[0]
+    return None
+
+
+def _drop_units(rows: list[list[str]]) -> dict[str, list[int]]:
+    """Rewrite, in place, the cells of each column of numbers written with one unit (all
+    ``45%``, or all ``$120.50``, gaps and plain numbers allowed) as the numbers alone; the
+    columns rewritten, by unit. Text that holds a unit somewhere (``about half``, ``50%``)
+    is left as it is."""
+    found: dict[str, list[int]] = {}
+    for j in range(len(rows[0]) if rows else 0):
+        units = {_unit_of(row[j]) for row in rows} - {""}
+        if len(units) == 1 and None not in units:
+            found.setdefault(units.pop(), []).append(j)
+    for unit, columns in found.items():
+        for row in rows:
+            for j in columns:
+                cell = row[j].removesuffix(unit) if unit == "%" else row[j].removeprefix(unit)
+                row[j] = cell.strip()
+    return found
 
 
 # A number written with a decimal comma, as spreadsheets in many locales write it: 5,23.
