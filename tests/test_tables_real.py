@@ -124,6 +124,28 @@ def test_one_type_inference_for_files_and_dataframes(tmp_path):
                                                                 "body_mass_g"]  # fmt: skip
 
 
+def test_numbers_with_a_unit_are_numbers_through_either_door(tmp_path):
+    """``45%`` cells: a CSV file reads them as numbers; the same file read by pandas (object
+    strings) was typed a 60-way category by the estimator. Plain numeric strings, which
+    pandas users make on purpose (``astype(str)``), stay text."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    rows = [[f"{(i * 37) % 61}%" if i % 9 else "NA", f"{i % 4}", f"{i % 3}"] for i in range(120)]
+    path = write_csv(tmp_path / "share.csv", ["share", "code", "k"], rows)
+    from_file = load_data(str(path)).schema
+    frame = pd.read_csv(path, dtype={"code": str})
+    density = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
+    density.fit(frame)
+    kinds = [(c.name, c.kind, c.missing) for c in density.schema_.columns]
+    assert kinds[0] == ("share", "real", True)
+    assert [(c.name, c.kind, c.missing) for c in from_file.columns][0] == kinds[0]
+    assert kinds[1] == ("code", "categorical", False)  # strings on purpose: text
+    scores = density.score_samples(frame)
+    assert np.isfinite(scores).all()  # the "%" rows are read as they were fitted
+
+
 def test_an_identifier_column_is_left_out_and_said_so(tmp_path):
     rng = np.random.default_rng(0)
     rows = [[f"user{i:03d}", i + 1, f"{v:.3f}"] for i, v in enumerate(rng.normal(size=60))]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .formats import is_number
+from .formats import is_number, unit_numbers
 from .table import (
     KINDS,
     MISSING,
@@ -79,7 +79,8 @@ def gaps_of(values: np.ndarray) -> np.ndarray:
 def _numbers(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
     """A column's values as float64 (NaN at its gaps) if they are numbers, else None: a
     numeric dtype, or objects (as pandas and ``np.array`` of mixed rows give) that are all
-    real numbers where present, which are numeric too (typed by the same rule, not as text)."""
+    real numbers where present, which are numeric too (typed by the same rule, not as text),
+    or strings of numbers with one unit (``45%``, ``$120.50``), as a CSV file's are read."""
     if values.dtype.kind in "iuf":
         return values.astype(np.float64)
     if values.dtype.kind != "O":
@@ -89,10 +90,16 @@ def _numbers(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
     def real(v: Any) -> bool:
         return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
 
-    if not len(present) or not all(real(v) for v in present):
+    if not len(present):
         return None
+    if all(real(v) for v in present):
+        numbers_ = present.astype(np.float64)
+    else:  # numbers with a unit ("45%"), read as a CSV file's are
+        numbers_ = unit_numbers(list(present))
+        if numbers_ is None:
+            return None
     out = np.full(len(values), np.nan)
-    out[~gaps] = present.astype(np.float64)
+    out[~gaps] = numbers_
     return out
 
 

@@ -10,6 +10,7 @@ import os
 import re
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +257,24 @@ def _unit_of(cell: str) -> str | None:
     if cell[:1] in _CURRENCIES and is_number(cell[1:]):
         return cell[0]
     return None
+
+
+def unit_numbers(cells: Sequence[Any]) -> np.ndarray | None:
+    """Text cells that are numbers written with one unit (``45%``, or ``$120.50``; plain
+    numbers among them too) as float64, the unit dropped: the rule a CSV file's column is
+    read by (``read_csv_cells``), for a DataFrame's strings. None unless every cell is such
+    text and at least one has the unit."""
+    if not len(cells) or not all(isinstance(c, str) for c in cells):
+        return None
+    if not any(c.rstrip().endswith("%") or c.lstrip()[:1] in _CURRENCIES for c in cells):
+        return None  # no unit anywhere: text (the common case, decided without parsing)
+    units = {_unit_of(c.strip()) for c in cells} - {""}
+    if len(units) != 1 or None in units:
+        return None
+    unit = units.pop()
+    if any(not any(ch.isdigit() for ch in c) for c in cells):
+        return None  # a cell without digits: text here (a DataFrame's gaps are NaN or None)
+    return np.array([float(c.strip().removesuffix(unit).removeprefix(unit)) for c in cells])
 
 
 def _drop_units(rows: list[list[str]]) -> dict[str, list[int]]:
