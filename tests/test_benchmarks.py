@@ -191,6 +191,12 @@ def test_latent_class_study_sums_the_class_out_exactly(tmp_path):
     xs = torch.tensor([[a, b] for a in (0, 1) for b in (0, 1)], dtype=torch.long)
     total = torch.logsumexp(log_density(model, xs, 3), 0)
     assert torch.allclose(total, torch.zeros(()), atol=1e-5)
+    from latent import LatentMADE
+
+    LatentMADE.CLASSES = 3  # the estimator's stand-in: the same marginal, from x's rows alone
+    latent = LatentMADE(2, num_categories=[2, 2], hidden_sizes=[8], seed=0)
+    total = torch.logsumexp(latent.log_prob(xs), 0)
+    assert latent.num_dims == 3 and torch.allclose(total, torch.zeros(()), atol=1e-5)
     _script("latent.py", "--quick", "--json", str(tmp_path / "l.json"), cwd=tmp_path)
     cells = json.loads((tmp_path / "l.json").read_text())["latent"]["tables"]["iris"]
     assert set(cells) == {"0", "2"} and all(np.isfinite(c["loglik"]) for c in cells.values())
