@@ -52,6 +52,7 @@ def files(tmp_path_factory):
     np.save(d / "inf.npy", bad)
     np.save(d / "three.npy", np.full((60, 6), 3))
     (d / "empty.csv").write_text("")
+    (d / "two.csv").write_text("a,b\n0.5,x\n0.25,y\n")
     rows = "".join(f"{i / 7:.3f},{'xy'[i % 2]}\n" for i in range(40))
     (d / "table.csv").write_text("a,b\n" + rows)
     (d / "holes.csv").write_text("a,b\n0.5,x\n0.25,\n")
@@ -104,6 +105,9 @@ CLI_CASES = [
     ("an empty array", ["train", "--data", "{d}/empty.npy"],
      "empty.npy: no examples (the split is empty)"),
     ("an empty .csv", ["train", "--data", "{d}/empty.csv"], "empty.csv: the file has no rows"),
+    ("a table of two rows", ["train", "--data", "{d}/two.csv"],
+     "two.csv: too few rows to carve a valid split from (1 training example, 10% to carve) "
+     "and keep any to train on"),
     ("an array of the wrong rank", ["train", "--data", "{d}/rank1.npy"],
      "rank1.npy: expected an array of shape (examples, features...), got (6,)"),
     ("non-integer values", ["train", "--data", "{d}/float.npy", "--binarize", "none"],

@@ -623,12 +623,19 @@ def _carve_one(
     """Split ``splits[source]`` (and its labels) into ``kept`` and a fixed-seed ``carved``
     fraction, in place, and say so in ``notes``."""
     whole = splits.pop(source)
-    rest, cut = _split(len(whole), fraction, cfg.seed, key)
+    what = "examples" if source == "all" else "training examples"
+    try:
+        rest, cut = _split(len(whole), fraction, cfg.seed, key)
+    except DataError:
+        shown = what.removesuffix("s") if len(whole) == 1 else what
+        raise DataError(
+            f"{cfg.source}: too few rows to carve a {carved} split from ({len(whole):,} "
+            f"{shown}, {fraction:.0%} to carve) and keep any to train on"
+        ) from None
     splits[kept], splits[carved] = whole[rest], whole[cut]
     if source in labels:
         y = labels.pop(source)
         labels[kept], labels[carved] = y[rest], y[cut]
-    what = "examples" if source == "all" else "training examples"
     notes.append(f"{carved} split: {len(cut)} of {len(whole)} {what} carved with seed {cfg.seed}")
 
 
