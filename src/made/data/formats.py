@@ -259,6 +259,19 @@ def _unit_of(cell: str) -> str | None:
     return None
 
 
+def _column_unit(cells: Sequence[str]) -> str | None:
+    """The one unit of a column of text cells (``"%"`` or a currency) when every cell is a
+    number with it, a plain number or a gap, and at least one has it; else None."""
+    units = {_unit_of(c.strip()) for c in cells} - {""}
+    return units.pop() if len(units) == 1 and None not in units else None
+
+
+def _without_unit(cell: str, unit: str) -> str:
+    """``cell``'s number without ``unit`` (after it for ``%``, before it for a currency)."""
+    cell = cell.strip()
+    return (cell.removesuffix(unit) if unit == "%" else cell.removeprefix(unit)).strip()
+
+
 def unit_numbers(cells: Sequence[Any]) -> np.ndarray | None:
     """Text cells that are numbers written with one unit (``45%``, or ``$120.50``; plain
     numbers among them too) as float64, the unit dropped: the rule a CSV file's column is
@@ -268,13 +281,10 @@ def unit_numbers(cells: Sequence[Any]) -> np.ndarray | None:
         return None
     if not any(c.rstrip().endswith("%") or c.lstrip()[:1] in _CURRENCIES for c in cells):
         return None  # no unit anywhere: text (the common case, decided without parsing)
-    units = {_unit_of(c.strip()) for c in cells} - {""}
-    if len(units) != 1 or None in units:
-        return None
-    unit = units.pop()
-    if any(not any(ch.isdigit() for ch in c) for c in cells):
+    unit = _column_unit(cells)
+    if unit is None or any(not any(ch.isdigit() for ch in c) for c in cells):
         return None  # a cell without digits: text here (a DataFrame's gaps are NaN or None)
-    return np.array([float(c.strip().removesuffix(unit).removeprefix(unit)) for c in cells])
+    return np.array([float(_without_unit(c, unit)) for c in cells])
 
 
 def _drop_units(rows: list[list[str]]) -> dict[str, list[int]]:
@@ -284,14 +294,13 @@ def _drop_units(rows: list[list[str]]) -> dict[str, list[int]]:
     is left as it is."""
     found: dict[str, list[int]] = {}
     for j in range(len(rows[0]) if rows else 0):
-        units = {_unit_of(row[j]) for row in rows} - {""}
-        if len(units) == 1 and None not in units:
-            found.setdefault(units.pop(), []).append(j)
+        unit = _column_unit([row[j] for row in rows])
+        if unit is not None:
+            found.setdefault(unit, []).append(j)
     for unit, columns in found.items():
         for row in rows:
             for j in columns:
-                cell = row[j].removesuffix(unit) if unit == "%" else row[j].removeprefix(unit)
-                row[j] = cell.strip()
+                row[j] = _without_unit(row[j], unit)
     return found
 
 
