@@ -467,15 +467,14 @@ def check_noise(model_config: MADEConfig, config: TrainConfig) -> None:
 
 
 def _jitter(
-    rows: torch.Tensor, model: MADE, std: float, generator: torch.Generator, batch: int
-) -> torch.Tensor:
-    """``rows`` (this rank's share of a global batch of ``batch`` rows) with Gaussian noise
-    of ``std`` added to the model's real dimensions (``TrainConfig.noise``; a missing value,
-    NaN, stays missing). The noise is drawn on the CPU for the whole global batch from
+    rows: torch.Tensor, real: list[int], std: float, generator: torch.Generator,
+    batch: int, rank: int, world: int,
+) -> torch.Tensor:  # fmt: skip
+    """``rows`` (rank ``rank``'s share of a global batch of ``batch`` rows) with Gaussian
+    noise of ``std`` added to the real dimensions ``real`` (``TrainConfig.noise``; a missing
+    value, NaN, stays missing). The noise is drawn on the CPU for the whole global batch from
     ``generator`` (the loop's own, saved in its checkpoints), so a resumed run, and every
     rank of a data-parallel one, draws what a single uninterrupted run would."""
-    rank, world = _world()
-    real = list(model.config.real_dims)
     flat = rows.reshape(len(rows), -1).clone()
     noise = torch.randn(batch, len(real), generator=generator, dtype=torch.float64)
     flat[:, real] += (std * noise[rank::world]).to(flat.device, flat.dtype)
@@ -491,12 +490,13 @@ def _train_epoch(
     rank, world = _world()
     total = 0.0
     order = torch.randperm(train.shape[0], generator=loop.batches).to(train.device)
+    real = list(model.config.real_dims)  # the dimensions noise perturbs, if it is on
     for index in order.split(config.batch_size):
         shard = index[rank::world]  # this rank's share of the global batch
         ctx = None if context is None else context[shard]
         rows = train[shard]
         if loop.noise is not None:
-            rows = _jitter(rows, model, config.noise, loop.noise, index.numel())
+            rows = _jitter(rows, real, config.noise, loop.noise, index.numel(), rank, world)
         nll_sum = objective(rows, ctx)
         # DDP averages gradients over ranks, so scale by world / global batch size: the
         # result is exactly the gradient of the global batch's mean NLL.
