@@ -41,13 +41,7 @@ except ImportError as exc:  # pragma: no cover - the message is the point
 
 from .complexity import check_pixels, png_bits
 from .config import TrainConfig
-from .data.columns import (
-    column_arrays,
-    decode_columns,
-    encode_columns,
-    gaps_of,
-    infer_column_schema,
-)
+from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
 from .data.rules import find_rules, keep_rules
 from .devices import resolve_device
 from .impute import gaps, impute
@@ -322,13 +316,16 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
     def _known_density(self, x: np.ndarray, unknown: np.ndarray) -> np.ndarray:
         return np.where(unknown.any(axis=1), -np.inf, self._log_density(x))
 
-    def _encoded(self, X: Any) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    def _encoded(
+        self, X: Any, gaps_anywhere: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """``X`` checked and encoded (codes and standardised values), with a category the
         fitted rows never showed read as the first; a boolean array of where those are; and
-        the columns as given."""
+        the columns as given. ``gaps_anywhere``: rows to impute (``encode_columns``)."""
         check_is_fitted(self)
         columns, _, _ = self._columns(X, reset=False)
-        x, unknown = encode_columns(self.schema_, columns, unknown="mark")
+        x, unknown = encode_columns(self.schema_, columns, unknown="mark",
+                                    gaps_anywhere=gaps_anywhere)  # fmt: skip
         return self.schema_.dequantise(np.where(unknown, 0, x)), unknown, columns
 
     def _outlier_scores(
@@ -425,13 +422,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         drawn from the model's conditional given the row's other values (``made.impute``),
         the values present kept as they are, in any column (one with no gaps when fitted
         too). A DataFrame like ``X``, or an array."""
-        x, unknown, columns = self._encoded(X)
         # a gap in a column that had none in training is drawn like any other (NaN there)
-        anywhere = np.zeros_like(unknown)
-        for j, at in enumerate(self.schema_.positions):
-            anywhere[:, j] = gaps_of(columns[at])
-        x = np.where(unknown & anywhere, np.nan, x)
-        unknown &= ~anywhere
+        x, unknown, columns = self._encoded(X, gaps_anywhere=True)
         if unknown.any():
             i, j = np.argwhere(unknown)[0]
             raise ValueError(f"row {i}, column {self.schema_.names[j]!r}: a value the fitted rows "

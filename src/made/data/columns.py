@@ -169,12 +169,15 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
 
 
 def encode_columns(
-    schema: TableSchema, columns: Sequence[np.ndarray], unknown: str = "error"
-) -> tuple[np.ndarray, np.ndarray]:
+    schema: TableSchema, columns: Sequence[np.ndarray], unknown: str = "error",
+    gaps_anywhere: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Columns (all of the data's, dropped ones included) -> ``(N, D)`` float64 codes and
     standardised values (NaN: a missing real value), and ``(N, D)`` booleans saying where a
     value is one the fitted rows never showed (a category, or a gap in a column without
-    any): a ``ValueError`` naming it, or with ``unknown="mark"`` marked there."""
+    any): a ``ValueError`` naming it, or with ``unknown="mark"`` marked there. With
+    ``gaps_anywhere`` (rows to impute, as ``TableSchema.encode``'s) a gap in a column that
+    had none is NaN, whatever the column's kind, and not marked."""
     if len(columns) != schema.width:
         raise ValueError(f"expected {schema.width} columns; got {len(columns)}")
     n = len(columns[0]) if columns else 0
@@ -196,6 +199,9 @@ def encode_columns(
         else:
             codes, found = _codes(col, values, gaps)
             out[:, j] = np.where(found, codes, 0)
+        if gaps_anywhere:  # a gap in a column that had none: NaN, to be drawn
+            out[gaps & ~found, j] = math.nan
+            found = found | gaps
         if not np.all(found):
             if unknown != "mark":
                 i = int(np.argmin(found))
