@@ -51,7 +51,7 @@ from common import TutorialMaskedLinear, machine, save_json  # noqa: E402
 from made import MADE, TrainConfig  # noqa: E402
 from made.data import load_data  # noqa: E402
 from made.recipes import recipe  # noqa: E402
-from made.train import fit, make_optimizer, training_path  # noqa: E402
+from made.train import _Objective, fit, make_optimizer, training_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LR = 1e-3
@@ -120,6 +120,7 @@ class Trainer:
             self.fast = training_path(self.model, precision, batch)
             self.model.zero_unused_weights()
             self.dtype = self.fast.dtype
+            self.objective = _Objective(self.model, self.fast)
             self.made = True
         else:
             self.model = build()
@@ -128,7 +129,7 @@ class Trainer:
 
     def step(self, xl: torch.Tensor, xf: torch.Tensor) -> None:
         if self.made:
-            loss = -self.model.log_prob(xl, validate=False, fast=self.fast).mean()
+            loss = self.objective(xl, None) / len(xl)  # the objective fit minimises
         else:
             with torch.autocast("cpu", dtype=self.autocast or torch.bfloat16,
                                 enabled=self.autocast is not None):  # fmt: skip

@@ -428,6 +428,22 @@ def test_masks_and_degrees_are_buffers_that_follow_the_model():
         model.log_prob(torch.ones(1, 5, device="meta"))
 
 
+def _sorted_masks(model: MADE, k: int) -> list[torch.Tensor]:
+    """Mask ``k``'s layers with their input and output units sorted by degree, as the fast
+    path's plan sorts them (hidden units are sorted by construction)."""
+    plan, masks = model.plan(k), model.masks(k)
+    n = len(model.net.hidden)
+    everything = slice(None)
+    inputs = everything if plan.order is None else plan.order
+    outputs = everything if plan.out_order is None else plan.out_order
+    result = []
+    for i, mask in enumerate(masks):
+        rows = outputs if i >= n else everything
+        cols = inputs if i == 0 or i == n + 1 else everything  # the first layer; direct
+        result.append(mask[rows][:, cols])
+    return result
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(made_kwargs(max_dims=12))
 def test_fast_path_equals_the_dense_reference(kwargs):
@@ -444,6 +460,15 @@ def test_fast_path_equals_the_dense_reference(kwargs):
         assert torch.allclose(dense, fast, atol=1e-10)
         assert torch.allclose(
             model.log_prob(x, ctx, mask=k), model.log_prob(x, ctx, mask=k, fast=True)
+        )
+        # the masks a premasked network's gradients are multiplied by: the masks, units sorted
+        plan = model.plan(k)
+        for i, mask in enumerate(_sorted_masks(model, k)):
+            assert torch.equal(plan.gradient_mask(i, torch.float64), mask.double())
+    # the summed NLL training minimises is the log-likelihood's, whatever the layout
+    for fast in (False, True):
+        assert torch.allclose(
+            model.nll_sum(x, ctx, fast=fast), -model.log_prob(x, ctx, fast=fast).sum()
         )
     # and the gradients training follows
     dense_loss = -model.layout.log_prob_per_dim(model.net(h, ctx, model.masks(0)), x).sum()

@@ -208,20 +208,27 @@ def test_an_optimiser_without_a_fused_kernel_falls_back(data, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "hidden, ordering",
-    [([64, 32], "natural"), ([300], "random")],  # one block a layer; several, inputs permuted
+    "hidden, ordering, precision",
+    [
+        ([64, 32], "natural", "float32"),  # one block a layer
+        ([300], "random", "float32"),  # several, inputs permuted
+        ([300], "random", "bfloat16"),  # whole products, gradients masked as they are rounded
+    ],
 )
-def test_premasked_training_equals_masked_training_bit_for_bit(data, monkeypatch, hidden, ordering):
+def test_premasked_training_equals_masked_training_bit_for_bit(
+    data, monkeypatch, hidden, ordering, precision
+):
     # A single-mask model trains with its masked-out weights held at zero and unmasked in the
-    # kernel, which zeroes their gradients on its blocks' edges only; that must change nothing:
+    # kernel, which multiplies their gradients by the mask; that must change nothing:
     # same weights as masking on every call, bit for bit
     import made.train as train_module
     from made.fastpath import Fast
 
     def trained():
         model = MADE(data.shape, hidden, direct_connections=True, ordering=ordering, seed=4)
-        cfg = TrainConfig(epochs=2, batch_size=50, lr=1e-2, weight_decay=1e-4, seed=1)
-        fit(model, data.train[:600], data.valid[:100], cfg)
+        cfg = TrainConfig(epochs=2, batch_size=50, lr=1e-2, weight_decay=1e-4, seed=1,
+                          precision=precision)  # fmt: skip
+        assert fit(model, data.train[:600], data.valid[:100], cfg).precision == precision
         return model
 
     fast = trained()

@@ -8,12 +8,13 @@ by argument (``MADE.log_prob(..., fast=True)``, or a ``Fast`` saying how): train
 evaluation use it, and tests check it against the reference.
 
 ``Fast(premasked=True)``: the masked-out weights are held at exactly zero (a single-mask
-model in training), so they are not masked again on every call, and the kernel zeroes their
-gradients on its blocks' edges. ``Fast(dtype=torch.bfloat16)``: the products round their
-inputs to bfloat16 (one block a layer: a bfloat16 product pays a fixed cost per call), the
-weights stay float32 and the outputs come back in the input's dtype. Inside
-``torch.autocast``, the products take its dtype (unless ``Fast`` names one), as the
-reference path's ``F.linear`` does.
+model in training), so they are not masked again on every call, and the kernel multiplies
+their gradients by the mask (``StaircasePlan.gradient_mask``, one pass over the matrix).
+``Fast(dtype=torch.bfloat16)``: the products round their inputs to bfloat16 (one product a
+layer over the whole matrix: a bfloat16 product pays a fixed cost per call), the weights
+stay float32 and the outputs come back in the input's dtype. Inside ``torch.autocast``, the
+products take its dtype (unless ``Fast`` names one), as the reference path's ``F.linear``
+does.
 
 The incremental sampler reads the same sorted units (``SortedUnits``).
 """
@@ -21,7 +22,7 @@ The incremental sampler reads the same sorted units (``SortedUnits``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -33,22 +34,21 @@ __all__ = [
     "Fast",
     "SortedUnits",
     "StaircasePlan",
-    "Strips",
     "block_linear",
     "fast_forward",
     "permute",
     "sort_units",
     "staircase_blocks",
     "staircase_plan",
-    "staircase_strips",
 ]
 
 # Rows per block of the staircase kernel: smaller skips more zeros, larger keeps each matrix
 # product efficient.
 BLOCK_ROWS = 128
-# Dtypes whose products the kernel runs as one block a layer: a bfloat16 product pays a fixed
-# cost per call (about 25 us on the CPU) that outweighs the zeros that smaller blocks skip
-# (a [512, 512] step's products: 0.98 ms in one block a layer, 1.48 ms in blocks of 128).
+# Dtypes whose products the kernel runs whole, one a layer: a bfloat16 product pays a fixed
+# cost per call (about 50 us on a Xeon with AMX) and runs slower on the strided slices that
+# blocks read, more than the zeros they skip save (a training step at 400 dims, [512, 512],
+# batch 1,024: 18.8 ms whole, 20.7 ms in blocks of 256 rows, 22.1 ms in blocks of 128).
 WIDE_DTYPES = (torch.bfloat16, torch.float16)
 
 
@@ -99,19 +99,33 @@ def sort_units(
 class StaircasePlan:
     """How the staircase kernel computes one set of masks: ``order`` sorts the input units by
     degree (None when they already are), ``inverse`` undoes it, ``out_order`` and
-    ``out_inverse`` do the same for the output units, ``blocks`` are each layer's row blocks
-    and ``strips`` where inside them the mask is False (for a premasked network's gradients);
-    ``wide_blocks`` and ``wide_strips`` are the same with one block a layer (``WIDE_DTYPES``)."""
+    ``out_inverse`` do the same for the output units, ``blocks`` are each layer's row blocks,
+    ``prefixes`` how many sorted input units each sorted output unit reads (the mask itself,
+    in sorted units: ``column < prefix[row]``) and ``widths`` each layer's input units; from
+    them ``gradient_mask`` builds the masks a premasked network's weight gradients keep."""
 
     order: torch.Tensor | None
     inverse: torch.Tensor | None
     out_order: torch.Tensor | None
     out_inverse: torch.Tensor | None
     blocks: tuple[tuple[tuple[int, int, int], ...], ...]
-    strips: tuple[Strips, ...]
-    wide_blocks: tuple[tuple[tuple[int, int, int], ...], ...]
-    wide_strips: tuple[Strips, ...]
+    prefixes: tuple[torch.Tensor, ...]
+    widths: tuple[int, ...]
     device: torch.device
+    _masks: dict[tuple[int, torch.dtype], torch.Tensor] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def gradient_mask(self, layer: int, dtype: torch.dtype) -> torch.Tensor:
+        """Layer ``layer``'s mask in sorted units as 0/1 of ``dtype`` (built once, kept): a
+        premasked network's weight gradient is multiplied by it, one pass over the matrix."""
+        mask = self._masks.get((layer, dtype))
+        if mask is None:
+            prefix = self.prefixes[layer]
+            columns = torch.arange(self.widths[layer], device=prefix.device)
+            mask = (columns[None, :] < prefix[:, None]).to(dtype)
+            self._masks[(layer, dtype)] = mask
+        return mask
 
 
 def staircase_plan(
@@ -120,15 +134,17 @@ def staircase_plan(
     """The plan of the masks that ``build_masks`` makes from the same degrees: each layer's
     row blocks reading only the column prefix their widest row needs."""
     prefixes = []  # per layer, how many sorted input units each sorted output unit reads
+    widths = []  # per layer, how many input units it has
     prev = units.in_degree
     for deg in hidden_degrees:
         prefixes.append(torch.searchsorted(prev, deg, right=True))
+        widths.append(len(prev))
         prev = deg.contiguous()
     prefixes.append(torch.searchsorted(prev, units.out_degree))
+    widths.append(len(prev))
     if direct:
         prefixes.append(torch.searchsorted(units.in_degree, units.out_degree))
-    blocks = [staircase_blocks(prefix, BLOCK_ROWS) for prefix in prefixes]
-    wide = [staircase_blocks(prefix, len(prefix)) for prefix in prefixes]
+        widths.append(len(units.in_degree))
     order = None if units.in_sorted else units.order
     out_order = None if units.out_sorted else units.out_order
     return StaircasePlan(
@@ -136,14 +152,9 @@ def staircase_plan(
         inverse=None if order is None else torch.argsort(order),
         out_order=out_order,
         out_inverse=None if out_order is None else torch.argsort(out_order),
-        blocks=tuple(blocks),
-        strips=tuple(
-            staircase_strips(p, b, BLOCK_ROWS) for p, b in zip(prefixes, blocks, strict=True)
-        ),
-        wide_blocks=tuple(wide),
-        wide_strips=tuple(
-            staircase_strips(p, b, BLOCK_ROWS) for p, b in zip(prefixes, wide, strict=True)
-        ),
+        blocks=tuple(staircase_blocks(prefix, BLOCK_ROWS) for prefix in prefixes),
+        prefixes=tuple(prefixes),
+        widths=tuple(widths),
         device=units.order.device,
     )
 
@@ -159,42 +170,42 @@ def fast_forward(
 ) -> torch.Tensor:
     """``net(h_in, context, masks)`` by row blocks over sorted units: the same values (to
     rounding) at about half the multiply-adds. A premasked network's weights already hold the
-    masks' zeros, so they are not masked again; the blocks' strips keep those zeros out of
-    the gradients."""
+    masks' zeros, so they are not masked again; its weight gradients are multiplied by the
+    masks (sorted as the plan sorts the units), so those zeros stay."""
     extra = net.context_terms(context)
     order, inverse = plan.order, plan.inverse
     out_order, out_inverse = plan.out_order, plan.out_inverse
     dtype = fast.dtype or autocast_dtype(h_in)
+    wide = dtype in WIDE_DTYPES  # one product a layer, over the whole matrix
 
     def weight(layer: MaskedLinear, mask: torch.Tensor) -> torch.Tensor:
-        w = layer.weight if fast.premasked else masked(layer.weight, mask)
-        return w.to(dtype)
+        return layer.weight if fast.premasked else masked(layer.weight, mask)
+
+    def linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, i: int) -> torch.Tensor:
+        keep = plan.gradient_mask(i, w.dtype) if fast.premasked else None
+        return block_linear(x, w, b, None if wide else plan.blocks[i], keep, dtype)
 
     h0 = h_in.to(dtype)
     h0 = h0 if order is None else h0.index_select(1, order)  # input units by degree
     if extra is not None:
         extra = [e.to(dtype) for e in extra]
-    wide = dtype in WIDE_DTYPES
-    blocks = plan.wide_blocks if wide else plan.blocks
-    strips = (plan.wide_strips if wide else plan.strips) if fast.premasked else None
-    strips = strips or ((),) * len(blocks)
     h = h0
     n_hidden = len(net.hidden)
     for i, layer in enumerate(net.hidden):
         w = weight(layer, masks[i])
         if i == 0 and order is not None:
             w = permute(w, 1, order, inverse)
-        h = block_linear(h, w, layer.bias.to(dtype), blocks[i], strips[i])
+        h = linear(h, w, layer.bias, i)
         if extra is not None:
             h = h + extra[i]
         h = net.drop(net.act(h))
     w = weight(net.output, masks[n_hidden])
-    b = net.output.bias.to(dtype)
+    b = net.output.bias
     if out_order is not None:
         w, b = permute(w, 0, out_order, out_inverse), permute(b, 0, out_order, out_inverse)
     if n_hidden == 0 and order is not None:
         w = permute(w, 1, order, inverse)
-    out = block_linear(h, w, b, blocks[n_hidden], strips[n_hidden])
+    out = linear(h, w, b, n_hidden)
     if extra is not None:
         top = extra[-1]
         out = out + (top if out_order is None else permute(top, 1, out_order, out_inverse))
@@ -204,7 +215,7 @@ def fast_forward(
             w = permute(w, 0, out_order, out_inverse)
         if order is not None:
             w = permute(w, 1, order, inverse)
-        out = out + block_linear(h0, w, None, blocks[-1], strips[-1])
+        out = out + linear(h0, w, None, n_hidden + 1)
     out = out.to(h_in.dtype)
     return out if out_inverse is None else permute(out, 1, out_inverse, out_order)
 
@@ -221,88 +232,77 @@ def autocast_dtype(x: torch.Tensor) -> torch.dtype:
 
 # --------------------------------------------------------------------------- the kernel
 class _BlockLinear(torch.autograd.Function):
-    """``y = x @ W.T + b`` computing only row blocks ``W[r0:r1, :p]`` (the rest is zero)."""
+    """``y = x @ W.T + b`` in ``dtype``, computing only row blocks ``W[r0:r1, :p]`` (the rest
+    is zero) or, with no blocks, the whole product."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, blocks, strips):  # type: ignore[override]
-        ctx.save_for_backward(x, weight)
-        ctx.blocks, ctx.strips = blocks, strips
-        ctx.has_bias = bias is not None
-        if bias is None:
-            y = x.new_zeros(x.shape[0], weight.shape[0])
+    def forward(ctx, x, weight, bias, blocks, keep, dtype):  # type: ignore[override]
+        w = weight.to(dtype)  # the products' copy; the weight and its gradient keep theirs
+        b = None if bias is None else bias.to(dtype)
+        ctx.save_for_backward(x, w, keep)
+        ctx.blocks, ctx.has_bias = blocks, bias is not None
+        ctx.dtypes = weight.dtype, None if bias is None else bias.dtype
+        if blocks is None:
+            return x @ w.t() if b is None else torch.addmm(b, x, w.t())
+        if b is None:
+            y = x.new_zeros(x.shape[0], w.shape[0])
         else:
-            y = bias.expand(x.shape[0], -1).clone()
+            y = b.expand(x.shape[0], -1).clone()
         for r0, r1, p in blocks:
-            y[:, r0:r1].addmm_(x[:, :p], weight[r0:r1, :p].t())
+            y[:, r0:r1].addmm_(x[:, :p], w[r0:r1, :p].t())
         return y
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
-        x, weight = ctx.saved_tensors
+        x, w, keep = ctx.saved_tensors
+        blocks = ctx.blocks
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gx = torch.zeros_like(x)
-            for r0, r1, p in ctx.blocks:
-                gx[:, :p].addmm_(grad[:, r0:r1], weight[r0:r1, :p])
+            if blocks is None:
+                gx = grad @ w
+            else:
+                gx = torch.zeros_like(x)
+                for r0, r1, p in blocks:
+                    gx[:, :p].addmm_(grad[:, r0:r1], w[r0:r1, :p])
         if ctx.needs_input_grad[1]:
-            gw = torch.zeros_like(weight)
-            for r0, r1, p in ctx.blocks:
-                gw[r0:r1, :p].addmm_(grad[:, r0:r1].t(), x[:, :p])
-            for r0, r1, c0, c1, drop in ctx.strips:
-                if drop is None:
-                    gw[r0:r1, c0:c1].zero_()
-                else:
-                    gw[r0:r1, c0:c1].masked_fill_(drop, 0.0)
+            if blocks is None:
+                gw = grad.t() @ x
+            else:
+                gw = torch.zeros_like(w)
+                for r0, r1, p in blocks:
+                    gw[r0:r1, :p].addmm_(grad[:, r0:r1].t(), x[:, :p])
+            gw = gw.to(ctx.dtypes[0])  # back to the weight's dtype (a new tensor if it differs)
+            if keep is not None:
+                gw.mul_(keep)  # one dtype: a fifth faster than a mixed-dtype product
         if ctx.has_bias and ctx.needs_input_grad[2]:
-            gb = grad.sum(0)
-        return gx, gw, gb, None, None
+            gb = grad.sum(0).to(ctx.dtypes[1])
+        return gx, gw, gb, None, None, None
 
 
 def block_linear(
     x: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None,
-    blocks: tuple[tuple[int, int, int], ...],
-    strips: Strips = (),
+    blocks: tuple[tuple[int, int, int], ...] | None,
+    keep: torch.Tensor | None = None,
+    dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
-    """A linear map whose weight is zero outside row blocks that each read a column prefix.
+    """A linear map whose weight is zero outside row blocks that each read a column prefix,
+    computed in ``dtype`` (default: ``x``'s, which ``x`` must already be in).
 
     ``blocks`` holds ``(r0, r1, p)``: rows ``r0:r1`` read columns ``:p`` only; rows in no block
     are the bias alone. When a layer's inputs and outputs are sorted by degree, a MADE mask is a
     staircase, so grouping rows into blocks skips most of its zero half: the result equals
     ``F.linear(x, weight, bias)`` for a weight that is zero outside the blocks, at a fraction of
-    the work. ``weight`` should already carry the mask.
+    the work. ``weight`` should already carry the mask. ``blocks=None``: the whole product (a
+    bfloat16 product pays a fixed cost per call that outweighs the zeros smaller ones skip).
 
-    The weight's gradient is zero outside the blocks. ``strips`` (from ``staircase_strips``)
-    zero it where the blocks' own staircase edges are masked too, so that a weight held at
-    zero there gets no gradient: masking the few edge entries instead of the whole matrix.
+    The weight's gradient comes back in the weight's dtype, zero outside the blocks. ``keep``
+    (0/1 in the weight's dtype: the mask) multiplies it, so that a weight held at zero where
+    the mask is False gets no gradient: one pass over the matrix (masking a few strips with
+    ``masked_fill_`` cost more: it runs an order of magnitude slower than a product).
     """
-    return _BlockLinear.apply(x, weight, bias, blocks, strips)
-
-
-# ``(r0, r1, c0, c1, drop)``: the weight gradient's entries ``[r0:r1, c0:c1]`` where the
-# boolean ``drop`` is True are masked out; all of them where ``drop`` is None.
-Strips = tuple[tuple[int, int, int, int, torch.Tensor | None], ...]
-
-
-def staircase_strips(
-    prefix: torch.Tensor, blocks: tuple[tuple[int, int, int], ...], rows_per_strip: int
-) -> Strips:
-    """Where the mask ``column < prefix[row]`` is False inside ``blocks``, by groups of
-    ``rows_per_strip`` rows: a group's rows all read its narrowest row's prefix, so only the
-    columns from there to its widest row's prefix need a mask (``drop``), and the columns
-    from there to the block's prefix are masked out whole."""
-    strips = []
-    for r0, r1, p in blocks:
-        for g0 in range(r0, r1, rows_per_strip):
-            g1 = min(g0 + rows_per_strip, r1)
-            c0, c1 = int(prefix[g0]), int(prefix[g1 - 1])
-            if c0 < c1:
-                columns = torch.arange(c0, c1, device=prefix.device)
-                strips.append((g0, g1, c0, c1, columns[None, :] >= prefix[g0:g1, None]))
-            if c1 < p:
-                strips.append((g0, g1, c1, p, None))
-    return tuple(strips)
+    return _BlockLinear.apply(x, weight, bias, blocks, keep, dtype or x.dtype)
 
 
 def staircase_blocks(prefix: torch.Tensor, rows_per_block: int) -> tuple[tuple[int, int, int], ...]:

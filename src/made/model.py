@@ -346,6 +346,15 @@ class MADE(nn.Module):
                    for k in range(check_ensemble(ensemble, self.num_masks))]  # fmt: skip
         return torch.logsumexp(torch.stack(members), dim=0) - math.log(ensemble)
 
+    def nll_sum(
+        self, x: torch.Tensor, context: torch.Tensor | None = None, *, fast: bool | Fast = False
+    ) -> torch.Tensor:
+        """``-log_prob(x, context, validate=False).sum()`` under the current mask: the summed
+        NLL of a batch already validated, in nats, as training minimises it (binary models
+        skip the per-dimension intermediate: one fused pass)."""
+        x = x.reshape(x.shape[0], self.num_dims)
+        return self.layout.nll_sum(self._out(self.encode(x), context, None, fast), x)
+
     def conditional_log_probs(
         self, x: torch.Tensor, context: torch.Tensor | None = None, *, fast: bool | Fast = False
     ) -> torch.Tensor:

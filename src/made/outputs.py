@@ -255,6 +255,13 @@ class Layout(nn.Module):
             out = torch.cat([out, pad], dim=1)[:, self.out_index]
         return out.reshape(b, self.num_dims, self.out_width)
 
+    def nll_sum(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``-log_prob_per_dim(out, x).sum()``, the training objective of a batch, without the
+        per-dimension intermediate where the layout allows (binary models: one fused pass)."""
+        if self.bernoulli:
+            return F.binary_cross_entropy_with_logits(out, x.to(out.dtype), reduction="sum")
+        return -self.log_prob_per_dim(out, x).sum()
+
     def log_prob_per_dim(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``(B, D)`` conditional log-probabilities (log-densities for real dimensions) of each
         dimension's value ``x`` ``(B, D)`` given raw outputs, in nats."""

@@ -92,7 +92,7 @@ class _Objective(nn.Module):
         self.model, self.fast = model, fast
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
-        return -self.model.log_prob(x, context, validate=False, fast=self.fast).sum()
+        return self.model.nll_sum(x, context, fast=self.fast)
 
 
 def _world() -> tuple[int, int]:
@@ -149,7 +149,7 @@ def training_path(model: MADE, precision: str, batch_size: int) -> Fast:
     """How ``fit`` computes a training step (``made.fastpath.Fast``) on batches of
     ``batch_size`` rows: in the dtype ``training_dtype`` chooses, and for a single-mask model
     with its masked-out weights held at exactly zero (zeroed once, by
-    ``MADE.zero_unused_weights``; the kernel zeroes their gradients on its blocks' edges, so
+    ``MADE.zero_unused_weights``; the kernel multiplies their gradients by the mask, so
     no optimiser moves them), so that they are not masked again on every call. Values and
     gradients are those of masking, bit for bit (tested); a multi-mask model, whose masks use
     different weights, keeps masking."""
