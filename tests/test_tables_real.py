@@ -403,3 +403,31 @@ def test_a_model_of_complete_rows_imputes_rows_with_gaps(tmp_path, capsys):
     assert (imputed[present] == gappy[present]).sum().sum() == present.sum().sum()
     assert set(imputed["c"]) <= {"u", "v"}
     assert (density.score_samples(gappy) == -np.inf).all()  # no likelihood for such a row
+
+
+def test_booleans_written_in_several_cases_are_two_categories_through_either_door(tmp_path):
+    """``true``, ``True`` and ``FALSE`` in one column (a file merged from two sources) made
+    three or four categories, and a ``TRUE`` never seen in training was refused; pandas reads
+    them as booleans. Now true and false whatever the case, written back in the column's
+    most frequent spelling of each; other text keeps its case (``a`` and ``A`` differ)."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    spellings = ["true", "True", "false", "FALSE", "false"]
+    rows = [[spellings[i % 5], "a" if i % 3 else "A", f"{i % 7}"] for i in range(60)]
+    path = write_csv(tmp_path / "flags.csv", ["flag", "letter", "k"], rows)
+    schema = load_data(str(path)).schema
+    flag = schema.columns[0]
+    assert (flag.kind, flag.values) == ("categorical", ("false", "true"))
+    assert schema.columns[1].values == ("A", "a")  # not booleans: case kept
+    codes = schema.encode([["TRUE", "a", "1"], ["False", "A", "2"]], "new.csv", 2)
+    assert codes[:, 0].tolist() == [1, 0]
+    assert schema.decode(codes)[0][0] == "true"
+    frame = pd.DataFrame({"flag": [spellings[i % 5] for i in range(60)],
+                          "k": [i % 7 for i in range(60)]})  # fmt: skip
+    density = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
+    density.fit(frame)
+    assert density.schema_.columns[0].values == ("false", "true")
+    scores = density.score_samples(pd.DataFrame({"flag": ["TRUE", "False"], "k": [1, 2]}))
+    assert np.isfinite(scores).all()

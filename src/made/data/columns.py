@@ -156,7 +156,7 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
         if forced == "real":
             return Column(name, "real", missing=missing)
         labels = ("False", "True", MISSING) if missing else ("False", "True")
-        return Column(name, "categorical", labels, numeric=False, missing=missing)
+        return Column(name, "categorical", labels, numeric=False, missing=missing, boolean=True)
     numbers_ = _numbers(values, gaps)
     if numbers_ is None:
         if forced == "real":
@@ -227,7 +227,8 @@ def _codes(col: Column, values: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarra
         index = codes[at] if len(known) else np.full(len(values), -1)
     else:
         lookup = category_codes(col)  # by value for numbers, by text otherwise, as a CSV's
-        index = np.array([lookup.get(category_key(_text(v), col.numeric), -1) for v in values])
+        key = col.numeric, col.boolean
+        index = np.array([lookup.get(category_key(_text(v), *key), -1) for v in values])
         found = index >= 0
     index = np.where(gaps, missing_code, index)
     return index, np.where(gaps, col.missing, found)

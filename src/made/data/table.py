@@ -37,6 +37,7 @@ sampling later encodes and decodes exactly as training did.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -99,7 +100,9 @@ class Column:
     category is ``MISSING``; a real column's values may be missing). ``integer``: a real
     column of whole numbers, on a grid of ``step`` (``integers.grid_step``); ``decimals``:
     a real column recorded to that many decimal places, on a grid of ``step``
-    (``integers.decimal_grid``). ``low`` and ``high``: a real column's observed range."""
+    (``integers.decimal_grid``). ``low`` and ``high``: a real column's observed range.
+    ``boolean``: a categorical column of true and false, matched whatever their case
+    (``TRUE``, ``True`` and ``true`` are one category, as pandas reads them)."""
 
     name: str
     kind: str
@@ -113,6 +116,7 @@ class Column:
     high: float | None = None
     step: float = 1.0
     decimals: int = 0
+    boolean: bool = False
 
     @property
     def gridded(self) -> bool:
@@ -222,7 +226,8 @@ class TableSchema:
                 column[present] = (values - col.mean) / col.std
             else:
                 lookup = category_codes(col)
-                codes = [lookup.get(category_key(c, col.numeric), -1) for c in cells[present]]
+                codes = [lookup.get(category_key(c, col.numeric, col.boolean), -1)
+                         for c in cells[present]]  # fmt: skip
                 found = np.array(codes, dtype=np.float64)
                 if len(found) and found.min() < 0:
                     i = int(present[np.argmax(found < 0)])
@@ -383,6 +388,7 @@ class TableSchema:
                     "high": c.high,
                     "step": c.step,
                     "decimals": c.decimals,
+                    "boolean": c.boolean,
                 }  # fmt: skip
                 for c in self.columns
             ],
@@ -409,6 +415,7 @@ class TableSchema:
                     high=None if c.get("high") is None else float(c["high"]),
                     step=float(c.get("step", 1.0)),
                     decimals=int(c.get("decimals", 0)),
+                    boolean=bool(c.get("boolean", False)),
                 )  # fmt: skip
                 for c in data["columns"]
             )
@@ -421,9 +428,12 @@ class TableSchema:
             raise ValueError(f"not a table schema ({exc})") from None
 
 
-def category_key(cell: str, numeric: bool) -> Any:
+def category_key(cell: str, numeric: bool, boolean: bool = False) -> Any:
     """What a category is matched by: its value for a numeric column (``1`` and ``1.0`` are
-    one category), its text otherwise; None for text that is not a number."""
+    one category), its text in lower case for a boolean one (``TRUE`` is ``true``), its text
+    otherwise; None for text that is not a number."""
+    if boolean:
+        return cell.lower()
     if not numeric:
         return cell
     try:
@@ -435,7 +445,7 @@ def category_key(cell: str, numeric: bool) -> Any:
 def category_codes(col: Column) -> dict[Any, int]:
     """A categorical column's codes by ``category_key`` (its missing category left out)."""
     values = col.values[:-1] if col.missing else col.values
-    return {category_key(v, col.numeric): code for code, v in enumerate(values)}
+    return {category_key(v, col.numeric, col.boolean): code for code, v in enumerate(values)}
 
 
 def _cell_table(rows: Sequence[Sequence[str]], width: int) -> np.ndarray:
@@ -582,7 +592,22 @@ def infer_column(
     distinct_text = sorted(set(text))
     if forced is None and len(text) >= ID_MIN_ROWS and len(distinct_text) == len(values):
         return None  # a different value on every row, none missing: an identifier
+    spellings = _boolean_spellings(text)
+    if spellings is not None:  # true and false: matched whatever the case
+        return replace(_categorical(name, spellings, False, missing, where), boolean=True)
     return _categorical(name, distinct_text, False, missing, where)
+
+
+def _boolean_spellings(text: Sequence[str]) -> list[str] | None:
+    """For cells that are all ``true`` or ``false`` in any case, each value's most frequent
+    spelling (ties: the first written), false first; None for other text."""
+    counts = Counter(text)
+    if not counts or {t.lower() for t in counts} - {"false", "true"}:
+        return None
+    best: dict[str, str] = {}
+    for spelling, _ in counts.most_common():  # by count, ties in the order first written
+        best.setdefault(spelling.lower(), spelling)
+    return [best[v] for v in sorted(best)]
 
 
 def _counts_up(present: np.ndarray, rows: int) -> bool:
