@@ -178,6 +178,14 @@ def test_a_given_schema_encodes_new_rows_exactly_as_in_training(tmp_path):
     narrow = write_csv(tmp_path / "e.csv", ["v"], [["1"]] * 10)
     with pytest.raises(DataError, match="1 columns, but the model's table has 2"):
         load_data(str(narrow), schema=schema)
+    # the model's columns in another order (a file exported by another tool): matched by
+    # name, and said so; the same rows, encoded exactly as in the model's order
+    swapped = write_csv(tmp_path / "f.csv", ["c", "v"], [[c, v] for v, c in rows[:20]])
+    same = write_csv(tmp_path / "g.csv", ["v", "c"], rows[:20])
+    by_name = load_data(str(swapped), schema=schema)
+    in_place = load_data(str(same), schema=schema)
+    assert np.array_equal(by_name.original["all"], in_place.original["all"])
+    assert any("matched by name" in note for note in by_name.notes)
 
 
 def _table_with_outliers(path, n=400, seed=0):

@@ -668,7 +668,11 @@ def _load_table(
         if schema.has_real:
             notes.append("real columns standardised with the training split's mean and std")
     else:
-        _check_source_columns(raw, schema, where)
+        moved = _source_columns(raw, schema, where)
+        if moved is not None:
+            rows = [[row[k] for k in moved] for row in rows]
+            notes.append("columns matched by name: the file has the model's columns in "
+                         "another order")  # fmt: skip
         whole = schema.encode(rows, where, first_line, na_values, gaps_anywhere)
         try:
             splits = _carve({"all": whole}, cfg, notes)
@@ -689,8 +693,10 @@ def _load_table(
     )
 
 
-def _check_source_columns(raw: _Raw, schema: TableSchema, where: str) -> None:
-    """Refuse a table whose columns are not those of the model's table."""
+def _source_columns(raw: _Raw, schema: TableSchema, where: str) -> list[int] | None:
+    """Where each of the model's table's columns is in ``raw``: None when in place, the
+    file's column for each when its header names the same columns in another order.
+    ``DataError`` for a table whose columns are not those of the model's table."""
     assert raw.columns is not None
     names: list[str] = [""] * schema.width
     for at, name in zip(schema.positions, schema.names, strict=True):
@@ -702,12 +708,14 @@ def _check_source_columns(raw: _Raw, schema: TableSchema, where: str) -> None:
             f"{where}: {len(raw.columns)} columns, but the model's table has "
             f"{len(names)} ({', '.join(names[:12])})"
         )
-    if raw.header_lines and tuple(raw.columns) != tuple(names):
-        j = next(j for j, (a, b) in enumerate(zip(raw.columns, names, strict=True)) if a != b)
-        raise DataError(
-            f"{where}: column {j} is {raw.columns[j]!r} but the model's table has "
-            f"{names[j]!r} there"
-        )
+    if not raw.header_lines or tuple(raw.columns) == tuple(names):
+        return None
+    if sorted(raw.columns) == sorted(names):  # the same names (unique), in another order
+        return [list(raw.columns).index(name) for name in names]
+    j = next(j for j, (a, b) in enumerate(zip(raw.columns, names, strict=True)) if a != b)
+    raise DataError(
+        f"{where}: column {j} is {raw.columns[j]!r} but the model's table has {names[j]!r} there"
+    )
 
 
 def _classes_from_labels(labels: dict[str, np.ndarray], where: str) -> tuple[str, ...]:
