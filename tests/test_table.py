@@ -234,6 +234,26 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     x = torch.from_numpy(schema.encode([[r["x"], r["y"], r["kind"]] for r in scores], "t", 2))
     expected = -model.log_prob(x.float()).double() + schema.log_scale
     assert np.allclose(nll, expected.detach().numpy(), atol=1e-4)
+    # a category the model never saw: probability zero, so that row's NLL is infinite (as
+    # MADEDensity.score_samples says); the other rows are scored as they were, the row is
+    # written as the file has it, and the output says which cell it was
+    novel = [[r["x"], r["y"], r["kind"]] for r in scores[:6]]
+    novel[2][2] = "sideways"
+    novel_csv = write_csv(tmp_path / "novel.csv", ["x", "y", "kind"], novel)
+    capsys.readouterr()
+    out_csv = tmp_path / "novel-scores.csv"
+    argv = ["score", str(run), "--data", str(novel_csv), "--out", str(out_csv), "--device", "cpu"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    with open(out_csv) as f:
+        novel_scores = list(csv.DictReader(f))
+    got = [float(r["nll_nats_data_units"]) for r in novel_scores]
+    assert got[2] == math.inf and float(novel_scores[2]["bits_per_dim"]) == math.inf
+    assert np.allclose(np.delete(got, 2), np.delete(nll[:6], 2), atol=1e-5)
+    assert novel_scores[2]["kind"] == "sideways" and novel_scores[2]["largest_term"] == "kind"
+    assert "1 row holds a category the model never saw" in printed
+    assert "novel.csv: line 4, kind is 'sideways'" in printed
+    assert main(["eval", str(run), "--data", str(novel_csv), "--device", "cpu"]) == 2  # a mean
     # samples come back in the table's own units and categories
     assert main(["sample", str(run), "-n", "50", "--device", "cpu"]) == 0
     with open(run / "sampled.csv") as f:

@@ -39,7 +39,7 @@ from .config import (
     DataConfig,
 )
 from .data import NAMED_SETS, Dataset, load_data
-from .data.load import SPLITS, table_cells
+from .data.load import SPLITS, UNSEEN, table_cells
 from .data.rules import MAX_ROUNDS
 from .devices import resolve_device
 from .errors import MadeError, brief, render
@@ -256,11 +256,13 @@ def _model(args: argparse.Namespace) -> tuple[torch.device, MADE, dict[str, Any]
 
 
 def _data_of(
-    args: argparse.Namespace, run_dir: Path, payload: dict, model: MADE, gaps_anywhere: bool = False
-) -> Dataset:
-    """``--data`` if given, else the run's own data (``gaps_anywhere``: see ``run_data``)."""
+    args: argparse.Namespace, run_dir: Path, payload: dict, model: MADE,
+    gaps_anywhere: bool = False, mark_unseen: bool = False,
+) -> Dataset:  # fmt: skip
+    """``--data`` if given, else the run's own data (``gaps_anywhere``, ``mark_unseen``: see
+    ``run_data``)."""
     data = _data_config(args) if args.data else None
-    return run_data(run_dir, payload, model, data, gaps_anywhere)
+    return run_data(run_dir, payload, model, data, gaps_anywhere, mark_unseen)
 
 
 def _ensemble(args: argparse.Namespace, model: MADE) -> int | None:
@@ -572,7 +574,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ score
 def cmd_score(args: argparse.Namespace) -> int:
     device, model, payload, run_dir = _model(args)
-    data = _data_of(args, run_dir, payload, model)
+    data = _data_of(args, run_dir, payload, model, mark_unseen=True)
     ensemble = _ensemble(args, model)
     out = _out_path(args.out, run_dir, "scores.csv")
     _suffix(out, (".csv",))
@@ -603,12 +605,19 @@ def cmd_score(args: argparse.Namespace) -> int:
     terms = data.schema is not None and observed is None and ensemble is None and ctx is None
     scores = score_rows(model, x, ctx, ensemble=ensemble, observed=observed, terms=terms)
     scores = scores.in_data_units(data.schema)  # a table's: in its own units, as eval's
+    # a category the model never saw (in a column scored): that row has probability zero
+    unseen = {cell: text for cell, text in data.unseen.items()
+              if observed is None or bool(observed.reshape(-1)[cell[1]])}  # fmt: skip
+    scores = scores.impossible(unseen)
+    if unseen:
+        print(next(n for n in data.notes if UNSEEN in n) + "; scored as impossible (NLL inf)")
     rows = x.cpu().numpy() if data.schema is not None else None
-    write_scores(out, scores, data.schema, rows)
+    write_scores(out, scores, data.schema, rows, unseen)
     top = scores.most_anomalous()
     if data.schema is not None:
+        shown = {(top.index(i), j): text for (i, j), text in unseen.items() if i in top}
         _print_top_rows(data.schema, rows[top], top, scores.nll[top].tolist(),
-                        None if scores.terms is None else scores.terms[top])  # fmt: skip
+                        None if scores.terms is None else scores.terms[top], shown)  # fmt: skip
     where = split if observed is None else f"{split}, marginal of {scores.dims} observed dims"
     units = " in the data's own units" if data.schema is not None and data.schema.has_real else ""
     print(
@@ -620,12 +629,17 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def _print_top_rows(
-    schema: Any, rows: Any, index: list[int], nll: list[float], terms: Any = None
-) -> None:
-    """The highest-scoring rows of a table, each with its values and, given each column's
-    term of the score (``terms``), the three largest, for a first look."""
+    schema: Any, rows: Any, index: list[int], nll: list[float], terms: Any = None,
+    cells: dict[tuple[int, int], str] | None = None,
+) -> None:  # fmt: skip
+    """The highest-scoring rows of a table, each with its values (``cells``: text shown
+    instead of a decoded value, by position in ``rows``) and, given each column's term of
+    the score (``terms``), the three largest, for a first look."""
     print("highest-scoring rows (index, NLL in nats, then the row):")
-    for k, (i, score, values) in enumerate(zip(index, nll, schema.decode(rows), strict=True)):
+    decoded = schema.decode(rows)
+    for (k, j), text in (cells or {}).items():
+        decoded[k][j] = text
+    for k, (i, score, values) in enumerate(zip(index, nll, decoded, strict=True)):
         cells = ", ".join(f"{n}={v}" for n, v in zip(schema.names, values, strict=True))
         print(f"  {i}  {score:.2f}  {cells}")
         if terms is not None:

@@ -561,20 +561,23 @@ def run_data(
     model: MADE,
     data: DataConfig | None = None,
     gaps_anywhere: bool = False,
+    mark_unseen: bool = False,
 ) -> Dataset:
     """The data a command reads with a trained model: ``data`` if given, else the run's own
     (from its ``config.json``), a table encoded exactly as in training (``gaps_anywhere``:
-    rows to impute, see ``load_data``); refused when its examples do not have the model's
-    dimensions."""
+    rows to impute, ``mark_unseen``: rows to score, see ``load_data``); refused when its
+    examples do not have the model's dimensions."""
     schema = table_schema(payload)
     if data is not None:
         if schema is not None and (data.column_types or data.num_categories is not None):
             raise RunError("this model was trained on a table: its column types are fixed")
-        loaded = load_data(data, schema=schema, gaps_anywhere=gaps_anywhere)
+        loaded = load_data(data, schema=schema, gaps_anywhere=gaps_anywhere,
+                           mark_unseen=mark_unseen)  # fmt: skip
     elif (run_dir / "config.json").is_file():
         settings = read_settings(run_dir)
         require_source(settings.data, run_dir)
-        loaded = load_data(settings.data, schema=schema, gaps_anywhere=gaps_anywhere)
+        loaded = load_data(settings.data, schema=schema, gaps_anywhere=gaps_anywhere,
+                           mark_unseen=mark_unseen)  # fmt: skip
     else:
         raise RunError(f"{run_dir} has no config.json; give the data ({{flag:source}})")
     if loaded.num_dims != model.num_dims:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +50,22 @@ class Scores:
             return self
         nll = self.nll + schema.log_scale
         return Scores(nll, bits_per_dim(nll, self.dims), self.terms, self.dims)
+
+    def impossible(self, cells: Iterable[tuple[int, int]]) -> Scores:
+        """The scores with each row holding one of ``cells`` (``(row, dimension)``: a
+        category the model never saw, so of probability zero) at an infinite NLL, and those
+        cells' terms infinite, as ``MADEDensity`` scores them."""
+        cells = list(cells)
+        if not cells:
+            return self
+        rows = torch.tensor(sorted({i for i, _ in cells}), dtype=torch.long)
+        nll = self.nll.clone()
+        nll[rows] = math.inf
+        terms = self.terms
+        if terms is not None:
+            terms = terms.clone()
+            terms[tuple(torch.tensor(cells, dtype=torch.long).t())] = math.inf
+        return Scores(nll, bits_per_dim(nll, self.dims), terms, self.dims)
 
     def most_anomalous(self, k: int = 5) -> list[int]:
         """The ``k`` rows with the highest scores, highest first."""
@@ -100,12 +118,15 @@ def write_scores(
     scores: Scores,
     schema: TableSchema | None = None,
     rows: Any = None,
+    cells: Mapping[tuple[int, int], str] | None = None,
 ) -> None:
     """``scores`` as a CSV, atomically: ``index``, the NLL and ``bits_per_dim`` per row; for
     a table (``schema`` and its encoded ``rows``), the column with the largest term (when the
-    scores have terms) and the row itself in the table's own units. The NLL's column is
-    ``nll_nats``, or ``nll_nats_data_units`` for a table with real columns, whose scores
-    should be ``Scores.in_data_units``."""
+    scores have terms) and the row itself in the table's own units (``cells``: text shown
+    instead of a cell's decoded value, ``{(row, column): text}``: a category the model never
+    saw, whose code is a placeholder). The NLL's column is ``nll_nats``, or
+    ``nll_nats_data_units`` for a table with real columns, whose scores should be
+    ``Scores.in_data_units``."""
     units = schema is not None and schema.has_real
     header = ["index", "nll_nats_data_units" if units else "nll_nats", "bits_per_dim"]
     largest = None
@@ -115,6 +136,9 @@ def write_scores(
             largest = [schema.names[j] for j in scores.terms.argmax(dim=1).tolist()]
         header += list(schema.names)
     decoded = schema.decode(rows) if schema is not None else None
+    for (i, j), text in (cells or {}).items():
+        if decoded is not None:
+            decoded[i][j] = text
 
     def write(f: Any) -> None:
         text = io.TextIOWrapper(f, newline="", encoding="utf-8")

@@ -45,6 +45,8 @@ from .validate import (
 __all__ = ["Dataset", "NamedSet", "NAMED_SETS", "load_data", "table_cells", "FASHION_MNIST_DIR"]
 
 SPLITS = ("train", "valid", "test")
+# What a scoring note says of a category the model never saw (``mark_unseen``).
+UNSEEN = "a category the model never saw"
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
                    "sneaker", "bag", "ankle boot")  # fmt: skip
@@ -74,6 +76,9 @@ class Dataset:
     original_labels: dict[str, np.ndarray] = field(default_factory=dict)
     # Tables: column names, types, category values and standardisation (None otherwise).
     schema: TableSchema | None = None
+    # Tables read with ``mark_unseen``: the cells of the original rows whose category the
+    # model never saw, ``{(row, column): text}`` (their codes are placeholders).
+    unseen: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -483,6 +488,7 @@ def load_data(
     schema: TableSchema | None = None,
     *,
     gaps_anywhere: bool = False,
+    mark_unseen: bool = False,
     **overrides: object,
 ) -> Dataset:
     """Load a data set by name or path (see ``DataConfig`` for the options).
@@ -495,7 +501,8 @@ def load_data(
     typed (see ``made.data.table``) and its real columns standardised with the training
     split's statistics; ``schema`` (a trained model's) encodes it exactly as in training
     instead, and with ``gaps_anywhere`` (rows to impute) a gap in a column that had none in
-    training reads as NaN instead of being refused.
+    training reads as NaN instead of being refused; with ``mark_unseen`` (rows to score) a
+    category the model never saw is not refused but listed in ``Dataset.unseen``.
     """
     cfg = DataConfig(source=source, **overrides) if isinstance(source, str) else source
     if overrides and not isinstance(source, str):
@@ -505,7 +512,7 @@ def load_data(
     if raw.cells is None and cfg.column_types:
         raise DataError(f"{where}: column types apply to tables (CSV files), not to this source")
     if raw.cells is not None:
-        return _load_table(raw, cfg, named, schema, gaps_anywhere)
+        return _load_table(raw, cfg, named, schema, gaps_anywhere, mark_unseen)
     notes: list[str] = list(raw.notes)
     mode = raw.binarize if cfg.binarize == "auto" else cfg.binarize
     if mode != "none" and raw.num_categories == 2 and raw.value_max == 1:
@@ -645,6 +652,7 @@ def _load_table(
     named: NamedSet | None,
     schema: TableSchema | None,
     gaps_anywhere: bool = False,
+    mark_unseen: bool = False,
 ) -> Dataset:
     """A table's rows typed, encoded, split and standardised (or encoded by ``schema``), its
     integer columns dequantised: training rows by a seeded uniform draw in each integer's grid
@@ -656,6 +664,7 @@ def _load_table(
     first_line = (raw.header_lines or 0) + 1
     notes: list[str] = list(raw.notes)
     na_values = (*NA_VALUES, *cfg.na_values)
+    unseen: dict[tuple[int, int], str] = {}
     if schema is None:
         typed = infer_schema(raw.columns, rows, where, cfg.column_types, na_values)
         whole = typed.encode(rows, where, first_line, na_values)  # real values as they are
@@ -673,7 +682,17 @@ def _load_table(
             rows = [[row[k] for k in moved] for row in rows]
             notes.append("columns matched by name: the file has the model's columns in "
                          "another order")  # fmt: skip
-        whole = schema.encode(rows, where, first_line, na_values, gaps_anywhere)
+        whole, marked = schema.encode_marking(rows, where, first_line, na_values,
+                                              gaps_anywhere, mark_unseen)  # fmt: skip
+        at = schema.positions
+        unseen = {(int(i), int(j)): rows[i][at[j]] for i, j in np.argwhere(marked)}
+        if unseen:
+            (i, j), text = next(iter(unseen.items()))
+            count = len({i for i, _ in unseen})
+            notes.append(
+                f"{count} row{' holds' if count == 1 else 's hold'} {UNSEEN} (first: {where}: "
+                f"line {first_line + i}, {schema.names[j]} is {text!r})"
+            )
         try:
             splits = _carve({"all": whole}, cfg, notes)
         except DataError:  # a few rows to score: scoring reads the whole file anyway
@@ -690,6 +709,7 @@ def _load_table(
         notes=notes,
         original={"all": schema.dequantise(whole)},
         schema=schema,
+        unseen=unseen,
     )
 
 

@@ -203,6 +203,17 @@ class TableSchema:
         ``DataError`` names the line (``first_line`` is the first row's) and column of a cell
         that does not fit, such as a gap in a column that had none in training; with
         ``gaps_anywhere`` (rows to impute) such a gap is NaN, whatever the column's kind."""
+        return self.encode_marking(rows, where, first_line, na_values, gaps_anywhere, False)[0]
+
+    def encode_marking(
+        self, rows: Sequence[Sequence[str]], where: str, first_line: int,
+        na_values: Sequence[str] = NA_VALUES, gaps_anywhere: bool = False,
+        mark_unseen: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """``encode``, and ``(N, D)`` booleans marking the cells whose category the model
+        never saw: with ``mark_unseen`` these are not refused but marked, their code a
+        placeholder (0), for scores that give such a row probability zero."""
+        marked = np.zeros((len(rows), len(self.columns)), dtype=bool)
         out = np.empty((len(rows), len(self.columns)), dtype=np.float64)
         na = set(na_values)
         table = _cell_table(rows, self.width)
@@ -229,6 +240,9 @@ class TableSchema:
                 codes = [lookup.get(category_key(c, col.numeric, col.boolean), -1)
                          for c in cells[present]]  # fmt: skip
                 found = np.array(codes, dtype=np.float64)
+                if mark_unseen and len(found) and found.min() < 0:
+                    marked[present, j] = found < 0
+                    found = np.maximum(found, 0.0)  # a placeholder: the row scores -inf
                 if len(found) and found.min() < 0:
                     i = int(present[np.argmax(found < 0)])
                     shown = ", ".join(col.values[:8]) + (", ..." if len(col.values) > 8 else "")
@@ -240,7 +254,7 @@ class TableSchema:
                 i, what = min(errors)
                 raise DataError(f"{where}: line {first_line + i}, {col.name} {what}")
             out[:, j] = column
-        return out
+        return out, marked
 
     def decode(self, x: np.ndarray, samples: bool = False) -> list[list[str]]:
         """``(N, D)`` codes and standardised values -> text rows in the table's own units:
