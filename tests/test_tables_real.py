@@ -431,3 +431,20 @@ def test_booleans_written_in_several_cases_are_two_categories_through_either_doo
     assert density.schema_.columns[0].values == ("false", "true")
     scores = density.score_samples(pd.DataFrame({"flag": ["TRUE", "False"], "k": [1, 2]}))
     assert np.isfinite(scores).all()
+
+
+def test_a_table_separated_by_spaces_with_quoted_names_reads_as_its_columns(tmp_path):
+    """statsmodels' spector.csv, as a user finds it: columns separated by runs of spaces, the
+    names in single quotes. It read as one text column, refused as 'every column is an
+    identifier'; a whitespace table is now detected (and said so) and quoted names
+    unquoted."""
+    lines = ["'OBS'  'GPA' 'TUCE' 'PSI' 'GRADE'"]
+    lines += [f"{i + 1}  {2 + (i * 37 % 100) / 50:.2f} {12 + i % 15}  {i % 2} {(i // 3) % 2}"
+              for i in range(40)]  # fmt: skip
+    path = tmp_path / "spector.csv"
+    path.write_text("\n".join(lines) + "\n")
+    data = load_data(str(path))
+    assert data.schema.names == ("GPA", "TUCE", "PSI", "GRADE")
+    assert [name for _, name in data.schema.dropped] == ["OBS"]  # a row number
+    assert data.schema.columns[0].kind == "real"
+    assert any("separated by spaces" in note for note in data.notes)

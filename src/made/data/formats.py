@@ -10,7 +10,7 @@ import os
 import re
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,15 +136,37 @@ DELIMITERS = (",", ";", "\t", "|")
 MAX_PIXELS = LIMITS["num_dims"]
 
 
+# The delimiter of a table whose columns are separated by runs of spaces (as statistics
+# packages write them): tried after ``DELIMITERS``, read with the spaces run together.
+SPACES = " "
+
+
 def _detect_delimiter(lines: list[str]) -> str:
-    """The first of ``DELIMITERS`` that splits the first lines into one width of at least two
-    columns; a comma when none does (a one-column file)."""
+    """The first of ``DELIMITERS``, then ``SPACES``, that splits the first lines into one
+    width of at least two columns; a comma when none does (a one-column file)."""
     sample = [line for line in lines[:50] if line.strip()]
-    for delimiter in DELIMITERS:
-        widths = {len(row) for row in csv.reader(sample, delimiter=delimiter)}
+    for delimiter in (*DELIMITERS, SPACES):
+        widths = {len(row) for row in _cells(sample, delimiter)}
         if len(widths) == 1 and min(widths) >= 2:
             return delimiter
     return ","
+
+
+def _cells(lines: Iterable[str], delimiter: str) -> Iterator[list[str]]:
+    """``csv.reader`` over ``lines``; columns separated by spaces (``SPACES``) take a run of
+    them as one separator, and a line's leading and trailing spaces as none."""
+    if delimiter == SPACES:
+        return csv.reader((line.strip() for line in lines), delimiter=" ",
+                          skipinitialspace=True)  # fmt: skip
+    return csv.reader(lines, delimiter=delimiter)
+
+
+def _unquoted(names: list[str]) -> list[str]:
+    """Column names each written in single quotes (``'GPA'``, as some statistics packages
+    write a header), without them; other names as they are."""
+    if all(len(n) >= 2 and n[0] == n[-1] == "'" for n in names):
+        return [n[1:-1] for n in names]
+    return names
 
 
 def _looks_like_header(first: list[str], rows: list[list[str]]) -> bool:
@@ -201,9 +223,12 @@ def read_csv_cells(
     try:
         if delimiter is None:
             delimiter = _detect_delimiter(lines)
-            if delimiter != ",":
+            if delimiter == SPACES:
+                notes.append("columns separated by spaces detected (set a delimiter with "
+                             "{flag:delimiter})")  # fmt: skip
+            elif delimiter != ",":
                 notes.append(f"delimiter {delimiter!r} detected (set one with {{flag:delimiter}})")
-        stripped = ([c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter))
+        stripped = ([c.strip() for c in row] for row in _cells(lines, delimiter))
         rows = [row for row in stripped if any(row)]  # blank lines skipped
     except csv.Error as exc:
         raise DataError(f"{path}: not a readable CSV file ({brief(exc)})") from None
@@ -219,7 +244,7 @@ def read_csv_cells(
             "which it is with {flag:header} yes or {flag:header} no"
         )
     if header == "yes" or (header == "auto" and not numeric):
-        names, rows = rows[0], rows[1:]
+        names, rows = _unquoted(rows[0]), rows[1:]
         if not rows:
             raise DataError(f"{path}: a header but no data rows")
     width = len(names) if names is not None else len(rows[0])
