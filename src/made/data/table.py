@@ -26,8 +26,10 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   written back as grid points, to the data's own precision. Samples of a real column stay within its
   observed range widened by ``RANGE_MARGIN`` of it on each side (and at zero or above when
   every value was);
-- an identifier (text with a different value on every row, or integers counting up by one
-  row after row) carries nothing to model: it is dropped, and the schema says so.
+- an identifier (text with a different value on most rows, or integers counting up by one
+  row after row) carries nothing to model: it is dropped, and the schema says so. (Text
+  repeated on fewer than half the rows, such as a bird's ID over its two or three seasons,
+  counts: kept, most held-out rows would hold an ID the model never saw.)
 
 A column's type can be forced (``NAME=categorical`` or ``NAME=real``). A ``TableSchema`` holds
 all of that, statistics included, and is saved with every checkpoint, so that scoring or
@@ -85,8 +87,10 @@ NA_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "none
 MISSING = "NA"  # how a missing value is written out, and a categorical column's missing category
 # the one category of a column with no value at all: no row holds it (``padding``)
 NO_VALUE = f"{MISSING} (no value)"
-# A column is an identifier only with at least this many values, all different.
+# A column is an identifier only with at least this many rows (and a text one with more
+# distinct values than half of them, ``ID_SHARE``).
 ID_MIN_ROWS = 20
+ID_SHARE = 0.5
 # Samples of a real column stay within its observed range widened by this share of it.
 RANGE_MARGIN = 0.05
 
@@ -383,7 +387,7 @@ class TableSchema:
         text = f"column types (categories, or real): {shown}"
         if self.dropped:
             gone = ", ".join(name for _, name in self.dropped)
-            text += f"; left out as identifiers (a different value on every row): {gone}"
+            text += f"; left out as identifiers (a different value on most rows): {gone}"
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -604,8 +608,12 @@ def infer_column(
         return _categorical(name, [number_text(v) for v in distinct], True, missing, where)
     text = [str(v) for v in present]
     distinct_text = sorted(set(text))
-    if forced is None and len(text) >= ID_MIN_ROWS and len(distinct_text) == len(values):
-        return None  # a different value on every row, none missing: an identifier
+    if (
+        forced is None
+        and len(values) >= ID_MIN_ROWS
+        and len(distinct_text) > ID_SHARE * len(values)
+    ):
+        return None  # a different value on most rows: an identifier
     spellings = _boolean_spellings(text)
     if spellings is not None:  # true and false: matched whatever the case
         return replace(_categorical(name, spellings, False, missing, where), boolean=True)
