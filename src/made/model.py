@@ -346,12 +346,9 @@ class MADE(nn.Module):
                    for k in range(check_ensemble(ensemble, self.num_masks))]  # fmt: skip
         return torch.logsumexp(torch.stack(members), dim=0) - math.log(ensemble)
 
-    def nll_sum(
-        self, x: torch.Tensor, context: torch.Tensor | None = None, *, fast: bool | Fast = False
-    ) -> torch.Tensor:
-        """``-log_prob(x, context, validate=False).sum()`` under the current mask: the summed
-        NLL of a batch already validated, in nats, as training minimises it (binary models
-        skip the per-dimension intermediate: one fused pass)."""
+    def nll_sum(self, x: torch.Tensor, context: Any = None, *, fast: Any = False) -> torch.Tensor:
+        """``-log_prob(x, context, validate=False, fast=fast).sum()``, as training minimises
+        it: for a binary model, one fused pass with no per-dimension intermediate."""
         x = x.reshape(x.shape[0], self.num_dims)
         return self.layout.nll_sum(self._out(self.encode(x), context, None, fast), x)
 
@@ -367,9 +364,7 @@ class MADE(nn.Module):
         out = self._out(self.encode(x), context, None, fast)
         return self.layout.log_prob_per_dim(out, x).reshape(x.shape[0], *self.input_shape)
 
-    def loss(
-        self, x: torch.Tensor, context: torch.Tensor | None = None, *, validate: bool = True
-    ) -> torch.Tensor:
+    def loss(self, x: torch.Tensor, context: Any = None, *, validate: bool = True) -> torch.Tensor:
         """Mean negative log-likelihood per example, in nats (a scalar to minimise)."""
         return -self.log_prob(x, context, validate=validate).mean()
 
