@@ -17,7 +17,7 @@ from conftest import write_csv
 
 from made import MADE
 from made.cli import main
-from made.data import load_data
+from made.data import DataError, load_data
 from made.data.columns import decode_columns
 from made.data.rules import find_rules, violations
 from made.data.table import infer_schema, padding
@@ -465,3 +465,24 @@ def test_a_column_with_a_different_value_on_most_rows_is_left_out(tmp_path):
     assert "a different value on most rows" in data.schema.describe()
     kept = load_data(str(path), column_types=("Individual ID=categorical",))  # a type given
     assert "Individual ID" in kept.schema.names
+
+
+def test_comment_lines_above_a_table_are_skipped_and_lines_still_named_right(tmp_path):
+    """matplotlib's Stocks.csv starts '# Data source: https://finance.yahoo.com': it was
+    refused ('line 2 has 11 columns, expected 1'). Comment lines above the table are now
+    skipped and said so, and errors still name the file's own line."""
+    body = "".join(f"{i * 1.5:.1f},{'ab'[i % 2]}\n" for i in range(30))
+    path = tmp_path / "sourced.csv"
+    path.write_text("# Data source: somewhere\n# licence: CC-BY\nx,k\n" + body)
+    data = load_data(str(path))
+    assert data.schema.names == ("x", "k")
+    assert any("2 comment lines (#) above the table skipped" in note for note in data.notes)
+    path.write_text("# Data source: somewhere\nx,k\n" + body + "1.0,a,extra\n")
+    with pytest.raises(DataError, match="sourced.csv: line 33 has 3 columns, expected 2"):
+        load_data(str(path))
+    path.write_text("# Data source: somewhere\nx,k\n" + body)
+    schema = load_data(str(path)).schema
+    new = tmp_path / "new.csv"
+    new.write_text("# scored later\nx,k\n1.0,a\n2.0,zz\n")
+    with pytest.raises(DataError, match="new.csv: line 4, k is 'zz'"):
+        load_data(str(new), schema=schema)

@@ -196,8 +196,10 @@ def _looks_like_header(first: list[str], rows: list[list[str]]) -> bool:
 
 def read_csv_cells(
     path: Path, delimiter: str | None = None, header: str = "auto"
-) -> tuple[list[str] | None, list[list[str]], list[str]]:
-    """``(header, rows, notes)`` of a CSV file as stripped text cells, blank lines skipped.
+) -> tuple[list[str] | None, list[list[str]], list[str], int]:
+    """``(header, rows, notes, comments)`` of a CSV file as stripped text cells, blank lines
+    skipped, and so are ``comments`` lines starting with ``#`` before the first (a source or
+    a licence, as data exports write them above a table).
 
     A UTF-8 byte-order mark (as spreadsheets write it) is dropped. ``delimiter`` None detects
     one among ``DELIMITERS``. ``header``: ``"yes"``, ``"no"``, or ``"auto"``: a first row that
@@ -220,6 +222,11 @@ def read_csv_cells(
     units = any(unit in text for unit in ("%", *_CURRENCIES))  # a scan in C: most files have none
     lines = text.splitlines()
     del text
+    comments = next((i for i, line in enumerate(lines) if not line.lstrip().startswith("#")),
+                    len(lines))  # fmt: skip
+    if comments:
+        del lines[:comments]
+        notes.append(f"{comments} comment line{'s' * (comments > 1)} (#) above the table skipped")
     try:
         if delimiter is None:
             delimiter = _detect_delimiter(lines)
@@ -250,7 +257,7 @@ def read_csv_cells(
     width = len(names) if names is not None else len(rows[0])
     for i, row in enumerate(rows):
         if len(row) != width:
-            line = i + 1 + (names is not None)
+            line = i + 1 + (names is not None) + comments
             raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width}")
 
     def shown(columns: list[int]) -> str:
@@ -265,7 +272,7 @@ def read_csv_cells(
     for unit, columns in (_drop_units(rows) if units else {}).items():
         example = "45% as 45" if unit == "%" else f"{unit}120 as 120"
         notes.append(f"{unit!r} dropped from {shown(columns)}: read as numbers ({example})")
-    return names, rows, notes
+    return names, rows, notes, comments
 
 
 # What a spreadsheet's formatted cells put around a number: a currency before, a percent after.
@@ -369,14 +376,14 @@ def read_csv(
 ) -> tuple[np.ndarray, list[str] | None]:
     """``(values, header)`` of a CSV of integer columns; the header row is optional (see
     ``read_csv_cells``)."""
-    header, rows, _ = read_csv_cells(path, delimiter, header)
+    header, rows, _, comments = read_csv_cells(path, delimiter, header)
     values = np.empty((len(rows), len(rows[0])), dtype=np.float64)
     for i, row in enumerate(rows):
         for j, cell in enumerate(row):
             try:
                 values[i, j] = float(cell)
             except ValueError:
-                line = i + 1 + (header is not None)
+                line = i + 1 + (header is not None) + comments
                 name = header[j] if header else f"column {j}"
                 raise DataError(
                     f"{path}: line {line}, {name} is {cell!r}; expected an integer"

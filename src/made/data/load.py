@@ -397,8 +397,8 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
     if suffix == ".npz":
         return _array_source(*read_npz(path))
     if suffix == ".csv" and cfg.num_categories is None:  # a table: columns typed by load_data
-        header, rows, notes = read_csv_cells(path, cfg.delimiter, cfg.header)
-        raw = _table(rows, header, header_lines=1 if header else 0)
+        header, rows, notes, comments = read_csv_cells(path, cfg.delimiter, cfg.header)
+        raw = _table(rows, header, header_lines=(1 if header else 0) + comments)
         raw.notes = notes
         return raw
     if suffix == ".csv":
