@@ -630,14 +630,14 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def _print_top_rows(
     schema: Any, rows: Any, index: list[int], nll: list[float], terms: Any = None,
-    cells: dict[tuple[int, int], str] | None = None,
+    shown: dict[tuple[int, int], str] | None = None,
 ) -> None:  # fmt: skip
-    """The highest-scoring rows of a table, each with its values (``cells``: text shown
+    """The highest-scoring rows of a table, each with its values (``shown``: text shown
     instead of a decoded value, by position in ``rows``) and, given each column's term of
     the score (``terms``), the three largest, for a first look."""
     print("highest-scoring rows (index, NLL in nats, then the row):")
     decoded = schema.decode(rows)
-    for (k, j), text in (cells or {}).items():
+    for (k, j), text in (shown or {}).items():
         decoded[k][j] = text
     for k, (i, score, values) in enumerate(zip(index, nll, decoded, strict=True)):
         cells = ", ".join(f"{n}={v}" for n, v in zip(schema.names, values, strict=True))

@@ -136,8 +136,8 @@ def write_scores(
             largest = [schema.names[j] for j in scores.terms.argmax(dim=1).tolist()]
         header += list(schema.names)
     decoded = schema.decode(rows) if schema is not None else None
-    for (i, j), text in (cells or {}).items():
-        if decoded is not None:
+    if decoded is not None:
+        for (i, j), text in (cells or {}).items():
             decoded[i][j] = text
 
     def write(f: Any) -> None:

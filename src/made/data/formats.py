@@ -198,13 +198,15 @@ def read_csv_cells(
     path: Path, delimiter: str | None = None, header: str = "auto"
 ) -> tuple[list[str] | None, list[list[str]], list[str], int]:
     """``(header, rows, notes, comments)`` of a CSV file as stripped text cells, blank lines
-    skipped, and so are ``comments`` lines starting with ``#`` before the first (a source or
-    a licence, as data exports write them above a table).
+    skipped, and so are the ``comments`` lines starting with ``#`` above the table (a source
+    or a licence, as data exports write them), but the last when it has the table's width:
+    that is its header (``#id,x,y``), read without the ``#``.
 
     A UTF-8 byte-order mark (as spreadsheets write it) is dropped. ``delimiter`` None detects
-    one among ``DELIMITERS``. ``header``: ``"yes"``, ``"no"``, or ``"auto"``: a first row that
-    is not all numbers is the header, and a numeric one that looks like a header is refused
-    as ambiguous. Every row must have the header's width. ``notes`` says what was detected.
+    one among ``DELIMITERS``, then ``SPACES``. ``header``: ``"yes"``, ``"no"``, or
+    ``"auto"``: a first row that is not all numbers is the header, and a numeric one that
+    looks like a header is refused as ambiguous. Every row must have the header's width.
+    ``notes`` says what was detected.
     """
     _require_file(path)
     notes = []
@@ -224,17 +226,25 @@ def read_csv_cells(
     del text
     comments = next((i for i, line in enumerate(lines) if not line.lstrip().startswith("#")),
                     len(lines))  # fmt: skip
-    if comments:
-        del lines[:comments]
-        notes.append(f"{comments} comment line{'s' * (comments > 1)} (#) above the table skipped")
+    above, lines = lines[:comments], lines[comments:]
     try:
+        detected = delimiter is None
         if delimiter is None:
             delimiter = _detect_delimiter(lines)
-            if delimiter == SPACES:
-                notes.append("columns separated by spaces detected (set a delimiter with "
-                             "{flag:delimiter})")  # fmt: skip
-            elif delimiter != ",":
-                notes.append(f"delimiter {delimiter!r} detected (set one with {{flag:delimiter}})")
+        if above and lines:  # the last line above with the table's width is its header
+            last = above[-1].lstrip()[1:]
+            width = len(next(_cells(lines[:1], delimiter)))
+            if width >= 2 and len(next(_cells([last], delimiter))) == width:
+                lines.insert(0, last)
+                comments -= 1
+        if comments:
+            notes.append(f"{comments} comment line{'s' * (comments > 1)} (#) above the table "
+                         "skipped")  # fmt: skip
+        if detected and delimiter == SPACES:
+            notes.append("columns separated by spaces detected (set a delimiter with "
+                         "{flag:delimiter})")  # fmt: skip
+        elif detected and delimiter != ",":
+            notes.append(f"delimiter {delimiter!r} detected (set one with {{flag:delimiter}})")
         stripped = ([c.strip() for c in row] for row in _cells(lines, delimiter))
         rows = [row for row in stripped if any(row)]  # blank lines skipped
     except csv.Error as exc:

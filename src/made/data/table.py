@@ -27,9 +27,9 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   observed range widened by ``RANGE_MARGIN`` of it on each side (and at zero or above when
   every value was);
 - an identifier (text with a different value on most rows, or integers counting up by one
-  row after row) carries nothing to model: it is dropped, and the schema says so. (Text
-  repeated on fewer than half the rows, such as a bird's ID over its two or three seasons,
-  counts: kept, most held-out rows would hold an ID the model never saw.)
+  row after row) carries nothing to model: it is dropped, and the schema says so. (An ID
+  repeated on a few rows, a bird's over its two or three seasons, counts too: kept, most
+  held-out rows would hold an ID the model never saw.)
 
 A column's type can be forced (``NAME=categorical`` or ``NAME=real``). A ``TableSchema`` holds
 all of that, statistics included, and is saved with every checkpoint, so that scoring or
@@ -246,7 +246,7 @@ class TableSchema:
                 found = np.array(codes, dtype=np.float64)
                 if mark_unseen and len(found) and found.min() < 0:
                     marked[present, j] = found < 0
-                    found = np.maximum(found, 0.0)  # a placeholder: the row scores -inf
+                    found = np.maximum(found, 0.0)  # a placeholder: the row has probability 0
                 if len(found) and found.min() < 0:
                     i = int(present[np.argmax(found < 0)])
                     shown = ", ".join(col.values[:8]) + (", ..." if len(col.values) > 8 else "")
