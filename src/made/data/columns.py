@@ -25,7 +25,9 @@ from .table import (
     TableSchema,
     category_codes,
     category_key,
+    date_text,
     infer_column,
+    iso_days,
     padding,
 )
 
@@ -40,8 +42,10 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
         columns, dtypes = [], []
         for name in data.columns:
             series = data[name]
-            dtypes.append(series.dtype)
-            columns.append(np.asarray(series.to_numpy(dtype=object if _nullable(series) else None)))
+            values = np.asarray(series.to_numpy(dtype=object if _nullable(series) else None))
+            dates = _calendar_dates(values)
+            dtypes.append(series.dtype if dates is None else dates.dtype)
+            columns.append(values if dates is None else dates)
         return columns, [str(c) for c in data.columns], dtypes
     array = np.asarray(data)
     if array.ndim != 2:
@@ -51,6 +55,20 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
         [str(j) for j in range(array.shape[1])],
         [array.dtype] * array.shape[1],
     )
+
+
+def _calendar_dates(values: np.ndarray) -> np.ndarray | None:
+    """A column of ``datetime64`` values all at midnight (dates, as ``parse_dates`` reads
+    them) as ``YYYY-MM-DD`` text (None: missing), which the date rule reads; None for any
+    other column (times of day, and durations, are refused by the type rule)."""
+    if values.dtype.kind != "M":
+        return None
+    present = values[~np.isnat(values)]
+    if not np.all(present == present.astype("datetime64[D]")):
+        return None
+    text = np.array([None if np.isnat(v) else str(v.astype("datetime64[D]")) for v in values],
+                    dtype=object)  # fmt: skip
+    return text
 
 
 def _nullable(series: Any) -> bool:
@@ -103,6 +121,17 @@ def _numbers(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
     return out
 
 
+def _days(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
+    """A date column's ``YYYY-MM-DD`` text as days since 1970-01-01 (NaN at gaps); None
+    when a value is not such a date."""
+    days, bad = iso_days(np.asarray(values[~gaps], dtype=object))
+    if bad is not None:
+        return None
+    out = np.full(len(values), np.nan)
+    out[~gaps] = days
+    return out
+
+
 def infer_column_schema(
     columns: Sequence[np.ndarray],
     names: Sequence[str],
@@ -131,16 +160,17 @@ def infer_column_schema(
     raw = np.zeros((len(columns[0]) if columns else 0, len(kept)))
     for i, (j, col) in enumerate(kept):
         if col.kind == "real":
-            raw[:, i] = _numbers(columns[j], gaps_of(columns[j]))
+            gaps = gaps_of(columns[j])
+            raw[:, i] = _days(columns[j], gaps) if col.date else _numbers(columns[j], gaps)
     return schema.with_statistics(raw, "the data")
 
 
 def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Column | None:
     if getattr(dtype, "kind", None) in ("m", "M") or values.dtype.kind in "mM":
         raise ValueError(
-            f"column {name!r} holds dates or times ({dtype}); made models numbers and "
-            "categories: convert it first (to a number such as days since a date, or to "
-            "text) or drop it"
+            f"column {name!r} holds times or durations ({dtype}); made models numbers, "
+            "categories and dates (a column of dates at midnight is read as dates): convert "
+            "it first (to a number such as hours since a time, or to text) or drop it"
         )
     gaps = gaps_of(values)
     categories = _categories_of(dtype)
@@ -188,8 +218,10 @@ def encode_columns(
         gaps = gaps_of(values)
         if col.kind == "real":
             numbers_ = (
-                values.astype(np.float64) if values.dtype.kind == "b" else _numbers(values, gaps)
-            )
+                _days(values, gaps) if col.date
+                else values.astype(np.float64) if values.dtype.kind == "b"
+                else _numbers(values, gaps)
+            )  # fmt: skip
             if numbers_ is None:
                 raise ValueError(f"column {col.name!r} is real; got values of type {values.dtype}")
             if not np.all(np.isfinite(numbers_) | gaps):
@@ -249,7 +281,11 @@ def decode_columns(schema: TableSchema, x: np.ndarray, samples: bool = False) ->
     out = []
     for j, col in enumerate(schema.columns):
         if col.kind == "real":
-            out.append(schema.values_of(j, x[:, j], samples))
+            values = schema.values_of(j, x[:, j], samples)
+            if col.date:  # written back as the dates they came as
+                values = np.array([None if math.isnan(v) else date_text(v) for v in values],
+                                  dtype=object)  # fmt: skip
+            out.append(values)
             continue
         codes = np.rint(x[:, j]).astype(np.int64)
         gap = codes == len(col.values) - 1 if col.missing else np.zeros(len(codes), dtype=bool)

@@ -39,6 +39,7 @@ sampling later encodes and decodes exactly as training did.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -106,7 +107,9 @@ class Column:
     a real column recorded to that many decimal places, on a grid of ``step``
     (``integers.decimal_grid``). ``low`` and ``high``: a real column's observed range.
     ``boolean``: a categorical column of true and false, matched whatever their case
-    (``TRUE``, ``True`` and ``true`` are one category, as pandas reads them)."""
+    (``TRUE``, ``True`` and ``true`` are one category, as pandas reads them). ``date``: a
+    real column of calendar dates written ``YYYY-MM-DD``, held as days since 1970-01-01 (an
+    integer column) and written back as dates."""
 
     name: str
     kind: str
@@ -121,6 +124,7 @@ class Column:
     step: float = 1.0
     decimals: int = 0
     boolean: bool = False
+    date: bool = False
 
     @property
     def gridded(self) -> bool:
@@ -233,10 +237,12 @@ class TableSchema:
                                   "values in training"))  # fmt: skip
             present = np.flatnonzero(~gaps)
             if col.kind == "real":
-                values, i = _finite_numbers(cells[present])
+                values, i = (iso_days(cells[present]) if col.date
+                             else _finite_numbers(cells[present]))  # fmt: skip
                 if i is not None:
-                    errors.append((int(present[i]), f"is {cells[present[i]]!r}; expected a "
-                                                    "finite number"))  # fmt: skip
+                    wanted = "a date (YYYY-MM-DD)" if col.date else "a finite number"
+                    errors.append((int(present[i]), f"is {cells[present[i]]!r}; expected "
+                                                    f"{wanted}"))  # fmt: skip
                 column = np.full(len(cells), math.nan)
                 column[present] = (values - col.mean) / col.std
             else:
@@ -272,6 +278,8 @@ class TableSchema:
             values = columns[j] if columns else []
             if col.kind == "categorical":
                 text.append(list(values))
+            elif col.date:
+                text.append([MISSING if math.isnan(v) else date_text(v) for v in values])
             elif col.integer:
                 text.append([MISSING if math.isnan(v) else str(int(v)) for v in values])
             elif col.decimals:
@@ -379,6 +387,7 @@ class TableSchema:
 
         def kind(c: Column) -> str:
             k = "integer" if c.integer else f"real on a {c.step:g} grid" if c.decimals else "real"
+            k = "date" if c.date else k
             k = str(c.cardinality) if c.kind == "categorical" else k
             return k + (" with gaps" if c.missing else "")
 
@@ -407,6 +416,7 @@ class TableSchema:
                     "step": c.step,
                     "decimals": c.decimals,
                     "boolean": c.boolean,
+                    "date": c.date,
                 }  # fmt: skip
                 for c in self.columns
             ],
@@ -434,6 +444,7 @@ class TableSchema:
                     step=float(c.get("step", 1.0)),
                     decimals=int(c.get("decimals", 0)),
                     boolean=bool(c.get("boolean", False)),
+                    date=bool(c.get("date", False)),
                 )  # fmt: skip
                 for c in data["columns"]
             )
@@ -473,6 +484,35 @@ def _cell_table(rows: Sequence[Sequence[str]], width: int) -> np.ndarray:
     if len(rows):
         table[:] = rows
     return table
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_days(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """Text cells (an object array) written ``YYYY-MM-DD`` as float64 days since 1970-01-01,
+    and the index of the first that is not such a date (None when all are)."""
+    for i, cell in enumerate(cells):
+        if not (isinstance(cell, str) and _ISO_DATE.fullmatch(cell)):
+            return np.zeros(len(cells)), i
+    try:
+        return cells.astype("datetime64[D]").astype(np.int64).astype(np.float64), None
+    except ValueError:  # 2023-02-30: the shape of a date, not a date
+        i = next(i for i, c in enumerate(cells) if not _valid_date(c))
+        return np.zeros(len(cells)), i
+
+
+def _valid_date(cell: str) -> bool:
+    try:
+        np.datetime64(cell, "D")
+    except ValueError:
+        return False
+    return True
+
+
+def date_text(days: float) -> str:
+    """Days since 1970-01-01 as ``YYYY-MM-DD``."""
+    return str(np.datetime64(int(round(days)), "D"))
 
 
 def _finite_numbers(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
@@ -608,6 +648,13 @@ def infer_column(
         return _categorical(name, [number_text(v) for v in distinct], True, missing, where)
     text = [str(v) for v in present]
     distinct_text = sorted(set(text))
+    days, bad = iso_days(np.asarray(text, dtype=object))
+    if forced is None and text and bad is None:  # dates: numbers of days, if they are real
+        numbers_ = np.full(len(values), math.nan)
+        numbers_[~gaps] = days
+        column = infer_column(name, numbers_, gaps, None, where)
+        if column is None or column.kind == "real":
+            return column if column is None else replace(column, date=True)
     if (
         forced is None
         and len(values) >= ID_MIN_ROWS
