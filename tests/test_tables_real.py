@@ -530,3 +530,27 @@ def test_dates_are_days_written_back_as_dates_through_either_door(tmp_path):
     again = MADEDensity(n_models=1, max_epochs=2, hidden_sizes=(8,), random_state=0).fit(parsed)
     assert again.schema_.columns[0].date
     assert np.allclose(again.score_samples(parsed), density.score_samples(frame))
+
+
+def test_numbers_with_thousands_separators_are_numbers(tmp_path):
+    """A spreadsheet's export of formatted numbers, quoted in a comma file: "1,234,567".
+    The column was text (and, a different value on most rows, left out as an identifier):
+    a numeric column silently lost. Now numbers, said so; text such as "1,3 and 2" and
+    codes such as "12,5" (not grouped by thousands) stay text."""
+    rows = [[f"{(i * 7919) % 2_000_000 + 1000:,}" if i % 13 else "NA", f"{i % 4}",
+             "1,3 and 2" if i % 2 else "4,5 and 6"] for i in range(120)]  # fmt: skip
+    path = write_csv(tmp_path / "population.csv", ["population", "k", "label"], rows)
+    data = load_data(str(path))
+    column = data.schema.columns[0]
+    assert (column.name, column.kind, column.missing) == ("population", "real", True)
+    assert data.schema.columns[2].kind == "categorical"
+    assert any("thousands separators read in column population" in n for n in data.notes)
+    assert data.schema.decode(data.original["all"])[1][0] == str(7919 + 1000)
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    frame = pd.read_csv(path, keep_default_na=False)  # pandas leaves "1,234,567" as text
+    density = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
+    density.fit(frame.replace("NA", None))
+    assert density.schema_.columns[0].kind == "real"  # the same rule through either door

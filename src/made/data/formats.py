@@ -222,6 +222,7 @@ def read_csv_cells(
         notes.append("not UTF-8: read as Windows-1252 text (what spreadsheets on Windows write)")
     del data
     units = any(unit in text for unit in ("%", *_CURRENCIES))  # a scan in C: most files have none
+    quoted = '"' in text  # in a comma file, a comma inside a cell needs quotes
     lines = text.splitlines()
     del text
     comments = next((i for i, line in enumerate(lines) if not line.lstrip().startswith("#")),
@@ -279,6 +280,10 @@ def read_csv_cells(
         converted = _read_decimal_commas(rows)
         if converted:
             notes.append(f"decimal commas read as points in {shown(converted)}")
+    elif quoted:  # most files have no quotes, so no comma inside a cell
+        grouped = _read_thousands(rows)
+        if grouped:
+            notes.append(f"thousands separators read in {shown(grouped)}")
     for unit, columns in (_drop_units(rows) if units else {}).items():
         example = "45% as 45" if unit == "%" else f"{unit}120 as 120"
         notes.append(f"{unit!r} dropped from {shown(columns)}: read as numbers ({example})")
@@ -315,12 +320,17 @@ def _without_unit(cell: str, unit: str) -> str:
 
 
 def unit_numbers(cells: Sequence[Any]) -> np.ndarray | None:
-    """Text cells that are numbers written with one unit (``45%``, or ``$120.50``; plain
-    numbers among them too) as float64, the unit dropped: the rule a CSV file's column is
-    read by (``read_csv_cells``), for a DataFrame's strings. None unless every cell is such
-    text and at least one has the unit."""
+    """Text cells that are numbers written with one unit (``45%``, or ``$120.50``) or grouped
+    by thousands (``1,234,567``), plain numbers among them too, as float64, the unit or the
+    commas dropped: the rules a CSV file's column is read by (``read_csv_cells``), for a
+    DataFrame's strings. None unless every cell is such text and at least one has the unit
+    or the commas."""
     if not len(cells) or not all(isinstance(c, str) for c in cells):
         return None
+    if any(_THOUSANDS.fullmatch(c) for c in cells) and all(
+        _THOUSANDS.fullmatch(c) or is_number(c) for c in cells
+    ):
+        return np.array([float(c.replace(",", "")) for c in cells])
     if not any(c.rstrip().endswith("%") or c.lstrip()[:1] in _CURRENCIES for c in cells):
         return None  # no unit anywhere: text (the common case, decided without parsing)
     unit = _column_unit(cells)
@@ -368,6 +378,29 @@ def _read_decimal_commas(rows: list[list[str]]) -> list[int]:
         for j in columns:
             if _DECIMAL_COMMA.fullmatch(row[j]):
                 row[j] = row[j].replace(",", ".")
+    return columns
+
+
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+
+
+def _read_thousands(rows: list[list[str]]) -> list[int]:
+    """Rewrite, in place, the cells of each column whose numbers are grouped by thousands
+    (``1,234,567``, as a spreadsheet exports formatted numbers, quoted) without the commas;
+    the columns rewritten. A column qualifies when one of its cells is so grouped and every
+    other is a number or holds no digit at all (a gap). Only for a file delimited by commas,
+    where a comma inside a number cannot be a decimal one."""
+    columns = []
+    for j in range(len(rows[0]) if rows else 0):
+        cells = [row[j] for row in rows]
+        if any(_THOUSANDS.fullmatch(c) for c in cells) and all(
+            _THOUSANDS.fullmatch(c) or is_number(c) or not any(ch.isdigit() for ch in c)
+            for c in cells
+        ):
+            columns.append(j)
+    for row in rows:
+        for j in columns:
+            row[j] = row[j].replace(",", "")
     return columns
 
 
