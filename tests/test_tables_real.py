@@ -486,10 +486,11 @@ def test_comment_lines_above_a_table_are_skipped_and_lines_still_named_right(tmp
     new.write_text("# scored later\nx,k\n1.0,a\n2.0,zz\n")
     with pytest.raises(DataError, match="new.csv: line 4, k is 'zz'"):
         load_data(str(new), schema=schema)
-    # a header written after a '#' (as '#CHROM ...' in genomics files) is the header
-    path.write_text("# Data source: somewhere\n#x,k\n" + body)
+    # a header that starts with '#' (a column named '#', or '#CHROM' in genomics files) is
+    # the header, as written
+    path.write_text("# Data source: somewhere\n#,k\n" + body)
     marked = load_data(str(path))
-    assert marked.schema.names == ("x", "k")
+    assert marked.schema.names == ("#", "k")
     assert any("1 comment line (#) above the table skipped" in note for note in marked.notes)
 
 

@@ -200,7 +200,7 @@ def read_csv_cells(
     """``(header, rows, notes, comments)`` of a CSV file as stripped text cells, blank lines
     skipped, and so are the ``comments`` lines starting with ``#`` above the table (a source
     or a licence, as data exports write them), but the last when it has the table's width:
-    that is its header (``#id,x,y``), read without the ``#``.
+    that is its header, as written (``#,name,type``: a column named ``#``; ``#CHROM,POS``).
 
     A UTF-8 byte-order mark (as spreadsheets write it) is dropped. ``delimiter`` None detects
     one among ``DELIMITERS``, then ``SPACES``. ``header``: ``"yes"``, ``"no"``, or
@@ -233,10 +233,9 @@ def read_csv_cells(
         if delimiter is None:
             delimiter = _detect_delimiter(lines)
         if above and lines:  # the last line above with the table's width is its header
-            last = above[-1].lstrip()[1:]
             width = len(next(_cells(lines[:1], delimiter)))
-            if width >= 2 and len(next(_cells([last], delimiter))) == width:
-                lines.insert(0, last)
+            if width >= 2 and len(next(_cells(above[-1:], delimiter))) == width:
+                lines.insert(0, above[-1])  # as written: '#' may be a column's name
                 comments -= 1
         if comments:
             notes.append(f"{comments} comment line{'s' * (comments > 1)} (#) above the table "
