@@ -361,22 +361,27 @@ _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
 
 def _read_decimal_commas(rows: list[list[str]]) -> list[int]:
     """Rewrite, in place, the cells of each column whose numbers are written with decimal
-    commas (``5,23``) with a point; the columns rewritten. A column qualifies when one of its
-    cells has a decimal comma and every other is a number or holds no digit at all (a gap:
-    ``NA``, empty, ``?``); text such as ``1,3 and 2`` leaves it as it is. Only for a file not
-    delimited by commas, where a comma in a cell cannot be a delimiter."""
-    columns = []
-    for j in range(len(rows[0]) if rows else 0):
-        cells = [row[j] for row in rows]
-        if any(_DECIMAL_COMMA.fullmatch(c) for c in cells) and all(
-            _DECIMAL_COMMA.fullmatch(c) or is_number(c) or not any(ch.isdigit() for ch in c)
-            for c in cells
-        ):
-            columns.append(j)
+    commas (``5,23``) with a point; the columns rewritten (``_columns_written``: text such as
+    ``1,3 and 2`` leaves a column as it is). Only for a file not delimited by commas, where a
+    comma in a cell cannot be a delimiter."""
+    columns = _columns_written(rows, _DECIMAL_COMMA)
     for row in rows:
         for j in columns:
             if _DECIMAL_COMMA.fullmatch(row[j]):
                 row[j] = row[j].replace(",", ".")
+    return columns
+
+
+def _columns_written(rows: list[list[str]], pattern: re.Pattern[str]) -> list[int]:
+    """The columns with a cell written as ``pattern`` and every other a number or holding no
+    digit at all (a gap: ``NA``, empty, ``?``): numbers written that way."""
+    columns = []
+    for j in range(len(rows[0]) if rows else 0):
+        cells = [row[j] for row in rows]
+        if any(pattern.fullmatch(c) for c in cells) and all(
+            pattern.fullmatch(c) or is_number(c) or not any(ch.isdigit() for ch in c) for c in cells
+        ):
+            columns.append(j)
     return columns
 
 
@@ -386,17 +391,9 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 def _read_thousands(rows: list[list[str]]) -> list[int]:
     """Rewrite, in place, the cells of each column whose numbers are grouped by thousands
     (``1,234,567``, as a spreadsheet exports formatted numbers, quoted) without the commas;
-    the columns rewritten. A column qualifies when one of its cells is so grouped and every
-    other is a number or holds no digit at all (a gap). Only for a file delimited by commas,
-    where a comma inside a number cannot be a decimal one."""
-    columns = []
-    for j in range(len(rows[0]) if rows else 0):
-        cells = [row[j] for row in rows]
-        if any(_THOUSANDS.fullmatch(c) for c in cells) and all(
-            _THOUSANDS.fullmatch(c) or is_number(c) or not any(ch.isdigit() for ch in c)
-            for c in cells
-        ):
-            columns.append(j)
+    the columns rewritten (``_columns_written``). Only for a file delimited by commas, where
+    a comma inside a number cannot be a decimal one."""
+    columns = _columns_written(rows, _THOUSANDS)
     for row in rows:
         for j in columns:
             row[j] = row[j].replace(",", "")
