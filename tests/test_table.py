@@ -252,6 +252,7 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     assert np.allclose(np.delete(got, 2), np.delete(nll[:6], 2), atol=1e-5)
     assert novel_scores[2]["kind"] == "sideways" and novel_scores[2]["largest_term"] == "kind"
     assert "1 row holds a category the model never saw" in printed
+    assert "over the 5 possible rows (1 impossible)" in printed  # a mean that says something
     assert "novel.csv: line 4, kind is 'sideways'" in printed
     assert main(["eval", str(run), "--data", str(novel_csv), "--device", "cpu"]) == 2  # a mean
     # samples come back in the table's own units and categories

@@ -620,11 +620,17 @@ def cmd_score(args: argparse.Namespace) -> int:
                         None if scores.terms is None else scores.terms[top], shown)  # fmt: skip
     where = split if observed is None else f"{split}, marginal of {scores.dims} observed dims"
     units = " in the data's own units" if data.schema is not None and data.schema.has_real else ""
+    possible = scores.nll[torch.isfinite(scores.nll)]  # an impossible row's inf says nothing
+    impossible = len(scores.nll) - len(possible)
+    mean = float(possible.mean()) if len(possible) else float("inf")
     print(
         f"scored {len(scores.nll)} examples of {data.name} ({where}) into {out}: mean NLL "
-        f"{float(scores.nll.mean()):.4f} nats{units}; most anomalous rows: "
+        f"{mean:.4f} nats{units}"
+        + (f" over the {len(possible)} possible rows ({impossible} impossible)" if impossible
+           else "")
+        + "; most anomalous rows: "
         + ", ".join(f"{i} ({float(scores.nll[i]):.2f})" for i in top)
-    )
+    )  # fmt: skip
     return 0
 
 
