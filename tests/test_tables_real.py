@@ -515,6 +515,10 @@ def test_dates_are_days_written_back_as_dates_through_either_door(tmp_path):
     assert end_col.date and end_col.missing
     assert data.schema.decode(data.original["all"]) == rows  # back as they were written
     assert "start=date" in data.schema.describe()
+    from made.plots import plot_columns
+
+    plot_columns(data.schema, data.original["all"], tmp_path / "dates.png")  # axes in dates
+    assert (tmp_path / "dates.png").stat().st_size > 0
     novel = write_csv(tmp_path / "new.csv", ["start", "k", "end"], [["2020-03-05", "1", "NA"]])
     assert np.isfinite(load_data(str(novel), schema=data.schema).original["all"]).sum() == 2
     wrong = write_csv(tmp_path / "wrong.csv", ["start", "k", "end"], [["2021-02-30", "1", "NA"]])

@@ -185,6 +185,13 @@ def plot_columns(
             bins = np.histogram_bin_edges(np.concatenate(values), bins=20)
             for (label, _), v in zip(sets, values, strict=True):
                 ax.hist(v, bins=bins, density=True, alpha=0.55, label=label)
+            if col.date:  # days since 1970-01-01, shown as the dates they are
+                from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+                from .data.table import date_text
+
+                ax.xaxis.set_major_locator(MaxNLocator(3))
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: date_text(v)))
         else:
             k = len(col.values)
             width = 0.8 / len(sets)
