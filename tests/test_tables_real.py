@@ -535,6 +535,11 @@ def test_dates_are_days_written_back_as_dates_through_either_door(tmp_path):
     again = MADEDensity(n_models=1, max_epochs=2, hidden_sizes=(8,), random_state=0).fit(parsed)
     assert again.schema_.columns[0].date
     assert np.allclose(again.score_samples(parsed), density.score_samples(frame))
+    # Python dates (a DataFrame's object column of datetime.date) read by the same one rule
+    objects = frame.assign(start=[np.datetime64(v).item() for v in frame["start"]])
+    third = MADEDensity(n_models=1, max_epochs=2, hidden_sizes=(8,), random_state=0).fit(objects)
+    assert third.schema_.columns[0].date
+    assert np.allclose(third.score_samples(objects), density.score_samples(frame))
 
 
 def test_numbers_with_thousands_separators_are_numbers(tmp_path):

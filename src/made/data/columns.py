@@ -25,9 +25,9 @@ from .table import (
     TableSchema,
     category_codes,
     category_key,
+    date_days,
     date_text,
     infer_column,
-    iso_days,
     padding,
 )
 
@@ -121,17 +121,6 @@ def _numbers(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def _days(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
-    """A date column's ``YYYY-MM-DD`` text as days since 1970-01-01 (NaN at gaps); None
-    when a value is not such a date."""
-    days, bad = iso_days(np.asarray(values[~gaps], dtype=object))
-    if bad is not None:
-        return None
-    out = np.full(len(values), np.nan)
-    out[~gaps] = days
-    return out
-
-
 def infer_column_schema(
     columns: Sequence[np.ndarray],
     names: Sequence[str],
@@ -161,7 +150,7 @@ def infer_column_schema(
     for i, (j, col) in enumerate(kept):
         if col.kind == "real":
             gaps = gaps_of(columns[j])
-            raw[:, i] = _days(columns[j], gaps) if col.date else _numbers(columns[j], gaps)
+            raw[:, i] = date_days(columns[j], gaps) if col.date else _numbers(columns[j], gaps)
     return schema.with_statistics(raw, "the data")
 
 
@@ -218,7 +207,7 @@ def encode_columns(
         gaps = gaps_of(values)
         if col.kind == "real":
             numbers_ = (
-                _days(values, gaps) if col.date
+                date_days(values, gaps) if col.date
                 else values.astype(np.float64) if values.dtype.kind == "b"
                 else _numbers(values, gaps)
             )  # fmt: skip

@@ -502,6 +502,18 @@ def iso_days(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
         return np.zeros(len(cells)), i
 
 
+def date_days(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
+    """A column's values written ``YYYY-MM-DD`` (text, or dates whose text is so written) as
+    float64 days since 1970-01-01, NaN at ``gaps``; None unless every value present is such a
+    date. The one rule by which a column is typed a date and its values read."""
+    days, bad = iso_days(np.array([str(v) for v in values[~gaps]], dtype=object))
+    if bad is not None:
+        return None
+    out = np.full(len(values), math.nan)
+    out[~gaps] = days
+    return out
+
+
 def _valid_date(cell: str) -> bool:
     try:
         np.datetime64(cell, "D")
@@ -648,11 +660,9 @@ def infer_column(
         return _categorical(name, [number_text(v) for v in distinct], True, missing, where)
     text = [str(v) for v in present]
     distinct_text = sorted(set(text))
-    days, bad = iso_days(np.asarray(text, dtype=object))
-    if forced is None and text and bad is None:  # dates: numbers of days, if they are real
-        numbers_ = np.full(len(values), math.nan)
-        numbers_[~gaps] = days
-        column = infer_column(name, numbers_, gaps, None, where)
+    days = date_days(values, gaps) if forced is None and text else None
+    if days is not None:  # dates: numbers of days, if they are real
+        column = infer_column(name, days, gaps, None, where)
         if column is None or column.kind == "real":
             return column if column is None else replace(column, date=True)
     if (
