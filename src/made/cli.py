@@ -64,7 +64,7 @@ from .runs import (
     table_schema,
     train_run,
 )
-from .scoring import score_rows, write_scores
+from .scoring import score_rows, table_text, write_scores
 from .selection import Trial
 from .settings import DATA_SETTINGS
 from .train import NonFiniteLossError
@@ -642,9 +642,7 @@ def _print_top_rows(
     instead of a decoded value, by position in ``rows``) and, given each column's term of
     the score (``terms``), the three largest, for a first look."""
     print("highest-scoring rows (index, NLL in nats, then the row):")
-    decoded = schema.decode(rows)
-    for (k, j), text in (shown or {}).items():
-        decoded[k][j] = text
+    decoded = table_text(schema, rows, shown)
     for k, (i, score, values) in enumerate(zip(index, nll, decoded, strict=True)):
         cells = ", ".join(f"{n}={v}" for n, v in zip(schema.names, values, strict=True))
         print(f"  {i}  {score:.2f}  {cells}")

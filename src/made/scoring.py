@@ -23,7 +23,7 @@ from .evaluate import batches, bits_per_dim, evaluating, log_probs_in_batches
 from .fileio import atomic_write
 from .model import MADE
 
-__all__ = ["BATCH", "Scores", "score_rows", "write_scores"]
+__all__ = ["BATCH", "Scores", "score_rows", "table_text", "write_scores"]
 
 BATCH = 1024  # rows scored at once
 
@@ -113,6 +113,17 @@ def score_rows(
     return Scores(nll, bits_per_dim(nll, dims), per_dim, dims)
 
 
+def table_text(
+    schema: TableSchema, rows: Any, cells: Mapping[tuple[int, int], str] | None = None
+) -> list[list[str]]:
+    """A table's encoded ``rows`` as text, with ``cells`` (``{(row, column): text}``: a
+    category the model never saw, whose code is a placeholder) shown as the file has them."""
+    decoded = schema.decode(rows)
+    for (i, j), text in (cells or {}).items():
+        decoded[i][j] = text
+    return decoded
+
+
 def write_scores(
     path: str | os.PathLike[str],
     scores: Scores,
@@ -135,10 +146,7 @@ def write_scores(
             header.append("largest_term")
             largest = [schema.names[j] for j in scores.terms.argmax(dim=1).tolist()]
         header += list(schema.names)
-    decoded = schema.decode(rows) if schema is not None else None
-    if decoded is not None:
-        for (i, j), text in (cells or {}).items():
-            decoded[i][j] = text
+    decoded = table_text(schema, rows, cells) if schema is not None else None
 
     def write(f: Any) -> None:
         text = io.TextIOWrapper(f, newline="", encoding="utf-8")
