@@ -222,17 +222,21 @@ def missing_gap(train: pd.DataFrame, synthetic: pd.DataFrame) -> float:
 
 
 def run(
-    frame: pd.DataFrame, methods: list[str], seed: int, hidden: tuple[int, ...] | None = None
+    frame: pd.DataFrame,
+    methods: list[str],
+    seed: int,
+    hidden: tuple[int, ...] | None = None,
+    noise: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every method on one 70/30 split: made is fitted first (its schema types the columns
-    for every method, its rules are the ones counted); ``hidden``: made's hidden layers
-    (None: its default)."""
+    for every method, its rules are the ones counted); ``hidden``: made's hidden layers,
+    ``noise``: its training noise (None: its defaults)."""
     order = np.random.default_rng(seed).permutation(len(frame))
     cut = int(0.7 * len(frame))
     train = frame.iloc[order[:cut]].reset_index(drop=True)
     test = frame.iloc[order[cut:]].reset_index(drop=True)
     start = time.perf_counter()
-    density = MADEDensity(random_state=seed, hidden_sizes=hidden).fit(train)
+    density = MADEDensity(random_state=seed, hidden_sizes=hidden, noise=noise).fit(train)
     made_seconds = time.perf_counter() - start
     schema = density.schema_
     out = {}
@@ -281,9 +285,13 @@ def main() -> None:
     parser.add_argument("--hidden", default=None,
                         help="made's hidden layers, e.g. 256,256 (a study: its rows are named "
                         "'made [256,256]')")  # fmt: skip
+    parser.add_argument("--noise", type=float, default=None,
+                        help="made's training noise, e.g. 0.3 (a study: its rows are named "
+                        "'made noise 0.3')")  # fmt: skip
     args = parser.parse_args()
     hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else None
-    label = f"made [{args.hidden}]" if hidden else "made"
+    label = " ".join(["made", *([f"[{args.hidden}]"] if hidden else []),
+                      *([f"noise {args.noise:g}"] if args.noise is not None else [])])  # fmt: skip
     tables = dict(TABLES)
     methods = args.methods.split(",")
     seeds = args.seeds
@@ -312,7 +320,7 @@ def main() -> None:
         for seed in range(seeds):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                per_seed.append(run(frame, methods, seed, hidden))
+                per_seed.append(run(frame, methods, seed, hidden, args.noise))
         for method in methods:
             runs = [r[method] for r in per_seed]
             method = label if method == "made" else method
