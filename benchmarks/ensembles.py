@@ -13,6 +13,12 @@ patience 15).
 
     python benchmarks/ensembles.py --json benchmarks/results/ensembles.json
     python benchmarks/ensembles.py --settings single,conn32 --rows 1000 --epochs 5  # smoke
+
+``--degrees`` changes how masks 1.. of a multi-mask setting differ from mask 0, to measure
+whether that is what holds the mixture back: ``made`` (its own draws: each mask's degrees
+sorted, so a unit keeps about the same quantile in every mask), ``fresh`` (each unit's
+degree drawn afresh for every mask, as the authors' code does) or ``halfway`` (midway
+between mask 0's degrees and made's draws). Results go under ``mnist-ROWS-DEGREES``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, merge_json  # noqa: E402
 
+import made.fastpath  # noqa: E402
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
+from made.masks import make_generator  # noqa: E402
 from made.train import fit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,10 +86,36 @@ def subsets(rows: int, test: int) -> dict[str, torch.Tensor]:
             "test": some("test_data", test)}  # fmt: skip
 
 
-def run(name: str, data: dict[str, torch.Tensor], epochs: int, seed: int) -> dict[str, Any]:
+@torch.no_grad()
+def redraw_degrees(model: MADE, how: str, seed: int) -> None:
+    """Masks 1.. of a one-hidden-layer ``model`` given ``fresh`` or ``halfway`` degrees (see
+    the module's docstring), its weights drawn again and the unused ones zeroed, as a new
+    model's are. Fresh degrees are unsorted, which the staircase kernel's row blocks assume
+    they are not: ``main`` then runs every product whole (as the bfloat16 path does), which
+    holds for any degrees."""
+    g = torch.Generator().manual_seed(seed + 1234)
+    degrees = model.hidden_degrees_0
+    for k in range(1, model.num_masks):
+        if how == "fresh":
+            degrees[k] = degrees[k][torch.randperm(degrees.shape[1], generator=g)]
+        else:
+            degrees[k] = ((degrees[k] + degrees[0]).double() / 2).round().long()
+    model._plans, model._built = {}, None
+    init = make_generator(seed, 99)
+    for layer in model.net.layers():
+        layer.reset_parameters(init)
+    model.set_mask(0)
+    model.zero_unused_weights()
+
+
+def run(
+    name: str, data: dict[str, torch.Tensor], epochs: int, seed: int, degrees: str = "made"
+) -> dict[str, Any]:
     model_kw, train_kw, ensembles = SETTINGS[name]
     masks = model_kw.get("num_masks", 1)
     model = MADE(data["train"].shape[1], **model_kw, seed=seed)
+    if degrees != "made" and masks > 1:
+        redraw_degrees(model, degrees, seed)
     evaluate_over = min(train_kw.get("eval_ensemble", 1), masks)
     config = TrainConfig(**{**train_kw, "eval_ensemble": evaluate_over, "epochs": epochs,
                             "seed": seed})  # fmt: skip
@@ -104,17 +138,21 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=200, help="at most this many")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--degrees", choices=["made", "fresh", "halfway"], default="made",
+                        help="how masks 1.. differ from mask 0 (see the docstring)")  # fmt: skip
     args = parser.parse_args()
+    if args.degrees == "fresh":  # whole products: unsorted degrees have no row blocks
+        made.fastpath.WIDE_DTYPES = (*made.fastpath.WIDE_DTYPES, torch.float32)
     if not MNIST.is_file():
         raise SystemExit(f"{MNIST.name} is not in ../shared/data: nothing to measure")
     info = machine()
     print(f"machine: {info}", flush=True)
     data = subsets(args.rows, args.test)
-    key = f"mnist-{args.rows}"
+    key = f"mnist-{args.rows}" + ("" if args.degrees == "made" else f"-{args.degrees}")
     results: dict[str, Any] = {}
     print(f"\nbinarized MNIST, {args.rows} training rows: test NLL (nats) per ensemble size")
     for name in args.settings.split(","):
-        results[name] = r = run(name, data, args.epochs, args.seed)
+        results[name] = r = run(name, data, args.epochs, args.seed, args.degrees)
         cells = ", ".join(f"{k} mask{'s' if k != '1' else ''} {v:.2f}"
                           for k, v in r["test_nll"].items())  # fmt: skip
         print(f"  {name:16s} {cells}; best epoch {r['best_epoch']} of {r['epochs']}, "
