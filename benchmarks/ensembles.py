@@ -109,9 +109,16 @@ def redraw_degrees(model: MADE, how: str, seed: int) -> None:
 
 
 def run(
-    name: str, data: dict[str, torch.Tensor], epochs: int, seed: int, degrees: str = "made"
+    name: str,
+    data: dict[str, torch.Tensor],
+    epochs: int,
+    seed: int,
+    degrees: str = "made",
+    activation: str | None = None,
 ) -> dict[str, Any]:
     model_kw, train_kw, ensembles = SETTINGS[name]
+    if activation is not None:
+        model_kw = {**model_kw, "activation": activation}
     masks = model_kw.get("num_masks", 1)
     model = MADE(data["train"].shape[1], **model_kw, seed=seed)
     if degrees != "made" and masks > 1:
@@ -140,6 +147,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--degrees", choices=["made", "fresh", "halfway"], default="made",
                         help="how masks 1.. differ from mask 0 (see the docstring)")  # fmt: skip
+    parser.add_argument("--activation", default=None,
+                        help="every setting's hidden activation, e.g. softplus")  # fmt: skip
     args = parser.parse_args()
     if args.degrees == "fresh":  # whole products: unsorted degrees have no row blocks
         made.fastpath.WIDE_DTYPES = (*made.fastpath.WIDE_DTYPES, torch.float32)
@@ -149,10 +158,12 @@ def main() -> None:
     print(f"machine: {info}", flush=True)
     data = subsets(args.rows, args.test)
     key = f"mnist-{args.rows}" + ("" if args.degrees == "made" else f"-{args.degrees}")
+    key += "" if args.activation is None else f"-{args.activation}"
     results: dict[str, Any] = {}
     print(f"\nbinarized MNIST, {args.rows} training rows: test NLL (nats) per ensemble size")
     for name in args.settings.split(","):
-        results[name] = r = run(name, data, args.epochs, args.seed, args.degrees)
+        results[name] = r = run(name, data, args.epochs, args.seed, args.degrees,
+                                args.activation)  # fmt: skip
         cells = ", ".join(f"{k} mask{'s' if k != '1' else ''} {v:.2f}"
                           for k, v in r["test_nll"].items())  # fmt: skip
         print(f"  {name:16s} {cells}; best epoch {r['best_epoch']} of {r['epochs']}, "
