@@ -100,11 +100,10 @@ def redraw_degrees(model: MADE, how: str, seed: int) -> None:
             degrees[k] = degrees[k][torch.randperm(degrees.shape[1], generator=g)]
         else:
             degrees[k] = ((degrees[k] + degrees[0]).double() / 2).round().long()
-    model._plans, model._built = {}, None
-    init = make_generator(seed, 99)
+    model.set_extra_state({"mask_index": 0})  # as a loaded state with other degrees: drops
+    init = make_generator(seed, 99)  # the cached masks and plans, and makes mask 0 current
     for layer in model.net.layers():
         layer.reset_parameters(init)
-    model.set_mask(0)
     model.zero_unused_weights()
 
 
