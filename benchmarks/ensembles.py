@@ -35,7 +35,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, merge_json  # noqa: E402
 
-import made.fastpath  # noqa: E402
 from made import MADE, TrainConfig, evaluate_nll  # noqa: E402
 from made.masks import make_generator  # noqa: E402
 from made.train import fit  # noqa: E402
@@ -90,9 +89,8 @@ def subsets(rows: int, test: int) -> dict[str, torch.Tensor]:
 def redraw_degrees(model: MADE, how: str, seed: int) -> None:
     """Masks 1.. of a one-hidden-layer ``model`` given ``fresh`` or ``halfway`` degrees (see
     the module's docstring), its weights drawn again and the unused ones zeroed, as a new
-    model's are. Fresh degrees are unsorted, which the staircase kernel's row blocks assume
-    they are not: ``main`` then runs every product whole (as the bfloat16 path does), which
-    holds for any degrees."""
+    model's are. Fresh degrees are unsorted: the fast path's plan then runs each product
+    whole (no staircase to cut into row blocks)."""
     g = torch.Generator().manual_seed(seed + 1234)
     degrees = model.hidden_degrees_0
     for k in range(1, model.num_masks):
@@ -149,8 +147,6 @@ def main() -> None:
     parser.add_argument("--activation", default=None,
                         help="every setting's hidden activation, e.g. softplus")  # fmt: skip
     args = parser.parse_args()
-    if args.degrees == "fresh":  # whole products: unsorted degrees have no row blocks
-        made.fastpath.WIDE_DTYPES = (*made.fastpath.WIDE_DTYPES, torch.float32)
     if not MNIST.is_file():
         raise SystemExit(f"{MNIST.name} is not in ../shared/data: nothing to measure")
     info = machine()

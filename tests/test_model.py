@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -576,3 +577,62 @@ def test_a_fixed_dimension_has_one_value_exactly_and_the_rest_still_normalises()
     with pytest.raises(ValueError, match="twice"):
         MADE(3, [8], fixed=((1, 0), (1, 1)))
     assert MADE.from_config(MADE(3, [8], fixed=[[2, 1]]).config.to_dict()).config.fixed == ((2, 1),)
+
+
+def _shuffle_hidden_units(model: MADE, seed: int) -> MADE:
+    """The same function with each hidden layer's units in another order: degrees, weight
+    rows, biases and the next layer's columns permuted alike (a checkpoint written by other
+    code, or degrees drawn per unit as the MADE authors' code draws them, has them unsorted)."""
+    g = torch.Generator().manual_seed(seed)
+    start = 0  # the layer's rows in the context matrix
+    with torch.no_grad():
+        for i, layer in enumerate(model.net.hidden):
+            perm = torch.randperm(layer.weight.shape[0], generator=g)
+            degrees = getattr(model, f"hidden_degrees_{i}")
+            degrees.copy_(degrees[:, perm])
+            layer.weight.copy_(layer.weight[perm])
+            layer.bias.copy_(layer.bias[perm])
+            if model.net.context_weight is not None:
+                rows = model.net.context_weight[start : start + len(perm)]
+                rows.copy_(rows[perm])
+            start += len(perm)
+            after = model.net.hidden[i + 1] if i + 1 < len(model.net.hidden) else model.net.output
+            after.weight.copy_(after.weight[:, perm])
+    model.set_extra_state(model.get_extra_state())  # the model's own reset for new degrees
+    return model
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"input_shape": 7, "hidden_sizes": [24, 16], "direct_connections": True},
+    {"input_shape": 5, "hidden_sizes": [20], "num_categories": 3, "context_size": 2},
+    {"input_shape": 6, "hidden_sizes": [16, 16], "ordering": "random", "num_masks": 3,
+     "order_agnostic": True},
+])  # fmt: skip
+def test_unsorted_hidden_degrees_compute_the_same_function(kwargs):
+    """Hidden units need not be sorted by degree: the fast path, a premasked network's
+    gradient masks and the incremental sampler give what the dense reference gives."""
+    reference = sharpen(MADE(**kwargs, seed=0).double())
+    model = _shuffle_hidden_units(copy.deepcopy(reference), seed=1)
+    assert any(not torch.equal(d, d.sort(-1).values) for d in model.degrees(0))
+    g = torch.Generator().manual_seed(0)
+    x = random_data(model, 11, g)
+    size = model.config.context_size
+    ctx = torch.randn(11, size, generator=g, dtype=torch.float64) if size else None
+    h = model.encode(x)
+    for k in range(model.num_masks):
+        expected = reference.log_prob(x, ctx, mask=k)
+        assert torch.allclose(model.log_prob(x, ctx, mask=k), expected, atol=1e-10)
+        assert torch.allclose(model.log_prob(x, ctx, mask=k, fast=True), expected, atol=1e-10)
+        plan = model.plan(k)
+        for i, mask in enumerate(_sorted_masks(model, k)):
+            assert torch.equal(plan.gradient_mask(i, torch.float64), mask.double())
+        dense = model.net(h, ctx, model.masks(k))
+        fast = fast_forward(model.net, h, ctx, model.masks(k), plan, Fast(premasked=False))
+        assert torch.allclose(fast, dense, atol=1e-10)
+        model.set_mask(k)
+        reference.set_mask(k)
+        n = 40
+        c = torch.randn(n, size, generator=g, dtype=torch.float64) if size else None
+        drawn = [m.sample(n, c, generator=torch.Generator().manual_seed(k))
+                 for m in (model, reference)]  # fmt: skip
+        assert torch.equal(*drawn)

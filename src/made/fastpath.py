@@ -67,8 +67,8 @@ class Fast:
 class SortedUnits:
     """One mask's units sorted by degree: ``order`` sorts the input units (``in_degree``
     their sorted degrees, the position each reads up to), ``out_order`` the output units
-    (``out_degree``); hidden units are sorted by construction. ``in_sorted`` and
-    ``out_sorted`` say the orders are the identity."""
+    (``out_degree``); hidden units are sorted by construction (``staircase_plan`` checks
+    that they are). ``in_sorted`` and ``out_sorted`` say the orders are the identity."""
 
     order: torch.Tensor
     in_degree: torch.Tensor
@@ -102,7 +102,10 @@ class StaircasePlan:
     ``out_inverse`` do the same for the output units, ``blocks`` are each layer's row blocks,
     ``prefixes`` how many sorted input units each sorted output unit reads (the mask itself,
     in sorted units: ``column < prefix[row]``) and ``widths`` each layer's input units; from
-    them ``gradient_mask`` builds the masks a premasked network's weight gradients keep."""
+    them ``gradient_mask`` builds the masks a premasked network's weight gradients keep.
+    Hidden units whose degrees are not sorted (degrees loaded from elsewhere, or drawn per
+    unit) make no staircase: such a plan holds the masks themselves (``explicit``, in sorted
+    units), each layer one block over the whole matrix and each prefix the whole width."""
 
     order: torch.Tensor | None
     inverse: torch.Tensor | None
@@ -112,6 +115,7 @@ class StaircasePlan:
     prefixes: tuple[torch.Tensor, ...]
     widths: tuple[int, ...]
     device: torch.device
+    explicit: tuple[torch.Tensor, ...] | None = None
     _masks: dict[tuple[int, torch.dtype], torch.Tensor] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -121,9 +125,12 @@ class StaircasePlan:
         premasked network's weight gradient is multiplied by it, one pass over the matrix."""
         mask = self._masks.get((layer, dtype))
         if mask is None:
-            prefix = self.prefixes[layer]
-            columns = torch.arange(self.widths[layer], device=prefix.device)
-            mask = (columns[None, :] < prefix[:, None]).to(dtype)
+            if self.explicit is not None:
+                mask = self.explicit[layer].to(dtype)
+            else:
+                prefix = self.prefixes[layer]
+                columns = torch.arange(self.widths[layer], device=prefix.device)
+                mask = (columns[None, :] < prefix[:, None]).to(dtype)
             self._masks[(layer, dtype)] = mask
         return mask
 
@@ -132,19 +139,28 @@ def staircase_plan(
     units: SortedUnits, hidden_degrees: Sequence[torch.Tensor], direct: bool
 ) -> StaircasePlan:
     """The plan of the masks that ``build_masks`` makes from the same degrees: each layer's
-    row blocks reading only the column prefix their widest row needs."""
-    prefixes = []  # per layer, how many sorted input units each sorted output unit reads
-    widths = []  # per layer, how many input units it has
-    prev = units.in_degree
-    for deg in hidden_degrees:
-        prefixes.append(torch.searchsorted(prev, deg, right=True))
-        widths.append(len(prev))
-        prev = deg.contiguous()
-    prefixes.append(torch.searchsorted(prev, units.out_degree))
-    widths.append(len(prev))
+    row blocks reading only the column prefix their widest row needs (or, where hidden
+    degrees are not sorted, the masks themselves and whole products)."""
+    degrees = [units.in_degree, *(d.contiguous() for d in hidden_degrees)]
+    pairs = list(zip(degrees[:-1], degrees[1:], strict=True))  # each hidden layer's in, out
+    pairs.append((degrees[-1], units.out_degree))
     if direct:
-        prefixes.append(torch.searchsorted(units.in_degree, units.out_degree))
-        widths.append(len(units.in_degree))
+        pairs.append((units.in_degree, units.out_degree))
+    outputs = len(hidden_degrees)  # the first layer whose units are outputs (strict >)
+    widths = tuple(len(deg_in) for deg_in, _ in pairs)
+    explicit = None
+    if all(bool((d[1:] >= d[:-1]).all()) for d in hidden_degrees):
+        # per layer, how many sorted input units each sorted output unit reads
+        prefixes = tuple(torch.searchsorted(deg_in, deg_out, right=i < outputs)
+                         for i, (deg_in, deg_out) in enumerate(pairs))  # fmt: skip
+        blocks = tuple(staircase_blocks(prefix, BLOCK_ROWS) for prefix in prefixes)
+    else:
+        explicit = tuple(deg_out[:, None] >= deg_in[None, :] if i < outputs
+                         else deg_out[:, None] > deg_in[None, :]
+                         for i, (deg_in, deg_out) in enumerate(pairs))  # fmt: skip
+        prefixes = tuple(torch.full((len(deg_out),), len(deg_in), device=deg_in.device)
+                         for deg_in, deg_out in pairs)  # fmt: skip
+        blocks = tuple(((0, len(deg_out), len(deg_in)),) for deg_in, deg_out in pairs)
     order = None if units.in_sorted else units.order
     out_order = None if units.out_sorted else units.out_order
     return StaircasePlan(
@@ -152,10 +168,11 @@ def staircase_plan(
         inverse=None if order is None else torch.argsort(order),
         out_order=out_order,
         out_inverse=None if out_order is None else torch.argsort(out_order),
-        blocks=tuple(staircase_blocks(prefix, BLOCK_ROWS) for prefix in prefixes),
-        prefixes=tuple(prefixes),
-        widths=tuple(widths),
+        blocks=blocks,
+        prefixes=prefixes,
+        widths=widths,
         device=units.order.device,
+        explicit=explicit,
     )
 
 

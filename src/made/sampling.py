@@ -295,13 +295,16 @@ def _sort_network(
     units = sort_units(ordering, layout.unit_dim, layout.out_unit_dim)
     sorted_degree, order = units.in_degree, units.order
     sorted_out, out_order = units.out_degree, units.out_order
+    # hidden units by degree too (sorted already unless degrees were loaded from elsewhere)
+    by_degree = [torch.argsort(deg, stable=True) for deg in hidden_degrees]
+    hidden_degrees = [deg[p] for deg, p in zip(hidden_degrees, by_degree, strict=True)]
     weights, biases = [], []
     for i, layer in enumerate(net.hidden):
-        w = torch.where(masks[i], layer.weight, 0.0)
-        weights.append((w[:, order] if i == 0 else w).contiguous())
-        biases.append(layer.bias[:, None])
+        w = torch.where(masks[i], layer.weight, 0.0)[by_degree[i]]
+        weights.append((w[:, order] if i == 0 else w[:, by_degree[i - 1]]).contiguous())
+        biases.append(layer.bias[by_degree[i], None])
     w_out = torch.where(masks[len(net.hidden)], net.output.weight, 0.0)[out_order]
-    w_out = (w_out[:, order] if not net.hidden else w_out).contiguous()
+    w_out = (w_out[:, by_degree[-1]] if net.hidden else w_out[:, order]).contiguous()
     b_out = net.output.bias[out_order][:, None]
     w_direct = None
     if net.direct is not None:
@@ -309,7 +312,7 @@ def _sort_network(
         w_direct = w_direct.contiguous()
     extra = net.context_terms(context)  # computed once: (units, n) per layer
     if extra is not None:
-        biases = [b + e.t() for b, e in zip(biases, extra[:-1], strict=True)]
+        biases = [b + e.t()[p] for b, e, p in zip(biases, extra[:-1], by_degree, strict=True)]
         b_out = b_out + extra[-1].t()[out_order]
     spans, below = [], sorted_degree
     for deg in hidden_degrees:
