@@ -144,6 +144,19 @@ def test_a_small_table_trains_in_small_batches_sized_to_its_rows():
     assert "400" in recipe("auto", 400, 10).reasons["batch_size"]
 
 
+def test_a_small_narrow_table_trains_a_narrower_network():
+    """Two layers of 256 for a small table (at most 100,000 training cells, from 5 rows per
+    dimension) of at most 12 dimensions, else 512 (benchmarks/README.md has the held-out
+    evidence): each boundary on both sides."""
+    widths = {(275, 8): 256, (275, 12): 256, (275, 13): 512, (8_333, 12): 256,
+              (8_334, 12): 512, (59, 12): 512, (60, 12): 256, (20_000, 4): 4000}  # fmt: skip
+    for (rows, dims), width in widths.items():
+        r = recipe("auto", rows, dims)
+        assert r.model["hidden_sizes"][0] == width, (rows, dims)
+    assert recipe("auto", 59, 12).model["dropout"] == 0.5  # few rows: the mixture's rule
+    assert "<= 12 dimensions" in recipe("auto", 275, 8).reasons["hidden_sizes"]
+
+
 @pytest.fixture
 def small_file(tmp_path):
     x = (np.random.default_rng(0).random((300, 12)) < 0.3).astype(np.uint8)
