@@ -158,6 +158,26 @@ def test_an_identifier_column_is_left_out_and_said_so(tmp_path):
     assert kept.schema.names == ("row", "x")
 
 
+def test_the_estimator_says_which_identifier_columns_it_left_out():
+    """As R's data sets come (a ``rownames`` column of row numbers): the estimator fits
+    without it and warns, naming it and how to keep it; a type given keeps it, silently."""
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    from made.sklearn import MADEDensity
+
+    x = np.random.default_rng(0).normal(size=40)
+    frame = pd.DataFrame({"rownames": np.arange(1, 41), "x": x})
+    small = {"hidden_sizes": (8,), "n_models": 1, "max_epochs": 1, "random_state": 0}
+    with pytest.warns(UserWarning, match=r"left out 'rownames'.*identifier.*column_types"):
+        density = MADEDensity(**small).fit(frame)
+    assert density.schema_.names == ("x",)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept = MADEDensity(**small, column_types={"rownames": "real"}).fit(frame)
+    assert kept.schema_.names == ("rownames", "x")
+
+
 def test_a_real_table_trains_with_no_flag_and_its_samples_keep_its_rules(tmp_path, capsys):
     """palmerpenguins as it is, NA cells included: it trains with no flag; the samples keep
     its integers integral, within its range, with missing values at its rates, and never put

@@ -23,6 +23,7 @@ scikit-learn is an optional extra (``pip install made[sklearn]``); made never ne
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -172,6 +173,14 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         self._check_params()
         columns, names, dtypes = self._columns(X, reset=True)
         schema = infer_column_schema(columns, names, dtypes, self.column_types)
+        if schema.dropped:  # said, as the command line's column types say it
+            gone = ", ".join(repr(name) for _, name in schema.dropped)
+            warnings.warn(
+                f"left out {gone}: an identifier (a different value on most rows, or integers "
+                "counting up by one), which carries nothing to model; "
+                "column_types={name: 'categorical' or 'real'} keeps a column",
+                UserWarning, stacklevel=2,
+            )  # fmt: skip
         x, _ = encode_columns(schema, columns)
         self.schema_ = replace(schema, rules=find_rules(schema.num_categories, x))
         self.outlier_score_ = self._resolve_outlier_score()
