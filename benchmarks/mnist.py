@@ -10,6 +10,7 @@ time and the machine go into --json (one entry per experiment, others kept).
     python benchmarks/mnist.py wide        # the same with 4000 units
     python benchmarks/mnist.py agnostic    # the same net, order/connectivity-agnostic, 128 masks
     python benchmarks/mnist.py connectivity  # the same net, connectivity-agnostic, 32 masks
+    python benchmarks/mnist.py single-softplus connectivity-softplus  # both with softplus units
     python benchmarks/mnist.py best        # our best model (a long run: use --device cuda)
     python benchmarks/mnist.py --table     # the results file as a Markdown table
 
@@ -78,6 +79,13 @@ EXPERIMENTS = {
         ensembles=(1,),
         targets={1: 88.0},
     ),
+    "single-softplus": Experiment(
+        "the single-mask setting with softplus hidden units (which the paper's grid had)",
+        model={**_NET, "ordering": "natural", "activation": "softplus"},
+        train={**_SINGLE, "patience": 12},
+        ensembles=(1,),
+        targets={1: 88.0},
+    ),
     "adagrad": Experiment(
         "the paper's single-mask setting with the paper's optimiser: Adagrad (lr 0.01, no "
         "weight decay, constant rate), stopping after 30 epochs without improvement",
@@ -112,6 +120,12 @@ EXPERIMENTS = {
         "connectivity-agnostic training of the same network over 32 masks in the natural "
         "pixel order (a new mask every step); test ensembles of 1, 8 and 32 masks",
         model={**_NET, "num_masks": 32, "ordering": "natural"},
+        train={**_ADAM, **_MIXTURE, "weight_decay": 1e-4},
+        ensembles=(1, 8, 32),
+    ),
+    "connectivity-softplus": Experiment(
+        "connectivity with softplus hidden units: does the mixture gain over single-softplus?",
+        model={**_NET, "num_masks": 32, "ordering": "natural", "activation": "softplus"},
         train={**_ADAM, **_MIXTURE, "weight_decay": 1e-4},
         ensembles=(1, 8, 32),
     ),
