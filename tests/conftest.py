@@ -7,9 +7,24 @@ import itertools
 import os
 from pathlib import Path
 
+import pytest
 import torch
 
+import made.fastpath
 from made import MADE
+
+# What the library runs: products below this many multiply-adds are whole, not in blocks.
+DEFAULT_BLOCKS_MIN_PRODUCT = made.fastpath.BLOCKS_MIN_PRODUCT
+
+
+@pytest.fixture(autouse=True)
+def every_product_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's models are small, so every product would run whole
+    (``made.fastpath.BLOCKS_MIN_PRODUCT``): here they run in blocks, the kernel large
+    products take, so that every test of the fast path tests it. The size rule's own test
+    sets the library's bound back (``DEFAULT_BLOCKS_MIN_PRODUCT``)."""
+    monkeypatch.setattr(made.fastpath, "BLOCKS_MIN_PRODUCT", 0)
+
 
 # Under pytest-xdist the workers share the cores: each (and each process a test starts) gets
 # its share of threads, so two workers on two cores do not fight over four.

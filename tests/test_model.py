@@ -636,3 +636,36 @@ def test_unsorted_hidden_degrees_compute_the_same_function(kwargs):
         drawn = [m.sample(n, c, generator=torch.Generator().manual_seed(k))
                  for m in (model, reference)]  # fmt: skip
         assert torch.equal(*drawn)
+
+
+def test_small_products_run_whole_and_large_ones_in_blocks(monkeypatch):
+    """The library's bound (``BLOCKS_MIN_PRODUCT``): a product of fewer multiply-adds runs in
+    one call, a larger one in row blocks; either way the values and the premasked gradients
+    are the dense path's."""
+    from conftest import DEFAULT_BLOCKS_MIN_PRODUCT
+
+    import made.fastpath
+
+    monkeypatch.setattr(made.fastpath, "BLOCKS_MIN_PRODUCT", DEFAULT_BLOCKS_MIN_PRODUCT)
+    calls = []
+    kernel = made.fastpath.block_linear
+
+    def spy(x, weight, bias, blocks, keep=None, dtype=None):
+        calls.append((x.shape[0] * weight.numel(), blocks is None))
+        return kernel(x, weight, bias, blocks, keep, dtype)
+
+    monkeypatch.setattr(made.fastpath, "block_linear", spy)
+    model = MADE(400, [512, 512], direct_connections=True, seed=0)
+    model.zero_unused_weights()
+    x = (torch.rand(128, 400, generator=torch.Generator().manual_seed(0)) < 0.3).long()
+    for rows in (16, 128):
+        calls.clear()
+        fast = model.nll_sum(x[:rows], fast=Fast(premasked=True))
+        assert [whole for _, whole in calls] == [n < DEFAULT_BLOCKS_MIN_PRODUCT for n, _ in calls]
+        assert all(whole for _, whole in calls) == (rows == 16)
+        dense = model.nll_sum(x[:rows])
+        assert torch.allclose(fast, dense, rtol=1e-5)
+        fast_grads = torch.autograd.grad(fast, list(model.parameters()))
+        dense_grads = torch.autograd.grad(dense, list(model.parameters()))
+        for a, b in zip(fast_grads, dense_grads, strict=True):
+            assert torch.allclose(a, b, atol=1e-4)

@@ -10,6 +10,7 @@ evaluation use it, and tests check it against the reference.
 ``Fast(premasked=True)``: the masked-out weights are held at exactly zero (a single-mask
 model in training), so they are not masked again on every call, and the kernel multiplies
 their gradients by the mask (``StaircasePlan.gradient_mask``, one pass over the matrix).
+A product too small for its zeros to matter (``BLOCKS_MIN_PRODUCT``) runs whole, in one call.
 ``Fast(dtype=torch.bfloat16)``: the products round their inputs to bfloat16 (one product a
 layer over the whole matrix: a bfloat16 product pays a fixed cost per call), the weights
 stay float32 and the outputs come back in the input's dtype. Inside ``torch.autocast``, the
@@ -50,6 +51,15 @@ BLOCK_ROWS = 128
 # blocks read, more than the zeros they skip save (a training step at 400 dims, [512, 512],
 # batch 1,024: 18.8 ms whole, 20.7 ms in blocks of 256 rows, 22.1 ms in blocks of 128).
 WIDE_DTYPES = (torch.bfloat16, torch.float16)
+# Products of fewer multiply-adds than this (batch rows x the layer's weights) run whole in
+# any dtype: a small product's time is its calls, not its multiply-adds, and blocks make
+# more calls. One float32 layer, forward and backward, on the 2-core Xeon with AMX
+# (benchmarks/blocks.py): below 2^24 whole took 0.53 to 0.82 of the blocks' time (256 x 256
+# at batch 16 to 128, 512 x 512 at 16 and 32); blocks won only from 2^27 (1,024 x 1,024 at
+# batch 128 and 256: whole 1.11 and 1.22). The bound sits well below this machine's
+# crossover, where products are small on any machine. A small table's training step
+# (batch 16, [256, 256]) takes about 0.9 of the time it took in blocks.
+BLOCKS_MIN_PRODUCT = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -200,7 +210,8 @@ def fast_forward(
 
     def linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, i: int) -> torch.Tensor:
         keep = plan.gradient_mask(i, w.dtype) if fast.premasked else None
-        return block_linear(x, w, b, None if wide else plan.blocks[i], keep, dtype)
+        whole = wide or x.shape[0] * w.shape[0] * w.shape[1] < BLOCKS_MIN_PRODUCT
+        return block_linear(x, w, b, None if whole else plan.blocks[i], keep, dtype)
 
     h0 = h_in.to(dtype)
     h0 = h0 if order is None else h0.index_select(1, order)  # input units by degree
