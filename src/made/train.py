@@ -145,6 +145,22 @@ def _update_average(average: list[torch.Tensor], model: MADE, step: int) -> None
         avg.lerp_(p, weight)
 
 
+@torch.no_grad()
+def _start_missing_flags(model: MADE, train: torch.Tensor) -> None:
+    """Each missing flag's output bias at the log-odds of the training rows' missing rate
+    (within [0.001, 0.999]). A flag's logit moves by about the learning rate a step, and a
+    small table stops after a few dozen steps: started at 0 (a rate of one half), airquality's
+    Ozone (24% missing) came out 36% missing in samples."""
+    layout = model.layout
+    if not layout.gap_dims:
+        return
+    x = train.reshape(train.shape[0], model.num_dims)
+    bias = model.net.output.bias
+    for d in layout.gap_dims:
+        rate = x[:, d].isnan().double().mean().clamp(1e-3, 1 - 1e-3)
+        bias[layout.out_start[d] + layout.params_per_real] = torch.logit(rate).to(bias.dtype)
+
+
 def training_path(model: MADE, precision: str, batch_size: int) -> Fast:
     """How ``fit`` computes a training step (``made.fastpath.Fast``) on batches of
     ``batch_size`` rows: in the dtype ``training_dtype`` chooses, and for a single-mask model
@@ -294,6 +310,8 @@ def fit(
     valid, valid_context = model.validate(valid, valid_context)
     run_dir = Path(run_dir) if run_dir is not None else None
     write = run_dir is not None and rank == 0
+    if not resume:
+        _start_missing_flags(model, train)
     optimiser = make_optimizer(model, config)
     loop = _Loop(
         optimiser, _scheduler(optimiser, config), make_generator(config.seed, _BATCH_STREAM)
