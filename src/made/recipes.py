@@ -80,10 +80,11 @@ AUTO_MID_ROWS = 400
 AUTO_MID_BATCH = 32
 # A small table (at most AUTO_SMALL_CELLS training cells, from AUTO_FEW_ROWS_PER_DIM rows
 # per dimension) of at most this many dimensions trains two layers of 256, not 512: held out
-# (70/30, 2 to 4 seeds, each the mixture of 5 fold models), as good or better on 12 of 15
-# real tables and within 0.15 nats a row on the other three (mean +0.1), in about 0.7 of the
-# time; on wine (14 columns) and breast cancer (31) the wider network is better
-# (benchmarks/README.md, "A narrower network for narrow tables").
+# (70/30, 2 to 4 seeds, each the mixture of 5 fold models), as good or better on 12 of 16
+# real tables and within 0.15 nats a row on the other four (mean +0.10; on the 8 held back
+# from the choice, a tie), in about 0.7 of the time; on wine (14 columns) and breast cancer
+# (31) the wider network is better (benchmarks/README.md, "A narrower network for narrow
+# tables").
 AUTO_NARROW_DIMS = 12
 # Fewer training rows than this per dimension (and fewer than AUTO_LARGE_ROWS rows, and at
 # most AUTO_CHOOSE_CELLS training cells): which regulariser wins differs from set to set by
