@@ -172,6 +172,11 @@ class Layout(nn.Module):
         self.register_buffer("real_gap", real_gap, persistent=False)
         self._index_maps()
 
+    def flag_units(self) -> list[int]:
+        """The output unit of each missing flag, in ``gap_dims``' order: a gap dimension's
+        last unit, the log-odds that its value is missing."""
+        return [self.out_start[d] + self.out_units[d] - 1 for d in self.gap_dims]
+
     def _index_maps(self) -> None:
         """Index maps between the flat unit layouts and per-dimension layouts.
 

@@ -156,9 +156,9 @@ def _start_missing_flags(model: MADE, train: torch.Tensor) -> None:
         return
     x = train.reshape(train.shape[0], model.num_dims)
     bias = model.net.output.bias
-    for d in layout.gap_dims:
+    for d, unit in zip(layout.gap_dims, layout.flag_units(), strict=True):
         rate = x[:, d].isnan().double().mean().clamp(1e-3, 1 - 1e-3)
-        bias[layout.out_start[d] + layout.params_per_real] = torch.logit(rate).to(bias.dtype)
+        bias[unit] = torch.logit(rate).to(bias.dtype)
 
 
 def training_path(model: MADE, precision: str, batch_size: int) -> Fast:
