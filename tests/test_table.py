@@ -17,9 +17,9 @@ from made.runs import load_run, table_schema
 
 
 def test_column_types_are_inferred_and_can_be_overridden():
-    header = ["code", "shifted", "many", "frac", "word", "one"]
-    rows = [[str(i % 3), str(i % 2 - 5), str(i * 7 % 40), f"{i / 7:.3f}", "ab"[i % 2], "7"]
-            for i in range(40)]  # fmt: skip
+    header = ["code", "shifted", "many", "frac", "word", "one", "month"]
+    rows = [[str(i % 3), str(i % 2 - 5), str(i * 7 % 40), f"{i / 7:.3f}", "ab"[i % 2], "7",
+             str(5 + i % 3)] for i in range(40)]  # fmt: skip
     schema = infer_schema(header, rows, "t.csv")
     kinds = {c.name: (c.kind, c.values) for c in schema.columns}
     assert kinds["code"] == ("categorical", ("0", "1", "2"))  # codes are the values
@@ -27,8 +27,10 @@ def test_column_types_are_inferred_and_can_be_overridden():
     assert kinds["many"] == ("real", ())  # 40 integers, each once: a density generalises
     assert kinds["frac"] == ("real", ())
     assert kinds["word"] == ("categorical", ("a", "b"))
-    assert kinds["one"][0] == "categorical" and len(kinds["one"][1]) == 8  # 0..7: values are codes
-    assert schema.num_categories == (3, 2, 0, 0, 2, 8)
+    # codes from 0 keep their numbering; others are their values (no sample holds a month 0)
+    assert kinds["one"] == ("categorical", ("7", "7 (other)"))  # padded to two
+    assert kinds["month"] == ("categorical", ("5", "6", "7"))
+    assert schema.num_categories == (3, 2, 0, 0, 2, 2, 3)
     # one value, however it is written, still makes two categories (MADE needs K >= 2)
     for cell in ("-1", "x", "0"):
         assert infer_schema(["c"], [[cell]] * 3, "t.csv").num_categories == (2,)

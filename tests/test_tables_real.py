@@ -19,8 +19,8 @@ from made import MADE
 from made.cli import main
 from made.data import DataError, load_data
 from made.data.columns import decode_columns
-from made.data.rules import find_rules, violations
-from made.data.table import infer_schema, padding
+from made.data.rules import Rules, find_rules
+from made.data.table import TableSchema, infer_schema, padding
 from made.runs import load_run, table_schema
 
 
@@ -213,7 +213,7 @@ def test_a_real_table_trains_with_no_flag_and_its_samples_keep_its_rules(tmp_pat
     schema = table_schema(payload)
     assert model.config.missing == schema.missing_dims == (2, 3, 4, 5)
     species, island = schema.names.index("species"), schema.names.index("island")
-    assert any(r[0] == species and r[2] == island for r in schema.rules)
+    assert any(r[0] == species and r[2] == island for r in schema.rules.pairs)
     out = tmp_path / "s.csv"
     code, _, err = _cli(["sample", run, "-n", "2000", "--out", out, "--device", "cpu"], capsys)
     assert code == 0, err
@@ -256,9 +256,58 @@ def test_a_real_table_trains_with_no_flag_and_its_samples_keep_its_rules(tmp_pat
 def test_rules_are_the_pairs_chance_would_have_joined():
     codes = np.array([[0, 0]] * 40 + [[1, 1]] * 40 + [[2, 0]] * 10 + [[2, 1]] * 10, dtype=float)
     rules = find_rules((3, 2), codes)
-    assert set(rules) == {(0, 0, 1, 1), (0, 1, 1, 0)}  # 0 never with 1, 1 never with 0
-    assert violations(rules, np.array([[0, 1], [2, 1], [1, 0]])).tolist() == [True, False, True]
-    assert find_rules((3, 2), codes[:8]) == ()  # too few rows for an absence to mean anything
+    assert set(rules.pairs) == {(0, 0, 1, 1), (0, 1, 1, 0)}  # 0 never with 1, 1 never with 0
+    assert rules.dependencies == ()  # 2 goes with both
+    assert rules.violations(np.array([[0, 1], [2, 1], [1, 0]])).tolist() == [True, False, True]
+    assert find_rules((3, 2), codes[:8]) == Rules()  # too few rows for an absence to mean anything
+
+
+def _cars(n_models=30, rows_per_model=8, seed=0):
+    """A car table: each model made by one maker of ten (model // 3), engine sizes that
+    vary; no single (model, maker) pair is common enough to be a pair rule."""
+    pd = pytest.importorskip("pandas")
+    g = np.random.default_rng(seed)
+    model = np.repeat(np.arange(n_models), rows_per_model)
+    maker = np.array([f"maker{m // 3}" for m in model])
+    size = np.round(g.normal(2.0 + (model % 5) / 2, 0.3), 1)
+    return pd.DataFrame({"maker": maker, "model": [f"m{m:02d}" for m in model], "size": size})
+
+
+def test_a_column_that_determines_another_is_a_rule_though_no_pair_is_common():
+    """model -> maker holds on every row, each model's 8 rows making its maker beyond doubt,
+    though independence would put any one model with any one maker under 1 time: found as a
+    dependency (the pairs it forbids not listed again), checked by lookup, saved with the
+    schema; one row a model, or 8 models of two rows, could be chance."""
+    from made.sklearn import MADEDensity
+
+    frame = _cars()
+    pd = pytest.importorskip("pandas")
+    codes = np.column_stack([pd.factorize(frame[c], sort=True)[0] for c in ("maker", "model")])
+    rules = find_rules((10, 30), codes)
+    assert rules.pairs == ()
+    assert rules.dependencies == ((1, 0, tuple(m // 3 for m in range(30))),)
+    assert rules.violations(np.array([[0, 0], [0, 3], [1, 3], [-1, 3]])).tolist() == [
+        False, True, False, False]  # fmt: skip
+    assert find_rules((10, 30), codes[::8]).dependencies == ()  # one row a model: no evidence
+    assert find_rules((10, 30), codes[:64:4]).dependencies == ()  # 8 models of 2 rows: chance
+    noise = np.random.default_rng(1).integers(0, 3, (240, 2))
+    assert find_rules((3, 3), noise) == Rules()
+    density = MADEDensity(hidden_sizes=(16,), n_models=1, max_epochs=1, random_state=0)
+    schema = density.fit(frame).schema_
+    assert schema.rules.describe(schema.names) == "model determines maker"
+    assert TableSchema.from_dict(schema.to_dict()) == schema
+
+
+def test_samples_keep_the_columns_one_column_determines():
+    """Barely trained, the model puts models with any maker; samples are drawn again until
+    none does (each breaks the dependency on the old code)."""
+    from made.sklearn import MADEDensity
+
+    frame = _cars()
+    density = MADEDensity(hidden_sizes=(16,), n_models=1, max_epochs=2, random_state=0)
+    drawn = density.fit(frame).sample(400, random_state=0)
+    made_by = dict(zip(frame["model"], frame["maker"], strict=False))
+    assert all(made_by[m] == k for m, k in zip(drawn["model"], drawn["maker"], strict=True))
 
 
 def test_the_estimator_scores_rows_with_gaps_and_imputes_them():
@@ -286,7 +335,7 @@ def test_the_schema_of_an_older_run_reads_as_one_without_gaps():
     old = {"columns": [{"name": "a", "kind": "real", "values": [], "numeric": True,
                         "mean": 1.0, "std": 2.0}]}  # fmt: skip
     schema = TableSchema.from_dict(old)
-    assert schema.columns[0].missing is False and schema.rules == () and schema.dropped == ()
+    assert schema.columns[0].missing is False and not schema.rules and schema.dropped == ()
     assert infer_schema(["a"], [["1.5"], ["2.5"], ["3.75"]], "x").columns[0].kind == "real"
 
 

@@ -674,6 +674,8 @@ def _load_table(
         splits = {s: schema.standardise(x) for s, x in splits.items()}
         whole = schema.standardise(whole)
         notes.append(schema.describe())
+        if schema.rules:
+            notes.append(f"rules kept in samples: {schema.rules.describe(schema.names)}")
         if schema.has_real:
             notes.append("real columns standardised with the training split's mean and std")
     else:

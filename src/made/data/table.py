@@ -16,7 +16,8 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   categorical, bill lengths to 0.1 mm real);
   with two values they are categorical; with more than ``MAX_INFERRED_CATEGORIES`` values,
   or fewer than ``MIN_ROWS_PER_VALUE`` rows per value, real, without a trial. A
-  categorical column of codes 0..19 keeps its numbering; others are coded by value;
+  categorical column of codes from 0 up to 19 keeps its numbering; others (months 5 to 9)
+  are coded by value;
 - other numbers are real, standardised with the training split's mean and standard
   deviation. An integer column lies on a grid (``step``: 1, or 25 for masses weighed to 25
   g), and so does a column recorded to a few decimal places (``decimals``, at most
@@ -50,6 +51,7 @@ import torch
 
 from .formats import is_number
 from .integers import decimal_grid, grid_step, prefers_discrete
+from .rules import Rules
 from .validate import DataError
 
 __all__ = [
@@ -76,7 +78,9 @@ MAX_INFERRED_CATEGORIES = 50
 # conditional learns each outcome given the other columns, from far fewer rows than the
 # column's marginal shows it with (wine's magnesium, 124 rows over 45 values, is a density).
 MIN_ROWS_PER_VALUE = 10
-# Integers from 0 up to less than this, when categorical, keep their numbering as the codes.
+# Integers counting from 0 up to less than this, when categorical, keep their numbering as the
+# codes (labels: a label no training row holds can still be scored). Others, months 5 to 9 or
+# cylinders 4, 5, 6 and 8, are coded by value: no sample holds a month 0.
 MAX_CODE_VALUE = 20
 # A categorical column with more distinct values than this is almost always an identifier or a
 # free-text field; it is refused (before anything is allocated) with what to do instead.
@@ -152,12 +156,12 @@ class Column:
 class TableSchema:
     """The columns of a table a model reads, in order, with everything needed to encode and
     decode them; ``dropped`` lists the identifier columns left out (their position in the
-    source's columns, and name), and ``rules`` the pairs of categories never seen together
-    (``made.data.rules``)."""
+    source's columns, and name), and ``rules`` what the training rows keep: pairs of
+    categories never seen together, and columns that determine others (``made.data.rules``)."""
 
     columns: tuple[Column, ...]
     dropped: tuple[tuple[int, str], ...] = ()
-    rules: tuple[tuple[int, int, int, int], ...] = field(default=())
+    rules: Rules = field(default=Rules())
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -421,7 +425,7 @@ class TableSchema:
                 for c in self.columns
             ],
             "dropped": [[p, name] for p, name in self.dropped],
-            "rules": [list(r) for r in self.rules],
+            **self.rules.to_dict(),
         }
 
     @classmethod
@@ -449,10 +453,10 @@ class TableSchema:
                 for c in data["columns"]
             )
             dropped = tuple((int(p), str(n)) for p, n in data.get("dropped", ()))
-            rules = tuple(tuple(int(v) for v in r) for r in data.get("rules", ()))
-            if any(c.kind not in KINDS for c in columns) or any(len(r) != 4 for r in rules):
-                raise ValueError("an unknown column kind or rule")
-            return cls(columns, dropped, rules)  # type: ignore[arg-type]
+            rules = Rules.from_dict(dict(data), len(columns))
+            if any(c.kind not in KINDS for c in columns):
+                raise ValueError("an unknown column kind")
+            return cls(columns, dropped, rules)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a table schema ({exc})") from None
 
@@ -653,7 +657,7 @@ def infer_column(
             )
         ):
             return real
-        small = len(distinct) and 0 <= distinct[0] <= distinct[-1] < MAX_CODE_VALUE
+        small = len(distinct) and distinct[0] == 0 and distinct[-1] < MAX_CODE_VALUE
         if forced is None and integers and small:
             count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
             return _categorical(name, [str(k) for k in range(count)], True, missing, where)
