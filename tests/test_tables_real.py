@@ -153,7 +153,7 @@ def test_an_identifier_column_is_left_out_and_said_so(tmp_path):
     data = load_data(str(path))
     assert data.schema.names == ("x",)
     assert [name for _, name in data.schema.dropped] == ["user", "row"]
-    assert "left out as identifiers" in data.schema.describe()
+    assert "left out 'user', 'row': identifiers (a different" in data.schema.describe()
     kept = load_data(str(path), column_types=("row=real",))  # a type given keeps it
     assert kept.schema.names == ("row", "x")
 

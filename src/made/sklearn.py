@@ -174,10 +174,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         columns, names, dtypes = self._columns(X, reset=True)
         schema = infer_column_schema(columns, names, dtypes, self.column_types)
         if schema.dropped:  # said, as the command line's column types say it
-            gone = ", ".join(repr(name) for _, name in schema.dropped)
             warnings.warn(
-                f"left out {gone}: an identifier (a different value on most rows, or integers "
-                "counting up by one), which carries nothing to model; "
+                f"{schema.left_out()}; "
                 "column_types={name: 'categorical' or 'real'} keeps a column",
                 UserWarning, stacklevel=2,
             )  # fmt: skip

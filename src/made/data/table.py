@@ -399,9 +399,18 @@ class TableSchema:
         shown = ", ".join(parts[:16]) + (f", ... ({len(parts)} columns)" if len(parts) > 16 else "")
         text = f"column types (categories, or real): {shown}"
         if self.dropped:
-            gone = ", ".join(name for _, name in self.dropped)
-            text += f"; left out as identifiers (a different value on most rows): {gone}"
+            text += f"; {self.left_out()}"
         return text
+
+    def left_out(self) -> str:
+        """What was left out and why, in the words the command line and the estimator both
+        use (``""`` when nothing was)."""
+        if not self.dropped:
+            return ""
+        gone = ", ".join(repr(name) for _, name in self.dropped)
+        kind = "an identifier" if len(self.dropped) == 1 else "identifiers"
+        return (f"left out {gone}: {kind} (a different value on most rows, or integers "
+                "counting up by one), which carries nothing to model")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
