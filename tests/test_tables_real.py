@@ -540,6 +540,25 @@ def test_a_table_separated_by_spaces_with_quoted_names_reads_as_its_columns(tmp_
     assert any("separated by spaces" in note for note in data.notes)
 
 
+def test_row_numbers_with_rows_removed_or_files_appended_are_left_out(tmp_path):
+    """R's row names after rows were dropped (DAAG's science: 1, 2, 3, 4, 6, ...) or two
+    files appended (DAAG's nswdemo: 1..N, then 1001..): row numbers, left out; sorted
+    measurements, or numbers that fall back more often, are kept."""
+    g = np.random.default_rng(0)
+    n = 200
+    gaps = np.cumsum(1 + (g.random(n) < 0.1))  # rising, a row skipped now and then
+    appended = np.concatenate([np.arange(1, 121), np.arange(1001, 1081)])
+    prices = np.sort(g.choice(np.arange(250, 5000), n, replace=False))  # rising, from 250
+    shuffled = g.permutation(n) + 1  # every value once, in no order: an ID, but not a row
+    x = g.normal(size=n)
+    rows = [[str(gaps[i]), str(appended[i]), str(prices[i]), str(shuffled[i]), f"{x[i]:.4f}"]
+            for i in range(n)]  # fmt: skip
+    path = write_csv(tmp_path / "r.csv", ["rownames", "obs", "price", "draw", "x"], rows)
+    data = load_data(str(path))
+    assert [name for _, name in data.schema.dropped] == ["rownames", "obs"]
+    assert "price" in data.schema.names and "draw" in data.schema.names
+
+
 def test_a_column_with_a_different_value_on_most_rows_is_left_out(tmp_path):
     """palmerpenguins' raw table: 'Individual ID' holds 190 values over 344 rows (a bird is
     seen in two or three seasons). Kept as a 190-way category, most held-out rows held an ID

@@ -87,7 +87,8 @@ class Rules:
         """What the rules say, in a few words (``""`` when there are none)."""
         parts = []
         if self.pairs:
-            parts.append(f"{len(self.pairs)} pairs of categories never seen together")
+            n = len(self.pairs)
+            parts.append(f"{n} pair{'s' if n > 1 else ''} of categories never seen together")
         for a, b, _ in self.dependencies:
             parts.append(f"{names[a]} determines {names[b]}")
         return "; ".join(parts)

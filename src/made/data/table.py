@@ -27,10 +27,11 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   written back as grid points, to the data's own precision. Samples of a real column stay within its
   observed range widened by ``RANGE_MARGIN`` of it on each side (and at zero or above when
   every value was);
-- an identifier (text with a different value on most rows, or integers counting up by one
-  row after row) carries nothing to model: it is dropped, and the schema says so. (An ID
-  repeated on a few rows, a bird's over its two or three seasons, counts too: kept, most
-  held-out rows would hold an ID the model never saw.)
+- an identifier (text with a different value on most rows, or row numbers: integers
+  counting up by one row after row, or from 0 or 1 all different and rising on all but 1% of
+  rows, as R's row names are after rows were removed) carries nothing to model: it is
+  dropped, and the schema says so. (An ID repeated on a few rows, a bird's over its two or
+  three seasons, counts too: kept, most held-out rows would hold an ID the model never saw.)
 
 A column's type can be forced (``NAME=categorical`` or ``NAME=real``). A ``TableSchema`` holds
 all of that, statistics included, and is saved with every checkpoint, so that scoring or
@@ -96,6 +97,8 @@ NO_VALUE = f"{MISSING} (no value)"
 # distinct values than half of them, ``ID_SHARE``).
 ID_MIN_ROWS = 20
 ID_SHARE = 0.5
+# Row numbers may fall back this share of the time (where files were appended).
+ROW_NUMBER_BREAKS = 0.01
 # Samples of a real column stay within its observed range widened by this share of it.
 RANGE_MARGIN = 0.05
 
@@ -408,9 +411,10 @@ class TableSchema:
         if not self.dropped:
             return ""
         gone = ", ".join(repr(name) for _, name in self.dropped)
-        kind = "an identifier" if len(self.dropped) == 1 else "identifiers"
-        return (f"left out {gone}: {kind} (a different value on most rows, or integers "
-                "counting up by one), which carries nothing to model")  # fmt: skip
+        one = len(self.dropped) == 1
+        kind, carry = ("an identifier", "carries") if one else ("identifiers", "carry")
+        return (f"left out {gone}: {kind} (a different value on most rows, or row numbers), "
+                f"which {carry} nothing to model")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -703,9 +707,20 @@ def _boolean_spellings(text: Sequence[str]) -> list[str] | None:
 
 
 def _counts_up(present: np.ndarray, rows: int) -> bool:
-    """Integers that count up by one, row after row (a row number or an index)."""
-    return (len(present) == rows >= ID_MIN_ROWS and bool(np.all(np.diff(present) == 1))
-            and float(present[0]) == round(float(present[0])))  # fmt: skip
+    """Row numbers: integers that count up by one, row after row (an index), or, from 0 or
+    1, all different and rising on all but ``ROW_NUMBER_BREAKS`` of the rows (row numbers
+    kept after some rows were removed, or two files appended: R's ``rownames``)."""
+    if not (len(present) == rows >= ID_MIN_ROWS) or float(present[0]) != round(float(present[0])):
+        return False
+    steps = np.diff(present)
+    if np.all(steps == 1):
+        return True
+    return (
+        present[0] in (0, 1)
+        and bool(np.all(present == np.round(present)))
+        and len(np.unique(present)) == rows
+        and float(np.mean(steps <= 0)) <= ROW_NUMBER_BREAKS
+    )
 
 
 def _categorical(name: str, values: list[str], numeric: bool, missing: bool, where: str) -> Column:
