@@ -17,9 +17,9 @@ from made.runs import load_run, table_schema
 
 
 def test_column_types_are_inferred_and_can_be_overridden():
-    header = ["code", "shifted", "many", "frac", "word", "one", "month"]
+    header = ["code", "shifted", "many", "frac", "word", "one", "month", "prior"]
     rows = [[str(i % 3), str(i % 2 - 5), str(i * 7 % 40), f"{i / 7:.3f}", "ab"[i % 2], "7",
-             str(5 + i % 3)] for i in range(40)]  # fmt: skip
+             str(5 + i % 3), str(10 * (i % 2))] for i in range(40)]  # fmt: skip
     schema = infer_schema(header, rows, "t.csv")
     kinds = {c.name: (c.kind, c.values) for c in schema.columns}
     assert kinds["code"] == ("categorical", ("0", "1", "2"))  # codes are the values
@@ -30,7 +30,8 @@ def test_column_types_are_inferred_and_can_be_overridden():
     # codes from 0 keep their numbering; others are their values (no sample holds a month 0)
     assert kinds["one"] == ("categorical", ("7", "7 (other)"))  # padded to two
     assert kinds["month"] == ("categorical", ("5", "6", "7"))
-    assert schema.num_categories == (3, 2, 0, 0, 2, 2, 3)
+    assert kinds["prior"] == ("categorical", ("0", "10"))  # not 0..10: 9 never held
+    assert schema.num_categories == (3, 2, 0, 0, 2, 2, 3, 2)
     # one value, however it is written, still makes two categories (MADE needs K >= 2)
     for cell in ("-1", "x", "0"):
         assert infer_schema(["c"], [[cell]] * 3, "t.csv").num_categories == (2,)

@@ -16,8 +16,8 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   categorical, bill lengths to 0.1 mm real);
   with two values they are categorical; with more than ``MAX_INFERRED_CATEGORIES`` values,
   or fewer than ``MIN_ROWS_PER_VALUE`` rows per value, real, without a trial. A
-  categorical column of codes from 0 up to 19 keeps its numbering; others (months 5 to 9)
-  are coded by value;
+  categorical column of codes from 0 up to 19, at least half of them present, keeps its
+  numbering; others (months 5 to 9; 0 and 10) are coded by value;
 - other numbers are real, standardised with the training split's mean and standard
   deviation. An integer column lies on a grid (``step``: 1, or 25 for masses weighed to 25
   g), and so does a column recorded to a few decimal places (``decimals``, at most
@@ -79,9 +79,10 @@ MAX_INFERRED_CATEGORIES = 50
 # conditional learns each outcome given the other columns, from far fewer rows than the
 # column's marginal shows it with (wine's magnesium, 124 rows over 45 values, is a density).
 MIN_ROWS_PER_VALUE = 10
-# Integers counting from 0 up to less than this, when categorical, keep their numbering as the
-# codes (labels: a label no training row holds can still be scored). Others, months 5 to 9 or
-# cylinders 4, 5, 6 and 8, are coded by value: no sample holds a month 0.
+# Integers counting from 0 up to less than this, when categorical and holding at least half of
+# the values up to their largest, keep their numbering as the codes (labels: a label no
+# training row holds can still be scored). Others, months 5 to 9, cylinders 4, 5, 6 and 8, or
+# 0 and 10 for no and yes, are coded by value: no sample holds a month 0 or a 3.
 MAX_CODE_VALUE = 20
 # A categorical column with more distinct values than this is almost always an identifier or a
 # free-text field; it is refused (before anything is allocated) with what to do instead.
@@ -670,7 +671,8 @@ def infer_column(
             )
         ):
             return real
-        small = len(distinct) and distinct[0] == 0 and distinct[-1] < MAX_CODE_VALUE
+        small = (len(distinct) and distinct[0] == 0 and distinct[-1] < MAX_CODE_VALUE
+                 and 2 * len(distinct) >= distinct[-1] + 1)  # fmt: skip
         if forced is None and integers and small:
             count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
             return _categorical(name, [str(k) for k in range(count)], True, missing, where)
