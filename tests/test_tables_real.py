@@ -310,6 +310,27 @@ def test_samples_keep_the_columns_one_column_determines():
     assert all(made_by[m] == k for m, k in zip(drawn["model"], drawn["maker"], strict=True))
 
 
+def test_imputed_cells_keep_the_rules_the_cells_present_allow():
+    """A maker left blank is the model's maker (model -> maker); a model left blank is one
+    of the maker's, drawn again until it is. A row whose own cells already break a rule (a
+    typo in the data) is filled all the same, its cells kept."""
+    from made.sklearn import MADEDensity
+
+    frame = _cars()
+    density = MADEDensity(hidden_sizes=(16,), n_models=1, max_epochs=2, random_state=0)
+    density.fit(frame)
+    blanks = frame.copy()
+    blanks.loc[::2, "maker"] = None  # 120 makers to fill
+    blanks.loc[3::4, "model"] = None  # 60 models, each given its maker
+    blanks.loc[1, "maker"] = "maker9"  # m00 is maker0's: this row breaks the rule as given
+    blanks.loc[1, "size"] = None
+    filled = density.impute(blanks, random_state=0)
+    made_by = dict(zip(frame["model"], frame["maker"], strict=False))
+    rows = [i for i in range(len(frame)) if i != 1]
+    assert all(filled["maker"][i] == made_by[filled["model"][i]] for i in rows)
+    assert filled["maker"][1] == "maker9" and not np.isnan(filled["size"][1])
+
+
 def test_the_estimator_scores_rows_with_gaps_and_imputes_them():
     pd = pytest.importorskip("pandas")
     pytest.importorskip("sklearn")

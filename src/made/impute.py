@@ -8,6 +8,11 @@ is_observed=...)``), drawing again the rows whose gap came out missing, so each 
 with a value. That is the exact conditional of an order-agnostic model (the observed cells are
 put first in its ordering); a model with one ordering draws each gap given the cells before it
 in its ordering, the observed ones fixed (exact when those come first).
+
+Filled rows keep the data's rules (``made.data.rules``) as samples do: a gap that a
+dependency determines from a cell present takes that value first (a maker left blank beside
+its model is the model's maker), and a row filled so that it breaks a rule is drawn again,
+unless its own cells already break one.
 """
 
 from __future__ import annotations
@@ -47,12 +52,17 @@ def impute(
     """Encoded rows ``x`` with every gap filled from the model (see the module's
     docstring), and how many gaps are left (those whose draws came out missing
     ``MAX_ROUNDS`` times in a row). Rows without gaps are returned as they are. A gap may be
-    in a column that had none in training (NaN there): it is drawn from the model alike."""
+    in a column that had none in training (NaN there): it is drawn from the model alike. A
+    row filled so that it breaks one of the table's rules is drawn again (up to the last
+    round), unless its own cells already break one."""
     x = np.array(x, dtype=np.float64)
     holes = gaps(schema, x)
+    _fill_determined(schema, x, holes)
     rows = np.flatnonzero(holes.any(axis=1))
     bounds = schema.sample_bounds()
-    for _ in range(MAX_ROUNDS):
+    # a row whose own cells break a rule (a gap breaks nothing) cannot be filled to keep it
+    broken = schema.rules.violations(np.where(holes, -1.0, x))
+    for round_ in range(MAX_ROUNDS):
         if not len(rows):
             break
         # a gap's cell is drawn, not read: 0 there (a gap in a column that had none in
@@ -68,10 +78,36 @@ def impute(
                                  observed=observed, is_observed=known,
                                  bounds=bounds)  # fmt: skip
         drawn = drawn.double().cpu().numpy().reshape(len(rows), -1)
+        filled = np.where(holes[rows], drawn, x[rows])
         done = ~(gaps(schema, drawn) & holes[rows]).any(axis=1)  # every gap got a value
-        x[rows[done]] = np.where(holes[rows[done]], drawn[done], x[rows[done]])
+        if round_ < MAX_ROUNDS - 1:  # and the rules kept (the last round keeps any value)
+            done &= broken[rows] | ~schema.rules.violations(filled)
+        x[rows[done]] = filled[done]
         rows = rows[~done]
     return x, int(holes[rows].sum())
+
+
+def _fill_determined(schema: TableSchema, x: np.ndarray, holes: np.ndarray) -> None:
+    """Fill, in place, each gap that a dependency determines from a cell present (a maker
+    left blank beside its model; chains followed): given the rules, the model's conditional
+    puts all its probability there. ``holes`` is updated."""
+    changed = True
+    while changed:
+        changed = False
+        for a, b, values in schema.rules.dependencies:
+            table = np.asarray(values, dtype=np.float64)
+            col = schema.columns[b]
+            gap_code = len(col.values) - 1 if col.missing else -1
+            rows = np.flatnonzero(holes[:, b] & ~holes[:, a])
+            if not len(rows):
+                continue
+            codes = np.rint(x[rows, a]).astype(np.int64)
+            known = (codes >= 0) & (codes < len(table))
+            wanted = np.where(known, table[np.clip(codes, 0, len(table) - 1)], -1.0)
+            fill = (wanted >= 0) & (wanted != gap_code)
+            x[rows[fill], b] = wanted[fill]
+            holes[rows[fill], b] = False
+            changed = changed or bool(fill.any())
 
 
 def table_samples(
