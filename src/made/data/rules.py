@@ -134,26 +134,20 @@ def find_rules(
         return Rules()
     ints = {j: np.rint(codes[:, j]).astype(np.int64) for j in columns}
     counts = {j: np.bincount(ints[j], minlength=cardinalities[j]) for j in columns}
-    joints = {}
+    dependencies, candidates = [], []
     for i, a in enumerate(columns):
-        for b in columns[i + 1 :]:
+        for b in columns[i + 1 :]:  # one joint table at a time: 64 columns of 100 are 2,016
             ka, kb = cardinalities[a], cardinalities[b]
             joint = np.bincount(ints[a] * kb + ints[b], minlength=ka * kb).reshape(ka, kb)
-            joints[a, b], joints[b, a] = joint, joint.T
-    dependencies = []
-    for (a, b), joint in joints.items():
-        if (values := _dependency(joint, counts[a], counts[b], min_evidence)) is not None:
-            dependencies.append((a, b, values))
+            for x, y, table in ((a, b, joint), (b, a, joint.T)):
+                if (values := _dependency(table, counts[x], counts[y], min_evidence)) is not None:
+                    dependencies.append((x, y, values))
+            expected = np.outer(counts[a], counts[b]) / n
+            for p, q in zip(*np.nonzero((joint == 0) & (expected >= min_expected)), strict=True):
+                candidates.append((a, int(p), b, int(q)))
     determined = {(a, b): np.asarray(v) for a, b, v in dependencies}
-    pairs = []
-    for (a, b), joint in joints.items():
-        if a > b:
-            continue
-        expected = np.outer(counts[a], counts[b]) / n
-        for p, q in zip(*np.nonzero((joint == 0) & (expected >= min_expected)), strict=True):
-            if not _implied(determined, a, int(p), b, int(q)):
-                pairs.append((a, int(p), b, int(q)))
-    return Rules(tuple(pairs), tuple(sorted(dependencies)))
+    pairs = tuple(r for r in candidates if not _implied(determined, *r))
+    return Rules(pairs, tuple(sorted(dependencies)))
 
 
 def _dependency(
