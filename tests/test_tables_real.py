@@ -296,6 +296,15 @@ def test_a_column_that_determines_another_is_a_rule_though_no_pair_is_common():
     schema = density.fit(frame).schema_
     assert schema.rules.describe(schema.names) == "model determines maker"
     assert TableSchema.from_dict(schema.to_dict()) == schema
+    for key, rule in (
+        ("dependencies", [1, 0, [99] * 30]),
+        ("dependencies", [1, 0, [0]]),
+        ("rules", [0, 10, 1, 0]),
+        ("dependencies", [5, 0, [0] * 30]),
+    ):
+        crafted = {**schema.to_dict(), key: [rule]}  # a code the model cannot read
+        with pytest.raises(ValueError, match="not a table schema"):
+            TableSchema.from_dict(crafted)
 
 
 def test_samples_keep_the_columns_one_column_determines():

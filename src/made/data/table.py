@@ -470,9 +470,21 @@ class TableSchema:
             rules = Rules.from_dict(dict(data), len(columns))
             if any(c.kind not in KINDS for c in columns):
                 raise ValueError("an unknown column kind")
+            _check_rules(rules, tuple(c.cardinality for c in columns))
             return cls(columns, dropped, rules)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a table schema ({exc})") from None
+
+
+def _check_rules(rules: Rules, cardinalities: tuple[int, ...]) -> None:
+    """``ValueError`` unless every rule names categories its columns have (a schema read
+    from a file: a rule beyond them would put a code the model cannot read into a row)."""
+    for a, p, b, q in rules.pairs:
+        if not (0 <= p < cardinalities[a] and 0 <= q < cardinalities[b]):
+            raise ValueError("a rule names a category its column does not have")
+    for a, b, values in rules.dependencies:
+        if len(values) != cardinalities[a] or any(not -1 <= v < cardinalities[b] for v in values):
+            raise ValueError("a dependency names a category its column does not have")
 
 
 def category_key(cell: str, numeric: bool, boolean: bool = False) -> Any:
