@@ -301,6 +301,7 @@ def test_a_column_that_determines_another_is_a_rule_though_no_pair_is_common():
         ("dependencies", [1, 0, [0]]),
         ("rules", [0, 10, 1, 0]),
         ("dependencies", [5, 0, [0] * 30]),
+        ("dependencies", [2, 0, []]),  # a real column determines nothing
     ):
         crafted = {**schema.to_dict(), key: [rule]}  # a code the model cannot read
         with pytest.raises(ValueError, match="not a table schema"):

@@ -483,7 +483,8 @@ def _check_rules(rules: Rules, cardinalities: tuple[int, ...]) -> None:
         if not (0 <= p < cardinalities[a] and 0 <= q < cardinalities[b]):
             raise ValueError("a rule names a category its column does not have")
     for a, b, values in rules.dependencies:
-        if len(values) != cardinalities[a] or any(not -1 <= v < cardinalities[b] for v in values):
+        if (min(cardinalities[a], cardinalities[b]) < 2 or len(values) != cardinalities[a]
+                or any(not -1 <= v < cardinalities[b] for v in values)):  # fmt: skip
             raise ValueError("a dependency names a category its column does not have")
 
 
