@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .data import TableSchema
-from .data.rules import MAX_ROUNDS, keep_rules
+from .data.rules import MAX_ROUNDS, determined, keep_rules
 from .model import MADE
 
 __all__ = ["gaps", "impute", "table_samples"]
@@ -95,15 +95,12 @@ def _fill_determined(schema: TableSchema, x: np.ndarray, holes: np.ndarray) -> N
     while changed:
         changed = False
         for a, b, values in schema.rules.dependencies:
-            table = np.asarray(values, dtype=np.float64)
             col = schema.columns[b]
             gap_code = len(col.values) - 1 if col.missing else -1
             rows = np.flatnonzero(holes[:, b] & ~holes[:, a])
             if not len(rows):
                 continue
-            codes = np.rint(x[rows, a]).astype(np.int64)
-            known = (codes >= 0) & (codes < len(table))
-            wanted = np.where(known, table[np.clip(codes, 0, len(table) - 1)], -1.0)
+            wanted = determined(values, x[rows, a])
             fill = (wanted >= 0) & (wanted != gap_code)
             x[rows[fill], b] = wanted[fill]
             holes[rows[fill], b] = False

@@ -31,6 +31,7 @@ __all__ = [
     "MIN_EVIDENCE",
     "MIN_EXPECTED",
     "Rules",
+    "determined",
     "find_rules",
     "keep_rules",
 ]
@@ -75,10 +76,7 @@ class Rules:
         for a, p, b, q in self.pairs:
             bad |= (np.rint(x[:, a]) == p) & (np.rint(x[:, b]) == q)
         for a, b, values in self.dependencies:
-            table = np.asarray(values, dtype=np.int64)
-            codes = np.rint(x[:, a]).astype(np.int64)
-            known = (codes >= 0) & (codes < len(table))
-            wanted = np.where(known, table[np.clip(codes, 0, len(table) - 1)], -1)
+            wanted = determined(values, x[:, a])
             found = np.rint(x[:, b]).astype(np.int64)
             bad |= (wanted >= 0) & (found >= 0) & (found != wanted)
         return bad
@@ -116,6 +114,17 @@ class Rules:
         if any(not 0 <= c < width for c in columns):
             raise ValueError("a rule names a column the table does not have")
         return cls(pairs, dependencies)  # type: ignore[arg-type]
+
+
+def determined(values: tuple[int, ...], codes: np.ndarray) -> np.ndarray:
+    """The category of b a dependency's ``values`` give for each of a's ``codes``, as int64;
+    -1 where it gives none (a value no training row held, or a code outside a's categories:
+    an unknown or missing cell)."""
+    table = np.asarray(values, dtype=np.int64)
+    with np.errstate(invalid="ignore"):  # a gap's NaN: outside, so -1
+        ints = np.rint(np.nan_to_num(codes, nan=-1.0)).astype(np.int64)
+    known = (ints >= 0) & (ints < len(table))
+    return np.where(known, table[np.clip(ints, 0, max(len(table) - 1, 0))], -1)
 
 
 def find_rules(
