@@ -65,9 +65,6 @@ class Rules:
     def __bool__(self) -> bool:
         return bool(self.pairs or self.dependencies)
 
-    def __len__(self) -> int:
-        return len(self.pairs) + len(self.dependencies)
-
     def violations(self, x: np.ndarray) -> np.ndarray:
         """``(N,)``: whether each encoded row ``(N, D)`` breaks a rule. A cell that is not a
         category of its column (-1: unknown) breaks nothing."""
@@ -98,9 +95,11 @@ class Rules:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], width: int) -> Rules:
-        """Inverse of ``to_dict`` (a schema saved before dependencies has pairs only);
-        ``ValueError`` for rules that name a column outside the ``width`` columns."""
+    def from_dict(cls, data: dict[str, Any], cardinalities: Sequence[int]) -> Rules:
+        """Inverse of ``to_dict`` (a schema saved before dependencies has pairs only), for
+        columns of ``cardinalities`` (0: real). ``ValueError`` for a rule that names a column
+        or a category the table does not have (read from a file, it would put a code the
+        model cannot read into a row)."""
         pairs = tuple(tuple(int(v) for v in r) for r in data.get("rules", ()))
         dependencies = tuple(
             (int(d[0]), int(d[1]), tuple(int(v) for v in d[2]))
@@ -111,8 +110,15 @@ class Rules:
         columns = [c for r in pairs for c in (r[0], r[2])] + [
             c for d in dependencies for c in d[:2]
         ]
-        if any(not 0 <= c < width for c in columns):
+        if any(not 0 <= c < len(cardinalities) for c in columns):
             raise ValueError("a rule names a column the table does not have")
+        for a, p, b, q in pairs:
+            if not (0 <= p < cardinalities[a] and 0 <= q < cardinalities[b]):
+                raise ValueError("a rule names a category its column does not have")
+        for a, b, values in dependencies:
+            if (min(cardinalities[a], cardinalities[b]) < 2 or len(values) != cardinalities[a]
+                    or any(not -1 <= v < cardinalities[b] for v in values)):  # fmt: skip
+                raise ValueError("a dependency names a category its column does not have")
         return cls(pairs, dependencies)  # type: ignore[arg-type]
 
 
@@ -154,8 +160,8 @@ def find_rules(
             expected = np.outer(counts[a], counts[b]) / n
             for p, q in zip(*np.nonzero((joint == 0) & (expected >= min_expected)), strict=True):
                 candidates.append((a, int(p), b, int(q)))
-    determined = {(a, b): np.asarray(v) for a, b, v in dependencies}
-    pairs = tuple(r for r in candidates if not _implied(determined, *r))
+    lookups = {(a, b): np.asarray(v) for a, b, v in dependencies}
+    pairs = tuple(r for r in candidates if not _implied(lookups, *r))
     return Rules(pairs, tuple(sorted(dependencies)))
 
 
@@ -175,9 +181,10 @@ def _dependency(
     return tuple(int(v) if h else -1 for v, h in zip(joint.argmax(axis=1), held, strict=True))
 
 
-def _implied(determined: dict[tuple[int, int], np.ndarray], a: int, p: int, b: int, q: int) -> bool:
-    """Whether a dependency between a and b already forbids a = p with b = q."""
-    forward, backward = determined.get((a, b)), determined.get((b, a))
+def _implied(lookups: dict[tuple[int, int], np.ndarray], a: int, p: int, b: int, q: int) -> bool:
+    """Whether a dependency between a and b (``lookups[a, b]``: its ``values``) already
+    forbids a = p with b = q."""
+    forward, backward = lookups.get((a, b)), lookups.get((b, a))
     return bool(
         (forward is not None and forward[p] >= 0 and forward[p] != q)
         or (backward is not None and backward[q] >= 0 and backward[q] != p)

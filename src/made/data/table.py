@@ -467,25 +467,12 @@ class TableSchema:
                 for c in data["columns"]
             )
             dropped = tuple((int(p), str(n)) for p, n in data.get("dropped", ()))
-            rules = Rules.from_dict(dict(data), len(columns))
             if any(c.kind not in KINDS for c in columns):
                 raise ValueError("an unknown column kind")
-            _check_rules(rules, tuple(c.cardinality for c in columns))
+            rules = Rules.from_dict(dict(data), [c.cardinality for c in columns])
             return cls(columns, dropped, rules)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a table schema ({exc})") from None
-
-
-def _check_rules(rules: Rules, cardinalities: tuple[int, ...]) -> None:
-    """``ValueError`` unless every rule names categories its columns have (a schema read
-    from a file: a rule beyond them would put a code the model cannot read into a row)."""
-    for a, p, b, q in rules.pairs:
-        if not (0 <= p < cardinalities[a] and 0 <= q < cardinalities[b]):
-            raise ValueError("a rule names a category its column does not have")
-    for a, b, values in rules.dependencies:
-        if (min(cardinalities[a], cardinalities[b]) < 2 or len(values) != cardinalities[a]
-                or any(not -1 <= v < cardinalities[b] for v in values)):  # fmt: skip
-            raise ValueError("a dependency names a category its column does not have")
 
 
 def category_key(cell: str, numeric: bool, boolean: bool = False) -> Any:
@@ -665,7 +652,7 @@ def infer_column(
     if values.dtype != object:  # numbers
         distinct = np.unique(present)
         integers = bool(np.all(distinct == np.round(distinct)))
-        if forced is None and _counts_up(present, len(values)):
+        if forced is None and integers and _counts_up(present, len(values), len(distinct)):
             return None
         real = Column(name, "real", missing=missing, integer=integers and len(distinct) > 0,
                       step=grid_step(distinct) if integers else 1.0)  # fmt: skip
@@ -721,21 +708,18 @@ def _boolean_spellings(text: Sequence[str]) -> list[str] | None:
     return [best[v] for v in sorted(best)]
 
 
-def _counts_up(present: np.ndarray, rows: int) -> bool:
-    """Row numbers: integers that count up by one, row after row (an index), or, from 0 or
-    1, all different and rising on all but ``ROW_NUMBER_BREAKS`` of the rows (row numbers
-    kept after some rows were removed, or two files appended: R's ``rownames``)."""
-    if not (len(present) == rows >= ID_MIN_ROWS) or float(present[0]) != round(float(present[0])):
+def _counts_up(present: np.ndarray, rows: int, distinct: int) -> bool:
+    """Row numbers (``present``: integers, one a row, ``distinct`` of them different): they
+    count up by one, row after row (an index), or, from 0 or 1, are all different and rise on
+    all but ``ROW_NUMBER_BREAKS`` of the rows (row numbers kept after some rows were removed,
+    or two files appended: R's ``rownames``)."""
+    if not len(present) == rows >= ID_MIN_ROWS:
         return False
     steps = np.diff(present)
     if np.all(steps == 1):
         return True
-    return (
-        present[0] in (0, 1)
-        and bool(np.all(present == np.round(present)))
-        and len(np.unique(present)) == rows
-        and float(np.mean(steps <= 0)) <= ROW_NUMBER_BREAKS
-    )
+    return (present[0] in (0, 1) and distinct == rows
+            and float(np.mean(steps <= 0)) <= ROW_NUMBER_BREAKS)  # fmt: skip
 
 
 def _categorical(name: str, values: list[str], numeric: bool, missing: bool, where: str) -> Column:
