@@ -224,6 +224,37 @@ def test_training_learns_a_correlated_gaussian():
     assert nll < math.log(2 * math.pi * math.e) - 0.5
 
 
+def test_a_first_dimension_learns_two_modes():
+    """The first dimension's mixture has no inputs to tell its components apart; started
+    at random, nearly equal, they moved together and it stayed one Gaussian (1.2 nats a row
+    worse than the truth here, with samples between the modes). Started spread
+    (``outputs.spread_start``), it learns both modes."""
+    g = torch.Generator().manual_seed(0)
+    n = 3000
+    side = torch.randint(0, 2, (n,), generator=g) * 2.0 - 1.0
+    x0 = (2.0 * side + 0.3 * torch.randn(n, generator=g)) / 2.0  # modes at +-1, sd 0.15
+    data = torch.stack([x0, 0.5 * x0 + torch.randn(n, generator=g)], 1)
+    model = MADE(2, [32], num_categories=0, num_components=4, seed=0)
+    means, log_scale = model.output.bias.detach()[4:8], model.output.bias.detach()[8]
+    assert means.unique().numel() == 4  # spread, and a mixture of variance 1
+    assert float(means.square().mean() + math.exp(2 * log_scale)) == pytest.approx(1.0)
+    # every ordering's first dimension (the others read inputs that part their components)
+    agnostic = MADE(5, [16], num_categories=0, num_components=3, num_masks=6,
+                    order_agnostic=True, seed=0)  # fmt: skip
+    firsts = set(agnostic.orderings[:, 0].tolist())
+    bias = agnostic.output.bias.detach().view(5, 9)  # per dimension: logits, means, log-scales
+    for d in range(5):
+        assert (bias[d, 3] == -bias[d, 5] != 0) == (d in firsts)
+    assert len(firsts) > 1 and bias[list(firsts), :3].eq(0).all()
+    fit(model, data[:2500], data[2500:], TrainConfig(epochs=10, batch_size=100, lr=1e-2))
+    first = -model.conditional_log_probs(data[2500:])[:, 0].mean().item()
+    # the entropy: each mode's, plus one bit (log 2) for which mode
+    truth = 0.5 * math.log(2 * math.pi * math.e * 0.15**2) + math.log(2)
+    assert first == pytest.approx(truth, abs=0.05)
+    draws = model.sample(4000, generator=torch.Generator().manual_seed(1))[:, 0]
+    assert (draws.abs() < 0.5).float().mean() < 0.01  # the data has none between the modes
+
+
 def test_bad_values_for_mixed_models_are_named():
     model = MADE(3, [8], num_categories=[0, 3, 0])
     with pytest.raises(ValueError, match="holds nan at example 0, dimension 2"):

@@ -121,6 +121,7 @@ class MADE(nn.Module):
             activation=config.activation, dropout=config.dropout,
             generator=make_generator(config.seed, INIT_STREAM),
         )  # fmt: skip
+        self.layout.spread_mixtures(self.net.output.bias, self.orderings[:, 0].unique().tolist())
         self._mask_index = 0
         self._plans: dict[int, StaircasePlan] = {}
         self._built: tuple[int, list[torch.Tensor]] | None = None  # the last mask built

@@ -36,6 +36,7 @@ __all__ = [
     "draw_real",
     "real_log_density",
     "real_params",
+    "spread_start",
 ]
 
 # Log-scales of real dimensions are floored here (sigma >= 9e-4 in standardised units): a
@@ -64,6 +65,23 @@ def real_params(
         log_scales.clamp(LOG_SCALE_MIN, LOG_SCALE_MAX).exp(),
         torch.log_softmax(logits, dim=-1),
     )
+
+
+def spread_start(num_components: int) -> tuple[torch.Tensor, float]:
+    """Starting means and log-scale of a mixture of ``num_components`` Gaussians whose
+    parameters see no input (the first dimension of an ordering: its output units have only
+    their biases): equal weights, the means at the standard normal's quantiles ``(k + 1/2) /
+    C`` and one scale that makes the mixture's variance 1, as a standardised column's is.
+
+    Drawn at random like every other bias (within +-1/sqrt(fan-in)), the components start
+    nearly the same, and no input tells them apart: the gradient then moves them together
+    and the mixture stays one Gaussian. A bimodal first column of 2,000 rows was fitted as a
+    single Gaussian that put 38% of samples between its two modes, where no row lies.
+    """
+    q = torch.arange(num_components, dtype=torch.float64).add(0.5).div(num_components)
+    means = torch.special.ndtri(q)
+    variance = 1.0 - float(means.square().mean())  # the means' mean is 0
+    return means, 0.5 * math.log(variance)
 
 
 def real_log_density(params: torch.Tensor, x: torch.Tensor, num_components: int) -> torch.Tensor:
@@ -171,6 +189,22 @@ class Layout(nn.Module):
         real_gap = torch.tensor([gap[d] for d in self.real_dims], dtype=torch.bool)
         self.register_buffer("real_gap", real_gap, persistent=False)
         self._index_maps()
+
+    @torch.no_grad()
+    def spread_mixtures(self, bias: torch.Tensor, dims: Sequence[int]) -> None:
+        """Set the output ``bias`` of each real dimension in ``dims`` (those first in an
+        ordering, whose parameters are their biases alone) so that its mixture's components
+        start apart (``spread_start``); nothing for single Gaussians."""
+        c = self.num_components
+        if c == 1:
+            return
+        means, log_scale = spread_start(c)
+        for d in dims:
+            if self.cardinalities[d] == 0:
+                start = self.out_start[d]  # [C logits, C means, C log-scales] (+ a gap's flag)
+                bias[start : start + c] = 0.0  # equal weights
+                bias[start + c : start + 2 * c] = means.to(bias.dtype)
+                bias[start + 2 * c : start + 3 * c] = log_scale
 
     def flag_units(self) -> list[int]:
         """The output unit of each missing flag, in ``gap_dims``' order: a gap dimension's
