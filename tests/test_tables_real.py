@@ -600,9 +600,10 @@ def test_row_numbers_of_a_shuffled_split_are_left_out(tmp_path):
     n = 100
     ids = g.permutation(np.arange(1, 154))[:n]
     x = g.normal(size=n)
+    lines = [f'"{i}",{v:.4f}\n' for i, v in zip(ids, x, strict=True)]
     for header in ("", "rownames", "Unnamed: 0"):
         path = tmp_path / "split.csv"
-        path.write_text(f'"{header}","x"\n' + "".join(f'"{i}",{v:.4f}\n' for i, v in zip(ids, x)))
+        path.write_text(f'"{header}","x"\n' + "".join(lines))
         assert load_data(str(path)).schema.names == ("x",), header
     pd = pytest.importorskip("pandas")
     pytest.importorskip("sklearn")
@@ -613,7 +614,7 @@ def test_row_numbers_of_a_shuffled_split_are_left_out(tmp_path):
         density = MADEDensity(hidden_sizes=(8,), n_models=1, max_epochs=1).fit(frame)
     assert density.schema_.names == ("x",)
     path = write_csv(tmp_path / "rank.csv", ["rank", "x"],
-                     [[str(i), f"{v:.4f}"] for i, v in zip(ids, x)])  # fmt: skip
+                     [[str(i), f"{v:.4f}"] for i, v in zip(ids, x, strict=True)])  # fmt: skip
     assert load_data(str(path)).schema.names == ("rank", "x")
 
 

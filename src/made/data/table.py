@@ -31,8 +31,9 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   counting up by one row after row, or from 0 or 1 all different and rising on all but 1% of
   rows, as R's row names are after rows were removed, or all different in any order under
   the name R or pandas gives row numbers, as in a shuffled split of such a table) carries
-  nothing to model: it is dropped, and the schema says so. (An ID repeated on a few rows, a bird's over its two or
-  three seasons, counts too: kept, most held-out rows would hold an ID the model never saw.)
+  nothing to model: it is dropped, and the schema says so. (An ID repeated on a few rows, a
+  bird's over its two or three seasons, counts too: kept, most held-out rows would hold an
+  ID the model never saw.)
 
 A column's type can be forced (``NAME=categorical`` or ``NAME=real``). A ``TableSchema`` holds
 all of that, statistics included, and is saved with every checkpoint, so that scoring or
