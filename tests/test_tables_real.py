@@ -604,7 +604,10 @@ def test_row_numbers_of_a_shuffled_split_are_left_out(tmp_path):
     for header in ("", "rownames", "Unnamed: 0"):
         path = tmp_path / "split.csv"
         path.write_text(f'"{header}","x"\n' + "".join(lines))
-        assert load_data(str(path)).schema.names == ("x",), header
+        schema = load_data(str(path)).schema
+        assert schema.names == ("x",), header
+        named = repr(header) if header else "column 1 (no name)"
+        assert schema.left_out().startswith(f"left out {named}:")
     pd = pytest.importorskip("pandas")
     pytest.importorskip("sklearn")
     from made.sklearn import MADEDensity

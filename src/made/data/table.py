@@ -418,7 +418,8 @@ class TableSchema:
         use (``""`` when nothing was)."""
         if not self.dropped:
             return ""
-        gone = ", ".join(repr(name) for _, name in self.dropped)
+        gone = ", ".join(repr(name) if name.strip() else f"column {i + 1} (no name)"
+                         for i, name in self.dropped)  # fmt: skip
         one = len(self.dropped) == 1
         kind, carry = ("an identifier", "carries") if one else ("identifiers", "carry")
         return (f"left out {gone}: {kind} (a different value on most rows, or row numbers), "
