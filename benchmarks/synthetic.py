@@ -321,7 +321,8 @@ def main() -> None:
     n_models = "auto" if args.n_models is None else args.n_models
     label = " ".join(["made", *([f"[{args.hidden}]"] if hidden else []),
                       *([f"noise {args.noise:g}"] if args.noise is not None else []),
-                      *([f"n_models {n_models}"] if args.n_models else [])])  # fmt: skip
+                      *([f"n_models {n_models}"] if args.n_models is not None
+                        else [])])  # fmt: skip
     tables = dict(TABLES)
     methods = args.methods.split(",")
     seeds = args.seeds

@@ -67,11 +67,12 @@ def real_params(
     )
 
 
-def spread_start(num_components: int) -> tuple[torch.Tensor, float]:
-    """Starting means and log-scale of a mixture of ``num_components`` Gaussians whose
-    parameters see no input (the first dimension of an ordering: its output units have only
-    their biases): equal weights, the means at the standard normal's quantiles ``(k + 1/2) /
-    C`` and one scale that makes the mixture's variance 1, as a standardised column's is.
+def spread_start(num_components: int) -> torch.Tensor:
+    """The starting raw parameters (``real_params``' order: C logits, C means, C
+    log-scales) of a mixture of ``num_components`` Gaussians whose parameters see no input
+    (the first dimension of an ordering: its output units have only their biases): equal
+    weights, the means at the standard normal's quantiles ``(k + 1/2) / C`` and one scale
+    that makes the mixture's variance 1, as a standardised column's is.
 
     Drawn at random like every other bias (within +-1/sqrt(fan-in)), the components start
     nearly the same, and no input tells them apart: the gradient then moves them together
@@ -81,7 +82,8 @@ def spread_start(num_components: int) -> tuple[torch.Tensor, float]:
     q = torch.arange(num_components, dtype=torch.float64).add(0.5).div(num_components)
     means = torch.special.ndtri(q)
     variance = 1.0 - float(means.square().mean())  # the means' mean is 0
-    return means, 0.5 * math.log(variance)
+    log_scales = torch.full_like(means, 0.5 * math.log(variance))
+    return torch.cat([torch.zeros_like(means), means, log_scales])
 
 
 def real_log_density(params: torch.Tensor, x: torch.Tensor, num_components: int) -> torch.Tensor:
@@ -195,16 +197,12 @@ class Layout(nn.Module):
         """Set the output ``bias`` of each real dimension in ``dims`` (those first in an
         ordering, whose parameters are their biases alone) so that its mixture's components
         start apart (``spread_start``); nothing for single Gaussians."""
-        c = self.num_components
-        if c == 1:
+        if self.num_components == 1:
             return
-        means, log_scale = spread_start(c)
+        start = spread_start(self.num_components).to(bias.dtype)
         for d in dims:
-            if self.cardinalities[d] == 0:
-                start = self.out_start[d]  # [C logits, C means, C log-scales] (+ a gap's flag)
-                bias[start : start + c] = 0.0  # equal weights
-                bias[start + c : start + 2 * c] = means.to(bias.dtype)
-                bias[start + 2 * c : start + 3 * c] = log_scale
+            if self.cardinalities[d] == 0:  # its parameters first, then a gap's flag, if any
+                bias[self.out_start[d] : self.out_start[d] + len(start)] = start
 
     def flag_units(self) -> list[int]:
         """The output unit of each missing flag, in ``gap_dims``' order: a gap dimension's
