@@ -246,6 +246,48 @@ def test_peers_script_compares_in_one_loop(tmp_path):
     assert overhead["overhead"] == pytest.approx(share)  # the share of an epoch beyond its steps
 
 
+def test_the_hand_written_step_takes_autograds_gradients(monkeypatch):
+    # the floor is a floor of *this* computation: its written-out backward must give the
+    # gradients autograd gives the masked network, dense and in row blocks
+    import step_floor
+
+    from made import MADE
+
+    captured: list[list[torch.Tensor]] = []
+    monkeypatch.setattr(
+        torch, "_fused_adam_", lambda params, grads, *a, **k: captured.append(grads)
+    )
+    x = (torch.rand(32, 12, generator=torch.Generator().manual_seed(0)) < 0.3).long()
+    model = MADE(12, [300, 300], seed=0)
+    logits = model.net(x.float())
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, x.float(), reduction="sum")
+    layers = model.net.layers()
+    reference = torch.autograd.grad(
+        loss / len(x), [m.weight for m in layers] + [m.bias for m in layers]
+    )
+    for blocks in (False, True):
+        captured.clear()
+        floor = step_floor.Floor(12, [300, 300], torch.float32, blocks)
+        assert any(b is not None and len(b) > 1 for b in floor.blocks) == blocks
+        floor.step(x, x.float())
+        (grads,) = captured
+        for got, want in zip(grads, reference, strict=True):
+            assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_step_floor_script_compares_within_rounds(tmp_path):
+    out = tmp_path / "floor.json"
+    text = _script("step_floor.py", "--quick", "--json", str(out), cwd=tmp_path)
+    (config,) = json.loads(out.read_text())["step_floor"]["configs"]
+    speeds, ratios = config["examples_per_second"], config["over_fastest_peer"]
+    assert {"made float32", "hand-written float32, dense", "hand-written float32, blocks",
+            "tutorial masked MLP"} <= set(speeds)  # fmt: skip
+    assert set(ratios) < set(speeds) and "tutorial masked MLP" not in ratios
+    for r in ratios.values():
+        assert r["quartiles"][0] <= r["median"] <= r["quartiles"][1]
+    assert "ratio to the round's fastest peer" in text
+
+
 def test_network_paths_compares_dense_and_staircase(tmp_path):
     out = tmp_path / "paths.json"
     text = _script("network_paths.py", "--rounds", "1", "--steps", "2", "--json", str(out),
