@@ -90,6 +90,29 @@ def test_an_integer_column_is_discrete_or_dequantised_by_held_out_likelihood():
     assert fitted.columns[0].kind == "categorical" and math.isinf(high[0])
 
 
+def test_two_values_are_a_category_however_they_are_spelt():
+    """A column of two numbers is binary, whatever numbers spell it: scikit-learn's diabetes
+    table scales sex to 0.0507 and -0.0446, a standardised indicator is -0.9 and 1.1. As a
+    real column its density would spike at the two values (a likelihood without meaning); as
+    a category it has the probability of each. Through both doors: a CSV and a DataFrame."""
+    pd = pytest.importorskip("pandas")
+    from made.data.columns import column_arrays, infer_column_schema
+
+    g = np.random.default_rng(0)
+    sex = np.where(g.random(60) < 0.5, 0.0506801187398187, -0.044641636506989)
+    other = g.normal(size=60)
+    rows = [[repr(float(a)), repr(float(b))] for a, b in zip(sex, other, strict=True)]
+    schema = infer_schema(["sex", "x"], rows, "t.csv")
+    assert [c.kind for c in schema.columns] == ["categorical", "real"]
+    assert schema.columns[0].values == ("-0.044641636506989", "0.0506801187398187")
+    frame = pd.DataFrame({"sex": sex, "x": other})
+    columns, names, dtypes = column_arrays(frame)
+    assert [c.kind for c in infer_column_schema(columns, names, dtypes).columns] == [
+        "categorical", "real"]  # fmt: skip
+    forced = infer_schema(["sex", "x"], rows, "t.csv", ["sex=real"])
+    assert forced.columns[0].kind == "real"
+
+
 def test_numbers_recorded_to_a_few_places_lie_on_their_grid():
     """Measurements written to 0.1 mm are a grid, as whole millimetres are: dequantised in
     training, read at the middle of their interval when scored, decoded back onto the grid

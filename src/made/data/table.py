@@ -14,7 +14,9 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   whichever has the higher held-out likelihood (``made.data.integers``: 5-fold
   cross-validation of the column's marginal under each: age bands 17.5, 22, 27 are
   categorical, bill lengths to 0.1 mm real);
-  with two values they are categorical; with more than ``MAX_INFERRED_CATEGORIES`` values,
+  with two values they are categorical (and so is any column of at most two numbers: a
+  binary column scaled or standardised, whose density would only spike at its two values);
+  with more than ``MAX_INFERRED_CATEGORIES`` values,
   or fewer than ``MIN_ROWS_PER_VALUE`` rows per value, real, without a trial. A
   categorical column of codes from 0 up to 19, at least half of them present, keeps its
   numbering; others (months 5 to 9; 0 and 10) are coded by value;
@@ -667,8 +669,10 @@ def infer_column(
         grid = None if integers else decimal_grid(distinct)
         if grid is not None:
             real = replace(real, decimals=grid[0], step=grid[1])
-        if forced == "real" or (forced is None and not integers and grid is None):
-            return real
+        if forced == "real" or (
+            forced is None and not integers and grid is None and len(distinct) > 2
+        ):
+            return real  # two values are a category, whatever numbers spell them (below)
         if (
             forced is None
             and len(distinct) > 2
