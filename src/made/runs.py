@@ -383,6 +383,8 @@ def _prepared(
     model = MADE.from_config(model_cfg).to(device)
     for s, x in splits.items():
         splits[s], contexts[s] = model.validate(x, contexts[s])
+    if not resume:  # a resumed run's weights come from its checkpoint
+        model.start_from(splits["train"])
     config = {
         **settings.to_dict(),
         "model": model_cfg.to_dict(),
@@ -425,6 +427,7 @@ def choose_settings(
     def train_for(name: str, budget: int) -> tuple[float, int]:
         option = settings.candidate(name)
         model = MADE.from_config(model_config(data, option)).to(device)
+        model.start_from(train)
         config = replace(option.train, epochs=min(budget, option.train.epochs))
         try:
             result = fit(model, train, valid, config, train_context=contexts["train"],
