@@ -61,6 +61,7 @@ STUDIES: dict[str, dict[str, Any]] = {
     "[256,256] x5 folds": {"hidden_sizes": (256, 256)},
     "[256,256] batch 32": {"hidden_sizes": (256, 256), "batch_size": 32},
     "x3 folds": {"n_models": 3},
+    "x8 folds": {"n_models": 8},
     "batch 16": {"batch_size": 16},
     "batch 32": {"batch_size": 32},
     "batch 64": {"batch_size": 64},

@@ -85,6 +85,9 @@ def test_a_small_table_is_a_mixture_of_fold_models():
     assert np.allclose(density.score_samples(x), mixture.numpy(), atol=1e-9)
     # the models differ (their own seeds and held-out folds)
     assert not torch.equal(each[0], each[1])
+    # under 200 rows, 8: each trains on 7/8 of them
+    assert len(MADEDensity(hidden_sizes=(8,), max_epochs=1).fit(x[:199]).models_) == 8
+    assert len(MADEDensity(hidden_sizes=(8,), max_epochs=1).fit(x[:200]).models_) == 5
 
 
 def test_fold_models_of_a_table_see_its_columns_in_different_orders():
