@@ -259,16 +259,6 @@ class MADE(nn.Module):
         for layer, used in zip(layers, union, strict=True):
             layer.weight.mul_(used)
 
-    def start_from(self, x: torch.Tensor) -> None:
-        """Before training on rows ``x`` (encoded inputs, as ``fit`` takes them): start each
-        ordering's first dimension at its marginal in ``x`` (``Layout.start_marginals``).
-        Those conditionals read nothing, so their start is their answer until training moves
-        them, which for a rare category takes longer than a small table trains. Whoever
-        builds a model to train calls it (``MADEDensity``, ``made train``); a trained model
-        keeps what it learnt."""
-        first = self.orderings[:, 0].unique().tolist()
-        self.layout.start_marginals(self.net.output.bias, first, x.detach())
-
     def get_extra_state(self) -> dict[str, int]:
         return {"mask_index": self._mask_index}
 

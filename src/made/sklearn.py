@@ -49,7 +49,7 @@ from .impute import gaps, impute
 from .model import MADE
 from .scoring import score_rows
 from .settings import resolve
-from .train import fit
+from .train import fit, start_from
 
 __all__ = ["MADEDensity"]
 
@@ -291,7 +291,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                       f"valid {record['valid_nll']:.4f} nats", flush=True)  # fmt: skip
 
         rows = self._tensor(train, model)
-        model.start_from(rows)
+        start_from(model, rows)
         result = fit(model, rows, self._tensor(valid, model), config,
                      on_epoch=on_epoch)  # fmt: skip
         # Scores in float64: a row's score then does not depend on the rows scored with it

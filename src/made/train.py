@@ -43,6 +43,7 @@ __all__ = [
     "NonFiniteLossError",
     "fit",
     "make_optimizer",
+    "start_from",
     "training_path",
     "training_dtype",
 ]
@@ -159,6 +160,17 @@ def _start_missing_flags(model: MADE, train: torch.Tensor) -> None:
     for d, unit in zip(layout.gap_dims, layout.flag_units(), strict=True):
         rate = x[:, d].isnan().double().mean().clamp(1e-3, 1 - 1e-3)
         bias[unit] = torch.logit(rate).to(bias.dtype)
+
+
+def start_from(model: MADE, rows: torch.Tensor) -> None:
+    """Before a new model's training on ``rows`` (encoded, as ``fit`` takes them): start
+    each ordering's first dimension at its marginal in ``rows``
+    (``Layout.start_marginals``). Those conditionals read nothing, so their start is their
+    answer until training moves them, which for a rare category takes longer than a small
+    table trains. ``MADEDensity`` and ``made train`` call it on every model they build (not
+    on a resumed run); a trained model keeps what it learnt."""
+    first = model.orderings[:, 0].unique().tolist()
+    model.layout.start_marginals(model.net.output.bias, first, rows.detach())
 
 
 def training_path(model: MADE, precision: str, batch_size: int) -> Fast:
