@@ -144,12 +144,20 @@ class Trainer:
         """Examples per second over ``steps`` steps of a fresh permutation (made as its
         training loop runs it: a single-mask model with its masked-out weights held at zero,
         products in the precision chosen)."""
-        order = torch.randperm(len(data), generator=g)
-        start = time.perf_counter()
-        for i in range(steps):
-            xl = data[order[i * batch % len(data) :][:batch]]
-            self.step(xl, xl.float())
-        return steps * batch / (time.perf_counter() - start)
+        return timed_steps(self.step, data, batch, steps, g)
+
+
+def timed_steps(step: Callable[[torch.Tensor, torch.Tensor], None], data: torch.Tensor,
+                batch: int, steps: int, g: torch.Generator) -> float:  # fmt: skip
+    """Examples per second of ``steps`` calls of ``step(rows, rows as floats)``, on batches
+    taken by index from a fresh permutation of ``data``: the loop every implementation is
+    timed in."""
+    order = torch.randperm(len(data), generator=g)
+    start = time.perf_counter()
+    for i in range(steps):
+        xl = data[order[i * batch % len(data) :][:batch]]
+        step(xl, xl.float())
+    return steps * batch / (time.perf_counter() - start)
 
 
 def training(data: torch.Tensor, hidden: list[int], batch: int, steps: int, rounds: int,

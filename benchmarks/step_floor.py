@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, merge_json  # noqa: E402
-from peers import AUTOCAST, Trainer, binary_data, peer_nets  # noqa: E402
+from peers import AUTOCAST, Trainer, binary_data, peer_nets, timed_steps  # noqa: E402
 
 from made import MADE  # noqa: E402
 from made.train import _native_bfloat16  # noqa: E402
@@ -124,12 +124,7 @@ class Floor:
                            eps=1e-8, amsgrad=False, maximize=False)  # fmt: skip
 
     def epoch(self, data: torch.Tensor, batch: int, steps: int, g: torch.Generator) -> float:
-        order = torch.randperm(len(data), generator=g)
-        start = time.perf_counter()
-        for i in range(steps):
-            xl = data[order[i * batch % len(data) :][:batch]]
-            self.step(xl, xl.float())
-        return steps * batch / (time.perf_counter() - start)
+        return timed_steps(self.step, data, batch, steps, g)  # the peers' loop
 
 
 def compare(data: torch.Tensor, hidden: list[int], batch: int, steps: int, rounds: int,
