@@ -130,8 +130,11 @@ def test_a_rare_gap_in_a_first_column_is_drawn_at_its_rate(monkeypatch):
 
 
 def test_first_dimensions_start_at_their_marginals():
-    from made import MADE
-    from made.train import start_from
+    # fit starts each ordering's first dimension (it reads no input) at the training rows'
+    # marginal, so a model that trains no step already has it: a category's log frequency
+    # and a binary's log-odds (half a row more each), a real column's gap at its rate
+    from made import MADE, TrainConfig
+    from made.train import fit
 
     g = torch.Generator().manual_seed(0)
     codes = torch.randint(0, 3, (50, 1), generator=g).double()
@@ -142,8 +145,9 @@ def test_first_dimensions_start_at_their_marginals():
     for first in (0, 1, 2):
         order = [first] + [d for d in range(3) if d != first]
         model = MADE(3, [8], num_categories=[3, 2, 0], missing=[2], ordering=order, seed=0)
-        start_from(model, x)
-        terms = model.conditional_log_probs(x.float())[:, first].double()
+        fit(model.double(), x, x[:10], TrainConfig(epochs=1, lr=1e-12, batch_size=50, seed=0))
+        with torch.no_grad():
+            terms = model.conditional_log_probs(x)[:, first]
         if first == 0:
             counts = torch.bincount(codes[:, 0].long(), minlength=3).double() + 0.5
             want = torch.log(counts / counts.sum())[codes[:, 0].long()]
@@ -151,8 +155,8 @@ def test_first_dimensions_start_at_their_marginals():
             ones = float(flags.sum())
             p1 = (ones + 0.5) / (50 + 1)
             want = torch.where(flags[:, 0] == 1, math.log(p1), math.log(1 - p1)).double()
-        else:  # a gap's probability is the marginal's; a value's adds its density
-            want = torch.full((4,), math.log(4.5 / 51), dtype=torch.float64)
+        else:  # a gap's probability is the rate; a value's adds its density
+            want = torch.full((4,), math.log(4 / 50), dtype=torch.float64)
             terms = terms[:4]
         assert torch.allclose(terms, want, atol=1e-5), first
 

@@ -46,7 +46,7 @@ from .rundir import (
 from .selection import Trial, successive_halving
 from .settings import DATA_FIXED, MODEL_SETTINGS, TRAIN_SETTINGS, Resolved, resolve
 from .settings import resume as resume_changes
-from .train import FitResult, NonFiniteLossError, check_noise, fit, start_from
+from .train import FitResult, NonFiniteLossError, check_noise, fit
 from .version import __version__
 
 __all__ = [
@@ -383,8 +383,6 @@ def _prepared(
     model = MADE.from_config(model_cfg).to(device)
     for s, x in splits.items():
         splits[s], contexts[s] = model.validate(x, contexts[s])
-    if not resume:  # a resumed run's weights come from its checkpoint
-        start_from(model, splits["train"])
     config = {
         **settings.to_dict(),
         "model": model_cfg.to_dict(),
@@ -427,7 +425,6 @@ def choose_settings(
     def train_for(name: str, budget: int) -> tuple[float, int]:
         option = settings.candidate(name)
         model = MADE.from_config(model_config(data, option)).to(device)
-        start_from(model, train)
         config = replace(option.train, epochs=min(budget, option.train.epochs))
         try:
             result = fit(model, train, valid, config, train_context=contexts["train"],

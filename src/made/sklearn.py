@@ -49,7 +49,7 @@ from .impute import gaps, impute
 from .model import MADE
 from .scoring import score_rows
 from .settings import resolve
-from .train import fit, start_from
+from .train import fit
 
 __all__ = ["MADEDensity"]
 
@@ -276,7 +276,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         seed: int,
         batch: int | None,
         bar: Any,
-        ordering: str = "natural",
+        ordering: str,
     ) -> tuple[MADE, Any]:
         settings, config = self._settings(len(train), train.shape[1], batch, seed)
         settings["ordering"] = ordering
@@ -290,9 +290,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 print(f"epoch {record['epoch']:4d}  train {record['train_loss']:.4f}  "
                       f"valid {record['valid_nll']:.4f} nats", flush=True)  # fmt: skip
 
-        rows = self._tensor(train, model)
-        start_from(model, rows)
-        result = fit(model, rows, self._tensor(valid, model), config,
+        result = fit(model, self._tensor(train, model), self._tensor(valid, model), config,
                      on_epoch=on_epoch)  # fmt: skip
         # Scores in float64: a row's score then does not depend on the rows scored with it
         # (float32 products differ in the last digit with the batch's size).
