@@ -71,6 +71,7 @@ STUDIES: dict[str, dict[str, Any]] = {
     "noise 0.1": {"noise": 0.1},
     "noise 0.3": {"noise": 0.3},
     "patience 40": {"patience": 40},
+    "no calibration": {"calibrate": False},
 }
 
 

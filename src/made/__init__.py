@@ -4,6 +4,7 @@ Exact, fast, tractable density models over binary and categorical vectors and im
 over real-valued and mixed-type tables.
 """
 
+from .calibration import calibrate  # noqa: E402
 from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from .conditioner import MaskedMLP  # noqa: E402
 from .config import MADEConfig, TrainConfig  # noqa: E402
@@ -24,6 +25,7 @@ __all__ = [
     "NLLResult",
     "TrainConfig",
     "bits_per_dim",
+    "calibrate",
     "evaluate_nll",
     "load_checkpoint",
     "save_checkpoint",

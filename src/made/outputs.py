@@ -225,6 +225,18 @@ class Layout(nn.Module):
             else:
                 bias[start : start + k] = torch.log(counts / counts.sum()).to(bias.dtype)
 
+    @property
+    def scale_offset(self) -> int:
+        """Where a real dimension's log-scales start among its parameters (``real_params``):
+        after the C logits and C means of a mixture, after the mean of one Gaussian."""
+        return 1 if self.num_components == 1 else 2 * self.num_components
+
+    def scale_units(self, d: int) -> list[int]:
+        """The output units of real dimension ``d``'s log-scales (``made.calibrate`` shifts
+        their biases)."""
+        start = self.out_start[d] + self.scale_offset
+        return list(range(start, start + self.num_components))
+
     def flag_units(self) -> list[int]:
         """The output unit of each missing flag, in ``gap_dims``' order: a gap dimension's
         last unit, the log-odds that its value is missing."""

@@ -40,6 +40,7 @@ except ImportError as exc:  # pragma: no cover - the message is the point
         "made.sklearn needs scikit-learn >= 1.6: pip install 'made[sklearn]'"
     ) from exc
 
+from .calibration import calibrate
 from .complexity import check_pixels, png_bits
 from .config import TrainConfig
 from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
@@ -102,6 +103,12 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             epoch of a hundred rows is one step, and early stopping ends the training after
             a few dozen steps: batches of 16 score 0.5 (wine) and 3.3 (breast cancer) nats
             a row better on held-out rows.
+        calibrate: after each model of a table trains, widen or sharpen each column's
+            conditional to fit the rows it held out (``made.calibrate``: a real column's
+            scales, a categorical one's temperature): held out, 0.16 nats a row better on
+            average over 18 real tables (12 gain, 6 lose at most 0.07), and samples as
+            spread as the data (``benchmarks/README.md``, "Calibrated conditionals").
+            Images are left as trained.
         validation_fraction: with one model, the share of rows held out to choose the epoch
             (none with fewer than 10 rows: the training rows are used).
         contamination: the share of training rows ``predict`` calls outliers (``offset_`` is
@@ -147,6 +154,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         patience: int | None = None,
         noise: float | None = None,
         batch_size: int | str = "auto",
+        calibrate: bool = True,
         validation_fraction: float = 0.1,
         contamination: float = 0.1,
         image_shape: tuple[int, int] | None = None,
@@ -167,6 +175,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         self.patience = patience
         self.noise = noise
         self.batch_size = batch_size
+        self.calibrate = calibrate
         self.validation_fraction = validation_fraction
         self.contamination = contamination
         self.image_shape = image_shape
@@ -221,6 +230,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 model, result = self._fit_one(noisy[train_rows], x[valid_rows],
                                               (seed + k) % (2**31), batch, bar,
                                               self._ordering(k, count))  # fmt: skip
+                if self.calibrate and self.image_shape is None and len(valid_rows) < len(order):
+                    calibrate(model, self._tensor(x[valid_rows], model))  # on rows it held out
                 self.models_.append(model)
                 self.fit_results_.append(result)
                 bar.update(1)

@@ -1,0 +1,124 @@
+"""Calibrated conditionals (``made.calibration``): each conditional's width or temperature
+refitted on held-out rows, exactly where the grid and prior say, and nothing else moved."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import random_data
+
+from made import MADE
+from made.calibration import PRIOR_SD, calibrate
+
+GRID = np.linspace(-1.0, 2.0, 121)
+
+
+def _one_gaussian(log_scale: float) -> MADE:
+    # D=1: the conditional is the output bias alone, a Gaussian of mean 0 and this scale
+    model = MADE(1, [4], num_categories=0, num_components=1, seed=0).double()
+    with torch.no_grad():
+        model.net.output.weight.zero_()
+        model.net.output.bias.copy_(torch.tensor([0.0, log_scale]))
+    return model
+
+
+def test_a_too_narrow_conditional_is_widened_to_the_held_out_rows_spread():
+    rows = torch.randn(20_000, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    model = _one_gaussian(math.log(0.5))
+    (shift,) = calibrate(model, rows).tolist()
+    # the maximum-likelihood scale is the rows' RMS (about 1); the prior barely moves it
+    # at 20,000 rows; the grid is in steps of 0.025
+    best = math.log(rows.pow(2).mean().sqrt().item()) - math.log(0.5)
+    assert shift == pytest.approx(best, abs=0.0125 + 1e-9)
+    assert model.net.output.bias[1].item() == pytest.approx(math.log(0.5) + shift)
+
+
+def test_the_prior_holds_a_factor_from_a_few_rows_near_one():
+    rows = torch.tensor([[2.0], [-2.0]], dtype=torch.float64)  # RMS 2: log-factor 0.69 alone
+    model = _one_gaussian(0.0)
+    (shift,) = calibrate(model, rows).tolist()
+    # maximise -2 log s - 4 / s^2 - (log s)^2 / (2 sd^2) on the grid, by brute force
+    fit = -2 * GRID - 4 * np.exp(-2 * GRID) - GRID**2 / (2 * PRIOR_SD**2)
+    assert shift == pytest.approx(GRID[np.argmax(fit)])
+    assert 0 < shift < math.log(2)
+
+
+def test_an_overconfident_category_is_given_its_temperature():
+    # D=1, 3 categories: logits (4, 0, 0) say 96% for category 0; the rows hold it half the time
+    model = MADE(1, [4], num_categories=[3], seed=0).double()
+    with torch.no_grad():
+        model.net.output.weight.zero_()
+        model.net.output.bias.copy_(torch.tensor([4.0, 0.0, 0.0]))
+    rows = torch.tensor([[0]] * 10 + [[1]] * 5 + [[2]] * 5)
+    (log_t,) = calibrate(model, rows).tolist()
+    t = np.exp(GRID)[:, None]
+    logp = np.log(np.exp(np.array([4.0, 0, 0]) / t) / np.exp(np.array([4.0, 0, 0]) / t).sum(1,
+                  keepdims=True))  # fmt: skip
+    fit = 10 * logp[:, 0] + 5 * logp[:, 1] + 5 * logp[:, 2] - GRID**2 / (2 * PRIOR_SD**2)
+    assert log_t == pytest.approx(GRID[np.argmax(fit)]) and log_t > 0
+    probs = model.log_prob(torch.tensor([[0], [1], [2]])).exp()
+    assert probs.sum().item() == pytest.approx(1.0)  # still a distribution, flatter
+    assert probs[0] < 0.96 and torch.allclose(model.net.output.bias, torch.tensor(
+        [4.0, 0.0, 0.0], dtype=torch.float64) * math.exp(-log_t))  # fmt: skip
+
+
+@pytest.mark.parametrize("cards", [[0, 3, 0, 2], [2, 2, 2, 2]])
+def test_held_out_likelihood_never_falls_and_nothing_else_moves(cards):
+    model = MADE(4, [16, 16], num_categories=cards, num_components=3,
+                 ordering=[2, 0, 3, 1], seed=1).double()  # fmt: skip
+    rows = random_data(model, 64, torch.Generator().manual_seed(0))
+    hidden = [p.clone() for p in model.net.hidden.parameters()]
+    before = model.conditional_log_probs(rows).sum(0)
+    logs = calibrate(model, rows)
+    after = model.conditional_log_probs(rows).sum(0)
+    # each dimension's held-out sum is at least what it was (a factor of 1 is on the grid)
+    assert (after >= before - 1e-9).all() and (logs != 0).any()
+    assert torch.equal(after[logs == 0], before[logs == 0])
+    assert all(torch.equal(a, b) for a, b in zip(hidden, model.net.hidden.parameters(),
+                                                 strict=True))  # fmt: skip
+    if 0 not in cards:  # a binary model sums to one over its 16 rows after
+        every = torch.tensor([[(i >> b) & 1 for b in range(4)] for i in range(16)])
+        assert model.log_prob(every).exp().sum().item() == pytest.approx(1.0)
+
+
+def test_gaps_do_not_count_and_a_model_of_several_masks_is_left_alone():
+    model = MADE(2, [8], num_categories=[0, 0], missing=[1], seed=2).double()
+    rows = torch.tensor([[0.1, float("nan")], [0.3, float("nan")], [-0.2, 0.5]],
+                        dtype=torch.float64)  # fmt: skip
+    bias = model.net.output.bias.clone()
+    logs = calibrate(model, rows)
+    assert logs[1] == 0  # one value present in dimension 1: too few to say anything
+    assert torch.equal(model.net.output.bias[model.layout.scale_units(1)],
+                       bias[model.layout.scale_units(1)])  # fmt: skip
+    several = MADE(2, [8], num_categories=0, num_masks=2, order_agnostic=True, seed=2).double()
+    before = several.net.output.bias.clone()
+    assert not calibrate(several, torch.randn(50, 2, dtype=torch.float64)).any()
+    assert torch.equal(several.net.output.bias, before)
+
+
+def test_the_estimator_calibrates_each_fold_model_on_its_held_out_fold():
+    pytest.importorskip("sklearn")
+    pd = pytest.importorskip("pandas")
+    from made.sklearn import MADEDensity
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(60, 2)) @ np.array([[1.0, 0.5], [0.0, 1.0]])
+    table = pd.DataFrame({"a": values[:, 0], "b": values[:, 1],
+                          "c": pd.Categorical(rng.choice(["x", "y", "z"], 60))})  # fmt: skip
+    kwargs = {"hidden_sizes": (8,), "max_epochs": 3, "n_models": 2, "random_state": 0}
+    plain = MADEDensity(calibrate=False, **kwargs).fit(table)
+    fitted = MADEDensity(**kwargs).fit(table)
+    assert fitted.get_params()["calibrate"] is True
+    x = fitted.schema_.dequantise(fitted._encoded(table)[0])
+    rng_fit = np.random.RandomState(0)  # the fit's own draws: its seed, then its row order
+    rng_fit.randint(2**31 - 1)
+    order = rng_fit.permutation(len(table))
+    for k, (a, b) in enumerate(zip(plain.models_, fitted.models_, strict=True)):
+        held = torch.as_tensor(x[fitted._split(order, k, 2)[1]])
+        with torch.no_grad():  # the same weights but the outputs calibrated on the fold
+            assert a.log_prob(held).sum() < b.log_prob(held).sum()
+            pairs = zip(a.net.hidden.parameters(), b.net.hidden.parameters(), strict=True)
+            assert all(torch.equal(p, q) for p, q in pairs)
