@@ -66,6 +66,10 @@ class LatentMADE(MADE):
     def __init__(self, num_dims: int, num_categories: Any = None, missing: Any = (),
                  fixed: Any = (), **settings: Any) -> None:  # fmt: skip
         cats = [self.CLASSES, *num_categories]
+        if settings.get("ordering") == "random":  # a fold model's: z first, then the columns
+            # in a random order of their own
+            g = torch.Generator().manual_seed(int(settings.get("seed") or 0))
+            settings["ordering"] = [0, *(torch.randperm(num_dims, generator=g) + 1).tolist()]
         super().__init__(num_dims + 1, num_categories=cats, missing=[d + 1 for d in missing],
                          fixed=[(d + 1, v) for d, v in fixed], **settings)  # fmt: skip
 
@@ -80,19 +84,36 @@ class LatentMADE(MADE):
                                  **kwargs)  # fmt: skip
         return torch.logsumexp(joint.view(k, n), 0)
 
+    def nll_sum(self, x: torch.Tensor, context: Any = None, *, fast: Any = False) -> torch.Tensor:
+        return -self.log_prob(x, context, validate=False, fast=fast).sum()
+
 
 def estimator_loglik(train: np.ndarray, test: np.ndarray, classes: int, seed: int) -> float:
     """``MADEDensity(random_state=seed)``'s held-out log-likelihood a row, with a latent
     class of ``classes`` values (0: made as it is)."""
     import made.sklearn as estimator
+    import made.train as training
 
-    plain = estimator.MADE
+    plain, start = estimator.MADE, training._start_from_data
+
+    def start_with_class(model: MADE, rows: torch.Tensor) -> None:
+        # fit starts outputs at the training rows' statistics; z is not in the rows, so it
+        # starts at a uniform draw of classes (its marginal under a uniform prior)
+        if isinstance(model, LatentMADE):
+            g = torch.Generator().manual_seed(seed)
+            z = torch.randint(classes, (rows.shape[0], 1), generator=g).to(rows.dtype)
+            rows = torch.cat([z, rows.reshape(rows.shape[0], -1)], 1)
+        start(model, rows)
+
     LatentMADE.CLASSES = classes
     estimator.MADE = LatentMADE if classes else plain
+    training._start_from_data = start_with_class
     try:
-        scores = estimator.MADEDensity(random_state=seed).fit(train).score_samples(test)
+        # calibrated on held-out rows of x alone, a model over (z, x) cannot be: off for both
+        density = estimator.MADEDensity(random_state=seed, calibrate=False)
+        scores = density.fit(train).score_samples(test)
     finally:
-        estimator.MADE = plain
+        estimator.MADE, training._start_from_data = plain, start
     return float(np.mean(scores))
 
 
