@@ -106,9 +106,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         calibrate: after each model of a table trains, widen or sharpen each column's
             conditional to fit the rows it held out (``made.calibrate``: a real column's
             scales, a categorical one's temperature): held out, 0.16 nats a row better on
-            average over 18 real tables (12 gain, 6 lose at most 0.07), and samples as
-            spread as the data (``benchmarks/README.md``, "Calibrated conditionals").
-            Images are left as trained.
+            average over 18 real tables (12 gain, 6 lose at most 0.07), and samples
+            nearly as spread as the data (``benchmarks/README.md``, "Calibrated
+            conditionals"). Images are left as trained.
         validation_fraction: with one model, the share of rows held out to choose the epoch
             (none with fewer than 10 rows: the training rows are used).
         contamination: the share of training rows ``predict`` calls outliers (``offset_`` is
