@@ -84,7 +84,7 @@ def test_held_out_likelihood_never_falls_and_nothing_else_moves(cards):
         assert model.log_prob(every).exp().sum().item() == pytest.approx(1.0)
 
 
-def test_gaps_do_not_count_and_a_model_of_several_masks_is_left_alone():
+def test_gaps_do_not_count():
     model = MADE(2, [8], num_categories=[0, 0], missing=[1], seed=2).double()
     rows = torch.tensor([[0.1, float("nan")], [0.3, float("nan")], [-0.2, 0.5]],
                         dtype=torch.float64)  # fmt: skip
@@ -93,10 +93,26 @@ def test_gaps_do_not_count_and_a_model_of_several_masks_is_left_alone():
     assert logs[1] == 0  # one value present in dimension 1: too few to say anything
     assert torch.equal(model.net.output.bias[model.layout.scale_units(1)],
                        bias[model.layout.scale_units(1)])  # fmt: skip
-    several = MADE(2, [8], num_categories=0, num_masks=2, order_agnostic=True, seed=2).double()
-    before = several.net.output.bias.clone()
-    assert not calibrate(several, torch.randn(50, 2, dtype=torch.float64)).any()
-    assert torch.equal(several.net.output.bias, before)
+
+
+def test_a_mixture_of_masks_is_calibrated_as_the_mixture_it_scores():
+    # each factor moves every mask's conditional of its dimension; the rows' likelihood under
+    # the mixture of the masks (what scores use) never falls, and the current mask stays
+    model = MADE(3, [16], num_categories=[0, 3, 2], num_components=2, num_masks=4,
+                 order_agnostic=True, seed=2).double()  # fmt: skip
+    model.set_mask(2)
+    rows = random_data(model, 40, torch.Generator().manual_seed(1))
+    before = model.log_prob(rows, ensemble=4).sum()
+    logs = calibrate(model, rows)
+    after = model.log_prob(rows, ensemble=4).sum()
+    assert after >= before - 1e-9 and logs.any() and model.mask_index == 2
+    # a factor of 1 is on the grid: each step alone could only have kept or raised it, so
+    # undoing the last dimension's factor gives no more than the calibrated mixture
+    last = int(torch.nonzero(logs).max())
+    from made.calibration import _apply
+
+    _apply(model, last, -float(logs[last]))
+    assert model.log_prob(rows, ensemble=4).sum() <= after + 1e-9
 
 
 def test_the_estimator_calibrates_each_fold_model_on_its_held_out_fold():

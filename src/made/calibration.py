@@ -18,6 +18,9 @@ The model stays a MADE, saved, scored and sampled as any. Each factor maximises 
 rows' log-likelihood of its dimension given the ones before it, under a normal prior on its
 log (standard deviation ``PRIOR_SD``: a few held-out rows cannot move it far). A factor
 changes only its own dimension's conditional, so each is fitted alone, exactly on a grid.
+A model of several masks shares its output layer among them: each factor then moves every
+mask's conditional of its dimension, and is fitted to the mixture over the masks (the
+density ``log_prob(ensemble=K)`` scores), one dimension after another.
 The evidence (held-out likelihood on 18 real tables): ``benchmarks/README.md``, "Calibrated
 conditionals".
 """
@@ -45,70 +48,87 @@ def calibrate(model: MADE, rows: torch.Tensor) -> torch.Tensor:
     did not train on), in place; returns the log of each dimension's factor (a real one's
     scale factor, a discrete one's temperature), 0 where nothing changed.
 
-    A factor maximises the rows' log-likelihood of its dimension given the ones before it,
-    minus ``log(factor) ** 2 / (2 * PRIOR_SD ** 2)``; a row whose real value is missing does
-    not count for that dimension. Nothing changes for a model of several masks (its density
-    is a mixture over masks, which one factor per conditional does not fit apart), a model
-    with context inputs, a dimension of one possible value, or fewer than two rows."""
+    A factor maximises the rows' log-likelihood minus ``log(factor) ** 2 / (2 * PRIOR_SD **
+    2)``, one dimension after another, the others held; a row whose real value is missing
+    does not count for that dimension. For one mask that is the rows' log-likelihood of the
+    dimension given the ones before it, each factor fitted alone; for several masks, the
+    rows' log-likelihood under the mixture over the masks (``log_prob(ensemble=K)``), which
+    each factor changes through every mask's conditional of its dimension. A model with
+    context inputs, a dimension of one possible value, or fewer than two rows are left as
+    they are."""
     layout = model.layout
     logs = torch.zeros(model.num_dims, dtype=torch.float64)
-    if model.num_masks > 1 or model.config.context_size or len(rows) < 2:
+    if model.config.context_size or len(rows) < 2:
         return logs
     x = rows.reshape(rows.shape[0], model.num_dims)
-    out = model(x).double()  # a binary model's log-odds, else each dimension's parameters
-    if layout.bernoulli:
-        params = out.reshape(len(x), model.num_dims)
-    else:
-        params = out.reshape(len(x), model.num_dims, out.shape[-1])
-    grid = _GRID.to(params.device)
+    h_in = model.encode(x)
+    outs = [model._out(h_in, None, k, False).double() for k in range(model.num_masks)]
+    # each mask's per-dimension parameters (a binary model's: its log-odds, (B, D))
+    params = [layout.per_dimension(out) for out in outs]
+    totals = torch.stack([layout.log_prob_per_dim(out, x).sum(1) for out in outs])  # (K, B)
+    grid = _GRID.to(totals.device)
     penalty = grid**2 / (2 * PRIOR_SD**2)
     for d in range(model.num_dims):
-        if layout.cardinalities[d] == 0:
-            fit = _real_fits(layout, params[:, d], x[:, d].double(), grid)
-        elif d not in layout.fixed:
-            fit = _discrete_fits(layout.cardinalities[d], params[:, d], x[:, d].long(), grid)
-        else:
-            fit = None
-        if fit is None:
+        if layout.cardinalities[d] != 0 and d in layout.fixed:
             continue
-        logs[d] = best = float(grid[torch.argmax(fit - penalty)])
-        _apply(model, d, best)
+        if layout.cardinalities[d] == 0 and int((~x[:, d].isnan()).sum()) < 2:
+            continue
+        # (G, K, B): how each mask's log-probability of each row moves with the factor
+        moved = torch.stack([_change(layout, d, p[:, d], x[:, d], grid) for p in params], 1)
+        fit = torch.logsumexp(totals + moved, dim=1).sum(1)  # the rows' mixture, per g
+        best = int(torch.argmax(fit - penalty))
+        logs[d] = float(grid[best])
+        totals = totals + moved[best]
+        _apply(model, d, float(grid[best]))
     return logs
 
 
-def _real_fits(
+def _change(
+    layout: Layout, d: int, params: torch.Tensor, values: torch.Tensor, grid: torch.Tensor
+) -> torch.Tensor:
+    """``(G, B)``: how each row's log-probability of dimension ``d`` (its parameters
+    ``params`` under one mask) changes when its factor is ``exp(g)``, for each ``g`` in
+    ``grid``: 0 where a real value is missing."""
+    zero = torch.zeros(1, dtype=grid.dtype, device=grid.device)
+    if layout.cardinalities[d] == 0:
+        values = values.double()
+        there = ~values.isnan()
+        p, v = params[:, : layout.params_per_real], values.nan_to_num(0.0)
+        moved = _real_log_densities(layout, p, v, grid) - _real_log_densities(layout, p, v, zero)
+        return torch.where(there, moved, torch.zeros_like(moved))
+    k, codes = layout.cardinalities[d], values.long()
+    return _discrete_log_probs(k, params, codes, grid) - _discrete_log_probs(k, params, codes,
+                                                                             zero)  # fmt: skip
+
+
+def _real_log_densities(
     layout: Layout, params: torch.Tensor, values: torch.Tensor, grid: torch.Tensor
-) -> torch.Tensor | None:
-    """The held-out log-density of a real dimension, summed over the rows where it is present,
-    with its scales multiplied by ``exp(g)`` for each ``g`` in ``grid``; None under 2 rows."""
-    there = ~values.isnan()
-    if int(there.sum()) < 2:
-        return None
-    p = params[there, : layout.params_per_real]
-    tried = p.unsqueeze(0).repeat(len(grid), 1, 1)
+) -> torch.Tensor:
+    """``(G, B)``: each row's log-density of a real dimension with its scales multiplied by
+    ``exp(g)`` for each ``g`` in ``grid``."""
+    tried = params.unsqueeze(0).repeat(len(grid), 1, 1)
     tried[..., layout.scale_offset :] += grid[:, None, None]
-    components = layout.num_components
-    return real_log_density(tried, values[there].expand(len(grid), -1), components).sum(1)
+    return real_log_density(tried, values.expand(len(grid), -1), layout.num_components)
 
 
-def _discrete_fits(
+def _discrete_log_probs(
     k: int, params: torch.Tensor, codes: torch.Tensor, grid: torch.Tensor
 ) -> torch.Tensor:
-    """The held-out log-probability of a discrete dimension of ``k`` values, summed over the
-    rows, with its logits divided by ``exp(g)`` for each ``g`` in ``grid``. ``params``: its
-    log-odds (a binary model's), ``[0, log-odds]`` (a binary dimension of another model) or
-    logits padded with ``-inf``."""
+    """``(G, B)``: each row's log-probability of a discrete dimension of ``k`` values with its
+    logits divided by ``exp(g)`` for each ``g`` in ``grid``. ``params``: its log-odds (a
+    binary model's), ``[0, log-odds]`` (a binary dimension of another model) or logits
+    padded with ``-inf``."""
     scale = torch.exp(-grid)[:, None]
     if params.dim() == 1 or k == 2:
         logit = params if params.dim() == 1 else params[:, 1] - params[:, 0]
         z = logit[None, :] * scale
         target = codes[None, :].expand_as(z).to(z.dtype)
-        return -F.binary_cross_entropy_with_logits(z, target, reduction="none").sum(1)
+        return -F.binary_cross_entropy_with_logits(z, target, reduction="none")
     z = params[None, :, :k] * scale[:, :, None]
-    picked = torch.log_softmax(z, -1).gather(2, codes[None, :, None].expand(len(grid), -1, 1))
-    return picked.sum((1, 2))
+    return torch.log_softmax(z, -1).gather(2, codes[None, :, None].expand(len(grid), -1, 1))[..., 0]
 
 
+@torch.no_grad()
 def _apply(model: MADE, d: int, log_factor: float) -> None:
     """Change dimension ``d``'s conditional by ``exp(log_factor)``: a real one's scales
     multiplied (their log-scale biases shifted), a discrete one's logits divided (the rows of
