@@ -3,6 +3,7 @@ refitted on held-out rows, exactly where the grid and prior say, and nothing els
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -93,6 +94,23 @@ def test_gaps_do_not_count():
     assert logs[1] == 0  # one value present in dimension 1: too few to say anything
     assert torch.equal(model.net.output.bias[model.layout.scale_units(1)],
                        bias[model.layout.scale_units(1)])  # fmt: skip
+
+
+def test_a_row_of_probability_zero_is_left_out_and_dropout_is_off():
+    # dimension 1 took one value in training (fixed at 0): a row with a 1 there has
+    # probability zero, and would make every factor's fit -inf alike
+    model = MADE(3, [8], num_categories=[0, 2, 0], fixed=[(1, 0)], dropout=0.5,
+                 seed=4).double()  # fmt: skip
+    model.train()
+    g = torch.Generator().manual_seed(0)
+    rows = torch.stack([torch.randn(30, generator=g, dtype=torch.float64), torch.zeros(30),
+                        torch.randn(30, generator=g, dtype=torch.float64) * 3], 1)  # fmt: skip
+    bad = rows[:1].clone()
+    bad[0, 1] = 1
+    twin = copy.deepcopy(model)
+    logs = calibrate(model, torch.cat([rows, bad]))
+    assert torch.equal(logs, calibrate(twin, rows)) and logs[2] > 0
+    assert model.training  # left in the mode it was in
 
 
 def test_a_mixture_of_masks_is_calibrated_as_the_mixture_it_scores():

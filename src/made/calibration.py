@@ -53,19 +53,30 @@ def calibrate(model: MADE, rows: torch.Tensor) -> torch.Tensor:
     does not count for that dimension. For one mask that is the rows' log-likelihood of the
     dimension given the ones before it, each factor fitted alone; for several masks, the
     rows' log-likelihood under the mixture over the masks (``log_prob(ensemble=K)``), which
-    each factor changes through every mask's conditional of its dimension. A model with
-    context inputs, a dimension of one possible value, or fewer than two rows are left as
-    they are."""
+    each factor changes through every mask's conditional of its dimension. A row the model
+    gives probability zero (a value of a column that took one value in training) says
+    nothing of any width and is left out. The model is evaluated as it scores (dropout
+    off). A model with context inputs, a dimension of one possible value, or fewer than two
+    rows are left as they are."""
     layout = model.layout
     logs = torch.zeros(model.num_dims, dtype=torch.float64)
     if model.config.context_size or len(rows) < 2:
         return logs
     x = rows.reshape(rows.shape[0], model.num_dims)
-    h_in = model.encode(x)
-    outs = [model._out(h_in, None, k, False).double() for k in range(model.num_masks)]
-    # each mask's per-dimension parameters (a binary model's: its log-odds, (B, D))
-    params = [layout.per_dimension(out) for out in outs]
+    training = model.training
+    model.eval()
+    try:
+        outs = [model._out(model.encode(x), None, k, False).double()
+                for k in range(model.num_masks)]  # fmt: skip
+    finally:
+        model.train(training)
     totals = torch.stack([layout.log_prob_per_dim(out, x).sum(1) for out in outs])  # (K, B)
+    possible = torch.isfinite(totals).all(0)
+    if int(possible.sum()) < 2:
+        return logs
+    x, totals = x[possible], totals[:, possible]
+    # each mask's per-dimension parameters (a binary model's: its log-odds, (B, D))
+    params = [layout.per_dimension(out[possible]) for out in outs]
     grid = _GRID.to(totals.device)
     penalty = grid**2 / (2 * PRIOR_SD**2)
     for d in range(model.num_dims):
