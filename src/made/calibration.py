@@ -63,20 +63,12 @@ def calibrate(model: MADE, rows: torch.Tensor) -> torch.Tensor:
     if model.config.context_size or len(rows) < 2:
         return logs
     x = rows.reshape(rows.shape[0], model.num_dims)
-    training = model.training
-    model.eval()
-    try:
-        outs = [model._out(model.encode(x), None, k, False).double()
-                for k in range(model.num_masks)]  # fmt: skip
-    finally:
-        model.train(training)
-    totals = torch.stack([layout.log_prob_per_dim(out, x).sum(1) for out in outs])  # (K, B)
+    params, totals = _per_mask(model, x)
     possible = torch.isfinite(totals).all(0)
     if int(possible.sum()) < 2:
         return logs
     x, totals = x[possible], totals[:, possible]
-    # each mask's per-dimension parameters (a binary model's: its log-odds, (B, D))
-    params = [layout.per_dimension(out[possible]) for out in outs]
+    params = [p[possible] for p in params]
     grid = _GRID.to(totals.device)
     penalty = grid**2 / (2 * PRIOR_SD**2)
     for d in range(model.num_dims):
@@ -92,6 +84,28 @@ def calibrate(model: MADE, rows: torch.Tensor) -> torch.Tensor:
         totals = totals + moved[best]
         _apply(model, d, float(grid[best]))
     return logs
+
+
+def _per_mask(model: MADE, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Each mask's per-dimension parameters of the rows ``x`` (``(B, D, width)``; a binary
+    model's log-odds, ``(B, D)``) and their log-probabilities under it (``(K, B)``), the
+    model evaluated as it scores (dropout off); its mode and current mask are restored."""
+    training, current = model.training, model.mask_index
+    model.eval()
+    params, totals = [], []
+    try:
+        for k in range(model.num_masks):
+            if model.num_masks > 1:
+                model.set_mask(k)
+            out = model(x).double()  # (B, *input_shape, width), a binary model's (B, *shape)
+            width = () if model.layout.bernoulli else (out.shape[-1],)
+            params.append(out.reshape(len(x), model.num_dims, *width))
+            totals.append(model.log_prob(x, mask=k).double())
+    finally:
+        if model.num_masks > 1:
+            model.set_mask(current)
+        model.train(training)
+    return params, torch.stack(totals)
 
 
 def _change(
