@@ -4,6 +4,7 @@ refitted on held-out rows, exactly where the grid and prior say, and nothing els
 from __future__ import annotations
 
 import copy
+import json
 import math
 
 import numpy as np
@@ -156,3 +157,88 @@ def test_the_estimator_calibrates_each_fold_model_on_its_held_out_fold():
             assert a.log_prob(held).sum() < b.log_prob(held).sum()
             pairs = zip(a.net.hidden.parameters(), b.net.hidden.parameters(), strict=True)
             assert all(torch.equal(p, q) for p, q in pairs)
+
+
+def _table_run(tmp_path, **given):
+    from conftest import write_csv
+
+    from made.config import DataConfig
+    from made.runs import RunRequest
+
+    rng = np.random.default_rng(0)
+    rows = [[f"{rng.normal(3, 1):.3f}", "ab"[int(rng.integers(2))], f"{rng.normal():.3f}"]
+            for _ in range(150)]  # fmt: skip
+    path = write_csv(tmp_path / "t.csv", ["x", "c", "y"], rows)
+    return RunRequest(DataConfig(source=str(path)),
+                      given={"epochs": 3, "hidden_sizes": (16,), **given})  # fmt: skip
+
+
+def test_made_train_calibrates_a_table_and_best_pt_keeps_the_trained_weights(tmp_path):
+    """The CLI's runs calibrate tables as MADEDensity does (one rule: ``resolve``'s
+    ``table``): ``best.pt`` holds the best epoch's weights as trained with the factors
+    beside them, loading it gives the calibrated model, and the summary scores that."""
+    from made.checkpoint import load_checkpoint
+    from made.evaluate import evaluate_nll
+    from made.runs import load_data, train_run
+
+    request = _table_run(tmp_path)
+    summary, result = train_run(tmp_path / "run", request)
+    logs = result.calibration
+    assert logs is not None and any(v != 0 for v in logs)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["calibrate"]
+    loaded, payload = load_checkpoint(tmp_path / "run" / "best.pt")
+    raw, _ = load_checkpoint(tmp_path / "run" / "best.pt", calibrated=False)
+    assert payload["calibration"] == logs
+    again = copy.deepcopy(raw)
+    valid, _ = again.validate(torch.as_tensor(load_data(request.data).splits["valid"]))
+    calibrate(again, valid)
+    for a, b in zip(loaded.parameters(), again.parameters(), strict=True):
+        assert torch.equal(a, b)  # the factors, applied to the weights as trained
+    assert not torch.equal(loaded.net.output.bias, raw.net.output.bias)
+    test, _ = loaded.validate(torch.as_tensor(load_data(request.data).splits["test"]))
+    assert summary["test_nll"] == pytest.approx(evaluate_nll(loaded, test).nll, rel=1e-6)
+
+
+def test_a_resumed_run_is_calibrated_once_not_twice(tmp_path):
+    """Resuming a finished run restores the weights as trained and fits the same factors
+    again: calibrating the calibrated weights would move them further."""
+    from made.checkpoint import load_checkpoint
+    from made.runs import train_run
+
+    request = _table_run(tmp_path)
+    _, first = train_run(tmp_path / "run", request)
+    before, _ = load_checkpoint(tmp_path / "run" / "best.pt")
+    _, second = train_run(tmp_path / "run", request, resume=True)
+    assert second.calibration == first.calibration
+    after, payload = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert payload["calibration"] == first.calibration
+    for a, b in zip(before.parameters(), after.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_table_run_told_not_to_calibrate_and_images_are_left_as_trained(tmp_path):
+    from made.checkpoint import load_checkpoint
+    from made.runs import train_run
+    from made.settings import resolve
+
+    _, result = train_run(tmp_path / "run", _table_run(tmp_path, calibrate=False))
+    assert result.calibration is None
+    assert "calibration" not in load_checkpoint(tmp_path / "run" / "best.pt")[1]
+    assert resolve("auto", {}, 1000, 784).train.calibrate is False  # not a table
+    assert resolve("auto", {}, 1000, 8, table=True).train.calibrate is True
+    assert resolve("auto", {"calibrate": False}, 1000, 8, table=True).train.calibrate is False
+
+
+def test_made_train_says_what_it_calibrated_and_no_calibrate_turns_it_off(tmp_path, capsys):
+    from made.cli import main
+
+    source = _table_run(tmp_path).data.source
+    flags = ["train", "--data", source, "--epochs", "2", "--hidden", "16"]
+    assert main([*flags, "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    moved = sum(1 for v in summary["calibration"] if v != 0)
+    assert f"{moved} of 3 conditionals calibrated on validation" in out
+    assert main([*flags, "--out", str(tmp_path / "b"), "--no-calibrate"]) == 0
+    assert "calibrated" not in capsys.readouterr().out
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["calibration"] is None

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from .calibration import apply_calibration
 from .errors import brief
 from .fileio import atomic_write_bytes
 from .model import MADE
@@ -120,9 +121,16 @@ def save_checkpoint(path: str | os.PathLike[str], model: MADE, **extra: Any) -> 
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+    path: str | os.PathLike[str],
+    map_location: str | torch.device = "cpu",
+    calibrated: bool = True,
 ) -> tuple[MADE, dict[str, Any]]:
     """Rebuild the model saved at ``path``; returns ``(model, payload)``.
+
+    A run's ``best.pt`` may carry ``calibration``: the log factors that fitted its
+    conditionals' widths to the validation rows (``made.calibration``), kept beside the
+    weights as trained. The model returned has them applied, or with ``calibrated=False``
+    (resuming the training) not.
 
     Raises ``ValueError`` for a file that is not a made checkpoint (including one whose pickle
     would need to run code: weights-only loading refuses it), and for one whose contents no
@@ -149,6 +157,8 @@ def load_checkpoint(
             raise ValueError(f"an unknown dtype {str(payload.get('dtype'))[:16]!r}")
         model = model.to(dtype)  # the weights load as they were saved, not rounded to float32
         model.load_state_dict(payload["model_state"])
+        if calibrated and payload.get("calibration") is not None:
+            apply_calibration(model, payload["calibration"])
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
         raise ValueError(f"{path} is not a usable made checkpoint ({brief(exc)})") from None
     # in evaluation mode: a loaded model scores and samples (dropout, if any, is off)

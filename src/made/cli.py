@@ -91,6 +91,7 @@ OPTIONS = {
     "optimizer": "optimizer", "weight_decay": "weight_decay", "grad_clip": "grad_clip",
     "schedule": "schedule", "patience": "patience", "mask_every": "mask_every",
     "time_limit": "time_limit", "precision": "precision", "noise": "noise",
+    "calibrate": "calibrate",
 }  # fmt: skip
 _FLAGS = {setting: "--" + dest.replace("_", "-") for dest, setting in OPTIONS.items()}
 # Settings of the library's that no option of a run gives, and the flag closest to each.
@@ -494,9 +495,12 @@ def _report(summary: dict[str, Any], result: Any, out: Path) -> None:
         )
     k = summary["test_ensemble"]
     ens = f", mixture of {k} masks" if k > 1 else ""
+    logs = summary.get("calibration") or []
+    moved = sum(1 for v in logs if v != 0)
+    cal = f", {moved} of {len(logs)} conditionals calibrated on validation" if logs else ""
     print(
         f"test NLL {summary['test_nll']:.4f} nats/example, "
-        f"{summary['test_bits_per_dim']:.4f} bits/dim{ens}{gap}"
+        f"{summary['test_bits_per_dim']:.4f} bits/dim{ens}{cal}{gap}"
     )
     stop = {"patience": " (validation stopped improving)",
             "time_limit": " (time limit reached)"}.get(result.stop_reason, "")  # fmt: skip
@@ -935,6 +939,13 @@ def _add_train(sub: Any) -> argparse.ArgumentParser:
         "every score stay float32",
     )
     add("--weight-decay", type=_non_negative_float, default=None, help="default: 0")
+    _switch(
+        p,
+        "--calibrate",
+        "after training, fit each column's conditional's width to the validation rows "
+        "(default: on for a table, off for images; best.pt keeps the weights as trained "
+        "and the factors beside them)",
+    )
     add(
         "--noise",
         type=_non_negative_float,

@@ -368,6 +368,11 @@ class TrainConfig:
     standardised). It smooths what a few hundred rows of many columns teach the conditionals
     (noise regularisation, Rothfuss et al. 2019); validation and scores see the rows as they
     are. Binary and categorical dimensions are never perturbed.
+    ``calibrate``: after training, fit each dimension's conditional's width to the
+    validation rows (``made.calibration``: a real one's scales, a discrete one's
+    temperature). The validation NLL ``fit`` reports is the trained model's; ``best.pt``
+    keeps the weights as trained and the factors beside them (loading it applies them).
+    ``made.settings.resolve`` turns it on for tables.
     """
 
     epochs: int = 20
@@ -389,6 +394,7 @@ class TrainConfig:
     time_limit: float | None = None
     precision: str = "auto"
     noise: float = 0.0
+    calibrate: bool = False
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "mask_every", "eval_ensemble", "eval_batch_size",

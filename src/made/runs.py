@@ -131,14 +131,15 @@ class RunRequest:
     given: dict[str, Any] = field(default_factory=dict)
     conditional: bool = False
 
-    def resolve(self, num_train: int, num_dims: int) -> RunSettings:
+    def resolve(self, num_train: int, num_dims: int, table: bool = False) -> RunSettings:
         """The settings the run trains with on data of ``num_train`` training rows of
-        ``num_dims`` dimensions (``made.settings.resolve``)."""
+        ``num_dims`` dimensions, a table or not (``made.settings.resolve``)."""
         chosen = resolve(
             self.recipe,
             {k: v for k, v in self.given.items() if k in MODEL_SETTINGS or k in TRAIN_SETTINGS},
             num_train,
             num_dims,
+            table,
         )
         return RunSettings(self.data, chosen.model, chosen.train, self.conditional,
                            self.recipe, chosen.choices, chosen.candidates)  # fmt: skip
@@ -364,7 +365,8 @@ def _prepared(
     settings = replace(settings, data=absolute_source(settings.data))
     data = load_data(settings.data, schema=_recorded_table(recorded, out) if resume else None)
     if isinstance(settings, RunRequest):
-        settings = settings.resolve(len(data.splits["train"]), data.num_dims)
+        settings = settings.resolve(len(data.splits["train"]), data.num_dims,
+                                    data.schema is not None)  # fmt: skip
     prints = fingerprint(data.splits, data.labels)
     changes = _data_changes(recorded, prints, out) if resume else []
     if changes:
@@ -425,7 +427,8 @@ def choose_settings(
     def train_for(name: str, budget: int) -> tuple[float, int]:
         option = settings.candidate(name)
         model = MADE.from_config(model_config(data, option)).to(device)
-        config = replace(option.train, epochs=min(budget, option.train.epochs))
+        # ranked on the trained model's validation NLL: nothing to calibrate
+        config = replace(option.train, epochs=min(budget, option.train.epochs), calibrate=False)
         try:
             result = fit(model, train, valid, config, train_context=contexts["train"],
                          valid_context=contexts["valid"])  # fmt: skip
@@ -474,6 +477,8 @@ def _train_and_report(
         "stopped_early": result.stopped_early,
         "stop_reason": result.stop_reason,
         "precision": result.precision,
+        # the log factors that fitted each dimension's width to the validation rows
+        "calibration": result.calibration,
         "recipe": settings.recipe,
         "choices": {key: {"value": _setting(settings, key), "why": why}
                     for key, why in settings.choices.items()},

@@ -40,7 +40,6 @@ except ImportError as exc:  # pragma: no cover - the message is the point
         "made.sklearn needs scikit-learn >= 1.6: pip install 'made[sklearn]'"
     ) from exc
 
-from .calibration import calibrate
 from .complexity import check_pixels, png_bits
 from .config import TrainConfig
 from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
@@ -227,11 +226,12 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                     print(f"model {k + 1} of {count}: {len(train_rows)} rows, "
                           f"{len(valid_rows)} held out", flush=True)  # fmt: skip
                 bar.set_description(f"MADEDensity: model {k + 1} of {count}")
+                # a table's model is calibrated on the rows it held out (fit), where it
+                # held out any
                 model, result = self._fit_one(noisy[train_rows], x[valid_rows],
                                               (seed + k) % (2**31), batch, bar,
-                                              self._ordering(k, count))  # fmt: skip
-                if self.calibrate and self.image_shape is None and len(valid_rows) < len(order):
-                    calibrate(model, self._tensor(x[valid_rows], model))  # on rows it held out
+                                              self._ordering(k, count),
+                                              len(valid_rows) < len(order))  # fmt: skip
                 self.models_.append(model)
                 self.fit_results_.append(result)
                 bar.update(1)
@@ -288,8 +288,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         batch: int | None,
         bar: Any,
         ordering: str,
+        held_out: bool,
     ) -> tuple[MADE, Any]:
-        settings, config = self._settings(len(train), train.shape[1], batch, seed)
+        settings, config = self._settings(len(train), train.shape[1], batch, seed, held_out)
         settings["ordering"] = ordering
         model = MADE(train.shape[1], num_categories=self.schema_.num_categories,
                      missing=self.schema_.missing_dims, fixed=self.schema_.fixed,
@@ -338,18 +339,22 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             raise ValueError("outlier_score='complexity' reads rows as images: give image_shape")
 
     def _settings(
-        self, num_train: int, num_dims: int, batch: int | None, seed: int
+        self, num_train: int, num_dims: int, batch: int | None, seed: int, held_out: bool = True
     ) -> tuple[dict[str, Any], TrainConfig]:
         """The auto recipe sized to the data, with every parameter given in its place
-        (``made.settings.resolve``, as ``made train`` does)."""
+        (``made.settings.resolve``, as ``made train`` does). ``held_out``: the model has rows
+        of its own to validate on (not its training rows), which a table's calibration
+        needs."""
         given = {"hidden_sizes": self.hidden_sizes, "num_masks": self.num_masks,
                  "dropout": self.dropout, "num_components": self.num_components, "lr": self.lr,
                  "epochs": self.max_epochs, "patience": self.patience, "noise": self.noise,
                  "precision": self.precision, "batch_size": batch, "seed": seed}  # fmt: skip
         if given["hidden_sizes"] is not None:
             given["hidden_sizes"] = tuple(given["hidden_sizes"])
+        if not (self.calibrate and held_out):
+            given["calibrate"] = False
         chosen = resolve("auto", {k: v for k, v in given.items() if v is not None},
-                         num_train, num_dims)  # fmt: skip
+                         num_train, num_dims, table=self.image_shape is None)  # fmt: skip
         return chosen.model, chosen.train
 
     # ---------------------------------------------------------------------------- scoring

@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .calibration import calibrate
 from .checkpoint import checkpoint_bytes, checkpoint_payload, load_checkpoint
 from .config import MADEConfig, TrainConfig
 from .errors import MadeError, SettingError, brief, render
@@ -81,6 +82,9 @@ class FitResult:
     resumed_from: int = 0
     stop_reason: str = "epochs"  # "epochs", "patience" or "time_limit"
     precision: str = "float32"  # what the training steps' products computed in
+    # with config.calibrate: the log factors that fitted the best weights' conditionals to
+    # the validation rows (made.calibration), applied to the model returned
+    calibration: list[float] | None = None
 
 
 class _Objective(nn.Module):
@@ -363,7 +367,26 @@ def fit(
         )
     model.load_state_dict(loop.best_state)
     model.eval()  # the model returned scores and samples; dropout, if any, is off
+    if config.calibrate:
+        _calibrate(model, valid, loop, run_dir if write else None, extra)
     return result
+
+
+def _calibrate(
+    model: MADE, valid: torch.Tensor, loop: _Loop, run_dir: Path | None,
+    extra: dict[str, Any] | None,
+) -> None:  # fmt: skip
+    """Fit the best weights' conditionals to the validation rows (``made.calibration``), and
+    write ``best.pt`` again with the factors beside the weights as trained: loading it gives
+    the calibrated model, resuming it the trained one (which is then calibrated again, to
+    the same factors)."""
+    assert loop.best_state is not None
+    logs = calibrate(model, valid).tolist()
+    loop.result.calibration = logs
+    if run_dir is not None:
+        best = checkpoint_payload(model, loop.best_state, epoch=loop.result.best_epoch,
+                                  **(extra or {}), calibration=logs)  # fmt: skip
+        atomic_write_bytes(run_dir / "best.pt", checkpoint_bytes(best))
 
 
 def _epochs(
@@ -655,9 +678,11 @@ def _best_state(
     run_dir: Path, best_epoch: int, epoch: int, model: MADE, loop: _Loop
 ) -> dict[str, torch.Tensor] | None:
     """The best epoch's weights when resuming: from ``best.pt``, or the checkpoint's own
-    (already in ``model``) when the last epoch was the best; None when they are lost."""
+    (already in ``model``) when the last epoch was the best; None when they are lost. The
+    weights as trained: a calibration ``best.pt`` carries is not applied."""
     if (run_dir / "best.pt").is_file():
-        saved, payload = load_checkpoint(run_dir / "best.pt", model.output.weight.device)
+        saved, payload = load_checkpoint(run_dir / "best.pt", model.output.weight.device,
+                                         calibrated=False)  # fmt: skip
         if payload.get("epoch") == best_epoch and _architecture(saved) == _architecture(model):
             return saved.state_dict()
     if best_epoch == epoch:
