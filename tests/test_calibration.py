@@ -152,7 +152,7 @@ def test_the_estimator_calibrates_each_fold_model_on_its_held_out_fold():
     rng_fit.randint(2**31 - 1)
     order = rng_fit.permutation(len(table))
     for k, (a, b) in enumerate(zip(plain.models_, fitted.models_, strict=True)):
-        held = torch.as_tensor(x[fitted._split(order, k, 2)[1]])
+        held = torch.as_tensor(x[fitted._split([order], k, 2)[1]])
         with torch.no_grad():  # the same weights but the outputs calibrated on the fold
             assert a.log_prob(held).sum() < b.log_prob(held).sum()
             pairs = zip(a.net.hidden.parameters(), b.net.hidden.parameters(), strict=True)

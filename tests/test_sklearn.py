@@ -85,9 +85,27 @@ def test_a_small_table_is_a_mixture_of_fold_models():
     assert np.allclose(density.score_samples(x), mixture.numpy(), atol=1e-9)
     # the models differ (their own seeds and held-out folds)
     assert not torch.equal(each[0], each[1])
-    # under 200 rows, 8: each trains on 7/8 of them
-    assert len(MADEDensity(hidden_sizes=(8,), max_epochs=1).fit(x[:199]).models_) == 8
+    # under 200 rows, 16: two rounds of 8 folds, each model training on 7/8 of them
+    assert len(MADEDensity(hidden_sizes=(8,), max_epochs=1).fit(x[:199]).models_) == 16
     assert len(MADEDensity(hidden_sizes=(8,), max_epochs=1).fit(x[:200]).models_) == 5
+
+
+def test_more_models_than_eight_folds_are_rounds_each_holding_out_every_row_once():
+    density = MADEDensity()
+    rng = np.random.default_rng(0)
+    orders = [rng.permutation(100), rng.permutation(100)]
+    held = np.zeros((2, 100), dtype=int)
+    for k in range(16):
+        train, valid = density._split(orders, k, 16)
+        assert sorted([*train, *valid]) == list(range(100)) and len(valid) in (12, 13)
+        held[k // 8, valid] += 1
+        if k < 8:  # the first round's folds are the 8 folds of 8 models
+            assert np.array_equal(valid, density._split(orders[:1], k, 8)[1])
+    assert (held == 1).all()  # each round holds every row out exactly once
+    rounds = [{frozenset(density._split(orders, k, 16)[1]) for k in range(r * 8, r * 8 + 8)}
+              for r in (0, 1)]  # fmt: skip
+    assert not rounds[0] & rounds[1]  # the two rounds part the rows differently
+    assert [len(density._split(orders, k, 10)[1]) for k in range(8, 10)] == [13, 13]
 
 
 def test_fold_models_of_a_table_see_its_columns_in_different_orders():
