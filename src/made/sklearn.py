@@ -60,8 +60,9 @@ SMALL_TABLE = 100_000
 # model training on 7/8 of the rows, not 4/5, the mixture holding more orderings and each
 # row held out twice (held out, 8 folds beat 5 on all 8 tables of fewer than 200 training
 # rows they were chosen on, by 0.17 nats a row on average, and on 7 of 12 tiny tables held
-# back, by 0.08; a second round of 8 gains again on 13 of those 14 tables and ties on the
-# last, by 0.06 on average, iris 0.04 and wine 0.23; benchmarks/README.md)
+# back, by 0.08; a second round of 8 gains again on 18 of 21 such tables, by 0.05 on
+# average (wine 0.25, davis 0.23), the others losing at most 0.05, at twice the fit time;
+# benchmarks/README.md, "A second round of 8 folds")
 FEW_MODELS = 16
 FEW_ROWS = 200
 # A mixture of more models than this is rounds of this many folds, each round its own
@@ -90,7 +91,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             (rows x columns up to 100,000: on wine and breast cancer the mixture of 5 scores
             1.7 and 2.4 nats a row better on held-out rows than one), 16 under 200 rows (two
             rounds of 8 folds: 8 folds score 0.17 nats a row better than 5 on such tables,
-            the second round 0.06 more), else 1. The
+            the second round 0.05 more), else 1. The
             first model takes the columns in their order; each other one of a table's
             mixture draws its own random ordering (held out: as good or better on 16 real
             tables of 18, by 0.21 nats a row on average).
@@ -266,9 +267,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         """Rows per step; None: the recipe's."""
         return None if self.batch_size == "auto" else int(self.batch_size)
 
-    def _split(
-        self, orders: list[np.ndarray], k: int, count: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _split(self, orders: list[np.ndarray], k: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Model ``k``'s training and held-out rows, of ``count`` models: fold ``k`` of
         ``count`` held out (of ``MAX_FOLDS``, in round ``k // MAX_FOLDS``, whose row order is
         ``orders[k // MAX_FOLDS]``, for a mixture of more models), or with one model
