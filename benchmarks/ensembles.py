@@ -65,6 +65,12 @@ SETTINGS: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[int, ...]]] = {
         {**_TRAIN, "eval_ensemble": 8, "weight_decay": 0.0},
         (1, 8, 32),
     ),
+    "single-avg": (_NET, {**_TRAIN, "average_weights": True}, (1,)),
+    "conn32-avg": (
+        {**_NET, "num_masks": 32},
+        {**_TRAIN, "eval_ensemble": 8, "average_weights": True},
+        (1, 8, 32),
+    ),
     "agnostic32": (
         {**_NET, "num_masks": 32, "order_agnostic": True},
         {**_TRAIN, "eval_ensemble": 8},

@@ -216,7 +216,7 @@ def test_a_resumed_run_is_calibrated_once_not_twice(tmp_path):
         assert torch.equal(a, b)
 
 
-def test_a_table_run_told_not_to_calibrate_and_images_are_left_as_trained(tmp_path):
+def test_a_run_told_not_to_calibrate_is_left_as_trained_and_only_auto_calibrates(tmp_path):
     from made.checkpoint import load_checkpoint
     from made.runs import train_run
     from made.settings import resolve
@@ -224,9 +224,22 @@ def test_a_table_run_told_not_to_calibrate_and_images_are_left_as_trained(tmp_pa
     _, result = train_run(tmp_path / "run", _table_run(tmp_path, calibrate=False))
     assert result.calibration is None
     assert "calibration" not in load_checkpoint(tmp_path / "run" / "best.pt")[1]
-    assert resolve("auto", {}, 1000, 784).train.calibrate is False  # not a table
-    assert resolve("auto", {}, 1000, 8, table=True).train.calibrate is True
-    assert resolve("auto", {"calibrate": False}, 1000, 8, table=True).train.calibrate is False
+    assert resolve("auto", {}, 1000, 784).train.calibrate is True  # images too
+    assert resolve("auto", {"calibrate": False}, 1000, 8).train.calibrate is False
+    # the tutorial's and the reference experiment's recipes stay as published
+    assert resolve("tutorial").train.calibrate is False
+    assert resolve("reference").train.calibrate is False
+
+
+def test_an_image_run_calibrates_its_pixels_temperatures(tmp_path):
+    from made.config import DataConfig
+    from made.runs import RunRequest, train_run
+
+    request = RunRequest(DataConfig(source="bars-and-stripes"),
+                         given={"epochs": 2, "hidden_sizes": (16,)})  # fmt: skip
+    summary, result = train_run(tmp_path / "run", request)
+    assert result.calibration is not None and len(result.calibration) == 64
+    assert summary["calibration"] == result.calibration
 
 
 def test_made_train_says_what_it_calibrated_and_no_calibrate_turns_it_off(tmp_path, capsys):

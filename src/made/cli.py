@@ -942,9 +942,9 @@ def _add_train(sub: Any) -> argparse.ArgumentParser:
     _switch(
         p,
         "--calibrate",
-        "after training, fit each column's conditional's width to the validation rows "
-        "(default: on for a table, off for images; best.pt keeps the weights as trained "
-        "and the factors beside them)",
+        "after training, fit each dimension's conditional's width to the validation rows "
+        f"({_recipes_say('calibrate')}; best.pt keeps the weights as trained and the factors "
+        "beside them)",
     )
     add(
         "--noise",

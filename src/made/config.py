@@ -372,7 +372,7 @@ class TrainConfig:
     validation rows (``made.calibration``: a real one's scales, a discrete one's
     temperature). The validation NLL ``fit`` reports is the trained model's; ``best.pt``
     keeps the weights as trained and the factors beside them (loading it applies them).
-    ``made.settings.resolve`` turns it on for tables.
+    The auto recipe turns it on.
     """
 
     epochs: int = 20

@@ -131,15 +131,14 @@ class RunRequest:
     given: dict[str, Any] = field(default_factory=dict)
     conditional: bool = False
 
-    def resolve(self, num_train: int, num_dims: int, table: bool = False) -> RunSettings:
+    def resolve(self, num_train: int, num_dims: int) -> RunSettings:
         """The settings the run trains with on data of ``num_train`` training rows of
-        ``num_dims`` dimensions, a table or not (``made.settings.resolve``)."""
+        ``num_dims`` dimensions (``made.settings.resolve``)."""
         chosen = resolve(
             self.recipe,
             {k: v for k, v in self.given.items() if k in MODEL_SETTINGS or k in TRAIN_SETTINGS},
             num_train,
             num_dims,
-            table,
         )
         return RunSettings(self.data, chosen.model, chosen.train, self.conditional,
                            self.recipe, chosen.choices, chosen.candidates)  # fmt: skip
@@ -365,8 +364,7 @@ def _prepared(
     settings = replace(settings, data=absolute_source(settings.data))
     data = load_data(settings.data, schema=_recorded_table(recorded, out) if resume else None)
     if isinstance(settings, RunRequest):
-        settings = settings.resolve(len(data.splits["train"]), data.num_dims,
-                                    data.schema is not None)  # fmt: skip
+        settings = settings.resolve(len(data.splits["train"]), data.num_dims)
     prints = fingerprint(data.splits, data.labels)
     changes = _data_changes(recorded, prints, out) if resume else []
     if changes:

@@ -75,7 +75,6 @@ def resolve(
     given: Mapping[str, Any] | None = None,
     num_train: int | None = None,
     num_dims: int | None = None,
-    table: bool = False,
 ) -> Resolved:
     """The settings of ``recipe_name`` with every setting in ``given`` in its place.
 
@@ -85,13 +84,8 @@ def resolve(
     single ordering, and validation scores the mixture of all the masks (``eval_ensemble``).
     ``candidates`` holds the settings the validation split chooses among, where the auto
     recipe leaves it a choice and none of the settings in ``AUTO_CHOSEN`` is given.
-    ``table``: the data is a table (not images): its conditionals are calibrated on the
-    validation rows after training unless ``calibrate`` is given (held out, +0.16 nats a
-    row on 18 real tables; ``benchmarks/README.md``, "Calibrated conditionals").
     ``ValueError`` names an unknown setting; the configs check every value.
     """
-    if table and "calibrate" not in (given or {}):
-        given = {**(given or {}), "calibrate": True}
     chosen = _resolve(recipe_name, given, num_train, num_dims)
     if recipe_name != "auto" or set(given or {}) & set(AUTO_CHOSEN):
         return chosen

@@ -110,12 +110,12 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             epoch of a hundred rows is one step, and early stopping ends the training after
             a few dozen steps: batches of 16 score 0.5 (wine) and 3.3 (breast cancer) nats
             a row better on held-out rows.
-        calibrate: after each model of a table trains, widen or sharpen each column's
-            conditional to fit the rows it held out (``made.calibrate``: a real column's
-            scales, a categorical one's temperature): held out, 0.16 nats a row better on
-            average over 18 real tables (12 gain, 6 lose at most 0.07), and samples
-            nearly as spread as the data (``benchmarks/README.md``, "Calibrated
-            conditionals"). Images are left as trained.
+        calibrate: after each model trains, widen or sharpen each column's conditional
+            to fit the rows it held out (``made.calibrate``: a real column's scales, a
+            categorical or binary one's temperature), as the auto recipe does: held out,
+            0.16 nats a row better on average over 18 real tables (12 gain, 6 lose at most
+            0.07), and samples nearly as spread as the data (``benchmarks/README.md``,
+            "Calibrated conditionals").
         validation_fraction: with one model, the share of rows held out to choose the epoch
             (none with fewer than 10 rows: the training rows are used).
         contamination: the share of training rows ``predict`` calls outliers (``offset_`` is
@@ -236,8 +236,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                     print(f"model {k + 1} of {count}: {len(train_rows)} rows, "
                           f"{len(valid_rows)} held out", flush=True)  # fmt: skip
                 bar.set_description(f"MADEDensity: model {k + 1} of {count}")
-                # a table's model is calibrated on the rows it held out (fit), where it
-                # held out any
+                # each model is calibrated on the rows it held out (fit), where it held out
+                # any
                 model, result = self._fit_one(noisy[train_rows], x[valid_rows],
                                               (seed + k) % (2**31), batch, bar,
                                               self._ordering(k, count),
@@ -356,8 +356,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
     ) -> tuple[dict[str, Any], TrainConfig]:
         """The auto recipe sized to the data, with every parameter given in its place
         (``made.settings.resolve``, as ``made train`` does). ``held_out``: the model has rows
-        of its own to validate on (not its training rows), which a table's calibration
-        needs."""
+        of its own to validate on (not its training rows), which calibration needs."""
         given = {"hidden_sizes": self.hidden_sizes, "num_masks": self.num_masks,
                  "dropout": self.dropout, "num_components": self.num_components, "lr": self.lr,
                  "epochs": self.max_epochs, "patience": self.patience, "noise": self.noise,
@@ -367,7 +366,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         if not (self.calibrate and held_out):
             given["calibrate"] = False
         chosen = resolve("auto", {k: v for k, v in given.items() if v is not None},
-                         num_train, num_dims, table=self.image_shape is None)  # fmt: skip
+                         num_train, num_dims)  # fmt: skip
         return chosen.model, chosen.train
 
     # ---------------------------------------------------------------------------- scoring
