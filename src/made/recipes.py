@@ -220,8 +220,13 @@ def recipe(name: str, num_train: int | None = None, num_dims: int | None = None)
                 **_ONE_GAUSSIAN,
                 **_REFERENCE_NETWORK,
             },
-            train={"epochs": 20, **_REFERENCE_OPTIMISER, "patience": None, "time_limit": None,
-                   "calibrate": False},
+            train={
+                "epochs": 20,
+                **_REFERENCE_OPTIMISER,
+                "patience": None,
+                "time_limit": None,
+                "calibrate": False,
+            },
         )
     if name == "auto":
         if num_train is None or num_dims is None:
