@@ -346,10 +346,31 @@ def test_image_settings_are_checked_before_training():
     ):
         with pytest.raises(ValueError, match=message):
             MADEDensity(max_epochs=1, **kwargs).fit(x)
-    with pytest.raises(ValueError, match="integers 0-255"):
-        MADEDensity(image_shape=(8, 8), outlier_score="complexity", max_epochs=1).fit(x * 0.5)
-    # likelihood (the default) needs no pixels: any values
-    MADEDensity(image_shape=(8, 8), max_epochs=1).fit(x * 0.5)
+    for score in ("complexity", "likelihood"):  # either way the pixels are categories
+        with pytest.raises(ValueError, match="integers 0-255"):
+            MADEDensity(image_shape=(8, 8), outlier_score=score, max_epochs=1).fit(x * 0.5)
+    with pytest.raises(ValueError, match="column_types does not apply to images"):
+        MADEDensity(image_shape=(8, 8), column_types={"0": "real"}, max_epochs=1).fit(x)
+
+
+def test_an_image_pixel_that_kept_one_level_in_training_is_unlikely_elsewhere_not_impossible():
+    """Every pixel is a category of one alphabet (levels 0 to the brightest in training):
+    typed one by one as a table's columns, pixel 0 (always 0) would be fixed and pixel 1
+    (never above 2) would have no code for 5, so the new images below scored -inf."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 6, size=(120, 6))
+    x[:, 0] = 0
+    x[:, 1] = rng.integers(0, 3, size=120)
+    density = MADEDensity(image_shape=(2, 3), n_models=1, hidden_sizes=(8,), max_epochs=2,
+                          random_state=0).fit(x)  # fmt: skip
+    assert density.schema_.num_categories == (6,) * 6 and density.schema_.fixed == ()
+    new = np.array([[3, 0, 1, 1, 1, 1], [0, 5, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1]])
+    scores = density.score_samples(new)
+    assert np.isfinite(scores).all()
+    assert scores[2] > max(scores[0], scores[1])  # the levels training showed: likelier
+    assert np.isneginf(density.score_samples(np.array([[0, 0, 1, 1, 1, 6]])))[0]  # no level 6
+    samples = density.sample(50, random_state=0)
+    assert samples.shape == (50, 6) and set(np.unique(samples)) <= set(range(6))
 
 
 def test_progress_names_the_model_of_the_mixture_that_trains(capsys):

@@ -35,8 +35,8 @@ def check_pixels(values: np.ndarray) -> np.ndarray:
     pixels = values.astype(np.float64)
     if not np.all((pixels >= 0) & (pixels <= 255) & (pixels == np.rint(pixels))):
         raise ValueError(
-            "an image's complexity reads each value as an 8-bit pixel: integers 0-255 "
-            "(scale or round the data, or score by likelihood alone)"
+            "with image_shape each value is an 8-bit pixel: integers 0-255 (scale or round "
+            "the data, or leave image_shape out to model the columns as a table's)"
         )
     return pixels.astype(np.uint8)
 

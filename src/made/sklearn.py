@@ -42,8 +42,14 @@ except ImportError as exc:  # pragma: no cover - the message is the point
 
 from .complexity import check_pixels, png_bits
 from .config import TrainConfig
-from .data.columns import column_arrays, decode_columns, encode_columns, infer_column_schema
-from .data.rules import find_rules, keep_rules
+from .data.columns import (
+    column_arrays,
+    decode_columns,
+    encode_columns,
+    infer_column_schema,
+    pixel_schema,
+)
+from .data.rules import Rules, find_rules, keep_rules
 from .devices import resolve_device
 from .impute import gaps, impute
 from .model import MADE
@@ -91,7 +97,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             (rows x columns up to 100,000: on wine and breast cancer the mixture of 5 scores
             1.7 and 2.4 nats a row better on held-out rows than one), 16 under 200 rows (two
             rounds of 8 folds: 8 folds score 0.17 nats a row better than 5 on such tables,
-            the second round 0.05 more), else 1. The
+            the second round 0.05 more; 8 for images), else 1. The
             first model takes the columns in their order; each other one of a table's
             mixture draws its own random ordering (held out: as good or better on 16 real
             tables of 18, by 0.21 nats a row on average).
@@ -121,8 +127,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         contamination: the share of training rows ``predict`` calls outliers (``offset_`` is
             their outlier score's quantile), in (0, 0.5].
         image_shape: ``(height, width)`` when each row is an image of 8-bit pixels
-            (integers 0-255, or 0/1), row by row: what the ``"complexity"`` outlier score
-            compresses.
+            (integers 0-255, or 0/1), row by row: every pixel is then a category of one
+            alphabet, the levels from 0 to the brightest in the training images
+            (``made.data.columns.pixel_schema``: a pixel that kept one level in training
+            is unlikely elsewhere, not impossible), and it is what the ``"complexity"``
+            outlier score compresses. ``column_types`` does not apply.
         outlier_score: what ``decision_function`` and ``predict`` rank rows by (higher:
             more normal). ``"likelihood"``: the log-density, ``score_samples``.
             ``"complexity"``: the log-density plus the image's PNG size in nats (Serra et
@@ -198,7 +207,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         """Fit the density to the rows of ``X`` (``y`` is ignored)."""
         self._check_params()
         columns, names, dtypes = self._columns(X, reset=True)
-        schema = infer_column_schema(columns, names, dtypes, self.column_types)
+        if self.image_shape is not None:  # pixels of one alphabet (made.data.columns)
+            levels = int(check_pixels(self._pixels(columns)).max()) + 1
+            schema = pixel_schema(names, levels)
+        else:
+            schema = infer_column_schema(columns, names, dtypes, self.column_types)
         if schema.dropped:  # said, as the command line's column types say it
             warnings.warn(
                 f"{schema.left_out()}; "
@@ -206,7 +219,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 UserWarning, stacklevel=2,
             )  # fmt: skip
         x, _ = encode_columns(schema, columns)
-        self.schema_ = replace(schema, rules=find_rules(schema.num_categories, x))
+        # a table's rules (pairs never seen, columns that determine others); an image's
+        # pixels are not a table's columns, and 64 of them over a few hundred images would
+        # show dependencies that are chance
+        rules = find_rules(schema.num_categories, x) if self.image_shape is None else Rules()
+        self.schema_ = replace(schema, rules=rules)
         self.outlier_score_ = self._resolve_outlier_score()
         if self.image_shape is not None:  # checked before the training, not after
             pixels = self._pixels(columns)
@@ -261,7 +278,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             return int(self.n_models)
         if not _small(shape):
             return 1
-        return FEW_MODELS if shape[0] < FEW_ROWS else SMALL_MODELS
+        if shape[0] >= FEW_ROWS:
+            return SMALL_MODELS
+        # the second round was chosen on tables; images keep one (a pixel's 256 levels or
+        # fewer make each model slower than a table's, and the second round doubles it)
+        return FEW_MODELS if self.image_shape is None else MAX_FOLDS
 
     def _batch_size(self) -> int | None:
         """Rows per step; None: the recipe's."""
@@ -348,6 +369,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 raise ValueError(
                     f"image_shape must be (height, width), two positive ints; got {shape!r}"
                 )
+            if self.column_types:
+                raise ValueError("column_types does not apply to images: with image_shape "
+                                 "every pixel is a category of one alphabet")  # fmt: skip
         elif self.outlier_score == "complexity":
             raise ValueError("outlier_score='complexity' reads rows as images: give image_shape")
 

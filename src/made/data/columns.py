@@ -31,7 +31,13 @@ from .table import (
     padding,
 )
 
-__all__ = ["column_arrays", "decode_columns", "encode_columns", "infer_column_schema"]
+__all__ = [
+    "column_arrays",
+    "decode_columns",
+    "encode_columns",
+    "infer_column_schema",
+    "pixel_schema",
+]
 
 
 def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
@@ -152,6 +158,18 @@ def infer_column_schema(
             gaps = gaps_of(columns[j])
             raw[:, i] = date_days(columns[j], gaps) if col.date else _numbers(columns[j], gaps)
     return schema.with_statistics(raw, "the data")
+
+
+def pixel_schema(names: Sequence[str], levels: int) -> TableSchema:
+    """The columns of rows that are images (``MADEDensity(image_shape=...)``): every pixel a
+    category of one alphabet, the grey levels ``0 .. levels - 1`` (at least two). Typed one
+    by one as a table's columns are, a pixel that kept one level in training would be fixed
+    at it, and one that never reached the brightest level would have no code for it: a new
+    image with such a pixel would have probability zero, however like the training images
+    it is (scikit-learn's digits, each digit normal in turn: 7 to 10 normal test images of
+    about 54 scored impossible, AUROC 0.92 against 0.98 with one alphabet)."""
+    values = tuple(str(k) for k in range(max(int(levels), 2)))
+    return TableSchema(tuple(Column(name, "categorical", values) for name in names))
 
 
 def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Column | None:
