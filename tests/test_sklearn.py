@@ -371,6 +371,13 @@ def test_an_image_pixel_that_kept_one_level_in_training_is_unlikely_elsewhere_no
     assert np.isneginf(density.score_samples(np.array([[0, 0, 1, 1, 1, 6]])))[0]  # no level 6
     samples = density.sample(50, random_state=0)
     assert samples.shape == (50, 6) and set(np.unique(samples)) <= set(range(6))
+    # inpainting: the gaps filled with levels of the alphabet, given back in the fitted
+    # images' dtype (an array of objects before)
+    holes = new.astype(np.float64)
+    holes[0, 3:] = np.nan
+    filled = density.impute(holes, random_state=0)
+    assert filled.dtype == x.dtype
+    assert set(np.unique(filled)) <= set(range(6)) and np.array_equal(filled[:, :3], new[:, :3])
 
 
 def test_progress_names_the_model_of_the_mixture_that_trains(capsys):
