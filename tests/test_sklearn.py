@@ -354,30 +354,38 @@ def test_image_settings_are_checked_before_training():
 
 
 def test_an_image_pixel_that_kept_one_level_in_training_is_unlikely_elsewhere_not_impossible():
-    """Every pixel is a category of one alphabet (levels 0 to the brightest in training):
-    typed one by one as a table's columns, pixel 0 (always 0) would be fixed and pixel 1
-    (never above 2) would have no code for 5, so the new images below scored -inf."""
+    """Every pixel is on one scale (an integer grey level; 0/1 a binary category): typed one
+    by one as a table's columns, pixel 0 (always 0) would be fixed and pixel 1 (never above
+    2) would have no code for 5, so the new images below scored -inf."""
     rng = np.random.default_rng(0)
     x = rng.integers(0, 6, size=(120, 6))
     x[:, 0] = 0
     x[:, 1] = rng.integers(0, 3, size=120)
     density = MADEDensity(image_shape=(2, 3), n_models=1, hidden_sizes=(8,), max_epochs=2,
                           random_state=0).fit(x)  # fmt: skip
-    assert density.schema_.num_categories == (6,) * 6 and density.schema_.fixed == ()
-    new = np.array([[3, 0, 1, 1, 1, 1], [0, 5, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1]])
+    columns = density.schema_.columns
+    assert all(c.kind == "real" and c.integer and c.step == 1 for c in columns)
+    assert density.schema_.fixed == () and not density.schema_.rules
+    new = np.array([[3, 0, 1, 1, 1, 1], [0, 5, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1],
+                    [0, 0, 1, 1, 1, 9]])  # fmt: skip
     scores = density.score_samples(new)
     assert np.isfinite(scores).all()
     assert scores[2] > max(scores[0], scores[1])  # the levels training showed: likelier
-    assert np.isneginf(density.score_samples(np.array([[0, 0, 1, 1, 1, 6]])))[0]  # no level 6
     samples = density.sample(50, random_state=0)
-    assert samples.shape == (50, 6) and set(np.unique(samples)) <= set(range(6))
-    # inpainting: the gaps filled with levels of the alphabet, given back in the fitted
-    # images' dtype (an array of objects before)
-    holes = new.astype(np.float64)
+    assert samples.shape == (50, 6) and set(np.unique(samples)) <= set(range(256))
+    assert (samples[:, 0] == 0).all()  # within each pixel's range (and a table's margin)
+    # inpainting: the gaps filled with levels in range, given back in the fitted images'
+    # dtype (an array of objects before)
+    holes = new[:3].astype(np.float64)
     holes[0, 3:] = np.nan
     filled = density.impute(holes, random_state=0)
-    assert filled.dtype == x.dtype
-    assert set(np.unique(filled)) <= set(range(6)) and np.array_equal(filled[:, :3], new[:, :3])
+    assert filled.dtype == x.dtype and set(np.unique(filled)) <= set(range(256))
+    assert np.array_equal(filled[:, :3], new[:3, :3])
+    # 0/1 images: each pixel a binary category, never fixed
+    binary = MADEDensity(image_shape=(2, 3), n_models=1, hidden_sizes=(8,), max_epochs=2,
+                         random_state=0).fit((x > 2).astype(int))  # fmt: skip
+    assert binary.schema_.num_categories == (2,) * 6 and binary.schema_.fixed == ()
+    assert np.isfinite(binary.score_samples(np.ones((1, 6), dtype=int))).all()
 
 
 def test_progress_names_the_model_of_the_mixture_that_trains(capsys):

@@ -127,11 +127,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         contamination: the share of training rows ``predict`` calls outliers (``offset_`` is
             their outlier score's quantile), in (0, 0.5].
         image_shape: ``(height, width)`` when each row is an image of 8-bit pixels
-            (integers 0-255, or 0/1), row by row: every pixel is then a category of one
-            alphabet, the levels from 0 to the brightest in the training images
-            (``made.data.columns.pixel_schema``: a pixel that kept one level in training
-            is unlikely elsewhere, not impossible), and it is what the ``"complexity"``
-            outlier score compresses. ``column_types`` does not apply.
+            (integers 0-255, or 0/1), row by row: every pixel is then on one scale, an
+            integer grey level (a binary category for 0/1 images;
+            ``made.data.columns.pixel_schema``: a pixel that kept one level in training is
+            unlikely elsewhere, not impossible), and it is what the ``"complexity"`` outlier
+            score compresses. ``column_types`` does not apply.
         outlier_score: what ``decision_function`` and ``predict`` rank rows by (higher:
             more normal). ``"likelihood"``: the log-density, ``score_samples``.
             ``"complexity"``: the log-density plus the image's PNG size in nats (Serra et
@@ -207,9 +207,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         """Fit the density to the rows of ``X`` (``y`` is ignored)."""
         self._check_params()
         columns, names, dtypes = self._columns(X, reset=True)
-        if self.image_shape is not None:  # pixels of one alphabet (made.data.columns)
-            levels = int(check_pixels(self._pixels(columns)).max()) + 1
-            schema = pixel_schema(names, levels)
+        if self.image_shape is not None:  # pixels on one scale (made.data.columns)
+            pixels = check_pixels(self._pixels(columns))
+            schema = pixel_schema(pixels.reshape(len(pixels), -1), names)
         else:
             schema = infer_column_schema(columns, names, dtypes, self.column_types)
         if schema.dropped:  # said, as the command line's column types say it

@@ -160,16 +160,22 @@ def infer_column_schema(
     return schema.with_statistics(raw, "the data")
 
 
-def pixel_schema(names: Sequence[str], levels: int) -> TableSchema:
-    """The columns of rows that are images (``MADEDensity(image_shape=...)``): every pixel a
-    category of one alphabet, the grey levels ``0 .. levels - 1`` (at least two). Typed one
-    by one as a table's columns are, a pixel that kept one level in training would be fixed
-    at it, and one that never reached the brightest level would have no code for it: a new
-    image with such a pixel would have probability zero, however like the training images
-    it is (scikit-learn's digits, each digit normal in turn: 7 to 10 normal test images of
-    about 54 scored impossible, AUROC 0.92 against 0.98 with one alphabet)."""
-    values = tuple(str(k) for k in range(max(int(levels), 2)))
-    return TableSchema(tuple(Column(name, "categorical", values) for name in names))
+def pixel_schema(pixels: np.ndarray, names: Sequence[str]) -> TableSchema:
+    """The columns of rows that are images (``MADEDensity(image_shape=...)``), from the
+    training images' ``(N, pixels)`` 8-bit values: every pixel on one scale. Grey levels
+    (more than two) make each pixel an integer real column on a grid of 1, dequantised
+    within its step as a table's integer columns are, so neighbouring levels share
+    strength and no value has density zero; 0/1 images make each pixel a binary category.
+    Typed one by one as a table's columns are, a pixel that kept one level in training was
+    fixed at it and one that never reached a level had no code for it, so a new image with
+    such a pixel had probability zero (scikit-learn's digits, each digit normal in turn: 7
+    to 10 normal test images of about 54 scored impossible); and as categories of one
+    alphabet, 17 levels a pixel learnt from a hundred images rank worse (digits 1, 3, 8
+    and 9: AUROC 0.921 against 0.986 as integers)."""
+    if int(pixels.max(initial=0)) <= 1:
+        return TableSchema(tuple(Column(name, "categorical", ("0", "1")) for name in names))
+    schema = TableSchema(tuple(Column(name, "real", integer=True, step=1.0) for name in names))
+    return schema.with_statistics(pixels.astype(np.float64), "the images")
 
 
 def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Column | None:
