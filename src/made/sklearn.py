@@ -137,10 +137,10 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             ``"complexity"``: the log-density plus the image's PNG size in nats (Serra et
             al., 2020; ``made.complexity``): better where anomalies are simpler than the
             normal images (one-class Fashion-MNIST, AUROC 0.894 against 0.858), worse where
-            they are more complex or the images are small (digits, normal 0-4: 0.654 against
-            0.882; Fashion-MNIST normal, MNIST anomalies: 0.593 against 0.757). ``"auto"``:
-            likelihood, which has the higher mean AUROC over seven image tasks (0.892
-            against 0.821; ``benchmarks/image_outliers.py``).
+            they are more complex or the images are small (digits, normal 0-4: 0.805 against
+            0.928; Fashion-MNIST normal, MNIST anomalies: 0.593 against 0.757). ``"auto"``:
+            likelihood, which has the higher mean AUROC over seven image tasks (0.907
+            against 0.872; ``benchmarks/image_outliers.py``).
         column_types: ``{column name: "categorical" | "real"}`` overriding the inferred type
             (an array's columns are named "0", "1", ...).
         precision: the training steps' products (``TrainConfig.precision``).
