@@ -207,8 +207,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         """Fit the density to the rows of ``X`` (``y`` is ignored)."""
         self._check_params()
         columns, names, dtypes = self._columns(X, reset=True)
-        if self.image_shape is not None:  # pixels on one scale (made.data.columns)
-            pixels = check_pixels(self._pixels(columns))
+        if self.image_shape is not None:  # checked before the training, not after
+            pixels = check_pixels(self._pixels(columns))  # on one scale (made.data.columns)
             schema = pixel_schema(pixels.reshape(len(pixels), -1), names)
         else:
             schema = infer_column_schema(columns, names, dtypes, self.column_types)
@@ -225,10 +225,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         rules = find_rules(schema.num_categories, x) if self.image_shape is None else Rules()
         self.schema_ = replace(schema, rules=rules)
         self.outlier_score_ = self._resolve_outlier_score()
-        if self.image_shape is not None:  # checked before the training, not after
-            pixels = self._pixels(columns)
-            if self.outlier_score_ == "complexity":
-                self.binary_images_ = bool(np.all(check_pixels(pixels) <= 1))
+        if self.outlier_score_ == "complexity":  # images only (_check_params)
+            self.binary_images_ = bool(np.all(pixels <= 1))
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(2**31 - 1))
         order = rng.permutation(len(x))
@@ -280,8 +278,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             return 1
         if shape[0] >= FEW_ROWS:
             return SMALL_MODELS
-        # the second round was chosen on tables; images keep one (a pixel's 256 levels or
-        # fewer make each model slower than a table's, and the second round doubles it)
+        # the second round was chosen on tables; images keep one (digits: 32 s a fit of 8
+        # models of 64 pixels, which a second round would double)
         return FEW_MODELS if self.image_shape is None else MAX_FOLDS
 
     def _batch_size(self) -> int | None:
