@@ -109,6 +109,13 @@ EXPERIMENTS = {
         ensembles=(1,),
         targets={1: 88.0},
     ),
+    "wide-connectivity": Experiment(
+        "wide, trained connectivity-agnostically over 32 masks in the natural pixel order: "
+        "does the mixture gain where 500 units no longer bound one mask?",
+        model={**_NET, "hidden_sizes": [4000], "num_masks": 32, "ordering": "natural"},
+        train={**_SINGLE, "epochs": 60, "patience": 8, "eval_ensemble": 8},
+        ensembles=(1, 8, 32),
+    ),
     "agnostic": Experiment(
         "order- and connectivity-agnostic training of the same network over 128 masks "
         "(a new mask every step); test ensembles of 1, 8, 32 and 128 masks",
