@@ -130,6 +130,19 @@ EXPERIMENTS = {
         train={**_ADAM, **_MIXTURE, "weight_decay": 1e-4},
         ensembles=(1, 8, 32),
     ),
+    "connectivity-mixture": Experiment(
+        "connectivity, each step training the mixture of 8 of the 32 masks by its own NLL "
+        "(mixture_masks=8): the masks specialise as a mixture's components do",
+        model={**_NET, "num_masks": 32, "ordering": "natural"},
+        train={**_ADAM, **_MIXTURE, "weight_decay": 1e-4, "mixture_masks": 8},
+        ensembles=(1, 8, 32),
+    ),
+    "connectivity-mixture16": Experiment(
+        "connectivity-mixture with 16 of the 32 masks in each step's mixture",
+        model={**_NET, "num_masks": 32, "ordering": "natural"},
+        train={**_ADAM, **_MIXTURE, "weight_decay": 1e-4, "mixture_masks": 16},
+        ensembles=(1, 8, 32),
+    ),
     "connectivity-softplus": Experiment(
         "connectivity with softplus hidden units: does the mixture gain over single-softplus?",
         model={**_NET, "num_masks": 32, "ordering": "natural", "activation": "softplus"},

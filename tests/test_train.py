@@ -410,3 +410,52 @@ def test_a_run_with_noise_resumes_exactly(tmp_path):
     assert part.resumed_from == 3
     assert [h["train_loss"] for h in part.history] == [h["train_loss"] for h in full.history]
     assert torch.equal(_flat(resumed), _flat(whole))
+
+
+def test_the_mixture_objective_is_the_mixture_s_nll_exactly():
+    # TrainConfig.mixture_masks: a step minimises -log mean_k p_k(x) over the masks drawn,
+    # the measure MADE.log_prob(ensemble=K) scores the mixture of masks 0..K-1 by
+    from made.train import _Objective
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 2, (40, 9), generator=g).float()
+    model = MADE(9, [32], num_masks=4, seed=2)
+    objective = _Objective(model, False)
+    mixture = objective(x, None, [0, 1, 2])
+    assert mixture.item() == pytest.approx(-model.log_prob(x, ensemble=3).sum().item(), rel=1e-6)
+    assert model.mask_index == 0  # scoring the members leaves the current mask as it was
+    alone = objective(x, None)
+    assert alone.item() == pytest.approx(-model.log_prob(x).sum().item(), rel=1e-6)
+    assert abs(mixture.item() - alone.item()) > 0.1  # the mixture's, not the first mask's
+
+
+def test_mixture_training_trains_every_mask_and_resumes_exactly(tmp_path):
+    g = torch.Generator().manual_seed(4)
+    rows = torch.randint(0, 2, (240, 8), generator=g).float()
+    rows[:, 1] = rows[:, 0]  # something to learn
+    cfg = TrainConfig(
+        epochs=4, batch_size=32, lr=3e-2, seed=5, mixture_masks=2, precision="float32"
+    )
+    whole, full, resumed, part = whole_and_resumed(
+        lambda: MADE(8, [24], num_masks=3, seed=3), rows[:200], rows[200:], cfg, tmp_path
+    )
+    assert part.resumed_from == 3
+    assert [h["train_loss"] for h in part.history] == [h["train_loss"] for h in full.history]
+    assert torch.equal(_flat(resumed), _flat(whole))
+    untrained = MADE(8, [24], num_masks=3, seed=3)
+    for k in range(3):  # every mask was drawn into some step's mixture and learnt
+        before = -untrained.log_prob(rows[:200], mask=k).mean().item()
+        after = -whole.log_prob(rows[:200], mask=k).mean().item()
+        assert after < before - 0.2
+
+
+def test_mixture_masks_beyond_the_model_s_masks_are_refused():
+    from made.errors import SettingError
+
+    model = MADE(6, [16], num_masks=2, seed=0)
+    rows = torch.randint(0, 2, (40, 6)).float()
+    with pytest.raises(SettingError, match="mixture_masks=3 mixes that many of the model's masks"):
+        fit(model, rows, rows, TrainConfig(epochs=1, mixture_masks=3))
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="mixture_masks"):
+            TrainConfig(mixture_masks=bad)

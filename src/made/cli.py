@@ -90,6 +90,7 @@ OPTIONS = {
     "lr": "lr", "output_lr_scale": "output_lr_scale", "average_weights": "average_weights",
     "optimizer": "optimizer", "weight_decay": "weight_decay", "grad_clip": "grad_clip",
     "schedule": "schedule", "patience": "patience", "mask_every": "mask_every",
+    "mixture_masks": "mixture_masks",
     "time_limit": "time_limit", "precision": "precision", "noise": "noise",
     "calibrate": "calibrate",
 }  # fmt: skip
@@ -986,6 +987,13 @@ def _add_train(sub: Any) -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         help="use the next mask every this many steps (default: 1)",
+    )
+    add(
+        "--mixture-masks",
+        type=_positive_int,
+        default=None,
+        help="train the mixture of this many of the masks a step, by its own NLL, so the "
+        "masks specialise as a mixture's components do (default: 1, each mask alone)",
     )
     _switch(
         p,

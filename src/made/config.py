@@ -344,6 +344,14 @@ class TrainConfig:
     the rate after ``plateau_patience`` epochs without a better validation NLL).
     ``patience``: stop after this many epochs without a better validation NLL (None: never).
     ``mask_every``: with a multi-mask model, move to the next mask every this many steps.
+    ``mixture_masks``: with a multi-mask model, the masks each step trains together: 1 (the
+    paper's connectivity-agnostic training) minimises the current mask's NLL alone; K > 1
+    draws K of the model's masks a step and minimises their mixture's, ``-log mean_k
+    p_k(x)``, the measure the mixture is scored by. Each mask's gradient is then weighted by
+    how well it explains the row, as a mixture's components are, so the masks specialise
+    rather than each being trained to stand alone. K forward passes a step. On binarized
+    MNIST (one layer of 500, 32 masks, K = 8) the mixture of 32 scores 90.63 nats, against
+    91.31 trained mask by mask and 90.72 for one mask trained alone (``benchmarks/README.md``).
     ``eval_ensemble``: masks averaged (as a mixture) when measuring validation NLL.
     ``log_every``: write a step line to ``metrics.jsonl`` every this many steps.
     ``output_lr_scale``: the output layer (and direct connections) learn at this multiple of
@@ -385,6 +393,7 @@ class TrainConfig:
     plateau_patience: int = 2
     patience: int | None = None
     mask_every: int = 1
+    mixture_masks: int = 1
     eval_ensemble: int = 1
     eval_batch_size: int = 1024
     log_every: int = 50
@@ -397,8 +406,8 @@ class TrainConfig:
     calibrate: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "mask_every", "eval_ensemble", "eval_batch_size",
-                     "log_every", "plateau_patience"):  # fmt: skip
+        for name in ("epochs", "batch_size", "mask_every", "mixture_masks", "eval_ensemble",
+                     "eval_batch_size", "log_every", "plateau_patience"):  # fmt: skip
             check_count(name, getattr(self, name))
         if self.patience is not None:
             check_count("patience", self.patience)

@@ -46,7 +46,7 @@ from .rundir import (
 from .selection import Trial, successive_halving
 from .settings import DATA_FIXED, MODEL_SETTINGS, TRAIN_SETTINGS, Resolved, resolve
 from .settings import resume as resume_changes
-from .train import FitResult, NonFiniteLossError, check_noise, fit
+from .train import FitResult, NonFiniteLossError, check_mixture_masks, check_noise, fit
 from .version import __version__
 
 __all__ = [
@@ -378,6 +378,7 @@ def _prepared(
         settings = choose_settings(settings, data, splits, contexts, device, on_trial)
     model_cfg = model_config(data, settings)
     check_noise(model_cfg, settings.train)  # before the run directory is written
+    check_mixture_masks(model_cfg, settings.train)
     if on_settings is not None:
         on_settings(settings)
     model = MADE.from_config(model_cfg).to(device)

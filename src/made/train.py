@@ -51,6 +51,7 @@ __all__ = [
 _BATCH_STREAM = 0xBA7C
 _DROPOUT_STREAM = 0xD709
 _NOISE_STREAM = 0x9015
+_MIXTURE_STREAM = 0x3A5C
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -89,14 +90,23 @@ class FitResult:
 
 class _Objective(nn.Module):
     """The summed NLL of a batch as a module's forward, so DistributedDataParallel (which
-    hooks ``forward``) can synchronise gradients; computed by the fast path ``fast``."""
+    hooks ``forward``) can synchronise gradients; computed by the fast path ``fast``. With
+    ``masks``, the NLL of the mixture of those masks (``TrainConfig.mixture_masks``),
+    ``-log mean_k p_k(x)`` a row, as ``MADE.log_prob(ensemble=...)`` scores a mixture."""
 
     def __init__(self, model: MADE, fast: Fast) -> None:
         super().__init__()
         self.model, self.fast = model, fast
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
-        return self.model.nll_sum(x, context, fast=self.fast)
+    def forward(
+        self, x: torch.Tensor, context: torch.Tensor | None, masks: list[int] | None = None
+    ) -> torch.Tensor:
+        if not masks:
+            return self.model.nll_sum(x, context, fast=self.fast)
+        members = [self.model.log_prob(x, context, validate=False, mask=k, fast=self.fast)
+                   for k in masks]  # fmt: skip
+        log_p = torch.logsumexp(torch.stack(members), dim=0) - math.log(len(masks))
+        return -log_p.sum()
 
 
 def _world() -> tuple[int, int]:
@@ -332,6 +342,9 @@ def fit(
     check_noise(model.config, config)
     if config.noise > 0:  # seeded on the CPU, saved to resume
         loop.noise = make_generator(config.seed, _NOISE_STREAM)
+    check_mixture_masks(model.config, config)
+    if config.mixture_masks > 1:  # seeded on the CPU, saved to resume
+        loop.mixture = make_generator(config.seed, _MIXTURE_STREAM)
     loop.best_state = copy.deepcopy(model.state_dict())
     if resume:
         _restore(loop, model, run_dir, train.device, write)
@@ -490,6 +503,7 @@ class _Loop:
     average: list[torch.Tensor] | None = None  # the weights' moving average, if kept
     dropout: torch.Generator | None = None  # draws the dropped units, if any
     noise: torch.Generator | None = None  # draws the noise on real dimensions, if any
+    mixture: torch.Generator | None = None  # draws each step's masks (mixture_masks > 1)
     writer: _Writer = field(default_factory=_Writer)  # writes the run directory's files
 
 
@@ -508,6 +522,15 @@ def check_noise(model_config: MADEConfig, config: TrainConfig) -> None:
     if config.noise > 0 and not model_config.real_dims:
         raise SettingError("noise", config.noise, "perturbs real-valued dimensions, and this "
                            "model has none (its dimensions are binary or categorical)")  # fmt: skip
+
+
+def check_mixture_masks(model_config: MADEConfig, config: TrainConfig) -> None:
+    """Refuse ``mixture_masks`` above the model's number of masks (``SettingError``: the
+    command line names the flag)."""
+    if config.mixture_masks > model_config.num_masks:
+        raise SettingError("mixture_masks", config.mixture_masks,
+                           f"mixes that many of the model's masks, and it has "
+                           f"{model_config.num_masks} (see {{flag:num_masks}})")  # fmt: skip
 
 
 def _jitter(
@@ -541,7 +564,11 @@ def _train_epoch(
         rows = train[shard]
         if loop.noise is not None:
             rows = _jitter(rows, real, config.noise, loop.noise, index.numel(), rank, world)
-        nll_sum = objective(rows, ctx)
+        if loop.mixture is None:
+            nll_sum = objective(rows, ctx)
+        else:  # every rank draws the same masks: one generator, one state
+            drawn = torch.randperm(model.num_masks, generator=loop.mixture)
+            nll_sum = objective(rows, ctx, drawn[: config.mixture_masks].tolist())
         # DDP averages gradients over ranks, so scale by world / global batch size: the
         # result is exactly the gradient of the global batch's mean NLL.
         loss = nll_sum * (world / index.numel())
@@ -562,7 +589,7 @@ def _train_epoch(
         loop.step += 1
         if loop.average is not None:
             _update_average(loop.average, model, loop.step)
-        if model.num_masks > 1 and loop.step % config.mask_every == 0:
+        if model.num_masks > 1 and loop.mixture is None and loop.step % config.mask_every == 0:
             model.next_mask()
         total += batch_nll * index.numel()
         info = {"step": loop.step, "epoch": epoch, "loss": batch_nll, "examples": index.numel()}
@@ -596,6 +623,7 @@ def _save(
             "average": loop.average,
             "dropout": loop.dropout.get_state() if loop.dropout is not None else None,
             "noise": loop.noise.get_state() if loop.noise is not None else None,
+            "mixture": loop.mixture.get_state() if loop.mixture is not None else None,
         },
     )  # fmt: skip
     files = [(run_dir / "checkpoint.pt", checkpoint_bytes(state))]
@@ -667,6 +695,10 @@ def _restore_state(
         if state.get("noise") is None:
             raise ValueError("it holds no state of the noise generator")
         loop.noise.set_state(state["noise"])
+    if loop.mixture is not None:
+        if state.get("mixture") is None:
+            raise ValueError("it holds no state of the mixture's mask generator")
+        loop.mixture.set_state(state["mixture"])
 
 
 def _architecture(model: MADE) -> dict[str, Any]:
