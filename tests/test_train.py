@@ -415,18 +415,23 @@ def test_a_run_with_noise_resumes_exactly(tmp_path):
 def test_the_mixture_objective_is_the_mixture_s_nll_exactly():
     # TrainConfig.mixture_masks: a step minimises -log mean_k p_k(x) over the masks drawn,
     # the measure MADE.log_prob(ensemble=K) scores the mixture of masks 0..K-1 by
-    from made.train import _Objective
+    from made.train import _Objective, training_path
 
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 2, (40, 9), generator=g).float()
     model = MADE(9, [32], num_masks=4, seed=2)
-    objective = _Objective(model, False)
-    mixture = objective(x, None, [0, 1, 2])
-    assert mixture.item() == pytest.approx(-model.log_prob(x, ensemble=3).sum().item(), rel=1e-6)
-    assert model.mask_index == 0  # scoring the members leaves the current mask as it was
-    alone = objective(x, None)
-    assert alone.item() == pytest.approx(-model.log_prob(x).sum().item(), rel=1e-6)
-    assert abs(mixture.item() - alone.item()) > 0.1  # the mixture's, not the first mask's
+    for fast in (False, training_path(model, "float32", 40)):  # the reference and fast paths
+        objective = _Objective(model, fast)
+        mixture = objective(x, None, [0, 1, 2])
+        expected = -model.log_prob(x, ensemble=3).sum().item()
+        assert mixture.item() == pytest.approx(expected, rel=1e-6)
+        members = [model.log_prob(x, mask=k) for k in (3, 1)]  # any masks, in any order
+        expected = -(torch.logsumexp(torch.stack(members), 0) - math.log(2)).sum().item()
+        assert objective(x, None, [3, 1]).item() == pytest.approx(expected, rel=1e-6)
+        assert model.mask_index == 0  # scoring the members leaves the current mask as it was
+        alone = objective(x, None)
+        assert alone.item() == pytest.approx(-model.log_prob(x).sum().item(), rel=1e-6)
+        assert abs(mixture.item() - alone.item()) > 0.1  # the mixture's, not the first mask's
 
 
 def test_mixture_training_trains_every_mask_and_resumes_exactly(tmp_path):
