@@ -257,13 +257,15 @@ def plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
+    colours = plt.get_cmap("tab20").colors  # a colour each: the default cycle repeats after 10
     lows = []
-    for name, entry in results.items():
+    for i, (name, entry) in enumerate(results.items()):
         minutes = [t / 60 for t in itertools.accumulate(c[1] for c in entry["curve"])]
         valid = [c[3] for c in entry["curve"]]
         ens = entry["train"].get("eval_ensemble", 1)
-        line = ax.plot(minutes, valid, label=f"{name}: validation ({ens} mask(s))")[0]
+        line = ax.plot(minutes, valid, label=f"{name}: validation ({ens} mask(s))",
+                       color=colours[(2 * i) % 20 + (2 * i) // 20 % 2])[0]  # fmt: skip
         for k, score in entry["test"].items():
             ax.plot([minutes[-1]], [score["test_nll"]], marker="*", ms=10, ls="none",
                     color=line.get_color())  # fmt: skip
