@@ -205,7 +205,7 @@ CLI_CASES = [
      ["train", "--data", "{d}/good.npy", "--masks", "2", "--mixture-masks", "3"],
      "--mixture-masks 3 mixes that many of the model's masks, and it has 2 (see --masks)"),
     ("a mixture of no masks", ["train", "--mixture-masks", "0"],
-     "argument --mixture-masks: expected"),
+     "argument --mixture-masks: expected a positive int"),
     ("more categories declared than 16 bits hold", ["train", "--categories", "100000"],
      "argument --categories: category counts must be between 2 and 65,536"),
     ("a hidden layer of a million units", ["train", "--hidden", "1000000"],
