@@ -343,15 +343,32 @@ class MADE(nn.Module):
             return self.layout.log_prob_per_dim(self._out(h_in, context, k, fast), x).sum(dim=1)
         if mask is not None:
             raise ValueError("give ensemble or mask, not both")
+        return self._mixture(h_in, x, context, range(check_ensemble(ensemble, self.num_masks)),
+                             fast)  # fmt: skip
+
+    def _mixture(
+        self, h_in: torch.Tensor, x: torch.Tensor, context: Any, masks: Sequence[int], fast: Any
+    ) -> torch.Tensor:
+        """Each row's log of the mean probability under ``masks`` (encoded inputs ``h_in``)."""
         members = [self.layout.log_prob_per_dim(self._out(h_in, context, k, fast), x).sum(dim=1)
-                   for k in range(check_ensemble(ensemble, self.num_masks))]  # fmt: skip
-        return torch.logsumexp(torch.stack(members), dim=0) - math.log(ensemble)
+                   for k in masks]  # fmt: skip
+        return torch.logsumexp(torch.stack(members), dim=0) - math.log(len(members))
 
     def nll_sum(self, x: torch.Tensor, context: Any = None, *, fast: Any = False) -> torch.Tensor:
         """``-log_prob(x, context, validate=False, fast=fast).sum()``, as training minimises
         it: for a binary model, one fused pass with no per-dimension intermediate."""
         x = x.reshape(x.shape[0], self.num_dims)
         return self.layout.nll_sum(self._out(self.encode(x), context, None, fast), x)
+
+    def mixture_nll_sum(
+        self, x: torch.Tensor, masks: Sequence[int], context: Any = None, *, fast: Any = False
+    ) -> torch.Tensor:
+        """The summed NLL of the mixture of ``masks`` (any of the model's, in any order), as
+        ``log_prob(ensemble=K)`` scores the mixture of masks ``0..K-1``; what training
+        minimises with ``TrainConfig.mixture_masks``. Unchecked inputs, as ``nll_sum``."""
+        x = x.reshape(x.shape[0], self.num_dims)
+        masks = [self._check_mask_index(k) for k in masks]
+        return -self._mixture(self.encode(x), x, context, masks, fast).sum()
 
     def conditional_log_probs(
         self, x: torch.Tensor, context: torch.Tensor | None = None, *, fast: bool | Fast = False

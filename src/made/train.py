@@ -103,10 +103,7 @@ class _Objective(nn.Module):
     ) -> torch.Tensor:
         if not masks:
             return self.model.nll_sum(x, context, fast=self.fast)
-        members = [self.model.log_prob(x, context, validate=False, mask=k, fast=self.fast)
-                   for k in masks]  # fmt: skip
-        log_p = torch.logsumexp(torch.stack(members), dim=0) - math.log(len(masks))
-        return -log_p.sum()
+        return self.model.mixture_nll_sum(x, masks, context, fast=self.fast)
 
 
 def _world() -> tuple[int, int]:
