@@ -346,7 +346,7 @@ def test_image_settings_are_checked_before_training():
     ):
         with pytest.raises(ValueError, match=message):
             MADEDensity(max_epochs=1, **kwargs).fit(x)
-    for score in ("complexity", "likelihood"):  # either way the pixels are categories
+    for score in ("complexity", "likelihood"):  # either way each pixel is an 8-bit level
         with pytest.raises(ValueError, match="integers 0-255"):
             MADEDensity(image_shape=(8, 8), outlier_score=score, max_epochs=1).fit(x * 0.5)
     with pytest.raises(ValueError, match="column_types does not apply to images"):

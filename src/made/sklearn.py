@@ -369,7 +369,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 )
             if self.column_types:
                 raise ValueError("column_types does not apply to images: with image_shape "
-                                 "every pixel is a category of one alphabet")  # fmt: skip
+                                 "every pixel is on one scale, an 8-bit level")  # fmt: skip
         elif self.outlier_score == "complexity":
             raise ValueError("outlier_score='complexity' reads rows as images: give image_shape")
 
@@ -525,8 +525,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         holes = gaps(self.schema_, x)
         for j, at in enumerate(self.schema_.positions):
             keep = ~holes[:, j]
-            numbers_ = decoded[j].dtype.kind == "f" and out[at].dtype.kind == "f"
-            values = decoded[j].astype(np.float64 if numbers_ else object)  # numbers stay so
+            numeric = decoded[j].dtype.kind == "f" and out[at].dtype.kind == "f"
+            values = decoded[j].astype(np.float64 if numeric else object)  # numbers stay so
             values[keep] = out[at][keep]
             out[at] = values
         return self._as_given(out, every=True)
