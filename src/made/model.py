@@ -26,7 +26,7 @@ from .sampling import marginal
 from .sampling import sample as draw_samples
 from .validation import check_context, check_ensemble, check_mask, check_x
 
-__all__ = ["MADE", "LOG_SCALE_MIN", "real_log_density", "real_params"]
+__all__ = ["MADE", "LOG_SCALE_MIN", "mixture_log_prob", "real_log_density", "real_params"]
 
 
 class MADE(nn.Module):
@@ -337,38 +337,20 @@ class MADE(nn.Module):
             x, context = self.validate(x, context, ensemble)
         else:
             x = x.reshape(x.shape[0], self.num_dims)
-        h_in = self.encode(x)
         if ensemble is None:
             k = None if mask is None else self._check_mask_index(mask)
-            return self.layout.log_prob_per_dim(self._out(h_in, context, k, fast), x).sum(dim=1)
+            return self.layout.log_prob_per_dim(self._out(self.encode(x), context, k, fast),
+                                                x).sum(dim=1)  # fmt: skip
         if mask is not None:
             raise ValueError("give ensemble or mask, not both")
-        return self._mixture(h_in, x, context, range(check_ensemble(ensemble, self.num_masks)),
-                             fast)  # fmt: skip
-
-    def _mixture(
-        self, h_in: torch.Tensor, x: torch.Tensor, context: Any, masks: Sequence[int], fast: Any
-    ) -> torch.Tensor:
-        """Each row's log of the mean probability under ``masks`` (encoded inputs ``h_in``)."""
-        members = [self.layout.log_prob_per_dim(self._out(h_in, context, k, fast), x).sum(dim=1)
-                   for k in masks]  # fmt: skip
-        return torch.logsumexp(torch.stack(members), dim=0) - math.log(len(members))
+        masks = range(check_ensemble(ensemble, self.num_masks))
+        return mixture_log_prob(self, x, masks, context, fast=fast)
 
     def nll_sum(self, x: torch.Tensor, context: Any = None, *, fast: Any = False) -> torch.Tensor:
         """``-log_prob(x, context, validate=False, fast=fast).sum()``, as training minimises
         it: for a binary model, one fused pass with no per-dimension intermediate."""
         x = x.reshape(x.shape[0], self.num_dims)
         return self.layout.nll_sum(self._out(self.encode(x), context, None, fast), x)
-
-    def mixture_nll_sum(
-        self, x: torch.Tensor, masks: Sequence[int], context: Any = None, *, fast: Any = False
-    ) -> torch.Tensor:
-        """The summed NLL of the mixture of ``masks`` (any of the model's, in any order), as
-        ``log_prob(ensemble=K)`` scores the mixture of masks ``0..K-1``; what training
-        minimises with ``TrainConfig.mixture_masks``. Unchecked inputs, as ``nll_sum``."""
-        x = x.reshape(x.shape[0], self.num_dims)
-        masks = [self._check_mask_index(k) for k in masks]
-        return -self._mixture(self.encode(x), x, context, masks, fast).sum()
 
     def conditional_log_probs(
         self, x: torch.Tensor, context: torch.Tensor | None = None, *, fast: bool | Fast = False
@@ -446,6 +428,17 @@ class MADE(nn.Module):
         return (f"input_shape={self.input_shape}, categories={k}, "
                 f"num_masks={c.num_masks}, order_agnostic={c.order_agnostic}, "
                 f"context_size={c.context_size}")  # fmt: skip
+
+
+def mixture_log_prob(
+    model: MADE, x: torch.Tensor, masks: Sequence[int], context: Any = None, *, fast: Any = False
+) -> torch.Tensor:
+    """Each row's log of the mean *probability* under ``masks`` (any of ``model``'s, in any
+    order): ``logsumexp_k log p_k(x) - log K``. ``MADE.log_prob(ensemble=K)`` scores the
+    mixture of masks ``0..K-1`` by it, and training with ``TrainConfig.mixture_masks``
+    minimises its negative sum. Inputs unchecked, as ``MADE.nll_sum`` takes them."""
+    members = [model.log_prob(x, context, validate=False, mask=k, fast=fast) for k in masks]
+    return torch.logsumexp(torch.stack(members), dim=0) - math.log(len(members))
 
 
 def _renamed(renamed: dict[str, Any], is_observed: Any) -> Any:

@@ -36,7 +36,7 @@ from .evaluate import evaluate_nll
 from .fastpath import Fast
 from .fileio import atomic_write_bytes
 from .masks import derive_seed, make_generator
-from .model import MADE
+from .model import MADE, mixture_log_prob
 
 __all__ = [
     "FitResult",
@@ -103,7 +103,7 @@ class _Objective(nn.Module):
     ) -> torch.Tensor:
         if not masks:
             return self.model.nll_sum(x, context, fast=self.fast)
-        return self.model.mixture_nll_sum(x, masks, context, fast=self.fast)
+        return -mixture_log_prob(self.model, x, masks, context, fast=self.fast).sum()
 
 
 def _world() -> tuple[int, int]:
