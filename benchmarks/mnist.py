@@ -149,6 +149,12 @@ EXPERIMENTS = {
         train={**_SINGLE, "patience": 12},
         ensembles=(1,),
     ),
+    "connectivity-mixture-reversed": Experiment(
+        "connectivity-mixture in the reversed pixel order: its margin over single-reversed",
+        model={**_NET, "num_masks": 32, "ordering": "reversed"},
+        train={**_ADAM, **_MIXTURE, "weight_decay": 1e-4, "mixture_masks": 8},
+        ensembles=(1, 8, 32),
+    ),
     "single-dropout": Experiment(
         "single with dropout 0.2 on the hidden units: the one-mask reference for "
         "connectivity-mixture-dropout",
