@@ -40,7 +40,6 @@ from .config import (
 )
 from .data import NAMED_SETS, Dataset, load_data
 from .data.load import SPLITS, UNSEEN, table_cells
-from .data.rules import MAX_ROUNDS
 from .devices import resolve_device
 from .errors import MadeError, brief, render
 from .evaluate import evaluate_nll
@@ -673,15 +672,14 @@ def cmd_impute(args: argparse.Namespace) -> int:
     x = data.original["all"]
     holes = gaps(schema, x)
     g = torch.Generator().manual_seed(_seed_of(args))
-    filled, left = impute(model, schema, x, g, ensemble=_ensemble(args, model))
+    filled = impute(model, schema, x, g, ensemble=_ensemble(args, model))
     decoded = schema.decode(filled, samples=True)
     names, rows = table_cells(_data_config(args))  # the source's cells, every column
-    for i, j in zip(*np.nonzero(holes & ~gaps(schema, filled)), strict=True):  # filled gaps
+    for i, j in zip(*np.nonzero(holes), strict=True):  # the gaps, each filled
         rows[i][schema.positions[j]] = decoded[i][j]
     write_csv(out, names, len(rows), lambda a, b: rows[a:b], 10_000)
-    print(f"filled {int(holes.sum()) - left:,} missing values in {int(holes.any(1).sum()):,} "
-          f"rows of {data.name} into {out}"
-          + (f" ({left} left: drawn missing {MAX_ROUNDS} times)" if left else ""))  # fmt: skip
+    print(f"filled {int(holes.sum()):,} missing values in {int(holes.any(1).sum()):,} "
+          f"rows of {data.name} into {out}")  # fmt: skip
     return 0
 
 

@@ -4,10 +4,13 @@ that keep the data's rules.
 A table's row with gaps is encoded with NaN in its real columns' gaps and the missing
 category in its categorical columns' (``made.data.table``). ``impute`` draws the gaps from
 the model with the row's other cells held fixed (``MADE.sample(observed=...,
-is_observed=...)``), drawing again the rows whose gap came out missing, so each gap is filled
-with a value. That is the exact conditional of an order-agnostic model (the observed cells are
-put first in its ordering); a model with one ordering draws each gap given the cells before it
-in its ordering, the observed ones fixed (exact when those come first).
+is_observed=...)``), each from its conditional given that its value is there
+(``present=``): the gap outcome is left out of the draw, not drawn and rejected, so a value
+the data almost never holds (a measurement taken only in some years) is filled like any
+other. That is the exact conditional of an order-agnostic model (the observed cells are put
+first in its ordering); a model with one ordering draws each gap given the cells before it
+in its ordering, the observed ones fixed and the gaps before it filled (exact when the
+observed cells come first).
 
 Filled rows keep the data's rules (``made.data.rules``) as samples do: a gap that a
 dependency determines from a cell present takes that value first (a maker left blank beside
@@ -48,13 +51,12 @@ def impute(
     generator: torch.Generator,
     *,
     ensemble: int | None = None,
-) -> tuple[np.ndarray, int]:
+) -> np.ndarray:
     """Encoded rows ``x`` with every gap filled from the model (see the module's
-    docstring), and how many gaps are left (those whose draws came out missing
-    ``MAX_ROUNDS`` times in a row). Rows without gaps are returned as they are. A gap may be
-    in a column that had none in training (NaN there): it is drawn from the model alike. A
-    row filled so that it breaks one of the table's rules is drawn again (up to the last
-    round), unless its own cells already break one."""
+    docstring). Rows without gaps are returned as they are. A gap may be in a column that
+    had none in training (NaN there): it is drawn from the model alike. A row filled so that
+    it breaks one of the table's rules is drawn again (up to ``MAX_ROUNDS`` times; the last
+    draw is kept), unless its own cells already break one."""
     x = np.array(x, dtype=np.float64)
     holes = gaps(schema, x)
     _fill_determined(schema, x, holes)
@@ -75,16 +77,16 @@ def impute(
         with warnings.catch_warnings():  # a single ordering: its conditionals, as documented
             warnings.simplefilter("ignore")
             drawn = model.sample(len(rows), generator=generator, ensemble=ensemble,
-                                 observed=observed, is_observed=known,
-                                 bounds=bounds)  # fmt: skip
+                                 observed=observed, is_observed=known, bounds=bounds,
+                                 present=~known)  # fmt: skip
         drawn = drawn.double().cpu().numpy().reshape(len(rows), -1)
         filled = np.where(holes[rows], drawn, x[rows])
-        done = ~(gaps(schema, drawn) & holes[rows]).any(axis=1)  # every gap got a value
-        if round_ < MAX_ROUNDS - 1:  # and the rules kept (the last round keeps any value)
-            done &= broken[rows] | ~schema.rules.violations(filled)
+        done = np.ones(len(rows), dtype=bool)
+        if round_ < MAX_ROUNDS - 1:  # the rules kept (the last round keeps any value)
+            done = broken[rows] | ~schema.rules.violations(filled)
         x[rows[done]] = filled[done]
         rows = rows[~done]
-    return x, int(holes[rows].sum())
+    return x
 
 
 def _fill_determined(schema: TableSchema, x: np.ndarray, holes: np.ndarray) -> None:

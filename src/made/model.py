@@ -402,6 +402,7 @@ class MADE(nn.Module):
         observed: torch.Tensor | None = None,
         is_observed: torch.Tensor | None = None,
         bounds: tuple[torch.Tensor, torch.Tensor] | None = None,
+        present: torch.Tensor | None = None,
         **renamed: Any,
     ) -> torch.Tensor:
         """Draw ``n`` exact samples: ``(n, *input_shape)``, a LongTensor of categories, or
@@ -415,12 +416,16 @@ class MADE(nn.Module):
         (inpainting): exact for an order-agnostic model, or when they form a prefix of a
         single ordering (otherwise a warning says so); see docs/sampling.md. ``bounds``
         ``(low, high)`` (a value per dimension each) keep real draws in range before later
-        dimensions read them (docs/sampling.md).
+        dimensions read them (docs/sampling.md). ``present`` (boolean, shaped as
+        ``is_observed``): cells drawn as values, never as gaps, each from its conditional given
+        that its value is there: a dimension in ``missing`` from its density, a categorical
+        one from all its categories but the last (where a table keeps its gaps). Imputation
+        (``made.impute``) fills a table's gaps so.
         """
         is_observed = _renamed(renamed, is_observed)
         return draw_samples(self, n, context, generator, method=method, ensemble=ensemble,
                             observed=observed, is_observed=is_observed,
-                            bounds=bounds)  # fmt: skip
+                            bounds=bounds, present=present)  # fmt: skip
 
     def extra_repr(self) -> str:
         c, k = self.config, self.config.num_categories

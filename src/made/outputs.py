@@ -357,10 +357,18 @@ class Layout(nn.Module):
         return torch.cat([disc, real], dim=1)[:, self.dim_restore]
 
     def draw(
-        self, dim: int, params: torch.Tensor, u: torch.Tensor, threshold: torch.Tensor
+        self,
+        dim: int,
+        params: torch.Tensor,
+        u: torch.Tensor,
+        threshold: torch.Tensor,
+        present: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Dimension ``dim``'s values from its output units ``(n, units)``: real values for a
-        real dimension, categories otherwise."""
+        real dimension, categories otherwise. ``present`` ``(n,)``, where True, draws a value
+        and never the gap, from the conditional given that the value is there: a real
+        dimension that may be missing from its density alone, a categorical one from its
+        categories but the last (where a table keeps its gaps, ``made.data.table``)."""
         if dim in self.fixed:
             return torch.full_like(u, self.fixed[dim], dtype=torch.long)
         if self.cardinalities[dim] == 0:
@@ -368,7 +376,17 @@ class Layout(nn.Module):
                 return draw_real(params, u, self.num_components)
             # the first stretch of u's range is "missing", the rest the density's
             gap = torch.sigmoid(params[:, self.params_per_real])
+            if present is not None:
+                gap = torch.where(present, torch.zeros_like(gap), gap)
             inner = ((u - gap) / (1 - gap)).clamp(0.0, 1.0 - torch.finfo(u.dtype).eps)
             value = draw_real(params[:, : self.params_per_real], inner, self.num_components)
             return torch.where(u < gap, torch.full_like(value, float("nan")), value)
-        return draw(params, u, threshold)
+        if present is None:
+            return draw(params, u, threshold)
+        last = self.cardinalities[dim] - 1
+        if last > 1:  # the other categories' probabilities renormalised
+            params = torch.where(present[:, None] & (torch.arange(last + 1, device=u.device) ==
+                                 last), torch.full_like(params, -math.inf), params)  # fmt: skip
+        # (and never the last, whatever a CDF summed in floating point says)
+        value = draw(params, u, threshold)
+        return torch.where(present, value.clamp(max=last - 1), value)

@@ -105,11 +105,13 @@ def draw_uniforms(model: Sampled, n: int, generator: torch.Generator) -> torch.T
 def sample(
     model: Sampled, n: int, context: Any = None, generator: torch.Generator | None = None, *,
     method: str = "incremental", ensemble: int | None = None, observed: Any = None,
-    is_observed: Any = None, bounds: Bounds | None = None,
+    is_observed: Any = None, bounds: Bounds | None = None, present: Any = None,
 ) -> torch.Tensor:  # fmt: skip
     """``MADE.sample``: check the request, give each sample its mask, group the rows sampled
     alike, and run the sampler on each group."""
     bounds = _check_bounds(model, bounds)
+    if present is not None:
+        present = check_mask(present, n, model.input_shape, model.device, "present")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int; got {n!r}")
     if method not in ("incremental", "naive"):
@@ -135,7 +137,9 @@ def sample(
         for rows in chunks:
             sub = None if clamp is None else Clamp(clamp.values[rows], clamp.mask[rows])
             ctx = None if context is None else context[rows]
-            x[rows] = sampler(model, u[rows], ctx, ordering, model.degrees(k), sub, bounds)
+            there = None if present is None else present[rows]
+            x[rows] = sampler(model, u[rows], ctx, ordering, model.degrees(k), sub, bounds,
+                              there)  # fmt: skip
     return x.reshape(n, *model.input_shape)
 
 
@@ -244,11 +248,13 @@ def sample_naive(
     hidden_degrees: list[torch.Tensor],
     clamp: Clamp | None = None,
     bounds: Bounds | None = None,
+    present: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The reference sampler: the whole (dense, masked) network once per dimension.
 
     ``u`` ``(n, D)`` uniforms; ``context`` validated ``(n, C)`` or None; the mask is given by
-    ``ordering`` and ``hidden_degrees``. Returns ``(n, D)`` categories.
+    ``ordering`` and ``hidden_degrees``; ``present`` ``(n, D)`` or None: the cells drawn as
+    values, never gaps (``Layout.draw``). Returns ``(n, D)`` categories.
     """
     n, layout = u.shape[0], model.layout
     masks = build_masks(ordering, hidden_degrees, layout.unit_dim, layout.out_unit_dim,
@@ -258,7 +264,8 @@ def sample_naive(
     for t, dim in enumerate(ordering.tolist()):
         out = model.net(layout.encode(x, model.dtype), context, masks)
         start, units = layout.out_start[dim], layout.out_units[dim]
-        value = layout.draw(dim, out[:, start : start + units], u[:, t], thresholds[:, t])
+        there = None if present is None else present[:, dim]
+        value = layout.draw(dim, out[:, start : start + units], u[:, t], thresholds[:, t], there)
         value = _bounded(value, bounds, dim, layout.cardinalities[dim] == 0)
         x[:, dim] = _clamp(value.to(x.dtype), clamp, dim)
     return x
@@ -372,6 +379,7 @@ def sample_incremental(
     hidden_degrees: list[torch.Tensor],
     clamp: Clamp | None = None,
     bounds: Bounds | None = None,
+    present: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Exact sampling at about the cost of one forward pass (same arguments and result as
     ``sample_naive``).
@@ -396,6 +404,7 @@ def sample_incremental(
     hidden = [_Lagged(w, b, n) for w, b in zip(s.weights, s.biases, strict=True)]
     output = _Lagged(s.w_out, s.b_out, n)
     direct = None if s.w_direct is None else _Lagged(s.w_direct, s.w_direct.new_zeros(()), n)
+    alike = clamp is None and present is None  # every row drawn by its uniform alone
     for t, dim in enumerate(ordering.tolist()):
         catch_up = t % SAMPLE_BLOCK == 0
         if t > 0:  # position t-1 is drawn: the units of degree t-1 are final now
@@ -417,10 +426,11 @@ def sample_incremental(
         logits = output.rows(o0, o1, top, q)
         if direct is not None and r0 > 0:
             logits += direct.rows(o0, o1, xs, r0)
-        if cards[dim] == 2 and clamp is None and dim not in layout.fixed:
+        if cards[dim] == 2 and alike and dim not in layout.fixed:
             xs[r0] = logits[0] >= thresholds[t]  # binary: the drawn value is its own encoding
             continue
-        value = layout.draw(dim, logits.t(), u_rows[t], thresholds[t])
+        there = None if present is None else present[:, dim]
+        value = layout.draw(dim, logits.t(), u_rows[t], thresholds[t], there)
         value = _bounded(value, bounds, dim, cards[dim] == 0)
         value = _clamp(value.to(x.dtype), clamp, dim)
         if layout.missing[dim]:  # a value that may be missing: the value (0 if so), its flag
@@ -431,7 +441,7 @@ def sample_incremental(
         else:
             xs[r0:r1] = F.one_hot(value.long(), r1 - r0).t()
         x[dim] = value
-    if clamp is None:  # binary values drawn without clamping are read back from their encodings
+    if alike:  # binary values drawn without clamping are read back from their encodings
         binary = [dim for dim in range(d) if cards[dim] == 2]
         if binary:
             pos = inverse_permutation(ordering)

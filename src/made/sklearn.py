@@ -519,7 +519,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
         model = self.models_[0]
         ensemble = model.num_masks if model.num_masks > 1 else None
-        filled, _ = impute(model, self.schema_, x, generator, ensemble=ensemble)
+        filled = impute(model, self.schema_, x, generator, ensemble=ensemble)
         decoded = decode_columns(self.schema_, filled, samples=True)
         out = [c.copy() for c in columns]
         holes = gaps(self.schema_, x)

@@ -137,19 +137,21 @@ def check_ensemble(ensemble: object, num_masks: int) -> int:
 
 
 def check_mask(
-    mask: object, n: int, input_shape: tuple[int, ...], device: torch.device
-) -> torch.Tensor:
-    """A boolean observed-mask as ``(n, D)``: given per example or once for all."""
+    mask: object, n: int, input_shape: tuple[int, ...], device: torch.device,
+    name: str = "is_observed",
+) -> torch.Tensor:  # fmt: skip
+    """A boolean mask over the cells as ``(n, D)``: given per example or once for all
+    (``name``: the argument it came as, for the errors)."""
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-        raise ValueError("is_observed must be a boolean tensor")
+        raise ValueError(f"{name} must be a boolean tensor")
     if mask.device != device:
-        raise ValueError(f"is_observed is on {mask.device} but the model is on {device}")
+        raise ValueError(f"{name} is on {mask.device} but the model is on {device}")
     d = int(np.prod(input_shape))
     if mask.numel() == d:
         return mask.reshape(1, d).expand(n, d)
     if mask.numel() == n * d and mask.shape[0] == n:
         return mask.reshape(n, d)
     raise ValueError(
-        f"is_observed must have shape {input_shape} or ({n}, "
+        f"{name} must have shape {input_shape} or ({n}, "
         f"{', '.join(map(str, input_shape))}); got {tuple(mask.shape)}"
     )
