@@ -29,6 +29,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, merge_json  # noqa: E402
 
+from made.data.table import TYPES_NOTE  # noqa: E402
+
 MIN_ROWS, MAX_ROWS = 60, 3000
 MIN_COLUMNS, MAX_COLUMNS = 3, 25
 
@@ -122,7 +124,7 @@ def try_table(package: str, item: str, folder: Path, epochs: int) -> dict[str, A
         done = _made(args)
         if step == "train":
             notes = (done.stdout + done.stderr).splitlines()
-            result["types"] = _note(notes, "column types (categories, or real): ")
+            result["types"] = _note(notes, TYPES_NOTE)
             result["rules"] = _note(notes, "rules kept in samples: ")
         if done.returncode != 0:
             ending, why = _ending(step, done)

@@ -345,7 +345,8 @@ def test_csv_with_and_without_header(tmp_path):
     named = load_data(str(tmp_path / "named.csv"))
     assert plain.num_categories == named.num_categories == (3, 2, 4)
     assert named.columns == ("colour", "flag", "size")
-    assert "column types (categories, or real): colour=3, flag=2, size=4" in named.notes
+    shown = "column types (categories, numbers held discrete, or real): colour=3 numbers, "
+    assert shown + "flag=2, size=4 numbers" in named.notes
     declared = load_data(str(tmp_path / "named.csv"), num_categories=(5, 2, 4))
     assert declared.num_categories == (5, 2, 4)
     # declared categories make every column an integer category, as the file must then hold

@@ -90,6 +90,17 @@ def test_an_integer_column_is_discrete_or_dequantised_by_held_out_likelihood():
     assert fitted.columns[0].kind == "categorical" and math.isinf(high[0])
 
 
+def test_a_value_far_in_a_tail_keeps_its_probability_in_the_type_trial():
+    """The dequantised trial scores a held-out integer by its interval's probability: 13 and
+    12 standard deviations out it is about e^-93 and e^-73, not the floor 1e-300 (e^-691)
+    that a normal CDF rounded to 0 or 1 gave, which counted an outlier against the density."""
+    from made.data.integers import _dequantised
+
+    train = np.round(np.random.default_rng(0).normal(50, 3, 300))
+    near, high, low = _dequantised(train, np.array([50.0, 90.0, 10.0]))
+    assert -3 < near < -1 and -120 < high < -60 and -120 < low < -50
+
+
 def test_two_values_are_a_category_however_they_are_spelt():
     """A column of two numbers is binary, whatever numbers spell it: scikit-learn's diabetes
     table scales sex to 0.0507 and -0.0446, a standardised indicator is -0.9 and 1.1. As a
@@ -156,6 +167,40 @@ def test_numbers_recorded_to_a_few_places_lie_on_their_grid():
         "16.5",
         "23",
     )
+
+
+def test_a_value_many_rows_repeat_is_an_atom():
+    """Fair's affairs: 0 on 68% of rows, other values a continuum. That 0 is an atom, read
+    within a narrow interval above it (as a grid point's value is) and written back as 0, so
+    samples repeat it (as a density alone almost never draws one value twice)."""
+    from made.sklearn import MADEDensity
+
+    g = np.random.default_rng(0)
+    amounts = np.where(g.random(600) < 0.6, 0.0, g.exponential(3.0, 600) + 0.05)
+    heights = g.normal(170, 10, 600)
+    rows = [[f"{a:.6f}", f"{h:.6f}"] for a, h in zip(amounts, heights, strict=True)]
+    schema = infer_schema(["amount", "height"], rows, "t.csv")
+    amount, height = schema.columns
+    assert amount.atom == 0.0 and 0 < amount.atom_width <= 0.05 and height.atom is None
+    fitted = schema.with_statistics(schema.encode(rows, "t.csv", 2))
+    amount = fitted.columns[0]
+    assert "amount=real with an atom at 0" in fitted.describe()
+    assert TableSchema.from_dict(fitted.to_dict()) == fitted
+    x = fitted.standardise(np.array([[0.0, 170.0], [2.0, 170.0]]))
+    scored = fitted.dequantise(x)
+    assert scored[0, 0] * amount.std + amount.mean == pytest.approx(amount.atom_width / 2)
+    assert scored[1, 0] == x[1, 0]  # a value off the atom is as it is
+    trained = fitted.dequantise(np.repeat(x, 200, axis=0), torch.Generator().manual_seed(0))
+    inside = trained[:200, 0] * amount.std + amount.mean
+    assert (inside >= 0).all() and (inside < amount.atom_width).all() and inside.std() > 0
+    z = np.array([0.0, amount.atom_width * 0.99, amount.atom_width * 1.01]) - amount.mean
+    assert fitted.values_of(0, z / amount.std).tolist()[:2] == [0.0, 0.0]
+    assert fitted.values_of(0, z / amount.std)[2] > 0
+    # samples repeat the atom about as often as the data (the mass below 0 drawn as 0 too)
+    density = MADEDensity(n_models=1, hidden_sizes=(32,), max_epochs=40, random_state=0)
+    density.fit(amounts[:, None])
+    drawn = density.sample(4000, random_state=0)[:, 0]
+    assert (drawn >= 0).all() and 0.4 < (drawn == 0).mean() < 0.8
 
 
 def test_standardisation_is_fitted_on_train_and_round_trips(tmp_path):

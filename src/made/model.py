@@ -405,22 +405,18 @@ class MADE(nn.Module):
         present: torch.Tensor | None = None,
         **renamed: Any,
     ) -> torch.Tensor:
-        """Draw ``n`` exact samples: ``(n, *input_shape)``, a LongTensor of categories, or
-        for models with real dimensions a tensor of the model's dtype (``sampling.sample``).
-
+        """Draw ``n`` exact samples (``sampling.sample``; docs/sampling.md): ``(n,
+        *input_shape)``, categories (long), or the model's dtype where a dimension is real.
         One position at a time, by inverse CDF from uniforms drawn on ``generator``'s device
         (a fresh one if none): one generator state, the same samples on any device.
-        ``method``: ``"incremental"`` (about one forward pass in all) or ``"naive"`` (the
-        reference). ``ensemble=K``: each sample draws its mask from ``0..K-1``. ``observed``
-        values ``(n, *input_shape)`` (or one example) are kept where ``is_observed`` is True
-        (inpainting): exact for an order-agnostic model, or when they form a prefix of a
-        single ordering (otherwise a warning says so); see docs/sampling.md. ``bounds``
-        ``(low, high)`` (a value per dimension each) keep real draws in range before later
-        dimensions read them (docs/sampling.md). ``present`` (boolean, shaped as
-        ``is_observed``): cells drawn as values, never as gaps, each from its conditional given
-        that its value is there: a dimension in ``missing`` from its density, a categorical
-        one from all its categories but the last (where a table keeps its gaps). Imputation
-        (``made.impute``) fills a table's gaps so.
+        ``method``: ``"incremental"`` (about one forward pass) or ``"naive"`` (the reference).
+        ``ensemble=K``: each sample draws its mask from ``0..K-1``. ``observed`` values (per
+        sample, or one example) are kept where ``is_observed`` (inpainting): exact for an
+        order-agnostic model, or a prefix of a single ordering (else a warning).
+        ``bounds=(low, high)`` (a value per dimension each) keep real draws in range before
+        later dimensions read them. ``present`` (shaped as ``is_observed``): cells drawn as
+        values, never gaps, given that the value is there (a ``missing`` dimension from its
+        density, a categorical one from all but its last category, a table's gap): imputation.
         """
         is_observed = _renamed(renamed, is_observed)
         return draw_samples(self, n, context, generator, method=method, ensemble=ensemble,
