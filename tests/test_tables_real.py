@@ -653,6 +653,33 @@ def test_row_numbers_with_rows_removed_or_files_appended_are_left_out(tmp_path):
     assert "price" in data.schema.names and "draw" in data.schema.names
 
 
+def test_integers_named_as_identifiers_are_left_out(tmp_path):
+    """survival's gbsg holds pid (a patient number, all different, in no order) and
+    robustbase's CrohnD an ID (rising by more than one); both were modelled as real columns.
+    A name that says it identifies (id, ID, pid, patient_id, userId) and a different value on
+    more than half the rows: left out, through either door. A name that merely ends in id
+    (valid, lipid), or a column repeating its values, is kept."""
+    g = np.random.default_rng(0)
+    n = 60
+    rows = [[str(a), str(b), str(c), str(d), str(e), f"{v:.3f}"]
+            for a, b, c, d, e, v in zip(g.permutation(n) * 7 + 100, 19908 + 3 * np.arange(n),
+                                        g.permutation(n), g.permutation(n), g.integers(0, 5, n),
+                                        g.normal(size=n), strict=True)]  # fmt: skip
+    header = ["pid", "ID", "userId", "valid", "subject_id", "x"]
+    path = write_csv(tmp_path / "t.csv", header, rows)
+    schema = load_data(str(path)).schema
+    assert schema.names == ("valid", "subject_id", "x")  # subject_id: 5 values on 60 rows
+    assert schema.left_out().startswith("left out 'pid', 'ID', 'userId': identifiers")
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    frame = pd.read_csv(path)
+    with pytest.warns(UserWarning, match=r"left out 'pid', 'ID', 'userId'"):
+        density = MADEDensity(hidden_sizes=(8,), n_models=1, max_epochs=1).fit(frame)
+    assert density.schema_.names == schema.names
+
+
 def test_row_numbers_of_a_shuffled_split_are_left_out(tmp_path):
     """A training split drawn at random from a table with row names holds them in no order
     (R's airquality split 70/30: 1..153 shuffled, a third missing); they were modelled as a

@@ -36,7 +36,8 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
 - an identifier (text with a different value on most rows, or row numbers: integers
   counting up by one row after row, or from 0 or 1 all different and rising on all but 1% of
   rows, as R's row names are after rows were removed, or all different in any order under
-  the name R or pandas gives row numbers, as in a shuffled split of such a table) carries
+  the name R or pandas gives row numbers, as in a shuffled split of such a table, or
+  integers named as identifiers, ``id`` or ``patient_id``, different on most rows) carries
   nothing to model: it is dropped, and the schema says so. (An ID repeated on a few rows, a
   bird's over its two or three seasons, counts too: kept, most held-out rows would hold an
   ID the model never saw.)
@@ -699,7 +700,14 @@ def infer_column(
     if values.dtype != object:  # numbers
         distinct = np.unique(present)
         integers = bool(np.all(distinct == np.round(distinct)))
-        if forced is None and integers and _counts_up(present, len(values), len(distinct), name):
+        if (
+            forced is None
+            and integers
+            and (
+                _counts_up(present, len(values), len(distinct), name)
+                or _named_identifier(name, len(values), len(distinct))
+            )
+        ):
             return None
         real = Column(name, "real", missing=missing, integer=integers and len(distinct) > 0,
                       step=grid_step(distinct) if integers else 1.0)  # fmt: skip
@@ -790,6 +798,18 @@ def _counts_up(present: np.ndarray, rows: int, distinct: int, name: str) -> bool
         return False
     rising = present[0] in (0, 1) and float(np.mean(steps <= 0)) <= ROW_NUMBER_BREAKS
     return rising or name.strip() in ROW_NAME_HEADERS
+
+
+# A name that says a column is an identifier: id, ID, pid, patient_id, subject.id, userId,
+# patientID (not paid, valid or lipid).
+_ID_NAME = re.compile(r"(?:^|.*[^A-Za-z0-9])(?:id|ID|Id)|(?:pid|PID|uid|UID)|.*[a-z0-9](?:ID|Id)")
+
+
+def _named_identifier(name: str, rows: int, distinct: int) -> bool:
+    """Integers under a name that says they identify something (``_ID_NAME``: gbsg's pid,
+    CrohnD's ID), a different value on more than half of at least ``ID_MIN_ROWS`` rows (a
+    patient's over a few visits too): an identifier, whatever their order."""
+    return rows >= ID_MIN_ROWS and distinct > ID_SHARE * rows and bool(_ID_NAME.fullmatch(name))
 
 
 def _categorical(name: str, values: list[str], numeric: bool, missing: bool, where: str) -> Column:
