@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -753,6 +754,45 @@ def test_comment_lines_above_a_table_are_skipped_and_lines_still_named_right(tmp
     marked = load_data(str(path))
     assert marked.schema.names == ("#", "k")
     assert any("1 comment line (#) above the table skipped" in note for note in marked.notes)
+
+
+def test_times_of_day_are_seconds_written_back_as_times_through_either_door(tmp_path):
+    """Stat2Data's Hawks holds capture times (13:30, 9:08, one written 9.12) and release
+    times with gaps: 308 text categories, so a held-out bird's new time had probability 0.
+    A column of times of day is now seconds since midnight (on a grid of 60 s), written back
+    in the file's own form, a new time scored like any value."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    g = np.random.default_rng(0)
+    minutes = g.integers(8 * 60, 16 * 60, 150)
+    rows = [[f"{m // 60}:{m % 60:02d}", str(i % 3), "NA" if i % 9 == 4 else
+             f"{(m + 20) // 60:02d}:{(m + 20) % 60:02d}:{i % 60:02d}"]
+            for i, m in enumerate(minutes)]  # fmt: skip
+    rows[7][0] = "9.12"  # a point for a colon, as one capture time is written
+    path = write_csv(tmp_path / "times.csv", ["caught", "k", "released"], rows)
+    data = load_data(str(path))
+    caught, released = data.schema.columns[0], data.schema.columns[2]
+    assert (caught.kind, caught.clock, caught.integer, caught.step) == ("real", "h:mm", True, 60)
+    assert (released.clock, released.missing) == ("hh:mm:ss", True)
+    assert "caught=time of day, k=3 numbers, released=time of day with gaps" in (
+        data.schema.describe())  # fmt: skip
+    rows[7][0] = "9:12"  # written back with a colon
+    assert data.schema.decode(data.original["all"]) == rows
+    assert TableSchema.from_dict(data.schema.to_dict()) == data.schema
+    novel = write_csv(tmp_path / "new.csv", ["caught", "k", "released"], [["7:59", "1", "NA"]])
+    assert np.isfinite(load_data(str(novel), schema=data.schema).original["all"]).sum() == 2
+    wrong = write_csv(tmp_path / "wrong.csv", ["caught", "k", "released"], [["25:10", "1", "NA"]])
+    with pytest.raises(DataError, match="line 2, caught is '25:10'; expected a time of day"):
+        load_data(str(wrong), schema=data.schema)
+    frame = pd.read_csv(path, dtype={"caught": str, "released": str})
+    density = MADEDensity(n_models=1, max_epochs=2, hidden_sizes=(8,), random_state=0)
+    density.fit(frame)
+    assert density.schema_.columns[0].clock == "h:mm"
+    drawn = density.sample(50, random_state=0)["caught"]
+    assert all(re.fullmatch(r"([1-9]|1\d|2[0-3]):[0-5]\d", t) for t in drawn)  # H:MM, in the day
+    assert np.isfinite(density.score_samples(frame.iloc[:3].assign(caught="15:59"))).all()
 
 
 def test_dates_are_days_written_back_as_dates_through_either_door(tmp_path):

@@ -25,6 +25,8 @@ from .table import (
     TableSchema,
     category_codes,
     category_key,
+    clock_seconds,
+    clock_text,
     date_days,
     date_text,
     infer_column,
@@ -156,7 +158,9 @@ def infer_column_schema(
     for i, (j, col) in enumerate(kept):
         if col.kind == "real":
             gaps = gaps_of(columns[j])
-            raw[:, i] = date_days(columns[j], gaps) if col.date else _numbers(columns[j], gaps)
+            raw[:, i] = (date_days(columns[j], gaps) if col.date
+                         else clock_seconds(columns[j], gaps) if col.clock
+                         else _numbers(columns[j], gaps))  # fmt: skip
     return schema.with_statistics(raw, "the data")
 
 
@@ -232,6 +236,7 @@ def encode_columns(
         if col.kind == "real":
             numbers_ = (
                 date_days(values, gaps) if col.date
+                else clock_seconds(values, gaps) if col.clock
                 else values.astype(np.float64) if values.dtype.kind == "b"
                 else _numbers(values, gaps)
             )  # fmt: skip
@@ -298,6 +303,9 @@ def decode_columns(schema: TableSchema, x: np.ndarray, samples: bool = False) ->
             if col.date:  # written back as the dates they came as
                 values = np.array([None if math.isnan(v) else date_text(v) for v in values],
                                   dtype=object)  # fmt: skip
+            elif col.clock:  # and times of day as the times
+                values = np.array([None if math.isnan(v) else clock_text(v, col.clock)
+                                   for v in values], dtype=object)  # fmt: skip
             out.append(values)
             continue
         codes = np.rint(x[:, j]).astype(np.int64)

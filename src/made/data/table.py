@@ -144,7 +144,10 @@ class Column:
     real column of calendar dates written ``YYYY-MM-DD``, held as days since 1970-01-01 (an
     integer column) and written back as dates. ``atom``: a real column's value off any grid
     that many rows repeat (0 affairs), dequantised in ``[atom, atom + atom_width)`` and
-    written back as the atom; None for none."""
+    written back as the atom; None for none. ``clock``: a real column of times of day written
+    ``H:MM`` or ``H:MM:SS``, held as seconds since midnight (an integer column, on a grid of
+    60 s when written to the minute) and written back in the file's form (``clock_format``:
+    ``h:mm``, ``hh:mm``, ``h:mm:ss`` or ``hh:mm:ss``); ``""`` for any other column."""
 
     name: str
     kind: str
@@ -162,6 +165,7 @@ class Column:
     date: bool = False
     atom: float | None = None
     atom_width: float = 0.0
+    clock: str = ""
 
     @property
     def gridded(self) -> bool:
@@ -275,9 +279,11 @@ class TableSchema:
             present = np.flatnonzero(~gaps)
             if col.kind == "real":
                 values, i = (iso_days(cells[present]) if col.date
+                             else clock_cells(cells[present]) if col.clock
                              else _finite_numbers(cells[present]))  # fmt: skip
                 if i is not None:
-                    wanted = "a date (YYYY-MM-DD)" if col.date else "a finite number"
+                    wanted = ("a date (YYYY-MM-DD)" if col.date else "a time of day (H:MM)"
+                              if col.clock else "a finite number")  # fmt: skip
                     errors.append((int(present[i]), f"is {cells[present[i]]!r}; expected "
                                                     f"{wanted}"))  # fmt: skip
                 column = np.full(len(cells), math.nan)
@@ -317,6 +323,9 @@ class TableSchema:
                 text.append(list(values))
             elif col.date:
                 text.append([MISSING if math.isnan(v) else date_text(v) for v in values])
+            elif col.clock:
+                text.append([MISSING if math.isnan(v) else clock_text(v, col.clock)
+                             for v in values])  # fmt: skip
             elif col.integer:
                 text.append([MISSING if math.isnan(v) else str(int(v)) for v in values])
             elif col.decimals:
@@ -436,7 +445,7 @@ class TableSchema:
         def kind(c: Column) -> str:
             k = "integer" if c.integer else f"real on a {c.step:g} grid" if c.decimals else "real"
             k = f"real with an atom at {c.atom:g}" if c.atom is not None else k
-            k = "date" if c.date else k
+            k = "date" if c.date else "time of day" if c.clock else k
             if c.kind == "categorical":  # numbers held discrete say so ("Month=4 numbers")
                 numbers = c.numeric and not c.boolean and c.cardinality - c.missing > 2
                 k = f"{c.cardinality} numbers" if numbers else str(c.cardinality)
@@ -481,6 +490,7 @@ class TableSchema:
                     "date": c.date,
                     "atom": c.atom,
                     "atom_width": c.atom_width,
+                    "clock": c.clock,
                 }  # fmt: skip
                 for c in self.columns
             ],
@@ -511,6 +521,7 @@ class TableSchema:
                     date=bool(c.get("date", False)),
                     atom=None if c.get("atom") is None else float(c["atom"]),
                     atom_width=float(c.get("atom_width", 0.0)),
+                    clock=str(c.get("clock", "")),
                 )  # fmt: skip
                 for c in data["columns"]
             )
@@ -591,6 +602,51 @@ def _valid_date(cell: str) -> bool:
 def date_text(days: float) -> str:
     """Days since 1970-01-01 as ``YYYY-MM-DD``."""
     return str(np.datetime64(int(round(days)), "D"))
+
+
+# H:MM or H:MM:SS (a point for a colon too, as in 9.12, among times written 9:12)
+_CLOCK = re.compile(r"(\d{1,2})[:.]([0-5]\d)(?:[:.]([0-5]\d))?")
+
+
+def clock_cells(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """Text cells (an object array) written ``H:MM`` or ``H:MM:SS`` (hours 0 to 23; ``9.12``
+    is 9:12, in a column of text) as float64 seconds since midnight, and the index of the
+    first that is not such a time (None when all are)."""
+    out = np.zeros(len(cells))
+    for i, cell in enumerate(cells):
+        found = _CLOCK.fullmatch(cell) if isinstance(cell, str) else None
+        if found is None or int(found[1]) > 23:
+            return np.zeros(len(cells)), i
+        out[i] = 3600 * int(found[1]) + 60 * int(found[2]) + int(found[3] or 0)
+    return out, None
+
+
+def clock_seconds(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
+    """A column's values written ``H:MM`` or ``H:MM:SS`` as float64 seconds since midnight,
+    NaN at ``gaps``; None unless every value present is such a time. The one rule by which a
+    column is typed a time of day and its values read."""
+    seconds, bad = clock_cells(np.array([str(v) for v in values[~gaps]], dtype=object))
+    if bad is not None or not len(seconds):
+        return None
+    out = np.full(len(values), math.nan)
+    out[~gaps] = seconds
+    return out
+
+
+def clock_format(cells: Sequence[str]) -> str:
+    """How a column's times are written: ``hh`` where every hour is two digits (``09:30``),
+    else ``h`` (``9:30``); ``:ss`` where any cell has seconds."""
+    found = [_CLOCK.fullmatch(c) for c in cells]
+    hours = "hh" if all(f is not None and len(f[1]) == 2 for f in found) else "h"
+    return hours + ":mm" + (":ss" if any(f is not None and f[3] for f in found) else "")
+
+
+def clock_text(seconds: float, form: str) -> str:
+    """Seconds since midnight as a time of day in ``form`` (``clock_format``); a sample past
+    the day's end is its last second."""
+    s = min(max(int(round(seconds)), 0), 86_399)
+    hours = f"{s // 3600:02d}" if form.startswith("hh") else str(s // 3600)
+    return hours + f":{s % 3600 // 60:02d}" + (f":{s % 60:02d}" if form.endswith(":ss") else "")
 
 
 def _finite_numbers(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
@@ -741,6 +797,11 @@ def infer_column(
         column = infer_column(name, days, gaps, None, where)
         if column is None or column.kind == "real":
             return column if column is None else replace(column, date=True)
+    seconds = clock_seconds(values, gaps) if forced is None and text else None
+    if seconds is not None:  # times of day: seconds since midnight, if they are real
+        column = infer_column(name, seconds, gaps, None, where)
+        if column is None or column.kind == "real":
+            return column if column is None else replace(column, clock=clock_format(text))
     if (
         forced is None
         and len(values) >= ID_MIN_ROWS
