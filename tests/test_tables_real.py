@@ -781,6 +781,10 @@ def test_times_of_day_are_seconds_written_back_as_times_through_either_door(tmp_
     rows[7][0] = "9:12"  # written back with a colon
     assert data.schema.decode(data.original["all"]) == rows
     assert TableSchema.from_dict(data.schema.to_dict()) == data.schema
+    from made.plots import plot_columns
+
+    plot_columns(data.schema, data.original["all"], tmp_path / "times.png")  # axes in times
+    assert (tmp_path / "times.png").stat().st_size > 0
     novel = write_csv(tmp_path / "new.csv", ["caught", "k", "released"], [["7:59", "1", "NA"]])
     assert np.isfinite(load_data(str(novel), schema=data.schema).original["all"]).sum() == 2
     wrong = write_csv(tmp_path / "wrong.csv", ["caught", "k", "released"], [["25:10", "1", "NA"]])

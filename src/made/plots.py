@@ -185,13 +185,17 @@ def plot_columns(
             bins = np.histogram_bin_edges(np.concatenate(values), bins=20)
             for (label, _), v in zip(sets, values, strict=True):
                 ax.hist(v, bins=bins, density=True, alpha=0.55, label=label)
-            if col.date:  # days since 1970-01-01, shown as the dates they are
+            if col.date or col.clock:  # days or seconds, shown as the dates or times they are
                 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-                from .data.table import date_text
+                from .data.table import clock_text, date_text
 
-                ax.xaxis.set_major_locator(MaxNLocator(3))
-                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: date_text(v)))
+                ax.xaxis.set_major_locator(MaxNLocator(3 if col.date else 4))
+                ax.xaxis.set_major_formatter(
+                    FuncFormatter(  # each axis its own column's form
+                        lambda v, _, form=col.clock: clock_text(v, form) if form else date_text(v)
+                    )
+                )
         else:
             k = len(col.values)
             width = 0.8 / len(sets)
