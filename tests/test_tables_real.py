@@ -787,6 +787,16 @@ def test_times_of_day_are_seconds_written_back_as_times_through_either_door(tmp_
     assert (tmp_path / "times.png").stat().st_size > 0
     novel = write_csv(tmp_path / "new.csv", ["caught", "k", "released"], [["7:59", "1", "NA"]])
     assert np.isfinite(load_data(str(novel), schema=data.schema).original["all"]).sum() == 2
+    forced = load_data(str(path), column_types=("k=real",)).schema  # k: numbers, as ever
+    assert forced.columns[1].kind == "real"
+    few = write_csv(
+        tmp_path / "few.csv", ["t", "x"], [[f"{8 + i % 2}:00", str(i % 5)] for i in range(40)]
+    )
+    assert load_data(str(few)).schema.columns[0].kind == "categorical"  # two times: categories
+    real = load_data(str(few), column_types=("t=real",)).schema.columns[0]
+    assert (real.kind, real.clock) == ("real", "h:mm")  # unless typed real
+    typed = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), column_types={"t": "real"})
+    assert typed.fit(pd.read_csv(few, dtype={"t": str})).schema_.columns[0].clock == "h:mm"
     wrong = write_csv(tmp_path / "wrong.csv", ["caught", "k", "released"], [["25:10", "1", "NA"]])
     with pytest.raises(DataError, match="line 2, caught is '25:10'; expected a time of day"):
         load_data(str(wrong), schema=data.schema)

@@ -29,6 +29,7 @@ from .table import (
     clock_text,
     date_days,
     date_text,
+    dates_or_times,
     infer_column,
     padding,
 )
@@ -186,8 +187,9 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
     if getattr(dtype, "kind", None) in ("m", "M") or values.dtype.kind in "mM":
         raise ValueError(
             f"column {name!r} holds times or durations ({dtype}); made models numbers, "
-            "categories and dates (a column of dates at midnight is read as dates): convert "
-            "it first (to a number such as hours since a time, or to text) or drop it"
+            "categories, dates and times of day (a column of dates at midnight is read as "
+            "dates, text written H:MM as times): convert it first (to a number such as hours "
+            "since a time, or to such text) or drop it"
         )
     gaps = gaps_of(values)
     categories = _categories_of(dtype)
@@ -206,7 +208,7 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
         return Column(name, "categorical", labels, numeric=False, missing=missing, boolean=True)
     numbers_ = _numbers(values, gaps)
     if numbers_ is None:
-        if forced == "real":
+        if forced == "real" and not dates_or_times(values, gaps):
             raise ValueError(f"column {name!r} holds text; it cannot be real")
         return infer_column(name, values, gaps, forced, "the data")
     bad = ~np.isfinite(numbers_) & ~gaps

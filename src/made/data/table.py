@@ -74,6 +74,7 @@ __all__ = [
     "Column",
     "TableSchema",
     "at_least_two",
+    "dates_or_times",
     "category_codes",
     "category_key",
     "infer_column",
@@ -633,6 +634,12 @@ def clock_seconds(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
     return out
 
 
+def dates_or_times(values: np.ndarray, gaps: np.ndarray) -> bool:
+    """Whether every value present is a date or every one a time of day (a real column may
+    hold them, ``--column-type NAME=real``)."""
+    return date_days(values, gaps) is not None or clock_seconds(values, gaps) is not None
+
+
 def clock_format(cells: Sequence[str]) -> str:
     """How a column's times are written: ``hh`` where every hour is two digits (``09:30``),
     else ``h`` (``9:30``); ``:ss`` where any cell has seconds."""
@@ -710,7 +717,7 @@ def infer_schema(
             numeric = True
         except ValueError:
             numeric = False
-        if forced.get(name) == "real" and not numeric:
+        if forced.get(name) == "real" and not numeric and not dates_or_times(cells, gaps):
             i = next(i for i, c in enumerate(cells) if not gaps[i] and not is_number(c))
             raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; a real "
                             "column holds numbers")  # fmt: skip
@@ -792,14 +799,15 @@ def infer_column(
         return _categorical(name, [number_text(v) for v in distinct], True, missing, where)
     text = [str(v) for v in present]
     distinct_text = sorted(set(text))
-    days = date_days(values, gaps) if forced is None and text else None
+    readable = forced in (None, "real") and text  # forced real: dates and times may be
+    days = date_days(values, gaps) if readable else None
     if days is not None:  # dates: numbers of days, if they are real
-        column = infer_column(name, days, gaps, None, where)
+        column = infer_column(name, days, gaps, forced, where)
         if column is None or column.kind == "real":
             return column if column is None else replace(column, date=True)
-    seconds = clock_seconds(values, gaps) if forced is None and text else None
+    seconds = clock_seconds(values, gaps) if readable else None
     if seconds is not None:  # times of day: seconds since midnight, if they are real
-        column = infer_column(name, seconds, gaps, None, where)
+        column = infer_column(name, seconds, gaps, forced, where)
         if column is None or column.kind == "real":
             return column if column is None else replace(column, clock=clock_format(text))
     if (
