@@ -587,6 +587,11 @@ def test_a_model_of_complete_rows_imputes_rows_with_gaps(tmp_path, capsys):
     present = gappy.notna()
     assert (imputed[present] == gappy[present]).sum().sum() == present.sum().sum()
     assert set(imputed["c"]) <= {"u", "v"}
+    # a categorical column with no gap in training has no gap category: filling one draws
+    # from all its categories (not all but the last, as where the last is the gap)
+    blank = frame.assign(c=None)
+    filled = density.impute(blank, random_state=0)["c"]
+    assert set(filled) == {"u", "v"}, filled.value_counts()
     assert (density.score_samples(gappy) == -np.inf).all()  # no likelihood for such a row
 
 

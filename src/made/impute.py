@@ -61,6 +61,9 @@ def impute(
     holes = gaps(schema, x)
     _fill_determined(schema, x, holes)
     rows = np.flatnonzero(holes.any(axis=1))
+    # a value, not the gap, where the column has a gap outcome to leave out (a column with no
+    # gap in training has none: its gap is drawn from all its outcomes)
+    has_gap = np.array([col.missing for col in schema.columns], dtype=bool)
     bounds = schema.sample_bounds()
     # a row whose own cells break a rule (a gap breaks nothing) cannot be filled to keep it
     broken = schema.rules.violations(np.where(holes, -1.0, x))
@@ -78,7 +81,7 @@ def impute(
             warnings.simplefilter("ignore")
             drawn = model.sample(len(rows), generator=generator, ensemble=ensemble,
                                  observed=observed, is_observed=known, bounds=bounds,
-                                 present=~known)  # fmt: skip
+                                 present=known.new_tensor(holes[rows] & has_gap))  # fmt: skip
         drawn = drawn.double().cpu().numpy().reshape(len(rows), -1)
         filled = np.where(holes[rows], drawn, x[rows])
         done = np.ones(len(rows), dtype=bool)
