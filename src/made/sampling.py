@@ -110,10 +110,10 @@ def sample(
     """``MADE.sample``: check the request, give each sample its mask, group the rows sampled
     alike, and run the sampler on each group."""
     bounds = _check_bounds(model, bounds)
-    if present is not None:
-        present = check_mask(present, n, model.input_shape, model.device, "present")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int; got {n!r}")
+    if present is not None:
+        present = check_mask(present, n, model.input_shape, model.device, "present")
     if method not in ("incremental", "naive"):
         raise ValueError(f"method must be 'incremental' or 'naive'; got {method!r}")
     context = check_context(context, n, model.config.context_size, model.device, model.dtype)
