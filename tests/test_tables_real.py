@@ -34,6 +34,20 @@ def _cli(argv: list, capsys) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+def _trained_and_imputed(tmp_path: Path, path: Path, flags: list, capsys) -> tuple[str, list]:
+    """``made train`` on ``path`` with ``flags``, then ``made impute`` of it: what impute
+    printed, and the filled file's rows (dicts)."""
+    run, filled = tmp_path / "run", tmp_path / "filled.csv"
+    code, _, err = _cli(["train", "--data", path, *flags, "--out", run, "--device", "cpu",
+                         "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    code, printed, err = _cli(["impute", run, "--data", path, "--out", filled, "--device", "cpu"],
+                              capsys)  # fmt: skip
+    assert code == 0, (printed, err)
+    with open(filled) as f:
+        return printed, list(csv.DictReader(f))
+
+
 def _penguins() -> Path:
     pytest.importorskip("palmerpenguins")
     return Path(str(resources.files("palmerpenguins") / "data" / "penguins.csv"))
@@ -134,17 +148,9 @@ def test_impute_fills_gaps_the_data_almost_always_has(tmp_path, capsys):
         values = [f"{v:.2f}" if b else "NA" for v in rng.normal(10, 2, size=6)]
         rows.append(["b" if b else "a", *values, rng.choice(["u", "v"]) if b else "NA"])
     path = write_csv(tmp_path / "t.csv", names, rows)
-    run = tmp_path / "run"
-    code, _, err = _cli(["train", "--data", path, "--hidden", "32", "--epochs", "40",
-                         "--ordering", "natural", "--out", run, "--device", "cpu", "--quiet"],
-                        capsys)  # fmt: skip
-    assert code == 0, err
-    filled = tmp_path / "filled.csv"
-    code, printed, err = _cli(["impute", run, "--data", path, "--out", filled, "--device", "cpu"],
-                              capsys)  # fmt: skip
-    assert code == 0 and "filled 840 missing values in 120 rows" in printed, (printed, err)
-    with open(filled) as f:
-        after = list(csv.DictReader(f))
+    flags = ["--hidden", "32", "--epochs", "40", "--ordering", "natural"]
+    printed, after = _trained_and_imputed(tmp_path, path, flags, capsys)
+    assert "filled 840 missing values in 120 rows" in printed, printed
     assert not any("NA" in r.values() for r in after)
     assert {r["kind"] for r in after} == {"u", "v"}
     assert all(r == dict(zip(names, before, strict=True))
@@ -530,16 +536,10 @@ def test_impute_counts_only_the_gaps_it_can_fill(tmp_path, capsys):
     fills it nor counts it as filled (``gaps`` leaves a constant column out)."""
     rows = [[f"{i / 7:.3f}" if i % 5 else "", "", "u" if i % 2 else "v"] for i in range(60)]
     path = write_csv(tmp_path / "t.csv", ["a", "empty", "b"], rows)
-    run = tmp_path / "run"
-    code, _, err = _cli(["train", "--data", path, "--hidden", "8", "--epochs", "1", "--out", run,
-                         "--device", "cpu", "--quiet"], capsys)  # fmt: skip
-    assert code == 0, err
-    filled = tmp_path / "filled.csv"
-    code, printed, err = _cli(["impute", run, "--data", path, "--out", filled, "--device", "cpu"],
-                              capsys)  # fmt: skip
-    assert code == 0 and "filled 12 missing values in 12 rows" in printed, (printed, err)
-    with open(filled) as f:
-        after = list(csv.DictReader(f))
+    printed, after = _trained_and_imputed(
+        tmp_path, path, ["--hidden", "8", "--epochs", "1"], capsys
+    )
+    assert "filled 12 missing values in 12 rows" in printed, printed
     assert all(r["a"] not in ("", "NA") and r["empty"] == "" for r in after)  # kept as it was
 
 
