@@ -171,3 +171,34 @@ def test_nothing_is_written_outside_the_paths_the_user_names(tmp_path):
         "samples.png", "summary.json", "sampled.png", "scores.csv", "inpaint.png"))}  # fmt: skip
     # at most matplotlib's own font cache, in the folder the environment gives it
     assert all(p.startswith("mpl/") for p in _tree(home)), _tree(home)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+def test_an_interrupted_wait_for_the_checkpoint_writer_still_waits_for_it():
+    """Ctrl-C or SIGTERM while the training thread waits for the last epoch's files: waited
+    on again, the write must be done. ``Thread.join`` interrupted so left the writer looking
+    finished 5 times in 20, and the run said "nothing to resume" before its checkpoint was
+    on disk (a CI run caught it). Each trial interrupts the wait while the job still runs."""
+    from made.train import _Writer
+
+    class Stop(Exception):
+        pass
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stop()
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    try:
+        for _ in range(12):
+            writer, done = _Writer(), []
+            writer.submit(lambda done=done: (time.sleep(0.15), done.append(True)))
+            signal.setitimer(signal.ITIMER_REAL, 0.03)
+            try:
+                writer.wait()
+            except Stop:
+                pass
+            writer.wait()  # as the training loop's handler does
+            assert done, "the second wait returned while the write went on"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
