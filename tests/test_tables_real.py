@@ -812,6 +812,13 @@ def test_times_of_day_are_seconds_written_back_as_times_through_either_door(tmp_
     drawn = density.sample(50, random_state=0)["caught"]
     assert all(re.fullmatch(r"([1-9]|1\d|2[0-3]):[0-5]\d", t) for t in drawn)  # H:MM, in the day
     assert np.isfinite(density.score_samples(frame.iloc[:3].assign(caught="15:59"))).all()
+    # a cell of spaces is a gap through either door (pandas reads it as text), a column of
+    # gaps only is read as such, and a cell that is no time is named
+    spaced = frame.iloc[:4].assign(released=[" ", "", None, "10:30:00"])
+    assert np.isfinite(density.score_samples(spaced)).all()
+    assert np.isfinite(density.score_samples(frame.iloc[:3].assign(released=" "))).all()
+    with pytest.raises(ValueError, match="row 1, column 'caught' is 'noon'; expected a time"):
+        density.score_samples(frame.iloc[:3].assign(caught=["9:00", "noon", "10:00"]))
 
 
 def test_dates_are_days_written_back_as_dates_through_either_door(tmp_path):

@@ -93,14 +93,30 @@ def _categories_of(dtype: Any) -> list[Any] | None:
 
 
 def gaps_of(values: np.ndarray) -> np.ndarray:
-    """Where a column's values are missing: NaN, None or pandas' NA."""
+    """Where a column's values are missing: NaN, None, pandas' NA, or text that is blank (a
+    cell of spaces, which pandas reads as text and a CSV file's reader as an empty cell)."""
     if values.dtype.kind == "f":
         return np.isnan(values)
+    if values.dtype.kind == "U":
+        return np.char.strip(values) == ""
     if values.dtype.kind != "O":
         return np.zeros(len(values), dtype=bool)
     return np.array([v is None or (isinstance(v, float) and math.isnan(v))
+                     or (isinstance(v, str) and not v.strip())
                      or type(v).__name__ in ("NAType", "NaTType") for v in values],
                     dtype=bool)  # fmt: skip
+
+
+def _not_real(col: Column, values: np.ndarray, gaps: np.ndarray) -> str:
+    """Why a real column's values cannot be read: the first that is not what it holds."""
+    wanted, read = (("a date (YYYY-MM-DD)", date_days) if col.date
+                    else ("a time of day (H:MM)", clock_seconds) if col.clock
+                    else ("a number", _numbers))  # fmt: skip
+    one = np.ones(1, dtype=bool)
+    for i in np.flatnonzero(~gaps):
+        if read(values[i : i + 1], ~one) is None:
+            return f"row {i}, column {col.name!r} is {values[i]!r}; expected {wanted}"
+    return f"column {col.name!r} is real; got values of type {values.dtype}"
 
 
 def _numbers(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
@@ -243,7 +259,7 @@ def encode_columns(
                 else _numbers(values, gaps)
             )  # fmt: skip
             if numbers_ is None:
-                raise ValueError(f"column {col.name!r} is real; got values of type {values.dtype}")
+                raise ValueError(_not_real(col, values, gaps))
             if not np.all(np.isfinite(numbers_) | gaps):
                 raise ValueError(f"column {col.name!r} holds infinity")
             out[:, j] = (numbers_ - col.mean) / col.std

@@ -627,7 +627,7 @@ def clock_seconds(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
     NaN at ``gaps``; None unless every value present is such a time. The one rule by which a
     column is typed a time of day and its values read."""
     seconds, bad = clock_cells(np.array([str(v) for v in values[~gaps]], dtype=object))
-    if bad is not None or not len(seconds):
+    if bad is not None:
         return None
     out = np.full(len(values), math.nan)
     out[~gaps] = seconds
