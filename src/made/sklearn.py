@@ -505,10 +505,10 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         return self._as_given(decode_columns(self.schema_, drawn, samples=True))
 
     def impute(self, X: Any, random_state: Any = None) -> Any:
-        """``X`` with its missing values (NaN, None, pandas' NA) filled from the model: each
-        drawn from the model's conditional given the row's other values (``made.impute``),
-        the values present kept as they are, in any column (one with no gaps when fitted
-        too). A DataFrame like ``X``, or an array."""
+        """``X`` with its missing values (NaN, None, pandas' NA, blank text) filled from the
+        model: each drawn from the model's conditional given the row's other values, and
+        given that it is there (``made.impute``), the values present kept as they are, in
+        any column (one with no gaps when fitted too). A DataFrame like ``X``, or an array."""
         # a gap in a column that had none in training is drawn like any other (NaN there)
         x, unknown, columns = self._encoded(X, gaps_anywhere=True)
         if unknown.any():
