@@ -511,10 +511,15 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         any column (one with no gaps when fitted too). A DataFrame like ``X``, or an array."""
         # a gap in a column that had none in training is drawn like any other (NaN there)
         x, unknown, columns = self._encoded(X, gaps_anywhere=True)
-        if unknown.any():
+        holes = gaps(self.schema_, x) & ~unknown  # the gaps to fill
+        if unknown.any():  # the model cannot condition on it: drawn as a gap is, then kept
             i, j = np.argwhere(unknown)[0]
-            raise ValueError(f"row {i}, column {self.schema_.names[j]!r}: a value the fitted rows "
-                             "never showed, which has no conditional to draw from")  # fmt: skip
+            warnings.warn(
+                f"{int(unknown.sum())} cells hold a value the fitted rows never showed (the "
+                f"first: row {i}, column {self.schema_.names[j]!r}), which the model cannot "
+                "condition on: each is drawn as a gap is, for the gaps after it to condition "
+                "on, and kept as it was", UserWarning, stacklevel=2)  # fmt: skip
+            x = np.where(unknown, np.nan, x)
         rng = check_random_state(random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
         model = self.models_[0]
@@ -522,7 +527,6 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         filled = impute(model, self.schema_, x, generator, ensemble=ensemble)
         decoded = decode_columns(self.schema_, filled, samples=True)
         out = [c.copy() for c in columns]
-        holes = gaps(self.schema_, x)
         for j, at in enumerate(self.schema_.positions):
             keep = ~holes[:, j]
             numeric = decoded[j].dtype.kind == "f" and out[at].dtype.kind == "f"
