@@ -573,6 +573,15 @@ def test_a_model_of_complete_rows_imputes_rows_with_gaps(tmp_path, capsys):
     code, _, err = _cli(["score", run, "--data", holey, "--out", tmp_path / "s.csv",
                          "--device", "cpu"], capsys)  # fmt: skip
     assert code == 2 and "had no missing values in training" in err
+    # a category the model never saw is kept, and the row's gaps filled all the same
+    novel = write_csv(tmp_path / "novel.csv", ["a", "b", "c"], [["NA", "0.5", "w"]])
+    code, printed, err = _cli(["impute", run, "--data", novel, "--out", tmp_path / "n.csv",
+                               "--device", "cpu"], capsys)  # fmt: skip
+    assert code == 0 and "filled 1 missing values in 1 rows" in printed, err
+    assert "line 2, c is 'w'); those cells are kept" in err
+    with open(tmp_path / "n.csv") as f:
+        row = next(csv.DictReader(f))
+    assert row["c"] == "w" and row["b"] == "0.5" and row["a"] not in ("", "NA")
 
     pd = pytest.importorskip("pandas")
     pytest.importorskip("sklearn")

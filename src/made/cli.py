@@ -668,11 +668,20 @@ def cmd_impute(args: argparse.Namespace) -> int:
     out = _out_path(args.out, run_dir, "imputed.csv")
     _suffix(out, (".csv",))
     check_not_input(out, [*_run_inputs(args.run, run_dir), args.data], "--out")
-    data = _data_of(args, run_dir, payload, model, gaps_anywhere=True)  # any gap is filled
-    x = data.original["all"]
-    holes = gaps(schema, x)
+    data = _data_of(args, run_dir, payload, model, gaps_anywhere=True, mark_unseen=True)
+    x = data.original["all"]  # any gap is filled; a category never seen, kept
+    unknown = np.zeros(x.shape, dtype=bool)
+    for i, j in data.unseen:
+        unknown[i, j] = True
+    holes = gaps(schema, x) & ~unknown
+    if data.unseen:
+        print(
+            next(n for n in data.notes if UNSEEN in n) + "; those cells are kept, and "
+            "drawn as gaps are for the cells after them to condition on",
+            file=sys.stderr,
+        )
     g = torch.Generator().manual_seed(_seed_of(args))
-    filled = impute(model, schema, x, g, ensemble=_ensemble(args, model))
+    filled = impute(model, schema, x, g, ensemble=_ensemble(args, model), unknown=unknown)
     decoded = schema.decode(filled, samples=True)
     names, rows = table_cells(_data_config(args))  # the source's cells, every column
     for i, j in zip(*np.nonzero(holes), strict=True):  # the gaps, each filled

@@ -20,6 +20,7 @@ unless its own cells already break one.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -51,44 +52,53 @@ def impute(
     generator: torch.Generator,
     *,
     ensemble: int | None = None,
+    unknown: np.ndarray | None = None,
 ) -> np.ndarray:
     """Encoded rows ``x`` with every gap filled from the model (see the module's
     docstring). Rows without gaps are returned as they are. A gap may be in a column that
-    had none in training (NaN there): it is drawn from the model alike. A row filled so that
-    it breaks one of the table's rules is drawn again (up to ``MAX_ROUNDS`` times; the last
-    draw is kept), unless its own cells already break one."""
+    had none in training (NaN there): it is drawn from the model alike. ``unknown`` ``(N,
+    D)``: cells holding a value the model never saw (a category no training row held),
+    which it cannot condition on: each is drawn as a gap is, for the cells after it to
+    condition on, and returned as it was. A row filled so that it breaks one of the table's
+    rules is drawn again (up to ``MAX_ROUNDS`` times; the last draw is kept), unless its own
+    cells already break one."""
     x = np.array(x, dtype=np.float64)
-    holes = gaps(schema, x)
-    _fill_determined(schema, x, holes)
-    rows = np.flatnonzero(holes.any(axis=1))
+    given = x.copy()
+    unknown = np.zeros(x.shape, dtype=bool) if unknown is None else np.asarray(unknown, bool)
+    holes = gaps(schema, x) & ~unknown  # the gaps to fill
+    x[unknown] = math.nan
+    drawn_cells = holes | unknown
+    _fill_determined(schema, x, drawn_cells)
+    rows = np.flatnonzero(drawn_cells.any(axis=1))
     # a value, not the gap, where the column has a gap outcome to leave out (a column with no
     # gap in training has none: its gap is drawn from all its outcomes)
-    has_gap = np.array([col.missing for col in schema.columns], dtype=bool)
+    present = holes & np.array([col.missing for col in schema.columns], dtype=bool)
     bounds = schema.sample_bounds()
     # a row whose own cells break a rule (a gap breaks nothing) cannot be filled to keep it
-    broken = schema.rules.violations(np.where(holes, -1.0, x))
+    broken = schema.rules.violations(np.where(drawn_cells, -1.0, x))
     for round_ in range(MAX_ROUNDS):
         if not len(rows):
             break
         # a gap's cell is drawn, not read: 0 there (a gap in a column that had none in
         # training is NaN, which the model would refuse as data)
-        cells = np.where(holes[rows], 0.0, x[rows])
+        cells = np.where(drawn_cells[rows], 0.0, x[rows])
         observed = torch.as_tensor(cells, dtype=model.dtype, device=model.device)
-        known = torch.as_tensor(~holes[rows], device=model.device)
+        known = torch.as_tensor(~drawn_cells[rows], device=model.device)
         if not model.has_real:
             observed = observed.round().long()
         with warnings.catch_warnings():  # a single ordering: its conditionals, as documented
             warnings.simplefilter("ignore")
             drawn = model.sample(len(rows), generator=generator, ensemble=ensemble,
                                  observed=observed, is_observed=known, bounds=bounds,
-                                 present=known.new_tensor(holes[rows] & has_gap))  # fmt: skip
+                                 present=known.new_tensor(present[rows]))  # fmt: skip
         drawn = drawn.double().cpu().numpy().reshape(len(rows), -1)
-        filled = np.where(holes[rows], drawn, x[rows])
+        filled = np.where(drawn_cells[rows], drawn, x[rows])
         done = np.ones(len(rows), dtype=bool)
         if round_ < MAX_ROUNDS - 1:  # the rules kept (the last round keeps any value)
             done = broken[rows] | ~schema.rules.violations(filled)
         x[rows[done]] = filled[done]
         rows = rows[~done]
+    x[unknown] = given[unknown]
     return x
 
 

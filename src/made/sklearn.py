@@ -519,12 +519,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 f"first: row {i}, column {self.schema_.names[j]!r}), which the model cannot "
                 "condition on: each is drawn as a gap is, for the gaps after it to condition "
                 "on, and kept as it was", UserWarning, stacklevel=2)  # fmt: skip
-            x = np.where(unknown, np.nan, x)
         rng = check_random_state(random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
         model = self.models_[0]
         ensemble = model.num_masks if model.num_masks > 1 else None
-        filled = impute(model, self.schema_, x, generator, ensemble=ensemble)
+        filled = impute(model, self.schema_, x, generator, ensemble=ensemble, unknown=unknown)
         decoded = decode_columns(self.schema_, filled, samples=True)
         out = [c.copy() for c in columns]
         for j, at in enumerate(self.schema_.positions):
