@@ -52,7 +52,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -584,11 +584,20 @@ def date_days(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
     """A column's values written ``YYYY-MM-DD`` (text, or dates whose text is so written) as
     float64 days since 1970-01-01, NaN at ``gaps``; None unless every value present is such a
     date. The one rule by which a column is typed a date and its values read."""
-    days, bad = iso_days(np.array([str(v) for v in values[~gaps]], dtype=object))
+    return _read_column(values, gaps, iso_days)
+
+
+def _read_column(
+    values: np.ndarray, gaps: np.ndarray,
+    read: Callable[[np.ndarray], tuple[np.ndarray, int | None]],
+) -> np.ndarray | None:  # fmt: skip
+    """A column's values present, as text, read by ``read`` (``iso_days``, ``clock_cells``)
+    into float64, NaN at ``gaps``; None unless ``read`` reads every one."""
+    numbers, bad = read(np.array([str(v) for v in values[~gaps]], dtype=object))
     if bad is not None:
         return None
     out = np.full(len(values), math.nan)
-    out[~gaps] = days
+    out[~gaps] = numbers
     return out
 
 
@@ -626,12 +635,7 @@ def clock_seconds(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
     """A column's values written ``H:MM`` or ``H:MM:SS`` as float64 seconds since midnight,
     NaN at ``gaps``; None unless every value present is such a time. The one rule by which a
     column is typed a time of day and its values read."""
-    seconds, bad = clock_cells(np.array([str(v) for v in values[~gaps]], dtype=object))
-    if bad is not None:
-        return None
-    out = np.full(len(values), math.nan)
-    out[~gaps] = seconds
-    return out
+    return _read_column(values, gaps, clock_cells)
 
 
 def dates_or_times(values: np.ndarray, gaps: np.ndarray) -> bool:
