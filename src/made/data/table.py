@@ -127,7 +127,7 @@ RANGE_MARGIN = 0.05
 # column's) to hold it, narrow enough to hold no other value.
 ATOM_SHARE = 0.05
 ATOM_MIN_ROWS = 5
-ATOM_WIDTH = 0.01
+ATOM_WIDTH = 0.05
 
 
 @dataclass(frozen=True)
