@@ -378,13 +378,14 @@ API_CASES = [
     ("a fraction in a categorical column of a mixed model",
      lambda: MADE(3, [8], num_categories=[0, 3, 0]).log_prob(torch.tensor([[0.5, 1.5, 0.0]])),
      "x[0] holds 1.5 at dimension 1, which is categorical with categories 0..2"),
-    ("a column of times of day in a DataFrame", lambda: _fit_frame_with("datetime64[ns]"),
-     "column 'when' holds times or durations (datetime64[ns]); made models numbers, categories, "
-     "dates and times of day (a column of dates at midnight is read as dates, text written "
-     "H:MM as times): convert it first (to a number such as hours since a time, or to such "
-     "text) or drop it"),
+    ("a column of times finer than a second in a DataFrame",
+     lambda: _fit_frame_with("datetime64[ns]"),
+     "column 'when' holds durations or times finer than a second (datetime64[ns]); made models "
+     "numbers, categories, dates and times (dates, and dates with a time to the second, are "
+     "read as such, and text written H:MM as times of day): convert it first (to a number such "
+     "as hours since a time, or to whole seconds) or drop it"),
     ("a column of durations in a DataFrame", lambda: _fit_frame_with("timedelta64[ns]"),
-     "column 'when' holds times or durations (timedelta64[ns])"),
+     "column 'when' holds durations or times finer than a second (timedelta64[ns])"),
 ]  # fmt: skip
 
 

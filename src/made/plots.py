@@ -190,12 +190,14 @@ def plot_columns(
 
                 from .data.table import clock_text, date_text
 
-                ax.xaxis.set_major_locator(MaxNLocator(3 if col.date else 4))
-                ax.xaxis.set_major_formatter(
-                    FuncFormatter(  # each axis its own column's form
-                        lambda v, _, form=col.clock: clock_text(v, form) if form else date_text(v)
-                    )
-                )
+                def shown(v: float, _: int, form: str = col.clock) -> str:  # its own column's
+                    if not form:
+                        return date_text(v)
+                    text = clock_text(v, form)  # a date and a time: the time below the date
+                    return text[:10] + "\n" + text[11:] if form.startswith("YYYY") else text
+
+                ax.xaxis.set_major_locator(MaxNLocator(4 if col.clock[:1] == "h" else 3))
+                ax.xaxis.set_major_formatter(FuncFormatter(shown))
         else:
             k = len(col.values)
             width = 0.8 / len(sets)

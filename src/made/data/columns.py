@@ -27,6 +27,7 @@ from .table import (
     category_key,
     clock_seconds,
     clock_text,
+    clock_wanted,
     date_days,
     date_text,
     dates_or_times,
@@ -67,17 +68,21 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
 
 
 def _calendar_dates(values: np.ndarray) -> np.ndarray | None:
-    """A column of ``datetime64`` values all at midnight (dates, as ``parse_dates`` reads
-    them) as ``YYYY-MM-DD`` text (None: missing), which the date rule reads; None for any
-    other column (times of day, and durations, are refused by the type rule)."""
+    """A column of ``datetime64`` values (as ``parse_dates`` or ``pd.to_datetime`` reads
+    them) as the text the type rule reads (None: missing): ``YYYY-MM-DD`` where all are at
+    midnight (dates), else ``YYYY-MM-DD HH:MM:SS`` where all are whole seconds (dates with a
+    time); None for any other column (finer times, and durations, are refused by the rule)."""
     if values.dtype.kind != "M":
         return None
     present = values[~np.isnat(values)]
-    if not np.all(present == present.astype("datetime64[D]")):
+    if np.all(present == present.astype("datetime64[D]")):
+        unit, form = "D", str
+    elif np.all(present == present.astype("datetime64[s]")):
+        unit, form = "s", lambda t: str(t).replace("T", " ")
+    else:
         return None
-    text = np.array([None if np.isnat(v) else str(v.astype("datetime64[D]")) for v in values],
-                    dtype=object)  # fmt: skip
-    return text
+    return np.array([None if np.isnat(v) else form(v.astype(f"datetime64[{unit}]"))
+                     for v in values], dtype=object)  # fmt: skip
 
 
 def _nullable(series: Any) -> bool:
@@ -110,7 +115,8 @@ def gaps_of(values: np.ndarray) -> np.ndarray:
 def _not_real(col: Column, values: np.ndarray, gaps: np.ndarray) -> str:
     """Why a real column's values cannot be read: the first that is not what it holds."""
     wanted, read = (("a date (YYYY-MM-DD)", date_days) if col.date
-                    else ("a time of day (H:MM)", clock_seconds) if col.clock
+                    else (clock_wanted(col.clock),
+                          lambda v, g: clock_seconds(v, g, col.clock)) if col.clock
                     else ("a number", _numbers))  # fmt: skip
     one = np.ones(1, dtype=bool)
     for i in np.flatnonzero(~gaps):
@@ -176,7 +182,7 @@ def infer_column_schema(
         if col.kind == "real":
             gaps = gaps_of(columns[j])
             raw[:, i] = (date_days(columns[j], gaps) if col.date
-                         else clock_seconds(columns[j], gaps) if col.clock
+                         else clock_seconds(columns[j], gaps, col.clock) if col.clock
                          else _numbers(columns[j], gaps))  # fmt: skip
     return schema.with_statistics(raw, "the data")
 
@@ -202,10 +208,10 @@ def pixel_schema(pixels: np.ndarray, names: Sequence[str]) -> TableSchema:
 def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Column | None:
     if getattr(dtype, "kind", None) in ("m", "M") or values.dtype.kind in "mM":
         raise ValueError(
-            f"column {name!r} holds times or durations ({dtype}); made models numbers, "
-            "categories, dates and times of day (a column of dates at midnight is read as "
-            "dates, text written H:MM as times): convert it first (to a number such as hours "
-            "since a time, or to such text) or drop it"
+            f"column {name!r} holds durations or times finer than a second ({dtype}); made "
+            "models numbers, categories, dates and times (dates, and dates with a time to the "
+            "second, are read as such, and text written H:MM as times of day): convert it "
+            "first (to a number such as hours since a time, or to whole seconds) or drop it"
         )
     gaps = gaps_of(values)
     categories = _categories_of(dtype)
@@ -254,7 +260,7 @@ def encode_columns(
         if col.kind == "real":
             numbers_ = (
                 date_days(values, gaps) if col.date
-                else clock_seconds(values, gaps) if col.clock
+                else clock_seconds(values, gaps, col.clock) if col.clock
                 else values.astype(np.float64) if values.dtype.kind == "b"
                 else _numbers(values, gaps)
             )  # fmt: skip
@@ -321,7 +327,7 @@ def decode_columns(schema: TableSchema, x: np.ndarray, samples: bool = False) ->
             if col.date:  # written back as the dates they came as
                 values = np.array([None if math.isnan(v) else date_text(v) for v in values],
                                   dtype=object)  # fmt: skip
-            elif col.clock:  # and times of day as the times
+            elif col.clock:  # and times as the times
                 values = np.array([None if math.isnan(v) else clock_text(v, col.clock)
                                    for v in values], dtype=object)  # fmt: skip
             out.append(values)

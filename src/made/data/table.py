@@ -146,9 +146,11 @@ class Column:
     integer column) and written back as dates. ``atom``: a real column's value off any grid
     that many rows repeat (0 affairs), dequantised in ``[atom, atom + atom_width)`` and
     written back as the atom; None for none. ``clock``: a real column of times of day written
-    ``H:MM`` or ``H:MM:SS``, held as seconds since midnight (an integer column, on a grid of
-    60 s when written to the minute) and written back in the file's form (``clock_format``:
-    ``h:mm``, ``hh:mm``, ``h:mm:ss`` or ``hh:mm:ss``); ``""`` for any other column."""
+    ``H:MM`` or ``H:MM:SS``, held as seconds since midnight, or of dates with a time
+    (``YYYY-MM-DD HH:MM``), held as seconds since 1970-01-01 (an integer column, on a grid of
+    60 s when written to the minute), written back in the file's form (``clock_format``:
+    ``h:mm``, ``hh:mm:ss``, ``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``, ...); ``""`` for
+    any other column."""
 
     name: str
     kind: str
@@ -280,10 +282,10 @@ class TableSchema:
             present = np.flatnonzero(~gaps)
             if col.kind == "real":
                 values, i = (iso_days(cells[present]) if col.date
-                             else clock_cells(cells[present]) if col.clock
+                             else clock_cells(cells[present], col.clock) if col.clock
                              else _finite_numbers(cells[present]))  # fmt: skip
                 if i is not None:
-                    wanted = ("a date (YYYY-MM-DD)" if col.date else "a time of day (H:MM)"
+                    wanted = ("a date (YYYY-MM-DD)" if col.date else clock_wanted(col.clock)
                               if col.clock else "a finite number")  # fmt: skip
                     errors.append((int(present[i]), f"is {cells[present[i]]!r}; expected "
                                                     f"{wanted}"))  # fmt: skip
@@ -446,7 +448,7 @@ class TableSchema:
         def kind(c: Column) -> str:
             k = "integer" if c.integer else f"real on a {c.step:g} grid" if c.decimals else "real"
             k = f"real with an atom at {c.atom:g}" if c.atom is not None else k
-            k = "date" if c.date else "time of day" if c.clock else k
+            k = "date" if c.date else clock_kind(c.clock) if c.clock else k
             if c.kind == "categorical":  # numbers held discrete say so ("Month=4 numbers")
                 numbers = c.numeric and not c.boolean and c.cardinality - c.missing > 2
                 k = f"{c.cardinality} numbers" if numbers else str(c.cardinality)
@@ -616,48 +618,82 @@ def date_text(days: float) -> str:
 
 # H:MM or H:MM:SS (a point for a colon too, as in 9.12, among times written 9:12)
 _CLOCK = re.compile(r"(\d{1,2})[:.]([0-5]\d)(?:[:.]([0-5]\d))?")
+# YYYY-MM-DD HH:MM or YYYY-MM-DDTHH:MM:SS (no time zone)
+_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})([ T])(\d{1,2}):([0-5]\d)(?::([0-5]\d))?")
+_DAY = 86_400
 
 
-def clock_cells(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
-    """Text cells (an object array) written ``H:MM`` or ``H:MM:SS`` (hours 0 to 23; ``9.12``
-    is 9:12, in a column of text) as float64 seconds since midnight, and the index of the
-    first that is not such a time (None when all are)."""
+def clock_cells(cells: np.ndarray, form: str = "h:mm") -> tuple[np.ndarray, int | None]:
+    """Text cells (an object array) written as times in ``form``'s kind (``clock_format``)
+    as float64 seconds, and the index of the first that is not such a time (None when all
+    are): since midnight for times of day, ``H:MM`` or ``H:MM:SS`` (hours 0 to 23; ``9.12``
+    is 9:12, in a column of text); since 1970-01-01 for dates with a time."""
+    stamped = form.startswith("YYYY")
     out = np.zeros(len(cells))
     for i, cell in enumerate(cells):
-        found = _CLOCK.fullmatch(cell) if isinstance(cell, str) else None
-        if found is None or int(found[1]) > 23:
+        found = (_STAMP if stamped else _CLOCK).fullmatch(cell) if isinstance(cell, str) else None
+        hours, minutes, secs = (found.group(3, 4, 5) if stamped else found.group(1, 2, 3)
+                                ) if found else ("99", "0", None)  # fmt: skip
+        if found is None or int(hours) > 23 or (stamped and not _valid_date(found[1])):
             return np.zeros(len(cells)), i
-        out[i] = 3600 * int(found[1]) + 60 * int(found[2]) + int(found[3] or 0)
+        day = int(np.datetime64(found[1], "D").astype(np.int64)) if stamped else 0
+        out[i] = _DAY * day + 3600 * int(hours) + 60 * int(minutes) + int(secs or 0)
     return out, None
 
 
-def clock_seconds(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
-    """A column's values written ``H:MM`` or ``H:MM:SS`` as float64 seconds since midnight,
-    NaN at ``gaps``; None unless every value present is such a time. The one rule by which a
-    column is typed a time of day and its values read."""
-    return _read_column(values, gaps, clock_cells)
+def clock_seconds(values: np.ndarray, gaps: np.ndarray, form: str = "h:mm") -> np.ndarray | None:
+    """A column's values written as times in ``form``'s kind as float64 seconds, NaN at
+    ``gaps``; None unless every value present is such a time. The one rule by which a
+    column is typed a time and its values read."""
+    return _read_column(values, gaps, lambda cells: clock_cells(cells, form))
 
 
 def dates_or_times(values: np.ndarray, gaps: np.ndarray) -> bool:
-    """Whether every value present is a date or every one a time of day (a real column may
-    hold them, ``--column-type NAME=real``)."""
-    return date_days(values, gaps) is not None or clock_seconds(values, gaps) is not None
+    """Whether every value present is a date, every one a time of day, or every one a date
+    with a time (a real column may hold them, ``--column-type NAME=real``)."""
+    return date_days(values, gaps) is not None or any(
+        clock_seconds(values, gaps, form) is not None for form in ("h:mm", "YYYY-MM-DD hh:mm")
+    )
 
 
-def clock_format(cells: Sequence[str]) -> str:
+def clock_format(cells: Sequence[str], stamped: bool = False) -> str:
     """How a column's times are written: ``hh`` where every hour is two digits (``09:30``),
-    else ``h`` (``9:30``); ``:ss`` where any cell has seconds."""
-    found = [_CLOCK.fullmatch(c) for c in cells]
-    hours = "hh" if all(f is not None and len(f[1]) == 2 for f in found) else "h"
-    return hours + ":mm" + (":ss" if any(f is not None and f[3] for f in found) else "")
+    else ``h`` (``9:30``); ``:ss`` where any cell has seconds; ``stamped``, after a date and
+    the separator the cells use (``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``)."""
+    pattern, at = (_STAMP, 3) if stamped else (_CLOCK, 1)
+    found = [pattern.fullmatch(c) for c in cells]
+    hours = "hh" if all(f is not None and len(f[at]) == 2 for f in found) else "h"
+    form = hours + ":mm" + (":ss" if any(f is not None and f[at + 2] for f in found) else "")
+    if not stamped:
+        return form
+    sep = "T" if all(f is not None and f[2] == "T" for f in found) else " "
+    return "YYYY-MM-DD" + sep + form
 
 
 def clock_text(seconds: float, form: str) -> str:
-    """Seconds since midnight as a time of day in ``form`` (``clock_format``); a sample past
-    the day's end is its last second."""
-    s = min(max(int(round(seconds)), 0), 86_399)
+    """Seconds as a time in ``form`` (``clock_format``): of day, where a sample past the
+    day's end is its last second; or a date and a time."""
+    s = int(round(seconds))
+    date = ""
+    if form.startswith("YYYY"):
+        day, s = divmod(s, _DAY)
+        date, form = str(np.datetime64(day, "D")) + form[10], form[11:]
+    s = min(max(s, 0), _DAY - 1)
     hours = f"{s // 3600:02d}" if form.startswith("hh") else str(s // 3600)
-    return hours + f":{s % 3600 // 60:02d}" + (f":{s % 60:02d}" if form.endswith(":ss") else "")
+    return (date + hours + f":{s % 3600 // 60:02d}"
+            + (f":{s % 60:02d}" if form.endswith(":ss") else ""))  # fmt: skip
+
+
+def clock_kind(form: str) -> str:
+    """What the run's column types call a time column of ``form``."""
+    return "date and time" if form.startswith("YYYY") else "time of day"
+
+
+def clock_wanted(form: str) -> str:
+    """What a cell of a time column of ``form`` must be, for an error."""
+    return (
+        "a date and time (YYYY-MM-DD HH:MM)" if form.startswith("YYYY") else "a time of day (H:MM)"
+    )
 
 
 def _finite_numbers(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
@@ -809,11 +845,13 @@ def infer_column(
         column = infer_column(name, days, gaps, forced, where)
         if column is None or column.kind == "real":
             return column if column is None else replace(column, date=True)
-    seconds = clock_seconds(values, gaps) if readable else None
-    if seconds is not None:  # times of day: seconds since midnight, if they are real
-        column = infer_column(name, seconds, gaps, forced, where)
-        if column is None or column.kind == "real":
-            return column if column is None else replace(column, clock=clock_format(text))
+    for stamped in (False, True):  # times of day, then dates with a time: seconds
+        form = clock_format(text, stamped)
+        seconds = clock_seconds(values, gaps, form) if readable else None
+        if seconds is not None:  # if they are real
+            column = infer_column(name, seconds, gaps, forced, where)
+            if column is None or column.kind == "real":
+                return column if column is None else replace(column, clock=form)
     if (
         forced is None
         and len(values) >= ID_MIN_ROWS
