@@ -808,6 +808,19 @@ def test_times_of_day_are_seconds_written_back_as_times_through_either_door(tmp_
     assert (tmp_path / "times.png").stat().st_size > 0
     novel = write_csv(tmp_path / "new.csv", ["caught", "k", "released"], [["7:59", "1", "NA"]])
     assert np.isfinite(load_data(str(novel), schema=data.schema).original["all"]).sum() == 2
+    # on a 12-hour clock: 12 AM is midnight, 12 PM noon, written back as the file writes them
+    twelve = [f"{(m // 60 - 1) % 12 + 1}:{m % 60:02d} {'AM' if m < 720 else 'PM'}"
+              for m in minutes]  # fmt: skip
+    halves = write_csv(tmp_path / "ampm.csv", ["t"], [[t] for t in twelve])
+    clock = load_data(str(halves))
+    assert clock.schema.columns[0].clock == "h:mm AM"
+    assert [r[0] for r in clock.schema.decode(clock.original["all"])] == twelve
+    seconds = (
+        clock.original["all"][:, 0] * clock.schema.columns[0].std + clock.schema.columns[0].mean
+    )
+    assert np.allclose(seconds, 60 * minutes + 30)  # each read at the middle of its minute
+    with pytest.raises(DataError, match="t is '13:30 PM'; expected a time of day"):
+        load_data(str(write_csv(tmp_path / "bad.csv", ["t"], [["13:30 PM"]])), schema=clock.schema)
     forced = load_data(str(path), column_types=("k=real",)).schema  # k: numbers, as ever
     assert forced.columns[1].kind == "real"
     few = write_csv(

@@ -616,8 +616,9 @@ def date_text(days: float) -> str:
     return str(np.datetime64(int(round(days)), "D"))
 
 
-# H:MM or H:MM:SS (a point for a colon too, as in 9.12, among times written 9:12)
-_CLOCK = re.compile(r"(\d{1,2})[:.]([0-5]\d)(?:[:.]([0-5]\d))?")
+# H:MM or H:MM:SS (a point for a colon too, as in 9.12, among times written 9:12), and
+# 9:12 AM or 9:12pm on a 12-hour clock
+_CLOCK = re.compile(r"(\d{1,2})[:.]([0-5]\d)(?:[:.]([0-5]\d))?(?: ?([AaPp][Mm]))?")
 # YYYY-MM-DD HH:MM or YYYY-MM-DDTHH:MM:SS (no time zone)
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})([ T])(\d{1,2}):([0-5]\d)(?::([0-5]\d))?")
 _DAY = 86_400
@@ -626,18 +627,22 @@ _DAY = 86_400
 def clock_cells(cells: np.ndarray, form: str = "h:mm") -> tuple[np.ndarray, int | None]:
     """Text cells (an object array) written as times in ``form``'s kind (``clock_format``)
     as float64 seconds, and the index of the first that is not such a time (None when all
-    are): since midnight for times of day, ``H:MM`` or ``H:MM:SS`` (hours 0 to 23; ``9.12``
-    is 9:12, in a column of text); since 1970-01-01 for dates with a time."""
+    are): since midnight for times of day, ``H:MM`` or ``H:MM:SS`` (hours 0 to 23, or 1 to 12
+    with ``AM`` or ``PM``; ``9.12`` is 9:12, in a column of text); since 1970-01-01 for dates
+    with a time."""
     stamped = form.startswith("YYYY")
     out = np.zeros(len(cells))
     for i, cell in enumerate(cells):
         found = (_STAMP if stamped else _CLOCK).fullmatch(cell) if isinstance(cell, str) else None
         hours, minutes, secs = (found.group(3, 4, 5) if stamped else found.group(1, 2, 3)
                                 ) if found else ("99", "0", None)  # fmt: skip
-        if found is None or int(hours) > 23 or (stamped and not _valid_date(found[1])):
+        hour, half = int(hours), None if stamped or found is None else found[4]
+        if half is not None:  # 12 AM is midnight, 12 PM noon
+            hour = hour % 12 + 12 * (half.lower() == "pm") if 1 <= hour <= 12 else 99
+        if found is None or hour > 23 or (stamped and not _valid_date(found[1])):
             return np.zeros(len(cells)), i
         day = int(np.datetime64(found[1], "D").astype(np.int64)) if stamped else 0
-        out[i] = _DAY * day + 3600 * int(hours) + 60 * int(minutes) + int(secs or 0)
+        out[i] = _DAY * day + 3600 * hour + 60 * int(minutes) + int(secs or 0)
     return out, None
 
 
@@ -658,13 +663,17 @@ def dates_or_times(values: np.ndarray, gaps: np.ndarray) -> bool:
 
 def clock_format(cells: Sequence[str], stamped: bool = False) -> str:
     """How a column's times are written: ``hh`` where every hour is two digits (``09:30``),
-    else ``h`` (``9:30``); ``:ss`` where any cell has seconds; ``stamped``, after a date and
-    the separator the cells use (``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``)."""
+    else ``h`` (``9:30``); ``:ss`` where any cell has seconds; `` AM`` (or `` am``) where
+    any cell is on a 12-hour clock; ``stamped``, after a date and the separator the cells use
+    (``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``)."""
     pattern, at = (_STAMP, 3) if stamped else (_CLOCK, 1)
     found = [pattern.fullmatch(c) for c in cells]
     hours = "hh" if all(f is not None and len(f[at]) == 2 for f in found) else "h"
     form = hours + ":mm" + (":ss" if any(f is not None and f[at + 2] for f in found) else "")
     if not stamped:
+        halves = [f[4] for f in found if f is not None and f[4]]
+        if halves:  # the case the file writes them in
+            form += " AM" if any(h.isupper() for h in halves) else " am"
         return form
     sep = "T" if all(f is not None and f[2] == "T" for f in found) else " "
     return "YYYY-MM-DD" + sep + form
@@ -679,9 +688,13 @@ def clock_text(seconds: float, form: str) -> str:
         day, s = divmod(s, _DAY)
         date, form = str(np.datetime64(day, "D")) + form[10], form[11:]
     s = min(max(s, 0), _DAY - 1)
-    hours = f"{s // 3600:02d}" if form.startswith("hh") else str(s // 3600)
+    form, _, half = form.partition(" ")  # "AM" or "am": a 12-hour clock
+    hour = s // 3600 if not half else (s // 3600) % 12 or 12
+    hours = f"{hour:02d}" if form.startswith("hh") else str(hour)
+    suffix = "" if not half else " " + ("AM" if s < _DAY // 2 else "PM")
     return (date + hours + f":{s % 3600 // 60:02d}"
-            + (f":{s % 60:02d}" if form.endswith(":ss") else ""))  # fmt: skip
+            + (f":{s % 60:02d}" if form.endswith(":ss") else "")
+            + (suffix if half.isupper() else suffix.lower()))  # fmt: skip
 
 
 def clock_kind(form: str) -> str:
