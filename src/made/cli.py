@@ -673,7 +673,7 @@ def cmd_impute(args: argparse.Namespace) -> int:
     unknown = np.zeros(x.shape, dtype=bool)
     for i, j in data.unseen:
         unknown[i, j] = True
-    holes = gaps(schema, x) & ~unknown
+    holes = gaps(schema, x)  # (a category never seen is encoded as a category, no gap)
     if data.unseen:
         print(
             next(n for n in data.notes if UNSEEN in n) + "; those cells are kept, and "

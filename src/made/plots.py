@@ -188,13 +188,11 @@ def plot_columns(
             if col.date or col.clock:  # days or seconds, shown as the dates or times they are
                 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-                from .data.table import clock_text, date_text
+                from .data.table import time_text
 
-                def shown(v: float, _: int, form: str = col.clock) -> str:  # its own column's
-                    if not form:
-                        return date_text(v)
-                    text = clock_text(v, form)  # a date and a time: the time below the date
-                    return text[:10] + "\n" + text[11:] if form.startswith("YYYY") else text
+                def shown(v: float, _: int, col: Any = col) -> str:  # its own column's
+                    text = time_text(col, v)  # a date and a time: the time below the date
+                    return text[:10] + "\n" + text[11:] if col.clock[:4] == "YYYY" else text
 
                 ax.xaxis.set_major_locator(MaxNLocator(4 if col.clock[:1] == "h" else 3))
                 ax.xaxis.set_major_formatter(FuncFormatter(shown))

@@ -511,7 +511,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         any column (one with no gaps when fitted too). A DataFrame like ``X``, or an array."""
         # a gap in a column that had none in training is drawn like any other (NaN there)
         x, unknown, columns = self._encoded(X, gaps_anywhere=True)
-        holes = gaps(self.schema_, x) & ~unknown  # the gaps to fill
+        holes = gaps(self.schema_, x)  # the gaps to fill (an unseen value is no gap)
         if unknown.any():  # the model cannot condition on it: drawn as a gap is, then kept
             i, j = np.argwhere(unknown)[0]
             warnings.warn(

@@ -26,13 +26,12 @@ from .table import (
     category_codes,
     category_key,
     clock_seconds,
-    clock_text,
     clock_wanted,
     date_days,
-    date_text,
     dates_or_times,
     infer_column,
     padding,
+    time_text,
 )
 
 __all__ = [
@@ -112,15 +111,23 @@ def gaps_of(values: np.ndarray) -> np.ndarray:
                     dtype=bool)  # fmt: skip
 
 
+def _real_values(col: Column, values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
+    """A real column's values as float64 (NaN at ``gaps``): days for a date column, seconds
+    for a time column, else numbers (booleans as 0 and 1); None if any cannot be read so."""
+    if col.date:
+        return date_days(values, gaps)
+    if col.clock:
+        return clock_seconds(values, gaps, col.clock)
+    return values.astype(np.float64) if values.dtype.kind == "b" else _numbers(values, gaps)
+
+
 def _not_real(col: Column, values: np.ndarray, gaps: np.ndarray) -> str:
     """Why a real column's values cannot be read: the first that is not what it holds."""
-    wanted, read = (("a date (YYYY-MM-DD)", date_days) if col.date
-                    else (clock_wanted(col.clock),
-                          lambda v, g: clock_seconds(v, g, col.clock)) if col.clock
-                    else ("a number", _numbers))  # fmt: skip
-    one = np.ones(1, dtype=bool)
+    wanted = ("a date (YYYY-MM-DD)" if col.date else clock_wanted(col.clock) if col.clock
+              else "a number")  # fmt: skip
+    one = np.zeros(1, dtype=bool)
     for i in np.flatnonzero(~gaps):
-        if read(values[i : i + 1], ~one) is None:
+        if _real_values(col, values[i : i + 1], one) is None:
             return f"row {i}, column {col.name!r} is {values[i]!r}; expected {wanted}"
     return f"column {col.name!r} is real; got values of type {values.dtype}"
 
@@ -180,10 +187,7 @@ def infer_column_schema(
     raw = np.zeros((len(columns[0]) if columns else 0, len(kept)))
     for i, (j, col) in enumerate(kept):
         if col.kind == "real":
-            gaps = gaps_of(columns[j])
-            raw[:, i] = (date_days(columns[j], gaps) if col.date
-                         else clock_seconds(columns[j], gaps, col.clock) if col.clock
-                         else _numbers(columns[j], gaps))  # fmt: skip
+            raw[:, i] = _real_values(col, columns[j], gaps_of(columns[j]))
     return schema.with_statistics(raw, "the data")
 
 
@@ -258,12 +262,7 @@ def encode_columns(
         values = columns[at]
         gaps = gaps_of(values)
         if col.kind == "real":
-            numbers_ = (
-                date_days(values, gaps) if col.date
-                else clock_seconds(values, gaps, col.clock) if col.clock
-                else values.astype(np.float64) if values.dtype.kind == "b"
-                else _numbers(values, gaps)
-            )  # fmt: skip
+            numbers_ = _real_values(col, values, gaps)
             if numbers_ is None:
                 raise ValueError(_not_real(col, values, gaps))
             if not np.all(np.isfinite(numbers_) | gaps):
@@ -324,11 +323,8 @@ def decode_columns(schema: TableSchema, x: np.ndarray, samples: bool = False) ->
     for j, col in enumerate(schema.columns):
         if col.kind == "real":
             values = schema.values_of(j, x[:, j], samples)
-            if col.date:  # written back as the dates they came as
-                values = np.array([None if math.isnan(v) else date_text(v) for v in values],
-                                  dtype=object)  # fmt: skip
-            elif col.clock:  # and times as the times
-                values = np.array([None if math.isnan(v) else clock_text(v, col.clock)
+            if col.date or col.clock:  # written back as the dates and times they came as
+                values = np.array([None if math.isnan(v) else time_text(col, v)
                                    for v in values], dtype=object)  # fmt: skip
             out.append(values)
             continue

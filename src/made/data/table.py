@@ -71,10 +71,12 @@ __all__ = [
     "MISSING",
     "NA_VALUES",
     "TYPES_NOTE",
+    "CLOCK_KINDS",
     "Column",
     "TableSchema",
     "at_least_two",
     "dates_or_times",
+    "time_text",
     "category_codes",
     "category_key",
     "infer_column",
@@ -324,11 +326,8 @@ class TableSchema:
             values = columns[j] if columns else []
             if col.kind == "categorical":
                 text.append(list(values))
-            elif col.date:
-                text.append([MISSING if math.isnan(v) else date_text(v) for v in values])
-            elif col.clock:
-                text.append([MISSING if math.isnan(v) else clock_text(v, col.clock)
-                             for v in values])  # fmt: skip
+            elif col.date or col.clock:
+                text.append([MISSING if math.isnan(v) else time_text(col, v) for v in values])
             elif col.integer:
                 text.append([MISSING if math.isnan(v) else str(int(v)) for v in values])
             elif col.decimals:
@@ -622,6 +621,8 @@ _CLOCK = re.compile(r"(\d{1,2})[:.]([0-5]\d)(?:[:.]([0-5]\d))?(?: ?([AaPp][Mm]))
 # YYYY-MM-DD HH:MM or YYYY-MM-DDTHH:MM:SS (no time zone)
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})([ T])(\d{1,2}):([0-5]\d)(?::([0-5]\d))?")
 _DAY = 86_400
+# A form of each kind of time (``clock_format``): what reading a column as times tries
+CLOCK_KINDS = ("h:mm", "YYYY-MM-DD hh:mm")
 
 
 def clock_cells(cells: np.ndarray, form: str = "h:mm") -> tuple[np.ndarray, int | None]:
@@ -634,12 +635,14 @@ def clock_cells(cells: np.ndarray, form: str = "h:mm") -> tuple[np.ndarray, int 
     out = np.zeros(len(cells))
     for i, cell in enumerate(cells):
         found = (_STAMP if stamped else _CLOCK).fullmatch(cell) if isinstance(cell, str) else None
-        hours, minutes, secs = (found.group(3, 4, 5) if stamped else found.group(1, 2, 3)
-                                ) if found else ("99", "0", None)  # fmt: skip
-        hour, half = int(hours), None if stamped or found is None else found[4]
+        if found is None or (stamped and not _valid_date(found[1])):
+            return np.zeros(len(cells)), i
+        hours, minutes, secs = found.group(3, 4, 5) if stamped else found.group(1, 2, 3)
+        hour = int(hours)
+        half = None if stamped else found[4]
         if half is not None:  # 12 AM is midnight, 12 PM noon
-            hour = hour % 12 + 12 * (half.lower() == "pm") if 1 <= hour <= 12 else 99
-        if found is None or hour > 23 or (stamped and not _valid_date(found[1])):
+            hour = hour % 12 + 12 * (half.lower() == "pm") if 1 <= hour <= 12 else 24
+        if hour > 23:
             return np.zeros(len(cells)), i
         day = int(np.datetime64(found[1], "D").astype(np.int64)) if stamped else 0
         out[i] = _DAY * day + 3600 * hour + 60 * int(minutes) + int(secs or 0)
@@ -657,7 +660,7 @@ def dates_or_times(values: np.ndarray, gaps: np.ndarray) -> bool:
     """Whether every value present is a date, every one a time of day, or every one a date
     with a time (a real column may hold them, ``--column-type NAME=real``)."""
     return date_days(values, gaps) is not None or any(
-        clock_seconds(values, gaps, form) is not None for form in ("h:mm", "YYYY-MM-DD hh:mm")
+        clock_seconds(values, gaps, kind) is not None for kind in CLOCK_KINDS
     )
 
 
@@ -695,6 +698,11 @@ def clock_text(seconds: float, form: str) -> str:
     return (date + hours + f":{s % 3600 // 60:02d}"
             + (f":{s % 60:02d}" if form.endswith(":ss") else "")
             + (suffix if half.isupper() else suffix.lower()))  # fmt: skip
+
+
+def time_text(col: Column, value: float) -> str:
+    """A date or time column's value (days, or seconds) written as the file writes them."""
+    return clock_text(value, col.clock) if col.clock else date_text(value)
 
 
 def clock_kind(form: str) -> str:
@@ -858,12 +866,12 @@ def infer_column(
         column = infer_column(name, days, gaps, forced, where)
         if column is None or column.kind == "real":
             return column if column is None else replace(column, date=True)
-    for stamped in (False, True):  # times of day, then dates with a time: seconds
-        form = clock_format(text, stamped)
-        seconds = clock_seconds(values, gaps, form) if readable else None
-        if seconds is not None:  # if they are real
+    for kind in CLOCK_KINDS if readable else ():  # times of day, dates with a time: seconds
+        seconds = clock_seconds(values, gaps, kind)
+        if seconds is not None:  # if they are real, written back as the file writes them
             column = infer_column(name, seconds, gaps, forced, where)
             if column is None or column.kind == "real":
+                form = clock_format(text, stamped=kind.startswith("YYYY"))
                 return column if column is None else replace(column, clock=form)
     if (
         forced is None
