@@ -173,13 +173,25 @@ def test_nothing_is_written_outside_the_paths_the_user_names(tmp_path):
     assert all(p.startswith("mpl/") for p in _tree(home)), _tree(home)
 
 
-@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
 def test_an_interrupted_wait_for_the_checkpoint_writer_still_waits_for_it():
     """Ctrl-C or SIGTERM while the training thread waits for the last epoch's files: waited
     on again, the write must be done. ``Thread.join`` interrupted so left the writer looking
     finished 5 times in 20, and the run said "nothing to resume" before its checkpoint was
-    on disk (a CI run caught it). Each trial interrupts the wait while the job still runs."""
+    on disk (a CI run caught it). Each trial's job signals the training thread once it sees
+    that thread inside the wait, then goes on writing: the wait is interrupted while the job
+    still runs, however fast the machine (keyed on observed progress, not on a timer)."""
+    import threading
+
     from made.train import _Writer
+
+    def waiting(ident: int) -> bool:  # the thread is inside _Writer.wait, at any depth
+        frame = sys._current_frames().get(ident)
+        while frame is not None:
+            if frame.f_code is _Writer.wait.__code__:
+                return True
+            frame = frame.f_back
+        return False
 
     class Stop(Exception):
         pass
@@ -187,18 +199,25 @@ def test_an_interrupted_wait_for_the_checkpoint_writer_still_waits_for_it():
     def stop(signum: int, frame: object) -> None:
         raise Stop()
 
-    previous = signal.signal(signal.SIGALRM, stop)
+    main = threading.main_thread().ident
+
+    def job(done: list) -> None:
+        while not waiting(main):
+            time.sleep(0.001)
+        signal.pthread_kill(main, signal.SIGUSR1)  # the training thread is told to stop...
+        time.sleep(0.2)  # ...while this write goes on
+        done.append(True)
+
+    previous = signal.signal(signal.SIGUSR1, stop)
     try:
         for _ in range(12):
             writer, done = _Writer(), []
-            writer.submit(lambda done=done: (time.sleep(0.15), done.append(True)))
-            signal.setitimer(signal.ITIMER_REAL, 0.03)
             try:
+                writer.submit(lambda done=done: job(done))
                 writer.wait()
             except Stop:
                 pass
             writer.wait()  # as the training loop's handler does
             assert done, "the second wait returned while the write went on"
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGUSR1, previous)
