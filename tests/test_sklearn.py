@@ -60,6 +60,7 @@ def test_score_samples_is_the_models_log_density_in_the_datas_units():
     (model,) = density.models_
     expected = model.log_prob(torch.as_tensor(z)).detach().double().numpy()
     expected -= sum(math.log(c.std) for c in schema.columns if c.kind == "real")
+    expected += math.log1p(-schema.columns[2].novel)  # the share kept for a value never seen
     assert np.allclose(density.score_samples(x), expected, rtol=0, atol=1e-9)
     assert density.score(x) == pytest.approx(expected.mean())
     # the per-column terms of explain() sum to the score
@@ -81,7 +82,7 @@ def test_a_small_table_is_a_mixture_of_fold_models():
     assert len(density.models_) == 5
     z = torch.as_tensor(density.schema_.standardise(x.astype(np.float64)))
     each = torch.stack([m.log_prob(z).detach() for m in density.models_]).double()
-    mixture = torch.logsumexp(each, 0) - math.log(5) - density.schema_.log_scale
+    mixture = torch.logsumexp(each, 0) - math.log(5) - density.schema_.nll_offset
     assert np.allclose(density.score_samples(x), mixture.numpy(), atol=1e-9)
     # the models differ (their own seeds and held-out folds)
     assert not torch.equal(each[0], each[1])
@@ -211,10 +212,14 @@ def test_a_categorical_table_sums_to_one():
     x = rng.integers(0, 3, size=(200, 3))
     density = MADEDensity(column_types=dict.fromkeys("012", "categorical"), **SMALL).fit(x)
     every = np.array(list(itertools.product(range(3), repeat=3)))
-    assert np.exp(density.score_samples(every)).sum() == pytest.approx(1.0, abs=1e-9)
-    unseen = np.array([[0, 1, 5]])  # a category the fitted rows never showed: probability 0
-    assert density.score_samples(unseen)[0] == -np.inf
-    assert density.predict(unseen)[0] == -1 and np.isinf(density.explain(unseen)[0, 2])
+    # all but each column's share for values never seen (made.data.novel; test_novel.py)
+    kept = math.prod(1 - c.novel for c in density.schema_.columns)
+    assert 0.97 < kept < 1
+    assert np.exp(density.score_samples(every)).sum() == pytest.approx(kept, abs=1e-9)
+    unseen = np.array([[0, 1, 5]])  # a category the fitted rows never showed: that share
+    assert -np.inf < density.score_samples(unseen)[0] < density.score_samples(every).min()
+    assert density.predict(unseen)[0] == -1
+    assert density.explain(unseen)[0, 2] > density.explain(every)[:, 2].max()
 
 
 def test_contamination_sets_the_share_of_outliers():
@@ -258,8 +263,8 @@ def test_a_dataframe_keeps_its_columns_and_types():
     assert density.sample(50, random_state=0).equals(drawn)  # the same seed, the same rows
     with pytest.raises(ValueError, match="feature names"):
         density.score_samples(frame.rename(columns={"amount": "price"}))
-    purple = frame.head(1).assign(colour="purple")
-    assert density.score_samples(purple)[0] == -np.inf
+    purple = frame.head(1).assign(colour="purple")  # a colour never seen: its share
+    assert -np.inf < density.score_samples(purple)[0] < density.score_samples(frame.head(1))[0]
 
 
 def test_clone_pickle_pipeline_grid_search_and_cross_validation():

@@ -304,13 +304,15 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     assert {scores[i]["largest_term"] for i in (7, 150, 333)} <= {"y", "kind"}
     assert "largest terms -log p(column | columns before it): " in printed
     # the scores are the model's exact NLL of the rows encoded with the stored statistics, in
-    # the table's own units (the standardisation's log-Jacobian added)
+    # the table's own units (the standardisation's log-Jacobian added, and the share kind
+    # keeps for a value never seen)
     x = torch.from_numpy(schema.encode([[r["x"], r["y"], r["kind"]] for r in scores], "t", 2))
     expected = -model.log_prob(x.float()).double() + schema.log_scale
+    expected -= math.log1p(-schema.columns[2].novel)
     assert np.allclose(nll, expected.detach().numpy(), atol=1e-4)
-    # a category the model never saw: probability zero, so that row's NLL is infinite (as
-    # MADEDensity.score_samples says); the other rows are scored as they were, the row is
-    # written as the file has it, and the output says which cell it was
+    # a category the model never saw: scored by the share kind keeps for one (as
+    # MADEDensity.score_samples scores it); the other rows are scored as they were, the row
+    # is written as the file has it, and the output says which cell it was
     novel = [[r["x"], r["y"], r["kind"]] for r in scores[:6]]
     novel[2][2] = "sideways"
     novel_csv = write_csv(tmp_path / "novel.csv", ["x", "y", "kind"], novel)
@@ -322,13 +324,18 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     with open(out_csv) as f:
         novel_scores = list(csv.DictReader(f))
     got = [float(r["nll_nats_data_units"]) for r in novel_scores]
-    assert got[2] == math.inf and float(novel_scores[2]["bits_per_dim"]) == math.inf
+    terms = model.conditional_log_probs(x[2:3].float()).detach().double()[0]
+    own = -float(terms[:2].sum()) + schema.log_scale - math.log(schema.columns[2].novel)
+    assert got[2] == pytest.approx(own, abs=1e-4) and got[2] > nll[2]
     assert np.allclose(np.delete(got, 2), np.delete(nll[:6], 2), atol=1e-5)
     assert novel_scores[2]["kind"] == "sideways" and novel_scores[2]["largest_term"] == "kind"
     assert "1 row holds a category the model never saw" in printed
-    assert "over the 5 possible rows (1 impossible)" in printed  # a mean that says something
+    assert "scored by the share the model keeps for values it never saw" in printed
+    assert "impossible" not in printed
     assert "novel.csv: line 4, kind is 'sideways'" in printed
-    assert main(["eval", str(run), "--data", str(novel_csv), "--device", "cpu"]) == 2  # a mean
+    # eval measures the data the model was made for: a file with values it never saw is
+    # refused (made score scores it)
+    assert main(["eval", str(run), "--data", str(novel_csv), "--device", "cpu"]) == 2
     # samples come back in the table's own units and categories
     assert main(["sample", str(run), "-n", "50", "--device", "cpu"]) == 0
     with open(run / "sampled.csv") as f:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import signal
@@ -40,6 +41,7 @@ from .config import (
 )
 from .data import NAMED_SETS, Dataset, load_data
 from .data.load import SPLITS, UNSEEN, table_cells
+from .data.novel import novel_cell
 from .devices import resolve_device
 from .errors import MadeError, brief, render
 from .evaluate import evaluate_nll
@@ -532,8 +534,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "seconds": seconds,
         "examples_per_second": result.num_examples / seconds if seconds > 0 else None,
     }
-    if data.schema is not None and data.schema.has_real:
-        report["nll_original_units"] = result.nll + data.schema.log_scale
+    if data.schema is not None and data.schema.nll_offset != 0:
+        report["nll_original_units"] = result.nll + data.schema.nll_offset
     if args.json:
         print(json.dumps(report))
         return 0
@@ -607,14 +609,28 @@ def cmd_score(args: argparse.Namespace) -> int:
     # A table under one ordering: its score is a sum of one term per column, kept to name
     # the columns that make a row unlikely.
     terms = data.schema is not None and observed is None and ensemble is None and ctx is None
-    scores = score_rows(model, x, ctx, ensemble=ensemble, observed=observed, terms=terms)
-    scores = scores.in_data_units(data.schema)  # a table's: in its own units, as eval's
-    # a category the model never saw (in a column scored): that row has probability zero
+    # a category the model never saw (in a column scored): scored by the share its column
+    # keeps for values never seen (made.data.novel; of a marginal, as impossible)
     unseen = {cell: text for cell, text in data.unseen.items()
               if observed is None or bool(observed.reshape(-1)[cell[1]])}  # fmt: skip
-    scores = scores.impossible(unseen)
+    novel = {(i, j): -math.inf if observed is not None
+             else novel_cell(data.schema.columns[j], text)[0]
+             for (i, j), text in unseen.items()}  # fmt: skip
+    leave_out = None
+    if novel and observed is None:
+        leave_out = torch.zeros(x.shape[0], model.num_dims, dtype=torch.bool)
+        leave_out[tuple(torch.tensor(list(novel), dtype=torch.long).t())] = True
+    scores = score_rows(model, x, ctx, ensemble=ensemble, observed=observed, terms=terms,
+                        leave_out=leave_out)  # fmt: skip
+    scores = scores.in_data_units(data.schema)  # a table's: in its own units, as eval's
+    if data.schema is not None:
+        scores = scores.with_novel(data.schema, novel)
     if unseen:
-        print(next(n for n in data.notes if UNSEEN in n) + "; scored as impossible (NLL inf)")
+        zero = sum(not math.isfinite(v) for v in novel.values())
+        print(next(n for n in data.notes if UNSEEN in n)
+              + "; scored by the share the model keeps for values it never saw"
+              + (f" ({zero} of probability zero" + (" in a marginal" if observed is not None
+                 else "") + ": NLL inf)" if zero else ""))  # fmt: skip
     rows = x.cpu().numpy() if data.schema is not None else None
     write_scores(out, scores, data.schema, rows, unseen)
     top = scores.most_anomalous()
@@ -623,7 +639,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         _print_top_rows(data.schema, rows[top], top, scores.nll[top].tolist(),
                         None if scores.terms is None else scores.terms[top], shown)  # fmt: skip
     where = split if observed is None else f"{split}, marginal of {scores.dims} observed dims"
-    units = " in the data's own units" if data.schema is not None and data.schema.has_real else ""
+    units = (" in the data's own units" if data.schema is not None and data.schema.nll_offset
+             else "")  # fmt: skip
     possible = scores.nll[torch.isfinite(scores.nll)]  # an impossible row's inf says nothing
     impossible = len(scores.nll) - len(possible)
     mean = float(possible.mean()) if len(possible) else float("inf")

@@ -353,15 +353,15 @@ class MADE(nn.Module):
         return self.layout.nll_sum(self._out(self.encode(x), context, None, fast), x)
 
     def conditional_log_probs(
-        self, x: torch.Tensor, context: torch.Tensor | None = None, *, fast: bool | Fast = False
+        self, x: torch.Tensor, context: Any = None, *, fast: Any = False, mask: int | None = None
     ) -> torch.Tensor:
-        """``log p(x_d | x_<d)`` of every dimension under the current mask (a log-density for
-        a real dimension), shape ``(B, *input_shape)``; they sum to ``log_prob(x)``.
+        """``log p(x_d | x_<d)`` of every dimension under the current mask, or ``mask`` (a
+        log-density for a real dimension), shape ``(B, *input_shape)``; they sum to ``log_prob``.
 
         Which terms are large says which dimensions make an example unlikely given the ones
         before them in the ordering: a first explanation of an anomaly score."""
         x, context = self.validate(x, context)
-        out = self._out(self.encode(x), context, None, fast)
+        out = self._out(self.encode(x), context, mask and self._check_mask_index(mask), fast)
         return self.layout.log_prob_per_dim(out, x).reshape(x.shape[0], *self.input_shape)
 
     def loss(self, x: torch.Tensor, context: Any = None, *, validate: bool = True) -> torch.Tensor:

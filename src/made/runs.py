@@ -546,11 +546,12 @@ def convergence_warnings(result: FitResult) -> list[str]:
 
 
 def _original_units(data: Dataset, nll: float) -> dict[str, float]:
-    """For a table with real columns: the test NLL in the data's own units (the model sees
-    standardised values; the standardisation's log-Jacobian converts)."""
-    if data.schema is None or not data.schema.has_real:
+    """For a table: the test NLL in the data's own units (the model sees standardised
+    values, and each categorical column keeps a share for values never seen:
+    ``TableSchema.nll_offset`` converts)."""
+    if data.schema is None or data.schema.nll_offset == 0:
         return {}
-    return {"test_nll_original_units": nll + data.schema.log_scale}
+    return {"test_nll_original_units": nll + data.schema.nll_offset}
 
 
 def table_schema(payload: dict[str, Any]) -> TableSchema | None:

@@ -12,7 +12,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,29 +42,31 @@ class Scores:
     def in_data_units(self, schema: TableSchema | None) -> Scores:
         """The scores of a table's rows in its own units: its real columns as they are, not
         standardised (the standardisation's log-Jacobian, ``log std`` per real column, added
-        to each row's score), as ``made eval`` and ``MADEDensity`` report them. The columns'
-        terms stay standardised, so that they compare across columns of any scale (which
-        makes a row unlikely, not which column has the widest range). Data that is not a
-        table has no other unit."""
-        if schema is None or not schema.has_real:
+        to each row's score), and each categorical column's share kept for values never
+        seen (``TableSchema.nll_offset``), as ``made eval`` and ``MADEDensity`` report them.
+        The columns' terms stay standardised, so that they compare across columns of any
+        scale (which makes a row unlikely, not which column has the widest range). Data that
+        is not a table has no other unit."""
+        if schema is None or schema.nll_offset == 0:
             return self
-        nll = self.nll + schema.log_scale
+        nll = self.nll + schema.nll_offset
         return Scores(nll, bits_per_dim(nll, self.dims), self.terms, self.dims)
 
-    def impossible(self, cells: Iterable[tuple[int, int]]) -> Scores:
-        """The scores with each row holding one of ``cells`` (``(row, dimension)``: a
-        category the model never saw, so of probability zero) at an infinite NLL, and those
-        cells' terms infinite, as ``MADEDensity`` scores them."""
-        cells = list(cells)
+    def with_novel(self, schema: TableSchema, cells: Mapping[tuple[int, int], float]) -> Scores:
+        """Scores in the table's units (``in_data_units``), of rows whose ``cells``
+        (``{(row, column): log p}``) hold a value their column never saw, scored with those
+        cells' terms left out (``score_rows(leave_out=...)``): each cell's own term becomes
+        ``-log p`` (``made.data.novel.novel_cell``; ``inf`` for a value of probability
+        zero), in place of the share its column keeps for the values it saw."""
         if not cells:
             return self
-        rows = torch.tensor(sorted({i for i, _ in cells}), dtype=torch.long)
-        nll = self.nll.clone()
-        nll[rows] = math.inf
-        terms = self.terms
+        nll, terms = self.nll.clone(), self.terms
         if terms is not None:
             terms = terms.clone()
-            terms[tuple(torch.tensor(cells, dtype=torch.long).t())] = math.inf
+        for (i, j), log_p in cells.items():
+            nll[i] += math.log1p(-schema.columns[j].novel) - log_p
+            if terms is not None:
+                terms[i, j] = -log_p
         return Scores(nll, bits_per_dim(nll, self.dims), terms, self.dims)
 
     def most_anomalous(self, k: int = 5) -> list[int]:
@@ -81,6 +83,7 @@ def score_rows(
     ensemble: int | None = None,
     observed: torch.Tensor | None = None,
     terms: bool = False,
+    leave_out: torch.Tensor | None = None,
     batch_size: int = BATCH,
 ) -> Scores:
     """The score of every row of ``x`` (checked once, then scored ``batch_size`` rows at a
@@ -89,10 +92,15 @@ def score_rows(
     ``ensemble=K``: the mixture of masks ``0..K-1``. ``observed`` (boolean, the shape of one
     example): score the exact marginal of the observed dimensions only (see
     ``MADE.log_marginal``). ``terms=True`` (one mask, whole rows): keep each dimension's
-    term of the score as well.
+    term of the score as well. ``leave_out`` (``(N, D)`` booleans, whole rows): each row's
+    score without those cells' terms (in each mask's product, before the mixture), the
+    dimensions after them conditioned on them as ``x`` holds them: for a value a table's
+    column never saw (``Scores.with_novel``).
     """
     if terms and (ensemble is not None or observed is not None):
         raise ValueError("terms are a single mask's, of whole rows: not with ensemble or observed")
+    if leave_out is not None and observed is not None:
+        raise ValueError("leave_out applies to whole rows: not with observed")
     x, context = model.validate(x, context, ensemble)
     keep = None if observed is None else observed.reshape(model.num_dims).to(x.device)
     dims = model.num_dims if keep is None else int(keep.sum())
@@ -109,15 +117,43 @@ def score_rows(
                      for xb, cb in batches(x, context, batch_size)]  # fmt: skip
     scored = torch.cat(parts).double().cpu() if parts else torch.zeros(0, dtype=torch.float64)
     per_dim = scored if terms else None
-    nll = scored.sum(dim=1) if terms else scored
+    drop = None if leave_out is None else leave_out.reshape(len(x), -1).cpu()
+    if terms:
+        nll = scored.sum(dim=1) if drop is None else scored.masked_fill(drop, 0).sum(dim=1)
+    else:
+        nll = scored
+        if drop is not None and bool(drop.any()):
+            rows = torch.nonzero(drop.any(dim=1)).flatten()
+            nll = nll.clone()
+            nll[rows] = _left_out(model, x, context, ensemble, rows, drop[rows], batch_size)
     return Scores(nll, bits_per_dim(nll, dims), per_dim, dims)
+
+
+def _left_out(
+    model: MADE, x: torch.Tensor, context: torch.Tensor | None, ensemble: int | None,
+    rows: torch.Tensor, drop: torch.Tensor, batch_size: int,
+) -> torch.Tensor:  # fmt: skip
+    """The NLL of ``x[rows]`` without the terms ``drop`` marks, mask by mask, then mixed."""
+    at = rows.to(x.device)
+    xs, cs = x[at], None if context is None else context[at]
+    each = []
+    with evaluating(model):
+        for k in [None] if ensemble is None else range(ensemble):
+            terms = torch.cat([model.conditional_log_probs(xb, cb, fast=True, mask=k)
+                               .reshape(len(xb), -1).double().cpu()
+                               for xb, cb in batches(xs, cs, batch_size)])  # fmt: skip
+            each.append(terms.masked_fill(drop, 0).sum(dim=1))
+    if ensemble is None:
+        return -each[0]
+    return -(torch.logsumexp(torch.stack(each), dim=0) - math.log(ensemble))
 
 
 def table_text(
     schema: TableSchema, rows: Any, cells: Mapping[tuple[int, int], str] | None = None
 ) -> list[list[str]]:
     """A table's encoded ``rows`` as text, with ``cells`` (``{(row, column): text}``: a
-    category the model never saw, whose code is a placeholder) shown as the file has them."""
+    category the model never saw, encoded as the one the columns after it read) shown as the
+    file has them."""
     decoded = schema.decode(rows)
     for (i, j), text in (cells or {}).items():
         decoded[i][j] = text
@@ -135,10 +171,10 @@ def write_scores(
     a table (``schema`` and its encoded ``rows``), the column with the largest term (when the
     scores have terms) and the row itself in the table's own units (``cells``: text shown
     instead of a cell's decoded value, ``{(row, column): text}``: a category the model never
-    saw, whose code is a placeholder). The NLL's column is ``nll_nats``, or
-    ``nll_nats_data_units`` for a table with real columns, whose scores should be
+    saw, encoded as the one the columns after it read). The NLL's column is ``nll_nats``, or
+    ``nll_nats_data_units`` for a table (``TableSchema.nll_offset`` not 0), whose scores should be
     ``Scores.in_data_units``."""
-    units = schema is not None and schema.has_real
+    units = schema is not None and schema.nll_offset != 0
     header = ["index", "nll_nats_data_units" if units else "nll_nats", "bits_per_dim"]
     largest = None
     if schema is not None:

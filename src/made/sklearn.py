@@ -47,6 +47,7 @@ from .data.columns import (
     decode_columns,
     encode_columns,
     infer_column_schema,
+    novel_log_probs,
     pixel_schema,
 )
 from .data.rules import Rules, find_rules, keep_rules
@@ -394,14 +395,22 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
     # ---------------------------------------------------------------------------- scoring
     def score_samples(self, X: Any) -> np.ndarray:
         """The log-density of each row, nats, in the data's own units (real columns as
-        given, not standardised; categorical columns contribute log-probabilities). A row
-        with a category the fitted rows never showed has probability zero under the model:
-        ``-inf``."""
-        x, unknown, _ = self._encoded(X)
-        return self._known_density(x, unknown)
+        given, not standardised; categorical columns contribute log-probabilities). A value
+        the fitted rows never showed in a categorical column is scored by the share of
+        probability its column keeps for one (``made.data.novel``: a new category as one
+        outcome, a new whole number spread over the whole numbers not seen); a gap in a
+        column that had none, or a value of probability zero there (2.5 in a column of
+        whole numbers), scores ``-inf``."""
+        return self._density(*self._encoded(X))
 
-    def _known_density(self, x: np.ndarray, unknown: np.ndarray) -> np.ndarray:
-        return np.where(unknown.any(axis=1), -np.inf, self._log_density(x))
+    def _density(self, x: np.ndarray, unknown: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
+        """The log-density of encoded rows, those with cells ``unknown`` marks included."""
+        if not unknown.any():
+            return self._log_density(x)
+        novel = novel_log_probs(self.schema_, columns, unknown)
+        kept = np.array([math.log1p(-c.novel) for c in self.schema_.columns])
+        own = np.where(unknown, novel - kept, 0.0).sum(axis=1)
+        return self._log_density(x, unknown) + own
 
     def _encoded(
         self, X: Any, gaps_anywhere: bool = False
@@ -413,13 +422,14 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         columns, _, _ = self._columns(X, reset=False)
         x, unknown = encode_columns(self.schema_, columns, unknown="mark",
                                     gaps_anywhere=gaps_anywhere)  # fmt: skip
-        return self.schema_.dequantise(np.where(unknown, 0, x)), unknown, columns
+        # a gap where the column had none is NaN in a real column: 0 stands in for it
+        return self.schema_.dequantise(np.where(unknown & np.isnan(x), 0, x)), unknown, columns
 
     def _outlier_scores(
         self, x: np.ndarray, unknown: np.ndarray, columns: list[np.ndarray]
     ) -> np.ndarray:
         """The outlier score (``outlier_score_``) of encoded rows; higher: more normal."""
-        log_p = self._known_density(x, unknown)
+        log_p = self._density(x, unknown, columns)
         if self.outlier_score_ == "likelihood":
             return log_p
         return log_p + math.log(2) * png_bits(self._pixels(columns), self.binary_images_)
@@ -435,16 +445,18 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             )
         return np.column_stack(columns).reshape(-1, height, width)
 
-    def _log_density(self, x: np.ndarray) -> np.ndarray:
+    def _log_density(self, x: np.ndarray, leave_out: np.ndarray | None = None) -> np.ndarray:
         """The log-density of rows already encoded, in the data's units: the mixture of the
-        models, as probabilities."""
+        models, as probabilities (``leave_out``: cells whose terms are left out, in each
+        model, ``score_rows``)."""
         data = self._tensor(x, self.models_[0])  # every model is float64 on one device
+        drop = None if leave_out is None else torch.as_tensor(leave_out)
         members = []
         for model in self.models_:
             ensemble = model.num_masks if model.num_masks > 1 else None
-            members.append(-score_rows(model, data, ensemble=ensemble).nll)
+            members.append(-score_rows(model, data, ensemble=ensemble, leave_out=drop).nll)
         log_p = torch.logsumexp(torch.stack(members), 0) - math.log(len(members))
-        return log_p.numpy() - self.schema_.log_scale
+        return log_p.numpy() - self.schema_.nll_offset
 
     def score(self, X: Any, y: Any = None) -> float:
         """The mean log-density of the rows of ``X``, nats (higher is better: the criterion
@@ -465,15 +477,18 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         column's own units for real ones): they sum to ``-score_samples`` for a single-mask
         model, and the largest says where a row departs from what the model expects. (With
         several models or masks, the terms are the first model's first mask's, in the columns'
-        order: they sum to its own score.) A category never seen in fit is ``inf``, and the
-        columns after it are scored as if it were the first category."""
-        x, unknown, _ = self._encoded(X)
+        order: they sum to its own score.) A category never seen in fit is scored as
+        ``score_samples`` scores it, and the columns after it read it as
+        ``made.data.novel`` says."""
+        x, unknown, columns = self._encoded(X)
         model = self.models_[0]
         data = self._tensor(x, model)
         terms = score_rows(model, data, terms=True).terms.numpy()
-        scales = np.array([math.log(c.std) if c.kind == "real" else 0.0
-                           for c in self.schema_.columns])  # fmt: skip
-        return np.where(unknown, np.inf, terms + scales)
+        # the units: a real column's log standard deviation, a categorical one's share kept
+        units = np.array([math.log(c.std) if c.kind == "real" else -math.log1p(-c.novel)
+                          for c in self.schema_.columns])  # fmt: skip
+        novel = novel_log_probs(self.schema_, columns, unknown)
+        return np.where(unknown, -novel, terms + units)
 
     # --------------------------------------------------------------------------- sampling
     def sample(self, n_samples: int = 1, random_state: Any = None) -> Any:

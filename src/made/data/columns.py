@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .formats import is_number, unit_numbers
+from .novel import novel_cell
 from .table import (
     KINDS,
     MISSING,
@@ -39,6 +40,7 @@ __all__ = [
     "decode_columns",
     "encode_columns",
     "infer_column_schema",
+    "novel_log_probs",
     "pixel_schema",
 ]
 
@@ -183,11 +185,14 @@ def infer_column_schema(
     if not kept:
         raise ValueError("every column is an identifier; nothing is left to model")
     schema = TableSchema(tuple(c for _, c in kept), tuple(dropped))
-    # the real columns' statistics, computed as a CSV table's are
+    # the columns' statistics, computed as a CSV table's are: real values, codes
     raw = np.zeros((len(columns[0]) if columns else 0, len(kept)))
     for i, (j, col) in enumerate(kept):
+        gaps = gaps_of(columns[j])
         if col.kind == "real":
-            raw[:, i] = _real_values(col, columns[j], gaps_of(columns[j]))
+            raw[:, i] = _real_values(col, columns[j], gaps)
+        else:
+            raw[:, i] = _codes(col, columns[j], gaps)[0]
     return schema.with_statistics(raw, "the data")
 
 
@@ -271,7 +276,9 @@ def encode_columns(
             found = ~gaps | col.missing
         else:
             codes, found = _codes(col, values, gaps)
-            out[:, j] = np.where(found, codes, 0)
+            new = ~found & ~gaps  # a value never seen: read as ``novel_cell`` says
+            codes[new] = [novel_cell(col, v)[1] for v in values[new]]
+            out[:, j] = np.where(found | new, codes, 0)
         if gaps_anywhere:  # a gap in a column that had none: NaN, to be drawn
             out[gaps & ~found, j] = math.nan
             found = found | gaps
@@ -284,6 +291,20 @@ def encode_columns(
                                  f"values when the model was fitted ({shown})")  # fmt: skip
             marked[:, j] = ~found
     return out, marked
+
+
+def novel_log_probs(
+    schema: TableSchema, columns: Sequence[np.ndarray], marked: np.ndarray
+) -> np.ndarray:
+    """``(N, D)``: for each cell ``encode_columns`` marked, the log-probability the model
+    keeps for it (``made.data.novel.novel_cell``: a value its column never held), ``-inf``
+    for a gap in a column that had none; 0 elsewhere."""
+    out = np.zeros(marked.shape)
+    for i, j in np.argwhere(marked):
+        col, value = schema.columns[j], columns[schema.positions[j]][i]
+        gap = bool(gaps_of(np.array([value], dtype=object))[0])
+        out[i, j] = -math.inf if gap or col.kind == "real" else novel_cell(col, value)[0]
+    return out
 
 
 def _codes(col: Column, values: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

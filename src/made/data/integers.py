@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 __all__ = ["COMPONENTS", "MAX_DECIMALS", "MAX_ROWS", "decimal_grid", "grid_step",
-           "held_out_logliks", "prefers_discrete"]  # fmt: skip
+           "held_out_logliks", "normal_mass", "prefers_discrete"]  # fmt: skip
 
 COMPONENTS = 4  # Gaussians in the dequantised model's marginal (MADE's default conditional)
 FOLDS = 5
@@ -107,7 +107,7 @@ def _discrete(train: np.ndarray, test: np.ndarray) -> np.ndarray:
     return np.log(count / total)
 
 
-def _normal_mass(z_lo: torch.Tensor, z_hi: torch.Tensor) -> torch.Tensor:
+def normal_mass(z_lo: torch.Tensor, z_hi: torch.Tensor) -> torch.Tensor:
     """``Phi(z_hi) - Phi(z_lo)``, read in the tail the interval lies in. ``torch.special.ndtr``
     is ``(1 + erf(z / sqrt 2)) / 2``: 0 below about -8.3 in float64, and the difference of two
     values near 1 above the mean loses every digit, so a value far in a tail had probability
@@ -130,7 +130,7 @@ def _dequantised(train: np.ndarray, test: np.ndarray) -> np.ndarray:
     lo = torch.from_numpy((test - centre) / scale)[:, None]
     hi = torch.from_numpy((test + 1 - centre) / scale)[:, None]
     m, s = torch.from_numpy(means)[None], torch.from_numpy(stds)[None]
-    mass = _normal_mass((lo - m) / s, (hi - m) / s)  # a value far in a tail is not 0
+    mass = normal_mass((lo - m) / s, (hi - m) / s)  # a value far in a tail is not 0
     probability = (mass * torch.from_numpy(weights)[None]).sum(1).clamp_min(1e-300)
     return probability.log().numpy()
 

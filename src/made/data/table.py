@@ -61,6 +61,7 @@ import torch
 
 from .formats import is_number
 from .integers import decimal_grid, grid_step, prefers_discrete
+from .novel import novel_cell, novel_statistics
 from .rules import Rules
 from .validate import DataError
 
@@ -152,7 +153,9 @@ class Column:
     (``YYYY-MM-DD HH:MM``), held as seconds since 1970-01-01 (an integer column, on a grid of
     60 s when written to the minute), written back in the file's form (``clock_format``:
     ``h:mm``, ``hh:mm:ss``, ``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``, ...); ``""`` for
-    any other column."""
+    any other column. ``novel``: a categorical column's probability of a value its training
+    rows never held, and ``common`` the code of its most frequent value (``made.data.novel``;
+    a categorical column of whole numbers keeps its values' ``mean`` and ``std`` for it)."""
 
     name: str
     kind: str
@@ -171,6 +174,8 @@ class Column:
     atom: float | None = None
     atom_width: float = 0.0
     clock: str = ""
+    novel: float = 0.0
+    common: int = 0
 
     @property
     def gridded(self) -> bool:
@@ -244,9 +249,17 @@ class TableSchema:
 
     @property
     def log_scale(self) -> float:
-        """``sum log std`` over real columns: add it to an NLL of standardised data to get
-        the NLL in the data's own units (the standardisation's log-Jacobian)."""
+        """``sum log std`` over real columns: the standardisation's log-Jacobian."""
         return float(sum(math.log(c.std) for c in self.columns if c.kind == "real"))
+
+    @property
+    def nll_offset(self) -> float:
+        """What to add to a model's NLL of a row to get the table's NLL in its own units: the
+        standardisation's log-Jacobian (``log_scale``), and ``-log(1 - novel)`` for each
+        categorical column, the share of its probability it keeps for values never seen
+        (``made.data.novel``; a row holding one is scored by ``novel_cell``)."""
+        kept = sum(math.log1p(-c.novel) for c in self.columns if c.kind == "categorical")
+        return self.log_scale - float(kept)
 
     def encode(
         self, rows: Sequence[Sequence[str]], where: str, first_line: int,
@@ -265,8 +278,8 @@ class TableSchema:
         mark_unseen: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """``encode``, and ``(N, D)`` booleans marking the cells whose category the model
-        never saw: with ``mark_unseen`` these are not refused but marked, their code a
-        placeholder (0), for scores that give such a row probability zero."""
+        never saw: with ``mark_unseen`` these are not refused but marked, their code the one
+        the columns after them read (``made.data.novel``)."""
         marked = np.zeros((len(rows), len(self.columns)), dtype=bool)
         out = np.empty((len(rows), len(self.columns)), dtype=np.float64)
         na = set(na_values)
@@ -299,8 +312,9 @@ class TableSchema:
                          for c in cells[present]]  # fmt: skip
                 found = np.array(codes, dtype=np.float64)
                 if mark_unseen and len(found) and found.min() < 0:
-                    marked[present, j] = found < 0
-                    found = np.maximum(found, 0.0)  # a placeholder: the row has probability 0
+                    new = found < 0  # read by the columns after it as ``novel_cell`` says
+                    marked[present[new], j] = True
+                    found[new] = [novel_cell(col, c)[1] for c in cells[present[new]]]
                 if len(found) and found.min() < 0:
                     i = int(present[np.argmax(found < 0)])
                     shown = ", ".join(col.values[:8]) + (", ..." if len(col.values) > 8 else "")
@@ -368,7 +382,8 @@ class TableSchema:
     def with_statistics(self, raw: np.ndarray, where: str = "the table") -> TableSchema:
         """The schema with each real column's mean, std and range taken from ``raw``:
         training rows encoded by a schema fresh from ``infer_schema`` (real values as they
-        are, NaN where missing).
+        are, NaN where missing; codes for categorical columns, whose share for values never
+        seen, ``made.data.novel``, is taken from them).
 
         Statistics are computed on values scaled by their largest magnitude, so values near
         the float range (1e300) do not overflow; ``DataError`` if they still are not finite."""
@@ -389,6 +404,8 @@ class TableSchema:
                     )
                 col = replace(col, mean=mean, std=std if std > 0 else 1.0,
                               low=float(values.min()), high=float(values.max()))  # fmt: skip
+            else:
+                col = replace(col, **novel_statistics(col, raw[:, j]))
             columns.append(col)
         return replace(self, columns=tuple(columns))
 
@@ -493,6 +510,8 @@ class TableSchema:
                     "atom": c.atom,
                     "atom_width": c.atom_width,
                     "clock": c.clock,
+                    "novel": c.novel,
+                    "common": c.common,
                 }  # fmt: skip
                 for c in self.columns
             ],
@@ -524,6 +543,8 @@ class TableSchema:
                     atom=None if c.get("atom") is None else float(c["atom"]),
                     atom_width=float(c.get("atom_width", 0.0)),
                     clock=str(c.get("clock", "")),
+                    novel=float(c.get("novel", 0.0)),
+                    common=int(c.get("common", 0)),
                 )  # fmt: skip
                 for c in data["columns"]
             )

@@ -1,0 +1,144 @@
+"""Values a categorical column never held in training: how likely one is, and how it is read.
+
+A categorical column's MADE outputs are a distribution over the values the training rows
+held, so a value they never held (a species first seen in the test rows, a count of nodes past
+the largest seen) had probability zero: its row scored ``-inf``, which ranks nothing, and a
+mean over rows (``score``, the criterion of ``GridSearchCV``) with it is ``-inf`` too. Each
+such column instead keeps a share ``novel`` of its probability for a value it never saw:
+
+- ``novel`` is Laplace's rule of succession on the leave-one-out count of new values (the
+  Good-Turing estimate): a value held by one training row only would have been new had that
+  row been left out, so with ``n1`` such values among ``N`` rows, ``(n1 + 1) / (N + 2)``. Every
+  value the column did hold keeps ``1 - novel`` of the model's probability (a constant per
+  column, so ``TableSchema.nll_offset`` carries it), and the gap outcome too;
+- a new **whole number** in a column of whole numbers (the counts and codes ``integers``
+  holds discrete) takes ``novel`` spread over the whole numbers the column never held, as a
+  normal of the training values' mean and standard deviation (at least 1) gives them, each
+  the normal's mass on its unit interval: a count just past the largest seen is more likely
+  than one far out. A value that is not a whole number there has probability zero;
+- a new value of any other column (text, numbers off the whole numbers) is one outcome,
+  "a value the column never held", of probability ``novel`` (as scikit-learn's encoders read
+  an unknown category as one "infrequent" category);
+- the columns after it read it as the value the column held that is nearest to it (a
+  number), or its most frequent one (text), ``Column.common``: each conditional given that is
+  a distribution, so the whole stays one (``tests/test_novel.py`` sums it by enumeration).
+
+Samples are the model's draws given that no value is new (a new text value could not be
+written), as they are given that the data's rules hold.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from .integers import normal_mass
+
+__all__ = ["novel_cell", "novel_statistics"]
+
+
+class Column(Protocol):
+    """What is read of a categorical ``made.data.table.Column`` (which imports this module)."""
+
+    values: tuple[str, ...]
+    numeric: bool
+    missing: bool
+    boolean: bool
+    mean: float
+    std: float
+    novel: float
+    common: int
+
+
+def novel_statistics(col: Column, codes: np.ndarray) -> dict[str, Any]:
+    """A categorical column's share for new values, most frequent code and, for whole numbers,
+    the training values' mean and standard deviation, from its training rows' ``codes``
+    (``Column`` fields: ``novel``, ``common``, ``mean``, ``std``). A boolean column has no new
+    value (true and false are all there is)."""
+    codes = np.asarray(codes, dtype=np.float64)
+    gap = len(col.values) - 1 if col.missing else -1
+    held = codes[(codes != gap) & ~np.isnan(codes)].astype(np.int64)
+    counts = np.bincount(held, minlength=len(col.values))
+    out: dict[str, Any] = {"common": int(np.argmax(counts)) if len(held) else 0}
+    if col.boolean:
+        return {**out, "novel": 0.0}
+    singletons = int((counts == 1).sum())
+    out["novel"] = (singletons + 1) / (len(codes) + 2)
+    numbers = _whole_numbers(col)
+    if numbers is not None and len(held):
+        values = numbers[held]
+        out["mean"], out["std"] = float(values.mean()), float(values.std())
+    return out
+
+
+def novel_cell(col: Column, cell: Any) -> tuple[float, int]:
+    """``(log p, code)`` of a value ``cell`` (text or a number) that column ``col`` never held:
+    its log-probability under the model's share for new values (module docstring; ``-inf``
+    where the column keeps none, as a model saved before the share did), and the code the
+    columns after it read instead."""
+    number = _number(cell) if col.numeric else None
+    numbers = _whole_numbers(col)
+    if number is not None and len(known := _known(col)):
+        code = int(known[np.argmin(np.abs(_values(col)[known] - number))])
+    else:
+        code = col.common
+    if col.novel <= 0:
+        return -math.inf, code
+    log_novel = math.log(col.novel)
+    if numbers is None:
+        return log_novel, code
+    if number is None or number != round(number):
+        return -math.inf, code
+    return log_novel + _log_new_whole(col, numbers, number), code
+
+
+def _log_new_whole(col: Column, numbers: np.ndarray, value: float) -> float:
+    """``log q(value)``: the normal's mass on ``value``'s unit interval over its mass on the
+    unit intervals of every whole number the column did not hold."""
+    sd = max(col.std, 1.0)
+    held = np.unique(numbers[_known(col)])
+
+    def mass(lo: np.ndarray | float, hi: np.ndarray | float) -> torch.Tensor:
+        lo_, hi_ = (torch.as_tensor(np.asarray(v, dtype=np.float64)) for v in (lo, hi))
+        return normal_mass((lo_ - col.mean) / sd, (hi_ - col.mean) / sd)
+
+    lo, hi = float(held.min()) - 0.5, float(held.max()) + 0.5
+    tails = float(mass(-math.inf, lo) + mass(hi, math.inf))
+    inside = float(mass(lo, hi)) - float(mass(held - 0.5, held + 0.5).sum())
+    total = tails + max(inside, 0.0)
+    own = float(mass(value - 0.5, value + 0.5))
+    if own <= 0 or total <= 0:
+        return -math.inf
+    return math.log(own) - math.log(total)
+
+
+def _values(col: Column) -> np.ndarray:
+    """Each code's value as a number (NaN for the gap and any text)."""
+    return np.array([_number(v) if col.numeric else None for v in col.values], dtype=np.float64)
+
+
+def _known(col: Column) -> np.ndarray:
+    """The codes that stand for a number."""
+    return np.flatnonzero(~np.isnan(_values(col)))
+
+
+def _whole_numbers(col: Column) -> np.ndarray | None:
+    """Each code's value where the column's values are all whole numbers, else None."""
+    if not col.numeric or col.boolean:
+        return None
+    values = _values(col)
+    known = values[~np.isnan(values)]
+    if not len(known) or not np.all(known == np.round(known)):
+        return None
+    return values
+
+
+def _number(cell: Any) -> float | None:
+    try:
+        number = float(cell)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
