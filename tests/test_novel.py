@@ -13,7 +13,7 @@ import torch
 
 from made.cli import main
 from made.data import Column, TableSchema
-from made.data.novel import novel_cell, novel_statistics
+from made.data.novel import PRIOR, novel_cell, novel_statistics
 from made.runs import load_run, table_schema
 
 pd = pytest.importorskip("pandas")
@@ -35,11 +35,11 @@ def _density() -> MADEDensity:
                        max_epochs=15, random_state=0).fit(_frame())  # fmt: skip
 
 
-def test_the_share_for_new_values_is_laplaces_rule_on_the_values_held_once():
+def test_the_share_for_new_values_is_good_turings_on_the_values_held_once():
     column = Column("c", "categorical", ("x", "y", "z", "NA"), numeric=False, missing=True)
     codes = np.array([0, 0, 1, 2, 3, 3, 0])  # y and z held once; 3 is the gap
     stats = novel_statistics(column, codes)
-    assert stats["novel"] == pytest.approx((2 + 1) / (7 + 2)) and stats["common"] == 0
+    assert stats["novel"] == pytest.approx((2 + PRIOR) / (7 + 2 * PRIOR)) and stats["common"] == 0
     boolean = Column("b", "categorical", ("False", "True"), numeric=False, boolean=True)
     assert novel_statistics(boolean, np.array([0, 1, 1]))["novel"] == 0.0
     counts = Column("n", "categorical", ("1", "2", "5"))
@@ -110,7 +110,7 @@ def test_made_score_scores_a_new_category_by_its_share(tmp_path, capsys):
     model, payload, _ = load_run(run)
     schema = table_schema(payload)
     kind = schema.columns[1]
-    assert 0 < kind.novel < 0.01  # no value held once: 1 / (the training rows + 2)
+    assert 0 < kind.novel < 0.001  # no value held once: PRIOR / (the training rows + 2 PRIOR)
     novel = tmp_path / "novel.csv"
     novel.write_text("x,kind\n0.5,sideways\n0.5,up\n")
     out = tmp_path / "scores.csv"

@@ -6,11 +6,18 @@ the largest seen) had probability zero: its row scored ``-inf``, which ranks not
 mean over rows (``score``, the criterion of ``GridSearchCV``) with it is ``-inf`` too. Each
 such column instead keeps a share ``novel`` of its probability for a value it never saw:
 
-- ``novel`` is Laplace's rule of succession on the leave-one-out count of new values (the
-  Good-Turing estimate): a value held by one training row only would have been new had that
-  row been left out, so with ``n1`` such values among ``N`` rows, ``(n1 + 1) / (N + 2)``. Every
-  value the column did hold keeps ``1 - novel`` of the model's probability (a constant per
-  column, so ``TableSchema.nll_offset`` carries it), and the gap outcome too;
+- ``novel`` is the leave-one-out share of new values, the Good-Turing estimate: a value held
+  by one training row only would have been new had that row been left out, so with ``n1``
+  such values among ``N`` rows, ``n1 / N``, with ``PRIOR`` of a count added for a column
+  where none is held once: ``(n1 + PRIOR) / (N + 2 PRIOR)``. Measured on R's tables split
+  70/30 (``benchmarks/real_tables.py --held-out``'s 82: 284 categorical columns), the
+  estimate holds where values are held once (185 new values expected in the held-out rows,
+  168 found), and a column with none held once almost never meets a new one (3 of 51,289
+  held-out cells): Laplace's rule, ``(n1 + 1) / (N + 2)``, would expect 50 times as many, and
+  scored the new-or-not events 92 nats worse over those tables than ``PRIOR``; the held-out
+  likelihood is flat from 0.02 to 0.1 of a count. Every value the column did hold keeps
+  ``1 - novel`` of the model's probability (a constant per column, so
+  ``TableSchema.nll_offset`` carries it), and the gap outcome too;
 - a new **whole number** in a column of whole numbers (the counts and codes ``integers``
   holds discrete) takes ``novel`` spread over the whole numbers the column never held, as a
   normal of the training values' mean and standard deviation (at least 1) gives them, each
@@ -37,7 +44,9 @@ import torch
 
 from .integers import normal_mass
 
-__all__ = ["novel_cell", "novel_statistics"]
+__all__ = ["PRIOR", "novel_cell", "novel_statistics"]
+
+PRIOR = 0.05  # counts of a new value added to the Good-Turing estimate (module docstring)
 
 
 class Column(Protocol):
@@ -66,7 +75,7 @@ def novel_statistics(col: Column, codes: np.ndarray) -> dict[str, Any]:
     if col.boolean:
         return {**out, "novel": 0.0}
     singletons = int((counts == 1).sum())
-    out["novel"] = (singletons + 1) / (len(codes) + 2)
+    out["novel"] = (singletons + PRIOR) / (len(codes) + 2 * PRIOR)
     numbers = _whole_numbers(col)
     if numbers is not None and len(held):
         values = numbers[held]
