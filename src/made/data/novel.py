@@ -8,13 +8,13 @@ such column instead keeps a share ``novel`` of its probability for a value it ne
 
 - ``novel`` is the leave-one-out share of new values, the Good-Turing estimate: a value held
   by one training row only would have been new had that row been left out, so with ``n1``
-  such values among ``N`` rows, ``n1 / N``, with ``PRIOR`` of a count added for a column
-  where none is held once: ``(n1 + PRIOR) / (N + 2 PRIOR)``. Measured on R's tables split
-  70/30 (``benchmarks/real_tables.py --held-out``'s 82: 284 categorical columns), the
+  such values among ``N`` rows, ``n1 / N``, with ``PRIOR`` of a count added, which keeps a
+  share for a column where none is held once: ``(n1 + PRIOR) / (N + 2 PRIOR)``. Measured on R's tables split
+  70/30 (``benchmarks/real_tables.py --held-out``'s 82 tables, 284 categorical columns), the
   estimate holds where values are held once (185 new values expected in the held-out rows,
-  168 found), and a column with none held once almost never meets a new one (3 of 51,289
-  held-out cells): Laplace's rule, ``(n1 + 1) / (N + 2)``, would expect 50 times as many, and
-  scored the new-or-not events 92 nats worse over those tables than ``PRIOR``; the held-out
+  168 found), and a column with none held once almost never meets a new one (3 of 51,292
+  held-out cells, where ``PRIOR`` expects 5): Laplace's rule, ``(n1 + 1) / (N + 2)``, expects
+  99, and scores the new-or-not events 92 nats worse over those tables than ``PRIOR``; the held-out
   likelihood is flat from 0.02 to 0.1 of a count. Every value the column did hold keeps
   ``1 - novel`` of the model's probability (a constant per column, so
   ``TableSchema.nll_offset`` carries it), and the gap outcome too;
