@@ -46,7 +46,7 @@ __all__ = ["Dataset", "NamedSet", "NAMED_SETS", "load_data", "table_cells", "FAS
 
 SPLITS = ("train", "valid", "test")
 # What a scoring note says of a category the model never saw (``mark_unseen``).
-UNSEEN = "a category the model never saw"
+UNSEEN = "a value the model never saw (a category, or a number held discrete)"
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
                    "sneaker", "bag", "ankle boot")  # fmt: skip
