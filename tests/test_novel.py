@@ -61,12 +61,14 @@ def test_the_share_for_new_values_is_good_turings_on_the_values_held_once():
 
 
 def test_a_table_with_new_values_still_sums_to_one():
-    """Every species, a new one included, with every whole number of the count (those held,
-    those not, the gap): the probabilities sum to one, the new values' share included."""
+    """Every species, a new one and a gap (the species had none) included, with every whole
+    number of the count (those held, those not, the gap): the probabilities sum to one, the
+    shares for new values included."""
     density = _density()
-    count = density.schema_.columns[1]
-    assert count.kind == "categorical" and count.novel > 0
-    species = ["a", "b", "c", "a new one"]
+    kind, count = density.schema_.columns
+    assert count.kind == "categorical" and count.novel > 0 and count.novel_gap == 0
+    assert kind.novel_gap == pytest.approx(PRIOR / (150 + 2 * PRIOR))
+    species = ["a", "b", "c", "a new one", None]
     counts = [np.nan, *range(-60, 70)]
     every = pd.DataFrame([(s, c) for s in species for c in counts], columns=["species", "count"])
     p = np.exp(density.score_samples(every))
@@ -75,7 +77,7 @@ def test_a_table_with_new_values_still_sums_to_one():
     held = [k for k in range(-60, 70) if str(k) in count.values]
     known = every["count"].isin(held) | every["count"].isna()
     seen = every["species"].isin(["a", "b", "c"]) & known
-    kept = (1 - density.schema_.columns[0].novel) * (1 - count.novel)
+    kept = (1 - kind.novel) * (1 - kind.novel_gap) * (1 - count.novel)
     assert p[seen.to_numpy()].sum() == pytest.approx(kept, abs=1e-9)
 
 
@@ -89,7 +91,8 @@ def test_new_values_score_as_likely_as_their_share_says():
     assert scores[2] > scores[3]  # a count just past those held, more than one far out
     assert scores[4] == -np.inf  # 2.5 in a column of whole numbers: probability zero
     terms = density.explain(rows)
-    assert terms[1, 0] == pytest.approx(-math.log(density.schema_.columns[0].novel))
+    species = density.schema_.columns[0]  # not a gap, and new
+    assert terms[1, 0] == pytest.approx(-math.log((1 - species.novel_gap) * species.novel))
     assert np.isinf(terms[4, 1])
     assert np.isfinite(density.score(rows.head(4)))  # GridSearchCV's criterion, finite
 
@@ -123,6 +126,8 @@ def test_made_score_scores_a_new_category_by_its_share(tmp_path, capsys):
     # x's term as the model gives it, then the new kind's share (kind is the last column)
     x = torch.tensor([[(0.5 - schema.columns[0].mean) / schema.columns[0].std, 1.0]])
     terms = model.conditional_log_probs(x.to(model.dtype)).detach().double()
-    expected = -float(terms[0, 0]) + schema.log_scale - math.log(kind.novel)
+    expected = (
+        -float(terms[0, 0]) + schema.nll_offset + math.log1p(-kind.novel) - math.log(kind.novel)
+    )
     assert got[0] == pytest.approx(expected, abs=1e-4)
     assert got[1] == pytest.approx(-float(terms.sum()) + schema.nll_offset, abs=1e-4)

@@ -60,7 +60,10 @@ def test_score_samples_is_the_models_log_density_in_the_datas_units():
     (model,) = density.models_
     expected = model.log_prob(torch.as_tensor(z)).detach().double().numpy()
     expected -= sum(math.log(c.std) for c in schema.columns if c.kind == "real")
-    expected += math.log1p(-schema.columns[2].novel)  # the share kept for a value never seen
+    # the shares kept for a value never seen (the 0/1 column) and a gap (every column)
+    expected += math.log1p(-schema.columns[2].novel)
+    expected += sum(math.log1p(-c.novel_gap) for c in schema.columns)
+    assert all(c.novel_gap > 0 for c in schema.columns)
     assert np.allclose(density.score_samples(x), expected, rtol=0, atol=1e-9)
     assert density.score(x) == pytest.approx(expected.mean())
     # the per-column terms of explain() sum to the score
@@ -213,7 +216,7 @@ def test_a_categorical_table_sums_to_one():
     density = MADEDensity(column_types=dict.fromkeys("012", "categorical"), **SMALL).fit(x)
     every = np.array(list(itertools.product(range(3), repeat=3)))
     # all but each column's share for values never seen (made.data.novel; test_novel.py)
-    kept = math.prod(1 - c.novel for c in density.schema_.columns)
+    kept = math.prod((1 - c.novel) * (1 - c.novel_gap) for c in density.schema_.columns)
     assert 0.97 < kept < 1
     assert np.exp(density.score_samples(every)).sum() == pytest.approx(kept, abs=1e-9)
     unseen = np.array([[0, 1, 5]])  # a category the fitted rows never showed: that share

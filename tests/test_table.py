@@ -309,6 +309,7 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     x = torch.from_numpy(schema.encode([[r["x"], r["y"], r["kind"]] for r in scores], "t", 2))
     expected = -model.log_prob(x.float()).double() + schema.log_scale
     expected -= math.log1p(-schema.columns[2].novel)
+    expected -= sum(math.log1p(-c.novel_gap) for c in schema.columns)  # gaps it never had
     assert np.allclose(nll, expected.detach().numpy(), atol=1e-4)
     # a category the model never saw: scored by the share kind keeps for one (as
     # MADEDensity.score_samples scores it); the other rows are scored as they were, the row
@@ -325,7 +326,10 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
         novel_scores = list(csv.DictReader(f))
     got = [float(r["nll_nats_data_units"]) for r in novel_scores]
     terms = model.conditional_log_probs(x[2:3].float()).detach().double()[0]
-    own = -float(terms[:2].sum()) + schema.log_scale - math.log(schema.columns[2].novel)
+    kind = schema.columns[2]
+    own = (
+        -float(terms[:2].sum()) + schema.nll_offset + math.log1p(-kind.novel) - math.log(kind.novel)
+    )
     assert got[2] == pytest.approx(own, abs=1e-4) and got[2] > nll[2]
     assert np.allclose(np.delete(got, 2), np.delete(nll[:6], 2), atol=1e-5)
     assert novel_scores[2]["kind"] == "sideways" and novel_scores[2]["largest_term"] == "kind"

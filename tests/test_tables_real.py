@@ -548,8 +548,9 @@ def test_a_model_of_complete_rows_imputes_rows_with_gaps(tmp_path, capsys):
     """Train on complete rows, fill the gaps of others: the classic imputation workflow.
     A gap in a column that had none in training was refused (``made impute``: "the column had
     no missing values in training"; the estimator: "a value the fitted rows never showed");
-    each gap is now drawn from the model, the cells present kept, while scoring such a row
-    (whose likelihood the model does not define) is still refused."""
+    each gap is now drawn from the model, the cells present kept; scoring such a row, once
+    refused (the model has no gap outcome there), takes the share of probability each
+    column keeps for a gap where it had none (``made.data.novel``)."""
     rng = np.random.default_rng(0)
     a = rng.normal(size=120)
     rows = [[f"{v:.3f}", f"{2 * v + 0.1 * rng.normal():.3f}", "u" if v > 0 else "v"] for v in a]
@@ -571,9 +572,13 @@ def test_a_model_of_complete_rows_imputes_rows_with_gaps(tmp_path, capsys):
     for before, now in zip(holed, after, strict=True):
         assert all(x == y for x, y in zip(before, now, strict=True) if x != "NA")  # kept
         assert "NA" not in now and now[2] in ("u", "v")
-    code, _, err = _cli(["score", run, "--data", holey, "--out", tmp_path / "s.csv",
-                         "--device", "cpu"], capsys)  # fmt: skip
-    assert code == 2 and "had no missing values in training" in err
+    code, printed, err = _cli(["score", run, "--data", holey, "--out", tmp_path / "s.csv",
+                               "--device", "cpu"], capsys)  # fmt: skip
+    assert code == 0 and "scored by the share the model keeps" in printed, (printed, err)
+    with open(tmp_path / "s.csv") as f:
+        scored = list(csv.DictReader(f))
+    assert all(math.isfinite(float(r["nll_nats_data_units"])) for r in scored)
+    assert scored[0]["a"] == "NA" and scored[1]["b"] == "NA"  # as the file has them
     # a category the model never saw is kept, and the row's gaps filled all the same
     novel = write_csv(tmp_path / "novel.csv", ["a", "b", "c"], [["NA", "0.5", "w"]])
     code, printed, err = _cli(["impute", run, "--data", novel, "--out", tmp_path / "n.csv",
@@ -609,7 +614,10 @@ def test_a_model_of_complete_rows_imputes_rows_with_gaps(tmp_path, capsys):
     blank = frame.assign(c=None)
     filled = density.impute(blank, random_state=0)["c"]
     assert set(filled) == {"u", "v"}, filled.value_counts()
-    assert (density.score_samples(gappy) == -np.inf).all()  # no likelihood for such a row
+    # each gap scored by its column's share for one: finite, and far less likely than the row
+    # whole (the share is 0.05 / 120.1, about 8 nats)
+    holes, whole = density.score_samples(gappy), density.score_samples(frame.head(30))
+    assert np.isfinite(holes).all() and (holes < whole - 3).all()
 
 
 def test_booleans_written_in_several_cases_are_two_categories_through_either_door(tmp_path):

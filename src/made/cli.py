@@ -614,7 +614,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     unseen = {cell: text for cell, text in data.unseen.items()
               if observed is None or bool(observed.reshape(-1)[cell[1]])}  # fmt: skip
     novel = {(i, j): -math.inf if observed is not None
-             else novel_cell(data.schema.columns[j], text)[0]
+             else novel_cell(data.schema.columns[j], text, (i, j) in data.unseen_gaps)[0]
              for (i, j), text in unseen.items()}  # fmt: skip
     leave_out = None
     if novel and observed is None:

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from .data import TableSchema
+from .data.novel import log_kept
 from .evaluate import batches, bits_per_dim, evaluating, log_probs_in_batches
 from .fileio import atomic_write
 from .model import MADE
@@ -57,14 +58,14 @@ class Scores:
         (``{(row, column): log p}``) hold a value their column never saw, scored with those
         cells' terms left out (``score_rows(leave_out=...)``): each cell's own term becomes
         ``-log p`` (``made.data.novel.novel_cell``; ``inf`` for a value of probability
-        zero), in place of the share its column keeps for the values it saw."""
+        zero), in place of the share its column keeps for the values it saw (``log_kept``)."""
         if not cells:
             return self
         nll, terms = self.nll.clone(), self.terms
         if terms is not None:
             terms = terms.clone()
         for (i, j), log_p in cells.items():
-            nll[i] += math.log1p(-schema.columns[j].novel) - log_p
+            nll[i] += log_kept(schema.columns[j]) - log_p
             if terms is not None:
                 terms[i, j] = -log_p
         return Scores(nll, bits_per_dim(nll, self.dims), terms, self.dims)

@@ -50,6 +50,7 @@ from .data.columns import (
     novel_log_probs,
     pixel_schema,
 )
+from .data.novel import log_kept
 from .data.rules import Rules, find_rules, keep_rules
 from .devices import resolve_device
 from .impute import gaps, impute
@@ -396,11 +397,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
     def score_samples(self, X: Any) -> np.ndarray:
         """The log-density of each row, nats, in the data's own units (real columns as
         given, not standardised; categorical columns contribute log-probabilities). A value
-        the fitted rows never showed in a categorical column is scored by the share of
-        probability its column keeps for one (``made.data.novel``: a new category as one
-        outcome, a new whole number spread over the whole numbers not seen); a gap in a
-        column that had none, or a value of probability zero there (2.5 in a column of
-        whole numbers), scores ``-inf``."""
+        the fitted rows never showed in a categorical column, or a gap in a column that had
+        none, is scored by the share of probability its column keeps for one
+        (``made.data.novel``: a new category as one outcome, a new whole number spread over
+        the whole numbers not seen); a value of probability zero (2.5 in a column of whole
+        numbers) scores ``-inf``."""
         return self._density(*self._encoded(X))
 
     def _density(self, x: np.ndarray, unknown: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
@@ -408,7 +409,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         if not unknown.any():
             return self._log_density(x)
         novel = novel_log_probs(self.schema_, columns, unknown)
-        kept = np.array([math.log1p(-c.novel) for c in self.schema_.columns])
+        kept = np.array([log_kept(c) for c in self.schema_.columns])
         own = np.where(unknown, novel - kept, 0.0).sum(axis=1)
         return self._log_density(x, unknown) + own
 
@@ -484,8 +485,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         model = self.models_[0]
         data = self._tensor(x, model)
         terms = score_rows(model, data, terms=True).terms.numpy()
-        # the units: a real column's log standard deviation, a categorical one's share kept
-        units = np.array([math.log(c.std) if c.kind == "real" else -math.log1p(-c.novel)
+        # the units: a real column's log standard deviation, and the share each column keeps
+        units = np.array([(math.log(c.std) if c.kind == "real" else 0.0) - log_kept(c)
                           for c in self.schema_.columns])  # fmt: skip
         novel = novel_log_probs(self.schema_, columns, unknown)
         return np.where(unknown, -novel, terms + units)

@@ -211,7 +211,7 @@ def pixel_schema(pixels: np.ndarray, names: Sequence[str]) -> TableSchema:
     if int(pixels.max(initial=0)) <= 1:
         return TableSchema(tuple(Column(name, "categorical", ("0", "1")) for name in names))
     schema = TableSchema(tuple(Column(name, "real", integer=True, step=1.0) for name in names))
-    return schema.with_statistics(pixels.astype(np.float64), "the images")
+    return schema.with_statistics(pixels.astype(np.float64), "the images", shares=False)
 
 
 def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Column | None:
@@ -278,7 +278,7 @@ def encode_columns(
             codes, found = _codes(col, values, gaps)
             new = ~found & ~gaps  # a value never seen: read as ``novel_cell`` says
             codes[new] = [novel_cell(col, v)[1] for v in values[new]]
-            out[:, j] = np.where(found | new, codes, 0)
+            out[:, j] = np.where(found | new, codes, col.common)  # a gap where there was none
         if gaps_anywhere:  # a gap in a column that had none: NaN, to be drawn
             out[gaps & ~found, j] = math.nan
             found = found | gaps
@@ -297,13 +297,13 @@ def novel_log_probs(
     schema: TableSchema, columns: Sequence[np.ndarray], marked: np.ndarray
 ) -> np.ndarray:
     """``(N, D)``: for each cell ``encode_columns`` marked, the log-probability the model
-    keeps for it (``made.data.novel.novel_cell``: a value its column never held), ``-inf``
-    for a gap in a column that had none; 0 elsewhere."""
+    keeps for it (``made.data.novel.novel_cell``: a value its column never held, or a gap in
+    a column that had none); 0 elsewhere."""
     out = np.zeros(marked.shape)
     for i, j in np.argwhere(marked):
         col, value = schema.columns[j], columns[schema.positions[j]][i]
         gap = bool(gaps_of(np.array([value], dtype=object))[0])
-        out[i, j] = -math.inf if gap or col.kind == "real" else novel_cell(col, value)[0]
+        out[i, j] = novel_cell(col, value, gap)[0]
     return out
 
 

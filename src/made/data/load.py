@@ -46,7 +46,10 @@ __all__ = ["Dataset", "NamedSet", "NAMED_SETS", "load_data", "table_cells", "FAS
 
 SPLITS = ("train", "valid", "test")
 # What a scoring note says of a category the model never saw (``mark_unseen``).
-UNSEEN = "a value the model never saw (a category, or a number held discrete)"
+UNSEEN = (
+    "a value the model never saw (a category, a number held discrete, or a gap where "
+    "training had none)"
+)
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
                    "sneaker", "bag", "ankle boot")  # fmt: skip
@@ -76,9 +79,11 @@ class Dataset:
     original_labels: dict[str, np.ndarray] = field(default_factory=dict)
     # Tables: column names, types, category values and standardisation (None otherwise).
     schema: TableSchema | None = None
-    # Tables read with ``mark_unseen``: the cells of the original rows whose category the
-    # model never saw, ``{(row, column): text}`` (their codes are placeholders).
+    # Tables read with ``mark_unseen``: the cells of the original rows holding a value the
+    # model never saw, ``{(row, column): text}`` (their codes what the columns after them
+    # read, ``made.data.novel``), and which of them are gaps in a column that had none.
     unseen: dict[tuple[int, int], str] = field(default_factory=dict)
+    unseen_gaps: frozenset[tuple[int, int]] = frozenset()
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -502,7 +507,8 @@ def load_data(
     split's statistics; ``schema`` (a trained model's) encodes it exactly as in training
     instead, and with ``gaps_anywhere`` (rows to impute) a gap in a column that had none in
     training reads as NaN instead of being refused; with ``mark_unseen`` (rows to score) a
-    category the model never saw is not refused but listed in ``Dataset.unseen``.
+    value the model never saw (a gap in a column that had none, unless ``gaps_anywhere``) is
+    not refused but listed in ``Dataset.unseen``.
     """
     cfg = DataConfig(source=source, **overrides) if isinstance(source, str) else source
     if overrides and not isinstance(source, str):
@@ -665,6 +671,7 @@ def _load_table(
     notes: list[str] = list(raw.notes)
     na_values = (*NA_VALUES, *cfg.na_values)
     unseen: dict[tuple[int, int], str] = {}
+    unseen_gaps: frozenset[tuple[int, int]] = frozenset()
     if schema is None:
         typed = infer_schema(raw.columns, rows, where, cfg.column_types, na_values)
         whole = typed.encode(rows, where, first_line, na_values)  # real values as they are
@@ -688,6 +695,7 @@ def _load_table(
                                               gaps_anywhere, mark_unseen)  # fmt: skip
         at = schema.positions
         unseen = {(int(i), int(j)): rows[i][at[j]] for i, j in np.argwhere(marked)}
+        unseen_gaps = frozenset((int(i), int(j)) for i, j in np.argwhere(marked == 2))
         if unseen:
             (i, j), text = next(iter(unseen.items()))
             count = len({i for i, _ in unseen})
@@ -712,6 +720,7 @@ def _load_table(
         original={"all": schema.dequantise(whole)},
         schema=schema,
         unseen=unseen,
+        unseen_gaps=unseen_gaps,
     )
 
 

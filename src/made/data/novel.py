@@ -9,15 +9,15 @@ such column instead keeps a share ``novel`` of its probability for a value it ne
 - ``novel`` is the leave-one-out share of new values, the Good-Turing estimate: a value held
   by one training row only would have been new had that row been left out, so with ``n1``
   such values among ``N`` rows, ``n1 / N``, with ``PRIOR`` of a count added, which keeps a
-  share for a column where none is held once: ``(n1 + PRIOR) / (N + 2 PRIOR)``. Measured on R's tables split
-  70/30 (``benchmarks/real_tables.py --held-out``'s 82 tables, 284 categorical columns), the
-  estimate holds where values are held once (185 new values expected in the held-out rows,
-  168 found), and a column with none held once almost never meets a new one (3 of 51,292
-  held-out cells, where ``PRIOR`` expects 5): Laplace's rule, ``(n1 + 1) / (N + 2)``, expects
-  99, and scores the new-or-not events 92 nats worse over those tables than ``PRIOR``; the held-out
-  likelihood is flat from 0.02 to 0.1 of a count. Every value the column did hold keeps
-  ``1 - novel`` of the model's probability (a constant per column, so
-  ``TableSchema.nll_offset`` carries it), and the gap outcome too;
+  share for a column where none is held once: ``(n1 + PRIOR) / (N + 2 PRIOR)``. Measured on
+  R's tables split 70/30 (``benchmarks/real_tables.py --held-out``'s 82 tables, 284
+  categorical columns), the estimate holds where values are held once (185 new values
+  expected in the held-out rows, 168 found), and a column with none held once almost never
+  meets a new one (3 of 51,292 held-out cells, where ``PRIOR`` expects 5): Laplace's rule,
+  ``(n1 + 1) / (N + 2)``, expects 99, and scores the new-or-not events 92 nats worse; the
+  held-out likelihood is flat from 0.02 to 0.1 of a count. Every value the column did hold
+  keeps ``1 - novel`` of the model's probability (a constant per column, so
+  ``TableSchema.nll_offset`` carries it: ``log_kept``), and the gap outcome too;
 - a new **whole number** in a column of whole numbers (the counts and codes ``integers``
   holds discrete) takes ``novel`` spread over the whole numbers the column never held, as a
   normal of the training values' mean and standard deviation (at least 1) gives them, each
@@ -28,7 +28,12 @@ such column instead keeps a share ``novel`` of its probability for a value it ne
   an unknown category as one "infrequent" category);
 - the columns after it read it as the value the column held that is nearest to it (a
   number), or its most frequent one (text), ``Column.common``: each conditional given that is
-  a distribution, so the whole stays one (``tests/test_novel.py`` sums it by enumeration).
+  a distribution, so the whole stays one (``tests/test_novel.py`` sums it by enumeration);
+- a **gap** in a column whose training rows had none (real or categorical; a column with
+  gaps has them as an outcome of the model) is new too: such a column keeps ``novel_gap``,
+  ``PRIOR / (N + 2 PRIOR)`` (no gap among ``N`` rows), for one, and the columns after it
+  read its mean (a real column) or most frequent value. Images keep no shares: a pixel has
+  a value.
 
 Samples are the model's draws given that no value is new (a new text value could not be
 written), as they are given that the data's rules hold.
@@ -44,14 +49,15 @@ import torch
 
 from .integers import normal_mass
 
-__all__ = ["PRIOR", "novel_cell", "novel_statistics"]
+__all__ = ["PRIOR", "log_kept", "novel_cell", "novel_statistics"]
 
 PRIOR = 0.05  # counts of a new value added to the Good-Turing estimate (module docstring)
 
 
 class Column(Protocol):
-    """What is read of a categorical ``made.data.table.Column`` (which imports this module)."""
+    """What is read of a ``made.data.table.Column`` (which imports this module)."""
 
+    kind: str
     values: tuple[str, ...]
     numeric: bool
     missing: bool
@@ -59,6 +65,7 @@ class Column(Protocol):
     mean: float
     std: float
     novel: float
+    novel_gap: float
     common: int
 
 
@@ -83,11 +90,23 @@ def novel_statistics(col: Column, codes: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def novel_cell(col: Column, cell: Any) -> tuple[float, int]:
-    """``(log p, code)`` of a value ``cell`` (text or a number) that column ``col`` never held:
-    its log-probability under the model's share for new values (module docstring; ``-inf``
-    where the column keeps none, as a model saved before the share did), and the code the
-    columns after it read instead."""
+def log_kept(col: Column) -> float:
+    """The log of the probability a column keeps for the values it held (and its gap, where
+    it had gaps): ``log((1 - novel_gap) (1 - novel))``, each of its cells' share, which
+    ``TableSchema.nll_offset`` carries."""
+    return math.log1p(-col.novel_gap) + math.log1p(-col.novel)
+
+
+def novel_cell(col: Column, cell: Any, gap: bool = False) -> tuple[float, float]:
+    """``(log p, code)`` of a value ``cell`` (text or a number) that column ``col`` never held,
+    or of a gap (``gap``) where it held none: its log-probability under the model's shares
+    (module docstring; ``-inf`` where the column keeps none, as a model saved before the
+    shares did), and what the columns after it read instead (a code, or for a real column
+    its standardised mean, 0). Its term replaces the cell's model term and ``log_kept``."""
+    if gap:
+        share = col.novel_gap
+        return (math.log(share) if share > 0 else -math.inf), (
+            col.common if col.kind == "categorical" else 0.0)  # fmt: skip
     number = _number(cell) if col.numeric else None
     numbers = _whole_numbers(col)
     if number is not None and len(known := _known(col)):
@@ -96,7 +115,7 @@ def novel_cell(col: Column, cell: Any) -> tuple[float, int]:
         code = col.common
     if col.novel <= 0:
         return -math.inf, code
-    log_novel = math.log(col.novel)
+    log_novel = math.log1p(-col.novel_gap) + math.log(col.novel)  # not a gap, and new
     if numbers is None:
         return log_novel, code
     if number is None or number != round(number):

@@ -61,7 +61,8 @@ import torch
 
 from .formats import is_number
 from .integers import decimal_grid, grid_step, prefers_discrete
-from .novel import novel_cell, novel_statistics
+from .novel import PRIOR as NOVEL_PRIOR
+from .novel import log_kept, novel_cell, novel_statistics
 from .rules import Rules
 from .validate import DataError
 
@@ -154,8 +155,9 @@ class Column:
     60 s when written to the minute), written back in the file's form (``clock_format``:
     ``h:mm``, ``hh:mm:ss``, ``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``, ...); ``""`` for
     any other column. ``novel``: a categorical column's probability of a value its training
-    rows never held, and ``common`` the code of its most frequent value (``made.data.novel``;
-    a categorical column of whole numbers keeps its values' ``mean`` and ``std`` for it)."""
+    rows never held, ``novel_gap`` a column's probability of a gap where they held none, and
+    ``common`` the code of its most frequent value (``made.data.novel``; a categorical column
+    of whole numbers keeps its values' ``mean`` and ``std`` for it)."""
 
     name: str
     kind: str
@@ -175,6 +177,7 @@ class Column:
     atom_width: float = 0.0
     clock: str = ""
     novel: float = 0.0
+    novel_gap: float = 0.0
     common: int = 0
 
     @property
@@ -255,11 +258,10 @@ class TableSchema:
     @property
     def nll_offset(self) -> float:
         """What to add to a model's NLL of a row to get the table's NLL in its own units: the
-        standardisation's log-Jacobian (``log_scale``), and ``-log(1 - novel)`` for each
-        categorical column, the share of its probability it keeps for values never seen
+        standardisation's log-Jacobian (``log_scale``), and ``-log(1 - share)`` for each share
+        of probability a column keeps for values never seen, or a gap where it had none
         (``made.data.novel``; a row holding one is scored by ``novel_cell``)."""
-        kept = sum(math.log1p(-c.novel) for c in self.columns if c.kind == "categorical")
-        return self.log_scale - float(kept)
+        return self.log_scale - float(sum(log_kept(c) for c in self.columns))
 
     def encode(
         self, rows: Sequence[Sequence[str]], where: str, first_line: int,
@@ -277,10 +279,11 @@ class TableSchema:
         na_values: Sequence[str] = NA_VALUES, gaps_anywhere: bool = False,
         mark_unseen: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        """``encode``, and ``(N, D)`` booleans marking the cells whose category the model
-        never saw: with ``mark_unseen`` these are not refused but marked, their code the one
-        the columns after them read (``made.data.novel``)."""
-        marked = np.zeros((len(rows), len(self.columns)), dtype=bool)
+        """``encode``, and ``(N, D)`` marks: with ``mark_unseen`` a value the model never saw
+        (1: a category, a number held discrete) or a gap in a column that had none (2, unless
+        ``gaps_anywhere``) is not refused but marked, its code what the columns after it read
+        (``made.data.novel``)."""
+        marked = np.zeros((len(rows), len(self.columns)), dtype=np.int8)
         out = np.empty((len(rows), len(self.columns)), dtype=np.float64)
         na = set(na_values)
         table = _cell_table(rows, self.width)
@@ -290,7 +293,10 @@ class TableSchema:
             cells = table[:, at]
             gaps = np.fromiter(map(na.__contains__, cells), dtype=bool, count=len(cells))
             errors: list[tuple[int, str]] = []
-            if gaps.any() and not col.missing and not gaps_anywhere:
+            new_gaps = gaps.any() and not col.missing and not gaps_anywhere
+            if new_gaps and mark_unseen:  # scored by the column's share for a gap
+                marked[gaps, j] = 2
+            elif new_gaps:
                 i = int(np.argmax(gaps))
                 errors.append((i, f"is missing ({cells[i]!r}), but the column had no missing "
                                   "values in training"))  # fmt: skip
@@ -313,7 +319,7 @@ class TableSchema:
                 found = np.array(codes, dtype=np.float64)
                 if mark_unseen and len(found) and found.min() < 0:
                     new = found < 0  # read by the columns after it as ``novel_cell`` says
-                    marked[present[new], j] = True
+                    marked[present[new], j] = 1
                     found[new] = [novel_cell(col, c)[1] for c in cells[present[new]]]
                 if len(found) and found.min() < 0:
                     i = int(present[np.argmax(found < 0)])
@@ -322,6 +328,8 @@ class TableSchema:
                 # a gap: the missing category, or NaN where the column has none (to impute)
                 column = np.full(len(cells), len(col.values) - 1.0 if col.missing else math.nan)
                 column[present] = found
+            if new_gaps and mark_unseen:
+                column[gaps] = novel_cell(col, None, gap=True)[1]
             if errors:
                 i, what = min(errors)
                 raise DataError(f"{where}: line {first_line + i}, {col.name} {what}")
@@ -379,11 +387,14 @@ class TableSchema:
         low, high = col.bounds()
         return np.clip(values, low, high)  # NaN stays NaN
 
-    def with_statistics(self, raw: np.ndarray, where: str = "the table") -> TableSchema:
+    def with_statistics(
+        self, raw: np.ndarray, where: str = "the table", shares: bool = True
+    ) -> TableSchema:
         """The schema with each real column's mean, std and range taken from ``raw``:
         training rows encoded by a schema fresh from ``infer_schema`` (real values as they
-        are, NaN where missing; codes for categorical columns, whose share for values never
-        seen, ``made.data.novel``, is taken from them).
+        are, NaN where missing; codes for categorical columns), and with ``shares``, each
+        column's share of probability for values never seen and for a gap where it has none
+        (``made.data.novel``: a table's; an image's pixels keep none).
 
         Statistics are computed on values scaled by their largest magnitude, so values near
         the float range (1e300) do not overflow; ``DataError`` if they still are not finite."""
@@ -404,8 +415,10 @@ class TableSchema:
                     )
                 col = replace(col, mean=mean, std=std if std > 0 else 1.0,
                               low=float(values.min()), high=float(values.max()))  # fmt: skip
-            else:
+            elif shares:
                 col = replace(col, **novel_statistics(col, raw[:, j]))
+            if shares and not col.missing:
+                col = replace(col, novel_gap=NOVEL_PRIOR / (len(raw) + 2 * NOVEL_PRIOR))
             columns.append(col)
         return replace(self, columns=tuple(columns))
 
@@ -511,6 +524,7 @@ class TableSchema:
                     "atom_width": c.atom_width,
                     "clock": c.clock,
                     "novel": c.novel,
+                    "novel_gap": c.novel_gap,
                     "common": c.common,
                 }  # fmt: skip
                 for c in self.columns
@@ -544,6 +558,7 @@ class TableSchema:
                     atom_width=float(c.get("atom_width", 0.0)),
                     clock=str(c.get("clock", "")),
                     novel=float(c.get("novel", 0.0)),
+                    novel_gap=float(c.get("novel_gap", 0.0)),
                     common=int(c.get("common", 0)),
                 )  # fmt: skip
                 for c in data["columns"]
