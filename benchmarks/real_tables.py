@@ -181,15 +181,19 @@ def held_out(package: str, item: str) -> dict[str, Any] | None:
     except ValueError as exc:  # made says why it cannot model the table
         print(f"{package}/{item}: refused ({exc})", flush=True)
         return None
-    schema, counts = density.schema_, []
+    schema, counts, gapless = density.schema_, [], []
     for j, col in enumerate(schema.columns):
+        gaps = gaps_of(columns[schema.positions[j]])
         if col.kind == "categorical" and not col.boolean:
-            new = int((marked[:, j] & ~gaps_of(columns[schema.positions[j]])).sum())
+            new = int((marked[:, j] & ~gaps).sum())
             n1 = round(col.novel * (len(fit) + 2 * PRIOR) - PRIOR)  # (n1 + PRIOR) / (N + 2 PRIOR)
             counts.append([len(fit), n1, new, len(test) - new])
+        if not col.missing:  # no gap among the fitted rows: [N, 0, gaps held out, the rest]
+            gapless.append([len(fit), 0, int(gaps.sum()), len(test) - int(gaps.sum())])
     return {"table": f"{package}/{item}", "rows": len(test),
             "new_values": int(marked.any(axis=1).sum()),
-            "impossible": int(np.isneginf(scores).sum()), "columns": counts}  # fmt: skip
+            "impossible": int(np.isneginf(scores).sum()), "columns": counts,
+            "gapless": gapless}  # fmt: skip
 
 
 def share_rules(columns: list[list[int]]) -> dict[str, float]:
@@ -197,7 +201,7 @@ def share_rules(columns: list[list[int]]) -> dict[str, float]:
     held]`` each) under Good-Turing's share with a prior of ``a`` counts, ``(n1 + a) / (N +
     2a)``: ``a = 1`` is Laplace's rule, made keeps ``made.data.novel.PRIOR``."""
     out = {}
-    for a in (0.02, 0.05, 0.1, 0.25, 0.5, 1.0):
+    for a in (0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0):
         total = 0.0
         for n, n1, new, held in columns:
             share = (n1 + a) / (n + 2 * a)
@@ -208,6 +212,8 @@ def share_rules(columns: list[list[int]]) -> dict[str, float]:
 
 def main_held_out(count: int, seeds: list[int], path: Path | None) -> None:
     """``--held-out``: every table drawn by any of ``seeds``, once."""
+    from made.data.novel import PRIOR
+
     drawn = list(dict.fromkeys(t for seed in seeds for t in pick(count, seed)))
     scored = [r for p, i in drawn if (r := held_out(p, i)) is not None]
     for r in scored:
@@ -229,10 +235,18 @@ def main_held_out(count: int, seeds: list[int], path: Path | None) -> None:
     rules = share_rules(columns)
     print("held-out log-likelihood of the new-or-not events, by the share's prior: "
           + ", ".join(f"{k} {v:.2f}" for k, v in rules.items()))  # fmt: skip
+    gapless = [c for r in scored for c in r["gapless"]]
+    gap_rules = share_rules(gapless)
+    print(f"{len(gapless)} columns without gaps in the fitted rows: {sum(c[2] for c in gapless)} "
+          f"gaps in {sum(c[2] + c[3] for c in gapless):,} held-out cells (the share expects "
+          f"{sum((c[2] + c[3]) * PRIOR / (c[0] + 2 * PRIOR) for c in gapless):.0f}); "
+          "held-out log-likelihood of the gap-or-not events, by the share's prior: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in gap_rules.items()))  # fmt: skip
     if path:
         merge_json(path, "held-out seeds " + ",".join(map(str, seeds)),
                    {"tables": scored, "totals": total, "share_rules": rules,
-                    "machine": machine(), "date": time.strftime("%Y-%m-%d")})  # fmt: skip
+                    "gap_share_rules": gap_rules, "machine": machine(),
+                    "date": time.strftime("%Y-%m-%d")})  # fmt: skip
 
 
 def main() -> None:
