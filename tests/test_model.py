@@ -669,3 +669,18 @@ def test_small_products_run_whole_and_large_ones_in_blocks(monkeypatch):
         dense_grads = torch.autograd.grad(dense, list(model.parameters()))
         for a, b in zip(fast_grads, dense_grads, strict=True):
             assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_conditional_log_probs_of_another_mask_leave_the_current_one():
+    model = MADE(6, [16], num_masks=3, order_agnostic=True, seed=0)
+    x = torch.randint(0, 2, (5, 6))
+    model.set_mask(1)
+    current = model.conditional_log_probs(x).detach()
+    other = model.conditional_log_probs(x, mask=2).detach()
+    assert torch.allclose(other.sum(1), model.log_prob(x, mask=2).detach(), atol=1e-5)
+    assert torch.allclose(model.conditional_log_probs(x).detach(), current)  # still mask 1
+    assert not torch.allclose(other, current)
+    first = model.conditional_log_probs(x, mask=0).detach()  # 0, not the current mask
+    assert torch.allclose(first.sum(1), model.log_prob(x, mask=0).detach(), atol=1e-5)
+    with pytest.raises(ValueError, match="mask index"):
+        model.conditional_log_probs(x, mask=3)
