@@ -413,3 +413,22 @@ def test_noise_reaches_every_model_of_the_mixture_and_is_checked(monkeypatch):
     for bad in (-1, "high", True, float("nan")):
         with pytest.raises(ValueError, match="noise must be"):
             MADEDensity(noise=bad, n_models=1, hidden_sizes=(8,), max_epochs=1).fit(x)
+
+
+def test_fold_models_trained_in_processes_are_the_ones_trained_in_turn():
+    x = _table()[:120]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # each process computes with one thread: the same products
+    try:
+        settings = dict(n_models=3, hidden_sizes=(8,), max_epochs=3, random_state=0)
+        alone = MADEDensity(**settings).fit(x)
+        together = MADEDensity(n_jobs=2, **settings).fit(x)
+    finally:
+        torch.set_num_threads(threads)
+    assert together._jobs(3) == 2 and alone._jobs(3) == 1
+    assert np.array_equal(together.score_samples(x), alone.score_samples(x))
+    assert [r.best_epoch for r in together.fit_results_] == [
+        r.best_epoch for r in alone.fit_results_
+    ]
+    with pytest.raises(ValueError, match="n_jobs must be"):
+        MADEDensity(n_jobs=0).fit(x)
