@@ -304,7 +304,12 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
 
         threads = max(1, torch.get_num_threads() // jobs)
         run = Parallel(n_jobs=jobs, backend="loky", return_as="generator")
-        return run(delayed(_fit_in_process)(self, task, threads) for task in tasks)
+        return run(delayed(self._fit_in_process)(task, threads) for task in tasks)
+
+    def _fit_in_process(self, task: tuple[Any, ...], threads: int) -> tuple[MADE, Any]:
+        """``_fit_one(*task)`` in a worker process of ``threads`` threads (``n_jobs``)."""
+        torch.set_num_threads(threads)
+        return self._fit_one(*task)
 
     def _resolve_outlier_score(self) -> str:
         if self.outlier_score == "auto":
@@ -684,12 +689,6 @@ def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
         return pd.Series(values, dtype=object).where(pd.notna(values), None).astype(dtype)
     except (TypeError, ValueError):
         return values
-
-
-def _fit_in_process(density: MADEDensity, task: tuple[Any, ...], threads: int) -> tuple[MADE, Any]:
-    """``density._fit_one(*task)`` in a worker process of ``threads`` threads (``n_jobs``)."""
-    torch.set_num_threads(threads)
-    return density._fit_one(*task)  # noqa: SLF001 - the estimator's own step, in a process
 
 
 def _small(shape: tuple[int, ...]) -> bool:
