@@ -333,7 +333,7 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     assert got[2] == pytest.approx(own, abs=1e-4) and got[2] > nll[2]
     assert np.allclose(np.delete(got, 2), np.delete(nll[:6], 2), atol=1e-5)
     assert novel_scores[2]["kind"] == "sideways" and novel_scores[2]["largest_term"] == "kind"
-    assert "1 row holds a value the model never saw (a category" in printed
+    assert "1 row holds a value the model never saw (first: " in printed
     assert "scored by the share the model keeps for values it never saw" in printed
     assert "impossible" not in printed
     assert "novel.csv: line 4, kind is 'sideways'" in printed

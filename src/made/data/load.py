@@ -45,11 +45,8 @@ from .validate import (
 __all__ = ["Dataset", "NamedSet", "NAMED_SETS", "load_data", "table_cells", "FASHION_MNIST_DIR"]
 
 SPLITS = ("train", "valid", "test")
-# What a scoring note says of a category the model never saw (``mark_unseen``).
-UNSEEN = (
-    "a value the model never saw (a category, a number held discrete, or a gap where "
-    "training had none)"
-)
+# What a scoring note says of a value the model never saw (``mark_unseen``).
+UNSEEN = "a value the model never saw"  # a category, a number held discrete, or a gap
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
                    "sneaker", "bag", "ankle boot")  # fmt: skip
