@@ -684,3 +684,23 @@ def test_conditional_log_probs_of_another_mask_leave_the_current_one():
     assert torch.allclose(first.sum(1), model.log_prob(x, mask=0).detach(), atol=1e-5)
     with pytest.raises(ValueError, match="mask index"):
         model.conditional_log_probs(x, mask=3)
+
+
+def test_scores_with_cells_left_out_drop_their_terms_in_each_mask_before_the_mixture():
+    from made.scoring import score_rows
+
+    model = MADE(5, [12], num_masks=3, order_agnostic=True, seed=1, num_categories=3)
+    x = torch.randint(0, 3, (4, 5))
+    drop = torch.zeros(4, 5, dtype=torch.bool)
+    drop[0, 2] = drop[2, 0] = drop[2, 4] = True
+    got = score_rows(model, x, ensemble=3, leave_out=drop).nll
+    each = torch.stack([model.conditional_log_probs(x, mask=k).detach().double()
+                        .masked_fill(drop, 0).sum(1) for k in range(3)])  # fmt: skip
+    expected = -(torch.logsumexp(each, 0) - math.log(3))
+    assert torch.allclose(got, expected, atol=1e-5)
+    whole = score_rows(model, x, ensemble=3).nll  # rows with nothing left out: as they were
+    assert torch.equal(got[[1, 3]], whole[[1, 3]]) and not torch.allclose(got[0], whole[0])
+    one = score_rows(model, x, terms=True, leave_out=drop)  # one mask: its terms, kept whole
+    assert torch.allclose(one.nll, one.terms.masked_fill(drop, 0).sum(1))
+    with pytest.raises(ValueError, match="leave_out"):
+        score_rows(model, x, observed=torch.ones(5, dtype=torch.bool), leave_out=drop)
