@@ -4,6 +4,7 @@ with the model, encoding round trips, and the anomaly-scoring workflow end to en
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import numpy as np
@@ -337,9 +338,21 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     assert "scored by the share the model keeps for values it never saw" in printed
     assert "impossible" not in printed
     assert "novel.csv: line 4, kind is 'sideways'" in printed
-    # eval measures the data the model was made for: a file with values it never saw is
-    # refused (made score scores it)
-    assert main(["eval", str(run), "--data", str(novel_csv), "--device", "cpu"]) == 2
+    # eval scores such rows as score does: of six rows each holding one, its test split's one
+    # row scores as that row's line of scores.csv
+    sideways = write_csv(tmp_path / "sideways.csv", ["x", "y", "kind"],
+                         [[r[0], r[1], "sideways"] for r in novel])  # fmt: skip
+    assert main(["score", str(run), "--data", str(sideways), "--out", str(out_csv),
+                 "--device", "cpu"]) == 0  # fmt: skip
+    with open(out_csv) as f:
+        each = [float(r["nll_nats_data_units"]) for r in csv.DictReader(f)]
+    capsys.readouterr()
+    assert main(["eval", str(run), "--data", str(sideways), "--device", "cpu", "--json"]) == 0
+    printed = capsys.readouterr()
+    report = json.loads(printed.out)  # the note on stderr: stdout is the JSON alone
+    assert "scored by the share the model keeps" in printed.err
+    assert report["num_examples"] == 1
+    assert min(abs(report["nll_original_units"] - v) for v in each) < 1e-5, (report, each)
     # samples come back in the table's own units and categories
     assert main(["sample", str(run), "-n", "50", "--device", "cpu"]) == 0
     with open(run / "sampled.csv") as f:

@@ -41,10 +41,10 @@ from .config import (
 )
 from .data import NAMED_SETS, Dataset, load_data
 from .data.load import SPLITS, UNSEEN, table_cells
-from .data.novel import novel_cell
+from .data.novel import log_kept, novel_cell
 from .devices import resolve_device
 from .errors import MadeError, brief, render
-from .evaluate import evaluate_nll
+from .evaluate import NLLResult, bits_per_dim, evaluate_nll
 from .export import GRID_SAMPLES, export_data, sample_suffixes, write_csv, write_samples
 from .fileio import check_not_input
 from .impute import gaps, impute
@@ -487,6 +487,33 @@ def _train(args: argparse.Namespace, rank: int, world: int, local_rank: int) -> 
     return 0
 
 
+def _eval_with_new_values(
+    model: MADE, x: torch.Tensor, ctx: Any, ensemble: int | None, data: Dataset,
+    new: np.ndarray, split: str,
+) -> NLLResult:  # fmt: skip
+    """``evaluate_nll``'s mean of a table's rows, some holding values the model never saw
+    (``new``: their log-probabilities, NaN elsewhere): those cells' terms left out and their
+    own put in (``Scores.with_novel``), in the model's units (before ``nll_offset``)."""
+    assert data.schema is not None
+    if not np.isfinite(new[~np.isnan(new)]).all():
+        raise UsageError(
+            f"{data.name}: the {split} split holds a value of probability zero under the "
+            "model (a number that is not whole in a column of whole numbers, or a value a "
+            "model saved before shares for new values cannot score), so its mean NLL is "
+            "infinite; made score scores each row and names the cell"
+        )
+    held = ~np.isnan(new)
+    scores = score_rows(model, x, ctx, ensemble=ensemble, leave_out=torch.from_numpy(held))
+    kept = np.array([log_kept(c) for c in data.schema.columns])
+    nll = scores.nll.numpy() + np.where(held, kept - np.nan_to_num(new), 0.0).sum(axis=1)
+    rows = int(held.any(axis=1).sum())
+    note = next(n for n in data.notes if UNSEEN in n)
+    print(f"{note}; {rows} of the {split} split's rows scored by the share the model keeps "
+          "for values it never saw", file=sys.stderr)  # fmt: skip
+    mean = float(nll.mean())
+    return NLLResult(mean, bits_per_dim(mean, model.num_dims), len(nll))
+
+
 def _report(summary: dict[str, Any], result: Any, out: Path) -> None:
     """The end of `made train`: the test NLL and what was written."""
     gap = ""
@@ -516,13 +543,17 @@ def _report(summary: dict[str, Any], result: Any, out: Path) -> None:
 # ------------------------------------------------------------------------------- eval
 def cmd_eval(args: argparse.Namespace) -> int:
     device, model, payload, run_dir = _model(args)
-    data = _data_of(args, run_dir, payload, model)
+    data = _data_of(args, run_dir, payload, model, mark_unseen=True)
     ensemble = _ensemble(args, model)
     x = data.tensor(args.split, device)
     conditional = model.config.context_size > 0
     ctx = data_contexts(data, True, device)[args.split] if conditional else None
     start = time.perf_counter()
-    result = evaluate_nll(model, x, ctx, ensemble=ensemble)
+    new = data.novel.get(args.split)
+    if new is None:
+        result = evaluate_nll(model, x, ctx, ensemble=ensemble)
+    else:  # values the model never saw: each scored by the share its column keeps for one
+        result = _eval_with_new_values(model, x, ctx, ensemble, data, new, args.split)
     seconds = time.perf_counter() - start
     report = {
         "data": data.name,

@@ -29,6 +29,7 @@ from .formats import (
     read_png_folder,
     read_shapes_pickle,
 )
+from .novel import novel_cell
 from .rules import find_rules
 from .shapes import SHAPE_CLASSES, SHAPES_TEST_SIZE, SHAPES_TRAIN_SIZE, generate_shapes
 from .synthetic import bars_and_stripes, bars_and_stripes_entropy
@@ -81,6 +82,9 @@ class Dataset:
     # read, ``made.data.novel``), and which of them are gaps in a column that had none.
     unseen: dict[tuple[int, int], str] = field(default_factory=dict)
     unseen_gaps: frozenset[tuple[int, int]] = frozenset()
+    # ... and per split (of those that hold any), each such cell's log-probability
+    # (``made.data.novel.novel_cell``), NaN elsewhere: what ``made eval`` scores them by.
+    novel: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -669,6 +673,7 @@ def _load_table(
     na_values = (*NA_VALUES, *cfg.na_values)
     unseen: dict[tuple[int, int], str] = {}
     unseen_gaps: frozenset[tuple[int, int]] = frozenset()
+    novel: dict[str, np.ndarray] = {}
     if schema is None:
         typed = infer_schema(raw.columns, rows, where, cfg.column_types, na_values)
         whole = typed.encode(rows, where, first_line, na_values)  # real values as they are
@@ -693,6 +698,10 @@ def _load_table(
         at = schema.positions
         unseen = {(int(i), int(j)): rows[i][at[j]] for i, j in np.argwhere(marked)}
         unseen_gaps = frozenset((int(i), int(j)) for i, j in np.argwhere(marked == 2))
+        new = np.full(whole.shape, math.nan)  # each new value's log-probability, by row
+        for (i, j), text in unseen.items():
+            new[i, j] = novel_cell(schema.columns[j], text, (i, j) in unseen_gaps)[0]
+        novel = {"all": new}
         if unseen:
             (i, j), text = next(iter(unseen.items()))
             count = len({i for i, _ in unseen})
@@ -700,10 +709,11 @@ def _load_table(
                 f"{count} row{' holds' if count == 1 else 's hold'} {UNSEEN} (first: {where}: "
                 f"line {first_line + i}, {schema.names[j]} is {text!r})"
             )
-        try:
-            splits = _carve({"all": whole}, cfg, notes)
+        try:  # (the new values' log-probabilities carved with their rows)
+            splits = _carve({"all": whole}, cfg, notes, novel)
         except DataError:  # a few rows to score: scoring reads the whole file anyway
             splits = {s: whole for s in SPLITS}
+            novel = dict.fromkeys(SPLITS, new)
             notes.append(f"{len(whole)} rows: too few to split, every split is the whole file")
     g = torch.Generator().manual_seed(derive_seed(cfg.seed, 0xDE0))
     splits = {s: schema.dequantise(x, g if s == "train" else None) for s, x in splits.items()}
@@ -718,6 +728,7 @@ def _load_table(
         schema=schema,
         unseen=unseen,
         unseen_gaps=unseen_gaps,
+        novel={s: a for s, a in novel.items() if s in SPLITS and not np.isnan(a).all()},
     )
 
 
