@@ -1,4 +1,5 @@
-"""Values a categorical column never held in training: how likely one is, and how it is read.
+"""Values a column never held in training (a category, a number held discrete, a gap): how
+likely one is, and how the columns after it read it.
 
 A categorical column's MADE outputs are a distribution over the values the training rows
 held, so a value they never held (a species first seen in the test rows, a count of nodes past
@@ -32,8 +33,10 @@ such column instead keeps a share ``novel`` of its probability for a value it ne
 - a **gap** in a column whose training rows had none (real or categorical; a column with
   gaps has them as an outcome of the model) is new too: such a column keeps ``novel_gap``,
   ``PRIOR / (N + 2 PRIOR)`` (no gap among ``N`` rows), for one, and the columns after it
-  read its mean (a real column) or most frequent value. Images keep no shares: a pixel has
-  a value.
+  read its mean (a real column) or most frequent value (the 524 such columns of the tables
+  above held 3 gaps in 100,945 held-out cells; the share expects 11). A new value is then
+  "not a gap, and new": ``(1 - novel_gap) novel``. Images keep no shares: a pixel has a
+  value.
 
 Samples are the model's draws given that no value is new (a new text value could not be
 written), as they are given that the data's rules hold.
