@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .formats import is_number, unit_numbers
-from .novel import novel_cell
+from .novel import novel_cell, novel_code
 from .table import (
     KINDS,
     MISSING,
@@ -276,8 +276,8 @@ def encode_columns(
             found = ~gaps | col.missing
         else:
             codes, found = _codes(col, values, gaps)
-            new = ~found & ~gaps  # a value never seen: read as ``novel_cell`` says
-            codes[new] = [novel_cell(col, v)[1] for v in values[new]]
+            new = ~found & ~gaps  # a value never seen: read as ``novel_code`` says
+            codes[new] = [novel_code(col, v) for v in values[new]]
             out[:, j] = np.where(found | new, codes, col.common)  # a gap where there was none
         if gaps_anywhere:  # a gap in a column that had none: NaN, to be drawn
             out[gaps & ~found, j] = math.nan

@@ -44,6 +44,7 @@ written), as they are given that the data's rules hold.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Protocol
 
@@ -52,7 +53,7 @@ import torch
 
 from .integers import normal_mass
 
-__all__ = ["PRIOR", "log_kept", "novel_cell", "novel_statistics"]
+__all__ = ["PRIOR", "log_kept", "novel_cell", "novel_code", "novel_statistics"]
 
 PRIOR = 0.05  # counts of a new value added to the Good-Turing estimate (module docstring)
 
@@ -104,51 +105,77 @@ def novel_cell(col: Column, cell: Any, gap: bool = False) -> tuple[float, float]
     """``(log p, code)`` of a value ``cell`` (text or a number) that column ``col`` never held,
     or of a gap (``gap``) where it held none: its log-probability under the model's shares
     (module docstring; ``-inf`` where the column keeps none, as a model saved before the
-    shares did), and what the columns after it read instead (a code, or for a real column
-    its standardised mean, 0). Its term replaces the cell's model term and ``log_kept``."""
+    shares did), and what the columns after it read instead (``novel_code``). Its term
+    replaces the cell's model term and ``log_kept``."""
+    code = novel_code(col, cell, gap)
     if gap:
-        share = col.novel_gap
-        return (math.log(share) if share > 0 else -math.inf), (
-            col.common if col.kind == "categorical" else 0.0)  # fmt: skip
-    number = _number(cell) if col.numeric else None
-    numbers = _whole_numbers(col)
-    if number is not None and len(known := _known(col)):
-        code = int(known[np.argmin(np.abs(_values(col)[known] - number))])
-    else:
-        code = col.common
+        return (math.log(col.novel_gap) if col.novel_gap > 0 else -math.inf), code
     if col.novel <= 0:
         return -math.inf, code
     log_novel = math.log1p(-col.novel_gap) + math.log(col.novel)  # not a gap, and new
-    if numbers is None:
+    if _whole_numbers(col) is None:
         return log_novel, code
+    number = _number(cell)
     if number is None or number != round(number):
         return -math.inf, code
-    return log_novel + _log_new_whole(col, numbers, number), code
+    return log_novel + _log_new_whole(col, number), code
 
 
-def _log_new_whole(col: Column, numbers: np.ndarray, value: float) -> float:
+def novel_code(col: Column, cell: Any, gap: bool = False) -> float:
+    """What the columns after a value ``cell`` that ``col`` never held (or a gap, ``gap``,
+    where it held none) read instead: the nearest value it held (a number), its most
+    frequent one (text, or a gap in a categorical column), or its standardised mean, 0 (a
+    gap in a real column)."""
+    if gap:
+        return col.common if col.kind == "categorical" else 0.0
+    number = _number(cell) if col.numeric else None
+    if number is not None and len(known := _known(col)):
+        return int(known[np.argmin(np.abs(_values(col)[known] - number))])
+    return col.common
+
+
+def _log_new_whole(col: Column, value: float) -> float:
     """``log q(value)``: the normal's mass on ``value``'s unit interval over its mass on the
     unit intervals of every whole number the column did not hold."""
     sd = max(col.std, 1.0)
-    held = np.unique(numbers[_known(col)])
-
-    def mass(lo: np.ndarray | float, hi: np.ndarray | float) -> torch.Tensor:
-        lo_, hi_ = (torch.as_tensor(np.asarray(v, dtype=np.float64)) for v in (lo, hi))
-        return normal_mass((lo_ - col.mean) / sd, (hi_ - col.mean) / sd)
-
-    lo, hi = float(held.min()) - 0.5, float(held.max()) + 0.5
-    tails = float(mass(-math.inf, lo) + mass(hi, math.inf))
-    inside = float(mass(lo, hi)) - float(mass(held - 0.5, held + 0.5).sum())
-    total = tails + max(inside, 0.0)
-    own = float(mass(value - 0.5, value + 0.5))
+    z = (value - 0.5 - col.mean) / sd, (value + 0.5 - col.mean) / sd
+    lo, hi = torch.tensor(z, dtype=torch.float64)  # (float32 would lose the tails)
+    own = float(normal_mass(lo, hi))
+    total = _unheld_mass(col.values, col.numeric, col.mean, sd)
     if own <= 0 or total <= 0:
         return -math.inf
     return math.log(own) - math.log(total)
 
 
+@functools.lru_cache(maxsize=64)
+def _unheld_mass(values: tuple[str, ...], numeric: bool, mean: float, sd: float) -> float:
+    """The normal's mass on the unit intervals of the whole numbers a column did not hold
+    (``_log_new_whole``'s denominator), once per column."""
+    numbers = _parsed(values, numeric)
+    held = np.unique(numbers[~np.isnan(numbers)])
+
+    def mass(lo: np.ndarray | float, hi: np.ndarray | float) -> torch.Tensor:
+        lo_, hi_ = (torch.as_tensor(np.asarray(v, dtype=np.float64)) for v in (lo, hi))
+        return normal_mass((lo_ - mean) / sd, (hi_ - mean) / sd)
+
+    lo, hi = float(held.min()) - 0.5, float(held.max()) + 0.5
+    tails = float(mass(-math.inf, lo) + mass(hi, math.inf))
+    inside = float(mass(lo, hi)) - float(mass(held - 0.5, held + 0.5).sum())
+    return tails + max(inside, 0.0)
+
+
 def _values(col: Column) -> np.ndarray:
     """Each code's value as a number (NaN for the gap and any text)."""
-    return np.array([_number(v) if col.numeric else None for v in col.values], dtype=np.float64)
+    return _parsed(col.values, col.numeric)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(values: tuple[str, ...], numeric: bool) -> np.ndarray:
+    """``_values``, read once per column, not once per cell scored (a column may hold 1,000
+    categories, and a file thousands of new values); read-only, being shared."""
+    out = np.array([_number(v) if numeric else None for v in values], dtype=np.float64)
+    out.flags.writeable = False
+    return out
 
 
 def _known(col: Column) -> np.ndarray:

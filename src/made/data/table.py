@@ -62,7 +62,7 @@ import torch
 from .formats import is_number
 from .integers import decimal_grid, grid_step, prefers_discrete
 from .novel import PRIOR as NOVEL_PRIOR
-from .novel import log_kept, novel_cell, novel_statistics
+from .novel import log_kept, novel_code, novel_statistics
 from .rules import Rules
 from .validate import DataError
 
@@ -318,9 +318,9 @@ class TableSchema:
                          for c in cells[present]]  # fmt: skip
                 found = np.array(codes, dtype=np.float64)
                 if mark_unseen and len(found) and found.min() < 0:
-                    new = found < 0  # read by the columns after it as ``novel_cell`` says
+                    new = found < 0  # read by the columns after it as ``novel_code`` says
                     marked[present[new], j] = 1
-                    found[new] = [novel_cell(col, c)[1] for c in cells[present[new]]]
+                    found[new] = [novel_code(col, c) for c in cells[present[new]]]
                 if len(found) and found.min() < 0:
                     i = int(present[np.argmax(found < 0)])
                     shown = ", ".join(col.values[:8]) + (", ..." if len(col.values) > 8 else "")
@@ -329,7 +329,7 @@ class TableSchema:
                 column = np.full(len(cells), len(col.values) - 1.0 if col.missing else math.nan)
                 column[present] = found
             if new_gaps and mark_unseen:
-                column[gaps] = novel_cell(col, None, gap=True)[1]
+                column[gaps] = novel_code(col, None, gap=True)
             if errors:
                 i, what = min(errors)
                 raise DataError(f"{where}: line {first_line + i}, {col.name} {what}")
