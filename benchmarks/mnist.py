@@ -157,6 +157,19 @@ EXPERIMENTS = {
         train=_MIXTURE8,
         ensembles=(1, 8, 32),
     ),
+    "single-gelu-avg": Experiment(
+        "single with GELU units and averaged weights (the auto recipe's): the one-mask "
+        "reference for connectivity-mixture-gelu-avg",
+        model={**_NET, "ordering": "natural", "activation": "gelu"},
+        train={**_SINGLE, "patience": 12, "average_weights": True},
+        ensembles=(1,),
+    ),
+    "connectivity-mixture-gelu-avg": Experiment(
+        "connectivity-mixture with GELU units and averaged weights",
+        model={**_NET, "num_masks": 32, "ordering": "natural", "activation": "gelu"},
+        train={**_MIXTURE8, "average_weights": True},
+        ensembles=(1, 8, 32),
+    ),
     "single-dropout": Experiment(
         "single with dropout 0.2 on the hidden units: the one-mask reference for "
         "connectivity-mixture-dropout",
