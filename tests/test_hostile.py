@@ -301,10 +301,16 @@ def test_16_bit_pngs_are_read_on_their_own_scale(tmp_path):
 
 def test_reading_a_wide_table_stays_within_a_small_multiple_of_it(tmp_path):
     """30 rows x 2,500 binary columns: reading holds the cells, one float64 copy of the
-    table per split and the schema, nothing more."""
+    table per split and the schema (each column's statistics, shares for new values
+    included, in a second copy while they are computed), nothing more."""
     path = tmp_path / "wide.csv"
     x = np.random.default_rng(0).integers(0, 2, (30, 2_500))
     np.savetxt(path, x, fmt="%d", delimiter=",")
+    # what reading imports on first use (numpy.ma) counted once, not by whichever test ran
+    # first in this process: the measure is of the table
+    warm = tmp_path / "warm.csv"
+    np.savetxt(warm, x[:, :3], fmt="%d", delimiter=",")
+    load_data(str(warm))
     tracemalloc.start()
     try:
         data = load_data(str(path))
@@ -312,7 +318,7 @@ def test_reading_a_wide_table_stays_within_a_small_multiple_of_it(tmp_path):
     finally:
         tracemalloc.stop()
     assert data.shape == (2_500,)
-    assert peak < 30 * path.stat().st_size  # 3.6 MB for this 0.15 MB file
+    assert peak < 30 * path.stat().st_size, peak  # 4.1 MB for this 0.15 MB file
 
 
 def test_a_wide_table_gets_no_direct_connections_that_outgrow_the_network():

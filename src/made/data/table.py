@@ -134,7 +134,7 @@ ATOM_MIN_ROWS = 5
 ATOM_WIDTH = 0.05
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Column:
     """One column: ``kind`` is ``"categorical"`` or ``"real"``. A categorical column's code c
     stands for ``values[c]`` (text as in the file); ``numeric`` says the values are numbers
@@ -415,10 +415,12 @@ class TableSchema:
                     )
                 col = replace(col, mean=mean, std=std if std > 0 else 1.0,
                               low=float(values.min()), high=float(values.max()))  # fmt: skip
-            elif shares:
-                col = replace(col, **novel_statistics(col, raw[:, j]))
-            if shares and not col.missing:
-                col = replace(col, novel_gap=NOVEL_PRIOR / (len(raw) + 2 * NOVEL_PRIOR))
+            if shares:  # one copy of the column: a wide table has thousands
+                gap = (
+                    {} if col.missing else {"novel_gap": NOVEL_PRIOR / (len(raw) + 2 * NOVEL_PRIOR)}
+                )
+                found = {} if col.kind == "real" else novel_statistics(col, raw[:, j])
+                col = replace(col, **found, **gap)
             columns.append(col)
         return replace(self, columns=tuple(columns))
 
