@@ -41,7 +41,6 @@ from .config import (
 )
 from .data import NAMED_SETS, Dataset, load_data
 from .data.load import SPLITS, UNSEEN, table_cells
-from .data.novel import log_kept, novel_cell
 from .devices import resolve_device
 from .errors import MadeError, brief, render
 from .evaluate import NLLResult, bits_per_dim, evaluate_nll
@@ -492,8 +491,8 @@ def _eval_with_new_values(
     new: np.ndarray, split: str,
 ) -> NLLResult:  # fmt: skip
     """``evaluate_nll``'s mean of a table's rows, some holding values the model never saw
-    (``new``: their log-probabilities, NaN elsewhere): those cells' terms left out and their
-    own put in (``Scores.with_novel``), in the model's units (before ``nll_offset``)."""
+    (``new``: their log-probabilities, NaN elsewhere), scored as ``made score`` scores them
+    (``Scores.with_novel``), in the model's units (before ``nll_offset``)."""
     assert data.schema is not None
     if not np.isfinite(new[~np.isnan(new)]).all():
         raise UsageError(
@@ -502,14 +501,12 @@ def _eval_with_new_values(
             "model saved before shares for new values cannot score), so its mean NLL is "
             "infinite; made score scores each row and names the cell"
         )
-    held = ~np.isnan(new)
-    scores = score_rows(model, x, ctx, ensemble=ensemble, leave_out=torch.from_numpy(held))
-    kept = np.array([log_kept(c) for c in data.schema.columns])
-    nll = scores.nll.numpy() + np.where(held, kept - np.nan_to_num(new), 0.0).sum(axis=1)
-    rows = int(held.any(axis=1).sum())
+    held = torch.from_numpy(~np.isnan(new))
+    scores = score_rows(model, x, ctx, ensemble=ensemble, leave_out=held)
+    nll = scores.with_novel(data.schema, new).nll
     note = next(n for n in data.notes if UNSEEN in n)
-    print(f"{note}; {rows} of the {split} split's rows scored by the share the model keeps "
-          "for values it never saw", file=sys.stderr)  # fmt: skip
+    print(f"{note}; {int(held.any(dim=1).sum())} of the {split} split's rows scored by the "
+          "share the model keeps for values it never saw", file=sys.stderr)  # fmt: skip
     mean = float(nll.mean())
     return NLLResult(mean, bits_per_dim(mean, model.num_dims), len(nll))
 
@@ -640,24 +637,23 @@ def cmd_score(args: argparse.Namespace) -> int:
     # A table under one ordering: its score is a sum of one term per column, kept to name
     # the columns that make a row unlikely.
     terms = data.schema is not None and observed is None and ensemble is None and ctx is None
-    # a category the model never saw (in a column scored): scored by the share its column
-    # keeps for values never seen (made.data.novel; of a marginal, as impossible)
+    # a value the model never saw (in a column scored): scored by the share its column
+    # keeps for one (made.data.novel; in a marginal, as impossible)
     unseen = {cell: text for cell, text in data.unseen.items()
               if observed is None or bool(observed.reshape(-1)[cell[1]])}  # fmt: skip
-    novel = {(i, j): -math.inf if observed is not None
-             else novel_cell(data.schema.columns[j], text, (i, j) in data.unseen_gaps)[0]
-             for (i, j), text in unseen.items()}  # fmt: skip
-    leave_out = None
-    if novel and observed is None:
-        leave_out = torch.zeros(x.shape[0], model.num_dims, dtype=torch.bool)
-        leave_out[tuple(torch.tensor(list(novel), dtype=torch.long).t())] = True
+    new = data.novel.get("all")
+    if new is not None and observed is not None:  # only the cells scored, each impossible
+        scored = observed.reshape(-1).cpu().numpy()[None, :]
+        new = np.where(~np.isnan(new) & scored, -math.inf, math.nan)
+    leave_out = None if new is None or observed is not None else torch.from_numpy(~np.isnan(new))
     scores = score_rows(model, x, ctx, ensemble=ensemble, observed=observed, terms=terms,
                         leave_out=leave_out)  # fmt: skip
     scores = scores.in_data_units(data.schema)  # a table's: in its own units, as eval's
     if data.schema is not None:
-        scores = scores.with_novel(data.schema, novel)
+        scores = scores.with_novel(data.schema, new)
     if unseen:
-        zero = sum(not math.isfinite(v) for v in novel.values())
+        assert new is not None
+        zero = int(np.isneginf(new).sum())
         print(next(n for n in data.notes if UNSEEN in n)
               + "; scored by the share the model keeps for values it never saw"
               + (f" ({zero} of probability zero" + (" in a marginal" if observed is not None
@@ -718,9 +714,8 @@ def cmd_impute(args: argparse.Namespace) -> int:
     check_not_input(out, [*_run_inputs(args.run, run_dir), args.data], "--out")
     data = _data_of(args, run_dir, payload, model, gaps_anywhere=True, mark_unseen=True)
     x = data.original["all"]  # any gap is filled; a category never seen, kept
-    unknown = np.zeros(x.shape, dtype=bool)
-    for i, j in data.unseen:
-        unknown[i, j] = True
+    new = data.novel.get("all")
+    unknown = np.zeros(x.shape, dtype=bool) if new is None else ~np.isnan(new)
     holes = gaps(schema, x)  # (a category never seen is encoded as a category, no gap)
     if data.unseen:
         print(

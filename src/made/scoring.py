@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from .data import TableSchema
-from .data.novel import log_kept
+from .data.novel import novel_nll
 from .evaluate import batches, bits_per_dim, evaluating, log_probs_in_batches
 from .fileio import atomic_write
 from .model import MADE
@@ -53,21 +54,20 @@ class Scores:
         nll = self.nll + schema.nll_offset
         return Scores(nll, bits_per_dim(nll, self.dims), self.terms, self.dims)
 
-    def with_novel(self, schema: TableSchema, cells: Mapping[tuple[int, int], float]) -> Scores:
-        """Scores in the table's units (``in_data_units``), of rows whose ``cells``
-        (``{(row, column): log p}``) hold a value their column never saw, scored with those
-        cells' terms left out (``score_rows(leave_out=...)``): each cell's own term becomes
-        ``-log p`` (``made.data.novel.novel_cell``; ``inf`` for a value of probability
-        zero), in place of the share its column keeps for the values it saw (``log_kept``)."""
-        if not cells:
+    def with_novel(self, schema: TableSchema, log_p: np.ndarray | None) -> Scores:
+        """The scores of rows holding values their column never saw (``log_p``: ``(N, D)``,
+        each such cell's log-probability, ``made.data.novel.novel_cell``, NaN elsewhere;
+        None: no such cell), scored with those cells' terms left out
+        (``score_rows(leave_out=~isnan(log_p))``): each cell's own term becomes ``-log p``
+        (``inf`` for a value of probability zero), in place of the share its column keeps for
+        the values it saw (``made.data.novel.novel_nll``)."""
+        if log_p is None:
             return self
-        nll, terms = self.nll.clone(), self.terms
+        nll = self.nll + torch.from_numpy(novel_nll(schema.columns, log_p))
+        terms = self.terms
         if terms is not None:
-            terms = terms.clone()
-        for (i, j), log_p in cells.items():
-            nll[i] += log_kept(schema.columns[j]) - log_p
-            if terms is not None:
-                terms[i, j] = -log_p
+            new = torch.from_numpy(~np.isnan(log_p))
+            terms = torch.where(new, -torch.from_numpy(log_p), terms)
         return Scores(nll, bits_per_dim(nll, self.dims), terms, self.dims)
 
     def most_anomalous(self, k: int = 5) -> list[int]:

@@ -50,7 +50,7 @@ from .data.columns import (
     novel_log_probs,
     pixel_schema,
 )
-from .data.novel import log_kept
+from .data.novel import log_kept, novel_nll
 from .data.rules import Rules, find_rules, keep_rules
 from .devices import resolve_device
 from .impute import gaps, impute
@@ -460,10 +460,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         """The log-density of encoded rows, those with cells ``unknown`` marks included."""
         if not unknown.any():
             return self._log_density(x)
-        novel = novel_log_probs(self.schema_, columns, unknown)
-        kept = np.array([log_kept(c) for c in self.schema_.columns])
-        own = np.where(unknown, novel - kept, 0.0).sum(axis=1)
-        return self._log_density(x, unknown) + own
+        new = novel_log_probs(self.schema_, columns, unknown)
+        return self._log_density(x, unknown) - novel_nll(self.schema_.columns, new)
 
     def _encoded(
         self, X: Any, gaps_anywhere: bool = False

@@ -298,8 +298,8 @@ def novel_log_probs(
 ) -> np.ndarray:
     """``(N, D)``: for each cell ``encode_columns`` marked, the log-probability the model
     keeps for it (``made.data.novel.novel_cell``: a value its column never held, or a gap in
-    a column that had none); 0 elsewhere."""
-    out = np.zeros(marked.shape)
+    a column that had none); NaN elsewhere, as ``Dataset.novel`` holds them."""
+    out = np.full(marked.shape, math.nan)
     for i, j in np.argwhere(marked):
         col, value = schema.columns[j], columns[schema.positions[j]][i]
         gap = bool(gaps_of(np.array([value], dtype=object))[0])

@@ -78,12 +78,12 @@ class Dataset:
     # Tables: column names, types, category values and standardisation (None otherwise).
     schema: TableSchema | None = None
     # Tables read with ``mark_unseen``: the cells of the original rows holding a value the
-    # model never saw, ``{(row, column): text}`` (their codes what the columns after them
-    # read, ``made.data.novel``), and which of them are gaps in a column that had none.
+    # model never saw (a gap in a column that had none included), ``{(row, column): text}``
+    # (their codes what the columns after them read, ``made.data.novel``) ...
     unseen: dict[tuple[int, int], str] = field(default_factory=dict)
-    unseen_gaps: frozenset[tuple[int, int]] = frozenset()
-    # ... and per split (of those that hold any), each such cell's log-probability
-    # (``made.data.novel.novel_cell``), NaN elsewhere: what ``made eval`` scores them by.
+    # ... and for "all" (the original rows) and each split, where any holds one, each such
+    # cell's log-probability (``made.data.novel.novel_cell``), NaN elsewhere: what ``made
+    # score`` and ``made eval`` score them by (``Scores.with_novel``).
     novel: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -672,7 +672,6 @@ def _load_table(
     notes: list[str] = list(raw.notes)
     na_values = (*NA_VALUES, *cfg.na_values)
     unseen: dict[tuple[int, int], str] = {}
-    unseen_gaps: frozenset[tuple[int, int]] = frozenset()
     novel: dict[str, np.ndarray] = {}
     if schema is None:
         typed = infer_schema(raw.columns, rows, where, cfg.column_types, na_values)
@@ -697,10 +696,9 @@ def _load_table(
                                               gaps_anywhere, mark_unseen)  # fmt: skip
         at = schema.positions
         unseen = {(int(i), int(j)): rows[i][at[j]] for i, j in np.argwhere(marked)}
-        unseen_gaps = frozenset((int(i), int(j)) for i, j in np.argwhere(marked == 2))
         new = np.full(whole.shape, math.nan)  # each new value's log-probability, by row
         for (i, j), text in unseen.items():
-            new[i, j] = novel_cell(schema.columns[j], text, (i, j) in unseen_gaps)[0]
+            new[i, j] = novel_cell(schema.columns[j], text, marked[i, j] == 2)[0]
         novel = {"all": new}
         if unseen:
             (i, j), text = next(iter(unseen.items()))
@@ -715,6 +713,7 @@ def _load_table(
             splits = {s: whole for s in SPLITS}
             novel = dict.fromkeys(SPLITS, new)
             notes.append(f"{len(whole)} rows: too few to split, every split is the whole file")
+        novel["all"] = new
     g = torch.Generator().manual_seed(derive_seed(cfg.seed, 0xDE0))
     splits = {s: schema.dequantise(x, g if s == "train" else None) for s, x in splits.items()}
     return Dataset(
@@ -727,8 +726,7 @@ def _load_table(
         original={"all": schema.dequantise(whole)},
         schema=schema,
         unseen=unseen,
-        unseen_gaps=unseen_gaps,
-        novel={s: a for s, a in novel.items() if s in SPLITS and not np.isnan(a).all()},
+        novel={s: a for s, a in novel.items() if not np.isnan(a).all()},
     )
 
 

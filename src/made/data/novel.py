@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -53,7 +54,7 @@ import torch
 
 from .integers import normal_mass
 
-__all__ = ["PRIOR", "log_kept", "novel_cell", "novel_code", "novel_statistics"]
+__all__ = ["PRIOR", "log_kept", "novel_cell", "novel_code", "novel_nll", "novel_statistics"]
 
 PRIOR = 0.05  # counts of a new value added to the Good-Turing estimate (module docstring)
 
@@ -99,6 +100,17 @@ def log_kept(col: Column) -> float:
     it had gaps): ``log((1 - novel_gap) (1 - novel))``, each of its cells' share, which
     ``TableSchema.nll_offset`` carries."""
     return math.log1p(-col.novel_gap) + math.log1p(-col.novel)
+
+
+def novel_nll(columns: Sequence[Column], log_p: np.ndarray) -> np.ndarray:
+    """Per row, what its new cells add to its NLL once their model terms are left out
+    (``score_rows(leave_out=~isnan(log_p))``): ``log_kept - log p`` for each cell ``log_p``
+    holds (``(N, D)``, ``novel_cell``'s log-probabilities, NaN elsewhere), in place of the
+    share ``TableSchema.nll_offset`` counts for it; ``inf`` for a value of probability zero.
+    The one rule of ``made score``, ``made eval`` and ``MADEDensity``."""
+    kept = np.array([log_kept(c) for c in columns])
+    new = ~np.isnan(log_p)
+    return np.where(new, kept - np.where(new, log_p, 0.0), 0.0).sum(axis=1)
 
 
 def novel_cell(col: Column, cell: Any, gap: bool = False) -> tuple[float, float]:
