@@ -17,6 +17,18 @@ The batch sizes of the tables of 800 to 2,300 rows (``made.recipes.AUTO_MID_ROWS
     python benchmarks/tables.py --tables fair,anes96 --seeds 4 --key batch-4-seeds \
         --candidates "batch 16;batch 32" --json benchmarks/results/tables.json
 
+Batches of 8 and 4 under 200 training rows (``made.recipes.AUTO_TINY_ROWS``), and higher
+rates in batches of 16 (``--candidates "lr 6e-3;lr 1.2e-2" --key small-lr``), on every table
+of fewer than 400 rows (two runs at once, one thread each):
+
+    OMP_NUM_THREADS=1 python benchmarks/tables.py --seeds 3 --key tiny-batch \
+        --candidates "default;batch 8;batch 4" --json benchmarks/results/tables.json \
+        --tables penguins,wine,grunfeld,airquality,davis,faithful,birthwt,survey,salaries
+    OMP_NUM_THREADS=1 python benchmarks/tables.py --seeds 3 --key tiny-batch \
+        --candidates "default;batch 8;batch 4" --json benchmarks/results/tables.json \
+        --tables iris,prestige,mtcars,rock,trees,esoph,LifeCycleSavings,Pima.tr,attitude,\
+cats,USArrests,Duncan,swiss,stackloss
+
 Noise on the real columns while training (``MADEDensity(noise=...)``):
 
     python benchmarks/tables.py --tables penguins,wine,breast-cancer,iris,diabetes,grunfeld \
@@ -62,12 +74,16 @@ STUDIES: dict[str, dict[str, Any]] = {
     "[256,256] batch 32": {"hidden_sizes": (256, 256), "batch_size": 32},
     "x3 folds": {"n_models": 3},
     "x8 folds": {"n_models": 8},
+    "batch 4": {"batch_size": 4},
+    "batch 8": {"batch_size": 8},
     "batch 16": {"batch_size": 16},
     "batch 32": {"batch_size": 32},
     "batch 64": {"batch_size": 64},
     "batch 128": {"batch_size": 128},
     "batch 64 x1": {"batch_size": 64, "n_models": 1},
     "batch 16 x1": {"batch_size": 16, "n_models": 1},
+    "lr 6e-3": {"lr": 6e-3},
+    "lr 1.2e-2": {"lr": 1.2e-2},
     "noise 0.1": {"noise": 0.1},
     "noise 0.3": {"noise": 0.3},
     "patience 40": {"patience": 40},

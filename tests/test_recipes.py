@@ -133,15 +133,18 @@ def test_recipes_are_complete_and_the_tutorial_is_the_tutorial():
 
 
 def test_a_small_table_trains_in_small_batches_sized_to_its_rows():
-    """Batches of 16 up to 400 training rows, 32 from there up to 100,000 cells, then 128:
-    each boundary on both sides (benchmarks/README.md has the held-out evidence)."""
-    sizes = {(399, 10): 16, (400, 10): 32, (10_000, 10): 32, (10_001, 10): 128,
-             (100, 784): 16, (200, 784): 128}  # fmt: skip
+    """Batches of 8 under 200 training rows of at most 16 dimensions, 16 up to 400 training
+    rows, 32 from there up to 100,000 cells, then 128: each boundary on both sides
+    (benchmarks/README.md has the held-out evidence)."""
+    sizes = {(199, 16): 8, (200, 16): 16, (199, 17): 16, (21, 2): 8, (399, 10): 16,
+             (400, 10): 32, (10_000, 10): 32, (10_001, 10): 128, (100, 784): 16,
+             (200, 784): 128}  # fmt: skip
     for (rows, dims), batch in sizes.items():
         r = recipe("auto", rows, dims)
         assert r.train["batch_size"] == batch, (rows, dims)
         assert r.reasons.get("batch_size", "").startswith(str(batch)) or batch == 128
     assert "400" in recipe("auto", 400, 10).reasons["batch_size"]
+    assert "200" in recipe("auto", 199, 10).reasons["batch_size"]
 
 
 def test_a_small_narrow_table_trains_a_narrower_network():

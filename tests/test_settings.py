@@ -83,7 +83,7 @@ def test_both_front_doors_resolve_the_same_settings():
     assert {k: getattr(model.config, k) for k in MODEL_SETTINGS} == {
         k: tuple(v) if isinstance(v, list) else v for k, v in cli.model.items()
     }
-    assert cli.model["num_components"] == 4 and cli.train.batch_size == 16
+    assert cli.model["num_components"] == 4 and cli.train.batch_size == 8  # < 200 rows
     assert density.fit_results_[0].history  # it trained under those settings
 
 
