@@ -201,11 +201,12 @@ def _training_configs(monkeypatch):
 def test_a_small_table_trains_in_small_batches(monkeypatch):
     seen = _training_configs(monkeypatch)
     x = _table()
-    MADEDensity(n_models=2, hidden_sizes=(8,), max_epochs=2).fit(x)  # 900 cells: small
+    # 900 cells: small; 150 training rows a fold model, under 200: the tiny tables' 8
+    MADEDensity(n_models=2, hidden_sizes=(8,), max_epochs=2).fit(x)
     MADEDensity(n_models=1, batch_size=64, hidden_sizes=(8,), max_epochs=2).fit(x)
     big = np.repeat(x, 130, axis=0)  # 105,300 training cells: the recipe's 128
     MADEDensity(n_models=1, hidden_sizes=(8,), max_epochs=1).fit(big)
-    assert [c.batch_size for c in seen] == [16, 16, 64, 128]
+    assert [c.batch_size for c in seen] == [8, 8, 64, 128]
     with pytest.raises(ValueError, match="batch_size must be"):
         MADEDensity(batch_size=0).fit(x)
 
