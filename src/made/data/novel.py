@@ -54,7 +54,15 @@ import torch
 
 from .integers import normal_mass
 
-__all__ = ["PRIOR", "log_kept", "novel_cell", "novel_code", "novel_nll", "novel_statistics"]
+__all__ = [
+    "PRIOR",
+    "gap_share",
+    "log_kept",
+    "novel_cell",
+    "novel_code",
+    "novel_nll",
+    "novel_statistics",
+]
 
 PRIOR = 0.05  # counts of a new value added to the Good-Turing estimate (module docstring)
 
@@ -86,13 +94,24 @@ def novel_statistics(col: Column, codes: np.ndarray) -> dict[str, Any]:
     out: dict[str, Any] = {"common": int(np.argmax(counts)) if len(held) else 0}
     if col.boolean:
         return {**out, "novel": 0.0}
-    singletons = int((counts == 1).sum())
-    out["novel"] = (singletons + PRIOR) / (len(codes) + 2 * PRIOR)
+    out["novel"] = _share(int((counts == 1).sum()), len(codes))
     numbers = _whole_numbers(col)
     if numbers is not None and len(held):
         values = numbers[held]
         out["mean"], out["std"] = float(values.mean()), float(values.std())
     return out
+
+
+def gap_share(rows: int) -> float:
+    """``novel_gap`` of a column whose ``rows`` training rows held no gap: the estimate
+    ``novel`` is, with no gap held once (module docstring)."""
+    return _share(0, rows)
+
+
+def _share(once: int, rows: int) -> float:
+    """The share kept for something new, of ``rows`` training rows of which ``once`` held a
+    value no other row held: ``(once + PRIOR) / (rows + 2 PRIOR)`` (module docstring)."""
+    return (once + PRIOR) / (rows + 2 * PRIOR)
 
 
 def log_kept(col: Column) -> float:

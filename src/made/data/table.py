@@ -61,8 +61,7 @@ import torch
 
 from .formats import is_number
 from .integers import decimal_grid, grid_step, prefers_discrete
-from .novel import PRIOR as NOVEL_PRIOR
-from .novel import log_kept, novel_code, novel_statistics
+from .novel import gap_share, log_kept, novel_code, novel_statistics
 from .rules import Rules
 from .validate import DataError
 
@@ -416,9 +415,7 @@ class TableSchema:
                 col = replace(col, mean=mean, std=std if std > 0 else 1.0,
                               low=float(values.min()), high=float(values.max()))  # fmt: skip
             if shares:  # one copy of the column: a wide table has thousands
-                gap = (
-                    {} if col.missing else {"novel_gap": NOVEL_PRIOR / (len(raw) + 2 * NOVEL_PRIOR)}
-                )
+                gap = {} if col.missing else {"novel_gap": gap_share(len(raw))}
                 found = {} if col.kind == "real" else novel_statistics(col, raw[:, j])
                 col = replace(col, **found, **gap)
             columns.append(col)
