@@ -59,6 +59,7 @@ from .runs import (
     class_cycle,
     data_contexts,
     load_run,
+    nll_in_data_units,
     read_settings,
     run_data,
     table_schema,
@@ -562,8 +563,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "seconds": seconds,
         "examples_per_second": result.num_examples / seconds if seconds > 0 else None,
     }
-    if data.schema is not None and data.schema.nll_offset != 0:
-        report["nll_original_units"] = result.nll + data.schema.nll_offset
+    if (own := nll_in_data_units(data, result.nll)) is not None:
+        report["nll_original_units"] = own
     if args.json:
         print(json.dumps(report))
         return 0

@@ -59,6 +59,7 @@ __all__ = [
     "class_cycle",
     "data_contexts",
     "load_run",
+    "nll_in_data_units",
     "read_record",
     "read_settings",
     "require_source",
@@ -488,10 +489,12 @@ def _train_and_report(
             if result.train_seconds > 0 else None
         ),
         "true_entropy": data.entropy,
-        **_original_units(data, test.nll),
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "device": str(device),
     }  # fmt: skip
+    own = nll_in_data_units(data, test.nll)
+    if own is not None:
+        summary["test_nll_original_units"] = own
     if write:
         g = torch.Generator().manual_seed(settings.train.seed)
         ctx = None
@@ -545,13 +548,14 @@ def convergence_warnings(result: FitResult) -> list[str]:
     ]
 
 
-def _original_units(data: Dataset, nll: float) -> dict[str, float]:
-    """For a table: the test NLL in the data's own units (the model sees standardised
+def nll_in_data_units(data: Dataset, nll: float) -> float | None:
+    """For a table: a mean NLL in the data's own units (the model sees standardised
     values, and each categorical column keeps a share for values never seen:
-    ``TableSchema.nll_offset`` converts)."""
+    ``TableSchema.nll_offset`` converts), as a run's summary and ``made eval`` report it;
+    None where there is no other unit."""
     if data.schema is None or data.schema.nll_offset == 0:
-        return {}
-    return {"test_nll_original_units": nll + data.schema.nll_offset}
+        return None
+    return nll + data.schema.nll_offset
 
 
 def table_schema(payload: dict[str, Any]) -> TableSchema | None:
