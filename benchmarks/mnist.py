@@ -10,6 +10,7 @@ time and the machine go into --json (one entry per experiment, others kept).
     python benchmarks/mnist.py wide        # the same with 4000 units
     python benchmarks/mnist.py agnostic    # the same net, order/connectivity-agnostic, 128 masks
     python benchmarks/mnist.py connectivity  # the same net, connectivity-agnostic, 32 masks
+    python benchmarks/mnist.py connectivity-mixture-biases  # trained as a mixture, biases per mask
     python benchmarks/mnist.py single-softplus connectivity-softplus  # both with softplus units
     python benchmarks/mnist.py best        # our best model (a long run: use --device cuda)
     python benchmarks/mnist.py --table     # the results file as a Markdown table
@@ -136,6 +137,19 @@ EXPERIMENTS = {
         "connectivity, each step training the mixture of 8 of the 32 masks by its own NLL "
         "(mixture_masks=8): the masks specialise as a mixture's components do",
         model={**_NET, "num_masks": 32, "ordering": "natural"},
+        train=_MIXTURE8,
+        ensembles=(1, 8, 32),
+    ),
+    "connectivity-mixture-biases": Experiment(
+        "connectivity-mixture with each mask's own biases for every unit (mask_biases): "
+        "the components differ by more than their connectivity",
+        model={**_NET, "num_masks": 32, "ordering": "natural", "mask_biases": True},
+        train=_MIXTURE8,
+        ensembles=(1, 8, 32),
+    ),
+    "connectivity-mixture-biases-reversed": Experiment(
+        "connectivity-mixture-biases in the reversed pixel order: its margin over single-reversed",
+        model={**_NET, "num_masks": 32, "ordering": "reversed", "mask_biases": True},
         train=_MIXTURE8,
         ensembles=(1, 8, 32),
     ),

@@ -200,6 +200,10 @@ CLI_CASES = [
     ("a mixture of more masks than the model has",
      ["train", "--data", "{d}/good.npy", "--masks", "2", "--mixture-masks", "3"],
      "--mixture-masks 3 mixes that many of the model's masks, and it has 2 (see --masks)"),
+    ("biases per mask for one mask",
+     ["train", "--data", "{d}/good.npy", "--mask-biases"],
+     "--masks 1 is too few for --mask-biases, which gives each mask its own biases: use 2 or "
+     "more"),
     ("a mixture of no masks", ["train", "--mixture-masks", "0"],
      "argument --mixture-masks: expected a positive int"),
     ("more categories declared than 16 bits hold", ["train", "--categories", "100000"],

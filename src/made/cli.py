@@ -91,7 +91,7 @@ OPTIONS = {
     "lr": "lr", "output_lr_scale": "output_lr_scale", "average_weights": "average_weights",
     "optimizer": "optimizer", "weight_decay": "weight_decay", "grad_clip": "grad_clip",
     "schedule": "schedule", "patience": "patience", "mask_every": "mask_every",
-    "mixture_masks": "mixture_masks",
+    "mixture_masks": "mixture_masks", "mask_biases": "mask_biases",
     "time_limit": "time_limit", "precision": "precision", "noise": "noise",
     "calibrate": "calibrate",
 }  # fmt: skip
@@ -1058,6 +1058,12 @@ def _add_train(sub: Any) -> argparse.ArgumentParser:
         p,
         "--direct-connections",
         f"a masked linear term from inputs to outputs ({_recipes_say('direct_connections')})",
+    )
+    _switch(
+        p,
+        "--mask-biases",
+        "with --masks K > 1: each mask its own bias for every unit (K x units parameters); "
+        "with --mixture-masks, the mixture of masks gains more (default: off)",
     )
     add(
         "--components",

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import SettingError
+
 __all__ = [
     "LIMITS",
     "check_count",
@@ -133,6 +135,7 @@ class MADEConfig:
     seed: int = 0
     missing: tuple[int, ...] = ()
     fixed: tuple[tuple[int, int], ...] = ()
+    mask_biases: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise in place once, here
@@ -195,10 +198,14 @@ class MADEConfig:
                 f"hidden_degrees must be 'random' or 'equal'; got {_shown(self.hidden_degrees)}"
             )
         check_count("num_masks", self.num_masks, 1, LIMITS["num_masks"])
-        for name in ("order_agnostic", "direct_connections"):
+        for name in ("order_agnostic", "direct_connections", "mask_biases"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False; got {_shown(getattr(self, name))}")
         check_count("context_size", self.context_size, 0, LIMITS["context_size"])
+        if self.mask_biases and self.num_masks < 2:
+            raise SettingError("num_masks", self.num_masks, "is too few for "
+                               "{flag:mask_biases}, which gives each mask its own biases: "
+                               "use 2 or more")  # fmt: skip
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"activation must be one of {ACTIVATIONS}; got {_shown(self.activation)}"
@@ -296,7 +303,13 @@ class MADEConfig:
         total = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:], strict=True))
         if self.direct_connections:
             total += units * outputs
-        return total + self.context_size * (sum(self.hidden_sizes) + outputs)
+        return total + self.context_width * (sum(self.hidden_sizes) + outputs)
+
+    @property
+    def context_width(self) -> int:
+        """The network's context inputs: ``context_size``, then with ``mask_biases`` one per
+        mask (the current mask's index, one-hot: ``MADE.network_context``)."""
+        return self.context_size + (self.num_masks if self.mask_biases else 0)
 
     @property
     def orderings_vary(self) -> bool:

@@ -74,6 +74,12 @@ class MADE(nn.Module):
         fixed: ``(dimension, value)`` pairs: binary dimensions that always take ``value``
             (a table's constant column), the other with probability exactly 0 (``forward``
             then reads as a mixed model's: ``[0, log-odds]`` per binary dimension).
+        mask_biases: with several masks, give each mask its own bias for every hidden and
+            output unit (``num_masks`` times the units in parameters, a few percent of the
+            weights), so the mixture's components differ by more than their connectivity.
+            Meant for training by the mixture's own likelihood
+            (``TrainConfig.mixture_masks``; evidence in ``benchmarks/README.md``). The
+            autoregressive property is untouched: a bias depends on no input.
 
     Example:
         >>> import torch
@@ -103,6 +109,7 @@ class MADE(nn.Module):
         seed: int = 0,
         missing: Sequence[int] = (),
         fixed: Sequence[tuple[int, int]] = (),
+        mask_biases: bool = False,
     ) -> None:
         super().__init__()
         config = self.config = MADEConfig(
@@ -113,6 +120,7 @@ class MADE(nn.Module):
             hidden_degrees=hidden_degrees, num_masks=num_masks, order_agnostic=order_agnostic,
             direct_connections=direct_connections, context_size=context_size,
             activation=activation, dropout=dropout, seed=seed, missing=missing, fixed=fixed,  # type: ignore[arg-type]
+            mask_biases=mask_biases,
         )  # fmt: skip
         self.input_shape: tuple[int, ...] = config.input_shape  # type: ignore[assignment]
         self.num_dims = config.num_dims
@@ -121,7 +129,7 @@ class MADE(nn.Module):
         self._register_connectivity()
         self.net = MaskedNetwork(
             self.layout.num_units, config.hidden_sizes, self.layout.num_out_units,
-            direct=config.direct_connections, context_size=config.context_size,
+            direct=config.direct_connections, context_size=config.context_width,
             activation=config.activation, dropout=config.dropout,
             generator=make_generator(config.seed, INIT_STREAM),
         )  # fmt: skip
@@ -292,6 +300,19 @@ class MADE(nn.Module):
         size = self.config.context_size
         return x, check_context(context, x.shape[0], size, self.device, self.dtype)
 
+    def network_context(
+        self, context: torch.Tensor | None, k: int | None, n: int
+    ) -> torch.Tensor | None:
+        """The context the network reads for ``n`` rows under mask ``k`` (None: the current
+        one): ``context`` (validated, or None), then with ``mask_biases`` the mask's index
+        one-hot, whose weights are that mask's biases."""
+        if not self.config.mask_biases:
+            return context
+        k = self._mask_index if k is None else k
+        which = torch.zeros(n, self.num_masks, dtype=self.dtype, device=self.device)
+        which[:, k] = 1.0
+        return which if context is None else torch.cat([context.to(self.dtype), which], 1)
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, D)`` values -> ``(B, num_units)`` network input."""
         return self.layout.encode(x, self.dtype)
@@ -303,6 +324,7 @@ class MADE(nn.Module):
         """The network's raw outputs under mask ``k`` (None: the current one), by the
         reference path or, with ``fast``, the fast one."""
         masks = self.net.stored_masks() if k is None else self.masks(k)
+        context = self.network_context(context, k, h_in.shape[0])
         if not fast:
             return self.net(h_in, context, masks)
         how = fast if isinstance(fast, Fast) else Fast()

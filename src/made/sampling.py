@@ -68,6 +68,9 @@ class Sampled(Protocol):
     def masks(
         self, k: int | None = None, ordering: torch.Tensor | None = None
     ) -> list[torch.Tensor]: ...
+    def network_context(
+        self, context: torch.Tensor | None, k: int | None, n: int
+    ) -> torch.Tensor | None: ...
     def encode(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
@@ -136,7 +139,8 @@ def sample(
         chunks = group.split(CPU_CHUNK) if u.device.type == "cpu" else (group,)
         for rows in chunks:
             sub = None if clamp is None else Clamp(clamp.values[rows], clamp.mask[rows])
-            ctx = None if context is None else context[rows]
+            ctx = model.network_context(None if context is None else context[rows], k,
+                                        len(rows))  # fmt: skip
             there = None if present is None else present[rows]
             x[rows] = sampler(model, u[rows], ctx, ordering, model.degrees(k), sub, bounds,
                               there)  # fmt: skip
@@ -225,7 +229,8 @@ def marginal(
             rows = (inverse == j).nonzero().squeeze(1).to(x.device)
             ordering = observed_first(model.orderings[k], pattern, model.config.orderings_vary,
                                       strict=True)  # fmt: skip
-            ctx = None if context is None else context[rows]
+            ctx = model.network_context(None if context is None else context[rows], k,
+                                        len(rows))  # fmt: skip
             out = model.net(h_in[rows], ctx, model.masks(k, ordering))
             per_dim = model.layout.log_prob_per_dim(out, x[rows])
             total[rows] = (per_dim * pattern.to(per_dim)).sum(dim=1)
