@@ -77,9 +77,10 @@ class MADE(nn.Module):
         mask_biases: with several masks, give each mask its own bias for every hidden and
             output unit (``num_masks`` times the units in parameters, a few percent of the
             weights), so the mixture's components differ by more than their connectivity.
-            Meant for training by the mixture's own likelihood
-            (``TrainConfig.mixture_masks``; evidence in ``benchmarks/README.md``). The
-            autoregressive property is untouched: a bias depends on no input.
+            Trained by the mixture's own likelihood (``TrainConfig.mixture_masks``), the
+            mixture of 32 masks of one layer of 500 on binarized MNIST scores 90.13 nats
+            against 90.63 without them and 90.72 for one mask (``benchmarks/README.md``).
+            The autoregressive property is untouched: a bias depends on no input.
 
     Example:
         >>> import torch
