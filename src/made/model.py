@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import MADEConfig
@@ -74,13 +75,9 @@ class MADE(nn.Module):
         fixed: ``(dimension, value)`` pairs: binary dimensions that always take ``value``
             (a table's constant column), the other with probability exactly 0 (``forward``
             then reads as a mixed model's: ``[0, log-odds]`` per binary dimension).
-        mask_biases: with several masks, give each mask its own bias for every hidden and
-            output unit (``num_masks`` times the units in parameters, a few percent of the
-            weights), so the mixture's components differ by more than their connectivity.
-            Trained by the mixture's own likelihood (``TrainConfig.mixture_masks``), the
-            mixture of 32 masks of one layer of 500 on binarized MNIST scores 90.13 nats
-            against 90.63 without them and 90.72 for one mask (``benchmarks/README.md``).
-            The autoregressive property is untouched: a bias depends on no input.
+        mask_biases: with several masks, each mask its own bias for every hidden and output
+            unit (its one-hot index on the context inputs): trained with
+            ``TrainConfig.mixture_masks``, the mixture gains more (``benchmarks/README.md``).
 
     Example:
         >>> import torch
@@ -215,21 +212,17 @@ class MADE(nn.Module):
         self, k: int | None = None, ordering: torch.Tensor | None = None
     ) -> list[torch.Tensor]:
         """Boolean masks of mask ``k`` (default: current), hidden layers, output, direct; with
-        ``ordering``, mask ``k``'s degrees under that ordering instead of its own. Masks built
-        are kept, every mask's while they fit in ``MASK_CACHE_BYTES`` together (a model
-        cycling its masks, as connectivity-agnostic training and scoring a mixture do, then
-        builds each once), else the last one's."""
+        ``ordering``, mask ``k``'s degrees under that ordering instead of its own. Kept once
+        built: every mask's while all fit in ``MASK_CACHE_BYTES``, else the last one's."""
         k = self._mask_index if k is None else self._check_mask_index(k)
         cached = self._built.get(k) if ordering is None else None
         if cached is not None and cached[0].device == self.orderings.device:
             return cached
-        layout = self.layout
         built = build_masks(self.orderings[k] if ordering is None else ordering, self.degrees(k),
-                            layout.unit_dim, layout.out_unit_dim,
+                            self.layout.unit_dim, self.layout.out_unit_dim,
                             direct=self.net.direct is not None)  # fmt: skip
         if ordering is None:
-            size = sum(m.numel() * m.element_size() for m in built)
-            if size * self.num_masks > MASK_CACHE_BYTES:
+            if sum(m.nbytes for m in built) * self.num_masks > MASK_CACHE_BYTES:
                 self._built.clear()
             self._built[k] = built
         return built
@@ -261,21 +254,9 @@ class MADE(nn.Module):
         self.set_mask((self._mask_index + 1) % self.num_masks)
         return self._mask_index
 
-    @torch.no_grad()
     def zero_unused_weights(self) -> None:
-        """Set to exactly 0 every weight that no mask uses.
-
-        Such weights never affect the output, but with weight decay they would shrink
-        geometrically into denormal floats, which slow every matrix product on the CPU several
-        times over. At exactly 0 they stay 0 under Adam, AdamW and L2 decay alike.
-        """
-        layers = self.net.layers()
-        union = [torch.zeros_like(layer.mask) for layer in layers]
-        for k in range(self.num_masks):
-            for used, mask in zip(union, self.masks(k), strict=True):
-                used |= mask
-        for layer, used in zip(layers, union, strict=True):
-            layer.weight.mul_(used)
+        """Set to exactly 0 every weight that no mask uses (``MaskedNetwork.zero_unused``)."""
+        self.net.zero_unused(self.masks(k) for k in range(self.num_masks))
 
     def get_extra_state(self) -> dict[str, int]:
         return {"mask_index": self._mask_index}
@@ -301,17 +282,13 @@ class MADE(nn.Module):
         size = self.config.context_size
         return x, check_context(context, x.shape[0], size, self.device, self.dtype)
 
-    def network_context(
-        self, context: torch.Tensor | None, k: int | None, n: int
-    ) -> torch.Tensor | None:
-        """The context the network reads for ``n`` rows under mask ``k`` (None: the current
-        one): ``context`` (validated, or None), then with ``mask_biases`` the mask's index
-        one-hot, whose weights are that mask's biases."""
+    def network_context(self, context: Any, k: int | None, n: int) -> torch.Tensor | None:
+        """The context the network reads for ``n`` rows under mask ``k`` (None: current):
+        ``context`` (validated, or None), then with ``mask_biases`` the mask's index one-hot."""
         if not self.config.mask_biases:
             return context
-        k = self._mask_index if k is None else k
-        which = torch.zeros(n, self.num_masks, dtype=self.dtype, device=self.device)
-        which[:, k] = 1.0
+        index = torch.full((n,), self._mask_index if k is None else k, device=self.device)
+        which = F.one_hot(index, self.num_masks).to(self.dtype)
         return which if context is None else torch.cat([context.to(self.dtype), which], 1)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -456,11 +433,7 @@ class MADE(nn.Module):
                             bounds=bounds, present=present)  # fmt: skip
 
     def extra_repr(self) -> str:
-        c, k = self.config, self.config.num_categories
-        k = k if isinstance(k, int) else "mixed"
-        return (f"input_shape={self.input_shape}, categories={k}, "
-                f"num_masks={c.num_masks}, order_agnostic={c.order_agnostic}, "
-                f"context_size={c.context_size}")  # fmt: skip
+        return _summary(self.config, self.input_shape)
 
 
 def mixture_log_prob(
@@ -472,6 +445,13 @@ def mixture_log_prob(
     minimises its negative sum. Inputs unchecked, as ``MADE.nll_sum`` takes them."""
     members = [model.log_prob(x, context, validate=False, mask=k, fast=fast) for k in masks]
     return torch.logsumexp(torch.stack(members), dim=0) - math.log(len(members))
+
+
+def _summary(c: MADEConfig, shape: tuple[int, ...]) -> str:
+    """What ``print(model)`` says of a MADE beside its layers."""
+    k = c.num_categories if isinstance(c.num_categories, int) else "mixed"
+    return (f"input_shape={shape}, categories={k}, num_masks={c.num_masks}, "
+            f"order_agnostic={c.order_agnostic}, context_size={c.context_size}")  # fmt: skip
 
 
 def _renamed(renamed: dict[str, Any], is_observed: Any) -> Any:
