@@ -173,8 +173,8 @@ def _discrete_log_probs(
 def _apply(model: MADE, d: int, log_factor: float) -> None:
     """Change dimension ``d``'s conditional by ``exp(log_factor)``: a real one's scales
     multiplied (their log-scale biases shifted), a discrete one's logits divided (the rows of
-    its output units in the output and direct weights, and their biases, scaled; with
-    ``mask_biases``, every mask's biases of those units too)."""
+    its output units in the output, direct and context weights, and their biases, scaled:
+    every term of its logits, each mask's own biases (``mask_biases``) included)."""
     layout, net = model.layout, model.net
     if layout.cardinalities[d] == 0:
         net.output.bias[layout.scale_units(d)] += log_factor
@@ -186,6 +186,6 @@ def _apply(model: MADE, d: int, log_factor: float) -> None:
     net.output.bias[units] *= shrink
     if net.direct is not None:
         net.direct.weight[units] *= shrink
-    if net.context_weight is not None:  # mask biases (a model with a context is left alone)
-        top = sum(net.context_split[:-1])  # the output's rows follow the hidden layers'
-        net.context_weight[top + start : top + start + layout.out_units[d]] *= shrink
+    if net.context_weight is not None:  # its rows into the output follow the hidden layers'
+        top = sum(net.context_split[:-1])
+        net.context_weight[top + units.start : top + units.stop] *= shrink
