@@ -65,11 +65,18 @@ def test_auto_leaves_a_choice_only_on_few_rows_per_dimension_and_nothing_given()
         assert option.model["order_agnostic"] == (option.model["num_masks"] > 1)
         assert option.train.eval_ensemble == option.model["num_masks"]
         assert option.choices["num_masks"] == name
+        # several masks: each its own biases (better on the stand-ins, benchmarks/README.md)
+        assert option.model["mask_biases"] == (option.model["num_masks"] > 1)
+    # under 5 rows per dimension the size rule's own (8 orderings, dropout) comes first, as
+    # the candidate that adds each mask's biases to it
+    fewer = resolve("auto", {}, 1000, 784)
+    first = next(iter(fewer.candidates.values()))
+    assert first.model == {**fewer.model, "mask_biases": True} and not fewer.model["mask_biases"]
     assert resolve("auto", {}, 100_000, 180).candidates == {}  # many rows per dimension
     assert resolve("auto", {}, 30_000, 784).candidates == {}  # a large set
     assert resolve("reference", {}, 1400, 180).candidates == {}
     for key, value in [("dropout", 0.1), ("epochs", 5), ("hidden_sizes", [64]),
-                       ("time_limit", 60.0)]:  # fmt: skip
+                       ("time_limit", 60.0), ("mask_biases", False)]:  # fmt: skip
         assert key in AUTO_CHOSEN and resolve("auto", {key: value}, 1400, 180).candidates == {}
     assert resolve("auto", {"lr": 1e-3}, 1400, 180).candidates  # other settings: still chosen
 
