@@ -201,9 +201,13 @@ CLI_CASES = [
      ["train", "--data", "{d}/good.npy", "--masks", "2", "--mixture-masks", "3"],
      "--mixture-masks 3 mixes that many of the model's masks, and it has 2 (see --masks)"),
     ("biases per mask for one mask",
-     ["train", "--data", "{d}/good.npy", "--mask-biases"],
+     ["train", "--data", "{d}/good.npy", "--masks", "1", "--mask-biases"],
      "--masks 1 is too few for --mask-biases, which gives each mask its own biases: use 2 or "
      "more"),
+    ("biases per mask where the recipe trains one mask",
+     ["train", "--data", "{d}/good.npy", "--mask-biases"],
+     "--masks 1 (the auto recipe's for this data) is too few for --mask-biases, which gives "
+     "each mask its own biases: give --masks 2 or more as well"),
     ("a mixture of no masks", ["train", "--mixture-masks", "0"],
      "argument --mixture-masks: expected a positive int"),
     ("more categories declared than 16 bits hold", ["train", "--categories", "100000"],

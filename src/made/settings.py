@@ -117,6 +117,11 @@ def _resolve(
         values["order_agnostic"] = False  # one mask: one ordering, whatever the recipe's
         if "order_agnostic" in choices:
             choices["order_agnostic"] = "one ordering (one mask)"
+    if values["mask_biases"] and values["num_masks"] == 1 and "num_masks" not in given:
+        # say where the one mask came from: the user asked for biases, not for one mask
+        raise SettingError("num_masks", 1, f"(the {recipe_name} recipe's for this data) is too "
+                           "few for {flag:mask_biases}, which gives each mask its own biases: "
+                           "give {flag:num_masks} 2 or more as well")  # fmt: skip
     if "eval_ensemble" not in given:
         values["eval_ensemble"] = values["num_masks"]
     model = {key: values[key] for key in MODEL_SETTINGS}
