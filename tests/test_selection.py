@@ -4,6 +4,7 @@ and records it; a resumed run keeps the choice; given settings and tables are le
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -59,7 +60,9 @@ def test_auto_leaves_a_choice_only_on_few_rows_per_dimension_and_nothing_given()
     few = resolve("auto", {}, 1400, 180)  # the 180-dimension set's shape
     assert list(few.candidates) == list(auto_candidates(1400, 180))
     first = next(iter(few.candidates.values()))
-    assert first.model == few.model and first.train == few.train  # its own choice first
+    # its own choice first (with the candidates' weight decay)
+    assert first.model == few.model
+    assert first.train == dataclasses.replace(few.train, weight_decay=1e-4)
     for name, option in few.candidates.items():
         assert option.model["dropout"] == AUTO_CANDIDATES[name]["dropout"]
         assert option.model["order_agnostic"] == (option.model["num_masks"] > 1)
@@ -79,6 +82,12 @@ def test_auto_leaves_a_choice_only_on_few_rows_per_dimension_and_nothing_given()
                        ("time_limit", 60.0), ("mask_biases", False)]:  # fmt: skip
         assert key in AUTO_CHOSEN and resolve("auto", {key: value}, 1400, 180).candidates == {}
     assert resolve("auto", {"lr": 1e-3}, 1400, 180).candidates  # other settings: still chosen
+    # the candidates' weight decay unless one is given; a given one is kept in every candidate
+    assert {o.train.weight_decay for o in few.candidates.values()} == {1e-4}
+    assert few.train.weight_decay == 0.0  # the size rule's own, where nothing is chosen
+    given = resolve("auto", {"weight_decay": 0.0}, 1400, 180)
+    assert {o.train.weight_decay for o in given.candidates.values()} == {0.0}
+    assert all("weight_decay" not in o.choices for o in given.candidates.values())
 
 
 # ---------------------------------------------------------------------------------- a run
@@ -116,9 +125,10 @@ def test_a_run_chooses_on_validation_says_why_and_resume_keeps_the_choice(
     winner = min((t for t in trials if t["rung"] == 1), key=lambda t: t["valid_nll"])
     winner = winner["candidate"]
     for key, value in AUTO_CANDIDATES[winner].items():  # the run trained the winner
-        assert record["model"][key] == value
+        assert {**record["model"], **record["train"]}[key] == value
     assert record["choices"]["hidden_sizes"].startswith(f"{winner}: best of 4 candidates")
     assert f"hidden_sizes: {winner}: best of 4 candidates" in printed
+    assert "adam lr 0.003 (output x3), weight decay 0.0001, " in printed  # the winner's decay
     summary = json.loads((out / "summary.json").read_text())
     assert summary["choices"]["dropout"]["value"] == AUTO_CANDIDATES[winner]["dropout"]
     again = []

@@ -355,6 +355,7 @@ class _Progress:
             f"recipe {settings.recipe}: hidden {_show('hidden_sizes', model['hidden_sizes'])}, "
             f"{model['activation']}, dropout {model.get('dropout', 0.0):g}, "
             f"{cfg.optimizer} lr {cfg.lr:g} (output x{cfg.output_lr_scale:g}), "
+            f"{f'weight decay {cfg.weight_decay:g}, ' if cfg.weight_decay else ''}"
             f"{'averaged weights, ' if cfg.average_weights else ''}up to {cfg.epochs} epochs"
             f"{patience}{limit}",
             flush=True,

@@ -105,11 +105,14 @@ class RunSettings:
         }
 
     def candidate(self, name: str) -> RunSettings:
-        """These settings with candidate ``name``'s (none left to choose): its model, and
-        validation scoring its masks; the rest of the training as these settings have it (a
-        caller may have changed it since they were resolved)."""
+        """These settings with candidate ``name``'s (none left to choose): its model, the
+        training settings it sets (its weight decay) and validation scoring its masks; the
+        rest of the training as these settings have it (a caller may have changed it since
+        they were resolved)."""
         option = self.candidates[name]
-        train = replace(self.train, eval_ensemble=option.train.eval_ensemble)
+        own = {key: getattr(option.train, key) for key, why in option.choices.items()
+               if why == name and hasattr(option.train, key)}  # fmt: skip
+        train = replace(self.train, eval_ensemble=option.train.eval_ensemble, **own)
         return replace(self, model=option.model, train=train, choices=option.choices,
                        candidates={})  # fmt: skip
 

@@ -92,6 +92,7 @@ def resolve(
     assert num_train is not None and num_dims is not None  # recipe() has checked
     options = {}
     for name, change in auto_candidates(num_train, num_dims).items():
+        change = {k: v for k, v in change.items() if k not in (given or {})}  # given: kept
         option = _resolve(recipe_name, {**(given or {}), **change}, num_train, num_dims)
         options[name] = dataclasses.replace(
             option, choices={**option.choices, **{k: name for k in change}}
