@@ -423,7 +423,7 @@ def test_real_tables_tries_a_table_as_a_user_would_and_tells_refusals_from_failu
 
     result = real_tables.try_table("datasets", "airquality", tmp_path, epochs=1)
     assert result is not None and result["ending"] == "ok", result
-    assert result["na_cells"] == 44 and "Ozone=integer with gaps" in result["types"]
+    assert result["na_cells"] == 44 and "Ozone=integer on a log scale with gaps" in result["types"]
     assert "left out 'rownames'" in result["types"]
     assert real_tables.try_table("datasets", "no-such-table", tmp_path, epochs=1) is None
     refused = subprocess.CompletedProcess([], 2, "", "made: error: t.csv: every column is ...")

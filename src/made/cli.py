@@ -564,7 +564,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "seconds": seconds,
         "examples_per_second": result.num_examples / seconds if seconds > 0 else None,
     }
-    if (own := nll_in_data_units(data, result.nll)) is not None:
+    if (own := nll_in_data_units(data, result.nll, args.split)) is not None:
         report["nll_original_units"] = own
     if args.json:
         print(json.dumps(report))
@@ -650,7 +650,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     leave_out = None if new is None or observed is not None else torch.from_numpy(~np.isnan(new))
     scores = score_rows(model, x, ctx, ensemble=ensemble, observed=observed, terms=terms,
                         leave_out=leave_out)  # fmt: skip
-    scores = scores.in_data_units(data.schema)  # a table's: in its own units, as eval's
+    rows = x.cpu().numpy() if data.schema is not None else None
+    unscored = None if leave_out is None else leave_out.numpy()  # no log-scale Jacobian there
+    if observed is not None and rows is not None:
+        unscored = np.broadcast_to(~observed.reshape(1, -1).cpu().numpy(), rows.shape)
+    scores = scores.in_data_units(data.schema, rows, unscored)  # its own units, as eval's
     if data.schema is not None:
         scores = scores.with_novel(data.schema, new)
     if unseen:
@@ -660,7 +664,6 @@ def cmd_score(args: argparse.Namespace) -> int:
               + "; scored by the share the model keeps for values it never saw"
               + (f" ({zero} of probability zero" + (" in a marginal" if observed is not None
                  else "") + ": NLL inf)" if zero else ""))  # fmt: skip
-    rows = x.cpu().numpy() if data.schema is not None else None
     write_scores(out, scores, data.schema, rows, unseen)
     top = scores.most_anomalous()
     if data.schema is not None:
@@ -668,8 +671,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         _print_top_rows(data.schema, rows[top], top, scores.nll[top].tolist(),
                         None if scores.terms is None else scores.terms[top], shown)  # fmt: skip
     where = split if observed is None else f"{split}, marginal of {scores.dims} observed dims"
-    units = (" in the data's own units" if data.schema is not None and data.schema.nll_offset
-             else "")  # fmt: skip
+    units = (" in the data's own units" if data.schema is not None
+             and data.schema.in_own_units else "")  # fmt: skip
     possible = scores.nll[torch.isfinite(scores.nll)]  # an impossible row's inf says nothing
     impossible = len(scores.nll) - len(possible)
     mean = float(possible.mean()) if len(possible) else float("inf")

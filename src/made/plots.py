@@ -180,7 +180,7 @@ def plot_columns(
         sets.append(("samples", np.asarray(samples, dtype=np.float64)))
     for j, (ax, col) in enumerate(zip(axes.flat, columns, strict=False)):
         if col.kind == "real":
-            values = [x[:, j] * col.std + col.mean for _, x in sets]
+            values = [col.own_units(x[:, j]) for _, x in sets]
             values = [v[np.isfinite(v)] for v in values]  # a diverged sample is not drawn
             bins = np.histogram_bin_edges(np.concatenate(values), bins=20)
             for (label, _), v in zip(sets, values, strict=True):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -495,7 +496,7 @@ def _train_and_report(
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "device": str(device),
     }  # fmt: skip
-    own = nll_in_data_units(data, test.nll)
+    own = nll_in_data_units(data, test.nll, "test")
     if own is not None:
         summary["test_nll_original_units"] = own
     if write:
@@ -551,14 +552,16 @@ def convergence_warnings(result: FitResult) -> list[str]:
     ]
 
 
-def nll_in_data_units(data: Dataset, nll: float) -> float | None:
-    """For a table: a mean NLL in the data's own units (the model sees standardised
-    values, and each categorical column keeps a share for values never seen:
-    ``TableSchema.nll_offset`` converts), as a run's summary and ``made eval`` report it;
-    None where there is no other unit."""
-    if data.schema is None or data.schema.nll_offset == 0:
+def nll_in_data_units(data: Dataset, nll: float, split: str) -> float | None:
+    """For a table: the mean NLL of ``split``'s rows in the data's own units (the model sees
+    standardised values, some on a log scale, and each categorical column keeps a share for
+    values never seen: ``TableSchema.nll_offsets`` converts), as a run's summary and ``made
+    eval`` report it; None where there is no other unit."""
+    if data.schema is None or not data.schema.in_own_units:
         return None
-    return nll + data.schema.nll_offset
+    new = data.novel.get(split)
+    leave_out = None if new is None else ~np.isnan(new)
+    return nll + float(data.schema.nll_offsets(data.splits[split], leave_out).mean())
 
 
 def table_schema(payload: dict[str, Any]) -> TableSchema | None:

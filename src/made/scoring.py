@@ -41,17 +41,24 @@ class Scores:
     terms: torch.Tensor | None
     dims: int
 
-    def in_data_units(self, schema: TableSchema | None) -> Scores:
-        """The scores of a table's rows in its own units: its real columns as they are, not
-        standardised (the standardisation's log-Jacobian, ``log std`` per real column, added
-        to each row's score), and each categorical column's share kept for values never
-        seen (``TableSchema.nll_offset``), as ``made eval`` and ``MADEDensity`` report them.
+    def in_data_units(
+        self,
+        schema: TableSchema | None,
+        rows: np.ndarray | None,
+        leave_out: np.ndarray | None = None,
+    ) -> Scores:
+        """The scores of a table's ``rows`` (encoded, as scored) in its own units: its real
+        columns as they are, not standardised (the standardisation's log-Jacobian, ``log std``
+        per real column, and a column on a log scale's ``log value``, added to each row's
+        score), and each categorical column's share kept for values never seen
+        (``TableSchema.nll_offsets``; ``leave_out``: cells scored by that share instead), as
+        ``made eval`` and ``MADEDensity`` report them.
         The columns' terms stay standardised, so that they compare across columns of any
         scale (which makes a row unlikely, not which column has the widest range). Data that
         is not a table has no other unit."""
-        if schema is None or schema.nll_offset == 0:
+        if schema is None or not schema.in_own_units:
             return self
-        nll = self.nll + schema.nll_offset
+        nll = self.nll + torch.from_numpy(schema.nll_offsets(rows, leave_out)).to(self.nll)
         return Scores(nll, bits_per_dim(nll, self.dims), self.terms, self.dims)
 
     def with_novel(self, schema: TableSchema, log_p: np.ndarray | None) -> Scores:
@@ -173,9 +180,9 @@ def write_scores(
     scores have terms) and the row itself in the table's own units (``cells``: text shown
     instead of a cell's decoded value, ``{(row, column): text}``: a category the model never
     saw, encoded as the one the columns after it read). The NLL's column is ``nll_nats``, or
-    ``nll_nats_data_units`` for a table (``TableSchema.nll_offset`` not 0), whose scores should be
-    ``Scores.in_data_units``."""
-    units = schema is not None and schema.nll_offset != 0
+    ``nll_nats_data_units`` for a table in units of its own (``TableSchema.in_own_units``),
+    whose scores should be ``Scores.in_data_units``."""
+    units = schema is not None and schema.in_own_units
     header = ["index", "nll_nats_data_units" if units else "nll_nats", "bits_per_dim"]
     largest = None
     if schema is not None:

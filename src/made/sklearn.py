@@ -508,7 +508,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             ensemble = model.num_masks if model.num_masks > 1 else None
             members.append(-score_rows(model, data, ensemble=ensemble, leave_out=drop).nll)
         log_p = torch.logsumexp(torch.stack(members), 0) - math.log(len(members))
-        return log_p.numpy() - self.schema_.nll_offset
+        return log_p.numpy() - self.schema_.nll_offsets(x, leave_out)
 
     def score(self, X: Any, y: Any = None) -> float:
         """The mean log-density of the rows of ``X``, nats (higher is better: the criterion
@@ -536,11 +536,16 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         model = self.models_[0]
         data = self._tensor(x, model)
         terms = score_rows(model, data, terms=True).terms.numpy()
-        # the units: a real column's log standard deviation, and the share each column keeps
+        # the units: a real column's log standard deviation (and on a log scale, the log of
+        # the row's value: its Jacobian), and the share each column keeps
         units = np.array([(math.log(c.std) if c.kind == "real" else 0.0) - log_kept(c)
                           for c in self.schema_.columns])  # fmt: skip
+        per_row = np.zeros(terms.shape)
+        for j, c in enumerate(self.schema_.columns):
+            if c.log:
+                per_row[:, j] = np.nan_to_num(x[:, j] * c.std + c.mean)
         novel = novel_log_probs(self.schema_, columns, unknown)
-        return np.where(unknown, -novel, terms + units)
+        return np.where(unknown, -novel, terms + units + per_row)
 
     # --------------------------------------------------------------------------- sampling
     def sample(self, n_samples: int = 1, random_state: Any = None) -> Any:

@@ -272,7 +272,7 @@ def encode_columns(
                 raise ValueError(_not_real(col, values, gaps))
             if not np.all(np.isfinite(numbers_) | gaps):
                 raise ValueError(f"column {col.name!r} holds infinity")
-            out[:, j] = (numbers_ - col.mean) / col.std
+            out[:, j] = col.standardised(numbers_)
             found = ~gaps | col.missing
         else:
             codes, found = _codes(col, values, gaps)

@@ -63,6 +63,7 @@ from .formats import is_number
 from .integers import decimal_grid, grid_step, prefers_discrete
 from .novel import gap_share, log_kept, novel_code, novel_statistics
 from .rules import Rules
+from .scales import prefers_log
 from .validate import DataError
 
 __all__ = [
@@ -156,7 +157,9 @@ class Column:
     any other column. ``novel``: a categorical column's probability of a value its training
     rows never held, ``novel_gap`` a column's probability of a gap where they held none, and
     ``common`` the code of its most frequent value (``made.data.novel``; a categorical column
-    of whole numbers keeps its values' ``mean`` and ``std`` for it)."""
+    of whole numbers keeps its values' ``mean`` and ``std`` for it). ``log``: a real column
+    of positive values modelled on a log scale (``made.data.scales``): its ``mean`` and
+    ``std`` are ``log(value)``'s, its range, grid and atom stay in its own units."""
 
     name: str
     kind: str
@@ -178,6 +181,21 @@ class Column:
     novel: float = 0.0
     novel_gap: float = 0.0
     common: int = 0
+    log: bool = False
+
+    def standardised(self, values: np.ndarray) -> np.ndarray:
+        """A real column's values in its own units -> as the model reads them: standardised,
+        on a log scale where the column is on one (a value at or below 0 there, which no
+        training row held, reads as the smallest positive float: finite, and far out)."""
+        if self.log:
+            with np.errstate(invalid="ignore"):
+                values = np.log(np.maximum(values, np.finfo(np.float64).tiny))
+        return (values - self.mean) / self.std
+
+    def own_units(self, z: np.ndarray) -> np.ndarray:
+        """``standardised``'s inverse: a real column's encoded values in its own units."""
+        values = z * self.std + self.mean
+        return np.exp(values) if self.log else values
 
     @property
     def gridded(self) -> bool:
@@ -194,6 +212,14 @@ class Column:
         """The range a real column's values are written within (see the module's rules)."""
         if self.low is None or self.high is None:
             return -math.inf, math.inf
+        if self.log:  # widened by a share of the log's range: 100 to 10,000 -> 79 to 12,600
+            ratio = (self.high / self.low) ** RANGE_MARGIN
+            low, high = self.low / ratio, self.high * ratio
+            if self.gridded:  # to the grid's points beyond, staying above 0
+                low = self.low - math.ceil((self.low - low) / self.step) * self.step
+                low = low if low > 0 else self.low
+                high = self.high + math.ceil((high - self.high) / self.step) * self.step
+            return low, high
         margin = RANGE_MARGIN * (self.high - self.low)
         if self.gridded:
             margin = math.ceil(margin / self.step) * self.step
@@ -262,6 +288,27 @@ class TableSchema:
         (``made.data.novel``; a row holding one is scored by ``novel_cell``)."""
         return self.log_scale - float(sum(log_kept(c) for c in self.columns))
 
+    @property
+    def in_own_units(self) -> bool:
+        """Whether a row's NLL in the table's own units differs from the model's."""
+        return self.nll_offset != 0 or any(c.log for c in self.columns)
+
+    def nll_offsets(self, x: np.ndarray, leave_out: np.ndarray | None = None) -> np.ndarray:
+        """``(N,)``: what to add to each encoded row's NLL under the model (``x``, as scored:
+        dequantised) to get it in the table's own units: ``nll_offset``, and for each column
+        on a log scale the log's Jacobian, ``log(value)`` where the row has a value (not a
+        gap, nor a cell ``leave_out`` marks: one scored by its column's share for values
+        never seen)."""
+        x = np.asarray(x, dtype=np.float64)
+        out = np.full(len(x), self.nll_offset)
+        for j, col in enumerate(self.columns):
+            if col.log:
+                log_value = x[:, j] * col.std + col.mean
+                keep = ~np.isnan(log_value) if leave_out is None else (
+                    ~np.isnan(log_value) & ~np.asarray(leave_out[:, j], dtype=bool))  # fmt: skip
+                out += np.where(keep, log_value, 0.0)
+        return out
+
     def encode(
         self, rows: Sequence[Sequence[str]], where: str, first_line: int,
         na_values: Sequence[str] = NA_VALUES, gaps_anywhere: bool = False,
@@ -310,7 +357,7 @@ class TableSchema:
                     errors.append((int(present[i]), f"is {cells[present[i]]!r}; expected "
                                                     f"{wanted}"))  # fmt: skip
                 column = np.full(len(cells), math.nan)
-                column[present] = (values - col.mean) / col.std
+                column[present] = col.standardised(values)
             else:
                 lookup = category_codes(col)
                 codes = [lookup.get(category_key(c, col.numeric, col.boolean), -1)
@@ -370,7 +417,7 @@ class TableSchema:
                 # before ``fixed`` (``TableSchema.fixed``) may draw it: it reads as a gap
                 text[pad] = MISSING
             return text[np.rint(x).astype(np.int64)]
-        values = x * col.std + col.mean
+        values = col.own_units(x)
         if col.atom is not None:  # a value drawn within the atom's interval is the atom
             near = (values >= col.atom - 1e-9 * abs(col.atom)) & (
                 values < col.atom + col.atom_width
@@ -404,6 +451,11 @@ class TableSchema:
                 if not len(values):
                     raise DataError(f"{where}: column {col.name!r} has no values in the "
                                     "training split")  # fmt: skip
+                if shares and not (col.date or col.clock) and prefers_log(values):
+                    col = replace(col, log=True)  # a table's positive, skewed column
+                low, high = float(values.min()), float(values.max())
+                if col.log:
+                    values = np.log(values)
                 scale = float(np.abs(values).max()) or 1.0
                 mean = scale * float((values / scale).mean())
                 std = scale * float((values / scale).std())
@@ -412,8 +464,7 @@ class TableSchema:
                         f"{where}: column {col.name!r} cannot be standardised (its mean or "
                         "standard deviation is not a finite number)"
                     )
-                col = replace(col, mean=mean, std=std if std > 0 else 1.0,
-                              low=float(values.min()), high=float(values.max()))  # fmt: skip
+                col = replace(col, mean=mean, std=std if std > 0 else 1.0, low=low, high=high)
             if shares:  # one copy of the column: a wide table has thousands
                 gap = {} if col.missing else {"novel_gap": gap_share(len(raw))}
                 found = {} if col.kind == "real" else novel_statistics(col, raw[:, j])
@@ -430,7 +481,7 @@ class TableSchema:
         x = raw.copy()
         for j, col in enumerate(self.columns):
             if col.kind == "real":
-                x[:, j] = (x[:, j] - col.mean) / col.std
+                x[:, j] = col.standardised(x[:, j])
         return x
 
     def sample_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -444,7 +495,7 @@ class TableSchema:
                 lo, hi = col.bounds()
                 if col.gridded and math.isfinite(hi):
                     hi += 0.999 * col.step  # the last grid point's interval
-                low[j], high[j] = (lo - col.mean) / col.std, (hi - col.mean) / col.std
+                low[j], high[j] = (float(e) for e in col.standardised(np.array([lo, hi])))
         return low, high
 
     def dequantise(self, x: np.ndarray, generator: torch.Generator | None = None) -> np.ndarray:
@@ -462,7 +513,13 @@ class TableSchema:
                 shift = np.full(len(x), 0.5)
             else:
                 shift = torch.rand(len(x), generator=generator, dtype=torch.float64).numpy()
-            if col.gridded:
+            if col.log:  # moved in its own units, where its grid and atom are
+                values = col.own_units(x[:, j])
+                width = col.step if col.gridded else col.atom_width
+                at = np.ones(len(x), dtype=bool) if col.gridded else np.isclose(
+                    values, col.atom, rtol=1e-9, atol=0.0)  # fmt: skip
+                x[at, j] = col.standardised(values[at] + shift[at] * width)
+            elif col.gridded:
                 x[:, j] += shift * col.step / col.std
             else:  # only the atom's rows (NaN, a gap, is none)
                 at = np.isclose(x[:, j] * col.std + col.mean, col.atom, rtol=1e-12,
@@ -477,6 +534,7 @@ class TableSchema:
             k = "integer" if c.integer else f"real on a {c.step:g} grid" if c.decimals else "real"
             k = f"real with an atom at {c.atom:g}" if c.atom is not None else k
             k = "date" if c.date else clock_kind(c.clock) if c.clock else k
+            k = f"{k} on a log scale" if c.log else k
             if c.kind == "categorical":  # numbers held discrete say so ("Month=4 numbers")
                 numbers = c.numeric and not c.boolean and c.cardinality - c.missing > 2
                 k = f"{c.cardinality} numbers" if numbers else str(c.cardinality)
@@ -525,6 +583,7 @@ class TableSchema:
                     "novel": c.novel,
                     "novel_gap": c.novel_gap,
                     "common": c.common,
+                    "log": c.log,
                 }  # fmt: skip
                 for c in self.columns
             ],
@@ -559,6 +618,7 @@ class TableSchema:
                     novel=float(c.get("novel", 0.0)),
                     novel_gap=float(c.get("novel_gap", 0.0)),
                     common=int(c.get("common", 0)),
+                    log=bool(c.get("log", False)),
                 )  # fmt: skip
                 for c in data["columns"]
             )
