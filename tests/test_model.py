@@ -781,6 +781,8 @@ def test_mask_biases_round_trip_and_calibrate_as_a_whole(tmp_path):
     from made.calibration import calibrate
 
     model = MADE(5, [16], num_categories=3, num_masks=2, mask_biases=True, seed=1)
+    assert "num_masks=2, mask_biases=True, order_agnostic" in str(model)  # print(model) says so
+    assert "mask_biases" not in str(MADE(5, [16], num_categories=3, num_masks=2))
     clone = MADE.from_config(model.config.to_dict())
     clone.load_state_dict(model.state_dict())
     x = torch.randint(0, 3, (64, 5))

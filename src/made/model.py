@@ -451,7 +451,8 @@ def _summary(c: MADEConfig, shape: tuple[int, ...]) -> str:
     """What ``print(model)`` says of a MADE beside its layers."""
     k = c.num_categories if isinstance(c.num_categories, int) else "mixed"
     return (f"input_shape={shape}, categories={k}, num_masks={c.num_masks}, "
-            f"order_agnostic={c.order_agnostic}, context_size={c.context_size}")  # fmt: skip
+            + ("mask_biases=True, " if c.mask_biases else "")
+            + f"order_agnostic={c.order_agnostic}, context_size={c.context_size}")  # fmt: skip
 
 
 def _renamed(renamed: dict[str, Any], is_observed: Any) -> Any:
