@@ -135,6 +135,12 @@ def test_numbers_recorded_to_a_few_places_lie_on_their_grid():
     assert decimal_grid(np.array([0.05, 0.15, 1.0])) == (2, pytest.approx(0.05))
     assert decimal_grid(np.array([0.1 * 3, 0.7])) == (1, pytest.approx(0.4))  # float rounding
     assert decimal_grid(np.array([0.123456, 1.5])) is None  # a continuum: not a grid
+    # six places on values in the hundreds are a continuum too (a millionth of the value
+    # made every height written to 6 places a 0.0001 grid); a float32's rounding is not
+    assert decimal_grid(np.array([10.8, 12.4], dtype=np.float32).astype(np.float64)) == (
+        1, pytest.approx(1.6))  # fmt: skip
+    assert decimal_grid(np.array([170.123456, 181.654321, 159.5])) is None
+    assert decimal_grid(np.array([1234.5678, 1234.568, 9876.5432])) == (4, pytest.approx(2e-4))
     assert decimal_grid(np.array([2.5])) is None
     g = np.random.default_rng(0)
     bills = np.round(g.normal(44, 5, 300), 1)

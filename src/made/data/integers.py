@@ -65,7 +65,9 @@ def decimal_grid(distinct: np.ndarray) -> tuple[int, float] | None:
         if np.abs(scaled).max() >= 2**53:
             return None
         whole = np.round(scaled)
-        if np.all(np.abs(scaled - whole) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+        # within a thousandth of a step, or a float32's 7 digits (9.899999 in wine's source
+        # is 9.90); a millionth of the value let 170.123456 pass as 170.1235
+        if np.all(np.abs(scaled - whole) <= np.maximum(1e-3, 1e-7 * np.abs(scaled))):
             step = int(np.gcd.reduce(np.diff(whole).astype(np.int64)))
             return decimals, max(step, 1) / 10.0**decimals
     return None
