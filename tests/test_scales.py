@@ -16,6 +16,7 @@ from conftest import write_csv
 from made.cli import main
 from made.data import TableSchema, infer_schema
 from made.data.scales import log_gain, prefers_log
+from made.runs import load_run, table_schema
 
 
 def test_a_log_scale_is_chosen_where_a_log_normal_fits_better_and_not_by_units():
@@ -122,3 +123,36 @@ def test_scores_on_a_log_scale_are_in_the_tables_own_units(tmp_path, capsys):
     capsys.readouterr()
     assert np.allclose(in_cents - dollars, math.log(100), atol=2e-3)
     assert test_cents - test_dollars == pytest.approx(math.log(100), abs=2e-3)
+
+
+def test_a_scale_can_be_given_and_is_refused_where_it_cannot_hold(tmp_path):
+    """``NAME=linear`` keeps a skewed column on its own scale, ``NAME=log`` puts a symmetric
+    one on a log scale, through the CSV reader and the estimator alike; a log scale given to a
+    column holding 0 is refused, naming the column and the value."""
+    from made.data import DataError
+    from made.sklearn import MADEDensity
+
+    money, height, rows = _money_rows()
+    chosen = infer_schema(["money", "height"], rows, "t.csv", ["money=linear", "height=log"])
+    fitted = chosen.with_statistics(chosen.encode(rows, "t.csv", 2))
+    assert [c.log for c in fitted.columns] == [False, True]
+    assert [c.scale for c in fitted.columns] == ["linear", "log"]
+    assert "money=real on a 0.01 grid, height=real on a log scale" in fitted.describe()
+    assert TableSchema.from_dict(fitted.to_dict()) == fitted
+    frame = pd.DataFrame({"money": money, "height": height})
+    density = MADEDensity(hidden_sizes=(8,), max_epochs=1, n_models=1, random_state=0)
+    density.set_params(column_types={"money": "linear", "height": "log"}).fit(frame)
+    assert [c.log for c in density.schema_.columns] == [False, True]
+    zero = [["0.00", rows[0][1]], *rows[1:]]
+    typed = infer_schema(["money", "height"], zero, "t.csv", ["money=log"])
+    with pytest.raises(DataError, match="column 'money' is typed log, but holds 0 among"):
+        typed.with_statistics(typed.encode(zero, "t.csv", 2), "t.csv")
+    with pytest.raises(DataError, match="NAME=log or NAME=linear"):
+        infer_schema(["money", "height"], rows, "t.csv", ["money=logarithmic"])
+    data = write_csv(tmp_path / "t.csv", ["money", "height"], rows)
+    argv = ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+            "--column-type", "money=linear", "--device", "cpu", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    given = table_schema(load_run(tmp_path / "run")[1])
+    assert given is not None and [c.scale for c in given.columns] == ["linear", ""]
+    assert not given.columns[0].log  # skewed, and kept on its own scale as asked

@@ -41,7 +41,7 @@ def test_column_types_are_inferred_and_can_be_overridden():
     assert forced.columns[0].kind == "real"
     for bad, message in (
         (["nope=real"], "no column 'nope' to type"),
-        (["code=fancy"], "expected NAME=categorical or NAME=real"),
+        (["code=fancy"], "expected NAME=categorical, NAME=real, NAME=log or NAME=linear"),
         (["word=real"], "line 2, word is 'a'; a real column holds numbers"),
     ):
         with pytest.raises(DataError, match=message):

@@ -869,7 +869,8 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="NAME=KIND",
         help="for tables (CSV): make a column (by name or number) "
-        "categorical or real instead of its inferred type; repeat for more",
+        "categorical or real instead of its inferred type (log or linear: real, on a log "
+        "scale or on its own); repeat for more",
     )
     parser.add_argument(
         "--delimiter",

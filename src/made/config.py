@@ -476,7 +476,8 @@ class DataConfig:
     ``valid_fraction``: carved from train (with ``seed``) when the source has no validation
     split; ``test_fraction``: likewise when it has no test split. ``column_types``: for tables
     (CSV files, named tables), ``"NAME=categorical"`` or ``"NAME=real"`` overriding the
-    inferred type of a column (named, or numbered from 0). ``delimiter``: a CSV's delimiter
+    inferred type of a column (named, or numbered from 0; ``"NAME=log"``, ``"NAME=linear"``:
+    real, on a log scale or on its own). ``delimiter``: a CSV's delimiter
     (None: detected among ``, ; tab |``). ``header``: whether a CSV's first line names its
     columns: ``"yes"``, ``"no"`` or ``"auto"`` (a line that is not all numbers is a header; a
     numeric line that looks like one, increasing integers outside the values below them, is

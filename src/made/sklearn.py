@@ -144,7 +144,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             0.928; Fashion-MNIST normal, MNIST anomalies: 0.593 against 0.757). ``"auto"``:
             likelihood, which has the higher mean AUROC over seven image tasks (0.907
             against 0.872; ``benchmarks/image_outliers.py``).
-        column_types: ``{column name: "categorical" | "real"}`` overriding the inferred type
+        column_types: ``{column name: "categorical" | "real" | "log" | "linear"}`` (the last
+            two: real, on a log scale or on its own) overriding the inferred type
             (an array's columns are named "0", "1", ...).
         precision: the training steps' products (``TrainConfig.precision``).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.

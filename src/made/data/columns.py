@@ -20,8 +20,8 @@ import numpy as np
 from .formats import is_number, unit_numbers
 from .novel import novel_cell, novel_code
 from .table import (
-    KINDS,
     MISSING,
+    TYPE_NAMES,
     Column,
     TableSchema,
     category_codes,
@@ -32,7 +32,9 @@ from .table import (
     dates_or_times,
     infer_column,
     padding,
+    real_kind,
     time_text,
+    with_scale,
 )
 
 __all__ = [
@@ -168,16 +170,18 @@ def infer_column_schema(
     types: Mapping[str, str] | None = None,
 ) -> TableSchema:
     """Each column's type and statistics from its values; ``types`` maps a column's name to
-    ``"categorical"`` or ``"real"`` to override the rule."""
+    ``"categorical"`` or ``"real"`` (``"log"``, ``"linear"``: real on that scale) to override
+    the rule."""
     types = dict(types or {})
     for name, kind in types.items():
         if name not in names:
             raise ValueError(f"column_types names {name!r}, which is not a column ({names})")
-        if kind not in KINDS:
-            raise ValueError(f"column_types[{name!r}] must be one of {KINDS}; got {kind!r}")
+        if kind not in TYPE_NAMES:
+            raise ValueError(f"column_types[{name!r}] must be one of {TYPE_NAMES}; got {kind!r}")
     kept, dropped = [], []
     for j, (values, name, dtype) in enumerate(zip(columns, names, dtypes, strict=True)):
-        column = _column(values, name, dtype, types.get(name))
+        column = with_scale(_column(values, name, dtype, real_kind(types.get(name))),
+                            types.get(name))  # fmt: skip
         if column is None:
             dropped.append((j, name))
         else:

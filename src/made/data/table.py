@@ -42,9 +42,10 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   bird's over its two or three seasons, counts too: kept, most held-out rows would hold an
   ID the model never saw.)
 
-A column's type can be forced (``NAME=categorical`` or ``NAME=real``). A ``TableSchema`` holds
-all of that, statistics included, and is saved with every checkpoint, so that scoring or
-sampling later encodes and decodes exactly as training did.
+A column's type can be forced (``NAME=categorical`` or ``NAME=real``; ``NAME=log`` or
+``NAME=linear``: real, on a log scale or on its own, whatever ``made.data.scales`` says).
+A ``TableSchema`` holds all of that, statistics included, and is saved with every
+checkpoint, so that scoring or sampling later encodes and decodes exactly as training did.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ from .validate import DataError
 
 __all__ = [
     "KINDS",
+    "SCALES",
+    "TYPE_NAMES",
     "MAX_COLUMN_CATEGORIES",
     "MAX_INFERRED_CATEGORIES",
     "MISSING",
@@ -103,6 +106,9 @@ MAX_CODE_VALUE = 20
 # free-text field; it is refused (before anything is allocated) with what to do instead.
 MAX_COLUMN_CATEGORIES = 1_000
 KINDS = ("categorical", "real")
+# Forced scales of a real column (``Column.scale``): a type given as one of these is real.
+SCALES = ("log", "linear")
+TYPE_NAMES = (*KINDS, *SCALES)
 # Cells that mean "no value", as spreadsheets, R and pandas write them.
 NA_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "none", "?", "#N/A",
              "<NA>")  # fmt: skip
@@ -159,7 +165,9 @@ class Column:
     ``common`` the code of its most frequent value (``made.data.novel``; a categorical column
     of whole numbers keeps its values' ``mean`` and ``std`` for it). ``log``: a real column
     of positive values modelled on a log scale (``made.data.scales``): its ``mean`` and
-    ``std`` are ``log(value)``'s, its range, grid and atom stay in its own units."""
+    ``std`` are ``log(value)``'s, its range, grid and atom stay in its own units.
+    ``scale``: ``"log"`` or ``"linear"`` where the user forced one (``NAME=log``), ``""``
+    where ``made.data.scales`` chooses."""
 
     name: str
     kind: str
@@ -182,6 +190,7 @@ class Column:
     novel_gap: float = 0.0
     common: int = 0
     log: bool = False
+    scale: str = ""
 
     def standardised(self, values: np.ndarray) -> np.ndarray:
         """A real column's values in its own units -> as the model reads them: standardised,
@@ -451,7 +460,17 @@ class TableSchema:
                 if not len(values):
                     raise DataError(f"{where}: column {col.name!r} has no values in the "
                                     "training split")  # fmt: skip
-                if shares and not (col.date or col.clock) and prefers_log(values):
+                if col.scale == "log":  # given: it must hold
+                    if col.date or col.clock or values.min() <= 0:
+                        held = "dates or times" if col.date or col.clock else (
+                            f"{number_text(float(values.min()))} among its values")  # fmt: skip
+                        raise DataError(
+                            f"{where}: column {col.name!r} is typed log, but holds {held}; a "
+                            "log scale holds positive numbers only"
+                        )
+                    col = replace(col, log=True)
+                elif (not col.scale and shares and not (col.date or col.clock)
+                      and prefers_log(values)):  # fmt: skip
                     col = replace(col, log=True)  # a table's positive, skewed column
                 low, high = float(values.min()), float(values.max())
                 if col.log:
@@ -584,6 +603,7 @@ class TableSchema:
                     "novel_gap": c.novel_gap,
                     "common": c.common,
                     "log": c.log,
+                    "scale": c.scale,
                 }  # fmt: skip
                 for c in self.columns
             ],
@@ -619,6 +639,7 @@ class TableSchema:
                     novel_gap=float(c.get("novel_gap", 0.0)),
                     common=int(c.get("common", 0)),
                     log=bool(c.get("log", False)),
+                    scale=str(c.get("scale", "")),
                 )  # fmt: skip
                 for c in data["columns"]
             )
@@ -831,8 +852,9 @@ def parse_types(specs: Sequence[str], names: Sequence[str], where: str) -> dict[
     for spec in specs:
         name, sep, kind = spec.partition("=")
         name, kind = name.strip(), kind.strip()
-        if not sep or kind not in KINDS:
-            raise DataError(f"column type {spec!r}: expected NAME=categorical or NAME=real")
+        if not sep or kind not in TYPE_NAMES:
+            raise DataError(f"column type {spec!r}: expected NAME=categorical, NAME=real, "
+                            "NAME=log or NAME=linear")  # fmt: skip
         if name not in names:
             if name.isdigit() and int(name) < len(names):
                 name = names[int(name)]
@@ -843,6 +865,16 @@ def parse_types(specs: Sequence[str], names: Sequence[str], where: str) -> dict[
                 )
         kinds[name] = kind
     return kinds
+
+
+def real_kind(kind: str | None) -> str | None:
+    """A type as given (``TYPE_NAMES``) as the kind ``infer_column`` forces: a scale is real."""
+    return "real" if kind in SCALES else kind
+
+
+def with_scale(column: Column | None, kind: str | None) -> Column | None:
+    """``column`` with the scale a type gave it (``NAME=log``, ``NAME=linear``), if any."""
+    return replace(column, scale=kind) if column is not None and kind in SCALES else column
 
 
 def infer_schema(
@@ -873,7 +905,8 @@ def infer_schema(
             numeric = True
         except ValueError:
             numeric = False
-        if forced.get(name) == "real" and not numeric and not dates_or_times(cells, gaps):
+        kind = forced.get(name)
+        if kind in ("real", *SCALES) and not numeric and not dates_or_times(cells, gaps):
             i = next(i for i, c in enumerate(cells) if not gaps[i] and not is_number(c))
             raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; a real "
                             "column holds numbers")  # fmt: skip
@@ -885,9 +918,10 @@ def infer_schema(
                 i = int(np.argmax(bad))
                 raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; "
                                 "expected a finite number")  # fmt: skip
-            column = infer_column(name, values, gaps, forced.get(name), where)
+            column = infer_column(name, values, gaps, real_kind(kind), where)
         else:
-            column = infer_column(name, cells, gaps, forced.get(name), where)
+            column = infer_column(name, cells, gaps, real_kind(kind), where)
+        column = with_scale(column, kind)
         if column is None:
             dropped.append((j, name))
         else:
