@@ -56,6 +56,7 @@ def files(tmp_path_factory):
     rows = "".join(f"{i / 7:.3f},{'xy'[i % 2]}\n" for i in range(40))
     (d / "table.csv").write_text("a,b\n" + rows)
     (d / "word.csv").write_text("a,b\n0.5,x\nabc,y\n")
+    (d / "zero.csv").write_text("a,b\n" + "".join(f"{i % 5},{'xy'[i % 2]}\n" for i in range(40)))
     np.save(d / "big.npy", np.array([[0, 2**40], [1, 0]] * 10))
     np.save(d / "flat.npy", np.zeros((20, 0)))
     (d / "ids.csv").write_text("id,x\n" + "".join(f"user{i % 1500},{i % 2}\n" for i in range(3000)))
@@ -151,6 +152,10 @@ CLI_CASES = [
     ("a type for a column the table lacks",
      ["train", "--data", "{d}/table.csv", "--column-type", "c=real"],
      "table.csv: no column 'c' to type (columns: a, b)"),
+    ("a log scale for a column holding 0",
+     ["train", "--data", "{d}/zero.csv", "--column-type", "a=log"],
+     "zero.csv: column 'a' is typed log, but holds 0 among its values; a log scale holds "
+     "positive numbers only"),
     ("--out that is the current directory (or '')", ["train", "--out", ""],
      "is the current directory; a run needs a folder of its own"),
     ("--out that holds the data",
