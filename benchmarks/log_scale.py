@@ -122,6 +122,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--first-seed", type=int, default=0, help="splits from this seed on")
     parser.add_argument("--drawn", default="7,11,23", help="real_tables.py's draws (seeds)")
     parser.add_argument("--count", type=int, default=30, help="tables drawn per seed")
     parser.add_argument("--tables", default=None, help="these tables only (comma-separated)")
@@ -134,7 +135,7 @@ def main() -> None:
     for seed in (int(s) for s in args.drawn.split(",") if s):
         names += [f"{p}/{i}" for p, i in pick(args.count, seed)]
     names = args.tables.split(",") if args.tables else list(dict.fromkeys(names))
-    tasks = [(n, s) for n in names for s in range(args.seeds)]
+    tasks = [(n, s) for n in names for s in range(args.first_seed, args.first_seed + args.seeds)]
     info = machine()
     print(f"machine: {info}", flush=True)
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
