@@ -134,8 +134,8 @@ def write_samples(
     title: str = "",
 ) -> None:
     """Draw ``n`` samples into ``path`` by its suffix (``sample_suffixes``): a ``.npy`` of
-    categories (a table's codes and standardised values), a table's ``.csv`` in its own
-    units, or a ``.png`` grid of at most ``GRID_SAMPLES``. Samples are drawn a batch at a
+    categories (a table's codes and standardised values, some of logs), a table's ``.csv``
+    in its own units, or a ``.png`` grid of at most ``GRID_SAMPLES``. Samples are drawn a batch at a
     time from the one ``generator``, so memory stays at one batch; ``context(start, stop)``
     gives a conditional model's context for samples ``start:stop``."""
     path = Path(path)
