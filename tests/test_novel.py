@@ -131,3 +131,18 @@ def test_made_score_scores_a_new_category_by_its_share(tmp_path, capsys):
     )
     assert got[0] == pytest.approx(expected, abs=1e-4)
     assert got[1] == pytest.approx(-float(terms.sum()) + schema.nll_offset, abs=1e-4)
+
+
+def test_a_gap_where_a_real_column_had_none_scores_its_share_exactly():
+    """A real column's new gap is a probability, not a density: its row's score is the
+    share, with no standardisation Jacobian (``log std``) left over from the term it
+    replaces (it was: the score of a gap moved with the column's units)."""
+    g = np.random.default_rng(3)
+    for scale in (1.0, 1000.0):
+        frame = pd.DataFrame({"height": g.normal(170.0, 10.0, 200) * scale})
+        density = MADEDensity(hidden_sizes=(8,), max_epochs=2, n_models=1, random_state=0)
+        density.fit(frame)
+        col = density.schema_.columns[0]
+        assert not col.missing and not col.log
+        gap = density.score_samples(pd.DataFrame({"height": [np.nan]}))
+        assert gap == pytest.approx([math.log(col.novel_gap)])

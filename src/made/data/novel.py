@@ -126,8 +126,11 @@ def novel_nll(columns: Sequence[Column], log_p: np.ndarray) -> np.ndarray:
     (``score_rows(leave_out=~isnan(log_p))``): ``log_kept - log p`` for each cell ``log_p``
     holds (``(N, D)``, ``novel_cell``'s log-probabilities, NaN elsewhere), in place of the
     share ``TableSchema.nll_offset`` counts for it; ``inf`` for a value of probability zero.
-    The one rule of ``made score``, ``made eval`` and ``MADEDensity``."""
-    kept = np.array([log_kept(c) for c in columns])
+    The one rule of ``made score``, ``made eval`` and ``MADEDensity``. A real column's
+    ``log std`` (the standardisation's Jacobian, in ``nll_offset`` too) is taken back with
+    its term: the new cell has a probability, not a density."""
+    kept = np.array([log_kept(c) - (math.log(c.std) if c.kind == "real" else 0.0)
+                     for c in columns])  # fmt: skip
     new = ~np.isnan(log_p)
     return np.where(new, kept - np.where(new, log_p, 0.0), 0.0).sum(axis=1)
 
