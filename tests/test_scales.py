@@ -89,13 +89,18 @@ def test_a_density_on_a_log_scale_integrates_to_one_in_the_columns_units():
     density.fit(pd.DataFrame({"money": money}))
     assert density.schema_.columns[0].log
     grid = np.exp(np.linspace(math.log(money.min() / 1e3), math.log(money.max() * 1e3), 100_001))
+    col = density.schema_.columns[0]
+    assert col.novel == pytest.approx(0.05 / (len(money) + 0.1))  # kept for a value <= 0
     mass = np.trapezoid(np.exp(density.score_samples(pd.DataFrame({"money": grid}))), grid)
-    assert mass == pytest.approx(1.0, abs=2e-3)
+    assert mass == pytest.approx(1.0 - col.novel, abs=2e-3)  # the positive values' share
     rows = pd.DataFrame({"money": money[:20]})
     assert np.allclose(-density.explain(rows).sum(1), density.score_samples(rows))
-    # a held-out value a log scale cannot hold scores far below every training row, finitely
-    worst = density.score_samples(pd.DataFrame({"money": [0.0, -5.0]}))
-    assert np.isfinite(worst).all() and worst.max() < density.score_samples(rows).min() - 100
+    # a held-out value a log scale cannot hold is one outcome, of the share the column keeps
+    # (without it, 0 read as the smallest float scored about -250,000 nats)
+    low = density.score_samples(pd.DataFrame({"money": [0.0, -5.0]}))
+    share = math.log1p(-col.novel_gap) + math.log(col.novel)
+    assert low == pytest.approx([share, share])
+    assert np.isfinite(density.score_samples(pd.DataFrame({"money": [0.0, 20.0]}))).all()
 
 
 def _cli_scores(tmp_path, name, rows):
@@ -123,6 +128,18 @@ def test_scores_on_a_log_scale_are_in_the_tables_own_units(tmp_path, capsys):
     capsys.readouterr()
     assert np.allclose(in_cents - dollars, math.log(100), atol=2e-3)
     assert test_cents - test_dollars == pytest.approx(math.log(100), abs=2e-3)
+    # a price of 0, which the log cannot hold, is scored by the column's share for one, and
+    # said; the row's other cell keeps its term
+    zero = write_csv(tmp_path / "zero.csv", ["money", "height"], [["0.00", rows[0][1]], rows[1]])
+    assert main(["score", str(tmp_path / "dollars"), "--data", str(zero), "--out",
+                 str(tmp_path / "zero-scores.csv"), "--device", "cpu"]) == 0  # fmt: skip
+    printed = capsys.readouterr()
+    assert "money is '0.00'" in printed.out + printed.err
+    with open(tmp_path / "zero-scores.csv") as f:
+        nll = [float(r["nll_nats_data_units"]) for r in csv.DictReader(f)]
+    money_col = table_schema(load_run(tmp_path / "dollars")[1]).columns[0]
+    assert money_col.log and np.isfinite(nll).all()
+    assert nll[0] - nll[1] < -math.log(money_col.novel) + 20  # the share, not -250,000
 
 
 def test_a_scale_can_be_given_and_is_refused_where_it_cannot_hold(tmp_path):

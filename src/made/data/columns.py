@@ -278,6 +278,10 @@ def encode_columns(
                 raise ValueError(f"column {col.name!r} holds infinity")
             out[:, j] = col.standardised(numbers_)
             found = ~gaps | col.missing
+            if col.log:  # at or below 0: no log holds it; scored by the column's share
+                below = ~gaps & (numbers_ <= 0)
+                out[below, j] = novel_code(col, None)  # read as the log's mean
+                found = found & ~below
         else:
             codes, found = _codes(col, values, gaps)
             new = ~found & ~gaps  # a value never seen: read as ``novel_code`` says

@@ -36,7 +36,12 @@ such column instead keeps a share ``novel`` of its probability for a value it ne
   read its mean (a real column) or most frequent value (the 524 such columns of the tables
   above held 3 gaps in 100,945 held-out cells; the share expects 11). A new value is then
   "not a gap, and new": ``(1 - novel_gap) novel``. Images keep no shares: a pixel has a
-  value.
+  value;
+- a value at or below 0 in a column on a **log scale** (``made.data.scales``: chosen on
+  training values that were all positive), which the log cannot hold, is new too: such a
+  column keeps ``novel``, ``below_share``, for one (one outcome, as a new category is),
+  every positive value keeps ``1 - novel`` of its density, and the columns after it read
+  the log's mean. Without it a held-out 0 scored some 250,000 nats below its neighbours.
 
 Samples are the model's draws given that no value is new (a new text value could not be
 written), as they are given that the data's rules hold.
@@ -56,6 +61,7 @@ from .integers import normal_mass
 
 __all__ = [
     "PRIOR",
+    "below_share",
     "gap_share",
     "log_kept",
     "novel_cell",
@@ -106,6 +112,12 @@ def gap_share(rows: int) -> float:
     """``novel_gap`` of a column whose ``rows`` training rows held no gap: the estimate
     ``novel`` is, with no gap held once (module docstring)."""
     return _share(0, rows)
+
+
+def below_share(values: int) -> float:
+    """``novel`` of a column on a log scale whose ``values`` training values were all
+    positive: its share for a value at or below 0, with none held (as ``gap_share``)."""
+    return _share(0, values)
 
 
 def _share(once: int, rows: int) -> float:
@@ -159,8 +171,8 @@ def novel_code(col: Column, cell: Any, gap: bool = False) -> float:
     """What the columns after a value ``cell`` that ``col`` never held (or a gap, ``gap``,
     where it held none) read instead: the nearest value it held (a number), its most
     frequent one (text, or a gap in a categorical column), or its standardised mean, 0 (a
-    gap in a real column)."""
-    if gap:
+    gap in a real column, or a value at or below 0 in one on a log scale)."""
+    if gap or col.kind == "real":
         return col.common if col.kind == "categorical" else 0.0
     number = _number(cell) if col.numeric else None
     if number is not None and len(known := _known(col)):

@@ -62,7 +62,7 @@ import torch
 
 from .formats import is_number
 from .integers import decimal_grid, grid_step, prefers_discrete
-from .novel import gap_share, log_kept, novel_code, novel_statistics
+from .novel import below_share, gap_share, log_kept, novel_code, novel_statistics
 from .rules import Rules
 from .scales import prefers_log
 from .validate import DataError
@@ -367,6 +367,9 @@ class TableSchema:
                                                     f"{wanted}"))  # fmt: skip
                 column = np.full(len(cells), math.nan)
                 column[present] = col.standardised(values)
+                if col.log and mark_unseen and (low := values <= 0).any():  # the log holds
+                    marked[present[low], j] = 1  # none: scored by the column's share for one
+                    column[present[low]] = novel_code(col, None)  # read as the log's mean
             else:
                 lookup = category_codes(col)
                 codes = [lookup.get(category_key(c, col.numeric, col.boolean), -1)
@@ -486,7 +489,10 @@ class TableSchema:
                 col = replace(col, mean=mean, std=std if std > 0 else 1.0, low=low, high=high)
             if shares:  # one copy of the column: a wide table has thousands
                 gap = {} if col.missing else {"novel_gap": gap_share(len(raw))}
-                found = {} if col.kind == "real" else novel_statistics(col, raw[:, j])
+                if col.log:  # a share for a value at or below 0, which the log cannot hold
+                    found = {"novel": below_share(int((~np.isnan(raw[:, j])).sum()))}
+                else:
+                    found = {} if col.kind == "real" else novel_statistics(col, raw[:, j])
                 col = replace(col, **found, **gap)
             columns.append(col)
         return replace(self, columns=tuple(columns))
