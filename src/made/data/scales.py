@@ -15,7 +15,9 @@ scale").
 
 A column on a log scale is standardised and dequantised as any real column, but on
 ``log(value)``; its samples are ``exp`` of the model's and its scores count the Jacobian
-per row (``TableSchema.nll_offsets``), so likelihoods stay in the data's own units.
+per row (``TableSchema.nll_offsets``), so likelihoods stay in the data's own units. A value
+at or below 0, which no training value was, is scored by a share the column keeps for one
+(``made.data.novel.below_share``).
 """
 
 from __future__ import annotations

@@ -195,7 +195,8 @@ class Column:
     def standardised(self, values: np.ndarray) -> np.ndarray:
         """A real column's values in its own units -> as the model reads them: standardised,
         on a log scale where the column is on one (a value at or below 0 there, which no
-        training row held, reads as the smallest positive float: finite, and far out)."""
+        training row held, reads as the smallest positive float: finite, and far out; rows
+        to score mark it instead, ``made.data.novel``)."""
         if self.log:
             with np.errstate(invalid="ignore"):
                 values = np.log(np.maximum(values, np.finfo(np.float64).tiny))
