@@ -161,12 +161,13 @@ class Column:
     60 s when written to the minute), written back in the file's form (``clock_format``:
     ``h:mm``, ``hh:mm:ss``, ``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``, ...); ``""`` for
     any other column. ``novel``: a categorical column's probability of a value its training
-    rows never held, ``novel_gap`` a column's probability of a gap where they held none, and
-    ``common`` the code of its most frequent value (``made.data.novel``; a categorical column
-    of whole numbers keeps its values' ``mean`` and ``std`` for it). ``log``: a real column
-    of positive values modelled on a log scale (``made.data.scales``): its ``mean`` and
-    ``std`` are ``log(value)``'s, its range, grid and atom stay in its own units.
-    ``scale``: ``"log"`` or ``"linear"`` where the user forced one (``NAME=log``), ``""``
+    rows never held (a column on a log scale's, of a value at or below 0), ``novel_gap`` a
+    column's probability of a gap where they held none, and ``common`` the code of its most
+    frequent value (``made.data.novel``; a categorical column of whole numbers keeps its
+    values' ``mean`` and ``std`` for it). ``log``: a real column of positive values modelled
+    on a log scale (``made.data.scales``): its ``mean`` and ``std`` are ``log(value)``'s,
+    its range, grid and atom stay in its own units. ``scale``: ``"log"`` or ``"linear"``
+    where the user forced one (``NAME=log``), ``""``
     where ``made.data.scales`` chooses."""
 
     name: str
