@@ -167,8 +167,7 @@ class Column:
     values' ``mean`` and ``std`` for it). ``log``: a real column of positive values modelled
     on a log scale (``made.data.scales``): its ``mean`` and ``std`` are ``log(value)``'s,
     its range, grid and atom stay in its own units. ``scale``: ``"log"`` or ``"linear"``
-    where the user forced one (``NAME=log``), ``""``
-    where ``made.data.scales`` chooses."""
+    where the user forced one (``NAME=log``), ``""`` where ``made.data.scales`` chooses."""
 
     name: str
     kind: str
