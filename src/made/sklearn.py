@@ -541,10 +541,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         # the row's value: its Jacobian), and the share each column keeps
         units = np.array([(math.log(c.std) if c.kind == "real" else 0.0) - log_kept(c)
                           for c in self.schema_.columns])  # fmt: skip
-        per_row = np.zeros(terms.shape)
-        for j, c in enumerate(self.schema_.columns):
-            if c.log:
-                per_row[:, j] = np.nan_to_num(x[:, j] * c.std + c.mean)
+        per_row = np.column_stack([c.log_jacobian(x[:, j])
+                                   for j, c in enumerate(self.schema_.columns)])  # fmt: skip
         novel = novel_log_probs(self.schema_, columns, unknown)
         return np.where(unknown, -novel, terms + units + per_row)
 

@@ -202,6 +202,13 @@ class Column:
                 values = np.log(np.maximum(values, np.finfo(np.float64).tiny))
         return (values - self.mean) / self.std
 
+    def log_jacobian(self, z: np.ndarray) -> np.ndarray:
+        """Per encoded value ``z``, what its column adds to a row's NLL in the table's own
+        units beyond ``log std``: on a log scale ``log(value)`` (0 at a gap), else 0."""
+        if not self.log:
+            return np.zeros(len(z))
+        return np.nan_to_num(np.asarray(z, dtype=np.float64) * self.std + self.mean)
+
     def own_units(self, z: np.ndarray) -> np.ndarray:
         """``standardised``'s inverse: a real column's encoded values in its own units."""
         values = z * self.std + self.mean
@@ -313,10 +320,8 @@ class TableSchema:
         out = np.full(len(x), self.nll_offset)
         for j, col in enumerate(self.columns):
             if col.log:
-                log_value = x[:, j] * col.std + col.mean
-                keep = ~np.isnan(log_value) if leave_out is None else (
-                    ~np.isnan(log_value) & ~np.asarray(leave_out[:, j], dtype=bool))  # fmt: skip
-                out += np.where(keep, log_value, 0.0)
+                jacobian = col.log_jacobian(x[:, j])
+                out += jacobian if leave_out is None else np.where(leave_out[:, j], 0.0, jacobian)
         return out
 
     def encode(
