@@ -45,6 +45,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/synthetic.py --quick --json runs/bench-quick/synthetic.json
 	$(BIN)/python benchmarks/real_tables.py --tables 3
 	$(BIN)/python benchmarks/latent.py --quick
+	$(BIN)/python benchmarks/one_hot.py --tables hmda --quick
 	$(BIN)/python benchmarks/quality.py --quick --out runs/bench-quick/quality
 	$(BIN)/python benchmarks/mnist.py single --epochs 3 --out runs/bench-quick/mnist \
 		--json runs/bench-quick/mnist.json --table --if-available

@@ -35,6 +35,10 @@ def files(tmp_path_factory):
     good = rng.integers(0, 2, (60, 6))
     np.save(d / "good.npy", good)
     np.save(d / "seven.npy", rng.integers(0, 2, (60, 7)))
+    # one-hot bits: a 3-valued category (3 columns) beside a lone bit
+    i = np.arange(300)
+    np.save(d / "onehot.npy", np.concatenate([np.eye(3, dtype=int)[i % 3], (i[:, None] // 3) % 2],
+                                             axis=1))  # fmt: skip
     (d / "data.txt").write_text("0 1\n")
     raw = (d / "good.npy").read_bytes()
     (d / "trunc.npy").write_bytes(raw[: len(raw) // 2])
@@ -75,6 +79,7 @@ def files(tmp_path_factory):
 
     train("table.csv", "trun")
     train("good.npy", "run")
+    train("onehot.npy", "orun")
     np.save(d / "changing.npy", good)
     train("changing.npy", "crun")
     np.save(d / "changing.npy", 1 - good)  # same shape, other values
@@ -222,6 +227,20 @@ CLI_CASES = [
     ("a delimiter of two characters",
      ["train", "--data", "{d}/table.csv", "--delimiter", ";;"],
      "delimiter must be one character; got ';;'"),
+    ("an unknown --one-hot", ["train", "--one-hot", "yes"],
+     "argument --one-hot: invalid choice: 'yes' (choose from 'auto', 'off')"),
+    ("--one-hot off for a model of one-hot groups",
+     ["eval", "{d}/orun", "--data", "{d}/onehot.npy", "--one-hot", "off"],
+     "this model reads its binary columns as one-hot groups, fixed when it was trained "
+     "(--one-hot off applies to a new run)"),
+    ("other columns than a model of one-hot groups read", ["eval", "{d}/orun", "--data",
+     "{d}/seven.npy"], "seven.npy: the model reads 4 binary columns as one-hot groups; these "
+     "examples are of shape (7,) with 2 categories"),
+    ("inpaint with a model of one-hot groups", ["inpaint", "{d}/orun"],
+     "inpaint draws pictures; this model reads binary columns as one-hot groups"),
+    ("--hide with a model of one-hot groups",
+     ["score", "{d}/orun", "--hide", "left", "--out", "{d}/h.csv"],
+     "--hide hides pixels of a picture; this model reads its binary columns as one-hot groups"),
     ("a checkpoint whose pickle would run code", ["eval", "{d}/evil.pt"],
      "evil.pt is not a made checkpoint: it holds Python objects that could run code when loaded"),
 ]  # fmt: skip

@@ -430,3 +430,24 @@ def test_real_tables_tries_a_table_as_a_user_would_and_tells_refusals_from_failu
     crashed = subprocess.CompletedProcess([], 1, "", "Traceback (most recent call last):\nKeyError")
     assert real_tables._ending("train", refused)[0] == "refused"
     assert real_tables._ending("sample", crashed) == ("FAILED", "sample (exit 1): KeyError")
+
+
+def test_one_hot_stand_ins_are_categories_written_as_bits_and_found_as_groups():
+    """benchmarks/one_hot.py: each column a category (a number of many values cut at its
+    quartiles, a gap a category), written as bits; the groups found are its columns."""
+    import pandas as pd
+    from one_hot import bits, categories
+
+    from made.data import find_groups
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"rownames": np.arange(400), "kind": rng.choice(["a", "b", "c"], 400),
+                          "size": rng.normal(size=400), "flag": rng.choice([0.0, 1.0, None], 400),
+                          "same": 1})  # fmt: skip
+    codes = categories(frame)
+    assert [int(c.max()) + 1 for c in codes] == [3, 4, 3]  # kind, size's quartiles, flag
+    one_hot, dummy = bits(codes, "one-hot"), bits(codes, "dummy")
+    assert one_hot.shape == (400, 10) and (one_hot.sum(axis=1) == 3).all()
+    assert dummy.shape == (400, 7) and (dummy.sum(axis=1) <= 3).all()
+    assert find_groups(one_hot).spans == ((0, 3), (3, 7), (7, 10))
+    assert find_groups(dummy).spans == ((0, 2), (2, 5), (5, 7))

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,6 +34,7 @@ from .config import (
     HEADERS,
     HIDDEN_DEGREES,
     LIMITS,
+    ONE_HOT,
     OPTIMIZERS,
     ORDERINGS,
     PRECISIONS,
@@ -40,6 +42,7 @@ from .config import (
     DataConfig,
 )
 from .data import NAMED_SETS, Dataset, load_data
+from .data.groups import numpy_rng
 from .data.load import SPLITS, UNSEEN, table_cells
 from .devices import resolve_device
 from .errors import MadeError, brief, render
@@ -60,6 +63,7 @@ from .runs import (
     data_contexts,
     load_run,
     nll_in_data_units,
+    one_hot_groups,
     read_settings,
     run_data,
     table_schema,
@@ -82,7 +86,7 @@ GRID_COMPLETIONS = 8
 OPTIONS = {
     "data": "source", "binarize": "binarize", "categories": "num_categories",
     "column_type": "column_types", "delimiter": "delimiter", "header": "header",
-    "na_values": "na_values", "train_rows": "train_rows",
+    "na_values": "na_values", "train_rows": "train_rows", "one_hot": "one_hot",
     "seed": "seed", "recipe": "recipe", "conditional": "conditional",
     "hidden": "hidden_sizes", "masks": "num_masks", "order_agnostic": "order_agnostic",
     "ordering": "ordering", "hidden_degrees": "hidden_degrees", "activation": "activation",
@@ -553,6 +557,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         result = evaluate_nll(model, x, ctx, ensemble=ensemble)
     else:  # values the model never saw: each scored by the share its column keeps for one
         result = _eval_with_new_values(model, x, ctx, ensemble, data, new, args.split)
+    if data.groups is not None:  # bits per dimension of the source's: one-hot groups' bits
+        result = replace(result, bits_per_dim=bits_per_dim(result.nll, data.source_dims))
     seconds = time.perf_counter() - start
     report = {
         "data": data.name,
@@ -574,7 +580,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"{data.name}/{args.split}: NLL {result.nll:.4f} nats/example, "
         f"{result.bits_per_dim:.4f} bits/dim over {result.num_examples} examples "
         f"(ensemble {report['ensemble']}, {seconds:.2f} s)"
-        + (f"; {own:.4f} nats in the table's own units" if own is not None else "")
+        + (
+            ""
+            if own is None
+            else f"; {own:.4f} nats "
+            + ("over the bits" if data.groups else "in the table's own units")
+        )
     )
     return 0
 
@@ -601,7 +612,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         out, model, n, torch.Generator().manual_seed(_seed_of(args)),
         ensemble=_ensemble(args, model),
         context=class_cycle(k, args.class_) if k > 0 else None, schema=schema,
-        title=f"{n} samples{name}",
+        groups=one_hot_groups(payload), title=f"{n} samples{name}",
     )  # fmt: skip
     print(f"wrote {n:,} samples to {out}")
     return 0
@@ -634,6 +645,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"{args.data or data.name}: {exc}") from None
     observed = None
+    if args.hide is not None and data.groups is not None:
+        raise UsageError(
+            "--hide hides pixels of a picture; this model reads its binary columns "
+            "as one-hot groups (trained with --one-hot off, it scores any part)"
+        )
     if args.hide is not None:  # score the marginal of the part left visible
         observed = ~region(args.hide, model.input_shape, 1, _seed_of(args), "hide")[0]
     # A table under one ordering: its score is a sum of one term per column, kept to name
@@ -655,6 +671,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     if observed is not None and rows is not None:
         unscored = np.broadcast_to(~observed.reshape(1, -1).cpu().numpy(), rows.shape)
     scores = scores.in_data_units(data.schema, rows, unscored)  # its own units, as eval's
+    if data.groups is not None:  # over the bits (a group's "other" category: its patterns')
+        scores = scores.over_bits(data.original_log_other.get(split), data.groups.num_bits)
     if data.schema is not None:
         scores = scores.with_novel(data.schema, new)
     if unseen:
@@ -748,6 +766,9 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
             "inpaint draws pictures; for a table, condition on observed columns with "
             "MADE.sample(observed=..., is_observed=...) in Python"
         )
+    if one_hot_groups(payload) is not None:
+        raise UsageError("inpaint draws pictures; this model reads binary columns as one-hot "
+                         "groups, which are not a picture's pixels")  # fmt: skip
     data = _data_of(args, run_dir, payload, model)
     if model.config.context_size > 0:
         raise UsageError("inpaint does not support class-conditional models yet")
@@ -811,6 +832,8 @@ def cmd_data_show(args: argparse.Namespace) -> int:
     if args.n > GRID_SAMPLES:
         print(f"made: a picture shows at most {GRID_SAMPLES} examples", file=sys.stderr)
     kmax = int(max(np.atleast_1d(data.num_categories)))
+    if data.groups is not None:  # the examples' bits, as the source holds them
+        x, kmax = torch.from_numpy(data.groups.decode(x.numpy(), numpy_rng(g))), 2
     title = f"{data.name}: {len(index)} {args.split} examples"
     save_sample_grid(x[index], out, num_categories=kmax, title=title)
     _notes(data)
@@ -821,7 +844,7 @@ def cmd_data_show(args: argparse.Namespace) -> int:
 def cmd_data_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_not_input(out, [args.data], "--out")
-    data = load_data(_data_config(args))
+    data = load_data(_data_config(args), groups=None)  # the bits, as the source holds them
     what = export_data(data, out)
     _notes(data)
     print(f"wrote {data.name} ({what}) to {out}")
@@ -882,6 +905,10 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
                         help="for tables: a cell meaning a missing value, beyond NA, NaN, empty, "
                         "null, None and ? (repeat for more; --na-values=-999 for one that "
                         "starts with -)")  # fmt: skip
+    parser.add_argument("--one-hot", default=None, choices=ONE_HOT,
+                        help="for binary arrays: auto (the default) models each group of "
+                        "neighbouring columns of which no row holds two 1s as one categorical "
+                        "variable; off models every bit on its own")  # fmt: skip
     parser.add_argument("--header", default=None, choices=HEADERS,
                         help="whether a CSV's first line names its columns (default: auto, "
                         "which refuses a numeric first line that looks like a header)")  # fmt: skip

@@ -42,6 +42,7 @@ SCHEDULES = ("constant", "cosine", "plateau")
 PRECISIONS = ("auto", "float32", "bfloat16")
 BINARIZE = ("auto", "threshold", "stochastic", "none")
 HEADERS = ("auto", "yes", "no")
+ONE_HOT = ("auto", "off")
 
 # What a setting may be, wherever it comes from (a call, a flag, a config.json or a
 # checkpoint, which anyone can write): checked when a config is created, before anything is
@@ -485,7 +486,10 @@ class DataConfig:
     ``made.data.table.NA_VALUES`` (NA, NaN, empty, null, None, ?, ...). ``train_rows``: train
     on at most this many rows of the training split, a random subset drawn with ``seed``
     (validation and test splits unchanged): small-data work on a large set's own test rows,
-    such as 5,000 rows of binarized MNIST scored on its 10,000 test images.
+    such as 5,000 rows of binarized MNIST scored on its 10,000 test images. ``one_hot``: for
+    binary arrays, ``"auto"`` models each group of neighbouring columns that no row holds two
+    1s in as one categorical variable (``made.data.groups``), ``"off"`` keeps every bit a
+    variable of its own.
     """
 
     source: str = "shapes"
@@ -501,6 +505,7 @@ class DataConfig:
     header: str = "auto"
     na_values: tuple[str, ...] = ()
     train_rows: int | None = None
+    one_hot: str = "auto"
 
     def __post_init__(self) -> None:
         if self.delimiter is not None and (
@@ -508,6 +513,8 @@ class DataConfig:
             or self.delimiter in "\"\r\n"
         ):  # fmt: skip
             raise ValueError(f"delimiter must be one character; got {_shown(self.delimiter)}")
+        if self.one_hot not in ONE_HOT:
+            raise ValueError(f"one_hot must be auto or off; got {_shown(self.one_hot)}")
         if self.header not in HEADERS:
             raise ValueError(f"header must be auto, yes or no; got {_shown(self.header)}")
         if not isinstance(self.source, str) or not self.source:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .data import Dataset, TableSchema
+from .data.groups import OneHotGroups, numpy_rng
 from .fileio import atomic_write, atomic_write_bytes
 from .impute import table_samples
 from .model import MADE
@@ -131,13 +132,15 @@ def write_samples(
     ensemble: int | None = None,
     context: Callable[[int, int], torch.Tensor | None] | None = None,
     schema: TableSchema | None = None,
+    groups: OneHotGroups | None = None,
     title: str = "",
 ) -> None:
     """Draw ``n`` samples into ``path`` by its suffix (``sample_suffixes``): a ``.npy`` of
-    categories (a table's codes and standardised values, some of logs), a table's ``.csv``
-    in its own units, or a ``.png`` grid of at most ``GRID_SAMPLES``. Samples are drawn a batch at a
-    time from the one ``generator``, so memory stays at one batch; ``context(start, stop)``
-    gives a conditional model's context for samples ``start:stop``."""
+    categories (a table's codes and standardised values, some of logs; the bits of binary
+    columns read as one-hot ``groups``), a table's ``.csv`` in its own units, or a ``.png``
+    grid of at most ``GRID_SAMPLES``. Samples are drawn a batch at a time from the one
+    ``generator``, so memory stays at one batch; ``context(start, stop)`` gives a conditional
+    model's context for samples ``start:stop``."""
     path = Path(path)
     if path.suffix not in sample_suffixes(schema):
         raise ValueError(f"samples are written as {' or '.join(sample_suffixes(schema))} "
@@ -150,18 +153,22 @@ def write_samples(
             return table_samples(model, schema, stop - start, generator, ensemble=ensemble)
         ctx = None if context is None else context(start, stop)
         ctx = None if ctx is None else ctx.to(model.device)
-        return model.sample(stop - start, ctx, generator=generator, ensemble=ensemble).cpu().numpy()
+        drawn = model.sample(stop - start, ctx, generator=generator, ensemble=ensemble)
+        return drawn.cpu().numpy() if groups is None else groups.decode(drawn.cpu().numpy(), rng)
 
+    rng = numpy_rng(generator)
     batch = batch_rows(model.num_dims)
     if path.suffix == ".npy":
         dtype = np.float64 if model.has_real else np.int64
-        write_npy(path, (n, *model.input_shape), dtype, draw, batch)
+        shape = model.input_shape if groups is None else (groups.num_bits,)
+        write_npy(path, (n, *shape), dtype, draw, batch)
     elif path.suffix == ".csv":
         assert schema is not None
         write_csv(path, schema.names, n, lambda a, b: schema.decode(draw(a, b), True), batch)
     else:
         save_sample_grid(torch.from_numpy(draw(0, n)), path,
-                         num_categories=model.max_categories, title=title)  # fmt: skip
+                         num_categories=model.max_categories if groups is None else 2,
+                         title=title)  # fmt: skip
 
 
 def export_data(data: Dataset, path: str | os.PathLike[str]) -> str:

@@ -25,8 +25,9 @@ from .checkpoint import checkpoint_epoch, load_checkpoint
 from .config import DataConfig, MADEConfig, TrainConfig
 from .data import NAMED_SETS, Dataset, TableSchema, load_data
 from .data.fingerprint import fingerprint, fingerprint_changes
+from .data.groups import OneHotGroups, numpy_rng
 from .errors import brief
-from .evaluate import evaluate_nll
+from .evaluate import bits_per_dim, evaluate_nll
 from .export import write_table
 from .fileio import DamagedFileError, atomic_write_bytes, read_json, write_json
 from .impute import table_samples
@@ -254,6 +255,15 @@ def _recorded_table(record: dict[str, Any], run_dir: Path) -> TableSchema | None
         raise RunError(f"{run_dir / 'config.json'} holds a damaged table ({brief(exc)})") from None
 
 
+def _recorded_groups(record: dict[str, Any], run_dir: Path) -> OneHotGroups | None:
+    """The one-hot groups a run's record holds (None: its data is read as it is)."""
+    try:
+        return one_hot_groups(record)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RunError(f"{run_dir / 'config.json'} holds damaged one-hot groups "
+                       f"({brief(exc)})") from None  # fmt: skip
+
+
 def _data_changes(record: dict[str, Any], prints: dict[str, Any], run_dir: Path) -> list[str]:
     """How the data differs from the fingerprint a run recorded."""
     if "fingerprint" not in record:
@@ -367,7 +377,8 @@ def _prepared(
     encodes the data as the run began, whatever its file holds now."""
     resume = bool(recorded)
     settings = replace(settings, data=absolute_source(settings.data))
-    data = load_data(settings.data, schema=_recorded_table(recorded, out) if resume else None)
+    data = load_data(settings.data, schema=_recorded_table(recorded, out) if resume else None,
+                     groups=_recorded_groups(recorded, out) if resume else "find")  # fmt: skip
     if isinstance(settings, RunRequest):
         settings = settings.resolve(len(data.splits["train"]), data.num_dims)
     prints = fingerprint(data.splits, data.labels)
@@ -396,6 +407,7 @@ def _prepared(
         "data_notes": data.notes,
         "fingerprint": prints,
         **({"table": data.schema.to_dict()} if data.schema is not None else {}),
+        **({"groups": data.groups.to_dict()} if data.groups is not None else {}),
         "device": str(device),
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
@@ -462,6 +474,8 @@ def _train_and_report(
     extra: dict[str, Any] = {"classes": list(data.classes) if settings.conditional else []}
     if data.schema is not None:
         extra["table"] = data.schema.to_dict()
+    if data.groups is not None:
+        extra["groups"] = data.groups.to_dict()
     result = fit(
         model, split["train"], split["valid"], settings.train,
         train_context=contexts["train"], valid_context=contexts["valid"],
@@ -473,7 +487,7 @@ def _train_and_report(
     summary = {
         "data": data.name,
         "test_nll": test.nll,
-        "test_bits_per_dim": test.bits_per_dim,
+        "test_bits_per_dim": bits_per_dim(test.nll, data.source_dims),
         "test_ensemble": ensemble or 1,
         "best_epoch": result.best_epoch,
         "best_valid_nll": result.best_valid_nll,
@@ -513,10 +527,12 @@ def _train_and_report(
                          samples=rows)  # fmt: skip
         else:
             samples = model.sample(100, ctx, generator=g, ensemble=ensemble)
+            if data.groups is not None:  # as the data's bits
+                samples = torch.from_numpy(data.groups.decode(samples.cpu().numpy(), numpy_rng(g)))
             save_sample_grid(
                 samples,
                 out / "samples.png",
-                num_categories=model.max_categories,
+                num_categories=2 if data.groups is not None else model.max_categories,
                 title=f"100 samples, {data.name}",
             )
         plot_loss(result.history, out / "loss.png", floor=data.entropy, test_nll=test.nll)
@@ -556,7 +572,11 @@ def nll_in_data_units(data: Dataset, nll: float, split: str) -> float | None:
     """For a table: the mean NLL of ``split``'s rows in the data's own units (the model sees
     standardised values, some on a log scale, and each categorical column keeps a share for
     values never seen: ``TableSchema.nll_offsets`` converts), as a run's summary and ``made
-    eval`` report it; None where there is no other unit."""
+    eval`` report it; for binary columns read as one-hot groups, of the rows' bits where a
+    row holds two 1s in a group (its "other" category's share of that pattern:
+    ``OneHotGroups.log_other``); None where there is no other unit."""
+    if split in data.log_other:
+        return nll + float(data.log_other[split].mean())
     if data.schema is None or not data.schema.in_own_units:
         return None
     new = data.novel.get(split)
@@ -568,6 +588,13 @@ def table_schema(payload: dict[str, Any]) -> TableSchema | None:
     """The table schema a checkpoint carries, if its model was trained on a table."""
     table = payload.get("table")
     return None if table is None else TableSchema.from_dict(table)
+
+
+def one_hot_groups(payload: dict[str, Any]) -> OneHotGroups | None:
+    """The one-hot groups a checkpoint (or a run's record) carries, if its model read binary
+    columns as groups (``made.data.groups``)."""
+    groups = payload.get("groups")
+    return None if groups is None else OneHotGroups.from_dict(groups)
 
 
 def run_data(
@@ -583,16 +610,23 @@ def run_data(
     rows to impute, ``mark_unseen``: rows to score, see ``load_data``); refused when its
     examples do not have the model's dimensions."""
     schema = table_schema(payload)
+    try:
+        groups = one_hot_groups(payload)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RunError(f"the checkpoint holds damaged one-hot groups ({brief(exc)})") from None
     if data is not None:
+        if groups is not None and data.one_hot == "off":
+            raise RunError("this model reads its binary columns as one-hot groups, fixed when it "
+                           "was trained ({flag:one_hot} off applies to a new run)")  # fmt: skip
         if schema is not None and (data.column_types or data.num_categories is not None):
             raise RunError("this model was trained on a table: its column types are fixed")
         loaded = load_data(data, schema=schema, gaps_anywhere=gaps_anywhere,
-                           mark_unseen=mark_unseen)  # fmt: skip
+                           mark_unseen=mark_unseen, groups=groups)  # fmt: skip
     elif (run_dir / "config.json").is_file():
         settings = read_settings(run_dir)
         require_source(settings.data, run_dir)
         loaded = load_data(settings.data, schema=schema, gaps_anywhere=gaps_anywhere,
-                           mark_unseen=mark_unseen)  # fmt: skip
+                           mark_unseen=mark_unseen, groups=groups)  # fmt: skip
     else:
         raise RunError(f"{run_dir} has no config.json; give the data ({{flag:source}})")
     if loaded.num_dims != model.num_dims:

@@ -8,6 +8,7 @@ file the user has (see ``NAMED_SETS`` and ``made data list``).
 from __future__ import annotations
 
 from .formats import read_amat, read_csv, read_idx, read_npy, read_npz, read_png_folder
+from .groups import OneHotGroups, find_groups
 from .load import NAMED_SETS, Dataset, NamedSet, load_data
 from .safe_pickle import UnsafePickleError, safe_load_pickle
 from .shapes import SHAPE_CLASSES, generate_shapes
@@ -23,10 +24,12 @@ __all__ = [
     "DataError",
     "Dataset",
     "NamedSet",
+    "OneHotGroups",
     "UnsafePickleError",
     "bars_and_stripes",
     "bars_and_stripes_entropy",
     "check_array",
+    "find_groups",
     "generate_shapes",
     "infer_categories",
     "infer_schema",

@@ -29,6 +29,7 @@ from .formats import (
     read_png_folder,
     read_shapes_pickle,
 )
+from .groups import OneHotGroups, find_groups
 from .novel import novel_cell
 from .rules import find_rules
 from .shapes import SHAPE_CLASSES, SHAPES_TEST_SIZE, SHAPES_TRAIN_SIZE, generate_shapes
@@ -85,6 +86,13 @@ class Dataset:
     # cell's log-probability (``made.data.novel.novel_cell``), NaN elsewhere: what ``made
     # score`` and ``made eval`` score them by (``Scores.with_novel``).
     novel: dict[str, np.ndarray] = field(default_factory=dict)
+    # Binary arrays read as one-hot groups (``made.data.groups``; None otherwise): every
+    # split, original ones included, holds the variables' codes, and ``log_other`` each row's
+    # term for the patterns a group's "other" category stands for (``OneHotGroups.log_other``)
+    # by split, ``original_log_other`` by original split, where a row holds one.
+    groups: OneHotGroups | None = None
+    log_other: dict[str, np.ndarray] = field(default_factory=dict)
+    original_log_other: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -104,6 +112,12 @@ class Dataset:
     @property
     def num_dims(self) -> int:
         return math.prod(self.shape)
+
+    @property
+    def source_dims(self) -> int:
+        """The dimensions of an example as the source holds it (the bits of one-hot groups),
+        which bits per dimension count."""
+        return self.num_dims if self.groups is None else self.groups.num_bits
 
     def tensor(self, split: str, device: str | torch.device = "cpu") -> torch.Tensor:
         """A split as an integer tensor on ``device`` (uint8 when every category fits), or a
@@ -495,6 +509,7 @@ def load_data(
     *,
     gaps_anywhere: bool = False,
     mark_unseen: bool = False,
+    groups: OneHotGroups | None | str = "find",
     **overrides: object,
 ) -> Dataset:
     """Load a data set by name or path (see ``DataConfig`` for the options).
@@ -510,6 +525,10 @@ def load_data(
     training reads as NaN instead of being refused; with ``mark_unseen`` (rows to score) a
     value the model never saw (a gap in a column that had none, unless ``gaps_anywhere``) is
     not refused but listed in ``Dataset.unseen``.
+
+    Binary arrays of one feature axis are read as one-hot groups where they have them
+    (``made.data.groups``; ``groups="find"``, unless ``one_hot`` is off); a trained model's
+    ``groups`` (or None: the bits) read them as in training instead.
     """
     cfg = DataConfig(source=source, **overrides) if isinstance(source, str) else source
     if overrides and not isinstance(source, str):
@@ -551,14 +570,8 @@ def load_data(
     row_name = None if skip is None else (lambda r: f"line {r + 1 + skip}")
     for s, x in splits.items():
         place = where if s == "all" else f"{where}, split '{s}'"
-        check_array(
-            x,
-            place,
-            num_categories=declared,
-            shape=tuple(first.shape[1:]),
-            columns=raw.columns,
-            row_name=row_name,
-        )
+        check_array(x, place, num_categories=declared, shape=tuple(first.shape[1:]),
+                    columns=raw.columns, row_name=row_name)  # fmt: skip
         if s in labels and len(labels[s]) != len(x):
             raise DataError(f"{place}: {len(labels[s])} labels for {len(x)} examples")
     original, original_labels = dict(splits), dict(labels)
@@ -569,10 +582,12 @@ def load_data(
         notes.append(_describe_inferred(cats, raw.columns))
     check_output_size(declared, first.shape[1:], where)
     classes = raw.classes or _classes_from_labels(labels, where)
+    groups, splits, original, other = _read_groups(groups, splits, original, declared, cfg,
+                                                   notes)  # fmt: skip
     return Dataset(
         name=named.name if named else Path(cfg.source).name,
         splits=splits,
-        num_categories=declared,
+        num_categories=declared if groups is None else groups.cardinalities,
         source=named.origin if named else str(cfg.source),
         labels=labels,
         classes=classes,
@@ -581,7 +596,45 @@ def load_data(
         notes=notes,
         original=original,
         original_labels=original_labels,
+        groups=groups,
+        log_other=other[0],
+        original_log_other=other[1],
     )
+
+
+def _read_groups(
+    groups: OneHotGroups | None | str, splits: dict[str, np.ndarray],
+    original: dict[str, np.ndarray], declared: int | tuple[int, ...], cfg: DataConfig,
+    notes: list[str],
+) -> tuple[OneHotGroups | None, dict[str, np.ndarray], dict[str, np.ndarray],
+           tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:  # fmt: skip
+    """The one-hot groups the data is read with (``groups``: "find" them in binary rows of
+    one feature axis, on the training and validation splits, unless ``cfg.one_hot`` is off;
+    a trained model's; None), the splits and original splits as their codes, and for each
+    the ``log_other`` of its rows where one holds a pattern of a group's "other" category."""
+    train, binary = splits["train"], set(np.atleast_1d(declared)) == {2}
+    if groups == "find":
+        found = cfg.one_hot == "auto" and train.ndim == 2 and binary
+        groups = find_groups(train, splits["valid"]) if found else None
+    if groups is None:
+        return None, splits, original, ({}, {})
+    if not isinstance(groups, OneHotGroups):
+        raise TypeError(f"groups must be 'find', None or OneHotGroups; got {groups!r}")
+    if train.shape[1:] != (groups.num_bits,) or not binary:
+        cats = "/".join(map(str, sorted(set(np.atleast_1d(declared)))))
+        raise DataError(f"{cfg.source}: the model reads {groups.num_bits} binary columns as "
+                        f"one-hot groups; these examples are of shape {train.shape[1:]} with "
+                        f"{cats} categories")  # fmt: skip
+    coded: list[dict[str, np.ndarray]] = [{}, {}]
+    other: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] = ({}, {})
+    for k, parts in enumerate((splits, original)):
+        for name, bits in parts.items():
+            coded[k][name] = groups.encode(bits)
+            extra = groups.log_other(bits)
+            if extra.any():
+                other[k][name] = extra
+    notes.append(groups.describe())
+    return groups, coded[0], coded[1], other
 
 
 def _read(cfg: DataConfig) -> tuple[NamedSet | None, _Raw]:
