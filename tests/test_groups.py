@@ -53,6 +53,13 @@ def test_bits_that_are_not_groups_are_left_alone():
     assert find_groups(rare) == OneHotGroups(2, ((0, 2),))
 
 
+def test_data_too_large_to_search_is_left_as_bits(monkeypatch):
+    import made.data.groups as groups
+
+    monkeypatch.setattr(groups, "MAX_CELLS", 600 * 7 - 1)
+    assert groups.find_groups(_table(600)) is None
+
+
 def test_a_group_the_validation_rows_break_is_dropped():
     train = _table(600)
     valid = _table(100, seed=1)
