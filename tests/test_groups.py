@@ -133,8 +133,10 @@ def test_load_data_reads_groups_and_a_models_groups_read_new_rows_alike(tmp_path
 
 
 def test_images_are_not_grouped():
-    for name in ("shapes", "bars-and-stripes", "digits"):
-        assert load_data(name).groups is None
+    data = load_data("bars-and-stripes")
+    assert data.groups is None  # examples with a shape are not searched
+    flat = data.splits["train"].reshape(len(data.splits["train"]), -1)
+    assert find_groups(flat) is None  # nor are neighbouring pixels ever a group
 
 
 def test_a_run_on_one_hot_bits_trains_on_groups_and_gives_back_bits(tmp_path, capsys):
