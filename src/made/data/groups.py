@@ -74,9 +74,11 @@ class OneHotGroups:
         return self.num_bits - sum(b - a - 1 for a, b in self.spans)
 
     def encode(self, bits: np.ndarray) -> np.ndarray:
-        """``(N, num_bits)`` rows of 0/1 as ``(N, num_variables)`` codes (int64)."""
+        """``(N, num_bits)`` rows of 0/1 as ``(N, num_variables)`` codes (uint8 where every
+        variable's categories fit, as a binary array's bits do; else int64)."""
         bits = np.asarray(bits)
-        codes = np.empty((len(bits), self.num_variables), dtype=np.int64)
+        dtype = np.uint8 if max(self.cardinalities) <= 256 else np.int64
+        codes = np.empty((len(bits), self.num_variables), dtype=dtype)
         for v, (a, b) in enumerate(self.variables):
             if b - a == 1:
                 codes[:, v] = bits[:, a]
