@@ -672,7 +672,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         unscored = np.broadcast_to(~observed.reshape(1, -1).cpu().numpy(), rows.shape)
     scores = scores.in_data_units(data.schema, rows, unscored)  # its own units, as eval's
     if data.groups is not None:  # over the bits (a group's "other" category: its patterns')
-        scores = scores.over_bits(data.original_log_other.get(split), data.groups.num_bits)
+        scores = scores.over_bits(data.groups.log_other(data.original[split]),
+                                  data.groups.num_bits)  # fmt: skip
     if data.schema is not None:
         scores = scores.with_novel(data.schema, new)
     if unseen:

@@ -575,8 +575,9 @@ def nll_in_data_units(data: Dataset, nll: float, split: str) -> float | None:
     eval`` report it; for binary columns read as one-hot groups, of the rows' bits where a
     row holds two 1s in a group (its "other" category's share of that pattern:
     ``OneHotGroups.log_other``); None where there is no other unit."""
-    if split in data.log_other:
-        return nll + float(data.log_other[split].mean())
+    if data.groups is not None:
+        other = data.groups.log_other(data.splits[split])
+        return nll + float(other.mean()) if other.any() else None
     if data.schema is None or not data.schema.in_own_units:
         return None
     new = data.novel.get(split)

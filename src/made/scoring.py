@@ -61,11 +61,11 @@ class Scores:
         nll = self.nll + torch.from_numpy(schema.nll_offsets(rows, leave_out)).to(self.nll)
         return Scores(nll, bits_per_dim(nll, self.dims), self.terms, self.dims)
 
-    def over_bits(self, log_other: np.ndarray | None, num_bits: int) -> Scores:
+    def over_bits(self, log_other: np.ndarray, num_bits: int) -> Scores:
         """The scores of binary rows read as one-hot groups (``made.data.groups``) over their
-        ``num_bits`` bits: each row's ``log_other`` (its groups' "other" patterns, None for
-        none) added, and bits per dimension per bit."""
-        nll = self.nll if log_other is None else self.nll + torch.from_numpy(log_other).to(self.nll)
+        ``num_bits`` bits: each row's ``log_other`` (its groups' "other" patterns) added, and
+        bits per dimension per bit."""
+        nll = self.nll + torch.from_numpy(log_other).to(self.nll)
         return Scores(nll, bits_per_dim(nll, num_bits), self.terms, num_bits)
 
     def with_novel(self, schema: TableSchema, log_p: np.ndarray | None) -> Scores:

@@ -16,7 +16,7 @@ is at least ``MIN_EVIDENCE`` (the chance of none is then at most ``exp(-MIN_EVID
 which column is 1, "none" (every column 0) and "other" (two or more 1s, which the rows it was
 found on never hold). So every binary row keeps a probability, and the density over the
 bits is exact: a group's "other" category is spread evenly over its ``2**w - w - 1``
-patterns of two or more 1s (``log_other``), which a row's score adds where it holds one,
+patterns of two or more 1s (``log_other``, read from a row's codes), which its score adds,
 and a sample that draws "other" draws one of those patterns evenly (``decode``). Columns in
 no group stay binary variables, in place, so the variables keep the columns' order.
 """
@@ -105,15 +105,17 @@ class OneHotGroups:
                 bits[i, a:b] = _several(width, rng)
         return bits
 
-    def log_other(self, bits: np.ndarray) -> np.ndarray:
-        """Each row's ``log`` of how many patterns share its groups' "other" categories: the
-        sum over its groups holding two or more 1s of ``log(2**w - w - 1)`` (0 for a row
-        holding none), which its score adds to the model's NLL of its codes."""
-        bits = np.asarray(bits)
-        out = np.zeros(len(bits))
-        for a, b in self.spans:
-            several = (bits[:, a:b] != 0).sum(axis=1) > 1
-            out[several] += math.log(2 ** (b - a) - (b - a) - 1)
+    def log_other(self, codes: np.ndarray) -> np.ndarray:
+        """Each row's ``log`` of how many patterns share its groups' "other" categories, from
+        its ``(N, num_variables)`` codes: the sum over its groups coded "other" (two or more
+        1s) of ``log(2**w - w - 1)`` (0 for a row holding none), which its score adds to the
+        model's NLL of its codes."""
+        codes = np.asarray(codes)
+        out = np.zeros(len(codes))
+        for v, (a, b) in enumerate(self.variables):
+            width = b - a
+            if width > 1:
+                out[codes[:, v] == width + 1] += math.log(2**width - width - 1)
         return out
 
     def describe(self) -> str:

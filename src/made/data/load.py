@@ -87,12 +87,8 @@ class Dataset:
     # score`` and ``made eval`` score them by (``Scores.with_novel``).
     novel: dict[str, np.ndarray] = field(default_factory=dict)
     # Binary arrays read as one-hot groups (``made.data.groups``; None otherwise): every
-    # split, original ones included, holds the variables' codes, and ``log_other`` each row's
-    # term for the patterns a group's "other" category stands for (``OneHotGroups.log_other``)
-    # by split, ``original_log_other`` by original split, where a row holds one.
+    # split, original ones included, holds the variables' codes.
     groups: OneHotGroups | None = None
-    log_other: dict[str, np.ndarray] = field(default_factory=dict)
-    original_log_other: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -582,8 +578,7 @@ def load_data(
         notes.append(_describe_inferred(cats, raw.columns))
     check_output_size(declared, first.shape[1:], where)
     classes = raw.classes or _classes_from_labels(labels, where)
-    groups, splits, original, other = _read_groups(groups, splits, original, declared, cfg,
-                                                   notes)  # fmt: skip
+    groups, splits, original = _read_groups(groups, splits, original, declared, cfg, notes)
     return Dataset(
         name=named.name if named else Path(cfg.source).name,
         splits=splits,
@@ -597,27 +592,27 @@ def load_data(
         original=original,
         original_labels=original_labels,
         groups=groups,
-        log_other=other[0],
-        original_log_other=other[1],
     )
 
 
 def _read_groups(
-    groups: OneHotGroups | None | str, splits: dict[str, np.ndarray],
-    original: dict[str, np.ndarray], declared: int | tuple[int, ...], cfg: DataConfig,
+    groups: OneHotGroups | None | str,
+    splits: dict[str, np.ndarray],
+    original: dict[str, np.ndarray],
+    declared: int | tuple[int, ...],
+    cfg: DataConfig,
     notes: list[str],
-) -> tuple[OneHotGroups | None, dict[str, np.ndarray], dict[str, np.ndarray],
-           tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:  # fmt: skip
+) -> tuple[OneHotGroups | None, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The one-hot groups the data is read with (``groups``: "find" them in binary rows of
     one feature axis, on the training and validation splits, unless ``cfg.one_hot`` is off;
-    a trained model's; None), the splits and original splits as their codes, and for each
-    the ``log_other`` of its rows where one holds a pattern of a group's "other" category."""
+    a trained model's; None), and the splits and original splits as their codes (an array
+    that is both, a split the source held as it is, encoded once)."""
     train, binary = splits["train"], set(np.atleast_1d(declared)) == {2}
     if groups == "find":
         found = cfg.one_hot == "auto" and train.ndim == 2 and binary
         groups = find_groups(train, splits["valid"]) if found else None
     if groups is None:
-        return None, splits, original, ({}, {})
+        return None, splits, original
     if not isinstance(groups, OneHotGroups):
         raise TypeError(f"groups must be 'find', None or OneHotGroups; got {groups!r}")
     if train.shape[1:] != (groups.num_bits,) or not binary:
@@ -625,16 +620,16 @@ def _read_groups(
         raise DataError(f"{cfg.source}: the model reads {groups.num_bits} binary columns as "
                         f"one-hot groups; these examples are of shape {train.shape[1:]} with "
                         f"{cats} categories")  # fmt: skip
-    coded: list[dict[str, np.ndarray]] = [{}, {}]
-    other: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] = ({}, {})
-    for k, parts in enumerate((splits, original)):
-        for name, bits in parts.items():
-            coded[k][name] = groups.encode(bits)
-            extra = groups.log_other(bits)
-            if extra.any():
-                other[k][name] = extra
+    codes: dict[int, np.ndarray] = {}  # by the bits' array
+
+    def encoded(bits: np.ndarray) -> np.ndarray:
+        if id(bits) not in codes:
+            codes[id(bits)] = groups.encode(bits)
+        return codes[id(bits)]
+
     notes.append(groups.describe())
-    return groups, coded[0], coded[1], other
+    return (groups, {name: encoded(bits) for name, bits in splits.items()},
+            {name: encoded(bits) for name, bits in original.items()})  # fmt: skip
 
 
 def _read(cfg: DataConfig) -> tuple[NamedSet | None, _Raw]:
