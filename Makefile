@@ -4,7 +4,11 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-PIP    := $(BIN)/python -m pip install --quiet -c constraints.txt
+# --no-compile: pip would byte-compile every file of every package (torch's thousands; half
+# the install's minute) one at a time; Python compiles what is imported, once, when first
+# imported. So the recipes must let it write its caches, whatever the shell says.
+PIP    := $(BIN)/python -m pip install --quiet --no-compile -c constraints.txt
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test bench lint install install-dev clean
 
