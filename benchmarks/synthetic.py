@@ -12,8 +12,9 @@ measured against the held-out 30% it never saw:
   higher is better), where the method has one for the table: made everywhere, the
   GaussianMixture on the tables whose every column is real;
 - ``rules``: the share of synthetic rows that break a rule the training rows keep (a pair of
-  categories never seen together though chance would put 5 or more rows there, or a column
-  that determines another, a car's model its maker: ``made.data.rules``);
+  categories never seen together though chance would put 5 or more rows there, a column
+  that determines another, a car's model its maker, or a real column at most another, a
+  tumour's mean radius at most its worst: ``made.data.rules``);
 - ``integral``: the share of an integer column's synthetic values that are whole numbers
   (``on_grid``: the share of an integer or decimal column's values on its grid: 25 g steps
   for a mass weighed to 25 g, tenths for a length measured to 0.1 mm);
@@ -211,7 +212,7 @@ def rule_share(schema: Any, dtypes: pd.Series, synthetic: pd.DataFrame) -> float
         else:
             frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     codes, unknown = encode_columns(schema, column_arrays(frame)[0], unknown="mark")
-    return float(schema.rules.violations(np.where(unknown, -1, codes)).mean())
+    return float(schema.violations(codes, free=unknown, samples=False).mean())
 
 
 def integral_share(schema: Any, synthetic: pd.DataFrame, grid: bool = False) -> float | None:

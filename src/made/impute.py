@@ -75,7 +75,7 @@ def impute(
     present = holes & np.array([col.missing for col in schema.columns], dtype=bool)
     bounds = schema.sample_bounds()
     # a row whose own cells break a rule (a gap breaks nothing) cannot be filled to keep it
-    broken = schema.rules.violations(np.where(drawn_cells, -1.0, x))
+    broken = schema.violations(x, free=drawn_cells)
     for round_ in range(MAX_ROUNDS):
         if not len(rows):
             break
@@ -95,7 +95,7 @@ def impute(
         filled = np.where(drawn_cells[rows], drawn, x[rows])
         done = np.ones(len(rows), dtype=bool)
         if round_ < MAX_ROUNDS - 1:  # the rules kept (the last round keeps any value)
-            done = broken[rows] | ~schema.rules.violations(filled)
+            done = broken[rows] | ~schema.violations(filled)
         x[rows[done]] = filled[done]
         rows = rows[~done]
     x[unknown] = given[unknown]
@@ -140,4 +140,4 @@ def table_samples(
                              bounds=bounds)  # fmt: skip
         return drawn.double().cpu().numpy()
 
-    return keep_rules(schema.rules, draw, n)
+    return keep_rules(schema.violations if schema.rules else None, draw, n)

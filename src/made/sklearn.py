@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -51,7 +50,7 @@ from .data.columns import (
     pixel_schema,
 )
 from .data.novel import log_kept, novel_nll
-from .data.rules import Rules, find_rules, keep_rules
+from .data.rules import keep_rules
 from .devices import resolve_device
 from .impute import gaps, impute
 from .model import MADE
@@ -234,11 +233,10 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                 UserWarning, stacklevel=2,
             )  # fmt: skip
         x, _ = encode_columns(schema, columns)
-        # a table's rules (pairs never seen, columns that determine others); an image's
-        # pixels are not a table's columns, and 64 of them over a few hundred images would
-        # show dependencies that are chance
-        rules = find_rules(schema.num_categories, x) if self.image_shape is None else Rules()
-        self.schema_ = replace(schema, rules=rules)
+        # a table's rules (pairs never seen, columns that determine others, orders between
+        # real columns); an image's pixels are not a table's columns, and 64 of them over a
+        # few hundred images would show dependencies that are chance
+        self.schema_ = schema.with_rules(x) if self.image_shape is None else schema
         self.outlier_score_ = self._resolve_outlier_score()
         if self.outlier_score_ == "complexity":  # images only (_check_params)
             self.binary_images_ = bool(np.all(pixels <= 1))
@@ -572,7 +570,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                     drawn[rows] = part.double().cpu().numpy().reshape(len(rows), -1)
             return drawn
 
-        drawn = keep_rules(self.schema_.rules, draw, int(n_samples))
+        breaks = self.schema_.violations if self.schema_.rules else None
+        drawn = keep_rules(breaks, draw, int(n_samples))
         return self._as_given(decode_columns(self.schema_, drawn, samples=True))
 
     def impute(self, X: Any, random_state: Any = None) -> Any:

@@ -31,7 +31,6 @@ from .formats import (
 )
 from .groups import OneHotGroups, find_groups
 from .novel import novel_cell
-from .rules import find_rules
 from .shapes import SHAPE_CLASSES, SHAPES_TEST_SIZE, SHAPES_TRAIN_SIZE, generate_shapes
 from .synthetic import bars_and_stripes, bars_and_stripes_entropy
 from .table import NA_VALUES, TableSchema, infer_schema
@@ -726,8 +725,8 @@ def _load_table(
         whole = typed.encode(rows, where, first_line, na_values)  # real values as they are
         splits = _carve({"all": whole}, cfg, notes)
         schema = typed.with_statistics(splits["train"], where)
-        schema = replace(schema, rules=find_rules(schema.num_categories, splits["train"]))
         splits = {s: schema.standardise(x) for s, x in splits.items()}
+        schema = schema.with_rules(splits["train"])
         whole = schema.standardise(whole)
         notes.append(schema.describe())
         if schema.rules:

@@ -63,7 +63,7 @@ import torch
 from .formats import is_number
 from .integers import decimal_grid, grid_step, prefers_discrete
 from .novel import below_share, gap_share, log_kept, novel_code, novel_statistics
-from .rules import Rules
+from .rules import Rules, find_orders, find_rules
 from .scales import prefers_log
 from .validate import DataError
 
@@ -514,6 +514,27 @@ class TableSchema:
             if col.kind == "real":
                 x[:, j] = col.standardised(x[:, j])
         return x
+
+    def with_rules(self, x: np.ndarray) -> TableSchema:
+        """The schema with the rules its encoded training rows ``x`` keep (``made.data.rules``:
+        pairs and dependencies among the categorical columns' codes, orders among the real
+        columns' values in their own units)."""
+        values = {j: self.values_of(j, x[:, j]) for j, c in enumerate(self.columns)
+                  if c.kind == "real"}  # fmt: skip
+        rules = find_rules(self.num_categories, x)
+        return replace(self, rules=replace(rules, orders=find_orders(values)))
+
+    def violations(
+        self, x: np.ndarray, free: np.ndarray | None = None, samples: bool = True
+    ) -> np.ndarray:
+        """``(N,)``: whether each encoded row ``(N, D)`` breaks one of the rules, its real
+        values read as they are written (``values_of``; ``samples``: within their bounds, as
+        samples are). ``free`` ``(N, D)``: cells not drawn yet, which break nothing."""
+        x = np.asarray(x, dtype=np.float64)
+        if free is not None:  # -1 is no category; NaN no value
+            real = np.array([c.kind == "real" for c in self.columns])
+            x = np.where(free, np.where(real, np.nan, -1.0), x)
+        return self.rules.violations(x, lambda j: self.values_of(j, x[:, j], samples))
 
     def sample_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(low, high)`` per column in encoded units, for ``MADE.sample(bounds=...)``: a
