@@ -638,37 +638,50 @@ def test_unsorted_hidden_degrees_compute_the_same_function(kwargs):
         assert torch.equal(*drawn)
 
 
-def test_small_products_run_whole_and_large_ones_in_blocks(monkeypatch):
+@pytest.mark.parametrize("ordering", ["natural", "random"])
+def test_small_products_run_whole_and_large_ones_in_blocks(monkeypatch, ordering):
     """The library's bound (``BLOCKS_MIN_PRODUCT``): a product of fewer multiply-adds runs in
     one call, a larger one in row blocks; either way the values and the premasked gradients
-    are the dense path's."""
+    are the dense path's. Where every product runs whole, units in a random order are not
+    sorted (sorting buys no skipped zeros there, and permutes the weights each way), and the
+    gradients of the weights held at zero are still zero."""
     from conftest import DEFAULT_BLOCKS_MIN_PRODUCT
 
     import made.fastpath
 
     monkeypatch.setattr(made.fastpath, "BLOCKS_MIN_PRODUCT", DEFAULT_BLOCKS_MIN_PRODUCT)
-    calls = []
-    kernel = made.fastpath.block_linear
+    calls, permuted = [], []
+    kernel, permute = made.fastpath.block_linear, made.fastpath.permute
 
     def spy(x, weight, bias, blocks, keep=None, dtype=None):
         calls.append((x.shape[0] * weight.numel(), blocks is None))
         return kernel(x, weight, bias, blocks, keep, dtype)
 
+    def spy_permute(*args):
+        permuted.append(args[0].shape)
+        return permute(*args)
+
     monkeypatch.setattr(made.fastpath, "block_linear", spy)
-    model = MADE(400, [512, 512], direct_connections=True, seed=0)
+    monkeypatch.setattr(made.fastpath, "permute", spy_permute)
+    model = MADE(400, [512, 512], direct_connections=True, ordering=ordering, seed=0)
     model.zero_unused_weights()
     x = (torch.rand(128, 400, generator=torch.Generator().manual_seed(0)) < 0.3).long()
     for rows in (16, 128):
         calls.clear()
+        permuted.clear()
         fast = model.nll_sum(x[:rows], fast=Fast(premasked=True))
         assert [whole for _, whole in calls] == [n < DEFAULT_BLOCKS_MIN_PRODUCT for n, _ in calls]
         assert all(whole for _, whole in calls) == (rows == 16)
+        assert bool(permuted) == (ordering == "random" and rows == 128)
         dense = model.nll_sum(x[:rows])
         assert torch.allclose(fast, dense, rtol=1e-5)
         fast_grads = torch.autograd.grad(fast, list(model.parameters()))
         dense_grads = torch.autograd.grad(dense, list(model.parameters()))
         for a, b in zip(fast_grads, dense_grads, strict=True):
             assert torch.allclose(a, b, atol=1e-4)
+        grads = {id(p): g for p, g in zip(model.parameters(), fast_grads, strict=True)}
+        for layer in model.net.layers():
+            assert torch.all(grads[id(layer.weight)][~layer.mask] == 0)  # the zeros stay zero
 
 
 def test_conditional_log_probs_of_another_mask_leave_the_current_one():
