@@ -416,7 +416,13 @@ def test_noise_reaches_every_model_of_the_mixture_and_is_checked(monkeypatch):
             MADEDensity(noise=bad, n_models=1, hidden_sizes=(8,), max_epochs=1).fit(x)
 
 
-def test_fold_models_trained_in_processes_are_the_ones_trained_in_turn():
+def test_fold_models_trained_in_processes_are_the_ones_trained_in_turn(monkeypatch):
+    from conftest import DEFAULT_BLOCKS_MIN_PRODUCT
+
+    import made.fastpath
+
+    # the library's bound here too, as in the worker processes (the suite's is 0: conftest)
+    monkeypatch.setattr(made.fastpath, "BLOCKS_MIN_PRODUCT", DEFAULT_BLOCKS_MIN_PRODUCT)
     x = _table()[:120]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # each process computes with one thread: the same products
