@@ -445,6 +445,8 @@ def _table_rows(heading: str) -> list[tuple[str, str]]:
 
 
 EXTRA_CLI_ROWS = [
+    ("no --out, where a file has the default name", "data.npz exists, and --out was not given: "
+     "made replaces no file it was not told to write"),
     ("an unreadable data file", "PATH: not a readable .npy file ([Errno 13] Permission denied"),
     ("a truncated checkpoint", "is not a readable made checkpoint (truncated, damaged or not a "
      "checkpoint)"),
@@ -460,3 +462,23 @@ def test_the_docs_tables_list_exactly_these_cases():
     assert _table_rows("## On the command line") == cli
     assert _table_rows("## In Python") == api
     assert len(cli) + len(api) >= 40
+
+
+def test_a_default_output_name_never_replaces_a_file_there(tmp_path, monkeypatch, capsys):
+    """``data show`` and ``data export`` write ``examples.png`` and ``data.npz`` in the
+    current folder when ``--out`` is not given; a file already there may be the user's (their
+    own ``data.npz``), so it is refused and left as it was. Named, it is replaced."""
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "bits.npy", np.random.default_rng(0).integers(0, 2, (40, 4)))
+    for command, name in (("show", "examples.png"), ("export", "data.npz")):
+        (tmp_path / name).write_bytes(b"the user's own")
+        code, err = _run_cli(["data", command, "bits.npy"], capsys)
+        assert code == 2 and f"{name} exists, and --out was not given" in err, err
+        assert err.count("\n") == 1
+        assert (tmp_path / name).read_bytes() == b"the user's own"
+        code, err = _run_cli(["data", command, "bits.npy", "--out", name], capsys)
+        assert code == 0, err
+        assert (tmp_path / name).read_bytes() != b"the user's own"  # named: replaced
+        (tmp_path / name).unlink()
+        code, err = _run_cli(["data", command, "bits.npy"], capsys)  # nothing there: written
+        assert code == 0 and (tmp_path / name).exists(), err

@@ -817,8 +817,22 @@ def cmd_data_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_out(out: str | None, default: str) -> Path:
+    """``--out``, or ``default`` in the current folder when it was not given; a file already
+    at ``default`` is refused: a name the user did not give may be theirs (their own
+    ``data.npz``), and made replaces no file it was not told to write."""
+    if out is not None:
+        return Path(out)
+    if os.path.lexists(default):
+        raise UsageError(
+            f"{default} exists, and --out was not given: made replaces no file it was not told "
+            f"to write; give --out PATH (--out {default} replaces it)"
+        )
+    return Path(default)
+
+
 def cmd_data_show(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    out = _default_out(args.out, "examples.png")
     _suffix(out, (".png",))
     check_not_input(out, [args.data], "--out")
     data = load_data(_data_config(args))
@@ -843,7 +857,7 @@ def cmd_data_show(args: argparse.Namespace) -> int:
 
 
 def cmd_data_export(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    out = _default_out(args.out, "data.npz")
     check_not_input(out, [args.data], "--out")
     data = load_data(_data_config(args), groups=None)  # the bits, as the source holds them
     what = export_data(data, out)
@@ -1208,7 +1222,11 @@ def _add_data(sub: Any) -> None:
         help="write a grid of examples, or a table's column histograms (.png)",
     )
     q.add_argument("data", metavar="NAME|PATH")
-    q.add_argument("--out", default="examples.png", help="default: %(default)s")
+    q.add_argument(
+        "--out",
+        default=None,
+        help="a .png file (default: examples.png, where no file has that name)",
+    )
     q.add_argument("-n", type=_positive_int, default=100, help="number of examples")
     q.add_argument("--split", default="train", choices=SPLITS)
     q.set_defaults(func=cmd_data_show)
@@ -1218,7 +1236,11 @@ def _add_data(sub: Any) -> None:
         help="write the splits and labels as .npz (a table: also as .csv)",
     )
     q.add_argument("data", metavar="NAME|PATH")
-    q.add_argument("--out", default="data.npz", help="default: %(default)s")
+    q.add_argument(
+        "--out",
+        default=None,
+        help="a .npz file, or .csv for a table (default: data.npz, where no file has that name)",
+    )
     q.set_defaults(func=cmd_data_export)
 
 
