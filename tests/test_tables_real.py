@@ -1044,3 +1044,34 @@ def test_samples_and_imputed_cells_keep_the_orders_of_the_training_rows(tmp_path
     pd = pytest.importorskip("pandas")
     drawn = pd.read_csv(out)
     assert (drawn["low"] <= drawn["price"]).all() and (drawn["price"] <= drawn["high"]).all()
+
+
+def test_impute_fills_the_gaps_of_a_file_whose_columns_are_in_another_order(tmp_path, capsys):
+    """A file with the model's columns in another order is matched by name; imputing it
+    fills each gap in its own column and leaves every cell that was there as it was (the
+    filled cells went by the model's positions, into other columns of the file: present
+    values were overwritten and the gaps left)."""
+    g = np.random.default_rng(0)
+    names = ["a", "b", "kind"]
+    rows = [[f"{v:.2f}", f"{2 * v + g.normal(0, 0.1):.2f}", "xy"[i % 2]]
+            for i, v in enumerate(g.normal(0, 1, 120))]  # fmt: skip
+    path = write_csv(tmp_path / "t.csv", names, rows)
+    run = tmp_path / "run"
+    code, _, err = _cli(["train", "--data", path, "--hidden", "16", "--epochs", "5", "--out", run,
+                         "--device", "cpu", "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    order = [2, 0, 1]  # kind, a, b
+    holed = [[r[k] for k in order] for r in rows[:30]]
+    for r in holed[::3]:
+        r[1] = "NA"  # a gap in a
+    moved = write_csv(tmp_path / "moved.csv", [names[k] for k in order], holed)
+    filled = tmp_path / "filled.csv"
+    code, printed, err = _cli(["impute", run, "--data", moved, "--out", filled, "--device",
+                               "cpu"], capsys)  # fmt: skip
+    assert code == 0 and "filled 10 missing values in 10 rows" in printed, (printed, err)
+    with open(filled) as f:
+        out = list(csv.reader(f))
+    assert out[0] == ["kind", "a", "b"]
+    for before, after in zip(holed, out[1:], strict=True):
+        assert after[0] == before[0] and after[2] == before[2]  # kept, byte for byte
+        assert after[1] == before[1] if before[1] != "NA" else after[1] != "NA"

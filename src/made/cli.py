@@ -751,8 +751,8 @@ def cmd_impute(args: argparse.Namespace) -> int:
     filled = impute(model, schema, x, g, ensemble=_ensemble(args, model), unknown=unknown)
     decoded = schema.decode(filled, samples=True)
     names, rows = table_cells(_data_config(args))  # the source's cells, every column
-    for i, j in zip(*np.nonzero(holes), strict=True):  # the gaps, each filled
-        rows[i][schema.positions[j]] = decoded[i][j]
+    for i, j in zip(*np.nonzero(holes), strict=True):  # the gaps, each filled in its column
+        rows[i][data.file_column(j)] = decoded[i][j]
     write_csv(out, names, len(rows), lambda a, b: rows[a:b], 10_000)
     print(f"filled {int(holes.sum()):,} missing values in {int(holes.any(1).sum()):,} "
           f"rows of {data.name} into {out}")  # fmt: skip

@@ -88,6 +88,16 @@ class Dataset:
     # Binary arrays read as one-hot groups (``made.data.groups``; None otherwise): every
     # split, original ones included, holds the variables' codes.
     groups: OneHotGroups | None = None
+    # Tables read by a model's schema from a file whose header names the model's columns in
+    # another order: the file's column for each column of the model's table (its
+    # ``TableSchema.positions`` index it); None where they are in place.
+    file_columns: tuple[int, ...] | None = None
+
+    def file_column(self, j: int) -> int:
+        """The file's column that holds the table's column ``j`` (a table's)."""
+        assert self.schema is not None
+        at = self.schema.positions[j]
+        return at if self.file_columns is None else self.file_columns[at]
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -720,6 +730,7 @@ def _load_table(
     na_values = (*NA_VALUES, *cfg.na_values)
     unseen: dict[tuple[int, int], str] = {}
     novel: dict[str, np.ndarray] = {}
+    file_columns: list[int] | None = None  # in place, unless matched by name
     if schema is None:
         typed = infer_schema(raw.columns, rows, where, cfg.column_types, na_values)
         whole = typed.encode(rows, where, first_line, na_values)  # real values as they are
@@ -734,7 +745,7 @@ def _load_table(
         if schema.has_real:
             notes.append("real columns standardised with the training split's mean and std")
     else:
-        moved = _source_columns(raw, schema, where)
+        moved = file_columns = _source_columns(raw, schema, where)
         if moved is not None:
             rows = [[row[k] for k in moved] for row in rows]
             notes.append("columns matched by name: the file has the model's columns in "
@@ -774,6 +785,7 @@ def _load_table(
         schema=schema,
         unseen=unseen,
         novel={s: a for s, a in novel.items() if not np.isnan(a).all()},
+        file_columns=None if file_columns is None else tuple(file_columns),
     )
 
 
