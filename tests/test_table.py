@@ -253,11 +253,24 @@ def test_a_given_schema_encodes_new_rows_exactly_as_in_training(tmp_path):
     with pytest.raises(DataError, match=message):
         load_data(str(unknown), schema=schema)
     renamed = write_csv(tmp_path / "d.csv", ["v", "colour"], [["1", "p"]] * 10)
-    with pytest.raises(DataError, match="column 1 is 'colour' but the model's table has 'c'"):
+    with pytest.raises(DataError, match="the model reads column 'c', which the file's header "
+                       "does not name \\(it names v, colour\\)"):  # fmt: skip
         load_data(str(renamed), schema=schema)
     narrow = write_csv(tmp_path / "e.csv", ["v"], [["1"]] * 10)
-    with pytest.raises(DataError, match="1 columns, but the model's table has 2"):
+    with pytest.raises(DataError, match="reads column 'c', which the file's header does not"):
         load_data(str(narrow), schema=schema)
+    headless = tmp_path / "h.csv"
+    headless.write_text("1\n2\n")
+    with pytest.raises(DataError, match="1 columns, but the model's table has 2"):
+        load_data(str(headless), schema=schema, header="no")
+    # columns the model does not read (a label, a note) are left out, and said so
+    wider = write_csv(tmp_path / "w.csv", ["note", "v", "c", "label"],
+                      [["n", v, c, "1"] for v, c in rows[:20]])  # fmt: skip
+    read = load_data(str(wider), schema=schema)
+    assert any("left out 'note', 'label': columns the model does not" in n for n in read.notes)
+    assert np.array_equal(read.original["all"],
+                          load_data(str(write_csv(tmp_path / "s.csv", ["v", "c"], rows[:20])),
+                                    schema=schema).original["all"])  # fmt: skip
     # the model's columns in another order (a file exported by another tool): matched by
     # name, and said so; the same rows, encoded exactly as in the model's order
     swapped = write_csv(tmp_path / "f.csv", ["c", "v"], [[c, v] for v, c in rows[:20]])

@@ -1047,31 +1047,37 @@ def test_samples_and_imputed_cells_keep_the_orders_of_the_training_rows(tmp_path
 
 
 def test_impute_fills_the_gaps_of_a_file_whose_columns_are_in_another_order(tmp_path, capsys):
-    """A file with the model's columns in another order is matched by name; imputing it
-    fills each gap in its own column and leaves every cell that was there as it was (the
-    filled cells went by the model's positions, into other columns of the file: present
-    values were overwritten and the gaps left)."""
+    """A file is matched to the model's columns by its header: in another order, without the
+    identifier the model left out, with a column the model does not read. Imputing it fills
+    each gap in its own column and leaves every other cell as it was, the unknown column
+    included (the filled cells went by the model's positions, into other columns of the
+    file: present values were overwritten and the gaps left; and a file without the
+    identifier, or with another column, was refused)."""
     g = np.random.default_rng(0)
-    names = ["a", "b", "kind"]
-    rows = [[f"{v:.2f}", f"{2 * v + g.normal(0, 0.1):.2f}", "xy"[i % 2]]
+    names = ["id", "a", "b", "kind"]  # id: an identifier, left out of the model
+    rows = [[str(1000 + i), f"{v:.2f}", f"{2 * v + g.normal(0, 0.1):.2f}", "xy"[i % 2]]
             for i, v in enumerate(g.normal(0, 1, 120))]  # fmt: skip
     path = write_csv(tmp_path / "t.csv", names, rows)
     run = tmp_path / "run"
     code, _, err = _cli(["train", "--data", path, "--hidden", "16", "--epochs", "5", "--out", run,
                          "--device", "cpu", "--quiet"], capsys)  # fmt: skip
     assert code == 0, err
-    order = [2, 0, 1]  # kind, a, b
-    holed = [[r[k] for k in order] for r in rows[:30]]
+    holed = [[r[3], f"note {i}", r[1], r[2]] for i, r in enumerate(rows[:30])]
     for r in holed[::3]:
-        r[1] = "NA"  # a gap in a
-    moved = write_csv(tmp_path / "moved.csv", [names[k] for k in order], holed)
+        r[2] = "NA"  # a gap in a
+    header = ["kind", "note", "a", "b"]
+    moved = write_csv(tmp_path / "moved.csv", header, holed)
     filled = tmp_path / "filled.csv"
     code, printed, err = _cli(["impute", run, "--data", moved, "--out", filled, "--device",
                                "cpu"], capsys)  # fmt: skip
     assert code == 0 and "filled 10 missing values in 10 rows" in printed, (printed, err)
     with open(filled) as f:
         out = list(csv.reader(f))
-    assert out[0] == ["kind", "a", "b"]
+    assert out[0] == header
     for before, after in zip(holed, out[1:], strict=True):
-        assert after[0] == before[0] and after[2] == before[2]  # kept, byte for byte
-        assert after[1] == before[1] if before[1] != "NA" else after[1] != "NA"
+        assert [after[k] for k in (0, 1, 3)] == [before[k] for k in (0, 1, 3)]  # byte for byte
+        assert after[2] == before[2] if before[2] != "NA" else after[2] != "NA"
+    scores = tmp_path / "scores.csv"
+    code, printed, err = _cli(["score", run, "--data", moved, "--out", scores, "--device",
+                               "cpu"], capsys)  # fmt: skip
+    assert code == 0 and "left out 'note': columns the model does not read" in err, err

@@ -269,7 +269,12 @@ def _data_of(
     """``--data`` if given, else the run's own data (``gaps_anywhere``, ``mark_unseen``: see
     ``run_data``)."""
     data = _data_config(args) if args.data else None
-    return run_data(run_dir, payload, model, data, gaps_anywhere, mark_unseen)
+    read = run_data(run_dir, payload, model, data, gaps_anywhere, mark_unseen)
+    if read.file_columns is not None:  # what was read is not the file as it stands: said
+        for note in read.notes:
+            if note.startswith("columns matched by name"):
+                print(f"made: {note}", file=sys.stderr)
+    return read
 
 
 def _ensemble(args: argparse.Namespace, model: MADE) -> int | None:

@@ -745,11 +745,9 @@ def _load_table(
         if schema.has_real:
             notes.append("real columns standardised with the training split's mean and std")
     else:
-        moved = file_columns = _source_columns(raw, schema, where)
-        if moved is not None:
-            rows = [[row[k] for k in moved] for row in rows]
-            notes.append("columns matched by name: the file has the model's columns in "
-                         "another order")  # fmt: skip
+        moved = file_columns = _source_columns(raw, schema, where, notes)
+        if moved is not None:  # a column the model left out, absent: blank (never read)
+            rows = [[row[k] if k >= 0 else "" for k in moved] for row in rows]
         whole, marked = schema.encode_marking(rows, where, first_line, na_values,
                                               gaps_anywhere, mark_unseen)  # fmt: skip
         at = schema.positions
@@ -789,29 +787,51 @@ def _load_table(
     )
 
 
-def _source_columns(raw: _Raw, schema: TableSchema, where: str) -> list[int] | None:
-    """Where each of the model's table's columns is in ``raw``: None when in place, the
-    file's column for each when its header names the same columns in another order.
-    ``DataError`` for a table whose columns are not those of the model's table."""
+def _source_columns(
+    raw: _Raw, schema: TableSchema, where: str, notes: list[str]
+) -> list[int] | None:
+    """Where each of the model's table's columns is in ``raw``: None when in place, else the
+    file's column for each (-1: a column the model left out, absent from the file). A file
+    with a header is matched by name: its columns in any order, the identifier columns the
+    model left out may be missing, and columns the model does not know are left out (said
+    in ``notes``). ``DataError`` for a file without one of the columns the model reads (or
+    without a header, of another width), naming what is missing."""
     assert raw.columns is not None
     names: list[str] = [""] * schema.width
     for at, name in zip(schema.positions, schema.names, strict=True):
         names[at] = name
     for at, name in schema.dropped:
         names[at] = name
-    if len(raw.columns) != len(names):
-        raise DataError(
-            f"{where}: {len(raw.columns)} columns, but the model's table has "
-            f"{len(names)} ({', '.join(names[:12])})"
-        )
-    if not raw.header_lines or tuple(raw.columns) == tuple(names):
+    if raw.header_lines and tuple(raw.columns) == tuple(names):
         return None
-    if sorted(raw.columns) == sorted(names):  # the same names (unique), in another order
-        return [list(raw.columns).index(name) for name in names]
-    j = next(j for j, (a, b) in enumerate(zip(raw.columns, names, strict=True)) if a != b)
-    raise DataError(
-        f"{where}: column {j} is {raw.columns[j]!r} but the model's table has {names[j]!r} there"
-    )
+    header = list(raw.columns)
+    unique = len(set(header)) == len(header)
+    if not raw.header_lines or not unique:
+        if len(header) != len(names):
+            raise DataError(
+                f"{where}: {len(header)} columns, but the model's table has "
+                f"{len(names)} ({', '.join(names[:12])})"
+            )
+        if not raw.header_lines:
+            return None
+        j = next(j for j, (a, b) in enumerate(zip(header, names, strict=True)) if a != b)
+        raise DataError(f"{where}: column {j} is {header[j]!r} but the model's table has "
+                        f"{names[j]!r} there")  # fmt: skip
+    lacking = [n for n in schema.names if n not in header]
+    if lacking:
+        shown = ", ".join(repr(n) for n in lacking[:12])
+        raise DataError(
+            f"{where}: the model reads column{'s' if len(lacking) > 1 else ''} {shown}, which "
+            f"the file's header does not name (it names {', '.join(header[:12])}"
+            f"{', ...' if len(header) > 12 else ''})"
+        )
+    extra = [n for n in header if n not in names]
+    said = "columns matched by name: the file has the model's columns in another order"
+    if extra:
+        said = (f"columns matched by name; left out {', '.join(repr(n) for n in extra[:12])}: "
+                "columns the model does not read")  # fmt: skip
+    notes.append(said)
+    return [header.index(n) if n in header else -1 for n in names]
 
 
 def _classes_from_labels(labels: dict[str, np.ndarray], where: str) -> tuple[str, ...]:
