@@ -1081,3 +1081,27 @@ def test_impute_fills_the_gaps_of_a_file_whose_columns_are_in_another_order(tmp_
     code, printed, err = _cli(["score", run, "--data", moved, "--out", scores, "--device",
                                "cpu"], capsys)  # fmt: skip
     assert code == 0 and "left out 'note': columns the model does not read" in err, err
+
+
+def test_rows_that_break_a_rule_are_drawn_again_in_few_rounds_from_the_conditional():
+    """``keep_rules`` returns draws given that no rule breaks: uniform digits given that they
+    are below 7 are uniform over 0..6. A round draws as many rows as the share that kept the
+    rules says it needs (one pass a column each, whatever its rows), so a 30% rejection is
+    done in a few rounds (it took 9, each drawing the rows still breaking). Rules no draw
+    keeps end after MAX_ROUNDS, each round drawing at most MAX_DRAW times the rows asked."""
+    from made.data.rules import MAX_DRAW, MAX_ROUNDS, keep_rules
+
+    rng = np.random.default_rng(0)
+    sizes = []
+
+    def draw(count):
+        sizes.append(count)
+        return rng.integers(0, 10, count)
+
+    rows = keep_rules(lambda x: x >= 7, draw, 20_000)
+    assert rows.max() <= 6 and len(sizes) <= 3
+    shares = np.bincount(rows, minlength=7) / len(rows)
+    assert np.abs(shares - 1 / 7).max() < 0.01  # 3.5 standard errors
+    sizes.clear()
+    rows = keep_rules(lambda x: np.ones(len(x), dtype=bool), draw, 100)
+    assert len(sizes) == MAX_ROUNDS + 1 and max(sizes) <= MAX_DRAW * 100 and len(rows) == 100

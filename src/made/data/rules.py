@@ -30,6 +30,7 @@ columns is not searched for pairs (or orders): they grow as the columns' square.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,10 @@ MAX_CATEGORIES = 100
 MAX_COLUMNS = 64
 # Redraws of the rows that break a rule before the ones still breaking one are kept.
 MAX_ROUNDS = 50
+# A round draws enough rows for the share that kept the rules in the last one (at least
+# MIN_KEPT), and at most MAX_DRAW times the rows asked for.
+MIN_KEPT = 0.02
+MAX_DRAW = 10
 
 # An order's chance under independence is at most exp(-MIN_ORDER_EVIDENCE): 5e-5. Lower than
 # a dependency's: a missed order leaves samples that break a law of the data (Cars93's 93
@@ -286,9 +291,20 @@ def keep_rules(
     rows = draw(n)
     if breaks is None:
         return rows
+    bad = np.flatnonzero(breaks(rows))
+    kept = 1.0 - len(bad) / max(n, 1)  # the share of draws that keep every rule
     for _ in range(MAX_ROUNDS):
-        bad = np.flatnonzero(breaks(rows))
         if not len(bad):
             break
-        rows[bad] = draw(len(bad))
+        # as many draws as should give a keeper for each row still to fill (a draw costs a
+        # pass per column, whatever its rows: one round of enough beats many of few), each
+        # slot taking the next draw that keeps the rules: every one a sample of the model
+        # given them, as a draw repeated until it keeps them is
+        count = min(math.ceil(1.2 * len(bad) / max(kept, MIN_KEPT)) + 8, MAX_DRAW * max(n, 1))
+        fresh = draw(count)
+        good = np.flatnonzero(~breaks(fresh))
+        kept = len(good) / count
+        take = good[: len(bad)]
+        rows[bad[: len(take)]] = fresh[take]
+        bad = bad[len(take) :]
     return rows
