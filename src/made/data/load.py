@@ -88,9 +88,11 @@ class Dataset:
     # Binary arrays read as one-hot groups (``made.data.groups``; None otherwise): every
     # split, original ones included, holds the variables' codes.
     groups: OneHotGroups | None = None
-    # Tables read by a model's schema from a file whose header names the model's columns in
-    # another order: the file's column for each column of the model's table (its
-    # ``TableSchema.positions`` index it); None where they are in place.
+    # Tables read by a model's schema from a file matched to it by its header's names (its
+    # columns in another order, the identifiers the model left out absent, or columns the
+    # model does not read beside them): the file's column for each column of the model's
+    # table (``TableSchema.positions`` index it; -1: a left-out identifier the file lacks);
+    # None where the file's columns are the table's, in place.
     file_columns: tuple[int, ...] | None = None
 
     def file_column(self, j: int) -> int:
