@@ -1105,3 +1105,28 @@ def test_rows_that_break_a_rule_are_drawn_again_in_few_rounds_from_the_condition
     sizes.clear()
     rows = keep_rules(lambda x: np.ones(len(x), dtype=bool), draw, 100)
     assert len(sizes) == MAX_ROUNDS + 1 and max(sizes) <= MAX_DRAW * 100 and len(rows) == 100
+
+
+def test_a_missing_value_spelling_can_be_a_value_of_the_table(tmp_path, capsys):
+    """``None`` is read as missing by default (as pandas reads it); in a column of airbags
+    it is the car with none, and ``--not-na None`` keeps it a category: trained as one, and
+    left as it is by ``made impute``, which fills only the real gaps. (There was no way to
+    keep it: impute filled every ``None`` with a guess.)"""
+    g = np.random.default_rng(0)
+    rows = [[["None", "Driver only", "Both"][i % 3], f"{g.normal(20, 3):.1f}"] for i in range(90)]
+    rows[4][1] = "NA"
+    path = write_csv(tmp_path / "cars.csv", ["airbags", "price"], rows)
+    run, filled = tmp_path / "run", tmp_path / "filled.csv"
+    code, _, err = _cli(["train", "--data", path, "--not-na", "None", "--hidden", "8", "--epochs",
+                         "2", "--out", run, "--device", "cpu", "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    schema = table_schema(load_run(run)[1])
+    assert set(schema.columns[0].values) == {"None", "Driver only", "Both"}  # no gap category
+    code, printed, err = _cli(["impute", run, "--data", path, "--not-na", "None", "--out",
+                               filled, "--device", "cpu"], capsys)  # fmt: skip
+    assert code == 0 and "filled 1 missing values in 1 rows" in printed, (printed, err)
+    with open(filled) as f:
+        after = list(csv.reader(f))[1:]
+    assert [r[0] for r in after] == [r[0] for r in rows]  # every None kept
+    assert after[4][1] != "NA"
+    assert load_data(str(path)).schema.columns[0].missing  # by default: a gap, as pandas

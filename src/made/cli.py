@@ -86,7 +86,8 @@ GRID_COMPLETIONS = 8
 OPTIONS = {
     "data": "source", "binarize": "binarize", "categories": "num_categories",
     "column_type": "column_types", "delimiter": "delimiter", "header": "header",
-    "na_values": "na_values", "train_rows": "train_rows", "one_hot": "one_hot",
+    "na_values": "na_values", "not_na": "not_na", "train_rows": "train_rows",
+    "one_hot": "one_hot",
     "seed": "seed", "recipe": "recipe", "conditional": "conditional",
     "hidden": "hidden_sizes", "masks": "num_masks", "order_agnostic": "order_agnostic",
     "ordering": "ordering", "hidden_degrees": "hidden_degrees", "activation": "activation",
@@ -225,7 +226,8 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
     for dest, setting in OPTIONS.items():
         value = getattr(args, dest, None)
         if value is not None:
-            given[setting] = tuple(value) if dest in ("column_type", "na_values") else value
+            lists = ("column_type", "na_values", "not_na")
+            given[setting] = tuple(value) if dest in lists else value
     return given
 
 
@@ -925,6 +927,10 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
                         help="for tables: a cell meaning a missing value, beyond NA, NaN, empty, "
                         "null, None and ? (repeat for more; --na-values=-999 for one that "
                         "starts with -)")  # fmt: skip
+    parser.add_argument("--not-na", action="append", default=None, metavar="TEXT",
+                        help="for tables: a cell read as missing by default that is a value "
+                        "in this table (--not-na None where None means none; repeat for "
+                        "more)")  # fmt: skip
     parser.add_argument("--one-hot", default=None, choices=ONE_HOT,
                         help="for binary arrays: auto (the default) models each group of "
                         "neighbouring columns of which no row holds two 1s as one categorical "

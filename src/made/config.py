@@ -483,7 +483,9 @@ class DataConfig:
     columns: ``"yes"``, ``"no"`` or ``"auto"`` (a line that is not all numbers is a header; a
     numeric line that looks like one, increasing integers outside the values below them, is
     refused as ambiguous). ``na_values``: a table's cells that mean a missing value, beyond
-    ``made.data.table.NA_VALUES`` (NA, NaN, empty, null, None, ?, ...). ``train_rows``: train
+    ``made.data.table.NA_VALUES`` (NA, NaN, empty, null, None, ?, ...); ``not_na``: spellings
+    of those that are values in this table, not gaps (``None`` in a column of airbags, where
+    it means no airbag). ``train_rows``: train
     on at most this many rows of the training split, a random subset drawn with ``seed``
     (validation and test splits unchanged): small-data work on a large set's own test rows,
     such as 5,000 rows of binarized MNIST scored on its 10,000 test images. ``one_hot``: for
@@ -504,6 +506,7 @@ class DataConfig:
     delimiter: str | None = None
     header: str = "auto"
     na_values: tuple[str, ...] = ()
+    not_na: tuple[str, ...] = ()
     train_rows: int | None = None
     one_hot: str = "auto"
 
@@ -551,11 +554,12 @@ class DataConfig:
                 or not all(isinstance(t, str) for t in types)):  # fmt: skip
             raise ValueError(f"column_types must be a sequence of 'NAME=KIND'; got {_shown(types)}")
         object.__setattr__(self, "column_types", tuple(types))
-        na = self.na_values
-        if (isinstance(na, str) or not isinstance(na, Sequence)
-                or not all(isinstance(t, str) and len(t) <= 100 for t in na)):  # fmt: skip
-            raise ValueError(f"na_values must be a sequence of texts; got {_shown(na)}")
-        object.__setattr__(self, "na_values", tuple(na))
+        for name in ("na_values", "not_na"):
+            na = getattr(self, name)
+            if (isinstance(na, str) or not isinstance(na, Sequence)
+                    or not all(isinstance(t, str) and len(t) <= 100 for t in na)):  # fmt: skip
+                raise ValueError(f"{name} must be a sequence of texts; got {_shown(na)}")
+            object.__setattr__(self, name, tuple(na))
         if self.column_types and self.num_categories is not None:
             raise ValueError(
                 "column_types types the columns of a table; num_categories declares every "

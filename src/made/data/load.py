@@ -729,7 +729,7 @@ def _load_table(
         raise DataError(f"{where}: binarize and levels apply to grey levels, not to tables")
     first_line = (raw.header_lines or 0) + 1
     notes: list[str] = list(raw.notes)
-    na_values = (*NA_VALUES, *cfg.na_values)
+    na_values = tuple(v for v in (*NA_VALUES, *cfg.na_values) if v not in cfg.not_na)
     unseen: dict[tuple[int, int], str] = {}
     novel: dict[str, np.ndarray] = {}
     file_columns: list[int] | None = None  # in place, unless matched by name
