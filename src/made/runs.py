@@ -255,13 +255,13 @@ def _recorded_table(record: dict[str, Any], run_dir: Path) -> TableSchema | None
         raise RunError(f"{run_dir / 'config.json'} holds a damaged table ({brief(exc)})") from None
 
 
-def _recorded_groups(record: dict[str, Any], run_dir: Path) -> OneHotGroups | None:
-    """The one-hot groups a run's record holds (None: its data is read as it is)."""
+def _recorded_groups(record: dict[str, Any], where: str) -> OneHotGroups | None:
+    """The one-hot groups a run's record or checkpoint (``where``, for the message) holds
+    (None: its data is read as it is); ``RunError`` for damaged ones."""
     try:
         return one_hot_groups(record)
     except (ValueError, TypeError, KeyError) as exc:
-        raise RunError(f"{run_dir / 'config.json'} holds damaged one-hot groups "
-                       f"({brief(exc)})") from None  # fmt: skip
+        raise RunError(f"{where} holds damaged one-hot groups ({brief(exc)})") from None
 
 
 def _data_changes(record: dict[str, Any], prints: dict[str, Any], run_dir: Path) -> list[str]:
@@ -378,7 +378,8 @@ def _prepared(
     resume = bool(recorded)
     settings = replace(settings, data=absolute_source(settings.data))
     data = load_data(settings.data, schema=_recorded_table(recorded, out) if resume else None,
-                     groups=_recorded_groups(recorded, out) if resume else "find")  # fmt: skip
+                     groups=_recorded_groups(recorded, str(out / "config.json")) if resume
+                     else "find")  # fmt: skip
     if isinstance(settings, RunRequest):
         settings = settings.resolve(len(data.splits["train"]), data.num_dims)
     prints = fingerprint(data.splits, data.labels)
@@ -611,10 +612,7 @@ def run_data(
     rows to impute, ``mark_unseen``: rows to score, see ``load_data``); refused when its
     examples do not have the model's dimensions."""
     schema = table_schema(payload)
-    try:
-        groups = one_hot_groups(payload)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise RunError(f"the checkpoint holds damaged one-hot groups ({brief(exc)})") from None
+    groups = _recorded_groups(payload, "the checkpoint")
     if data is not None:
         if groups is not None and data.one_hot == "off":
             raise RunError("this model reads its binary columns as one-hot groups, fixed when it "
