@@ -1081,6 +1081,7 @@ def test_impute_fills_the_gaps_of_a_file_whose_columns_are_in_another_order(tmp_
     code, printed, err = _cli(["score", run, "--data", moved, "--out", scores, "--device",
                                "cpu"], capsys)  # fmt: skip
     assert code == 0 and "left out 'note': columns the model does not read" in err, err
+    assert "another order; without 'id', which the model left out" in err
 
 
 def test_rows_that_break_a_rule_are_drawn_again_in_few_rounds_from_the_conditional():

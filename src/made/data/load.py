@@ -747,9 +747,9 @@ def _load_table(
         if schema.has_real:
             notes.append("real columns standardised with the training split's mean and std")
     else:
-        moved = file_columns = _source_columns(raw, schema, where, notes)
-        if moved is not None:  # a column the model left out, absent: blank (never read)
-            rows = [[row[k] if k >= 0 else "" for k in moved] for row in rows]
+        file_columns = _source_columns(raw, schema, where, notes)
+        if file_columns is not None:  # a column the model left out, absent: blank (never read)
+            rows = [[row[k] if k >= 0 else "" for k in file_columns] for row in rows]
         whole, marked = schema.encode_marking(rows, where, first_line, na_values,
                                               gaps_anywhere, mark_unseen)  # fmt: skip
         at = schema.positions
@@ -819,7 +819,8 @@ def _source_columns(
         j = next(j for j, (a, b) in enumerate(zip(header, names, strict=True)) if a != b)
         raise DataError(f"{where}: column {j} is {header[j]!r} but the model's table has "
                         f"{names[j]!r} there")  # fmt: skip
-    lacking = [n for n in schema.names if n not in header]
+    found = {name: k for k, name in enumerate(header)}  # a wide file: no scans of lists
+    lacking = [n for n in schema.names if n not in found]
     if lacking:
         shown = ", ".join(repr(n) for n in lacking[:12])
         raise DataError(
@@ -827,13 +828,21 @@ def _source_columns(
             f"the file's header does not name (it names {', '.join(header[:12])}"
             f"{', ...' if len(header) > 12 else ''})"
         )
-    extra = [n for n in header if n not in names]
-    said = "columns matched by name: the file has the model's columns in another order"
+    at = [found.get(n, -1) for n in names]
+    known = set(names)
+    extra = [n for n in header if n not in known]
+    held = [k for k in at if k >= 0]
+    said = []  # what differs from the model's table
+    if held != sorted(held):
+        said.append("the file has the model's columns in another order")
+    if len(held) < len(names):
+        said.append(f"without {', '.join(repr(names[i]) for i, k in enumerate(at) if k < 0)}, "
+                    "which the model left out")  # fmt: skip
     if extra:
-        said = (f"columns matched by name; left out {', '.join(repr(n) for n in extra[:12])}: "
-                "columns the model does not read")  # fmt: skip
-    notes.append(said)
-    return [header.index(n) if n in header else -1 for n in names]
+        said.append(f"left out {', '.join(repr(n) for n in extra[:12])}: columns the model "
+                    "does not read")  # fmt: skip
+    notes.append(f"columns matched by name: {'; '.join(said)}")
+    return at
 
 
 def _classes_from_labels(labels: dict[str, np.ndarray], where: str) -> tuple[str, ...]:
