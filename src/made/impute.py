@@ -140,4 +140,4 @@ def table_samples(
                              bounds=bounds)  # fmt: skip
         return drawn.double().cpu().numpy()
 
-    return keep_rules(schema.violations if schema.rules else None, draw, n)
+    return keep_rules(schema.violations, draw, n)

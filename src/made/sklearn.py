@@ -570,8 +570,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                     drawn[rows] = part.double().cpu().numpy().reshape(len(rows), -1)
             return drawn
 
-        breaks = self.schema_.violations if self.schema_.rules else None
-        drawn = keep_rules(breaks, draw, int(n_samples))
+        drawn = keep_rules(self.schema_.violations, draw, int(n_samples))
         return self._as_given(decode_columns(self.schema_, drawn, samples=True))
 
     def impute(self, X: Any, random_state: Any = None) -> Any:

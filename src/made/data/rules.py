@@ -281,16 +281,12 @@ def find_orders(
 
 
 def keep_rules(
-    breaks: Callable[[np.ndarray], np.ndarray] | None,
-    draw: Callable[[int], np.ndarray],
-    n: int,
+    breaks: Callable[[np.ndarray], np.ndarray], draw: Callable[[int], np.ndarray], n: int
 ) -> np.ndarray:
     """``n`` rows from ``draw(count)``, each where ``breaks(rows)`` says it breaks a rule
     (``TableSchema.violations``) drawn again (up to ``MAX_ROUNDS`` times): samples of the
-    model given that no rule is broken. None: no rules to keep."""
+    model given that no rule is broken."""
     rows = draw(n)
-    if breaks is None:
-        return rows
     bad = np.flatnonzero(breaks(rows))
     kept = 1.0 - len(bad) / max(n, 1)  # the share of draws that keep every rule
     for _ in range(MAX_ROUNDS):

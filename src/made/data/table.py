@@ -530,6 +530,8 @@ class TableSchema:
         """``(N,)``: whether each encoded row ``(N, D)`` breaks one of the rules, its real
         values read as they are written (``values_of``; ``samples``: within their bounds, as
         samples are). ``free`` ``(N, D)``: cells not drawn yet, which break nothing."""
+        if not self.rules:
+            return np.zeros(len(x), dtype=bool)
         x = np.asarray(x, dtype=np.float64)
         if free is not None:  # -1 is no category; NaN no value
             real = np.array([c.kind == "real" for c in self.columns])
