@@ -189,7 +189,8 @@ CLI_CASES = [
      "which this command reads; made never overwrites its inputs"),
     ("category values beyond 16 bits", ["train", "--data", "{d}/big.npy"],
      "big.npy: row 0, feature 1 is 1.09951e+12; categories are codes 0..65535 at most"),
-    ("a text column of 1,500 distinct values, some repeated", ["train", "--data", "{d}/ids.csv"],
+    ("a text column of 1,500 distinct values typed categorical",
+     ["train", "--data", "{d}/ids.csv", "--column-type", "id=categorical"],
      "ids.csv: column 'id' has 1,500 distinct values, more than the 1,000 a categorical column"),
     ("a numeric first line that looks like a header", ["train", "--data", "{d}/years.csv"],
      "years.csv: the first line (2019, 2020) is numbers that look like column names; say which "

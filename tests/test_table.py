@@ -14,6 +14,7 @@ from conftest import write_csv
 
 from made.cli import main
 from made.data import DataError, TableSchema, infer_schema, load_data
+from made.data.table import number_text
 from made.runs import load_run, table_schema
 
 
@@ -174,6 +175,60 @@ def test_numbers_recorded_to_a_few_places_lie_on_their_grid():
         "16.5",
         "23",
     )
+
+
+def test_numbers_mostly_on_a_coarser_grid_are_read_at_its_points():
+    """Titanic's ages are whole on 96% of rows (infants' months and a few estimates at 28.5
+    are not): read on the whole numbers, each at its nearest one, samples are whole, where
+    on the 0.0001 grid the rest needs nearly none was. A score of 1 to 5 with one 2.5 stays
+    a discrete column of five values, not a density and not a sixth category."""
+    from made.data.integers import coarse_grid
+    from made.sklearn import MADEDensity
+
+    g = np.random.default_rng(0)
+    ages = g.integers(1, 80, 400).astype(float)
+    odd = [0.42, 0.67, 0.9167, 28.5, 45.5, 0.1667, 14.5, 30.5, 0.75, 0.83, 36.5, 22.5]
+    ages[: len(odd)] = odd
+    scores = g.integers(1, 6, 400).astype(float)
+    scores[0] = 2.5
+    assert coarse_grid(ages) == (0, 1.0, 1.0)
+    assert coarse_grid(np.round(ages)) is None  # all on it: a grid as it is
+    halves = np.where(g.random(400) < 0.2, 0.5, 0.0) + g.integers(30, 45, 400)
+    assert coarse_grid(halves) is None  # 20% at .5: the 0.5 grid stays
+    zeros = np.where(g.random(400) < 0.9, 0.0, g.exponential(3.0, 400))
+    assert coarse_grid(zeros) is None  # an atom and a continuum: the atom is left out
+    baths = np.where(g.random(400) < 0.05, 0.5, 0.0) + g.integers(1, 4, 400)
+    assert coarse_grid(baths) is None  # 1.5 and 2.5 baths repeat: levels of their own
+    brains = np.round(np.exp(g.normal(3, 2.5, 60)), 1)
+    brains[:3] = [0.14, 0.25, 0.33]
+    assert coarse_grid(brains) is None  # on a log scale, 0.14 g is not 0.1 g
+    brains[:3] = [140.14, 250.25, 330.33]
+    assert coarse_grid(brains) == (1, pytest.approx(0.1), brains[np.argmin(brains)])
+    assert coarse_grid(np.array([1.05, 2.1, 2.2, 3.3, 4.4, 5.5, 6.6, 7.7, 8.8, 9.9, 1.1])) == (
+        1, pytest.approx(0.1), 1.1)  # fmt: skip
+    rows = [[number_text(a), number_text(s)] for a, s in zip(ages, scores, strict=True)]
+    schema = infer_schema(["age", "score"], rows, "t.csv")
+    age, score = schema.columns
+    assert (age.kind, age.integer, age.step, age.snap) == ("real", True, 1.0, 1.0)
+    assert score.kind == "categorical" and score.values == ("1", "2", "3", "4", "5")
+    fitted = schema.with_statistics(schema.encode(rows, "t.csv", 2))
+    age = fitted.columns[0]
+    assert age.low == 0.0 and "age=integer (values off its grid rounded)" in (
+        fitted.describe())  # fmt: skip
+    assert TableSchema.from_dict(fitted.to_dict()) == fitted
+    x = fitted.encode([["0.42", "2.5"], ["28.5", "3"], ["28", "4.4"]], "t.csv", 2)
+    assert fitted.values_of(0, x[:, 0]).tolist() == [0.0, 29.0, 28.0]
+    assert x[:, 1].tolist() == [2.0, 2.0, 3.0]  # codes of 3, 3 and 4
+    scored = fitted.dequantise(x)  # in the middle of the nearest point's interval
+    assert scored[1, 0] * age.std + age.mean == pytest.approx(29.5)
+    # the estimator reads them alike, and samples whole ages
+    frame = np.column_stack([ages, scores])
+    density = MADEDensity(n_models=1, hidden_sizes=(16,), max_epochs=5, random_state=0)
+    density.fit(frame)
+    assert density.schema_.columns[0].snap == 1.0
+    drawn = density.sample(500, random_state=0)
+    assert np.all(drawn[:, 0] == np.round(drawn[:, 0])) and set(drawn[:, 1]) <= {1, 2, 3, 4, 5}
+    assert np.all(np.isfinite(density.score_samples(frame[:20])))
 
 
 def test_a_value_many_rows_repeat_is_an_atom():

@@ -228,6 +228,36 @@ def test_an_identifier_column_is_left_out_and_said_so(tmp_path):
     assert kept.schema.names == ("row", "x")
 
 
+def test_free_text_is_left_out_and_said_so(tmp_path):
+    """openintro's loans_full_schema holds 4,411 job titles among 10,000 loans: too many
+    values for a category, and not an identifier (most titles repeat). The table trains with
+    no flag, the column left out and named as free text, in the file's and the estimator's
+    words alike; typed categorical it is refused, as before."""
+    pd = pytest.importorskip("pandas")
+    from made.sklearn import MADEDensity
+
+    rng = np.random.default_rng(0)
+    titles = [f"title {int(k)}" for k in rng.integers(0, 1400, 3000)]
+    rows = [[t, f"{v:.3f}", "ab"[i % 2]] for i, (t, v) in enumerate(zip(titles, rng.normal(
+        size=3000), strict=True))]  # fmt: skip
+    path = write_csv(tmp_path / "loans.csv", ["title", "x", "k"], rows)
+    data = load_data(str(path))
+    assert data.schema.names == ("x", "k") and data.schema.free_text == (0,)
+    said = "left out 'title': free text (more than 1,000 distinct values, too many for a category)"
+    assert said in data.schema.describe()
+    assert TableSchema.from_dict(data.schema.to_dict()) == data.schema
+    with pytest.raises(DataError, match="'title' has 1,"):
+        load_data(str(path), column_types=("title=categorical",))
+    frame = pd.DataFrame({"title": titles, "rownames": np.arange(1, 3001), "x": rng.normal(
+        size=3000)})  # fmt: skip
+    small = {"hidden_sizes": (8,), "n_models": 1, "max_epochs": 1, "random_state": 0}
+    with pytest.warns(UserWarning, match=r"left out 'title': free text.*left out 'rownames'"):
+        density = MADEDensity(**small).fit(frame)
+    assert density.schema_.names == ("x",) and density.schema_.free_text == (0,)
+    with pytest.raises(ValueError, match="every column is an identifier or free text"):
+        MADEDensity(**small).fit(frame[["title"]])
+
+
 def test_training_starts_each_missing_flag_at_the_training_rows_rate():
     """A missing flag's logit moves by about the learning rate a step, and a small table
     stops after a few dozen steps: started at 0 (a rate of one half), airquality's Ozone

@@ -227,11 +227,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         else:
             schema = infer_column_schema(columns, names, dtypes, self.column_types)
         if schema.dropped:  # said, as the command line's column types say it
-            warnings.warn(
-                f"{schema.left_out()}; "
-                "column_types={name: 'categorical' or 'real'} keeps a column",
-                UserWarning, stacklevel=2,
-            )  # fmt: skip
+            ids = len(schema.dropped) > len(schema.free_text)  # free text cannot be kept
+            keep = "; column_types={name: 'categorical' or 'real'} keeps a column" if ids else ""
+            warnings.warn(f"{schema.left_out()}{keep}", UserWarning, stacklevel=2)
         x, _ = encode_columns(schema, columns)
         # a table's rules (pairs never seen, columns that determine others, orders between
         # real columns); an image's pixels are not a table's columns, and 64 of them over a

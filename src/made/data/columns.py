@@ -23,16 +23,18 @@ from .table import (
     MISSING,
     TYPE_NAMES,
     Column,
+    FreeText,
     TableSchema,
     category_codes,
-    category_key,
     clock_seconds,
     clock_wanted,
+    column_key,
     date_days,
     dates_or_times,
     infer_column,
     padding,
     real_kind,
+    schema_of,
     time_text,
     with_scale,
 )
@@ -178,23 +180,25 @@ def infer_column_schema(
             raise ValueError(f"column_types names {name!r}, which is not a column ({names})")
         if kind not in TYPE_NAMES:
             raise ValueError(f"column_types[{name!r}] must be one of {TYPE_NAMES}; got {kind!r}")
-    kept, dropped = [], []
+    kept, dropped, free = [], [], []
     for j, (values, name, dtype) in enumerate(zip(columns, names, dtypes, strict=True)):
-        column = with_scale(_column(values, name, dtype, real_kind(types.get(name))),
-                            types.get(name))  # fmt: skip
+        try:
+            column = _column(values, name, dtype, real_kind(types.get(name)))
+        except FreeText:
+            column = None
+            free.append(j)
+        column = with_scale(column, types.get(name))
         if column is None:
             dropped.append((j, name))
         else:
             kept.append((j, column))
-    if not kept:
-        raise ValueError("every column is an identifier; nothing is left to model")
-    schema = TableSchema(tuple(c for _, c in kept), tuple(dropped))
+    schema = schema_of([c for _, c in kept], dropped, free, "the data")
     # the columns' statistics, computed as a CSV table's are: real values, codes
     raw = np.zeros((len(columns[0]) if columns else 0, len(kept)))
     for i, (j, col) in enumerate(kept):
         gaps = gaps_of(columns[j])
         if col.kind == "real":
-            raw[:, i] = _real_values(col, columns[j], gaps)
+            raw[:, i] = col.snapped(_real_values(col, columns[j], gaps))
         else:
             raw[:, i] = _codes(col, columns[j], gaps)[0]
     return schema.with_statistics(raw, "the data")
@@ -276,6 +280,7 @@ def encode_columns(
                 raise ValueError(_not_real(col, values, gaps))
             if not np.all(np.isfinite(numbers_) | gaps):
                 raise ValueError(f"column {col.name!r} holds infinity")
+            numbers_ = col.snapped(numbers_)
             out[:, j] = col.standardised(numbers_)
             found = ~gaps | col.missing
             if col.log:  # at or below 0: no log holds it; scored by the column's share
@@ -320,6 +325,7 @@ def _codes(col: Column, values: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarra
     missing_code = len(col.values) - 1 if col.missing else -1
     numbers_ = _numbers(values, gaps) if col.numeric else None
     if numbers_ is not None:
+        numbers_ = col.snapped(numbers_)
         # by value; a padding category ("2007 (other)") is no number, and no row holds it
         by_value = sorted((k, code) for k, code in category_codes(col).items() if k is not None)
         known = np.array([k for k, _ in by_value], dtype=float)
@@ -329,8 +335,7 @@ def _codes(col: Column, values: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarra
         index = codes[at] if len(known) else np.full(len(values), -1)
     else:
         lookup = category_codes(col)  # by value for numbers, by text otherwise, as a CSV's
-        key = col.numeric, col.boolean
-        index = np.array([lookup.get(category_key(_text(v), *key), -1) for v in values])
+        index = np.array([lookup.get(column_key(col, _text(v)), -1) for v in values])
         found = index >= 0
     index = np.where(gaps, missing_code, index)
     return index, np.where(gaps, col.missing, found)

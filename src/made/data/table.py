@@ -61,7 +61,7 @@ import numpy as np
 import torch
 
 from .formats import is_number
-from .integers import decimal_grid, grid_step, prefers_discrete
+from .integers import coarse_grid, decimal_grid, grid_step, prefers_discrete
 from .novel import below_share, gap_share, log_kept, novel_code, novel_statistics
 from .rules import Rules, find_orders, find_rules
 from .scales import prefers_log
@@ -78,17 +78,20 @@ __all__ = [
     "TYPES_NOTE",
     "CLOCK_KINDS",
     "Column",
+    "FreeText",
     "TableSchema",
     "at_least_two",
     "dates_or_times",
     "time_text",
     "category_codes",
     "category_key",
+    "column_key",
     "infer_column",
     "infer_schema",
     "number_text",
     "padding",
     "parse_types",
+    "schema_of",
 ]
 
 # Integers with more distinct values than this are real (dequantised) without a trial.
@@ -140,6 +143,12 @@ ATOM_MIN_ROWS = 5
 ATOM_WIDTH = 0.05
 
 
+class FreeText(Exception):
+    """Raised by ``infer_column`` for a text column of more than ``MAX_COLUMN_CATEGORIES``
+    distinct values that is not an identifier: free text (job titles, comments), left out
+    (``TableSchema.free_text``) as too many values for a category."""
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     """One column: ``kind`` is ``"categorical"`` or ``"real"``. A categorical column's code c
@@ -167,7 +176,11 @@ class Column:
     values' ``mean`` and ``std`` for it). ``log``: a real column of positive values modelled
     on a log scale (``made.data.scales``): its ``mean`` and ``std`` are ``log(value)``'s,
     its range, grid and atom stay in its own units. ``scale``: ``"log"`` or ``"linear"``
-    where the user forced one (``NAME=log``), ``""`` where ``made.data.scales`` chooses."""
+    where the user forced one (``NAME=log``), ``""`` where ``made.data.scales`` chooses.
+    ``snap``: a point of the grid of ``step`` (``decimals`` places) that most of a numeric
+    column's values lie on (``integers.coarse_grid``: whole ages but for a few infants'
+    months), every value read at its nearest point of that grid; None for a column whose
+    values are read as they are."""
 
     name: str
     kind: str
@@ -191,6 +204,16 @@ class Column:
     common: int = 0
     log: bool = False
     scale: str = ""
+    snap: float | None = None
+
+    def snapped(self, values: np.ndarray) -> np.ndarray:
+        """Numbers as the column reads them: each at its grid's nearest point where the
+        column is read on a grid most of its values lie on (``snap``; half a step rounds
+        up), else as they are."""
+        if self.snap is None:
+            return values
+        points = self.snap + np.floor((values - self.snap) / self.step + 0.5) * self.step
+        return np.round(points, self.decimals) if self.decimals else points
 
     def standardised(self, values: np.ndarray) -> np.ndarray:
         """A real column's values in its own units -> as the model reads them: standardised,
@@ -254,6 +277,7 @@ class TableSchema:
     columns: tuple[Column, ...]
     dropped: tuple[tuple[int, str], ...] = ()
     rules: Rules = field(default=Rules())
+    free_text: tuple[int, ...] = ()  # the dropped columns' positions left out as free text
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -371,6 +395,7 @@ class TableSchema:
                               if col.clock else "a finite number")  # fmt: skip
                     errors.append((int(present[i]), f"is {cells[present[i]]!r}; expected "
                                                     f"{wanted}"))  # fmt: skip
+                values = col.snapped(values)
                 column = np.full(len(cells), math.nan)
                 column[present] = col.standardised(values)
                 if col.log and mark_unseen and (low := values <= 0).any():  # the log holds
@@ -378,8 +403,7 @@ class TableSchema:
                     column[present[low]] = novel_code(col, None)  # read as the log's mean
             else:
                 lookup = category_codes(col)
-                codes = [lookup.get(category_key(c, col.numeric, col.boolean), -1)
-                         for c in cells[present]]  # fmt: skip
+                codes = [lookup.get(column_key(col, c), -1) for c in cells[present]]
                 found = np.array(codes, dtype=np.float64)
                 if mark_unseen and len(found) and found.min() < 0:
                     new = found < 0  # read by the columns after it as ``novel_code`` says
@@ -592,6 +616,7 @@ class TableSchema:
             if c.kind == "categorical":  # numbers held discrete say so ("Month=4 numbers")
                 numbers = c.numeric and not c.boolean and c.cardinality - c.missing > 2
                 k = f"{c.cardinality} numbers" if numbers else str(c.cardinality)
+            k = k if c.snap is None else f"{k} (values off its grid rounded)"
             return k + (" with gaps" if c.missing else "")
 
         parts = [f"{c.name}={kind(c)}" for c in self.columns]
@@ -606,11 +631,21 @@ class TableSchema:
         use (``""`` when nothing was)."""
         if not self.dropped:
             return ""
-        gone = ", ".join(repr(name) if name.strip() else f"column {i + 1} (no name)"
-                         for i, name in self.dropped)  # fmt: skip
-        one = len(self.dropped) == 1
+
+        def names(dropped: list[tuple[int, str]]) -> str:
+            return ", ".join(repr(name) if name.strip() else f"column {i + 1} (no name)"
+                             for i, name in dropped)  # fmt: skip
+
+        text = [(i, n) for i, n in self.dropped if i in self.free_text]
+        ids = [(i, n) for i, n in self.dropped if i not in self.free_text]
+        said = (f"left out {names(text)}: free text (more than {MAX_COLUMN_CATEGORIES:,} "
+                "distinct values, too many for a category)") if text else ""  # fmt: skip
+        if not ids:
+            return said
+        one = len(ids) == 1
         kind, carry = ("an identifier", "carries") if one else ("identifiers", "carry")
-        return (f"left out {gone}: {kind} (a different value on most rows, or row numbers), "
+        return (f"{said + '; ' if said else ''}left out {names(ids)}: {kind} (a different "
+                "value on most rows, or row numbers), "
                 f"which {carry} nothing to model")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
@@ -639,10 +674,12 @@ class TableSchema:
                     "common": c.common,
                     "log": c.log,
                     "scale": c.scale,
+                    "snap": c.snap,
                 }  # fmt: skip
                 for c in self.columns
             ],
             "dropped": [[p, name] for p, name in self.dropped],
+            "free_text": list(self.free_text),
             **self.rules.to_dict(),
         }
 
@@ -675,6 +712,7 @@ class TableSchema:
                     common=int(c.get("common", 0)),
                     log=bool(c.get("log", False)),
                     scale=str(c.get("scale", "")),
+                    snap=None if c.get("snap") is None else float(c["snap"]),
                 )  # fmt: skip
                 for c in data["columns"]
             )
@@ -682,7 +720,8 @@ class TableSchema:
             if any(c.kind not in KINDS for c in columns):
                 raise ValueError("an unknown column kind")
             rules = Rules.from_dict(dict(data), [c.cardinality for c in columns])
-            return cls(columns, dropped, rules)
+            free_text = tuple(int(p) for p in data.get("free_text", ()))
+            return cls(columns, dropped, rules, free_text)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a table schema ({exc})") from None
 
@@ -699,6 +738,15 @@ def category_key(cell: str, numeric: bool, boolean: bool = False) -> Any:
         return float(cell)
     except ValueError:
         return None
+
+
+def column_key(col: Column, cell: str) -> Any:
+    """``category_key`` of a cell of a categorical column: a number at its grid's nearest
+    point where the column reads its values on a grid (``Column.snap``)."""
+    key = category_key(cell, col.numeric, col.boolean)
+    if col.snap is None or not isinstance(key, float) or not math.isfinite(key):
+        return key
+    return float(col.snapped(np.array([key]))[0])
 
 
 def category_codes(col: Column) -> dict[Any, int]:
@@ -930,7 +978,7 @@ def infer_schema(
     forced = parse_types(types, names, where)
     first_line = 2 if header is not None else 1
     na = set(na_values)
-    columns, dropped = [], []
+    columns, dropped, free = [], [], []
     table = _cell_table(rows, width)
     for j, name in enumerate(names):
         cells = table[:, j]
@@ -953,17 +1001,29 @@ def infer_schema(
                 i = int(np.argmax(bad))
                 raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; "
                                 "expected a finite number")  # fmt: skip
-            column = infer_column(name, values, gaps, real_kind(kind), where)
-        else:
-            column = infer_column(name, cells, gaps, real_kind(kind), where)
+        try:
+            column = infer_column(name, values if numeric else cells, gaps, real_kind(kind),
+                                  where)  # fmt: skip
+        except FreeText:
+            column = None
+            free.append(j)
         column = with_scale(column, kind)
         if column is None:
             dropped.append((j, name))
         else:
             columns.append(column)
+    return schema_of(columns, dropped, free, where)
+
+
+def schema_of(
+    columns: list[Column], dropped: list[tuple[int, str]], free: list[int], where: str
+) -> TableSchema:
+    """The schema of the columns kept, those left out (identifiers, and among them the
+    positions of free text); ``DataError`` when nothing is kept."""
     if not columns:
-        raise DataError(f"{where}: every column is an identifier; nothing is left to model")
-    return TableSchema(tuple(columns), tuple(dropped))
+        what = "an identifier or free text" if free else "an identifier"
+        raise DataError(f"{where}: every column is {what}; nothing is left to model")
+    return TableSchema(tuple(columns), tuple(dropped), free_text=tuple(free))
 
 
 def infer_column(
@@ -997,8 +1057,17 @@ def infer_column(
             )
         ):
             return None
+        snap = None if integers or forced == "categorical" else coarse_grid(present)
+        if snap is not None:  # most values on a coarser grid than the rest: read on it
+            decimals, step, origin = snap
+            present = Column(name, "real", step=step, decimals=decimals, snap=origin).snapped(
+                present
+            )
+            distinct = np.unique(present)
+            integers = decimals == 0
         real = Column(name, "real", missing=missing, integer=integers and len(distinct) > 0,
-                      step=grid_step(distinct) if integers else 1.0)  # fmt: skip
+                      step=grid_step(distinct) if integers else 1.0,
+                      snap=None if snap is None else snap[2])  # fmt: skip
         grid = None if integers else decimal_grid(distinct)
         if grid is not None:
             real = replace(real, decimals=grid[0], step=grid[1])
@@ -1020,8 +1089,12 @@ def infer_column(
                  and 2 * len(distinct) >= distinct[-1] + 1)  # fmt: skip
         if forced is None and integers and small:
             count = max(int(distinct[-1]) + 1, 2)  # codes are the values themselves
-            return _categorical(name, [str(k) for k in range(count)], True, missing, where)
-        return _categorical(name, [number_text(v) for v in distinct], True, missing, where)
+            column = _categorical(name, [str(k) for k in range(count)], True, missing, where)
+        else:
+            column = _categorical(name, [number_text(v) for v in distinct], True, missing, where)
+        if snap is None:
+            return column
+        return replace(column, snap=real.snap, step=real.step, decimals=real.decimals)
     text = [str(v) for v in present]
     distinct_text = sorted(set(text))
     readable = forced in (None, "real") and text  # forced real: dates and times may be
@@ -1043,6 +1116,8 @@ def infer_column(
         and len(distinct_text) > ID_SHARE * len(values)
     ):
         return None  # a different value on most rows: an identifier
+    if forced is None and len(distinct_text) > MAX_COLUMN_CATEGORIES:
+        raise FreeText(name)
     spellings = _boolean_spellings(text)
     if spellings is not None:  # true and false: matched whatever the case
         return replace(_categorical(name, spellings, False, missing, where), boolean=True)
