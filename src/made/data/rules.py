@@ -1,6 +1,6 @@
 """The data's own rules, found in the training rows and kept in samples. A density model puts
 a little probability everywhere, so its samples break such rules now and then; samples drawn
-through ``keep_rules`` do not. Three kinds:
+through ``keep_rules`` do not. Four kinds:
 
 - **pairs**: (column a = value p, column b = value q) is a rule when no training row holds
   both and independence would expect at least ``MIN_EXPECTED`` rows to. A species that lives
@@ -22,10 +22,22 @@ through ``keep_rules`` do not. Three kinds:
   written (``TableSchema.violations``: on their grid, within their bounds); a gap breaks
   none.
 
+- **cuts**: real column a determines categorical column b through cut points: ordered by
+  a's value, the training rows holding both fall into a few runs of one category of b each
+  (a mother of 35 or more is "mature", a birth before week 37 "premie", a weight under 5.5
+  lb "low"), where independence would change category far more often: the chance of at
+  most that many changes, with each row's category drawn from b's shares, is at most
+  ``exp(-MIN_EVIDENCE)``. One value at the meeting of two runs may hold both categories (a
+  weight of exactly 5.5 written either way); between two runs' values either category
+  keeps the rule, and beyond the training range the nearest run's does. A category may
+  hold two runs (an era between two others), but the runs are at most one more than the
+  categories they hold: more is a relation (first-time buyers among lower net worths), not
+  a cut.
+
 Pairs and dependencies are searched among categorical columns (of 2 to ``MAX_CATEGORIES``
 categories), orders among real ones. Rules are found once, from the training split, and
 saved with the table's schema; a table of more than ``MAX_COLUMNS`` categorical (or real)
-columns is not searched for pairs (or orders): they grow as the columns' square.
+columns is not searched for pairs (or orders, or cuts): they grow as the columns' square.
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ __all__ = [
     "MIN_ORDER_EVIDENCE",
     "Rules",
     "determined",
+    "find_cuts",
     "find_orders",
     "find_rules",
     "keep_rules",
@@ -77,25 +90,33 @@ FIRST_ROWS = 1_000
 # A value may exceed the one it is at most by this share of their size (a float's rounding
 # after a log and back), and still keep the order.
 ORDER_TOLERANCE = 1e-9
+# A cut rule has at most this many runs (a categorical column of bands, cut from a real one,
+# has one per band; more runs are chance, or a relation too loose to be a rule).
+MAX_RUNS = 12
 
 Pair = tuple[int, int, int, int]
 Dependency = tuple[int, int, tuple[int, ...]]
 Order = tuple[int, int]
+# (real column a, categorical column b, each run's first and last value of a, its category)
+Cut = tuple[int, int, tuple[float, ...], tuple[float, ...], tuple[int, ...]]
 
 
 @dataclass(frozen=True)
 class Rules:
     """A table's rules: ``pairs`` ``(a, p, b, q)`` (a's category p never with b's category q),
     ``dependencies`` ``(a, b, values)`` (a's category p goes with b's category
-    ``values[p]`` only; -1 where no training row held p) and ``orders`` ``(a, b)`` (real
-    column a's value at most b's, in the table's own units). Columns are the schema's."""
+    ``values[p]`` only; -1 where no training row held p), ``orders`` ``(a, b)`` (real
+    column a's value at most b's, in the table's own units) and ``cuts`` ``(a, b, first,
+    last, categories)`` (real column a's runs, from ``first[i]`` to ``last[i]`` in its own
+    units, each of b's category ``categories[i]``). Columns are the schema's."""
 
     pairs: tuple[Pair, ...] = ()
     dependencies: tuple[Dependency, ...] = ()
     orders: tuple[Order, ...] = ()
+    cuts: tuple[Cut, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.pairs or self.dependencies or self.orders)
+        return bool(self.pairs or self.dependencies or self.orders or self.cuts)
 
     def violations(
         self, x: np.ndarray, own_units: Callable[[int], np.ndarray] | None = None
@@ -109,6 +130,8 @@ class Rules:
         own = own_units if own_units is not None else (lambda j: x[:, j])
         for a, b in self.orders:
             bad |= broken_order(own(a), own(b))
+        for a, b, first, last, categories in self.cuts:
+            bad |= broken_cut(own(a), x[:, b], first, last, categories)
         for a, p, b, q in self.pairs:
             bad |= (np.rint(x[:, a]) == p) & (np.rint(x[:, b]) == q)
         for a, b, values in self.dependencies:
@@ -129,6 +152,8 @@ class Rules:
             shown = ", ".join(f"{names[a]} <= {names[b]}" for a, b in self.orders[:3])
             more = f" and {len(self.orders) - 3} more" if len(self.orders) > 3 else ""
             parts.append(f"orders {shown}{more}")
+        for a, b, *_ in self.cuts:
+            parts.append(f"{names[b]} by ranges of {names[a]}")
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,6 +161,7 @@ class Rules:
             "rules": [list(r) for r in self.pairs],
             "dependencies": [[a, b, list(v)] for a, b, v in self.dependencies],
             "orders": [list(o) for o in self.orders],
+            "cuts": [[a, b, list(f), list(t), list(c)] for a, b, f, t, c in self.cuts],
         }
 
     @classmethod
@@ -171,7 +197,28 @@ class Rules:
                 raise ValueError("a dependency names a category its column does not have")
         if any(cardinalities[c] != 0 for o in orders for c in o):
             raise ValueError("an order names a column that is not real")
-        return cls(pairs, dependencies, orders)  # type: ignore[arg-type]
+        cuts = tuple(_cut_of(c, cardinalities) for c in data.get("cuts", ()))
+        return cls(pairs, dependencies, orders, cuts)  # type: ignore[arg-type]
+
+
+def _cut_of(data: Sequence[Any], cardinalities: Sequence[int]) -> Cut:
+    """A cut rule read from ``to_dict``'s list; ``ValueError`` where it does not fit."""
+    a, b, first, last, categories = data
+    a, b = int(a), int(b)
+    first, last = tuple(float(v) for v in first), tuple(float(v) for v in last)
+    categories = tuple(int(v) for v in categories)
+    if not (0 <= a < len(cardinalities) and 0 <= b < len(cardinalities)):
+        raise ValueError("a rule names a column the table does not have")
+    if cardinalities[a] != 0 or cardinalities[b] < 2:
+        raise ValueError("a cut names a column that is not real, or not categorical")
+    if not (len(first) == len(last) == len(categories) >= 2) or any(
+        not 0 <= c < cardinalities[b] for c in categories
+    ):
+        raise ValueError("a cut's runs do not fit its columns")
+    ends = np.array([v for f, t in zip(first, last, strict=True) for v in (f, t)])
+    if not np.all(np.diff(ends) >= 0):
+        raise ValueError("a cut's runs are not in order")
+    return a, b, first, last, categories
 
 
 def broken_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -179,6 +226,33 @@ def broken_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     NaN (a gap) on either side breaks nothing."""
     with np.errstate(invalid="ignore"):
         return a - b > ORDER_TOLERANCE * np.maximum(np.abs(a), np.abs(b))
+
+
+def broken_cut(
+    values: np.ndarray,
+    codes: np.ndarray,
+    first: Sequence[float],
+    last: Sequence[float],
+    categories: Sequence[int],
+) -> np.ndarray:
+    """Where a row's category ``codes`` is not one a cut allows at its ``values`` (the real
+    column's, in its own units): its run's; at a value two runs share, either's; between
+    two runs, either's; beyond the ends, the nearest run's. A gap (NaN) or a code that is no
+    category (-1) breaks nothing."""
+    lo, hi = np.asarray(first), np.asarray(last)
+    cat = np.asarray(categories, dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        q = np.rint(np.nan_to_num(codes, nan=-1.0)).astype(np.int64)
+    present = ~np.isnan(values) & (q >= 0)
+    x = np.where(present, values, lo[0])
+    i = np.clip(np.searchsorted(lo, x, side="right") - 1, 0, len(lo) - 1)  # last run begun
+    ok = q == cat[i]
+    inside = x <= hi[i]
+    previous = np.maximum(i - 1, 0)  # a value shared with the run before
+    ok |= inside & (i > 0) & (x == hi[previous]) & (q == cat[previous])
+    after = np.minimum(i + 1, len(lo) - 1)  # between this run and the next
+    ok |= ~inside & (i + 1 < len(lo)) & (q == cat[after])
+    return present & ~ok
 
 
 def determined(values: tuple[int, ...], codes: np.ndarray) -> np.ndarray:
@@ -278,6 +352,88 @@ def find_orders(
             if p < 1 and n * np.log(p) <= -min_evidence:
                 found.append((a, b))
     return tuple(found)
+
+
+def find_cuts(
+    values: dict[int, np.ndarray],
+    codes: np.ndarray,
+    cardinalities: tuple[int, ...],
+    min_evidence: float = MIN_EVIDENCE,
+) -> tuple[Cut, ...]:
+    """The cut rules (module's docstring) between the training rows' real columns ``values``
+    (column -> ``(N,)`` values in the table's own units, NaN at a gap) and the categorical
+    columns of ``codes`` ``(N, D)`` (of 2 to ``MAX_CATEGORIES`` categories); none among more
+    than ``MAX_COLUMNS`` of either."""
+    columns = [j for j, k in enumerate(cardinalities) if 2 <= k <= MAX_CATEGORIES]
+    if not columns or len(columns) > MAX_COLUMNS or len(values) > MAX_COLUMNS:
+        return ()
+    found = []
+    for a, va in values.items():
+        order = np.argsort(va, kind="stable")
+        order = order[~np.isnan(va[order])]
+        x = va[order]
+        for b in columns:
+            q = np.rint(codes[order, b]).astype(np.int64)
+            if (cut := _cut(x, q, cardinalities[b], min_evidence)) is not None:
+                found.append((a, b, *cut))
+    return tuple(found)
+
+
+def _cut(
+    x: np.ndarray, q: np.ndarray, k: int, min_evidence: float
+) -> tuple[tuple[float, ...], tuple[float, ...], tuple[int, ...]] | None:
+    """The runs ``(first, last, categories)`` of categories ``q`` along values ``x`` (sorted)
+    when they are a cut rule, else None."""
+    if len(x) < 2 or (q[1:] != q[:-1]).sum() > len(x) // 2:
+        return None  # most columns fail here: a cut changes category a few times only
+    order = np.lexsort((q, x))
+    x, q = x[order], q[order]
+    keep = np.r_[True, (x[1:] != x[:-1]) | (q[1:] != q[:-1])]  # distinct (value, category)
+    px, pq = x[keep], q[keep]
+    new = np.r_[True, px[1:] != px[:-1]]  # each distinct value's first pair
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.r_[starts, len(px)])
+    if sizes.max() > 2:
+        return None  # three categories at one value
+    gx, ga, gb = px[starts], pq[starts], pq[starts + sizes - 1]  # a value's categories
+    event = np.r_[True, (ga[1:] != ga[:-1]) | (gb[1:] != gb[:-1])]
+    events = np.flatnonzero(event)
+    if len(events) > 3 * MAX_RUNS or ga[0] != gb[0]:
+        return None
+    c = int(ga[0])
+    first, last, categories = [float(gx[0])], [], [c]
+    for e in events[1:]:
+        a, b = int(ga[e]), int(gb[e])
+        if a == b:  # one category: the run goes on, or a new one begins here
+            if a != c:
+                last.append(float(gx[e - 1]))
+                first.append(float(gx[e]))
+                categories.append(a)
+                c = a
+            continue
+        # two categories at one value: where the current run meets the next, once
+        if c not in (a, b) or (e + 1 < len(gx) and not event[e + 1]):
+            return None
+        c = b if c == a else a
+        last.append(float(gx[e]))
+        first.append(float(gx[e]))
+        categories.append(c)
+    last.append(float(gx[-1]))
+    if not 2 <= len(categories) <= min(len(set(categories)) + 1, MAX_RUNS):
+        return None  # more runs than bands: a relation, not a cut
+    share = np.bincount(q, minlength=k) / len(q)
+    change = 1.0 - float((share**2).sum())  # a change between two rows, by chance
+    steps, runs = len(q) - 1, len(categories) - 1
+    # log P(at most ``runs`` changes in ``steps`` rows), binomial, bounded by its largest
+    # term times the number of terms
+    log_chance = max(
+        math.lgamma(steps + 1) - math.lgamma(j + 1) - math.lgamma(steps - j + 1)
+        + j * math.log(change) + (steps - j) * math.log1p(-change)
+        for j in range(runs + 1)
+    ) + math.log(runs + 1)  # fmt: skip
+    if log_chance > -min_evidence:
+        return None
+    return tuple(first), tuple(last), tuple(categories)
 
 
 def keep_rules(

@@ -63,7 +63,7 @@ import torch
 from .formats import is_number
 from .integers import coarse_grid, decimal_grid, grid_step, prefers_discrete
 from .novel import below_share, gap_share, log_kept, novel_code, novel_statistics
-from .rules import Rules, find_orders, find_rules
+from .rules import Rules, find_cuts, find_orders, find_rules
 from .scales import prefers_log
 from .validate import DataError
 
@@ -542,11 +542,12 @@ class TableSchema:
     def with_rules(self, x: np.ndarray) -> TableSchema:
         """The schema with the rules its encoded training rows ``x`` keep (``made.data.rules``:
         pairs and dependencies among the categorical columns' codes, orders among the real
-        columns' values in their own units)."""
+        columns' values in their own units, and cuts of categorical columns by real ones)."""
         values = {j: self.values_of(j, x[:, j]) for j, c in enumerate(self.columns)
                   if c.kind == "real"}  # fmt: skip
         rules = find_rules(self.num_categories, x)
-        return replace(self, rules=replace(rules, orders=find_orders(values)))
+        cuts = find_cuts(values, x, self.num_categories)
+        return replace(self, rules=replace(rules, orders=find_orders(values), cuts=cuts))
 
     def violations(
         self, x: np.ndarray, free: np.ndarray | None = None, samples: bool = True
