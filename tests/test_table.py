@@ -231,6 +231,27 @@ def test_numbers_mostly_on_a_coarser_grid_are_read_at_its_points():
     assert np.all(np.isfinite(density.score_samples(frame[:20])))
 
 
+def test_an_end_many_rows_hold_is_a_wall_samples_do_not_pass():
+    """openintro's loans: the share of accounts never delinquent is 100 on most rows, and a
+    sample of 100.2 is no share. An end that 5% of the rows hold is a wall: samples stay
+    within it, where an end few rows hold is widened by 5% of the range as before."""
+    from made.sklearn import MADEDensity
+
+    g = np.random.default_rng(0)
+    share = np.where(g.random(400) < 0.4, 100.0, np.round(g.uniform(60, 99.9, 400), 1))
+    score = np.round(g.normal(50, 10, 400), 1)
+    rows = [[f"{a:.1f}", f"{b:.1f}"] for a, b in zip(share, score, strict=True)]
+    schema = infer_schema(["share", "score"], rows, "t.csv")
+    fitted = schema.with_statistics(schema.encode(rows, "t.csv", 2))
+    wall, free = fitted.columns
+    assert wall.walls == (False, True) and free.walls == (False, False)
+    assert wall.bounds()[1] == 100.0 and free.bounds()[1] > score.max() + 1
+    assert TableSchema.from_dict(fitted.to_dict()) == fitted
+    density = MADEDensity(n_models=1, hidden_sizes=(16,), max_epochs=5, random_state=0)
+    drawn = density.fit(np.column_stack([share, score])).sample(2000, random_state=0)
+    assert drawn[:, 0].max() == 100.0 and drawn[:, 1].max() > score.max()
+
+
 def test_a_value_many_rows_repeat_is_an_atom():
     """Fair's affairs: 0 on 68% of rows, other values a continuum. That 0 is an atom, read
     within a narrow interval above it (as a grid point's value is) and written back as 0, so

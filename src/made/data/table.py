@@ -32,7 +32,8 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   interval above it (``Column.atom_width``) as a grid point's are, and a value drawn there
   is written back as the atom, so samples repeat it as often as the model says. Samples of
   a real column stay within its observed range widened by ``RANGE_MARGIN`` of it on each
-  side (and at zero or above when every value was);
+  side (and at zero or above when every value was; not past an end ``WALL_SHARE`` of its
+  rows hold: a percentage at 100);
 - an identifier (text with a different value on most rows, or row numbers: integers
   counting up by one row after row, or from 0 or 1 all different and rising on all but 1% of
   rows, as R's row names are after rows were removed, or all different in any order under
@@ -141,6 +142,10 @@ RANGE_MARGIN = 0.05
 ATOM_SHARE = 0.05
 ATOM_MIN_ROWS = 5
 ATOM_WIDTH = 0.05
+# A real column's lowest or highest value that at least this share of its values (and
+# ATOM_MIN_ROWS rows) hold is a wall: samples stay on its side, not widened past it by
+# RANGE_MARGIN (a share of accounts never delinquent, 100 on 70% of loans, is not 100.2).
+WALL_SHARE = 0.05
 
 
 class FreeText(Exception):
@@ -180,7 +185,9 @@ class Column:
     ``snap``: a point of the grid of ``step`` (``decimals`` places) that most of a numeric
     column's values lie on (``integers.coarse_grid``: whole ages but for a few infants'
     months), every value read at its nearest point of that grid; None for a column whose
-    values are read as they are."""
+    values are read as they are. ``walls``: whether a real column's lowest and highest
+    values are walls (``WALL_SHARE`` of its rows or more hold one: a percentage at 100),
+    which samples do not pass."""
 
     name: str
     kind: str
@@ -205,6 +212,7 @@ class Column:
     log: bool = False
     scale: str = ""
     snap: float | None = None
+    walls: tuple[bool, bool] = (False, False)
 
     def snapped(self, values: np.ndarray) -> np.ndarray:
         """Numbers as the column reads them: each at its grid's nearest point where the
@@ -250,6 +258,11 @@ class Column:
 
     def bounds(self) -> tuple[float, float]:
         """The range a real column's values are written within (see the module's rules)."""
+        low, high = self._widened()
+        return (self.low if self.walls[0] else low), (self.high if self.walls[1] else high)
+
+    def _widened(self) -> tuple[float, float]:
+        """The observed range widened by ``RANGE_MARGIN`` (walls aside)."""
         if self.low is None or self.high is None:
             return -math.inf, math.inf
         if self.log:  # widened by a share of the log's range: 100 to 10,000 -> 79 to 12,600
@@ -506,6 +519,8 @@ class TableSchema:
                       and prefers_log(values)):  # fmt: skip
                     col = replace(col, log=True)  # a table's positive, skewed column
                 low, high = float(values.min()), float(values.max())
+                # an image's pixels keep the margin
+                walls = _walls(values, low, high) if shares else (False, False)
                 if col.log:
                     values = np.log(values)
                 scale = float(np.abs(values).max()) or 1.0
@@ -516,7 +531,8 @@ class TableSchema:
                         f"{where}: column {col.name!r} cannot be standardised (its mean or "
                         "standard deviation is not a finite number)"
                     )
-                col = replace(col, mean=mean, std=std if std > 0 else 1.0, low=low, high=high)
+                col = replace(col, mean=mean, std=std if std > 0 else 1.0, low=low, high=high,
+                              walls=walls)  # fmt: skip
             if shares:  # one copy of the column: a wide table has thousands
                 gap = {} if col.missing else {"novel_gap": gap_share(len(raw))}
                 if col.log:  # a share for a value at or below 0, which the log cannot hold
@@ -676,6 +692,7 @@ class TableSchema:
                     "log": c.log,
                     "scale": c.scale,
                     "snap": c.snap,
+                    "walls": list(c.walls),
                 }  # fmt: skip
                 for c in self.columns
             ],
@@ -714,6 +731,7 @@ class TableSchema:
                     log=bool(c.get("log", False)),
                     scale=str(c.get("scale", "")),
                     snap=None if c.get("snap") is None else float(c["snap"]),
+                    walls=_two_bools(c.get("walls", (False, False))),
                 )  # fmt: skip
                 for c in data["columns"]
             )
@@ -739,6 +757,11 @@ def category_key(cell: str, numeric: bool, boolean: bool = False) -> Any:
         return float(cell)
     except ValueError:
         return None
+
+
+def _two_bools(value: Any) -> tuple[bool, bool]:
+    low, high = value  # ValueError for another length: not a table schema
+    return bool(low), bool(high)
 
 
 def column_key(col: Column, cell: str) -> Any:
@@ -1123,6 +1146,12 @@ def infer_column(
     if spellings is not None:  # true and false: matched whatever the case
         return replace(_categorical(name, spellings, False, missing, where), boolean=True)
     return _categorical(name, distinct_text, False, missing, where)
+
+
+def _walls(values: np.ndarray, low: float, high: float) -> tuple[bool, bool]:
+    """Whether ``low`` and ``high`` (``values``' ends) are walls (``WALL_SHARE``)."""
+    least = max(ATOM_MIN_ROWS, WALL_SHARE * len(values))
+    return bool((values == low).sum() >= least), bool((values == high).sum() >= least)
 
 
 def _with_atom(column: Column, present: np.ndarray) -> Column:
