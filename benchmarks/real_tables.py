@@ -33,7 +33,7 @@ fits the 70%, and each line gives the held-out log-likelihood a row and, per suc
 the share of the fitted rows' values on that grid against the share of 1,000 samples:
 
     python benchmarks/real_tables.py --grids --json benchmarks/results/real_tables.json
-        # ~25 minutes, one thread (AMD EPYC)
+        # about an hour, one thread (AMD EPYC)
 
 Everything is written inside a temporary directory, removed at the end.
 """
