@@ -144,7 +144,7 @@ ATOM_MIN_ROWS = 5
 ATOM_WIDTH = 0.05
 # A real column's lowest or highest value that at least this share of its values (and
 # ATOM_MIN_ROWS rows) hold is a wall: samples stay on its side, not widened past it by
-# RANGE_MARGIN (a share of accounts never delinquent, 100 on 70% of loans, is not 100.2).
+# RANGE_MARGIN (a share of accounts never delinquent, 100 on 57% of loans, is not 100.2).
 WALL_SHARE = 0.05
 
 
