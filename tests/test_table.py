@@ -177,6 +177,25 @@ def test_numbers_recorded_to_a_few_places_lie_on_their_grid():
     )
 
 
+def test_values_off_any_grid_are_written_with_six_digits_and_no_exponent():
+    """A real column off any grid is written to six significant digits, as .6g would, but a
+    population of 1234567.9 is 1234568 (not 1.23457e+06), and a small value stays decimal."""
+    from made.data.table import continuum_text
+
+    assert [continuum_text(v) for v in (25.871934, -24.69454, 1234567.891, -2e7 - 0.4,
+                                        0.0000345671, 3.4e-5, 0.5, 2e15, 1e-9)] == [
+        "25.8719", "-24.6945", "1234568", "-20000000", "0.0000345671", "0.000034", "0.5",
+        "2e+15", "1e-09"]  # fmt: skip
+    g = np.random.default_rng(0)
+    incomes = np.exp(g.normal(9, 3, 200))  # 0.1 to 10 million, to six places: a continuum
+    rows = [[f"{v:.6f}"] for v in incomes]
+    schema = infer_schema(["income"], rows, "t.csv")
+    fitted = schema.with_statistics(schema.encode(rows, "t.csv", 2))
+    assert not fitted.columns[0].gridded and incomes.max() > 1e6
+    written = [r[0] for r in fitted.decode(fitted.encode(rows, "t.csv", 2))]
+    assert not any("e" in w for w in written)
+
+
 def test_numbers_mostly_on_a_coarser_grid_are_read_at_its_points():
     """Titanic's ages are whole on 96% of rows (infants' months and a few estimates at 28.5
     are not): read on the whole numbers, each at its nearest one, samples are whole, where

@@ -87,6 +87,7 @@ __all__ = [
     "category_codes",
     "category_key",
     "column_key",
+    "continuum_text",
     "infer_column",
     "infer_schema",
     "number_text",
@@ -457,7 +458,7 @@ class TableSchema:
                 text.append([MISSING if math.isnan(v) else _decimal_text(v, col.decimals)
                              for v in values])  # fmt: skip
             else:
-                text.append([MISSING if math.isnan(v) else f"{v:.6g}" for v in values])
+                text.append([MISSING if math.isnan(v) else continuum_text(v) for v in values])
         return [list(row) for row in zip(*text, strict=True)] if text else []
 
     def values_of(self, j: int, x: np.ndarray, samples: bool = False) -> np.ndarray:
@@ -1234,6 +1235,19 @@ def _decimal_text(value: float, decimals: int) -> str:
     """A number to at most ``decimals`` places, without trailing zeros: ``39.1``, ``3``."""
     text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def continuum_text(value: float) -> str:
+    """A value of a real column off any grid as text: six significant digits, as a
+    spreadsheet writes them, not in exponent form between 1e-6 and 1e15 (a population of
+    1234567.9 is 1234568, not 1.23457e+06; 0.0000345671 stays so)."""
+    text = f"{value:.6g}"
+    if "e" not in text or not 1e-6 <= abs(value) < 1e15:
+        return text
+    if abs(value) >= 1:
+        return f"{value:.0f}"
+    places = 5 - math.floor(math.log10(abs(value)))
+    return f"{value:.{places}f}".rstrip("0").rstrip(".")
 
 
 def number_text(value: float) -> str:
