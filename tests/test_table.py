@@ -248,6 +248,10 @@ def test_numbers_mostly_on_a_coarser_grid_are_read_at_its_points():
     drawn = density.sample(500, random_state=0)
     assert np.all(drawn[:, 0] == np.round(drawn[:, 0])) and set(drawn[:, 1]) <= {1, 2, 3, 4, 5}
     assert np.all(np.isfinite(density.score_samples(frame[:20])))
+    # a held-out score off the grid and past the values held (7.3): a new whole number, 7
+    assert np.isfinite(density.score_samples(np.array([[30.0, 7.3]])))[0]
+    x, unknown, _ = density._encoded(np.array([[30.0, 7.3]]))
+    assert unknown[0, 1] and x[0, 1] == 4  # read as the nearest value held, 5
 
 
 def test_an_end_many_rows_hold_is_a_wall_samples_do_not_pass():

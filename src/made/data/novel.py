@@ -87,6 +87,8 @@ class Column(Protocol):
     novel_gap: float
     common: int
 
+    def snapped(self, values: np.ndarray) -> np.ndarray: ...
+
 
 def novel_statistics(col: Column, codes: np.ndarray) -> dict[str, Any]:
     """A categorical column's share for new values, most frequent code and, for whole numbers,
@@ -161,7 +163,7 @@ def novel_cell(col: Column, cell: Any, gap: bool = False) -> tuple[float, float]
     log_novel = math.log1p(-col.novel_gap) + math.log(col.novel)  # not a gap, and new
     if _whole_numbers(col) is None:
         return log_novel, code
-    number = _number(cell)
+    number = _number(cell, col)
     if number is None or number != round(number):
         return -math.inf, code
     return log_novel + _log_new_whole(col, number), code
@@ -174,7 +176,7 @@ def novel_code(col: Column, cell: Any, gap: bool = False) -> float:
     gap in a real column, or a value at or below 0 in one on a log scale)."""
     if gap or col.kind == "real":
         return col.common if col.kind == "categorical" else 0.0
-    number = _number(cell) if col.numeric else None
+    number = _number(cell, col) if col.numeric else None
     if number is not None and len(known := _known(col)):
         return int(known[np.argmin(np.abs(_values(col)[known] - number))])
     return col.common
@@ -240,9 +242,13 @@ def _whole_numbers(col: Column) -> np.ndarray | None:
     return values
 
 
-def _number(cell: Any) -> float | None:
+def _number(cell: Any, col: Column | None = None) -> float | None:
+    """A cell as a finite number (at its column's grid point where ``col`` reads its values
+    on one: ``Column.snap``), else None."""
     try:
         number = float(cell)
     except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) else None
+    if not math.isfinite(number):
+        return None
+    return number if col is None else float(col.snapped(np.array([number]))[0])
