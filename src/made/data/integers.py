@@ -30,7 +30,8 @@ import torch
 from .scales import prefers_log
 
 __all__ = ["COMPONENTS", "MAX_DECIMALS", "MAX_ROWS", "SNAP_SHARE", "coarse_grid", "decimal_grid",
-           "grid_step", "held_out_logliks", "normal_mass", "prefers_discrete"]  # fmt: skip
+           "grid_step", "held_out_logliks", "nearest_points", "normal_mass",
+           "prefers_discrete"]  # fmt: skip
 
 COMPONENTS = 4  # Gaussians in the dequantised model's marginal (MADE's default conditional)
 FOLDS = 5
@@ -88,6 +89,14 @@ SNAP_SHARE = 0.9
 SNAP_LOG_MOVE = 0.1
 
 
+def nearest_points(values: np.ndarray, origin: float, step: float, decimals: int = 0) -> np.ndarray:
+    """Each value at the nearest point of the grid ``origin + k * step`` (half a step rounds
+    up), written to ``decimals`` places where the grid has them (39.1, not
+    39.100000000000001)."""
+    points = origin + np.floor((values - origin) / step + 0.5) * step
+    return np.round(points, decimals) if decimals else points
+
+
 def coarse_grid(values: np.ndarray) -> tuple[int, float, float] | None:
     """``(decimals, step, origin)`` of the coarsest grid (whole numbers, or fewer decimal
     places than some values are written to, at most ``MAX_DECIMALS - 1``: at four places the
@@ -123,7 +132,7 @@ def coarse_grid(values: np.ndarray) -> tuple[int, float, float] | None:
         step = grid_step(points) if decimals == 0 else (decimal_grid(points) or (0, 0.0))[1]
         if not step > 0:
             return None
-        moved = points[0] + np.floor((off - points[0]) / step + 0.5) * step
+        moved = nearest_points(off, float(points[0]), step)
         if prefers_log(x) and not np.all(
             (moved > 0) & (np.abs(np.log(np.maximum(moved, 1e-300) / off)) <= SNAP_LOG_MOVE)
         ):

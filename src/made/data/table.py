@@ -62,7 +62,7 @@ import numpy as np
 import torch
 
 from .formats import is_number
-from .integers import coarse_grid, decimal_grid, grid_step, prefers_discrete
+from .integers import coarse_grid, decimal_grid, grid_step, nearest_points, prefers_discrete
 from .novel import below_share, gap_share, log_kept, novel_code, novel_statistics
 from .rules import Rules, find_cuts, find_orders, find_rules
 from .scales import prefers_log
@@ -221,8 +221,7 @@ class Column:
         up), else as they are."""
         if self.snap is None:
             return values
-        points = self.snap + np.floor((values - self.snap) / self.step + 0.5) * self.step
-        return np.round(points, self.decimals) if self.decimals else points
+        return nearest_points(values, self.snap, self.step, self.decimals)
 
     def standardised(self, values: np.ndarray) -> np.ndarray:
         """A real column's values in its own units -> as the model reads them: standardised,
@@ -1085,9 +1084,7 @@ def infer_column(
         snap = None if integers or forced == "categorical" else coarse_grid(present)
         if snap is not None:  # most values on a coarser grid than the rest: read on it
             decimals, step, origin = snap
-            present = Column(name, "real", step=step, decimals=decimals, snap=origin).snapped(
-                present
-            )
+            present = nearest_points(present, origin, step, decimals)
             distinct = np.unique(present)
             integers = decimals == 0
         real = Column(name, "real", missing=missing, integer=integers and len(distinct) > 0,
