@@ -384,8 +384,11 @@ def _cut(
 ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[int, ...]] | None:
     """The runs ``(first, last, categories)`` of categories ``q`` along values ``x`` (sorted)
     when they are a cut rule, else None."""
-    if len(x) < 2 or (q[1:] != q[:-1]).sum() > len(x) // 2:
-        return None  # most columns fail here: a cut changes category a few times only
+    # most pairs fail here: between two different values a cut changes category at most
+    # twice a run (into and out of a value two runs share), and more changes than
+    # 3 * MAX_RUNS would fail the count of events below anyway
+    if len(x) < 2 or ((q[1:] != q[:-1]) & (x[1:] != x[:-1])).sum() > 3 * MAX_RUNS:
+        return None
     order = np.lexsort((q, x))
     x, q = x[order], q[order]
     keep = np.r_[True, (x[1:] != x[:-1]) | (q[1:] != q[:-1])]  # distinct (value, category)
