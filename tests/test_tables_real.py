@@ -1005,6 +1005,37 @@ def test_numbers_with_thousands_separators_are_numbers(tmp_path):
     assert density.schema_.columns[0].kind == "real"  # the same rule through either door
 
 
+def test_amounts_of_money_grouped_by_thousands_are_numbers(tmp_path):
+    """``"$139,750"``, as a spreadsheet exports a salary: a unit and thousands separators
+    together. Each rule alone was read, the two together were not: carData's Salaries,
+    so written, lost its salary column as an identifier (371 values on 397 rows). A sign
+    before the unit (``-$1,200``) is a number too."""
+    rows = [[f"{'-' if i % 17 == 0 else ''}${(i * 7919) % 200_000 + 50_000:,}" if i % 13
+             else "NA", f"{i % 4}"] for i in range(120)]  # fmt: skip
+    path = write_csv(tmp_path / "salaries.csv", ["salary", "k"], rows)
+    data = load_data(str(path))
+    column = data.schema.columns[0]
+    assert (column.name, column.kind, column.missing) == ("salary", "real", True)
+    assert any("'$' dropped from column salary" in n for n in data.notes)
+    assert any("thousands separators read in column salary" in n for n in data.notes)
+    rows_read = data.schema.decode(data.original["all"])
+    assert rows_read[1][0] == str(7919 + 50_000)
+    assert rows_read[17][0] == str(-(17 * 7919 + 50_000))
+    # a currency after the number and a decimal comma, as a semicolon file in Europe
+    euros = tmp_path / "euros.csv"
+    euros.write_text("price;k\n" + "".join(f"{i % 37},{i % 10}5 €;{i % 4}\n" for i in range(80)))
+    price = load_data(str(euros)).schema.columns[0]
+    assert (price.name, price.kind) == ("price", "real")
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    frame = pd.read_csv(path, keep_default_na=False).replace("NA", None)
+    density = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
+    density.fit(frame)
+    assert density.schema_.columns[0].kind == "real"  # the same rule through either door
+
+
 # -------------------------------------------------------------------------- orders
 def _prices(n: int = 150, seed: int = 0):
     """A price table: each price between its minimum and its maximum, a little apart (as

@@ -275,6 +275,10 @@ def read_csv_cells(
             names[j] if names else str(j) for j in columns
         )
 
+    # units first: "$139,750" is then "139,750", which the thousands rule reads
+    for unit, columns in (_drop_units(rows, delimiter != ",") if units else {}).items():
+        example = "45% as 45" if unit == "%" else f"{unit}120 as 120"
+        notes.append(f"{unit!r} dropped from {shown(columns)}: read as numbers ({example})")
     if delimiter != ",":
         converted = _read_decimal_commas(rows)
         if converted:
@@ -283,39 +287,54 @@ def read_csv_cells(
         grouped = _read_thousands(rows)
         if grouped:
             notes.append(f"thousands separators read in {shown(grouped)}")
-    for unit, columns in (_drop_units(rows) if units else {}).items():
-        example = "45% as 45" if unit == "%" else f"{unit}120 as 120"
-        notes.append(f"{unit!r} dropped from {shown(columns)}: read as numbers ({example})")
     return names, rows, notes, comments
 
 
 # What a spreadsheet's formatted cells put around a number: a currency before, a percent after.
 _CURRENCIES = "$€£¥"
+_UNITS = "%" + _CURRENCIES
 
 
-def _unit_of(cell: str) -> str | None:
-    """The unit around a number in ``cell`` (``"%"`` for ``45%``, ``"$"`` for ``$120.50``),
-    "" for a plain number or a cell without digits (a gap), None for anything else."""
+def _unit_of(cell: str, decimal_comma: bool = False) -> str | None:
+    """The unit around a number in ``cell`` (``"%"`` for ``45%``, ``"$"`` for ``$120.50``,
+    ``-$1,200`` or ``$139,750``: the number may be grouped by thousands, or where
+    ``decimal_comma`` written with one, and signed before its currency; ``"€"`` for
+    ``12,50 €``), "" for a plain number or a cell without digits (a gap), None for anything
+    else."""
     if is_number(cell) or not any(ch.isdigit() for ch in cell):
         return ""
-    if cell.endswith("%") and is_number(cell[:-1]):
+    if cell.endswith("%") and _amount(cell[:-1], decimal_comma):
         return "%"
-    if cell[:1] in _CURRENCIES and is_number(cell[1:]):
-        return cell[0]
+    body = cell.removeprefix("-").removeprefix("+")
+    if body[:1] in _CURRENCIES and _amount(body[1:], decimal_comma):
+        return body[0]
+    if cell[-1:] in _CURRENCIES and _amount(cell[:-1], decimal_comma):  # 12,50 € as written
+        return cell[-1]
     return None
 
 
-def _column_unit(cells: Sequence[str]) -> str | None:
+def _amount(text: str, decimal_comma: bool) -> bool:
+    """Whether ``text`` is a number: plain, grouped by thousands (``1,234.5``) or, where
+    ``decimal_comma`` (a file not delimited by commas), written with one (``12,50``)."""
+    text = text.strip()
+    comma = _DECIMAL_COMMA if decimal_comma else _THOUSANDS
+    return is_number(text) or comma.fullmatch(text) is not None
+
+
+def _column_unit(cells: Sequence[str], decimal_comma: bool = False) -> str | None:
     """The one unit of a column of text cells (``"%"`` or a currency) when every cell is a
     number with it, a plain number or a gap, and at least one has it; else None."""
-    units = {_unit_of(c.strip()) for c in cells} - {""}
+    units = {_unit_of(c.strip(), decimal_comma) for c in cells} - {""}
     return units.pop() if len(units) == 1 and None not in units else None
 
 
 def _without_unit(cell: str, unit: str) -> str:
-    """``cell``'s number without ``unit`` (after it for ``%``, before it for a currency)."""
+    """``cell``'s number without ``unit`` (after it for ``%``, before or after it for a
+    currency, whose sign stays: ``-$5`` is ``-5``)."""
     cell = cell.strip()
-    return (cell.removesuffix(unit) if unit == "%" else cell.removeprefix(unit)).strip()
+    if unit == "%":
+        return cell.removesuffix(unit).strip()
+    return cell.replace(unit, "", 1).replace(" ", "")
 
 
 def unit_numbers(cells: Sequence[Any]) -> np.ndarray | None:
@@ -326,26 +345,26 @@ def unit_numbers(cells: Sequence[Any]) -> np.ndarray | None:
     or the commas."""
     if not len(cells) or not all(isinstance(c, str) for c in cells):
         return None
-    if any(_THOUSANDS.fullmatch(c) for c in cells) and all(
-        _THOUSANDS.fullmatch(c) or is_number(c) for c in cells
-    ):
+    if any(c.rstrip()[-1:] in _UNITS or c.lstrip(" +-")[:1] in _CURRENCIES for c in cells):
+        unit = _column_unit(cells)
+        if unit is None or any(not any(ch.isdigit() for ch in c) for c in cells):
+            return None  # a cell without digits: text here (a DataFrame's gaps are NaN or None)
+        cells = [_without_unit(c, unit) for c in cells]
+    elif not any(_THOUSANDS.fullmatch(c) for c in cells):
+        return None  # no unit, no commas: text (the common case, decided without parsing)
+    if all(_THOUSANDS.fullmatch(c) or is_number(c) for c in cells):
         return np.array([float(c.replace(",", "")) for c in cells])
-    if not any(c.rstrip().endswith("%") or c.lstrip()[:1] in _CURRENCIES for c in cells):
-        return None  # no unit anywhere: text (the common case, decided without parsing)
-    unit = _column_unit(cells)
-    if unit is None or any(not any(ch.isdigit() for ch in c) for c in cells):
-        return None  # a cell without digits: text here (a DataFrame's gaps are NaN or None)
-    return np.array([float(_without_unit(c, unit)) for c in cells])
+    return None
 
 
-def _drop_units(rows: list[list[str]]) -> dict[str, list[int]]:
+def _drop_units(rows: list[list[str]], decimal_comma: bool) -> dict[str, list[int]]:
     """Rewrite, in place, the cells of each column of numbers written with one unit (all
     ``45%``, or all ``$120.50``, gaps and plain numbers allowed) as the numbers alone; the
     columns rewritten, by unit. Text that holds a unit somewhere (``about half``, ``50%``)
     is left as it is."""
     found: dict[str, list[int]] = {}
     for j in range(len(rows[0]) if rows else 0):
-        unit = _column_unit([row[j] for row in rows])
+        unit = _column_unit([row[j] for row in rows], decimal_comma)
         if unit is not None:
             found.setdefault(unit, []).append(j)
     for unit, columns in found.items():
