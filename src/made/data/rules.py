@@ -13,9 +13,10 @@ through ``keep_rules`` do not. Four kinds:
   a maker of 15 in 234 would be expected together 0.4 times), but together they leave no
   doubt. A value of a that no training row holds is left free.
 
-- **orders**: real column a is at most real column b on every training row that holds both,
-  in the table's own units (a price between its minimum and its maximum, a city's mileage at
-  most its highway's, a start before its end), and independence would make that improbable:
+- **orders**: numeric column a is at most numeric column b on every training row that holds
+  both, in the table's own units (a price between its minimum and its maximum, a city's
+  mileage at most its highway's, a start before its end, a food's saturated fat at most its
+  fat, whole grams held discrete), and independence would make that improbable:
   with ``p`` the share of all (a's value, b's value) pairs that keep it, ``p ** n`` over the
   n rows is at most ``exp(-MIN_ORDER_EVIDENCE)``. Columns whose ranges barely meet keep their
   order without a rule (p near 1), and so do their samples. Checked on the values as they are
@@ -35,7 +36,8 @@ through ``keep_rules`` do not. Four kinds:
   a cut.
 
 Pairs and dependencies are searched among categorical columns (of 2 to ``MAX_CATEGORIES``
-categories), orders among real ones. Rules are found once, from the training split, and
+categories), orders among numeric ones (real, or categories that are numbers), cuts from
+real ones. Rules are found once, from the training split, and
 saved with the table's schema; a table of more than ``MAX_COLUMNS`` categorical (or real)
 columns is not searched for pairs (or orders, or cuts): they grow as the columns' square.
 """
@@ -50,6 +52,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MAX_COLUMNS",
     "MAX_ROUNDS",
     "MIN_EVIDENCE",
     "MIN_EXPECTED",
@@ -105,7 +108,7 @@ Cut = tuple[int, int, tuple[float, ...], tuple[float, ...], tuple[int, ...]]
 class Rules:
     """A table's rules: ``pairs`` ``(a, p, b, q)`` (a's category p never with b's category q),
     ``dependencies`` ``(a, b, values)`` (a's category p goes with b's category
-    ``values[p]`` only; -1 where no training row held p), ``orders`` ``(a, b)`` (real
+    ``values[p]`` only; -1 where no training row held p), ``orders`` ``(a, b)`` (numeric
     column a's value at most b's, in the table's own units) and ``cuts`` ``(a, b, first,
     last, categories)`` (real column a's runs, from ``first[i]`` to ``last[i]`` in its own
     units, each of b's category ``categories[i]``). Columns are the schema's."""
@@ -123,8 +126,9 @@ class Rules:
     ) -> np.ndarray:
         """``(N,)``: whether each encoded row ``(N, D)`` breaks a rule. A cell that is not a
         category of its column (-1: unknown) breaks nothing, nor does a gap (NaN) in an
-        order's column. ``own_units(j)``: real column j's values in the table's own units,
-        which orders compare (``x[:, j]`` itself when None: rows in their own units)."""
+        order's column. ``own_units(j)``: column j's numbers in the table's own units (NaN
+        where a cell is no number), which orders and cuts compare (``x[:, j]`` itself when
+        None: rows in their own units)."""
         x = np.asarray(x)
         bad = np.zeros(len(x), dtype=bool)
         own = own_units if own_units is not None else (lambda j: x[:, j])
@@ -165,12 +169,15 @@ class Rules:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], cardinalities: Sequence[int]) -> Rules:
+    def from_dict(
+        cls, data: dict[str, Any], cardinalities: Sequence[int], numeric: Sequence[bool] = ()
+    ) -> Rules:
         """Inverse of ``to_dict`` (a schema saved before dependencies has pairs only, one saved
         before orders none), for columns of ``cardinalities`` (0: real). ``ValueError`` for a
         rule that names a column or a category the table does not have (read from a file, it
         would put a code the model cannot read into a row), or an order between columns that
-        are not both real."""
+        are not both numeric (``numeric``: whether each column's values are numbers; real
+        columns only where not given)."""
         pairs = tuple(tuple(int(v) for v in r) for r in data.get("rules", ()))
         dependencies = tuple(
             (int(d[0]), int(d[1]), tuple(int(v) for v in d[2]))
@@ -195,8 +202,9 @@ class Rules:
             if (min(cardinalities[a], cardinalities[b]) < 2 or len(values) != cardinalities[a]
                     or any(not -1 <= v < cardinalities[b] for v in values)):  # fmt: skip
                 raise ValueError("a dependency names a category its column does not have")
-        if any(cardinalities[c] != 0 for o in orders for c in o):
-            raise ValueError("an order names a column that is not real")
+        numeric = numeric or [k == 0 for k in cardinalities]
+        if any(not numeric[c] for o in orders for c in o):
+            raise ValueError("an order names a column that is not numeric")
         cuts = tuple(_cut_of(c, cardinalities) for c in data.get("cuts", ()))
         return cls(pairs, dependencies, orders, cuts)  # type: ignore[arg-type]
 
@@ -327,7 +335,7 @@ def _implied(lookups: dict[tuple[int, int], np.ndarray], a: int, p: int, b: int,
 def find_orders(
     values: dict[int, np.ndarray], min_evidence: float = MIN_ORDER_EVIDENCE
 ) -> tuple[Order, ...]:
-    """The orders ``(a, b)`` that the training rows' real columns ``values`` (column ->
+    """The orders ``(a, b)`` that the training rows' numeric columns ``values`` (column ->
     ``(N,)`` values in the table's own units, NaN at a gap) keep beyond chance: a at most b
     on every row holding both, below it on one at least (equal columns are no order to
     keep), and ``p ** n <= exp(-min_evidence)``, ``p`` the share of all pairs of a's and b's

@@ -64,7 +64,7 @@ import torch
 from .formats import is_number
 from .integers import coarse_grid, decimal_grid, grid_step, nearest_points, prefers_discrete
 from .novel import below_share, gap_share, log_kept, novel_code, novel_statistics
-from .rules import Rules, find_cuts, find_orders, find_rules
+from .rules import MAX_COLUMNS, Rules, find_cuts, find_orders, find_rules
 from .scales import prefers_log
 from .validate import DataError
 
@@ -460,6 +460,20 @@ class TableSchema:
                 text.append([MISSING if math.isnan(v) else continuum_text(v) for v in values])
         return [list(row) for row in zip(*text, strict=True)] if text else []
 
+    def numbers_of(self, j: int, x: np.ndarray, samples: bool = False) -> np.ndarray:
+        """Column ``j``'s encoded values ``x`` as numbers in its own units, what orders
+        compare: a real column's (``values_of``), a categorical column's numbers where its
+        categories are numbers (``Column.numeric``: fat in whole grams held discrete), NaN
+        for a gap, a category that is no number (padding) or a code that is none (-1)."""
+        col = self.columns[j]
+        if col.kind == "real":
+            return self.values_of(j, x, samples)
+        x = np.asarray(x, dtype=np.float64)
+        numbers = np.array([float(v) if col.numeric and is_number(v) else math.nan
+                            for v in col.values] + [math.nan])  # fmt: skip
+        codes = np.rint(np.nan_to_num(x, nan=-1.0)).astype(np.int64)
+        return numbers[np.where((codes >= 0) & (codes < len(col.values)), codes, -1)]
+
     def values_of(self, j: int, x: np.ndarray, samples: bool = False) -> np.ndarray:
         """Column ``j``'s encoded values ``x`` in its own units: text for a categorical
         column (``MISSING`` for its missing category), numbers (NaN: missing) for a real one,
@@ -557,13 +571,17 @@ class TableSchema:
 
     def with_rules(self, x: np.ndarray) -> TableSchema:
         """The schema with the rules its encoded training rows ``x`` keep (``made.data.rules``:
-        pairs and dependencies among the categorical columns' codes, orders among the real
-        columns' values in their own units, and cuts of categorical columns by real ones)."""
+        pairs and dependencies among the categorical columns' codes, orders among the
+        numeric columns' values in their own units (``numbers_of``: real columns and numbers
+        held discrete), and cuts of categorical columns by real ones)."""
         values = {j: self.values_of(j, x[:, j]) for j, c in enumerate(self.columns)
                   if c.kind == "real"}  # fmt: skip
+        numeric = [j for j, c in enumerate(self.columns) if c.kind == "real" or c.numeric]
+        # more than MAX_COLUMNS are not searched (``find_orders``): no copy made of them
+        numbers = {j: self.numbers_of(j, x[:, j]) for j in numeric[: MAX_COLUMNS + 1]}
         rules = find_rules(self.num_categories, x)
         cuts = find_cuts(values, x, self.num_categories)
-        return replace(self, rules=replace(rules, orders=find_orders(values), cuts=cuts))
+        return replace(self, rules=replace(rules, orders=find_orders(numbers), cuts=cuts))
 
     def violations(
         self, x: np.ndarray, free: np.ndarray | None = None, samples: bool = True
@@ -577,7 +595,7 @@ class TableSchema:
         if free is not None:  # -1 is no category; NaN no value
             real = np.array([c.kind == "real" for c in self.columns])
             x = np.where(free, np.where(real, np.nan, -1.0), x)
-        return self.rules.violations(x, lambda j: self.values_of(j, x[:, j], samples))
+        return self.rules.violations(x, lambda j: self.numbers_of(j, x[:, j], samples))
 
     def sample_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(low, high)`` per column in encoded units, for ``MADE.sample(bounds=...)``: a
@@ -738,7 +756,8 @@ class TableSchema:
             dropped = tuple((int(p), str(n)) for p, n in data.get("dropped", ()))
             if any(c.kind not in KINDS for c in columns):
                 raise ValueError("an unknown column kind")
-            rules = Rules.from_dict(dict(data), [c.cardinality for c in columns])
+            rules = Rules.from_dict(dict(data), [c.cardinality for c in columns],
+                                    [c.kind == "real" or c.numeric for c in columns])  # fmt: skip
             free_text = tuple(int(p) for p in data.get("free_text", ()))
             return cls(columns, dropped, rules, free_text)
         except (KeyError, TypeError, ValueError) as exc:
