@@ -14,8 +14,9 @@ observed cells come first).
 
 Filled rows keep the data's rules (``made.data.rules``) as samples do: a gap that a
 dependency determines from a cell present takes that value first (a maker left blank beside
-its model is the model's maker), and a row filled so that it breaks a rule is drawn again,
-unless its own cells already break one.
+its model is the model's maker), a gap in a sum is solved for from the cells drawn and
+given (a total left blank is its terms' sum), and a row filled so that it breaks a rule is
+drawn again, unless its own cells already break one.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def impute(
                                  observed=observed, is_observed=known, bounds=bounds,
                                  present=known.new_tensor(present[rows]))  # fmt: skip
         drawn = drawn.double().cpu().numpy().reshape(len(rows), -1)
-        filled = np.where(drawn_cells[rows], drawn, x[rows])
+        filled = schema.derive(np.where(drawn_cells[rows], drawn, x[rows]), drawn_cells[rows])
         done = np.ones(len(rows), dtype=bool)
         if round_ < MAX_ROUNDS - 1:  # the rules kept (the last round keeps any value)
             done = broken[rows] | ~schema.violations(filled)
@@ -130,14 +131,15 @@ def table_samples(
     *,
     ensemble: int | None = None,
 ) -> np.ndarray:
-    """``n`` encoded rows drawn from the model, each that breaks one of the table's rules
-    drawn again (``made.data.rules``)."""
+    """``n`` encoded rows drawn from the model, each sum's column set from its terms
+    (``TableSchema.derive``), each row that breaks one of the table's rules drawn again
+    (``made.data.rules``)."""
 
     bounds = schema.sample_bounds()
 
     def draw(count: int) -> np.ndarray:
         drawn = model.sample(count, generator=generator, ensemble=ensemble,
                              bounds=bounds)  # fmt: skip
-        return drawn.double().cpu().numpy()
+        return schema.derive(drawn.double().cpu().numpy())  # a total from its terms
 
     return keep_rules(schema.violations, draw, n)

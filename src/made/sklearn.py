@@ -566,7 +566,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
                     part = model.sample(len(rows), generator=generator, ensemble=ensemble,
                                         bounds=bounds)  # fmt: skip
                     drawn[rows] = part.double().cpu().numpy().reshape(len(rows), -1)
-            return drawn
+            return self.schema_.derive(drawn)  # a total from its terms (made.data.rules)
 
         drawn = keep_rules(self.schema_.violations, draw, int(n_samples))
         return self._as_given(decode_columns(self.schema_, drawn, samples=True))

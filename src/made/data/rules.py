@@ -35,9 +35,18 @@ through ``keep_rules`` do not. Four kinds:
   categories they hold: more is a relation (first-time buyers among lower net worths), not
   a cut.
 
+- **sums**: real column c is real column a plus or minus real column b plus a constant on
+  every training row that holds all three, in the table's own units (a total of two
+  scores, points for less points against, total sleep the sum of its two kinds, a
+  duration from its start and end; or c is a plus a constant alone), over at least
+  ``MIN_SUM_ROWS`` rows with ``MIN_SUM_VALUES`` different sums: chance does not keep an
+  identity exactly. A continuous conditional never draws the one value the identity
+  allows, so a sample is not drawn again: c is set from a and b (``TableSchema.derive``),
+  c being the latest column of the three. Each column is set by one sum at most.
+
 Pairs and dependencies are searched among categorical columns (of 2 to ``MAX_CATEGORIES``
-categories), orders among numeric ones (real, or categories that are numbers), cuts from
-real ones. Rules are found once, from the training split, and
+categories), orders among numeric ones (real, or categories that are numbers), cuts and
+sums among real ones. Rules are found once, from the training split, and
 saved with the table's schema; a table of more than ``MAX_COLUMNS`` categorical (or real)
 columns is not searched for pairs (or orders, or cuts): they grow as the columns' square.
 """
@@ -45,6 +54,7 @@ columns is not searched for pairs (or orders, or cuts): they grow as the columns
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +72,7 @@ __all__ = [
     "find_cuts",
     "find_orders",
     "find_rules",
+    "find_sums",
     "keep_rules",
 ]
 
@@ -97,11 +108,23 @@ ORDER_TOLERANCE = 1e-9
 # has one per band; more runs are chance, or a relation too loose to be a rule).
 MAX_RUNS = 12
 
+# A sum holds on at least this many rows, over at least this many different values of its
+# terms' sum (three score columns of 0 to 3 over a dozen rows could add up by chance).
+MIN_SUM_ROWS = 20
+MIN_SUM_VALUES = 10
+# A sum's two sides may differ by this share of the terms' size (a float's rounding).
+SUM_TOLERANCE = 1e-9
+# Rows every triple is first checked on (vectorised over the third column): most fail there.
+SUM_FIRST_ROWS = 100
+
 Pair = tuple[int, int, int, int]
 Dependency = tuple[int, int, tuple[int, ...]]
 Order = tuple[int, int]
 # (real column a, categorical column b, each run's first and last value of a, its category)
 Cut = tuple[int, int, tuple[float, ...], tuple[float, ...], tuple[int, ...]]
+# (real column c, real column a, real column b or -1 for none, the sign of b, a constant):
+# c = a + sign * b + constant
+Sum = tuple[int, int, int, int, float]
 
 
 @dataclass(frozen=True)
@@ -111,15 +134,18 @@ class Rules:
     ``values[p]`` only; -1 where no training row held p), ``orders`` ``(a, b)`` (numeric
     column a's value at most b's, in the table's own units) and ``cuts`` ``(a, b, first,
     last, categories)`` (real column a's runs, from ``first[i]`` to ``last[i]`` in its own
-    units, each of b's category ``categories[i]``). Columns are the schema's."""
+    units, each of b's category ``categories[i]``) and ``sums`` ``(c, a, b, sign,
+    constant)`` (c = a + sign * b + constant; b -1: c = a + constant). Columns are the
+    schema's."""
 
     pairs: tuple[Pair, ...] = ()
     dependencies: tuple[Dependency, ...] = ()
     orders: tuple[Order, ...] = ()
     cuts: tuple[Cut, ...] = ()
+    sums: tuple[Sum, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.pairs or self.dependencies or self.orders or self.cuts)
+        return bool(self.pairs or self.dependencies or self.orders or self.cuts or self.sums)
 
     def violations(
         self, x: np.ndarray, own_units: Callable[[int], np.ndarray] | None = None
@@ -136,6 +162,8 @@ class Rules:
             bad |= broken_order(own(a), own(b))
         for a, b, first, last, categories in self.cuts:
             bad |= broken_cut(own(a), x[:, b], first, last, categories)
+        for c, a, b, sign, constant in self.sums:
+            bad |= broken_sum(own(c), own(a), own(b) if b >= 0 else None, sign, constant)
         for a, p, b, q in self.pairs:
             bad |= (np.rint(x[:, a]) == p) & (np.rint(x[:, b]) == q)
         for a, b, values in self.dependencies:
@@ -158,6 +186,8 @@ class Rules:
             parts.append(f"orders {shown}{more}")
         for a, b, *_ in self.cuts:
             parts.append(f"{names[b]} by ranges of {names[a]}")
+        for c, a, b, sign, constant in self.sums:
+            parts.append(sum_text(names, c, a, b, sign, constant))
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,6 +196,7 @@ class Rules:
             "dependencies": [[a, b, list(v)] for a, b, v in self.dependencies],
             "orders": [list(o) for o in self.orders],
             "cuts": [[a, b, list(f), list(t), list(c)] for a, b, f, t, c in self.cuts],
+            "sums": [list(s) for s in self.sums],
         }
 
     @classmethod
@@ -206,7 +237,10 @@ class Rules:
         if any(not numeric[c] for o in orders for c in o):
             raise ValueError("an order names a column that is not numeric")
         cuts = tuple(_cut_of(c, cardinalities) for c in data.get("cuts", ()))
-        return cls(pairs, dependencies, orders, cuts)  # type: ignore[arg-type]
+        sums = tuple(_sum_of(s, cardinalities) for s in data.get("sums", ()))
+        if len({s[0] for s in sums}) < len(sums):
+            raise ValueError("a column is set by two sums")
+        return cls(pairs, dependencies, orders, cuts, sums)  # type: ignore[arg-type]
 
 
 def _cut_of(data: Sequence[Any], cardinalities: Sequence[int]) -> Cut:
@@ -227,6 +261,94 @@ def _cut_of(data: Sequence[Any], cardinalities: Sequence[int]) -> Cut:
     if not np.all(np.diff(ends) >= 0):
         raise ValueError("a cut's runs are not in order")
     return a, b, first, last, categories
+
+
+def _sum_of(data: Sequence[Any], cardinalities: Sequence[int]) -> Sum:
+    """A sum read from ``to_dict``'s list; ``ValueError`` where it does not fit: its columns
+    real and the table's, c after its terms (``TableSchema.derive`` sets it from them)."""
+    c, a, b, sign, constant = data
+    c, a, b, sign, constant = int(c), int(a), int(b), int(sign), float(constant)
+    terms = [a] if b < 0 else [a, b]
+    if b < -1 or not all(0 <= j < len(cardinalities) for j in (c, *terms)):
+        raise ValueError("a rule names a column the table does not have")
+    if any(cardinalities[j] != 0 for j in (c, *terms)) or not all(j < c for j in terms):
+        raise ValueError("a sum names a column that is not real, or sets one before its terms")
+    if sign not in (-1, 1) or not math.isfinite(constant) or a == b:
+        raise ValueError("a sum's sign or constant does not fit")
+    return c, a, b, sign, constant
+
+
+def sum_text(names: Sequence[str], c: int, a: int, b: int, sign: int, constant: float) -> str:
+    """A sum as it reads: ``total = verbal + math``, ``end = start + 7``."""
+    text = f"{names[c]} = {names[a]}" + (f" {'+-'[sign < 0]} {names[b]}" if b >= 0 else "")
+    if constant:
+        text += f" {'+-'[constant < 0]} {abs(constant):g}"
+    return text
+
+
+def sum_of(a: np.ndarray, b: np.ndarray | None, sign: int, constant: float) -> np.ndarray:
+    """A sum's value from its terms (NaN where one is a gap)."""
+    return a + (sign * b if b is not None else 0.0) + constant
+
+
+def broken_sum(
+    c: np.ndarray, a: np.ndarray, b: np.ndarray | None, sign: int, constant: float
+) -> np.ndarray:
+    """Where ``c`` is not ``a + sign * b + constant`` beyond a float's rounding
+    (``SUM_TOLERANCE``); a gap (NaN) in any of them breaks nothing."""
+    size = np.abs(a) + np.abs(c) + (np.abs(b) if b is not None else 0.0) + abs(constant)
+    with np.errstate(invalid="ignore"):
+        return np.abs(c - sum_of(a, b, sign, constant)) > SUM_TOLERANCE * size
+
+
+def find_sums(values: dict[int, np.ndarray]) -> tuple[Sum, ...]:
+    """The sums ``(c, a, b, sign, constant)`` that the training rows' real columns
+    ``values`` (column -> ``(N,)`` values in the table's own units, NaN at a gap) keep
+    exactly: c the latest column of the three, each c once (its first sum, by a then b),
+    over ``MIN_SUM_ROWS`` rows and ``MIN_SUM_VALUES`` different values of the terms. None
+    among more than ``MAX_COLUMNS`` columns (the search grows as their cube)."""
+    if len(values) > MAX_COLUMNS or not values:
+        return ()
+    columns = sorted(values)
+    head = np.column_stack([values[j][:SUM_FIRST_ROWS] for j in columns])  # most fail here
+    found: dict[int, Sum] = {}
+    for a in columns:  # c = a + b, a - b and b - a; c = a + constant (b -1)
+        for b in [-1, *(j for j in columns if j != a)]:
+            for sign in (1, -1) if b > a else (-1,) if b >= 0 else (1,):
+                vb = values[b] if b >= 0 else None
+                cut = SUM_FIRST_ROWS
+                later = [k for k, c in enumerate(columns) if c > max(a, b) and c not in found]
+                if not later:
+                    continue
+                terms = sum_of(values[a][:cut], None if vb is None else vb[:cut], sign, 0.0)
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # a column of gaps here
+                    residual = head[:, later] - terms[:, None]
+                    spread = np.nanmax(residual, axis=0) - np.nanmin(residual, axis=0)
+                    scale = np.nanmax(np.abs(head[:, later]), axis=0) + np.nanmax(np.abs(terms))
+                for k in np.flatnonzero(spread <= 4 * SUM_TOLERANCE * scale):
+                    c = columns[later[k]]
+                    kept = _kept_sum(values[c], sum_of(values[a], vb, sign, 0.0), values[a], vb)
+                    if kept is not None:
+                        found[c] = (c, a, b, sign, kept)
+    return tuple(found[c] for c in sorted(found))
+
+
+def _kept_sum(
+    c: np.ndarray, terms: np.ndarray, a: np.ndarray, b: np.ndarray | None
+) -> float | None:
+    """The constant ``c - terms`` is on every row holding both, if it is one (within
+    ``SUM_TOLERANCE`` of the values' size), over enough rows and values; else None."""
+    both = ~(np.isnan(c) | np.isnan(terms))
+    residual = (c - terms)[both]
+    if len(residual) < MIN_SUM_ROWS or len(np.unique(terms[both])) < MIN_SUM_VALUES:
+        return None
+    constant = float(np.median(residual))
+    size = np.abs(c[both]) + np.abs(a[both]) + (np.abs(b[both]) if b is not None else 0.0)
+    if np.any(np.abs(residual - constant) > SUM_TOLERANCE * (size + abs(constant))):
+        return None
+    whole = round(constant, 9)  # 0, not 8.9e-16 (a float's rounding in the file's values)
+    return whole if abs(whole - constant) <= SUM_TOLERANCE * (1 + abs(constant)) else constant
 
 
 def broken_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -64,7 +64,7 @@ import torch
 from .formats import is_number
 from .integers import coarse_grid, decimal_grid, grid_step, nearest_points, prefers_discrete
 from .novel import below_share, gap_share, log_kept, novel_code, novel_statistics
-from .rules import MAX_COLUMNS, Rules, find_cuts, find_orders, find_rules
+from .rules import MAX_COLUMNS, Rules, find_cuts, find_orders, find_rules, find_sums, sum_of
 from .scales import prefers_log
 from .validate import DataError
 
@@ -239,6 +239,16 @@ class Column:
         if not self.log:
             return np.zeros(len(z))
         return np.nan_to_num(np.asarray(z, dtype=np.float64) * self.std + self.mean)
+
+    def encoded(self, values: np.ndarray) -> np.ndarray:
+        """A real column's values in its own units -> encoded so that they are written back
+        as themselves: on a grid, its nearest point's interval's middle (as rows scored are
+        read, ``TableSchema.dequantise``)."""
+        values = np.asarray(values, dtype=np.float64)
+        if self.gridded:
+            origin = self.low if self.low is not None else 0.0
+            values = origin + (np.round((values - origin) / self.step) + 0.5) * self.step
+        return self.standardised(values)
 
     def own_units(self, z: np.ndarray) -> np.ndarray:
         """``standardised``'s inverse: a real column's encoded values in its own units."""
@@ -573,7 +583,8 @@ class TableSchema:
         """The schema with the rules its encoded training rows ``x`` keep (``made.data.rules``:
         pairs and dependencies among the categorical columns' codes, orders among the
         numeric columns' values in their own units (``numbers_of``: real columns and numbers
-        held discrete), and cuts of categorical columns by real ones)."""
+        held discrete), cuts of categorical columns by real ones, and sums among real
+        ones)."""
         values = {j: self.values_of(j, x[:, j]) for j, c in enumerate(self.columns)
                   if c.kind == "real"}  # fmt: skip
         numeric = [j for j, c in enumerate(self.columns) if c.kind == "real" or c.numeric]
@@ -581,7 +592,34 @@ class TableSchema:
         numbers = {j: self.numbers_of(j, x[:, j]) for j in numeric[: MAX_COLUMNS + 1]}
         rules = find_rules(self.num_categories, x)
         cuts = find_cuts(values, x, self.num_categories)
-        return replace(self, rules=replace(rules, orders=find_orders(numbers), cuts=cuts))
+        rules = replace(rules, orders=find_orders(numbers), cuts=cuts, sums=find_sums(values))
+        return replace(self, rules=rules)
+
+    def derive(self, x: np.ndarray, free: np.ndarray | None = None) -> np.ndarray:
+        """Encoded rows ``x`` with each sum's column (``Rules.sums``: a total, a difference)
+        set from its terms as written (in the table's own units, on its grid), where all
+        are present: a continuous conditional never draws the one value the data's identity
+        allows. ``free`` ``(N, D)`` (imputation): only cells to fill are set, and where the
+        sum's column is given and one term is to fill, that term is solved for. ``x``
+        itself when the table has no sums."""
+        if not self.rules.sums:
+            return x
+        x = np.array(x, dtype=np.float64)
+        free = np.ones(x.shape, dtype=bool) if free is None else np.asarray(free, dtype=bool)
+        for c, a, b, sign, constant in self.rules.sums:
+            own = {j: self.values_of(j, x[:, j], samples=True) for j in (a, b, c) if j >= 0}
+            vb = own[b] if b >= 0 else None
+            total = sum_of(own[a], vb, sign, constant)
+            rows = free[:, c] & ~np.isnan(own[c]) & ~np.isnan(total)
+            x[rows, c] = self.columns[c].encoded(total[rows])
+            given = ~free[:, c] & ~np.isnan(own[c])
+            solved = {a: own[c] - (sign * vb if vb is not None else 0.0) - constant}
+            if b >= 0:  # c = a + sign * b + constant, so b = sign * (c - a - constant)
+                solved[b] = sign * (own[c] - own[a] - constant)
+            for term, value in solved.items():  # b solved only from a given a
+                rows = given & free[:, term] & ~np.isnan(value) & (term == a or ~free[:, a])
+                x[rows, term] = self.columns[term].encoded(value[rows])
+        return x
 
     def violations(
         self, x: np.ndarray, free: np.ndarray | None = None, samples: bool = True
