@@ -981,6 +981,49 @@ def test_dates_are_days_written_back_as_dates_through_either_door(tmp_path):
     assert np.allclose(third.score_samples(objects), density.score_samples(frame))
 
 
+def test_dates_as_spreadsheets_write_them_are_dates_in_their_own_form(tmp_path):
+    """12/31/2019 (a US export), 31.12.2019 (a European one): such columns were text, a
+    different value on most rows, and left out as identifiers. They are dates now, the day
+    or month first as the cells say (a first number above 12 is a day; where all could be
+    either, "/" puts the month first and "." the day), written back in the file's own form
+    and read so in a file to score; a cell in another form is refused naming its line."""
+    from made.data.table import date_form_of
+
+    assert date_form_of(["12/31/2019", "1/5/2020"]) == "M/D/YYYY"
+    assert date_form_of(["31/12/2019", "05/01/2020"]) == "DD/MM/YYYY"
+    assert date_form_of(["05/01/2020", "06/02/2020"]) == "MM/DD/YYYY"  # either: month first
+    assert date_form_of(["05.01.2020", "06.02.2020"]) == "DD.MM.YYYY"  # either: day first
+    assert date_form_of(["2020/01/05", "2020/12/31"]) == "YYYY/MM/DD"
+    assert date_form_of(["2020-01-05"]) == ""
+    for text in (["31/12/2019", "12/31/2019"], ["05/01/2020", "05.01.2020"], ["5/1/20"]):
+        assert date_form_of(text) is None  # both orders, two separators, a two-digit year
+    start = np.datetime64("2019-11-01")
+    days = [start + int(d) for d in np.random.default_rng(0).integers(0, 400, 120)]
+    us = [f"{d.item().month}/{d.item().day}/{d.item().year}" for d in days]
+    eu = [d.item().strftime("%d.%m.%Y") for d in days]
+    rows = [[u, e, f"{i % 3}"] for i, (u, e) in enumerate(zip(us, eu, strict=True))]
+    path = write_csv(tmp_path / "export.csv", ["us", "eu", "k"], rows)
+    data = load_data(str(path))
+    us_col, eu_col = data.schema.columns[:2]
+    assert (us_col.date, us_col.date_form, eu_col.date, eu_col.date_form) == (
+        True, "M/D/YYYY", True, "DD.MM.YYYY")  # fmt: skip
+    assert "us=date (M/D/YYYY), eu=date (DD.MM.YYYY)" in data.schema.describe()
+    assert data.schema.decode(data.original["all"]) == rows  # back as they were written
+    assert TableSchema.from_dict(data.schema.to_dict()) == data.schema
+    new = write_csv(tmp_path / "new.csv", ["us", "eu", "k"], [["2/29/2020", "29.02.2020", "1"]])
+    read = load_data(str(new), schema=data.schema).original["all"]
+    assert data.schema.decode(read) == [["2/29/2020", "29.02.2020", "1"]]
+    wrong = write_csv(
+        tmp_path / "wrong.csv", ["us", "eu", "k"], [["2020-02-29", "29.02.2020", "1"]]
+    )
+    with pytest.raises(DataError, match=r"line 2, us is '2020-02-29'; expected a date \(M/D/YYYY"):
+        load_data(str(wrong), schema=data.schema)
+    crafted = data.schema.to_dict()
+    crafted["columns"][0]["date_form"] = "YYYY/YYYY/MM"
+    with pytest.raises(ValueError, match="not a table schema"):
+        TableSchema.from_dict(crafted)
+
+
 def test_numbers_with_thousands_separators_are_numbers(tmp_path):
     """A spreadsheet's export of formatted numbers, quoted in a comma file: "1,234,567".
     The column was text (and, a different value on most rows, left out as an identifier):

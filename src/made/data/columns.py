@@ -30,6 +30,7 @@ from .table import (
     clock_wanted,
     column_key,
     date_days,
+    date_wanted,
     dates_or_times,
     infer_column,
     padding,
@@ -121,7 +122,7 @@ def _real_values(col: Column, values: np.ndarray, gaps: np.ndarray) -> np.ndarra
     """A real column's values as float64 (NaN at ``gaps``): days for a date column, seconds
     for a time column, else numbers (booleans as 0 and 1); None if any cannot be read so."""
     if col.date:
-        return date_days(values, gaps)
+        return date_days(values, gaps, col.date_form)
     if col.clock:
         return clock_seconds(values, gaps, col.clock)
     return values.astype(np.float64) if values.dtype.kind == "b" else _numbers(values, gaps)
@@ -129,7 +130,7 @@ def _real_values(col: Column, values: np.ndarray, gaps: np.ndarray) -> np.ndarra
 
 def _not_real(col: Column, values: np.ndarray, gaps: np.ndarray) -> str:
     """Why a real column's values cannot be read: the first that is not what it holds."""
-    wanted = ("a date (YYYY-MM-DD)" if col.date else clock_wanted(col.clock) if col.clock
+    wanted = (date_wanted(col) if col.date else clock_wanted(col.clock) if col.clock
               else "a number")  # fmt: skip
     one = np.zeros(1, dtype=bool)
     for i in np.flatnonzero(~gaps):

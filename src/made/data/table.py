@@ -157,38 +157,39 @@ class FreeText(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column: ``kind`` is ``"categorical"`` or ``"real"``. A categorical column's code c
-    stands for ``values[c]`` (text as in the file); ``numeric`` says the values are numbers
-    (matched by value, so ``1`` and ``1.0`` are one category). A real column is standardised
-    as ``(value - mean) / std``. ``missing``: the column has gaps (a categorical column's last
-    category is ``MISSING``; a real column's values may be missing). ``integer``: a real
-    column of whole numbers, on a grid of ``step`` (``integers.grid_step``); ``decimals``:
-    a real column recorded to that many decimal places, on a grid of ``step``
-    (``integers.decimal_grid``). ``low`` and ``high``: a real column's observed range.
-    ``boolean``: a categorical column of true and false, matched whatever their case
-    (``TRUE``, ``True`` and ``true`` are one category, as pandas reads them). ``date``: a
-    real column of calendar dates written ``YYYY-MM-DD``, held as days since 1970-01-01 (an
-    integer column) and written back as dates. ``atom``: a real column's value off any grid
-    that many rows repeat (0 affairs), dequantised in ``[atom, atom + atom_width)`` and
-    written back as the atom; None for none. ``clock``: a real column of times of day written
-    ``H:MM`` or ``H:MM:SS``, held as seconds since midnight, or of dates with a time
-    (``YYYY-MM-DD HH:MM``), held as seconds since 1970-01-01 (an integer column, on a grid of
-    60 s when written to the minute), written back in the file's form (``clock_format``:
-    ``h:mm``, ``hh:mm:ss``, ``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``, ...); ``""`` for
-    any other column. ``novel``: a categorical column's probability of a value its training
-    rows never held (a column on a log scale's, of a value at or below 0), ``novel_gap`` a
-    column's probability of a gap where they held none, and ``common`` the code of its most
-    frequent value (``made.data.novel``; a categorical column of whole numbers keeps its
-    values' ``mean`` and ``std`` for it). ``log``: a real column of positive values modelled
-    on a log scale (``made.data.scales``): its ``mean`` and ``std`` are ``log(value)``'s,
-    its range, grid and atom stay in its own units. ``scale``: ``"log"`` or ``"linear"``
-    where the user forced one (``NAME=log``), ``""`` where ``made.data.scales`` chooses.
-    ``snap``: a point of the grid of ``step`` (``decimals`` places) that most of a numeric
-    column's values lie on (``integers.coarse_grid``: whole ages but for a few infants'
-    months), every value read at its nearest point of that grid; None for a column whose
-    values are read as they are. ``walls``: whether a real column's lowest and highest
-    values are walls (``WALL_SHARE`` of its rows or more hold one: a percentage at 100),
-    which samples do not pass."""
+    """One column: ``kind`` is ``"categorical"`` or ``"real"``. A categorical column's code c stands
+    for ``values[c]`` (text as in the file); ``numeric`` says the values are numbers (matched by
+    value, so ``1`` and ``1.0`` are one category). A real column is standardised as ``(value -
+    mean) / std``. ``missing``: the column has gaps (a categorical column's last category is
+    ``MISSING``; a real column's values may be missing). ``integer``: a real column of whole
+    numbers, on a grid of ``step`` (``integers.grid_step``); ``decimals``: a real column
+    recorded to that many decimal places, on a grid of ``step`` (``integers.decimal_grid``).
+    ``low`` and ``high``: a real column's observed range. ``boolean``: a categorical column of
+    true and false, matched whatever their case (``TRUE``, ``True`` and ``true`` are one
+    category, as pandas reads them). ``date``: a real column of calendar dates, held as days
+    since 1970-01-01 (an integer column) and written back as dates in ``date_form``
+    (``date_form_of``: ``""`` for ``YYYY-MM-DD``, else as a spreadsheet wrote them,
+    ``MM/DD/YYYY``, ``D.M.YYYY``, ...). ``atom``: a real column's value off any grid that many
+    rows repeat (0 affairs), dequantised in ``[atom, atom + atom_width)`` and written back as
+    the atom; None for none. ``clock``: a real column of times of day written ``H:MM`` or
+    ``H:MM:SS``, held as seconds since midnight, or of dates with a time (``YYYY-MM-DD HH:MM``),
+    held as seconds since 1970-01-01 (an integer column, on a grid of 60 s when written to the
+    minute), written back in the file's form (``clock_format``: ``h:mm``, ``hh:mm:ss``,
+    ``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``, ...); ``""`` for any other column. ``novel``:
+    a categorical column's probability of a value its training rows never held (a column on a
+    log scale's, of a value at or below 0), ``novel_gap`` a column's probability of a gap where
+    they held none, and ``common`` the code of its most frequent value (``made.data.novel``; a
+    categorical column of whole numbers keeps its values' ``mean`` and ``std`` for it). ``log``:
+    a real column of positive values modelled on a log scale (``made.data.scales``): its
+    ``mean`` and ``std`` are ``log(value)``'s, its range, grid and atom stay in its own units.
+    ``scale``: ``"log"`` or ``"linear"`` where the user forced one (``NAME=log``), ``""`` where
+    ``made.data.scales`` chooses. ``snap``: a point of the grid of ``step`` (``decimals``
+    places) that most of a numeric column's values lie on (``integers.coarse_grid``: whole ages
+    but for a few infants' months), every value read at its nearest point of that grid; None for
+    a column whose values are read as they are. ``walls``: whether a real column's lowest and
+    highest values are walls (``WALL_SHARE`` of its rows or more hold one: a percentage at 100),
+    which samples do not pass.
+    """
 
     name: str
     kind: str
@@ -204,6 +205,7 @@ class Column:
     decimals: int = 0
     boolean: bool = False
     date: bool = False
+    date_form: str = ""
     atom: float | None = None
     atom_width: float = 0.0
     clock: str = ""
@@ -410,11 +412,11 @@ class TableSchema:
                                   "values in training"))  # fmt: skip
             present = np.flatnonzero(~gaps)
             if col.kind == "real":
-                values, i = (iso_days(cells[present]) if col.date
+                values, i = (form_days(cells[present], col.date_form) if col.date
                              else clock_cells(cells[present], col.clock) if col.clock
                              else _finite_numbers(cells[present]))  # fmt: skip
                 if i is not None:
-                    wanted = ("a date (YYYY-MM-DD)" if col.date else clock_wanted(col.clock)
+                    wanted = (date_wanted(col) if col.date else clock_wanted(col.clock)
                               if col.clock else "a finite number")  # fmt: skip
                     errors.append((int(present[i]), f"is {cells[present[i]]!r}; expected "
                                                     f"{wanted}"))  # fmt: skip
@@ -684,7 +686,7 @@ class TableSchema:
         def kind(c: Column) -> str:
             k = "integer" if c.integer else f"real on a {c.step:g} grid" if c.decimals else "real"
             k = f"real with an atom at {c.atom:g}" if c.atom is not None else k
-            k = "date" if c.date else clock_kind(c.clock) if c.clock else k
+            k = date_wanted(c)[2:] if c.date else clock_kind(c.clock) if c.clock else k
             k = f"{k} on a log scale" if c.log else k
             if c.kind == "categorical":  # numbers held discrete say so ("Month=4 numbers")
                 numbers = c.numeric and not c.boolean and c.cardinality - c.missing > 2
@@ -739,6 +741,7 @@ class TableSchema:
                     "decimals": c.decimals,
                     "boolean": c.boolean,
                     "date": c.date,
+                    "date_form": c.date_form,
                     "atom": c.atom,
                     "atom_width": c.atom_width,
                     "clock": c.clock,
@@ -778,6 +781,7 @@ class TableSchema:
                     decimals=int(c.get("decimals", 0)),
                     boolean=bool(c.get("boolean", False)),
                     date=bool(c.get("date", False)),
+                    date_form=_known_form(str(c.get("date_form", ""))),
                     atom=None if c.get("atom") is None else float(c["atom"]),
                     atom_width=float(c.get("atom_width", 0.0)),
                     clock=str(c.get("clock", "")),
@@ -861,11 +865,108 @@ def iso_days(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
         return np.zeros(len(cells)), i
 
 
-def date_days(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
-    """A column's values written ``YYYY-MM-DD`` (text, or dates whose text is so written) as
-    float64 days since 1970-01-01, NaN at ``gaps``; None unless every value present is such a
-    date. The one rule by which a column is typed a date and its values read."""
-    return _read_column(values, gaps, iso_days)
+def date_days(values: np.ndarray, gaps: np.ndarray, form: str = "") -> np.ndarray | None:
+    """A column's values written as dates in ``form`` (``date_form_of``; ``""``:
+    ``YYYY-MM-DD``, text or dates whose text is so written) as float64 days since
+    1970-01-01, NaN at ``gaps``; None unless every value present is such a date."""
+    return _read_column(values, gaps, lambda cells: form_days(cells, form))
+
+
+def read_dates(values: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """A column's values as days (``date_days``) and the form they are written in
+    (``date_form_of``), or None unless every value present is a date in one form. The one
+    rule by which a column is typed a date and its values read."""
+    form = date_form_of([str(v) for v in values[~gaps][:FORM_ROWS]])
+    if form is None:
+        return None
+    days = date_days(values, gaps, form)
+    return None if days is None else (days, form)
+
+
+# Dates as spreadsheets write them besides YYYY-MM-DD: 12/31/2019 (month first), 31/12/2019,
+# 31.12.2019 or 31-12-2019 (day first), 2019/12/31; a form such as "MM/DD/YYYY" or "D.M.YYYY"
+# says which (a single letter: written without a leading zero)
+_DAY_MONTH = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
+_YEAR_FIRST = re.compile(r"(\d{4})([/.])(\d{1,2})\2(\d{1,2})")
+# Cells a column's date form is chosen on (all of them are read in it after)
+FORM_ROWS = 10_000
+
+
+def date_form_of(cells: Sequence[str]) -> str | None:
+    """The form a column's text cells write dates in: ``""`` for ``YYYY-MM-DD``, else one
+    such as ``MM/DD/YYYY``; None unless every cell is a date in one form. Whether the day or
+    the month comes first is read from the cells (a first number above 12 is a day); where
+    every number could be either, a ``/`` puts the month first (as in the US, and pandas),
+    a ``.`` or ``-`` the day (as in Europe)."""
+    if not cells:
+        return None
+    if all(_ISO_DATE.fullmatch(c) for c in cells):
+        return ""
+    for pattern, year_first in ((_YEAR_FIRST, True), (_DAY_MONTH, False)):
+        found = [pattern.fullmatch(c) for c in cells]
+        if any(f is None for f in found):
+            continue
+        separators = {f[2] for f in found}
+        if len(separators) != 1:
+            return None
+        sep = separators.pop()
+        first, second = ([f[3] for f in found], [f[4] for f in found]) if year_first else (
+            [f[1] for f in found], [f[3] for f in found])  # fmt: skip
+        big = max(int(v) for v in first) > 12, max(int(v) for v in second) > 12
+        if big == (True, True):
+            return None
+        day_first = not year_first and (big[0] or (not big[1] and sep != "/"))
+        names = ("D", "M") if day_first else ("M", "D")
+        a, b = (n * (2 if all(len(v) == 2 for v in vs) else 1)
+                for n, vs in zip(names, (first, second), strict=True))  # fmt: skip
+        return f"YYYY{sep}{a}{sep}{b}" if year_first else f"{a}{sep}{b}{sep}YYYY"
+    return None
+
+
+def _form_parts(form: str) -> tuple[str, list[str]]:
+    """A date form's separator and its fields (``"/"``, ``["MM", "DD", "YYYY"]``)."""
+    sep = next(ch for ch in form if ch not in "YMD")
+    return sep, form.split(sep)
+
+
+def _known_form(form: str) -> str:
+    """``form`` if it is one ``date_form_of`` gives (read from a saved schema), else
+    ``ValueError``."""
+    if form:
+        sep = next((ch for ch in form if ch not in "YMD"), "")
+        fields = form.split(sep) if sep in "/.-" and sep else []
+        letters = sorted(f[0] for f in fields) if len(fields) == 3 else []
+        if (
+            letters != ["D", "M", "Y"]
+            or any(f not in ("YYYY", "MM", "M", "DD", "D") for f in fields)
+            or fields[1][0] == "Y"
+        ):
+            raise ValueError(f"an unknown date form {form!r}")
+    return form
+
+
+def form_days(cells: np.ndarray, form: str = "") -> tuple[np.ndarray, int | None]:
+    """Text cells (an object array) written as dates in ``form`` (``date_form_of``) as
+    float64 days since 1970-01-01, and the index of the first that is not such a date (None
+    when all are). A day or month may be written with or without its leading zero."""
+    if not form:
+        return iso_days(cells)
+    sep, fields = _form_parts(form)
+    iso = np.empty(len(cells), dtype=object)
+    for i, cell in enumerate(cells):
+        parts = cell.split(sep) if isinstance(cell, str) else []
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            return np.zeros(len(cells)), i
+        by = {f[0]: p for f, p in zip(fields, parts, strict=True)}
+        if len(by["Y"]) != 4 or not (1 <= len(by["M"]) <= 2 and 1 <= len(by["D"]) <= 2):
+            return np.zeros(len(cells)), i
+        iso[i] = f"{by['Y']}-{int(by['M']):02d}-{int(by['D']):02d}"
+    return iso_days(iso)
+
+
+def date_wanted(col: Column) -> str:
+    """What a cell of a date column must be, for an error: ``a date (MM/DD/YYYY)``."""
+    return f"a date ({col.date_form or 'YYYY-MM-DD'})"
 
 
 def _read_column(
@@ -890,9 +991,15 @@ def _valid_date(cell: str) -> bool:
     return True
 
 
-def date_text(days: float) -> str:
-    """Days since 1970-01-01 as ``YYYY-MM-DD``."""
-    return str(np.datetime64(int(round(days)), "D"))
+def date_text(days: float, form: str = "") -> str:
+    """Days since 1970-01-01 as a date in ``form`` (``date_form_of``; ``YYYY-MM-DD``)."""
+    iso = str(np.datetime64(int(round(days)), "D"))
+    if not form:
+        return iso
+    year, month, day = iso.split("-")
+    by = {"YYYY": year, "MM": month, "M": str(int(month)), "DD": day, "D": str(int(day))}
+    sep, fields = _form_parts(form)
+    return sep.join(by[f] for f in fields)
 
 
 # H:MM or H:MM:SS (a point for a colon too, as in 9.12, among times written 9:12), and
@@ -939,7 +1046,7 @@ def clock_seconds(values: np.ndarray, gaps: np.ndarray, form: str = "h:mm") -> n
 def dates_or_times(values: np.ndarray, gaps: np.ndarray) -> bool:
     """Whether every value present is a date, every one a time of day, or every one a date
     with a time (a real column may hold them, ``--column-type NAME=real``)."""
-    return date_days(values, gaps) is not None or any(
+    return read_dates(values, gaps) is not None or any(
         clock_seconds(values, gaps, kind) is not None for kind in CLOCK_KINDS
     )
 
@@ -982,7 +1089,7 @@ def clock_text(seconds: float, form: str) -> str:
 
 def time_text(col: Column, value: float) -> str:
     """A date or time column's value (days, or seconds) written as the file writes them."""
-    return clock_text(value, col.clock) if col.clock else date_text(value)
+    return clock_text(value, col.clock) if col.clock else date_text(value, col.date_form)
 
 
 def clock_kind(form: str) -> str:
@@ -1177,11 +1284,11 @@ def infer_column(
     text = [str(v) for v in present]
     distinct_text = sorted(set(text))
     readable = forced in (None, "real") and text  # forced real: dates and times may be
-    days = date_days(values, gaps) if readable else None
-    if days is not None:  # dates: numbers of days, if they are real
-        column = infer_column(name, days, gaps, forced, where)
+    dates = read_dates(values, gaps) if readable else None
+    if dates is not None:  # dates: numbers of days, if they are real
+        column = infer_column(name, dates[0], gaps, forced, where)
         if column is None or column.kind == "real":
-            return column if column is None else replace(column, date=True)
+            return column if column is None else replace(column, date=True, date_form=dates[1])
     for kind in CLOCK_KINDS if readable else ():  # times of day, dates with a time: seconds
         seconds = clock_seconds(values, gaps, kind)
         if seconds is not None:  # if they are real, written back as the file writes them
