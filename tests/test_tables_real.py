@@ -1024,6 +1024,42 @@ def test_dates_as_spreadsheets_write_them_are_dates_in_their_own_form(tmp_path):
         TableSchema.from_dict(crafted)
 
 
+def test_placeholders_for_no_value_in_a_column_of_numbers_are_gaps(tmp_path):
+    """SAS and Stata write a missing number as ".", spreadsheets as "-", "n.a." or an error
+    value ("#DIV/0!"). Such a column was text: a real one left out as an identifier, a
+    count typed a category holding "n.a.". Among numbers they are gaps now, through either
+    door, in a file to score too; text columns keep them as values."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.data.formats import is_placeholder
+    from made.sklearn import MADEDensity
+
+    assert all(map(is_placeholder, [".", "-", "--", "n.a.", "#DIV/0!", "#VALUE!", "missing"]))
+    assert not any(map(is_placeholder, ["1", "x", "Total", "A-", "#1", "none yet", ""]))
+    g = np.random.default_rng(0)
+    rows = [[f"{g.normal():.2f}" if i % 9 else ".", str(g.integers(0, 6)) if i % 7 else "n.a.",
+             "#DIV/0!" if i == 5 else f"{g.uniform(1, 2):.3f}",
+             "-" if i % 4 == 0 else str(g.choice(["a", "b"]))] for i in range(120)]  # fmt: skip
+    path = write_csv(tmp_path / "export.csv", ["x", "n", "ratio", "label"], rows)
+    data = load_data(str(path))
+    kinds = [(c.name, c.kind, c.missing) for c in data.schema.columns]
+    assert kinds == [("x", "real", True), ("n", "categorical", True), ("ratio", "real", True),
+                     ("label", "categorical", False)]  # fmt: skip
+    assert "-" in data.schema.columns[3].values  # a text column keeps "-" as a value
+    assert any("'.' read as a gap in column x" in n for n in data.notes)
+    assert any("'#DIV/0!' read as a gap in column ratio" in n for n in data.notes)
+    decoded = data.schema.decode(data.original["all"])
+    assert decoded[0][:2] == ["NA", "NA"] and decoded[5][2] == "NA"
+    new = write_csv(tmp_path / "new.csv", ["x", "n", "ratio", "label"], [[".", "n.a.", "-", "a"]])
+    read = load_data(str(new), schema=data.schema).original["all"]
+    assert data.schema.decode(read) == [["NA", "NA", "NA", "a"]]
+    frame = pd.read_csv(path, keep_default_na=False, dtype=str)
+    density = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
+    density.fit(frame)
+    assert [(c.name, c.kind, c.missing) for c in density.schema_.columns] == kinds
+    assert np.isfinite(density.score_samples(frame)).all()
+
+
 def test_numbers_with_thousands_separators_are_numbers(tmp_path):
     """A spreadsheet's export of formatted numbers, quoted in a comma file: "1,234,567".
     The column was text (and, a different value on most rows, left out as an identifier):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .formats import is_number, unit_numbers
+from .formats import is_number, is_placeholder, placeholders, unit_numbers
 from .novel import novel_cell, novel_code
 from .table import (
     MISSING,
@@ -103,19 +103,48 @@ def _categories_of(dtype: Any) -> list[Any] | None:
     return None if categories is None else list(categories)
 
 
-def gaps_of(values: np.ndarray) -> np.ndarray:
-    """Where a column's values are missing: NaN, None, pandas' NA, or text that is blank (a
-    cell of spaces, which pandas reads as text and a CSV file's reader as an empty cell)."""
+def gaps_of(values: np.ndarray, numeric: bool = False) -> np.ndarray:
+    """Where a column's values are missing: NaN, None, pandas' NA, text that is blank (a
+    cell of spaces, which pandas reads as text and a CSV file's reader as an empty cell), or
+    a placeholder among numbers (``.``, ``n.a.``, ``#DIV/0!``; ``numeric``: the column is
+    known to hold numbers, a fitted column read again, so a row of ``.`` alone is one)."""
     if values.dtype.kind == "f":
         return np.isnan(values)
     if values.dtype.kind == "U":
         return np.char.strip(values) == ""
     if values.dtype.kind != "O":
         return np.zeros(len(values), dtype=bool)
-    return np.array([v is None or (isinstance(v, float) and math.isnan(v))
+    gaps = np.array([v is None or (isinstance(v, float) and math.isnan(v))
                      or (isinstance(v, str) and not v.strip())
                      or type(v).__name__ in ("NAType", "NaTType") for v in values],
                     dtype=bool)  # fmt: skip
+    return _with_placeholders(values, gaps, numeric)
+
+
+def holds_numbers(col: Column) -> bool:
+    """Whether a fitted column's values are numbers (real, not dates or times; or numbers
+    held discrete), among which a placeholder is a gap."""
+    if col.kind == "real":
+        return not (col.date or col.clock)
+    return col.numeric and not col.boolean
+
+
+def _with_placeholders(values: np.ndarray, gaps: np.ndarray, numeric: bool) -> np.ndarray:
+    """``gaps`` and, in a column of numbers, the placeholders for no value among them
+    (``.``, ``n.a.``, ``#DIV/0!``: ``formats.placeholders``, the rule a CSV file's cells are
+    read by); numbers written with a unit (``$120``) count as numbers."""
+    present = values[~gaps]
+    if not any(isinstance(v, str) and is_placeholder(v) for v in present):
+        return gaps  # most columns: decided in one pass
+    text = ["0" if isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+            else "0" if isinstance(v, str) and unit_numbers([v]) is not None
+            else v if isinstance(v, str) else "?" for v in present]  # fmt: skip
+    hole = placeholders(text, numeric)
+    if hole is None:
+        return gaps
+    gaps = gaps.copy()
+    gaps[np.flatnonzero(~gaps)[hole]] = True
+    return gaps
 
 
 def _real_values(col: Column, values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
@@ -157,6 +186,10 @@ def _numbers(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
         return None
     if all(real(v) for v in present):
         numbers_ = present.astype(np.float64)
+    elif any(isinstance(v, str) and is_placeholder(v) for v in values[gaps]) and all(
+        real(v) or (isinstance(v, str) and is_number(v)) for v in present
+    ):  # numbers beside "." or "#DIV/0!" (pandas leaves such a column text): numbers
+        numbers_ = np.array([float(v) for v in present])
     else:  # numbers with a unit ("45%"), read as a CSV file's are
         numbers_ = unit_numbers(list(present))
         if numbers_ is None:
@@ -274,7 +307,7 @@ def encode_columns(
     marked = np.zeros((n, len(schema.columns)), dtype=bool)
     for j, (col, at) in enumerate(zip(schema.columns, schema.positions, strict=True)):
         values = columns[at]
-        gaps = gaps_of(values)
+        gaps = gaps_of(values, holds_numbers(col))
         if col.kind == "real":
             numbers_ = _real_values(col, values, gaps)
             if numbers_ is None:
@@ -316,7 +349,7 @@ def novel_log_probs(
     out = np.full(marked.shape, math.nan)
     for i, j in np.argwhere(marked):
         col, value = schema.columns[j], columns[schema.positions[j]][i]
-        gap = bool(gaps_of(np.array([value], dtype=object))[0])
+        gap = bool(gaps_of(np.array([value], dtype=object), holds_numbers(col))[0])
         out[i, j] = novel_cell(col, value, gap)[0]
     return out
 

@@ -419,6 +419,41 @@ def _read_thousands(rows: list[list[str]]) -> list[int]:
     return columns
 
 
+# What spreadsheets and statistics packages write for no value in a column of numbers,
+# beyond the spellings that are gaps everywhere (``made.data.table.NA_VALUES``): SAS's and
+# Stata's ".", a dash, "n.a.", an asterisk, Excel's error values (#DIV/0!, #VALUE!, #REF!).
+_PLACEHOLDER = re.compile(r"[.\-\u2013\u2014*_]{1,3}|#[A-Z0-9/]{2,7}[!?]?")
+_PLACEHOLDER_WORDS = frozenset(("n.a.", "n.a", "na.", "n/a", "n.v.", "missing", "unknown",
+                                "not available", "not applicable", "nil", "-nan"))  # fmt: skip
+
+
+def is_placeholder(cell: str) -> bool:
+    """Whether a text cell is a placeholder for no value (``.``, ``-``, ``n.a.``,
+    ``#DIV/0!``, ...): a gap in a column whose other cells are numbers (``placeholders``)."""
+    text = cell.strip()
+    if not text or text[0].isdigit():  # most cells: a number
+        return False
+    return _PLACEHOLDER.fullmatch(text) is not None or text.lower() in _PLACEHOLDER_WORDS
+
+
+def placeholders(cells: Sequence[str], numeric: bool = False) -> np.ndarray | None:
+    """Where a column's text cells (its gaps left out) are placeholders for no value
+    (``is_placeholder``), when every other one is a number and at least one is (or the
+    column is known to hold numbers: ``numeric``, a fitted column read again): a column of
+    numbers with ``.`` or ``#DIV/0!`` for some, read with gaps there. None otherwise (a
+    column of text, or of numbers only)."""
+    mask = np.zeros(len(cells), dtype=bool)
+    number = False
+    for i, cell in enumerate(cells):
+        if is_number(cell):
+            number = True
+        elif is_placeholder(cell):
+            mask[i] = True
+        else:
+            return None
+    return mask if (number or numeric) and mask.any() else None
+
+
 def is_number(cell: str) -> bool:
     """Whether a text cell reads as a number (``nan`` and ``inf`` do; they are refused later
     with their place)."""

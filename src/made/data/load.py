@@ -734,7 +734,7 @@ def _load_table(
     novel: dict[str, np.ndarray] = {}
     file_columns: list[int] | None = None  # in place, unless matched by name
     if schema is None:
-        typed = infer_schema(raw.columns, rows, where, cfg.column_types, na_values)
+        typed = infer_schema(raw.columns, rows, where, cfg.column_types, na_values, notes)
         whole = typed.encode(rows, where, first_line, na_values)  # real values as they are
         splits = _carve({"all": whole}, cfg, notes)
         schema = typed.with_statistics(splits["train"], where)

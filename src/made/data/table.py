@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .formats import is_number
+from .formats import is_number, is_placeholder, placeholders
 from .integers import coarse_grid, decimal_grid, grid_step, nearest_points, prefers_discrete
 from .novel import below_share, gap_share, log_kept, novel_code, novel_statistics
 from .rules import MAX_COLUMNS, Rules, find_cuts, find_orders, find_rules, find_sums, sum_of
@@ -402,6 +402,16 @@ class TableSchema:
             # row order) that does not fit, as a cell-by-cell pass would find it
             cells = table[:, at]
             gaps = np.fromiter(map(na.__contains__, cells), dtype=bool, count=len(cells))
+            parsed = None  # a column of numbers: its cells read once, placeholders as gaps
+            if col.kind == "real" and not (col.date or col.clock):
+                parsed = _finite_numbers(cells[~gaps])
+                hole = placeholders(cells[~gaps], numeric=True) if parsed[1] is not None else None
+                if hole is not None:
+                    gaps[np.flatnonzero(~gaps)[hole]] = True
+                    parsed = _finite_numbers(cells[~gaps])
+            elif col.kind == "categorical" and col.numeric and not col.boolean:
+                found = (not g and is_placeholder(c) for c, g in zip(cells, gaps, strict=True))
+                gaps |= np.fromiter(found, dtype=bool, count=len(cells))
             errors: list[tuple[int, str]] = []
             new_gaps = gaps.any() and not col.missing and not gaps_anywhere
             if new_gaps and mark_unseen:  # scored by the column's share for a gap
@@ -414,7 +424,7 @@ class TableSchema:
             if col.kind == "real":
                 values, i = (form_days(cells[present], col.date_form) if col.date
                              else clock_cells(cells[present], col.clock) if col.clock
-                             else _finite_numbers(cells[present]))  # fmt: skip
+                             else parsed)  # fmt: skip
                 if i is not None:
                     wanted = (date_wanted(col) if col.date else clock_wanted(col.clock)
                               if col.clock else "a finite number")  # fmt: skip
@@ -1154,10 +1164,11 @@ def infer_schema(
     where: str,
     types: Sequence[str] = (),
     na_values: Sequence[str] = NA_VALUES,
+    notes: list[str] | None = None,
 ) -> TableSchema:
     """Each column's type from its text cells (see the module's rules), with ``types``
     (``NAME=KIND``) overriding; statistics are left at the identity until
-    ``with_statistics``."""
+    ``with_statistics``. ``notes``: told of placeholders read as gaps (``placeholders``)."""
     width = len(rows[0])
     names = list(header) if header is not None else [f"column {j}" for j in range(width)]
     if len(set(names)) != len(names):
@@ -1171,12 +1182,20 @@ def infer_schema(
     for j, name in enumerate(names):
         cells = table[:, j]
         gaps = np.fromiter(map(na.__contains__, cells), dtype=bool, count=len(cells))
+        kind = forced.get(name)
         try:  # every cell present a number, as ``float`` reads it (vectorised)
             parsed = cells[~gaps].astype(np.float64)
             numeric = True
         except ValueError:
             numeric = False
-        kind = forced.get(name)
+            hole = placeholders(cells[~gaps]) if kind != "categorical" else None
+            if hole is not None:  # ".", "n.a.", "#DIV/0!" among numbers: gaps
+                spelled = sorted(set(cells[~gaps][hole]))
+                gaps[np.flatnonzero(~gaps)[hole]] = True
+                parsed, numeric = cells[~gaps].astype(np.float64), True
+                if notes is not None:
+                    notes.append(f"{', '.join(map(repr, spelled))} read as a gap in column "
+                                 f"{name} (its other cells are numbers)")  # fmt: skip
         if kind in ("real", *SCALES) and not numeric and not dates_or_times(cells, gaps):
             i = next(i for i, c in enumerate(cells) if not gaps[i] and not is_number(c))
             raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; a real "
