@@ -1060,6 +1060,25 @@ def test_placeholders_for_no_value_in_a_column_of_numbers_are_gaps(tmp_path):
     assert np.isfinite(density.score_samples(frame)).all()
 
 
+def test_a_spreadsheets_empty_columns_without_a_name_are_left_out(tmp_path, capsys):
+    """An export whose every line ends in ",," (a sheet formatted past its last column):
+    the header named column '' twice and the file was refused. Empty columns without a
+    name are left out, said, in a file to score alike; a nameless column that holds values
+    (R's row names) is read as before."""
+    rows = "".join(f"{i},{i % 7 * 0.5},{'ab'[i % 2]},,\n" for i in range(60))
+    path = tmp_path / "export.csv"
+    path.write_text(",x,k,,\n" + rows)
+    data = load_data(str(path))
+    assert data.schema.names == ("x", "k")  # the row names left out as an identifier
+    assert any("2 empty columns without a name left out" in n for n in data.notes)
+    run = tmp_path / "run"
+    code, _, err = _cli(["train", "--data", path, "--out", run, "--epochs", "1", "--hidden",
+                         "8", "--device", "cpu", "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    code, _, err = _cli(["score", run, "--data", path, "--out", tmp_path / "s.csv"], capsys)
+    assert code == 0, err
+
+
 def test_numbers_with_thousands_separators_are_numbers(tmp_path):
     """A spreadsheet's export of formatted numbers, quoted in a comma file: "1,234,567".
     The column was text (and, a different value on most rows, left out as an identifier):

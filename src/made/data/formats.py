@@ -269,6 +269,13 @@ def read_csv_cells(
         if len(row) != width:
             line = i + 1 + (names is not None) + comments
             raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width}")
+    if names is not None and "" in names:  # a spreadsheet's trailing commas: ",,"
+        empty = {j for j, n in enumerate(names) if not n and not any(row[j] for row in rows)}
+        if empty:
+            names = [n for j, n in enumerate(names) if j not in empty]
+            rows = [[c for j, c in enumerate(row) if j not in empty] for row in rows]
+            notes.append(f"{len(empty)} empty column{'s' * (len(empty) > 1)} without a name "
+                         "left out")  # fmt: skip
 
     def shown(columns: list[int]) -> str:
         return f"column{'s' * (len(columns) > 1)} " + ", ".join(
