@@ -1057,6 +1057,12 @@ def test_placeholders_for_no_value_in_a_column_of_numbers_are_gaps(tmp_path):
     density = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
     density.fit(frame)
     assert [(c.name, c.kind, c.missing) for c in density.schema_.columns] == kinds
+    # other text among numbers (a "Total" line below the table) keeps the column text, said
+    kept = [r[::3] for r in rows if r[0] != "."]
+    total = write_csv(tmp_path / "total.csv", ["x", "k"], [*kept, ["Total", ""]])
+    notes = load_data(str(total)).notes
+    line = len(kept) + 2
+    assert any(f"column x is numbers but for 'Total' (line {line})" in n for n in notes)
     assert np.isfinite(density.score_samples(frame)).all()
 
 

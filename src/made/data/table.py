@@ -1126,6 +1126,27 @@ def _finite_numbers(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
     return values, (int(np.argmax(bad)) if bad.any() else None)
 
 
+# A column of numbers but for at most this many cells of text (a "Total" row) is said.
+MAX_STRAY = 3
+
+
+def _stray_text(name: str, cells: np.ndarray, gaps: np.ndarray, first_line: int) -> list[str]:
+    """A note for a column of numbers but for a few cells of text (``MAX_STRAY``, and at
+    most 1% of its cells: a "Total" line below a table), which makes it text: what they are
+    and how to read them as gaps. None for a column of text."""
+    stray = []
+    for i in np.flatnonzero(~gaps):
+        if not is_number(cells[i]):
+            stray.append(i)
+            if len(stray) > MAX_STRAY or len(stray) > 0.01 * len(cells):
+                return []
+    if not stray:
+        return []
+    shown = ", ".join(f"{cells[i]!r} (line {first_line + i})" for i in stray)
+    return [f"column {name} is numbers but for {shown}, so it is read as text: "
+            "{flag:na_values} TEXT reads such a cell as a gap"]  # fmt: skip
+
+
 def parse_types(specs: Sequence[str], names: Sequence[str], where: str) -> dict[str, str]:
     """``["name=real", "3=categorical"]`` -> ``{column name: kind}``; a column may be named
     or numbered from 0. ``DataError`` for an unknown column or kind."""
@@ -1196,6 +1217,8 @@ def infer_schema(
                 if notes is not None:
                     notes.append(f"{', '.join(map(repr, spelled))} read as a gap in column "
                                  f"{name} (its other cells are numbers)")  # fmt: skip
+            elif kind is None and notes is not None:
+                notes.extend(_stray_text(name, cells, gaps, first_line))
         if kind in ("real", *SCALES) and not numeric and not dates_or_times(cells, gaps):
             i = next(i for i, c in enumerate(cells) if not gaps[i] and not is_number(c))
             raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; a real "
