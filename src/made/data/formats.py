@@ -429,7 +429,7 @@ def _read_thousands(rows: list[list[str]]) -> list[int]:
 # What spreadsheets and statistics packages write for no value in a column of numbers,
 # beyond the spellings that are gaps everywhere (``made.data.table.NA_VALUES``): SAS's and
 # Stata's ".", a dash, "n.a.", an asterisk, Excel's error values (#DIV/0!, #VALUE!, #REF!).
-_PLACEHOLDER = re.compile(r"[.\-\u2013\u2014*_]{1,3}|#[A-Z0-9/]{2,7}[!?]?")
+_PLACEHOLDER = re.compile(r"[.\-\u2013\u2014*_]{1,3}|#[A-Z][A-Z0-9/]{1,6}[!?]?")
 _PLACEHOLDER_WORDS = frozenset(("n.a.", "n.a", "na.", "n/a", "n.v.", "missing", "unknown",
                                 "not available", "not applicable", "nil", "-nan"))  # fmt: skip
 

@@ -1,6 +1,6 @@
 """The data's own rules, found in the training rows and kept in samples. A density model puts
 a little probability everywhere, so its samples break such rules now and then; samples drawn
-through ``keep_rules`` do not. Four kinds:
+through ``keep_rules`` do not. Five kinds:
 
 - **pairs**: (column a = value p, column b = value q) is a rule when no training row holds
   both and independence would expect at least ``MIN_EXPECTED`` rows to. A species that lives
