@@ -1258,6 +1258,18 @@ def test_orders_hold_between_numbers_held_discrete(tmp_path):
 
 
 # ---------------------------------------------------------------------------- sums
+def _fitted_keeping(frame, kind: str, count: int, hidden: int, epochs: int):
+    """``MADEDensity`` fitted briefly to ``frame``, having found ``count`` rules of ``kind``
+    (``Rules``' field), which its saved schema keeps."""
+    from made.sklearn import MADEDensity
+
+    density = MADEDensity(hidden_sizes=(hidden,), n_models=1, max_epochs=epochs, random_state=0)
+    density.fit(frame)
+    assert len(getattr(density.schema_.rules, kind)) == count
+    assert TableSchema.from_dict(density.schema_.to_dict()) == density.schema_
+    return density
+
+
 def _scores(n: int = 200, seed: int = 0):
     """Guber99 in small: a total that is the sum of two scores, a difference of two
     columns (NFL's net points), a date a week after another, a score that keeps none."""
@@ -1318,13 +1330,8 @@ def test_samples_and_imputed_cells_keep_the_sums_of_the_training_rows(tmp_path, 
     points their points for less against. The sum's column is now set from its terms, in
     samples from the estimator and the command line alike; a blank total is filled with
     its terms' sum and a blank term solved from the total and the other term."""
-    from made.sklearn import MADEDensity
-
     frame = _scores()
-    density = MADEDensity(hidden_sizes=(32,), n_models=1, max_epochs=20, random_state=0)
-    density.fit(frame)
-    assert len(density.schema_.rules.sums) == 3
-    assert TableSchema.from_dict(density.schema_.to_dict()) == density.schema_
+    density = _fitted_keeping(frame, "sums", 3, hidden=32, epochs=20)
     drawn = density.sample(500, random_state=0)
     assert (drawn["total"] == drawn["verbal"] + drawn["math"]).all()
     assert np.allclose(drawn["net"], drawn["scored"] - drawn["allowed"], rtol=0, atol=1e-9)
@@ -1422,13 +1429,8 @@ def test_samples_keep_the_categories_their_real_columns_cut():
     """Barely trained, the model draws mature mothers of 30 and premies of week 39 (on the
     old code, 10% of births14's samples broke one such cut); samples are drawn again until
     none does, and an imputed category follows its row's value."""
-    from made.sklearn import MADEDensity
-
     frame = _births()
-    density = MADEDensity(hidden_sizes=(16,), n_models=1, max_epochs=3, random_state=0)
-    density.fit(frame)
-    assert len(density.schema_.rules.cuts) == 3
-    assert TableSchema.from_dict(density.schema_.to_dict()) == density.schema_
+    density = _fitted_keeping(frame, "cuts", 3, hidden=16, epochs=3)
     drawn = density.sample(1000, random_state=0)
     assert ((drawn["mage"] >= 35) == (drawn["mature"] == "mature mom")).all()
     assert ((drawn["weeks"] < 37) == (drawn["premie"] == "premie")).all()
