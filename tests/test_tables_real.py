@@ -1085,6 +1085,27 @@ def test_a_spreadsheets_empty_columns_without_a_name_are_left_out(tmp_path, caps
     assert code == 0, err
 
 
+def test_codes_written_with_leading_zeros_keep_them(tmp_path):
+    """ZIP codes (02139) and product codes (007) read as numbers came back as 2139 and 7 in
+    samples and imputed cells: the file's own values changed. A column of numbers written
+    with a leading zero is codes now, text kept as written; 0.5 is a number still."""
+    g = np.random.default_rng(0)
+    zips = ["02139", "02140", "10001", "94110", "00501"]
+    rows = [[str(g.choice(zips)), str(g.choice(["007", "010", "123"])), f"{g.uniform():.2f}"]
+            for _ in range(150)]  # fmt: skip
+    path = write_csv(tmp_path / "codes.csv", ["zip", "code", "share"], rows)
+    data = load_data(str(path))
+    kinds = [(c.name, c.kind, c.numeric) for c in data.schema.columns]
+    assert kinds == [("zip", "categorical", False), ("code", "categorical", False),
+                     ("share", "real", True)]  # fmt: skip
+    assert "00501" in data.schema.columns[0].values
+    assert any("column zip is codes with leading zeros" in n for n in data.notes)
+    decoded = data.schema.decode(data.original["all"])
+    assert [r[:2] for r in decoded] == [r[:2] for r in rows]  # back as written
+    kept = load_data(str(path), column_types=("zip=real",)).schema.columns[0]
+    assert kept.kind == "real"  # a type given reads them as numbers
+
+
 def test_numbers_with_thousands_separators_are_numbers(tmp_path):
     """A spreadsheet's export of formatted numbers, quoted in a comma file: "1,234,567".
     The column was text (and, a different value on most rows, left out as an identifier):

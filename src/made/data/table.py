@@ -1126,6 +1126,15 @@ def _finite_numbers(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
     return values, (int(np.argmax(bad)) if bad.any() else None)
 
 
+_ZERO_LED = re.compile(r"[+-]?0\d")
+
+
+def _zero_led(cells: np.ndarray) -> bool:
+    """Whether a column of numbers writes some with a leading zero (``02139``, ``007``):
+    codes, as ZIP codes and product numbers are, whose zeros a number would lose."""
+    return any(_ZERO_LED.match(c) for c in cells)
+
+
 # A column of numbers but for at most this many cells of text (a "Total" row) is said.
 MAX_STRAY = 3
 
@@ -1223,6 +1232,11 @@ def infer_schema(
             i = next(i for i, c in enumerate(cells) if not gaps[i] and not is_number(c))
             raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; a real "
                             "column holds numbers")  # fmt: skip
+        if numeric and kind is None and _zero_led(cells[~gaps]):
+            numeric = False  # codes written with leading zeros (02139, 007): text, kept so
+            if notes is not None:
+                notes.append(f"column {name} is codes with leading zeros: text, written as "
+                             "it is")  # fmt: skip
         if numeric:
             values = np.full(len(cells), np.nan)
             values[~gaps] = parsed
