@@ -953,7 +953,7 @@ def test_dates_are_days_written_back_as_dates_through_either_door(tmp_path):
     assert (start_col.kind, start_col.date, start_col.integer) == ("real", True, True)
     assert end_col.date and end_col.missing
     assert data.schema.decode(data.original["all"]) == rows  # back as they were written
-    assert "start=date" in data.schema.describe()
+    assert "start=date, k=" in data.schema.describe()
     from made.plots import plot_columns
 
     plot_columns(data.schema, data.original["all"], tmp_path / "dates.png")  # axes in dates

@@ -696,7 +696,8 @@ class TableSchema:
         def kind(c: Column) -> str:
             k = "integer" if c.integer else f"real on a {c.step:g} grid" if c.decimals else "real"
             k = f"real with an atom at {c.atom:g}" if c.atom is not None else k
-            k = date_wanted(c)[2:] if c.date else clock_kind(c.clock) if c.clock else k
+            date = f"date ({c.date_form})" if c.date_form else "date"
+            k = date if c.date else clock_kind(c.clock) if c.clock else k
             k = f"{k} on a log scale" if c.log else k
             if c.kind == "categorical":  # numbers held discrete say so ("Month=4 numbers")
                 numbers = c.numeric and not c.boolean and c.cardinality - c.missing > 2
