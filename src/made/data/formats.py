@@ -270,12 +270,7 @@ def read_csv_cells(
             line = i + 1 + (names is not None) + comments
             raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width}")
     if names is not None and "" in names:  # a spreadsheet's trailing commas: ",,"
-        empty = {j for j, n in enumerate(names) if not n and not any(row[j] for row in rows)}
-        if empty:
-            names = [n for j, n in enumerate(names) if j not in empty]
-            rows = [[c for j, c in enumerate(row) if j not in empty] for row in rows]
-            notes.append(f"{len(empty)} empty column{'s' * (len(empty) > 1)} without a name "
-                         "left out")  # fmt: skip
+        names, rows = _without_empty_columns(names, rows, notes)
 
     def shown(columns: list[int]) -> str:
         return f"column{'s' * (len(columns) > 1)} " + ", ".join(
@@ -295,6 +290,19 @@ def read_csv_cells(
         if grouped:
             notes.append(f"thousands separators read in {shown(grouped)}")
     return names, rows, notes, comments
+
+
+def _without_empty_columns(
+    names: list[str], rows: list[list[str]], notes: list[str]
+) -> tuple[list[str], list[list[str]]]:
+    """The header and rows without the columns that have no name and no cell (a sheet
+    exported with trailing commas), said in ``notes``."""
+    empty = {j for j, n in enumerate(names) if not n and not any(row[j] for row in rows)}
+    if not empty:
+        return names, rows
+    notes.append(f"{len(empty)} empty column{'s' * (len(empty) > 1)} without a name left out")
+    names = [n for j, n in enumerate(names) if j not in empty]
+    return names, [[c for j, c in enumerate(row) if j not in empty] for row in rows]
 
 
 # What a spreadsheet's formatted cells put around a number: a currency before, a percent after.
