@@ -1085,6 +1085,30 @@ def test_a_spreadsheets_empty_columns_without_a_name_are_left_out(tmp_path, caps
     assert code == 0, err
 
 
+def test_dates_with_a_time_as_spreadsheets_write_them_are_seconds(tmp_path):
+    """1/5/2021 1:45 PM (a US export) and 05.01.2021 13:45 (a European one) were text, a
+    different value on most rows, left out as identifiers. They are dates with a time now,
+    written back in the file's form, on a 12-hour clock where the file is."""
+    g = np.random.default_rng(1)
+    start = np.datetime64("2021-01-01T00:00")
+    stamps = [(start + np.timedelta64(int(m), "m")).item()
+              for m in g.integers(0, 60 * 24 * 90, 120)]  # fmt: skip
+    us = [f"{t.month}/{t.day}/{t.year} {(t.hour % 12) or 12}:{t.minute:02d} "
+          f"{'AM' if t.hour < 12 else 'PM'}" for t in stamps]  # fmt: skip
+    eu = [t.strftime("%d.%m.%Y %H:%M") for t in stamps]
+    rows = [[u, e, f"{i % 3}"] for i, (u, e) in enumerate(zip(us, eu, strict=True))]
+    path = write_csv(tmp_path / "log.csv", ["us", "eu", "k"], rows)
+    data = load_data(str(path))
+    forms = [c.clock for c in data.schema.columns[:2]]
+    assert forms == ["M/D/YYYY h:mm AM", "DD.MM.YYYY hh:mm"]
+    assert "us=date and time (M/D/YYYY h:mm)" in data.schema.describe()
+    assert data.schema.decode(data.original["all"]) == rows  # back as they were written
+    wrong = write_csv(tmp_path / "wrong.csv", ["us", "eu", "k"],
+                      [["2021-01-05 13:45", "05.01.2021 13:45", "1"]])  # fmt: skip
+    with pytest.raises(DataError, match=r"expected a date and time \(M/D/YYYY HH:MM\)"):
+        load_data(str(wrong), schema=data.schema)
+
+
 def test_codes_written_with_leading_zeros_keep_them(tmp_path):
     """ZIP codes (02139) and product codes (007) read as numbers came back as 2139 and 7 in
     samples and imputed cells: the file's own values changed. A column of numbers written

@@ -188,11 +188,13 @@ def plot_columns(
             if col.date or col.clock:  # days or seconds, shown as the dates or times they are
                 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-                from .data.table import time_text
+                from .data.table import stamped, time_text
 
                 def shown(v: float, _: int, col: Any = col) -> str:  # its own column's
                     text = time_text(col, v)  # a date and a time: the time below the date
-                    return text[:10] + "\n" + text[11:] if col.clock[:4] == "YYYY" else text
+                    if not stamped(col.clock):
+                        return text
+                    return text.replace("T", "\n", 1) if "T" in text else text.replace(" ", "\n", 1)
 
                 ax.xaxis.set_major_locator(MaxNLocator(4 if col.clock[:1] == "h" else 3))
                 ax.xaxis.set_major_formatter(FuncFormatter(shown))

@@ -1016,11 +1016,37 @@ def date_text(days: float, form: str = "") -> str:
 # H:MM or H:MM:SS (a point for a colon too, as in 9.12, among times written 9:12), and
 # 9:12 AM or 9:12pm on a 12-hour clock
 _CLOCK = re.compile(r"(\d{1,2})[:.]([0-5]\d)(?:[:.]([0-5]\d))?(?: ?([AaPp][Mm]))?")
-# YYYY-MM-DD HH:MM or YYYY-MM-DDTHH:MM:SS (no time zone)
-_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})([ T])(\d{1,2}):([0-5]\d)(?::([0-5]\d))?")
+# A date, then a space or a T, then a time: YYYY-MM-DD HH:MM, YYYY-MM-DDTHH:MM:SS (no time
+# zone), or the date in any form ``date_form_of`` reads and the time on a 12-hour clock, as
+# spreadsheets export them (1/5/2020 1:45 PM, 05.01.2020 13:45)
+_STAMP = re.compile(r"([\d/.-]+?)([ T])(.+)")
 _DAY = 86_400
-# A form of each kind of time (``clock_format``): what reading a column as times tries
+# A form of each kind of time (``clock_format``): what reading a column as times tries (a
+# date with a time in any form ``date_form_of`` reads, its form chosen on the cells)
 CLOCK_KINDS = ("h:mm", "YYYY-MM-DD hh:mm")
+
+
+def stamped(form: str) -> bool:
+    """Whether a time form (``clock_format``) is of dates with a time."""
+    return "YYYY" in form
+
+
+def _stamp_parts(form: str) -> tuple[str, str, str]:
+    """A date-and-time form's date form (``date_form_of``: ``""`` for ``YYYY-MM-DD``), the
+    separator and the time's form: ``("M/D/YYYY", " ", "h:mm AM")``."""
+    at = min(i for i in (form.find(" "), form.find("T")) if i >= 0)
+    date = form[:at]
+    return ("" if date == "YYYY-MM-DD" else date), form[at], form[at + 1 :]
+
+
+def _time_of(found: re.Match[str] | None) -> int | None:
+    """Seconds since midnight of a ``_CLOCK`` match (None: no time, or an hour past 23)."""
+    if found is None:
+        return None
+    hour = int(found[1])
+    if found[4] is not None:  # 12 AM is midnight, 12 PM noon
+        hour = hour % 12 + 12 * (found[4].lower() == "pm") if 1 <= hour <= 12 else 24
+    return None if hour > 23 else 3600 * hour + 60 * int(found[2]) + int(found[3] or 0)
 
 
 def clock_cells(cells: np.ndarray, form: str = "h:mm") -> tuple[np.ndarray, int | None]:
@@ -1028,22 +1054,35 @@ def clock_cells(cells: np.ndarray, form: str = "h:mm") -> tuple[np.ndarray, int 
     as float64 seconds, and the index of the first that is not such a time (None when all
     are): since midnight for times of day, ``H:MM`` or ``H:MM:SS`` (hours 0 to 23, or 1 to 12
     with ``AM`` or ``PM``; ``9.12`` is 9:12, in a column of text); since 1970-01-01 for dates
-    with a time."""
-    stamped = form.startswith("YYYY")
+    with a time, the date in ``form``'s date form (or, for ``CLOCK_KINDS``' trial, the one
+    the cells' dates share)."""
+    if not stamped(form):
+        out = np.zeros(len(cells))
+        for i, cell in enumerate(cells):
+            seconds = _time_of(_CLOCK.fullmatch(cell) if isinstance(cell, str) else None)
+            if seconds is None:
+                return np.zeros(len(cells)), i
+            out[i] = seconds
+        return out, None
+    parts = []
+    for i, cell in enumerate(cells):  # most columns fail on their first cell
+        part = _STAMP.fullmatch(cell) if isinstance(cell, str) else None
+        if part is None:
+            return np.zeros(len(cells)), i
+        parts.append(part)
+    dates = [p[1] for p in parts]
+    date_form = _stamp_parts(form)[0] if form != CLOCK_KINDS[1] else date_form_of(dates)
+    if date_form is None:
+        return np.zeros(len(cells)), 0
+    days, bad = form_days(np.array(dates, dtype=object), date_form)
+    if bad is not None:
+        return np.zeros(len(cells)), bad
     out = np.zeros(len(cells))
-    for i, cell in enumerate(cells):
-        found = (_STAMP if stamped else _CLOCK).fullmatch(cell) if isinstance(cell, str) else None
-        if found is None or (stamped and not _valid_date(found[1])):
+    for i, p in enumerate(parts):
+        seconds = _time_of(_CLOCK.fullmatch(p[3]))
+        if seconds is None:
             return np.zeros(len(cells)), i
-        hours, minutes, secs = found.group(3, 4, 5) if stamped else found.group(1, 2, 3)
-        hour = int(hours)
-        half = None if stamped else found[4]
-        if half is not None:  # 12 AM is midnight, 12 PM noon
-            hour = hour % 12 + 12 * (half.lower() == "pm") if 1 <= hour <= 12 else 24
-        if hour > 23:
-            return np.zeros(len(cells)), i
-        day = int(np.datetime64(found[1], "D").astype(np.int64)) if stamped else 0
-        out[i] = _DAY * day + 3600 * hour + 60 * int(minutes) + int(secs or 0)
+        out[i] = _DAY * days[i] + seconds
     return out, None
 
 
@@ -1065,19 +1104,22 @@ def dates_or_times(values: np.ndarray, gaps: np.ndarray) -> bool:
 def clock_format(cells: Sequence[str], stamped: bool = False) -> str:
     """How a column's times are written: ``hh`` where every hour is two digits (``09:30``),
     else ``h`` (``9:30``); ``:ss`` where any cell has seconds; `` AM`` (or `` am``) where
-    any cell is on a 12-hour clock; ``stamped``, after a date and the separator the cells use
-    (``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``)."""
-    pattern, at = (_STAMP, 3) if stamped else (_CLOCK, 1)
-    found = [pattern.fullmatch(c) for c in cells]
-    hours = "hh" if all(f is not None and len(f[at]) == 2 for f in found) else "h"
-    form = hours + ":mm" + (":ss" if any(f is not None and f[at + 2] for f in found) else "")
+    any cell is on a 12-hour clock; ``stamped``, after a date in the cells' form and the
+    separator they use (``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``, ``M/D/YYYY h:mm
+    AM``)."""
+    parts = [_STAMP.fullmatch(c) for c in cells] if stamped else []
+    times = [p[3] for p in parts if p is not None] if stamped else list(cells)
+    found = [_CLOCK.fullmatch(c) for c in times]
+    hours = "hh" if all(f is not None and len(f[1]) == 2 for f in found) else "h"
+    form = hours + ":mm" + (":ss" if any(f is not None and f[3] for f in found) else "")
+    halves = [f[4] for f in found if f is not None and f[4]]
+    if halves:  # the case the file writes them in
+        form += " AM" if any(h.isupper() for h in halves) else " am"
     if not stamped:
-        halves = [f[4] for f in found if f is not None and f[4]]
-        if halves:  # the case the file writes them in
-            form += " AM" if any(h.isupper() for h in halves) else " am"
         return form
-    sep = "T" if all(f is not None and f[2] == "T" for f in found) else " "
-    return "YYYY-MM-DD" + sep + form
+    sep = "T" if all(p is not None and p[2] == "T" for p in parts) else " "
+    date_form = date_form_of([p[1] for p in parts if p is not None]) or "YYYY-MM-DD"
+    return date_form + sep + form
 
 
 def clock_text(seconds: float, form: str) -> str:
@@ -1085,9 +1127,10 @@ def clock_text(seconds: float, form: str) -> str:
     day's end is its last second; or a date and a time."""
     s = int(round(seconds))
     date = ""
-    if form.startswith("YYYY"):
+    if stamped(form):
         day, s = divmod(s, _DAY)
-        date, form = str(np.datetime64(day, "D")) + form[10], form[11:]
+        date_form, sep, form = _stamp_parts(form)
+        date = date_text(day, date_form) + sep
     s = min(max(s, 0), _DAY - 1)
     form, _, half = form.partition(" ")  # "AM" or "am": a 12-hour clock
     hour = s // 3600 if not half else (s // 3600) % 12 or 12
@@ -1105,14 +1148,17 @@ def time_text(col: Column, value: float) -> str:
 
 def clock_kind(form: str) -> str:
     """What the run's column types call a time column of ``form``."""
-    return "date and time" if form.startswith("YYYY") else "time of day"
+    if not stamped(form):
+        return "time of day"
+    date_form = _stamp_parts(form)[0]
+    return f"date and time ({date_form} h:mm)" if date_form else "date and time"
 
 
 def clock_wanted(form: str) -> str:
     """What a cell of a time column of ``form`` must be, for an error."""
-    return (
-        "a date and time (YYYY-MM-DD HH:MM)" if form.startswith("YYYY") else "a time of day (H:MM)"
-    )
+    if not stamped(form):
+        return "a time of day (H:MM)"
+    return f"a date and time ({_stamp_parts(form)[0] or 'YYYY-MM-DD'} HH:MM)"
 
 
 def _finite_numbers(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
@@ -1351,7 +1397,7 @@ def infer_column(
         if seconds is not None:  # if they are real, written back as the file writes them
             column = infer_column(name, seconds, gaps, forced, where)
             if column is None or column.kind == "real":
-                form = clock_format(text, stamped=kind.startswith("YYYY"))
+                form = clock_format(text, stamped=stamped(kind))
                 return column if column is None else replace(column, clock=form)
     if (
         forced is None
