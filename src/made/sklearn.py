@@ -231,9 +231,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             keep = "; column_types={name: 'categorical' or 'real'} keeps a column" if ids else ""
             warnings.warn(f"{schema.left_out()}{keep}", UserWarning, stacklevel=2)
         x, _ = encode_columns(schema, columns)
-        # a table's rules (pairs never seen, columns that determine others, orders between
-        # numeric columns, cuts); an image's pixels are not a table's columns, and 64 of them over a
-        # few hundred images would show dependencies that are chance
+        # a table's rules (pairs never seen, columns that determine others, orders, cuts,
+        # sums); an image's pixels are not a table's columns, and 64 of them over a few
+        # hundred images would show dependencies that are chance
         self.schema_ = schema.with_rules(x) if self.image_shape is None else schema
         self.outlier_score_ = self._resolve_outlier_score()
         if self.outlier_score_ == "complexity":  # images only (_check_params)

@@ -914,6 +914,8 @@ def date_form_of(cells: Sequence[str]) -> str | None:
     if all(_ISO_DATE.fullmatch(c) for c in cells):
         return ""
     for pattern, year_first in ((_YEAR_FIRST, True), (_DAY_MONTH, False)):
+        if pattern.fullmatch(cells[0]) is None:  # most text columns: decided on one cell
+            continue
         found = [pattern.fullmatch(c) for c in cells]
         if any(f is None for f in found):
             continue
