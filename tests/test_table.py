@@ -49,7 +49,8 @@ def test_column_types_are_inferred_and_can_be_overridden():
             infer_schema(header, rows, "t.csv", bad)
     # an empty cell is a missing value: the column has gaps
     assert infer_schema(["a", "b"], [["1", "2"], ["1", ""]], "t.csv").columns[1].missing
-    with pytest.raises(DataError, match="line 2, b is 'inf'; expected a finite number"):
+    gap = r"\(na_values=inf reads such a cell as a gap\)"
+    with pytest.raises(DataError, match=r"line 2, b is 'inf'; expected a finite number " + gap):
         infer_schema(["a", "b"], [["1", "inf"], ["1", "0.5"]], "t.csv")
     with pytest.raises(DataError, match="names column 'a' more than once"):
         infer_schema(["a", "a"], [["1", "2"]], "t.csv")

@@ -1293,7 +1293,8 @@ def infer_schema(
             if bad.any():
                 i = int(np.argmax(bad))
                 raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; "
-                                "expected a finite number")  # fmt: skip
+                                "expected a finite number ({flag:na_values}="
+                                f"{cells[i]} reads such a cell as a gap)")  # fmt: skip
         try:
             column = infer_column(name, values if numeric else cells, gaps, real_kind(kind),
                                   where)  # fmt: skip
