@@ -1175,6 +1175,15 @@ def test_amounts_of_money_grouped_by_thousands_are_numbers(tmp_path):
     euros.write_text("price;k\n" + "".join(f"{i % 37},{i % 10}5 €;{i % 4}\n" for i in range(80)))
     price = load_data(str(euros)).schema.columns[0]
     assert (price.name, price.kind) == ("price", "real")
+    # and grouped by points, as those locales write larger numbers: 1.234,50 € is 1234.5
+    big = tmp_path / "big.csv"
+    cells = [f"{i * 137 % 999}.{i * 7 % 1000:03d},{i % 10}0 €" if i % 3 else f"{i},5 €"
+             for i in range(1, 81)]  # fmt: skip
+    big.write_text("price;k\n" + "".join(f"{c};{i % 4}\n" for i, c in enumerate(cells)))
+    read = load_data(str(big))
+    assert read.schema.columns[0].kind == "real"
+    values = read.schema.decode(read.original["all"])
+    assert values[0][0] == "137007.1" and values[2][0] == "3.5"
     pd = pytest.importorskip("pandas")
     pytest.importorskip("sklearn")
     from made.sklearn import MADEDensity

@@ -332,8 +332,9 @@ def _amount(text: str, decimal_comma: bool) -> bool:
     """Whether ``text`` is a number: plain, grouped by thousands (``1,234.5``) or, where
     ``decimal_comma`` (a file not delimited by commas), written with one (``12,50``)."""
     text = text.strip()
-    comma = _DECIMAL_COMMA if decimal_comma else _THOUSANDS
-    return is_number(text) or comma.fullmatch(text) is not None
+    if decimal_comma:
+        return is_number(text) or _european(text)
+    return is_number(text) or _THOUSANDS.fullmatch(text) is not None
 
 
 def _column_unit(cells: Sequence[str], decimal_comma: bool = False) -> str | None:
@@ -391,29 +392,46 @@ def _drop_units(rows: list[list[str]], decimal_comma: bool) -> dict[str, list[in
 
 # A number written with a decimal comma, as spreadsheets in many locales write it: 5,23.
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+# The same grouped by thousands with points (1.234,56), as those locales write larger
+# numbers; and a whole number so grouped (1.234), read so only among decimal commas
+_GROUPED_COMMA = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+,\d+")
+_GROUPED_WHOLE = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")
+
+
+def _european(cell: str) -> bool:
+    """Whether a cell is a number written with a decimal comma, grouped by points or not."""
+    return _DECIMAL_COMMA.fullmatch(cell) is not None or _GROUPED_COMMA.fullmatch(cell) is not None
 
 
 def _read_decimal_commas(rows: list[list[str]]) -> list[int]:
     """Rewrite, in place, the cells of each column whose numbers are written with decimal
-    commas (``5,23``) with a point; the columns rewritten (``_columns_written``: text such as
-    ``1,3 and 2`` leaves a column as it is). Only for a file not delimited by commas, where a
+    commas (``5,23``, and grouped by points, ``1.234,56`` or ``1.234`` among them) with a
+    point; the columns rewritten (``_columns_written``: text such as ``1,3 and 2`` leaves a
+    column as it is). Only for a file not delimited by commas, where a
     comma in a cell cannot be a delimiter."""
-    columns = _columns_written(rows, _DECIMAL_COMMA)
+    columns = [j for j in _columns_written(rows, _DECIMAL_COMMA, _GROUPED_COMMA, _GROUPED_WHOLE)
+               if any("," in row[j] for row in rows)]  # fmt: skip
     for row in rows:
         for j in columns:
-            if _DECIMAL_COMMA.fullmatch(row[j]):
-                row[j] = row[j].replace(",", ".")
+            cell = row[j]
+            if _european(cell) or _GROUPED_WHOLE.fullmatch(cell):
+                row[j] = cell.replace(".", "").replace(",", ".")
     return columns
 
 
-def _columns_written(rows: list[list[str]], pattern: re.Pattern[str]) -> list[int]:
-    """The columns with a cell written as ``pattern`` and every other a number or holding no
-    digit at all (a gap: ``NA``, empty, ``?``): numbers written that way."""
+def _columns_written(rows: list[list[str]], *patterns: re.Pattern[str]) -> list[int]:
+    """The columns with a cell written as one of ``patterns`` and every other so written, a
+    number or holding no digit at all (a gap: ``NA``, empty, ``?``): numbers written that
+    way."""
+
+    def written(cell: str) -> bool:
+        return any(p.fullmatch(cell) for p in patterns)
+
     columns = []
     for j in range(len(rows[0]) if rows else 0):
         cells = [row[j] for row in rows]
-        if any(pattern.fullmatch(c) for c in cells) and all(
-            pattern.fullmatch(c) or is_number(c) or not any(ch.isdigit() for ch in c) for c in cells
+        if any(written(c) for c in cells) and all(
+            written(c) or is_number(c) or not any(ch.isdigit() for ch in c) for c in cells
         ):
             columns.append(j)
     return columns
