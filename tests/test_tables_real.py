@@ -1184,6 +1184,11 @@ def test_amounts_of_money_grouped_by_thousands_are_numbers(tmp_path):
     assert read.schema.columns[0].kind == "real"
     values = read.schema.decode(read.original["all"])
     assert values[0][0] == "137007.1" and values[2][0] == "3.5"
+    french = tmp_path / "fr.csv"  # grouped by (no-break) spaces, as French sheets write them
+    french.write_text("price;k\n" + "".join(f"{c.replace('.', chr(160))};{i % 4}\n"
+                                             for i, c in enumerate(cells)))  # fmt: skip
+    again = load_data(str(french))
+    assert again.schema.decode(again.original["all"]) == values
     pd = pytest.importorskip("pandas")
     pytest.importorskip("sklearn")
     from made.sklearn import MADEDensity

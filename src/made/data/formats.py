@@ -392,10 +392,12 @@ def _drop_units(rows: list[list[str]], decimal_comma: bool) -> dict[str, list[in
 
 # A number written with a decimal comma, as spreadsheets in many locales write it: 5,23.
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
-# The same grouped by thousands with points (1.234,56), as those locales write larger
-# numbers; and a whole number so grouped (1.234), read so only among decimal commas
-_GROUPED_COMMA = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+,\d+")
-_GROUPED_WHOLE = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")
+# The same grouped by thousands with points or spaces (1.234,56; 1 234,56, a French
+# spreadsheet's space often a no-break one), as those locales write larger numbers; and a
+# whole number so grouped (1.234), read so only among decimal commas
+_GROUPED_COMMA = re.compile(r"[+-]?\d{1,3}(?:([. \u00a0\u202f])\d{3})(?:\1\d{3})*,\d+")
+_GROUPED_WHOLE = re.compile(r"[+-]?\d{1,3}(?:([. \u00a0\u202f])\d{3})(?:\1\d{3})*")
+_GROUPS = re.compile(r"[. \u00a0\u202f]")
 
 
 def _european(cell: str) -> bool:
@@ -405,17 +407,17 @@ def _european(cell: str) -> bool:
 
 def _read_decimal_commas(rows: list[list[str]]) -> list[int]:
     """Rewrite, in place, the cells of each column whose numbers are written with decimal
-    commas (``5,23``, and grouped by points, ``1.234,56`` or ``1.234`` among them) with a
-    point; the columns rewritten (``_columns_written``: text such as ``1,3 and 2`` leaves a
-    column as it is). Only for a file not delimited by commas, where a
-    comma in a cell cannot be a delimiter."""
+    commas (``5,23``, and grouped by points or spaces, ``1.234,56``, ``1 234,56`` or
+    ``1.234`` among them) with a point; the columns rewritten (``_columns_written``: text
+    such as ``1,3 and 2`` leaves a column as it is). Only for a file not delimited by
+    commas, where a comma in a cell cannot be a delimiter."""
     columns = [j for j in _columns_written(rows, _DECIMAL_COMMA, _GROUPED_COMMA, _GROUPED_WHOLE)
                if any("," in row[j] for row in rows)]  # fmt: skip
     for row in rows:
         for j in columns:
             cell = row[j]
             if _european(cell) or _GROUPED_WHOLE.fullmatch(cell):
-                row[j] = cell.replace(".", "").replace(",", ".")
+                row[j] = _GROUPS.sub("", cell).replace(",", ".")
     return columns
 
 
