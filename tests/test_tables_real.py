@@ -1024,6 +1024,30 @@ def test_dates_as_spreadsheets_write_them_are_dates_in_their_own_form(tmp_path):
         TableSchema.from_dict(crafted)
 
 
+def test_negatives_in_parentheses_are_numbers(tmp_path):
+    """Accounting formats write a loss as (1,234.50) or ($250.00): such a column was text,
+    and left out as an identifier. Among amounts they are negatives now, through either
+    door; a column of labels (1), (2) stays text."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    amounts = [(i * 7919) % 5000 / 4 - 600 for i in range(100)]
+    written = [f"(${-a:,.2f})" if a < 0 else f"${a:,.2f}" for a in amounts]
+    rows = [[w, f"({i % 3 + 1})", "ab"[i % 2]] for i, w in enumerate(written)]
+    path = write_csv(tmp_path / "ledger.csv", ["amount", "label", "k"], rows)
+    data = load_data(str(path))
+    amount, label = data.schema.columns[:2]
+    assert (amount.kind, label.kind) == ("real", "categorical")
+    assert any("negatives in parentheses read in column amount" in n for n in data.notes)
+    read = [float(r[0]) for r in data.schema.decode(data.original["all"])]
+    assert np.allclose(read, amounts)
+    frame = pd.read_csv(path)
+    density = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
+    density.fit(frame)
+    assert [c.kind for c in density.schema_.columns] == ["real", "categorical", "categorical"]
+
+
 def test_placeholders_for_no_value_in_a_column_of_numbers_are_gaps(tmp_path):
     """SAS and Stata write a missing number as ".", spreadsheets as "-", "n.a." or an error
     value ("#DIV/0!"). Such a column was text: a real one left out as an identifier, a

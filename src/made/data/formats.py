@@ -222,6 +222,7 @@ def read_csv_cells(
         notes.append("not UTF-8: read as Windows-1252 text (what spreadsheets on Windows write)")
     del data
     units = any(unit in text for unit in ("%", *_CURRENCIES))  # a scan in C: most files have none
+    parens = "(" in text
     quoted = '"' in text  # in a comma file, a comma inside a cell needs quotes
     lines = text.splitlines()
     del text
@@ -277,6 +278,9 @@ def read_csv_cells(
             names[j] if names else str(j) for j in columns
         )
 
+    negatives = _read_negatives(rows, delimiter != ",") if parens else []
+    if negatives:
+        notes.append(f"negatives in parentheses read in {shown(negatives)} ((120) as -120)")
     # units first: "$139,750" is then "139,750", which the thousands rule reads
     for unit, columns in (_drop_units(rows, delimiter != ",") if units else {}).items():
         example = "45% as 45" if unit == "%" else f"{unit}120 as 120"
@@ -290,6 +294,34 @@ def read_csv_cells(
         if grouped:
             notes.append(f"thousands separators read in {shown(grouped)}")
     return names, rows, notes, comments
+
+
+# A negative amount as accounting formats write it: (120), ($1,200.50), (12,50 €)
+_PARENTHESISED = re.compile(r"\(\s*([^()]*\d[^()]*?)\s*\)")
+
+
+def _read_negatives(rows: list[list[str]], decimal_comma: bool) -> list[int]:
+    """Rewrite, in place, the cells of each column of amounts where negatives are written in
+    parentheses (``(120)``, ``($1,200)``: accounting formats) with a minus sign (``-120``,
+    ``-$1,200``, read by the rules after); the columns rewritten. Every cell of such a column
+    is an amount (``_unit_of``; ``decimal_comma``: a file not delimited by commas), in
+    parentheses or not, or holds no digit (a gap), and some are not in parentheses (a
+    column of ``(1)``, ``(2)`` is labels)."""
+    columns = []
+    for j in range(len(rows[0]) if rows else 0):
+        cells = [row[j] for row in rows]
+        found = [_PARENTHESISED.fullmatch(c) for c in cells]
+        if not any(found):
+            continue
+        inner = [f[1].strip() if f is not None else c for f, c in zip(found, cells, strict=True)]
+        if all(_unit_of(c, decimal_comma) is not None for c in inner) and any(
+            f is None and any(ch.isdigit() for ch in c) for f, c in zip(found, cells, strict=True)
+        ):
+            columns.append(j)
+            for row, f, c in zip(rows, found, inner, strict=True):
+                if f is not None:
+                    row[j] = "-" + c
+    return columns
 
 
 def _without_empty_columns(
@@ -314,9 +346,9 @@ def _unit_of(cell: str, decimal_comma: bool = False) -> str | None:
     """The unit around a number in ``cell`` (``"%"`` for ``45%``, ``"$"`` for ``$120.50``,
     ``-$1,200`` or ``$139,750``: the number may be grouped by thousands, or where
     ``decimal_comma`` written with one, and signed before its currency; ``"€"`` for
-    ``12,50 €``), "" for a plain number or a cell without digits (a gap), None for anything
-    else."""
-    if is_number(cell) or not any(ch.isdigit() for ch in cell):
+    ``12,50 €``), "" for a plain number (grouped too) or a cell without digits (a gap), None
+    for anything else."""
+    if _amount(cell, decimal_comma) or not any(ch.isdigit() for ch in cell):
         return ""
     if cell.endswith("%") and _amount(cell[:-1], decimal_comma):
         return "%"
@@ -355,18 +387,23 @@ def _without_unit(cell: str, unit: str) -> str:
 
 def unit_numbers(cells: Sequence[Any]) -> np.ndarray | None:
     """Text cells that are numbers written with one unit (``45%``, or ``$120.50``) or grouped
-    by thousands (``1,234,567``), plain numbers among them too, as float64, the unit or the
-    commas dropped: the rules a CSV file's column is read by (``read_csv_cells``), for a
-    DataFrame's strings. None unless every cell is such text and at least one has the unit
-    or the commas."""
+    by thousands (``1,234,567``), negatives in parentheses or not (``(120)``), plain numbers
+    among them too, as float64, the unit or the commas dropped: the rules a CSV file's
+    column is read by (``read_csv_cells``), for a DataFrame's strings. None unless every
+    cell is such text and at least one has the unit, the commas or the parentheses."""
     if not len(cells) or not all(isinstance(c, str) for c in cells):
         return None
+    signed = False  # accounting's negatives: (120) is -120
+    if any(c[:1] == "(" for c in cells):
+        column = [[c] for c in cells]
+        signed = bool(_read_negatives(column, decimal_comma=False))
+        cells = [row[0] for row in column]
     if any(c.rstrip()[-1:] in _UNITS or c.lstrip(" +-")[:1] in _CURRENCIES for c in cells):
         unit = _column_unit(cells)
         if unit is None or any(not any(ch.isdigit() for ch in c) for c in cells):
             return None  # a cell without digits: text here (a DataFrame's gaps are NaN or None)
         cells = [_without_unit(c, unit) for c in cells]
-    elif not any(_THOUSANDS.fullmatch(c) for c in cells):
+    elif not signed and not any(_THOUSANDS.fullmatch(c) for c in cells):
         return None  # no unit, no commas: text (the common case, decided without parsing)
     if all(_THOUSANDS.fullmatch(c) or is_number(c) for c in cells):
         return np.array([float(c.replace(",", "")) for c in cells])
