@@ -222,7 +222,7 @@ def read_csv_cells(
         notes.append("not UTF-8: read as Windows-1252 text (what spreadsheets on Windows write)")
     del data
     units = any(unit in text for unit in ("%", *_CURRENCIES))  # a scan in C: most files have none
-    parens = "(" in text
+    parens = text.find("(", text.find("\n") + 1) >= 0  # below the header ("Weight (kg)")
     quoted = '"' in text  # in a comma file, a comma inside a cell needs quotes
     lines = text.splitlines()
     del text
