@@ -221,8 +221,10 @@ def read_csv_cells(
         text = data.decode("cp1252", errors="replace")
         notes.append("not UTF-8: read as Windows-1252 text (what spreadsheets on Windows write)")
     del data
-    units = any(unit in text for unit in ("%", *_CURRENCIES))  # a scan in C: most files have none
-    parens = text.find("(", text.find("\n") + 1) >= 0  # below the header ("Weight (kg)")
+    # scans in C, below the header ("Share (%)", "Weight (kg)"): most files have none
+    body = text.find("\n") + 1
+    units = any(text.find(unit, body) >= 0 for unit in ("%", *_CURRENCIES))
+    parens = text.find("(", body) >= 0
     quoted = '"' in text  # in a comma file, a comma inside a cell needs quotes
     lines = text.splitlines()
     del text
