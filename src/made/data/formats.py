@@ -274,20 +274,33 @@ def read_csv_cells(
             raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width}")
     if names is not None and "" in names:  # a spreadsheet's trailing commas: ",,"
         names, rows = _without_empty_columns(names, rows, notes)
+    _read_formatted(rows, names, delimiter != ",", (parens, units, quoted), notes)
+    return names, rows, notes, comments
+
+
+def _read_formatted(
+    rows: list[list[str]], names: list[str] | None, decimal_comma: bool,
+    present: tuple[bool, bool, bool], notes: list[str],
+) -> None:  # fmt: skip
+    """Rewrite, in place, the columns of numbers as spreadsheets format them as plain
+    numbers, each rule said in ``notes``: negatives in parentheses, then units (``$139,750``
+    is then ``139,750``), then decimal commas (``decimal_comma``: a file not delimited by
+    commas) or thousands separators. ``present``: whether the file holds parentheses,
+    units and quotes below its header (most hold none, and skip those scans)."""
+    parens, units, quoted = present
 
     def shown(columns: list[int]) -> str:
         return f"column{'s' * (len(columns) > 1)} " + ", ".join(
             names[j] if names else str(j) for j in columns
         )
 
-    negatives = _read_negatives(rows, delimiter != ",") if parens else []
+    negatives = _read_negatives(rows, decimal_comma) if parens else []
     if negatives:
         notes.append(f"negatives in parentheses read in {shown(negatives)} ((120) as -120)")
-    # units first: "$139,750" is then "139,750", which the thousands rule reads
-    for unit, columns in (_drop_units(rows, delimiter != ",") if units else {}).items():
+    for unit, columns in (_drop_units(rows, decimal_comma) if units else {}).items():
         example = "45% as 45" if unit == "%" else f"{unit}120 as 120"
         notes.append(f"{unit!r} dropped from {shown(columns)}: read as numbers ({example})")
-    if delimiter != ",":
+    if decimal_comma:
         converted = _read_decimal_commas(rows)
         if converted:
             notes.append(f"decimal commas read as points in {shown(converted)}")
@@ -295,7 +308,6 @@ def read_csv_cells(
         grouped = _read_thousands(rows)
         if grouped:
             notes.append(f"thousands separators read in {shown(grouped)}")
-    return names, rows, notes, comments
 
 
 # A negative amount as accounting formats write it: (120), ($1,200.50), (12,50 €)
