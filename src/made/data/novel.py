@@ -62,6 +62,7 @@ from .integers import normal_mass
 __all__ = [
     "PRIOR",
     "below_share",
+    "category_numbers",
     "gap_share",
     "log_kept",
     "novel_cell",
@@ -178,7 +179,7 @@ def novel_code(col: Column, cell: Any, gap: bool = False) -> float:
         return col.common if col.kind == "categorical" else 0.0
     number = _number(cell, col) if col.numeric else None
     if number is not None and len(known := _known(col)):
-        return int(known[np.argmin(np.abs(_values(col)[known] - number))])
+        return int(known[np.argmin(np.abs(category_numbers(col)[known] - number))])
     return col.common
 
 
@@ -212,14 +213,15 @@ def _unheld_mass(values: tuple[str, ...], numeric: bool, mean: float, sd: float)
     return tails + max(inside, 0.0)
 
 
-def _values(col: Column) -> np.ndarray:
-    """Each code's value as a number (NaN for the gap and any text)."""
+def category_numbers(col: Column) -> np.ndarray:
+    """Each code's value as a number (NaN for the gap and any text), read once per column
+    (``_parsed``); read-only."""
     return _parsed(col.values, col.numeric)
 
 
 @functools.lru_cache(maxsize=64)
 def _parsed(values: tuple[str, ...], numeric: bool) -> np.ndarray:
-    """``_values``, read once per column, not once per cell scored (a column may hold 1,000
+    """``category_numbers``, read once per column, not once per cell scored (a column may hold 1,000
     categories, and a file thousands of new values); read-only, being shared."""
     out = np.array([_number(v) if numeric else None for v in values], dtype=np.float64)
     out.flags.writeable = False
@@ -228,14 +230,14 @@ def _parsed(values: tuple[str, ...], numeric: bool) -> np.ndarray:
 
 def _known(col: Column) -> np.ndarray:
     """The codes that stand for a number."""
-    return np.flatnonzero(~np.isnan(_values(col)))
+    return np.flatnonzero(~np.isnan(category_numbers(col)))
 
 
 def _whole_numbers(col: Column) -> np.ndarray | None:
     """Each code's value where the column's values are all whole numbers, else None."""
     if not col.numeric or col.boolean:
         return None
-    values = _values(col)
+    values = category_numbers(col)
     known = values[~np.isnan(values)]
     if not len(known) or not np.all(known == np.round(known)):
         return None

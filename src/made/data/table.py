@@ -63,7 +63,14 @@ import torch
 
 from .formats import is_number, is_placeholder, placeholders
 from .integers import coarse_grid, decimal_grid, grid_step, nearest_points, prefers_discrete
-from .novel import below_share, gap_share, log_kept, novel_code, novel_statistics
+from .novel import (
+    below_share,
+    category_numbers,
+    gap_share,
+    log_kept,
+    novel_code,
+    novel_statistics,
+)
 from .rules import MAX_COLUMNS, Rules, find_cuts, find_orders, find_rules, find_sums, sum_of
 from .scales import prefers_log
 from .validate import DataError
@@ -249,7 +256,7 @@ class Column:
         values = np.asarray(values, dtype=np.float64)
         if self.gridded:
             origin = self.low if self.low is not None else 0.0
-            values = origin + (np.round((values - origin) / self.step) + 0.5) * self.step
+            values = nearest_points(values, origin, self.step) + 0.5 * self.step
         return self.standardised(values)
 
     def own_units(self, z: np.ndarray) -> np.ndarray:
@@ -490,11 +497,12 @@ class TableSchema:
         col = self.columns[j]
         if col.kind == "real":
             return self.values_of(j, x, samples)
-        x = np.asarray(x, dtype=np.float64)
-        numbers = np.array([float(v) if col.numeric and is_number(v) else math.nan
-                            for v in col.values] + [math.nan])  # fmt: skip
-        codes = np.rint(np.nan_to_num(x, nan=-1.0)).astype(np.int64)
-        return numbers[np.where((codes >= 0) & (codes < len(col.values)), codes, -1)]
+        numbers = category_numbers(col)  # read once per column
+        codes = np.rint(np.nan_to_num(np.asarray(x, dtype=np.float64), nan=-1.0)).astype(np.int64)
+        known = (codes >= 0) & (codes < len(numbers))
+        out = np.full(len(codes), math.nan)
+        out[known] = numbers[codes[known]]
+        return out
 
     def values_of(self, j: int, x: np.ndarray, samples: bool = False) -> np.ndarray:
         """Column ``j``'s encoded values ``x`` in its own units: text for a categorical
