@@ -188,7 +188,7 @@ def plot_columns(
             if col.date or col.clock:  # days or seconds, shown as the dates or times they are
                 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-                from .data.table import stamped, time_text
+                from .data.times import stamped, time_text
 
                 def shown(v: float, _: int, col: Any = col) -> str:  # its own column's
                     text = time_text(col, v)  # a date and a time: the time below the date

@@ -668,6 +668,8 @@ def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
     pandas is imported only for a DataFrame's column: an array needs numpy alone."""
     if dtype is None:
         return values
+    if getattr(dtype, "kind", None) == "M":  # dates and times, as read: back as datetimes
+        return _as_datetimes(values, dtype)
     if isinstance(dtype, np.dtype):
         if dtype.kind not in "iufb":
             return values
@@ -688,6 +690,22 @@ def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
         return pd.Series(values, dtype=object).where(pd.notna(values), None).astype(dtype)
     except (TypeError, ValueError):
         return values
+
+
+def _as_datetimes(values: np.ndarray, dtype: Any) -> Any:
+    """A date or date-and-time column's drawn values (text as ``column_arrays`` wrote the
+    fitted ones, None for a gap) as the ``datetime64`` column it was fitted from (NaT for a
+    gap), in its time zone where it had one: a drawn wall time that the zone's clocks skip
+    is moved on to the next that exists, and one they show twice is read as standard time."""
+    import pandas as pd
+
+    times = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601")
+    zone = getattr(dtype, "tz", None)
+    if zone is None:
+        return times.astype(dtype).to_numpy()
+    at = times.dt.tz_localize(zone, ambiguous=np.zeros(len(times), dtype=bool),
+                              nonexistent="shift_forward")  # fmt: skip
+    return at.astype(dtype).array
 
 
 def _small(shape: tuple[int, ...]) -> bool:

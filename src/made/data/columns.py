@@ -26,19 +26,14 @@ from .table import (
     FreeText,
     TableSchema,
     category_codes,
-    clock_seconds,
-    clock_wanted,
     column_key,
-    date_days,
-    date_wanted,
-    dates_or_times,
     infer_column,
     padding,
     real_kind,
     schema_of,
-    time_text,
     with_scale,
 )
+from .times import clock_seconds, clock_wanted, date_days, date_wanted, dates_or_times, time_text
 
 __all__ = [
     "column_arrays",
@@ -53,11 +48,15 @@ __all__ = [
 def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
     """``(columns, names, dtypes)`` of a 2-D numpy array or a pandas DataFrame: one 1-D
     array per column (a pandas categorical column as its values, with ``dtypes`` keeping its
-    categories), names ``"0"``, ``"1"``, ... for an array."""
+    categories), names ``"0"``, ``"1"``, ... for an array. A column of dates or times with a
+    time zone is read at its wall time (the dates and hours its rows were written at, as a
+    CSV file shows them), not moved to UTC: a column of local dates stays one of dates."""
     if hasattr(data, "columns") and hasattr(data, "dtypes"):  # a DataFrame
         columns, dtypes = [], []
         for name in data.columns:
             series = data[name]
+            if getattr(series.dtype, "tz", None) is not None:  # read at its wall time
+                series = series.dt.tz_localize(None)
             values = np.asarray(series.to_numpy(dtype=object if _nullable(series) else None))
             dates = _calendar_dates(values)
             dtypes.append(series.dtype if dates is None else dates.dtype)
