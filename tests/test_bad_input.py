@@ -407,25 +407,17 @@ API_CASES = [
     ("a fraction in a categorical column of a mixed model",
      lambda: MADE(3, [8], num_categories=[0, 3, 0]).log_prob(torch.tensor([[0.5, 1.5, 0.0]])),
      "x[0] holds 1.5 at dimension 1, which is categorical with categories 0..2"),
-    ("a column of times finer than a second in a DataFrame",
-     lambda: _fit_frame_with("datetime64[ns]"),
-     "column 'when' holds durations or times finer than a second (datetime64[ns]); made models "
-     "numbers, categories, dates and times (dates, and dates with a time to the second, are "
-     "read as such, and text written H:MM as times of day): convert it first (to a number such "
-     "as hours since a time, or to whole seconds) or drop it"),
-    ("a column of durations in a DataFrame", lambda: _fit_frame_with("timedelta64[ns]"),
-     "column 'when' holds durations or times finer than a second (timedelta64[ns])"),
+    ("a numpy array of dates", lambda: _fit_array_of_dates(),
+     "column '0' holds numpy times or durations (datetime64[D]); give them in a DataFrame, "
+     "which made reads as dates, times and durations, or convert them first"),
 ]  # fmt: skip
 
 
-def _fit_frame_with(dtype: str) -> None:
-    """``MADEDensity().fit`` on a DataFrame with a column ``when`` of ``dtype``."""
-    pd = pytest.importorskip("pandas")
+def _fit_array_of_dates() -> None:
+    """``MADEDensity().fit`` on a 2-D numpy array of dates (a DataFrame's are read)."""
     from made.sklearn import MADEDensity
 
-    when = pd.Series(np.arange(20), dtype="int64").astype(dtype)
-    frame = pd.DataFrame({"x": np.arange(20.0) % 3, "when": when})
-    MADEDensity(n_models=1, max_epochs=1).fit(frame)
+    MADEDensity(n_models=1, max_epochs=1).fit(np.datetime64("2021-01-01") + np.ones((20, 2), int))
 
 
 @pytest.mark.parametrize("what, call, message", API_CASES, ids=[c[0] for c in API_CASES])

@@ -946,6 +946,67 @@ def test_dates_with_a_time_are_seconds_written_back_as_they_came(tmp_path):
     assert (out[holes["when"].notna()] == holes["when"].dropna()).all()  # kept as given
 
 
+def test_timestamps_with_a_zone_or_a_fraction_of_a_second_are_times(tmp_path):
+    """Event logs as databases, APIs and pandas write them (2021-03-26T20:26:57Z,
+    2021-03-26 21:26:57+01:00, 2021-03-26 20:26:57.825) were text with a different value on
+    most rows: left out as identifiers. They are times now, read at the wall time of the
+    column's zone (offsets that change, a summer time, as the instants they are) and to
+    the file's fraction of a second (the grid of 0.001 s, which a float32 tolerance had
+    made 0.1 s), written back as the file writes them; a DataFrame's times to the
+    millisecond and its durations (refused before) round-trip as datetimes and
+    timedeltas."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    g = np.random.default_rng(0)
+    start = np.datetime64("2021-03-01T08:00:00.000")
+    stamps = [start + np.timedelta64(int(t), "ms") for t in g.integers(0, 2_592_000_000, 120)]
+    whole = [t.astype("datetime64[s]") for t in stamps]
+    rows = [[str(w) + "Z", str(w + 3600) + "+01:00", str(t).replace("T", " "),
+             str(w + 7200) + "+02:00" if i % 2 else str(w + 3600) + "+01:00"]
+            for i, (t, w) in enumerate(zip(stamps, whole, strict=True))]  # fmt: skip
+    path = write_csv(tmp_path / "log.csv", ["utc", "oslo", "ms", "summer"], rows)
+    data = load_data(str(path))
+    forms = [c.clock for c in data.schema.columns]
+    assert forms == ["YYYY-MM-DDThh:mm:ssZ", "YYYY-MM-DDThh:mm:ss+01:00",
+                     "YYYY-MM-DD hh:mm:ss.fff", "YYYY-MM-DDThh:mm:ss+01:00"]  # fmt: skip
+    assert data.schema.columns[2].step == 0.001
+    assert "utc=date and time at UTC, oslo=date and time at UTC+01:00" in data.schema.describe()
+    back = data.schema.decode(data.original["all"])
+    assert [r[:3] for r in back] == [r[:3] for r in rows]  # as written
+    assert [r[3] for r in back] == [r[1] for r in rows]  # the same instants, in one zone
+    other = [["2021-03-05T10:00:00+02:00", "2021-03-05T08:00:00Z", "2021-03-05 08:00:00.5",
+              "2021-03-05T09:00:00+01:00"]]  # fmt: skip
+    scored = load_data(str(write_csv(tmp_path / "new.csv", ["utc", "oslo", "ms", "summer"],
+                                     other)), schema=data.schema)  # fmt: skip
+    assert data.schema.decode(scored.original["all"]) == [
+        ["2021-03-05T08:00:00Z", "2021-03-05T09:00:00+01:00", "2021-03-05 08:00:00.500",
+         "2021-03-05T09:00:00+01:00"]]  # fmt: skip
+    bare = [["2021-03-05T08:00:00", *other[0][1:]]]
+    with pytest.raises(DataError, match="expected a date and time .* and a time zone"):
+        load_data(str(write_csv(tmp_path / "bare.csv", ["utc", "oslo", "ms", "summer"], bare)),
+                  schema=data.schema)  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "when": pd.to_datetime(np.array(stamps)),
+            "took": pd.to_timedelta(g.gamma(2, 30, 120).round(1), unit="s"),
+        }
+    )
+    frame.loc[3, "took"] = pd.NaT
+    density = MADEDensity(n_models=1, max_epochs=2, hidden_sizes=(8,), random_state=0)
+    density.fit(frame)
+    assert density.schema_.columns[0].clock == "YYYY-MM-DD hh:mm:ss.fff"
+    drawn = density.sample(20, random_state=0)
+    assert list(drawn.dtypes) == list(frame.dtypes)
+    assert (drawn["when"] == drawn["when"].dt.floor("ms")).all()
+    filled = density.impute(frame.head(5), random_state=0)
+    assert (
+        filled["took"].notna().all()
+        and (filled.drop(index=3) == frame.head(5).drop(index=3)).all().all()
+    )
+
+
 def test_dates_are_days_written_back_as_dates_through_either_door(tmp_path):
     """Dates written YYYY-MM-DD (egg dates in palmerpenguins' raw table, start and end
     dates in sdmetrics' student placements) were text categories: 100 of them over 215 rows,

@@ -670,6 +670,10 @@ def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
         return values
     if getattr(dtype, "kind", None) == "M":  # dates and times, as read: back as datetimes
         return _as_datetimes(values, dtype)
+    if getattr(dtype, "kind", None) == "m":  # durations, read as seconds
+        import pandas as pd
+
+        return pd.to_timedelta(values.astype(np.float64), unit="s").astype(dtype).to_numpy()
     if isinstance(dtype, np.dtype):
         if dtype.kind not in "iufb":
             return values

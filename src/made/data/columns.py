@@ -50,13 +50,16 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
     array per column (a pandas categorical column as its values, with ``dtypes`` keeping its
     categories), names ``"0"``, ``"1"``, ... for an array. A column of dates or times with a
     time zone is read at its wall time (the dates and hours its rows were written at, as a
-    CSV file shows them), not moved to UTC: a column of local dates stays one of dates."""
+    CSV file shows them), not moved to UTC: a column of local dates stays one of dates; a
+    column of durations (``timedelta64``) is one of numbers, their seconds."""
     if hasattr(data, "columns") and hasattr(data, "dtypes"):  # a DataFrame
         columns, dtypes = [], []
         for name in data.columns:
             series = data[name]
             if getattr(series.dtype, "tz", None) is not None:  # read at its wall time
                 series = series.dt.tz_localize(None)
+            if series.dtype.kind == "m":  # durations: a real column of seconds
+                series = series.dt.total_seconds()
             values = np.asarray(series.to_numpy(dtype=object if _nullable(series) else None))
             dates = _calendar_dates(values)
             dtypes.append(series.dtype if dates is None else dates.dtype)
@@ -75,17 +78,14 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
 def _calendar_dates(values: np.ndarray) -> np.ndarray | None:
     """A column of ``datetime64`` values (as ``parse_dates`` or ``pd.to_datetime`` reads
     them) as the text the type rule reads (None: missing): ``YYYY-MM-DD`` where all are at
-    midnight (dates), else ``YYYY-MM-DD HH:MM:SS`` where all are whole seconds (dates with a
-    time); None for any other column (finer times, and durations, are refused by the rule)."""
+    midnight (dates), else ``YYYY-MM-DD HH:MM:SS`` with as many digits of a second as the
+    finest needs (none, 3, 6 or 9: dates with a time); None for any other column."""
     if values.dtype.kind != "M":
         return None
     present = values[~np.isnat(values)]
-    if np.all(present == present.astype("datetime64[D]")):
-        unit, form = "D", str
-    elif np.all(present == present.astype("datetime64[s]")):
-        unit, form = "s", lambda t: str(t).replace("T", " ")
-    else:
-        return None
+    unit = next(u for u in ("D", "s", "ms", "us", "ns")
+                if np.all(present == present.astype(f"datetime64[{u}]")))  # fmt: skip
+    form = str if unit == "D" else (lambda t: str(t).replace("T", " "))
     return np.array([None if np.isnat(v) else form(v.astype(f"datetime64[{unit}]"))
                      for v in values], dtype=object)  # fmt: skip
 
@@ -257,11 +257,9 @@ def pixel_schema(pixels: np.ndarray, names: Sequence[str]) -> TableSchema:
 
 def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Column | None:
     if getattr(dtype, "kind", None) in ("m", "M") or values.dtype.kind in "mM":
-        raise ValueError(
-            f"column {name!r} holds durations or times finer than a second ({dtype}); made "
-            "models numbers, categories, dates and times (dates, and dates with a time to the "
-            "second, are read as such, and text written H:MM as times of day): convert it "
-            "first (to a number such as hours since a time, or to whole seconds) or drop it"
+        raise ValueError(  # an array's (a DataFrame's are read as text, or as seconds)
+            f"column {name!r} holds numpy times or durations ({dtype}); give them in a "
+            "DataFrame, which made reads as dates, times and durations, or convert them first"
         )
     gaps = gaps_of(values)
     categories = _categories_of(dtype)

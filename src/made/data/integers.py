@@ -69,8 +69,10 @@ def decimal_grid(distinct: np.ndarray) -> tuple[int, float] | None:
             return None
         whole = np.round(scaled)
         # within a thousandth of a step, or a float32's 7 digits (9.899999 in wine's source
-        # is 9.90); a millionth of the value let 170.123456 pass as 170.1235
-        if np.all(np.abs(scaled - whole) <= np.maximum(1e-3, 1e-7 * np.abs(scaled))):
+        # is 9.90), but never a tenth of a step (seconds since 1970 to the millisecond,
+        # 1.6e9, passed as tenths); a millionth of the value let 170.123456 pass as 170.1235
+        near = np.minimum(np.maximum(1e-3, 1e-7 * np.abs(scaled)), 0.1)
+        if np.all(np.abs(scaled - whole) <= near):
             step = int(np.gcd.reduce(np.diff(whole).astype(np.int64)))
             return decimals, max(step, 1) / 10.0**decimals
     return None

@@ -198,13 +198,19 @@ def date_text(days: float, form: str = "") -> str:
     return sep.join(by[f] for f in fields)
 
 
-# H:MM or H:MM:SS (a point for a colon too, as in 9.12, among times written 9:12), and
-# 9:12 AM or 9:12pm on a 12-hour clock
-_CLOCK = re.compile(r"(\d{1,2})[:.]([0-5]\d)(?:[:.]([0-5]\d))?(?: ?([AaPp][Mm]))?")
-# A date, then a space or a T, then a time: YYYY-MM-DD HH:MM, YYYY-MM-DDTHH:MM:SS (no time
-# zone), or the date in any form ``date_form_of`` reads and the time on a 12-hour clock, as
-# spreadsheets export them (1/5/2020 1:45 PM, 05.01.2020 13:45)
+# H:MM or H:MM:SS (a point for a colon too, as in 9.12, among times written 9:12), seconds
+# with a fraction (09:08:30.125), and 9:12 AM or 9:12pm on a 12-hour clock
+_CLOCK = re.compile(
+    r"(\d{1,2})[:.]([0-5]\d)(?:[:.]([0-5]\d)(?:\.(\d{1,9}))?)?(?: ?([AaPp][Mm]))?"
+)
+# A date, then a space or a T, then a time: YYYY-MM-DD HH:MM, YYYY-MM-DDTHH:MM:SS, or the
+# date in any form ``date_form_of`` reads and the time on a 12-hour clock, as spreadsheets
+# export them (1/5/2020 1:45 PM, 05.01.2020 13:45)
 _STAMP = re.compile(r"([\d/.-]+?)([ T])(.+)")
+# A date and time's time zone, as databases, APIs and pandas write them: Z or UTC, or an
+# offset from UTC (+01:00, -0500, +05), after the time or a space
+# (a time's form, ``clock_format``, ends in m, s or f, and the zone it was written in)
+_ZONE = re.compile(r"(.*?[\dMmsf])( ?(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))")
 _DAY = 86_400
 # A form of each kind of time (``clock_format``): what reading a column as times tries (a
 # date with a time in any form ``date_form_of`` reads, its form chosen on the cells)
@@ -224,23 +230,45 @@ def _stamp_parts(form: str) -> tuple[str, str, str]:
     return ("" if date == "YYYY-MM-DD" else date), form[at], form[at + 1 :]
 
 
-def _time_of(found: re.Match[str] | None) -> int | None:
+def _zone_parts(text: str) -> tuple[str, str]:
+    """A time (or a time's form) and its time zone as written (``""``: none)."""
+    found = _ZONE.fullmatch(text)
+    return (text, "") if found is None else (found[1], found[2])
+
+
+def _offset(zone: str) -> int:
+    """A time zone as written (``_ZONE``) as seconds ahead of UTC (0 for none)."""
+    zone = zone.strip()
+    if zone in ("", "Z", "UTC", "GMT"):
+        return 0
+    digits = zone[1:].replace(":", "")
+    seconds = 3600 * int(digits[:2]) + 60 * int(digits[2:] or 0)
+    return -seconds if zone[0] == "-" else seconds
+
+
+def _time_of(found: re.Match[str] | None) -> float | None:
     """Seconds since midnight of a ``_CLOCK`` match (None: no time, or an hour past 23)."""
     if found is None:
         return None
     hour = int(found[1])
-    if found[4] is not None:  # 12 AM is midnight, 12 PM noon
-        hour = hour % 12 + 12 * (found[4].lower() == "pm") if 1 <= hour <= 12 else 24
-    return None if hour > 23 else 3600 * hour + 60 * int(found[2]) + int(found[3] or 0)
+    if found[5] is not None:  # 12 AM is midnight, 12 PM noon
+        hour = hour % 12 + 12 * (found[5].lower() == "pm") if 1 <= hour <= 12 else 24
+    if hour > 23:
+        return None
+    whole = 3600 * hour + 60 * int(found[2]) + int(found[3] or 0)
+    return whole + float("0." + found[4]) if found[4] else whole
 
 
 def clock_cells(cells: np.ndarray, form: str = "h:mm") -> tuple[np.ndarray, int | None]:
     """Text cells (an object array) written as times in ``form``'s kind (``clock_format``)
     as float64 seconds, and the index of the first that is not such a time (None when all
     are): since midnight for times of day, ``H:MM`` or ``H:MM:SS`` (hours 0 to 23, or 1 to 12
-    with ``AM`` or ``PM``; ``9.12`` is 9:12, in a column of text); since 1970-01-01 for dates
-    with a time, the date in ``form``'s date form (or, for ``CLOCK_KINDS``' trial, the one
-    the cells' dates share)."""
+    with ``AM`` or ``PM``; ``9.12`` is 9:12, in a column of text; seconds may have a
+    fraction); since 1970-01-01 for dates with a time, the date in ``form``'s date form (or,
+    for ``CLOCK_KINDS``' trial, the one the cells' dates share). A date and time with a time
+    zone is read at the wall time of ``form``'s zone (of the cells' first, in the trial):
+    so a column in one zone is read as its rows show it, and one whose offsets change (a
+    summer time) as the instants they are, in that zone; every cell or none has a zone."""
     if not stamped(form):
         out = np.zeros(len(cells))
         for i, cell in enumerate(cells):
@@ -262,12 +290,14 @@ def clock_cells(cells: np.ndarray, form: str = "h:mm") -> tuple[np.ndarray, int 
     days, bad = form_days(np.array(dates, dtype=object), date_form)
     if bad is not None:
         return np.zeros(len(cells)), bad
+    zone = _zone_parts(form)[1] if form != CLOCK_KINDS[1] else _zone_parts(parts[0][3])[1]
     out = np.zeros(len(cells))
     for i, p in enumerate(parts):
-        seconds = _time_of(_CLOCK.fullmatch(p[3]))
-        if seconds is None:
+        time, its = _zone_parts(p[3])
+        seconds = _time_of(_CLOCK.fullmatch(time))
+        if seconds is None or bool(its) != bool(zone):
             return np.zeros(len(cells)), i
-        out[i] = _DAY * days[i] + seconds
+        out[i] = _DAY * days[i] + seconds + _offset(zone) - _offset(its)
     return out, None
 
 
@@ -288,42 +318,51 @@ def dates_or_times(values: np.ndarray, gaps: np.ndarray) -> bool:
 
 def clock_format(cells: Sequence[str], stamped: bool = False) -> str:
     """How a column's times are written: ``hh`` where every hour is two digits (``09:30``),
-    else ``h`` (``9:30``); ``:ss`` where any cell has seconds; `` AM`` (or `` am``) where
-    any cell is on a 12-hour clock; ``stamped``, after a date in the cells' form and the
-    separator they use (``YYYY-MM-DD hh:mm``, ``YYYY-MM-DDThh:mm:ss``, ``M/D/YYYY h:mm
-    AM``)."""
+    else ``h`` (``9:30``); ``:ss`` where any cell has seconds, ``.fff`` as many digits as
+    the longest fraction of one; `` AM`` (or `` am``) where any cell is on a 12-hour clock;
+    ``stamped``, after a date in the cells' form and the separator they use (``YYYY-MM-DD
+    hh:mm``, ``YYYY-MM-DDThh:mm:ss``, ``M/D/YYYY h:mm AM``), and before the time zone the
+    cells write (``Z``, ``+01:00``; where they write several, the first's: the values are
+    read in it, ``clock_cells``)."""
     parts = [_STAMP.fullmatch(c) for c in cells] if stamped else []
-    times = [p[3] for p in parts if p is not None] if stamped else list(cells)
+    zoned = [_zone_parts(p[3]) for p in parts if p is not None]
+    times = [t for t, _ in zoned] if stamped else list(cells)
     found = [_CLOCK.fullmatch(c) for c in times]
     hours = "hh" if all(f is not None and len(f[1]) == 2 for f in found) else "h"
     form = hours + ":mm" + (":ss" if any(f is not None and f[3] for f in found) else "")
-    halves = [f[4] for f in found if f is not None and f[4]]
+    digits = max((len(f[4]) for f in found if f is not None and f[4]), default=0)
+    form += "." + "f" * digits if digits else ""
+    halves = [f[5] for f in found if f is not None and f[5]]
     if halves:  # the case the file writes them in
         form += " AM" if any(h.isupper() for h in halves) else " am"
     if not stamped:
         return form
     sep = "T" if all(p is not None and p[2] == "T" for p in parts) else " "
     date_form = date_form_of([p[1] for p in parts if p is not None]) or "YYYY-MM-DD"
-    return date_form + sep + form
+    return date_form + sep + form + (zoned[0][1] if zoned else "")
 
 
 def clock_text(seconds: float, form: str) -> str:
     """Seconds as a time in ``form`` (``clock_format``): of day, where a sample past the
-    day's end is its last second; or a date and a time."""
-    s = int(round(seconds))
+    day's end is its last second; or a date and a time (in the form's time zone)."""
+    form, zone = _zone_parts(form)
+    digits = form.count("f")
+    s, fraction = divmod(int(round(seconds * 10**digits)), 10**digits)
     date = ""
     if stamped(form):
         day, s = divmod(s, _DAY)
         date_form, sep, form = _stamp_parts(form)
         date = date_text(day, date_form) + sep
-    s = min(max(s, 0), _DAY - 1)
+    elif not 0 <= s < _DAY:  # a time of day drawn past an end: that end
+        s, fraction = (0, 0) if s < 0 else (_DAY - 1, 10**digits - 1)
     form, _, half = form.partition(" ")  # "AM" or "am": a 12-hour clock
     hour = s // 3600 if not half else (s // 3600) % 12 or 12
     hours = f"{hour:02d}" if form.startswith("hh") else str(hour)
     suffix = "" if not half else " " + ("AM" if s < _DAY // 2 else "PM")
     return (date + hours + f":{s % 3600 // 60:02d}"
-            + (f":{s % 60:02d}" if form.endswith(":ss") else "")
-            + (suffix if half.isupper() else suffix.lower()))  # fmt: skip
+            + (f":{s % 60:02d}" if ":ss" in form else "")
+            + (f".{fraction:0{digits}d}" if digits else "")
+            + (suffix if half.isupper() else suffix.lower()) + zone)  # fmt: skip
 
 
 def time_text(col: Column, value: float) -> str:
@@ -335,12 +374,14 @@ def clock_kind(form: str) -> str:
     """What the run's column types call a time column of ``form``."""
     if not stamped(form):
         return "time of day"
-    date_form = _stamp_parts(form)[0]
-    return f"date and time ({date_form} h:mm)" if date_form else "date and time"
+    date_form, zone = _stamp_parts(form)[0], _zone_parts(form)[1].strip()
+    kind = f"date and time ({date_form} h:mm)" if date_form else "date and time"
+    return f"{kind} at UTC{zone if zone[0] in '+-' else ''}" if zone else kind
 
 
 def clock_wanted(form: str) -> str:
     """What a cell of a time column of ``form`` must be, for an error."""
     if not stamped(form):
         return "a time of day (H:MM)"
-    return f"a date and time ({_stamp_parts(form)[0] or 'YYYY-MM-DD'} HH:MM)"
+    zone = " and a time zone (Z, +01:00)" if _zone_parts(form)[1] else ""
+    return f"a date and time ({_stamp_parts(form)[0] or 'YYYY-MM-DD'} HH:MM{zone})"
