@@ -439,9 +439,9 @@ def test_empty_and_broken_files(tmp_path):
     (tmp_path / "cut.npz").write_bytes((tmp_path / "ok.npz").read_bytes()[:60])
     with pytest.raises(DataError, match="cut.npz: not a readable .npz file"):
         load_data(str(tmp_path / "cut.npz"))
-    (tmp_path / "x.txt").write_text("1 2 3")
-    with pytest.raises(DataError, match="unsupported file type .txt"):
-        load_data(str(tmp_path / "x.txt"))
+    (tmp_path / "x.parquet").write_bytes(b"PAR1")
+    with pytest.raises(DataError, match="unsupported file type .parquet; .* pandas.read_parquet"):
+        load_data(str(tmp_path / "x.parquet"))
     with pytest.raises(DataError, match="no such file or folder, and not a data set name"):
         load_data(str(tmp_path / "nothing.npy"))
     np.savez(

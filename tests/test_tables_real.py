@@ -697,6 +697,38 @@ def test_a_table_separated_by_spaces_with_quoted_names_reads_as_its_columns(tmp_
     assert any("separated by spaces" in note for note in data.notes)
 
 
+def test_tables_as_tsv_txt_and_compressed_files_are_read(tmp_path, monkeypatch):
+    """A table saved as .tsv (R's write.table, bioinformatics exports), .txt or .dat, or
+    compressed as databases and R export them (.csv.gz, .tsv.bz2, .csv.xz), was refused as
+    an unsupported file type, or a .csv.gz read as an IDX image file. Each reads as its
+    .csv would; a gzip that decompresses past the limit is refused before it fills memory."""
+    import bz2
+    import gzip
+    import lzma
+
+    import made.data.formats as formats
+
+    g = np.random.default_rng(0)
+    rows = [[f"{g.normal(170, 10):.1f}", str(g.choice(["a", "b", "c"])), str(g.integers(0, 9))]
+            for _ in range(60)]  # fmt: skip
+    text = "h\tk\tn\n" + "".join("\t".join(r) + "\n" for r in rows)
+    expected = load_data(str(write_csv(tmp_path / "t.csv", ["h", "k", "n"], rows)))
+    files = {"t.tsv": text.encode(), "t.txt": text.encode(), "t.dat": text.encode(),
+             "t.csv.gz": gzip.compress(text.encode()), "t.tsv.bz2": bz2.compress(text.encode()),
+             "t.CSV.XZ": lzma.compress(text.encode())}  # fmt: skip
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        read = load_data(str(tmp_path / name))
+        assert read.schema == expected.schema, name
+        assert np.array_equal(read.original["all"], expected.original["all"]), name
+    monkeypatch.setattr(formats, "MAX_TABLE_TEXT", 100)
+    with pytest.raises(DataError, match="t.csv.gz: decompresses to more than"):
+        load_data(str(tmp_path / "t.csv.gz"))
+    (tmp_path / "cut.csv.gz").write_bytes(files["t.csv.gz"][:30])
+    with pytest.raises(DataError, match="cut.csv.gz: not a readable CSV file"):
+        load_data(str(tmp_path / "cut.csv.gz"))
+
+
 def test_row_numbers_with_rows_removed_or_files_appended_are_left_out(tmp_path):
     """R's row names after rows were dropped (DAAG's science: 1, 2, 3, 4, 6, ...) or two
     files appended (DAAG's nswdemo: 1..N, then 1001..): row numbers, left out; sorted

@@ -3,8 +3,10 @@ validation) or raises ``DataError`` naming the file and what is wrong with it.""
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
+import lzma
 import math
 import os
 import re
@@ -33,6 +35,8 @@ __all__ = [
     "read_shapes_pickle",
     "SPLIT_KEYS",
     "DELIMITERS",
+    "TABLE_SUFFIXES",
+    "is_table_file",
 ]
 
 # Key spellings understood in .npz files, per split.
@@ -194,6 +198,40 @@ def _looks_like_header(first: list[str], rows: list[list[str]]) -> bool:
     return False
 
 
+# Files read as text tables (their delimiter detected, ``read_csv_cells``), and compressed
+# so (``data.csv.gz``, as databases and R's ``write.csv`` to a gzfile export them)
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat")
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+# A compressed table is read into memory whole: past this much text it is refused, before a
+# small crafted file (a gzip of zeros: 1 MB that is 1 GB) fills the memory.
+MAX_TABLE_TEXT = 2**30
+
+
+def is_table_file(path: Path) -> bool:
+    """Whether ``path`` is named as a text table (``TABLE_SUFFIXES``), compressed or not."""
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    if suffixes and suffixes[-1] in _OPENERS:
+        suffixes = suffixes[:-1]
+    return bool(suffixes) and suffixes[-1] in TABLE_SUFFIXES
+
+
+def _table_bytes(path: Path) -> bytes:
+    """A text table's bytes, decompressed where its name says (``.gz``, ``.bz2``, ``.xz``)."""
+    opener = _OPENERS.get(path.suffix.lower())
+    try:
+        if opener is None:
+            with open(path, "rb") as f:
+                return f.read()
+        with opener(path, "rb") as f:
+            data = f.read(MAX_TABLE_TEXT + 1)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({brief(exc)})") from None
+    if len(data) > MAX_TABLE_TEXT:
+        raise DataError(f"{path}: decompresses to more than {MAX_TABLE_TEXT // 2**30} GiB of "
+                        "text; made reads a table into memory whole")  # fmt: skip
+    return data
+
+
 def read_csv_cells(
     path: Path, delimiter: str | None = None, header: str = "auto"
 ) -> tuple[list[str] | None, list[list[str]], list[str], int]:
@@ -202,7 +240,8 @@ def read_csv_cells(
     or a licence, as data exports write them), but the last when it has the table's width:
     that is its header, as written (``#,name,type``: a column named ``#``; ``#CHROM,POS``).
 
-    A UTF-8 byte-order mark (as spreadsheets write it) is dropped. ``delimiter`` None detects
+    A file named ``.gz``, ``.bz2`` or ``.xz`` is decompressed (``TABLE_SUFFIXES``). A UTF-8
+    byte-order mark (as spreadsheets write it) is dropped. ``delimiter`` None detects
     one among ``DELIMITERS``, then ``SPACES``. ``header``: ``"yes"``, ``"no"``, or
     ``"auto"``: a first row that is not all numbers is the header, and a numeric one that
     looks like a header is refused as ambiguous. Every row must have the header's width.
@@ -211,8 +250,7 @@ def read_csv_cells(
     _require_file(path)
     notes = []
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = _table_bytes(path)
     except OSError as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc})") from None
     try:

@@ -20,6 +20,7 @@ import torch
 from ..config import DataConfig
 from ..masks import derive_seed
 from .formats import (
+    is_table_file,
     read_amat,
     read_csv,
     read_csv_cells,
@@ -423,12 +424,13 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
         return _array_source({"all": read_npy(path)}, {})
     if suffix == ".npz":
         return _array_source(*read_npz(path))
-    if suffix == ".csv" and cfg.num_categories is None:  # a table: columns typed by load_data
+    table = is_table_file(path)  # .csv, .tsv, .txt, ...: compressed too
+    if table and cfg.num_categories is None:  # a table: columns typed by load_data
         header, rows, notes, comments = read_csv_cells(path, cfg.delimiter, cfg.header)
         raw = _table(rows, header, header_lines=(1 if header else 0) + comments)
         raw.notes = notes
         return raw
-    if suffix == ".csv":
+    if table:
         values, header = read_csv(path, cfg.delimiter, cfg.header)
         columns = tuple(header) if header else None
         return _Raw(
@@ -444,10 +446,28 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
         return _Raw(read_shapes_pickle(path), 1, "none", num_categories=2)
     if suffix == ".gz" or "idx" in path.name:
         return _Raw({"all": read_idx(path)}, 255, "threshold")
+    hint = _OTHER_FORMATS.get(suffix, "")
     raise DataError(
-        f"{path}: unsupported file type {suffix or '(none)'}; expected .npy, .npz, .csv, "
-        ".amat, .pkl (Shapes pickle), an IDX file or a folder of .png images"
+        f"{path}: unsupported file type {suffix or '(none)'}; expected .npy, .npz, a text "
+        "table (.csv, .tsv, .txt, .dat; gzipped too), .amat, .pkl (Shapes pickle), an IDX "
+        f"file or a folder of .png images{hint}"
     )
+
+
+# What to do with a table in a format made does not read (pandas reads each of them)
+_SAVE_AS = (": save it as CSV, or read it with pandas.{0} and give the DataFrame to "
+            "made.sklearn.MADEDensity")  # fmt: skip
+_OTHER_FORMATS = {
+    ".xlsx": _SAVE_AS.format("read_excel"),
+    ".xls": _SAVE_AS.format("read_excel"),
+    ".ods": _SAVE_AS.format("read_excel"),
+    ".parquet": _SAVE_AS.format("read_parquet"),
+    ".feather": _SAVE_AS.format("read_feather"),
+    ".json": _SAVE_AS.format("read_json"),
+    ".sav": _SAVE_AS.format("read_spss"),
+    ".dta": _SAVE_AS.format("read_stata"),
+    ".sas7bdat": _SAVE_AS.format("read_sas"),
+}
 
 
 def _array_source(splits: dict[str, np.ndarray], labels: dict[str, np.ndarray]) -> _Raw:

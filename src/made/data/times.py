@@ -200,9 +200,7 @@ def date_text(days: float, form: str = "") -> str:
 
 # H:MM or H:MM:SS (a point for a colon too, as in 9.12, among times written 9:12), seconds
 # with a fraction (09:08:30.125), and 9:12 AM or 9:12pm on a 12-hour clock
-_CLOCK = re.compile(
-    r"(\d{1,2})[:.]([0-5]\d)(?:[:.]([0-5]\d)(?:\.(\d{1,9}))?)?(?: ?([AaPp][Mm]))?"
-)
+_CLOCK = re.compile(r"(\d{1,2})[:.]([0-5]\d)(?:[:.]([0-5]\d)(?:\.(\d{1,9}))?)?(?: ?([AaPp][Mm]))?")
 # A date, then a space or a T, then a time: YYYY-MM-DD HH:MM, YYYY-MM-DDTHH:MM:SS, or the
 # date in any form ``date_form_of`` reads and the time on a 12-hour clock, as spreadsheets
 # export them (1/5/2020 1:45 PM, 05.01.2020 13:45)
