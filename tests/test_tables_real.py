@@ -1329,6 +1329,20 @@ def test_amounts_of_money_grouped_by_thousands_are_numbers(tmp_path):
     density = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
     density.fit(frame)
     assert density.schema_.columns[0].kind == "real"  # the same rule through either door
+    from made.data.formats import unit_numbers
+
+    # a semicolon file read by pandas without decimal=",": its numbers are strings ("1,5"),
+    # which were identifiers through the DataFrame door while the CSV door read them
+    for file in (euros, big, french):
+        strings = pd.read_csv(file, sep=";")
+        assert strings["price"].dtype == object
+        fitted = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
+        fitted.fit(strings)
+        assert fitted.schema_.columns[0].kind == "real", file.name
+        read = load_data(str(file))
+        as_read = [float(row[0]) for row in read.schema.decode(read.original["all"])]
+        assert np.allclose(unit_numbers(list(strings["price"])), as_read), file.name
+        assert fitted.schema_.columns[0].step == read.schema.columns[0].step
 
 
 # -------------------------------------------------------------------------- orders

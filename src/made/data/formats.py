@@ -438,25 +438,34 @@ def _without_unit(cell: str, unit: str) -> str:
 
 
 def unit_numbers(cells: Sequence[Any]) -> np.ndarray | None:
-    """Text cells that are numbers written with one unit (``45%``, or ``$120.50``) or grouped
-    by thousands (``1,234,567``), negatives in parentheses or not (``(120)``), plain numbers
-    among them too, as float64, the unit or the commas dropped: the rules a CSV file's
-    column is read by (``read_csv_cells``), for a DataFrame's strings. None unless every
-    cell is such text and at least one has the unit, the commas or the parentheses."""
+    """Text cells that are numbers written with one unit (``45%``, or ``$120.50``), grouped
+    by thousands (``1,234,567``) or with decimal commas (``170,3``, ``1.234,56``, as a
+    semicolon file read by ``pandas.read_csv`` without ``decimal=","`` leaves them),
+    negatives in parentheses or not (``(120)``), plain numbers among them too, as float64,
+    the unit or the commas dropped: the rules a CSV file's column is read by
+    (``read_csv_cells``), for a DataFrame's strings. A comma is a decimal one where some
+    cell cannot be read as thousands (``170,3``); ``1,234`` alone is a thousand, as
+    pandas reads it. None unless every cell is such text and at least one has the unit,
+    the commas or the parentheses."""
     if not len(cells) or not all(isinstance(c, str) for c in cells):
         return None
-    signed = False  # accounting's negatives: (120) is -120
-    if any(c[:1] == "(" for c in cells):
-        column = [[c] for c in cells]
-        signed = bool(_read_negatives(column, decimal_comma=False))
-        cells = [row[0] for row in column]
+    bare = [c.strip(" %" + _CURRENCIES).removeprefix("(").removesuffix(")") for c in cells]
+    comma = any(_european(c) and not _THOUSANDS.fullmatch(c) for c in bare)
+    column = [[c] for c in cells]
+    signed = any(c[:1] == "(" for c in cells) and bool(_read_negatives(column, comma))
+    cells = [row[0] for row in column]  # accounting's negatives: (120) is -120
     if any(c.rstrip()[-1:] in _UNITS or c.lstrip(" +-")[:1] in _CURRENCIES for c in cells):
-        unit = _column_unit(cells)
+        unit = _column_unit(cells, comma)
         if unit is None or any(not any(ch.isdigit() for ch in c) for c in cells):
             return None  # a cell without digits: text here (a DataFrame's gaps are NaN or None)
         cells = [_without_unit(c, unit) for c in cells]
-    elif not signed and not any(_THOUSANDS.fullmatch(c) for c in cells):
+    elif not signed and not comma and not any(_THOUSANDS.fullmatch(c) for c in cells):
         return None  # no unit, no commas: text (the common case, decided without parsing)
+    if comma:
+        column = [[c] for c in cells]
+        if not _read_decimal_commas(column) or not all(is_number(r[0]) for r in column):
+            return None
+        return np.array([float(r[0]) for r in column])
     if all(_THOUSANDS.fullmatch(c) or is_number(c) for c in cells):
         return np.array([float(c.replace(",", "")) for c in cells])
     return None
