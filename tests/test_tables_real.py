@@ -392,6 +392,15 @@ def test_a_column_that_determines_another_is_a_rule_though_no_pair_is_common():
     assert find_rules((10, 30), codes[:64:4]).dependencies == ()  # 8 models of 2 rows: chance
     noise = np.random.default_rng(1).integers(0, 3, (240, 2))
     assert find_rules((3, 3), noise) == Rules()
+    # more categories than a pair search takes may still determine a column of few: 142
+    # countries their continent (gapminder's), found as 30 models their maker are; two
+    # such columns determine nothing of each other, and make no pairs
+    g = np.random.default_rng(2)
+    country = np.repeat(np.arange(142), 12)
+    continent, town = country % 5, (country * 7 + g.integers(0, 2, len(country))) % 150
+    found = find_rules((142, 5, 150), np.column_stack([country, continent, town]))
+    assert found.dependencies == ((0, 1, tuple(c % 5 for c in range(142))),)
+    assert found.pairs == ()
     density = MADEDensity(hidden_sizes=(16,), n_models=1, max_epochs=1, random_state=0)
     schema = density.fit(frame).schema_
     assert schema.rules.describe(schema.names) == "model determines maker"

@@ -45,7 +45,8 @@ through ``keep_rules`` do not. Five kinds:
   c being the latest column of the three. Each column is set by one sum at most.
 
 Pairs and dependencies are searched among categorical columns (of 2 to ``MAX_CATEGORIES``
-categories), orders among numeric ones (real, or categories that are numbers), cuts and
+categories; a column of up to ``MAX_DETERMINING`` may determine one of those), orders
+among numeric ones (real, or categories that are numbers), cuts and
 sums among real ones. Rules are found once, from the training split, and
 saved with the table's schema; a table of more than ``MAX_COLUMNS`` categorical (or real)
 columns is not searched for pairs (or orders, or cuts): they grow as the columns' square.
@@ -86,6 +87,11 @@ MIN_EVIDENCE = 20.0
 # those: 10,000 binary columns would be 50 million pairs).
 MAX_CATEGORIES = 100
 MAX_COLUMNS = 64
+# A column of more categories, up to this many (the most a categorical column holds), may
+# still determine one of at most MAX_CATEGORIES: a country its continent (gapminder's 142
+# countries), a city its state, a car's model its maker. Its joint table with one such
+# column is at most 100,000 counts.
+MAX_DETERMINING = 1_000
 # Redraws of the rows that break a rule before the ones still breaking one are kept.
 MAX_ROUNDS = 50
 # A round draws enough rows for the share that kept the rules in the last one (at least
@@ -406,7 +412,7 @@ def find_rules(
     independence would expect ``min_expected`` rows or more to hold, and dependencies whose
     chance under independence is at most ``exp(-min_evidence)``. A pair a dependency implies
     is not listed again."""
-    columns = [j for j, k in enumerate(cardinalities) if 2 <= k <= MAX_CATEGORIES]
+    columns = [j for j, k in enumerate(cardinalities) if 2 <= k <= MAX_DETERMINING]
     n = len(codes)
     if n == 0 or len(columns) > MAX_COLUMNS:
         return Rules()
@@ -416,10 +422,16 @@ def find_rules(
     for i, a in enumerate(columns):
         for b in columns[i + 1 :]:  # one joint table at a time: 64 columns of 100 are 2,016
             ka, kb = cardinalities[a], cardinalities[b]
+            if min(ka, kb) > MAX_CATEGORIES:
+                continue  # neither is few enough to be determined
             joint = np.bincount(ints[a] * kb + ints[b], minlength=ka * kb).reshape(ka, kb)
             for x, y, table in ((a, b, joint), (b, a, joint.T)):
+                if cardinalities[y] > MAX_CATEGORIES:
+                    continue
                 if (values := _dependency(table, counts[x], counts[y], min_evidence)) is not None:
                     dependencies.append((x, y, values))
+            if max(ka, kb) > MAX_CATEGORIES:
+                continue  # pairs among few categories only
             expected = np.outer(counts[a], counts[b]) / n
             for p, q in zip(*np.nonzero((joint == 0) & (expected >= min_expected)), strict=True):
                 candidates.append((a, int(p), b, int(q)))
