@@ -392,8 +392,24 @@ def test_png_folders(tmp_path):
         load_data(str(tmp_path / "labelled"))
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "a.png").write_bytes(b"not a png")
-    with pytest.raises(DataError, match="a.png: not a readable PNG image"):
+    with pytest.raises(DataError, match="a.png: not a readable image"):
         load_data(str(tmp_path / "junk"))
+    # photos as cameras and exports name them (JPEG, BMP, GIF; upper-case suffixes too) were
+    # "no .png files in the folder": read as PNGs are, a lossless one to the same levels
+    mixed = tmp_path / "mixed"
+    for cls, form in (("a", "JPG"), ("b", "bmp"), ("c", "gif")):
+        (mixed / cls).mkdir(parents=True)
+        for i in range(4):
+            img = np.kron(g.integers(0, 2, (3, 3)), np.ones((4, 4))).astype(np.uint8) * 255
+            Image.fromarray(img).save(mixed / cls / f"IMG_{i}.{form}")
+    (mixed / "a" / "notes.txt").write_text("not an image: left alone")
+    read = load_data(str(mixed))
+    assert read.classes == ("a", "b", "c") and read.shape == (1, 12, 12)
+    lossless = np.concatenate([read.splits[s] for s in read.splits])
+    assert set(np.unique(lossless).tolist()) <= {0, 1}
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"empty: no images \(.png, .jpg"):
+        load_data(str(tmp_path / "empty"))
 
 
 # ------------------------------------------------------------------------------ validation

@@ -819,7 +819,8 @@ def cmd_data_list(args: argparse.Namespace) -> int:
         print(f"{r[4]}  [{r[3]}]")
     print(
         "\nA PATH works wherever a name does: .npy, .npz (train/valid/test keys or one array), "
-        ".csv (or .tsv, .txt; gzipped too), .amat, a Shapes .pkl, or a folder of .png images."
+        ".csv (or .tsv, .txt; gzipped too), .amat, a Shapes .pkl, or a folder of images "
+        "(.png, .jpg, ...)."
     )
     return 0
 
@@ -956,7 +957,7 @@ def _common(data_default: str | None = None) -> dict[str, argparse.ArgumentParse
     data = _Parser(add_help=False)
     data.add_argument("--data", default=None, metavar="NAME|PATH",
                       help="a data set name (see `made data list`) or a .npy/.npz/.csv/.tsv/"
-                      ".amat/.pkl file (a table gzipped too) or a folder of PNGs (default: "
+                      ".amat/.pkl file (a table gzipped too) or a folder of images (default: "
                       + (data_default or "the run's") + ")")  # fmt: skip
     source = _Parser(add_help=False)
     for parser in (data, source):

@@ -634,26 +634,39 @@ def _grey(im: Any) -> tuple[np.ndarray, bool]:
     return np.asarray(im.convert("L"), dtype=np.uint8), False
 
 
+# Images a folder is read for (any case: IMG_001.JPG), as Pillow decodes them; a lossy
+# JPEG's grey levels are what it decodes to (thresholded, its artefacts mostly vanish)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def _images_in(folder: Path) -> list[Path]:
+    """The image files (``IMAGE_SUFFIXES``) directly in ``folder``, sorted by name."""
+    return sorted(f for f in folder.iterdir()
+                  if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())  # fmt: skip
+
+
 def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str], list[str]]:
     """``(images (N, 1, H, W) uint8 grey levels, labels or None, class names, notes)``.
 
-    PNGs directly in ``path`` are unlabelled; PNGs in sub-folders are labelled by sub-folder
-    (class names sorted). All images must have one size. Images with constant colour and a
-    varying alpha channel are read from the alpha channel (and ``notes`` says how many).
+    Images (PNG, or any of ``IMAGE_SUFFIXES``) directly in ``path`` are unlabelled; images
+    in sub-folders are labelled by sub-folder (class names sorted). All images must have
+    one size. Images with constant colour and a varying alpha channel are read from the
+    alpha channel (and ``notes`` says how many).
     """
     from PIL import Image, UnidentifiedImageError
 
     if not path.is_dir():
         raise DataError(f"{path}: no such folder")
-    subdirs = sorted(p for p in path.iterdir() if p.is_dir() and any(p.glob("*.png")))
+    subdirs = sorted(p for p in path.iterdir() if p.is_dir() and _images_in(p))
     if subdirs:
-        files = [(f, i) for i, d in enumerate(subdirs) for f in sorted(d.glob("*.png"))]
+        files = [(f, i) for i, d in enumerate(subdirs) for f in _images_in(d)]
         classes = [d.name for d in subdirs]
     else:
-        files = [(f, -1) for f in sorted(path.glob("*.png"))]
+        files = [(f, -1) for f in _images_in(path)]
         classes = []
     if not files:
-        raise DataError(f"{path}: no .png files in the folder or its sub-folders")
+        raise DataError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder or "
+                        "its sub-folders")  # fmt: skip
     images, from_alpha = [], 0
     for f, _ in files:
         try:
@@ -667,7 +680,7 @@ def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
             images.append(grey)
             from_alpha += alpha
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-            raise DataError(f"{f}: not a readable PNG image ({brief(exc)})") from None
+            raise DataError(f"{f}: not a readable image ({brief(exc)})") from None
         if images[-1].shape != images[0].shape:
             raise DataError(
                 f"{f}: image is {images[-1].shape[1]}x{images[-1].shape[0]} pixels, expected "

@@ -450,7 +450,7 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
     raise DataError(
         f"{path}: unsupported file type {suffix or '(none)'}; expected .npy, .npz, a text "
         "table (.csv, .tsv, .txt, .dat; gzipped too), .amat, .pkl (Shapes pickle), an IDX "
-        f"file or a folder of .png images{hint}"
+        f"file or a folder of images{hint}"
     )
 
 
