@@ -1344,7 +1344,7 @@ def test_amounts_of_money_grouped_by_thousands_are_numbers(tmp_path):
     # which were identifiers through the DataFrame door while the CSV door read them
     for file in (euros, big, french):
         strings = pd.read_csv(file, sep=";")
-        assert strings["price"].dtype == object
+        assert not pd.api.types.is_numeric_dtype(strings["price"])  # text
         fitted = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
         fitted.fit(strings)
         assert fitted.schema_.columns[0].kind == "real", file.name
