@@ -34,6 +34,9 @@ def test_column_types_are_inferred_and_can_be_overridden():
     assert kinds["month"] == ("categorical", ("5", "6", "7"))
     assert kinds["prior"] == ("categorical", ("0", "10"))  # not 0..10: 9 never held
     assert schema.num_categories == (3, 2, 0, 0, 2, 2, 3, 2)
+    assert "word=2, one=one value, month=3 numbers" in schema.describe()  # not "one=2"
+    nothing = infer_schema(["c", "k"], [["", str(i % 2)] for i in range(30)], "t.csv")
+    assert nothing.describe().endswith("c=no value (every cell a gap), k=2")
     # one value, however it is written, still makes two categories (MADE needs K >= 2)
     for cell in ("-1", "x", "0"):
         assert infer_schema(["c"], [[cell]] * 3, "t.csv").num_categories == (2,)

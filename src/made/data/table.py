@@ -722,6 +722,10 @@ class TableSchema:
             if c.kind == "categorical":  # numbers held discrete say so ("Month=4 numbers")
                 numbers = c.numeric and not c.boolean and c.cardinality - c.missing > 2
                 k = f"{c.cardinality} numbers" if numbers else str(c.cardinality)
+                pad = padding(c)  # a category no row holds: not one of the column's
+                if pad == 0:
+                    return "no value (every cell a gap)"
+                k = k if pad is None else "one value"
             k = k if c.snap is None else f"{k} (values off its grid rounded)"
             return k + (" with gaps" if c.missing else "")
 
