@@ -172,7 +172,7 @@ def held_out(package: str, item: str) -> dict[str, Any] | None:
     from sklearn.model_selection import train_test_split
 
     from made.data.columns import gaps_of
-    from made.data.novel import PRIOR
+    from made.data.novel import PRIOR, whole_numbers
     from made.sklearn import MADEDensity
 
     frame = load(package, item)
@@ -189,19 +189,25 @@ def held_out(package: str, item: str) -> dict[str, Any] | None:
     except ValueError as exc:  # made says why it cannot model the table
         print(f"{package}/{item}: refused ({exc})", flush=True)
         return None
-    schema, counts, gapless = density.schema_, [], []
+    schema, counts, gapless, whole = density.schema_, [], [], [0, 0]
     for j, col in enumerate(schema.columns):
         gaps = gaps_of(columns[schema.positions[j]])
         if col.kind == "categorical" and not col.boolean:
             new = int((marked[:, j] & ~gaps).sum())
             n1 = round(col.novel * (len(fit) + 2 * PRIOR) - PRIOR)  # (n1 + PRIOR) / (N + 2 PRIOR)
             counts.append([len(fit), n1, new, len(test) - new])
+            if whole_numbers(col) is not None:  # new values of whole numbers: whole, or not
+                cells = columns[schema.positions[j]][marked[:, j] & ~gaps]
+                read = col.snapped(np.array([float(c) for c in cells]))  # as the model reads
+                off = int((read != np.round(read)).sum())
+                whole[0] += len(cells) - off
+                whole[1] += off
         if not col.missing:  # no gap among the fitted rows: [N, 0, gaps held out, the rest]
             gapless.append([len(fit), 0, int(gaps.sum()), len(test) - int(gaps.sum())])
     return {"table": f"{package}/{item}", "rows": len(test),
             "new_values": int(marked.any(axis=1).sum()),
             "impossible": int(np.isneginf(scores).sum()), "columns": counts,
-            "gapless": gapless}  # fmt: skip
+            "gapless": gapless, "new_whole": whole}  # fmt: skip
 
 
 def share_rules(columns: list[list[int]]) -> dict[str, float]:
@@ -240,6 +246,9 @@ def main_held_out(count: int, seeds: list[int], path: Path | None) -> None:
           f"held-out cells hold {sum(c[2] for c in once)} new values (Good-Turing expected "
           f"{expected:.0f}); {len(none)} hold none once, and {sum(c[2] for c in none)} new "
           f"values in {sum(c[2] + c[3] for c in none):,} held-out cells")  # fmt: skip
+    whole = [sum(r["new_whole"][k] for r in scored) for k in (0, 1)]
+    print(f"new values in columns of whole numbers held discrete: {whole[0]} whole, "
+          f"{whole[1]} not")  # fmt: skip
     rules = share_rules(columns)
     print("held-out log-likelihood of the new-or-not events, by the share's prior: "
           + ", ".join(f"{k} {v:.2f}" for k, v in rules.items()))  # fmt: skip
@@ -251,8 +260,8 @@ def main_held_out(count: int, seeds: list[int], path: Path | None) -> None:
           "held-out log-likelihood of the gap-or-not events, by the share's prior: "
           + ", ".join(f"{k} {v:.2f}" for k, v in gap_rules.items()))  # fmt: skip
     if path:
-        merge_json(path, "held-out seeds " + ",".join(map(str, seeds)),
-                   {"tables": scored, "totals": total, "share_rules": rules,
+        merge_json(path, f"held-out {count} tables a seed, seeds " + ",".join(map(str, seeds)),
+                   {"tables": scored, "totals": total, "share_rules": rules, "new_whole": whole,
                     "gap_share_rules": gap_rules, "machine": machine(),
                     "date": time.strftime("%Y-%m-%d")})  # fmt: skip
 

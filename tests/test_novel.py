@@ -13,7 +13,7 @@ import torch
 
 from made.cli import main
 from made.data import Column, TableSchema
-from made.data.novel import PRIOR, novel_cell, novel_statistics
+from made.data.novel import OFF_WHOLE, PRIOR, novel_cell, novel_statistics
 from made.runs import load_run, table_schema
 
 pd = pytest.importorskip("pandas")
@@ -49,7 +49,9 @@ def test_the_share_for_new_values_is_good_turings_on_the_values_held_once():
     # a whole number the column never held: read as the nearest it did, by the columns after
     held = Column("n", "categorical", ("1", "2", "5"), mean=2.5, std=1.5, novel=0.1, common=1)
     assert novel_cell(held, "4")[1] == 2 and novel_cell(held, "-3")[1] == 0
-    assert novel_cell(held, "2.5")[0] == -math.inf  # not a whole number: probability zero
+    # not a whole number: one outcome, off the whole numbers (it had probability zero)
+    assert novel_cell(held, "2.5") == (pytest.approx(math.log(0.1 * OFF_WHOLE)), 1)
+    assert novel_cell(held, "2.5")[0] == novel_cell(held, "-0.001")[0]
     assert novel_cell(held, "3")[0] > novel_cell(held, "9")[0] > novel_cell(held, "40")[0]
     text = Column("t", "categorical", ("x", "y"), numeric=False, novel=0.1, common=1)
     assert novel_cell(text, "w") == (pytest.approx(math.log(0.1)), 1)
@@ -62,14 +64,15 @@ def test_the_share_for_new_values_is_good_turings_on_the_values_held_once():
 
 def test_a_table_with_new_values_still_sums_to_one():
     """Every species, a new one and a gap (the species had none) included, with every whole
-    number of the count (those held, those not, the gap): the probabilities sum to one, the
-    shares for new values included."""
+    number of the count (those held, those not, the gap) and one off the whole numbers
+    (2.5: one outcome for them all): the probabilities sum to one, the shares for new
+    values included."""
     density = _density()
     kind, count = density.schema_.columns
     assert count.kind == "categorical" and count.novel > 0 and count.novel_gap == 0
     assert kind.novel_gap == pytest.approx(PRIOR / (150 + 2 * PRIOR))
     species = ["a", "b", "c", "a new one", None]
-    counts = [np.nan, *range(-60, 70)]
+    counts = [np.nan, *range(-60, 70), 2.5]
     every = pd.DataFrame([(s, c) for s in species for c in counts], columns=["species", "count"])
     p = np.exp(density.score_samples(every))
     assert p.sum() == pytest.approx(1.0, abs=1e-9)
@@ -89,12 +92,13 @@ def test_new_values_score_as_likely_as_their_share_says():
     assert np.isfinite(scores[:4]).all()  # was -inf: nothing ranked, a mean of -inf
     assert scores[0] > scores[1]  # a new species is less likely than a common one
     assert scores[2] > scores[3]  # a count just past those held, more than one far out
-    assert scores[4] == -np.inf  # 2.5 in a column of whole numbers: probability zero
+    # 2.5 in a column of whole numbers: off them, by their share (it scored -inf)
+    assert scores[0] > scores[4] > -np.inf
     terms = density.explain(rows)
-    species = density.schema_.columns[0]  # not a gap, and new
+    species, count = density.schema_.columns  # not a gap, and new
     assert terms[1, 0] == pytest.approx(-math.log((1 - species.novel_gap) * species.novel))
-    assert np.isinf(terms[4, 1])
-    assert np.isfinite(density.score(rows.head(4)))  # GridSearchCV's criterion, finite
+    assert terms[4, 1] == pytest.approx(-math.log(count.novel * OFF_WHOLE))
+    assert np.isfinite(density.score(rows))  # GridSearchCV's criterion, finite
 
 
 def test_made_score_scores_a_new_category_by_its_share(tmp_path, capsys):
