@@ -405,6 +405,10 @@ def test_png_folders(tmp_path):
     (mixed / "a" / "notes.txt").write_text("not an image: left alone")
     read = load_data(str(mixed))
     assert read.classes == ("a", "b", "c") and read.shape == (1, 12, 12)
+    assert not any("colour" in n for n in read.notes)  # grey, whatever the file's mode
+    Image.fromarray(np.stack([img, img // 2, img // 3], axis=-1)).save(mixed / "a" / "red.png")
+    tinted = load_data(str(mixed))
+    assert "1 of 13 images in colour, read as grey levels (made models one channel)" in tinted.notes
     lossless = np.concatenate([read.splits[s] for s in read.splits])
     assert set(np.unique(lossless).tolist()) <= {0, 1}
     (tmp_path / "empty").mkdir()

@@ -617,21 +617,26 @@ def read_csv(
     return values, header
 
 
-def _grey(im: Any) -> tuple[np.ndarray, bool]:
-    """An image's grey levels 0..255, and whether they came from its alpha channel: an image
-    whose colour is one constant and whose picture is all in its transparency (a shape drawn
-    on a transparent canvas) is read from its alpha channel, where converting the colour to
-    grey would give a blank image. A 16-bit image is read on its own scale, 0..65535 (Pillow's
+def _grey(im: Any) -> tuple[np.ndarray, bool, bool]:
+    """An image's grey levels 0..255, whether they came from its alpha channel, and whether
+    it had colour (that made reads as grey: it models one channel). An image whose colour is
+    one constant and whose picture is all in its transparency (a shape drawn on a
+    transparent canvas) is read from its alpha channel, where converting the colour to grey
+    would give a blank image. A 16-bit image is read on its own scale, 0..65535 (Pillow's
     conversion to 8 bits would clip every level above 255 to white)."""
     if im.mode.startswith("I;16") or im.mode == "I":
         levels = np.clip(np.asarray(im, dtype=np.int64), 0, 65535)
-        return np.rint(levels / 257).astype(np.uint8), False
+        return np.rint(levels / 257).astype(np.uint8), False, False
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgba = np.asarray(im.convert("RGBA"))
         colour, alpha = rgba[..., :3].reshape(-1, 3), rgba[..., 3]
         if (colour == colour[0]).all() and alpha.min() != alpha.max():
-            return np.ascontiguousarray(alpha, dtype=np.uint8), True
-    return np.asarray(im.convert("L"), dtype=np.uint8), False
+            return np.ascontiguousarray(alpha, dtype=np.uint8), True, False
+    coloured = False
+    if im.mode not in ("1", "L", "LA", "I", "F") and not im.mode.startswith("I;"):
+        rgb = np.asarray(im.convert("RGB"))
+        coloured = bool((rgb[..., 0] != rgb[..., 1]).any() or (rgb[..., 1] != rgb[..., 2]).any())
+    return np.asarray(im.convert("L"), dtype=np.uint8), False, coloured
 
 
 # Images a folder is read for (any case: IMG_001.JPG), as Pillow decodes them; a lossy
@@ -667,7 +672,7 @@ def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
     if not files:
         raise DataError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder or "
                         "its sub-folders")  # fmt: skip
-    images, from_alpha = [], 0
+    images, from_alpha, coloured = [], 0, 0
     for f, _ in files:
         try:
             with Image.open(f) as im:  # reads the header only: the size is known, not decoded
@@ -676,9 +681,10 @@ def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
                         f"{f}: an image of {im.width:,} x {im.height:,} pixels; made models "
                         f"images of at most {MAX_PIXELS:,} pixels"
                     )
-                grey, alpha = _grey(im)
+                grey, alpha, colour = _grey(im)
             images.append(grey)
             from_alpha += alpha
+            coloured += colour
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
             raise DataError(f"{f}: not a readable image ({brief(exc)})") from None
         if images[-1].shape != images[0].shape:
@@ -693,6 +699,9 @@ def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
             f"{from_alpha} of {len(files)} images read from their alpha channel (their colour "
             "is constant; the picture is in the transparency)"
         )
+    if coloured:
+        notes.append(f"{coloured} of {len(files)} images in colour, read as grey levels (made "
+                     "models one channel)")  # fmt: skip
     return np.stack(images)[:, None], labels, classes, notes
 
 
