@@ -6,6 +6,7 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import io
 import lzma
 import math
 import os
@@ -264,7 +265,9 @@ def read_csv_cells(
     units = any(text.find(unit, body) >= 0 for unit in ("%", *_CURRENCIES))
     parens = text.find("(", body) >= 0
     quoted = '"' in text  # in a comma file, a comma inside a cell needs quotes
-    lines = text.splitlines()
+    # lines with their ends, split at line breaks alone: a quoted cell may hold one (a
+    # survey's comment over two lines), which csv then keeps in the cell
+    lines = io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n")).readlines()
     del text
     comments = next((i for i, line in enumerate(lines) if not line.lstrip().startswith("#")),
                     len(lines))  # fmt: skip
