@@ -738,6 +738,22 @@ def test_tables_as_tsv_txt_and_compressed_files_are_read(tmp_path, monkeypatch):
         load_data(str(tmp_path / "cut.csv.gz"))
 
 
+def test_excels_sep_line_names_the_delimiter(tmp_path):
+    """Excel writes (and reads) a first line "sep=;" naming a file's delimiter; made read it
+    as the header, and refused the file ("line 3 has 3 columns, expected 1"). It names the
+    delimiter now, and errors still name the file's own lines."""
+    rows = [f"{170 + i % 9},{i % 10};{'ab'[i % 2]};{i % 4}" for i in range(40)]
+    path = tmp_path / "excel.csv"
+    path.write_text("sep=;\nheight;kind;k\n" + "\n".join(rows) + "\n")
+    data = load_data(str(path))
+    assert data.schema.names == ("height", "kind", "k")
+    assert data.schema.columns[0].kind == "real"  # decimal commas: a ';' file's
+    assert any("named by the file's first line (sep=;)" in n for n in data.notes)
+    path.write_text("sep=;\nheight;kind;k\n" + "\n".join(rows[:5]) + "\n1;2\n")
+    with pytest.raises(DataError, match="line 8 has 2 columns, expected 3"):
+        load_data(str(path))
+
+
 def test_a_quoted_cell_over_two_lines_keeps_its_line_break(tmp_path):
     """A survey's comment written over two lines (a quoted cell holding a line break, as
     spreadsheets and csv.writer write it) lost its break: 'great\nwould buy' was the

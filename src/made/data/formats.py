@@ -146,6 +146,10 @@ MAX_PIXELS = LIMITS["num_dims"]
 SPACES = " "
 
 
+# The line Excel writes above a table (and reads) to name its delimiter: "sep=;"
+_SEP_HINT = re.compile(r"sep=(.)")
+
+
 def _detect_delimiter(lines: list[str]) -> str:
     """The first of ``DELIMITERS``, then ``SPACES``, that splits the first lines into one
     width of at least two columns; a comma when none does (a one-column file)."""
@@ -269,6 +273,11 @@ def read_csv_cells(
     # survey's comment over two lines), which csv then keeps in the cell
     lines = io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n")).readlines()
     del text
+    hint = _SEP_HINT.fullmatch(lines[0].rstrip("\n")) if lines else None
+    if hint is not None:  # Excel's first line naming the delimiter: "sep=;"
+        lines = lines[1:]
+        delimiter = delimiter or hint[1]
+        notes.append(f"delimiter {hint[1]!r} named by the file's first line (sep={hint[1]})")
     comments = next((i for i, line in enumerate(lines) if not line.lstrip().startswith("#")),
                     len(lines))  # fmt: skip
     above, lines = lines[:comments], lines[comments:]
@@ -284,6 +293,7 @@ def read_csv_cells(
         if comments:
             notes.append(f"{comments} comment line{'s' * (comments > 1)} (#) above the table "
                          "skipped")  # fmt: skip
+        comments += hint is not None  # lines above the table, for the lines errors name
         if detected and delimiter == SPACES:
             notes.append("columns separated by spaces detected (set a delimiter with "
                          "{flag:delimiter})")  # fmt: skip
