@@ -754,6 +754,35 @@ def test_excels_sep_line_names_the_delimiter(tmp_path):
         load_data(str(path))
 
 
+def test_numbers_with_a_minus_sign_are_numbers(tmp_path):
+    """Spreadsheets in Swedish, Norwegian or Finnish, and tables copied from the web, write a
+    negative number with the minus sign U+2212 ("−5"), which float does not read: a
+    column of temperatures was an identifier. It reads as numbers, in a ',' file and a ';'
+    file with decimal commas, and in a DataFrame's strings; text with one stays text."""
+    from made.data.formats import unit_numbers
+
+    g = np.random.default_rng(0)
+    values = np.round(g.normal(0, 5, 80), 1)
+    cells = [("\u2212" if v < 0 else "") + f"{abs(v):.1f}" for v in values]
+    path = write_csv(
+        tmp_path / "t.csv",
+        ["temp", "k", "label"],
+        [[c, str(i % 3), "\u2212a" if i % 2 else "b"] for i, c in enumerate(cells)],
+    )
+    data = load_data(str(path))
+    temp, _, label = data.schema.columns
+    assert temp.kind == "real" and label.values == ("b", "\u2212a")
+    assert [float(r[0]) for r in data.schema.decode(data.original["all"])] == values.tolist()
+    assert any("minus signs (U+2212) read as '-' in column temp" in n for n in data.notes)
+    semicolons = tmp_path / "s.csv"
+    semicolons.write_text("temp;k\n" + "".join(f"{c.replace('.', ',')};{i % 3}\n"
+                                                for i, c in enumerate(cells)))  # fmt: skip
+    again = load_data(str(semicolons))
+    assert [float(r[0]) for r in again.schema.decode(again.original["all"])] == values.tolist()
+    assert unit_numbers(cells).tolist() == values.tolist()
+    assert unit_numbers(["\u2212a", "b"]) is None
+
+
 def test_a_quoted_cell_over_two_lines_keeps_its_line_break(tmp_path):
     """A survey's comment written over two lines (a quoted cell holding a line break, as
     spreadsheets and csv.writer write it) lost its break: 'great\nwould buy' was the

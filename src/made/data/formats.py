@@ -268,6 +268,7 @@ def read_csv_cells(
     body = text.find("\n") + 1
     units = any(text.find(unit, body) >= 0 for unit in ("%", *_CURRENCIES))
     parens = text.find("(", body) >= 0
+    minus = text.find(MINUS, body) >= 0
     quoted = '"' in text  # in a comma file, a comma inside a cell needs quotes
     # lines with their ends, split at line breaks alone: a quoted cell may hold one (a
     # survey's comment over two lines), which csv then keeps in the cell
@@ -325,25 +326,30 @@ def read_csv_cells(
             raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width}")
     if names is not None and "" in names:  # a spreadsheet's trailing commas: ",,"
         names, rows = _without_empty_columns(names, rows, notes)
-    _read_formatted(rows, names, delimiter != ",", (parens, units, quoted), notes)
+    _read_formatted(rows, names, delimiter != ",", (parens, units, quoted, minus), notes)
     return names, rows, notes, comments
 
 
 def _read_formatted(
     rows: list[list[str]], names: list[str] | None, decimal_comma: bool,
-    present: tuple[bool, bool, bool], notes: list[str],
+    present: tuple[bool, bool, bool, bool], notes: list[str],
 ) -> None:  # fmt: skip
     """Rewrite, in place, the columns of numbers as spreadsheets format them as plain
-    numbers, each rule said in ``notes``: negatives in parentheses, then units (``$139,750``
-    is then ``139,750``), then decimal commas (``decimal_comma``: a file not delimited by
-    commas) or thousands separators. ``present``: whether the file holds parentheses,
-    units and quotes below its header (most hold none, and skip those scans)."""
-    parens, units, quoted = present
+    numbers, each rule said in ``notes``: the minus sign (``MINUS``) as a hyphen, negatives
+    in parentheses, then units (``$139,750`` is then ``139,750``), then decimal commas
+    (``decimal_comma``: a file not delimited by commas) or thousands separators.
+    ``present``: whether the file holds parentheses, units, quotes and minus signs below
+    its header (most hold none, and skip those scans)."""
+    parens, units, quoted, minus = present
 
     def shown(columns: list[int]) -> str:
         return f"column{'s' * (len(columns) > 1)} " + ", ".join(
             names[j] if names else str(j) for j in columns
         )
+
+    signed = _read_minus_signs(rows, decimal_comma) if minus else []
+    if signed:
+        notes.append(f"minus signs (U+2212) read as '-' in {shown(signed)}")
 
     negatives = _read_negatives(rows, decimal_comma) if parens else []
     if negatives:
@@ -359,6 +365,34 @@ def _read_formatted(
         grouped = _read_thousands(rows)
         if grouped:
             notes.append(f"thousands separators read in {shown(grouped)}")
+
+
+# The minus sign (U+2212), which typeset tables, web pages and spreadsheets in some locales
+# (Swedish, Norwegian, Finnish) write before a negative number where float reads a hyphen
+MINUS = "\u2212"
+
+
+def _read_minus_signs(rows: list[list[str]], decimal_comma: bool) -> list[int]:
+    """Rewrite, in place, the cells of each column of amounts (``_unit_of``) or gaps where
+    some begin with ``MINUS`` with a hyphen instead; the columns rewritten. A column of text
+    that holds one keeps it as written."""
+    columns = []
+    for j in range(len(rows[0]) if rows else 0):
+        if not any(row[j][:1] == MINUS for row in rows):
+            continue
+        fixed = [_hyphened(row[j]) for row in rows]
+        if all(_unit_of(c, decimal_comma) is not None for c in fixed) and all(
+            any(ch.isdigit() for ch in row[j]) for row in rows if row[j][:1] == MINUS
+        ):  # amounts or gaps, and every cell with the sign a number
+            columns.append(j)
+            for row, cell in zip(rows, fixed, strict=True):
+                row[j] = cell
+    return columns
+
+
+def _hyphened(cell: str) -> str:
+    """``cell`` with a leading ``MINUS`` (before a currency too: ``−$5``) as a hyphen."""
+    return "-" + cell[1:] if cell[:1] == MINUS else cell
 
 
 # A negative amount as accounting formats write it: (120), ($1,200.50), (12,50 €)
@@ -462,6 +496,10 @@ def unit_numbers(cells: Sequence[Any]) -> np.ndarray | None:
     the commas or the parentheses."""
     if not len(cells) or not all(isinstance(c, str) for c in cells):
         return None
+    hyphened = [_hyphened(c.strip()) for c in cells]  # "−5" (U+2212): -5
+    minus = hyphened != [c.strip() for c in cells]
+    cells = hyphened if minus and all(_unit_of(c) is not None or _european(c.lstrip("-"))
+                                      for c in hyphened) else cells  # fmt: skip
     bare = [c.strip(" %" + _CURRENCIES).removeprefix("(").removesuffix(")") for c in cells]
     comma = any(_european(c) and not _THOUSANDS.fullmatch(c) for c in bare)
     column = [[c] for c in cells]
@@ -472,7 +510,7 @@ def unit_numbers(cells: Sequence[Any]) -> np.ndarray | None:
         if unit is None or any(not any(ch.isdigit() for ch in c) for c in cells):
             return None  # a cell without digits: text here (a DataFrame's gaps are NaN or None)
         cells = [_without_unit(c, unit) for c in cells]
-    elif not signed and not comma and not any(_THOUSANDS.fullmatch(c) for c in cells):
+    elif not (signed or comma or minus) and not any(_THOUSANDS.fullmatch(c) for c in cells):
         return None  # no unit, no commas: text (the common case, decided without parsing)
     if comma:
         column = [[c] for c in cells]
