@@ -106,10 +106,10 @@ def test_made_score_scores_a_new_category_by_its_share(tmp_path, capsys):
     path = tmp_path / "t.csv"
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["x", "kind"])
-        for _ in range(300):
+        w.writerow(["id", "x", "kind"])
+        for i in range(300):
             kind = rng.choice(["up", "down"])
-            w.writerow([f"{rng.normal() + (kind == 'up'):.4f}", kind])
+            w.writerow([f"C-{i * 7919 % 1000:03d}", f"{rng.normal() + (kind == 'up'):.4f}", kind])
     run = tmp_path / "run"
     argv = ["train", "--data", str(path), "--out", str(run), "--hidden", "16", "--epochs",
             "5", "--device", "cpu", "--quiet"]  # fmt: skip
@@ -119,14 +119,18 @@ def test_made_score_scores_a_new_category_by_its_share(tmp_path, capsys):
     kind = schema.columns[1]
     assert 0 < kind.novel < 0.001  # no value held once: PRIOR / (the training rows + 2 PRIOR)
     novel = tmp_path / "novel.csv"
-    novel.write_text("x,kind\n0.5,sideways\n0.5,up\n")
+    novel.write_text("id,x,kind\nA-17,0.50,sideways\nB-2,0.5,up\n")
     out = tmp_path / "scores.csv"
     capsys.readouterr()
     argv = ["score", str(run), "--data", str(novel), "--out", str(out), "--device", "cpu"]
     assert main(argv) == 0
     assert "scored by the share the model keeps for values it never saw" in capsys.readouterr().out
     with open(out) as f:
-        got = [float(r["nll_nats_data_units"]) for r in csv.DictReader(f)]
+        read = list(csv.DictReader(f))
+    got = [float(r["nll_nats_data_units"]) for r in read]
+    # each row as the file writes it, the identifier the model left out included, to join on
+    assert [[r["id"], r["x"], r["kind"]] for r in read] == [["A-17", "0.50", "sideways"],
+                                                            ["B-2", "0.5", "up"]]  # fmt: skip
     # x's term as the model gives it, then the new kind's share (kind is the last column)
     x = torch.tensor([[(0.5 - schema.columns[0].mean) / schema.columns[0].std, 1.0]])
     terms = model.conditional_log_probs(x.to(model.dtype)).detach().double()

@@ -690,7 +690,13 @@ def cmd_score(args: argparse.Namespace) -> int:
               + "; scored by the share the model keeps for values it never saw"
               + (f" ({zero} of probability zero" + (" in a marginal" if observed is not None
                  else "") + ": NLL inf)" if zero else ""))  # fmt: skip
-    write_scores(out, scores, data.schema, rows, unseen)
+    source = None  # the rows as the file writes them, every column: to join the scores on
+    if data.schema is not None and split == "all":
+        config = _data_config(args) if args.data else read_settings(run_dir).data
+        source = table_cells(config)
+        if len(source[1]) != len(rows):
+            source = None
+    write_scores(out, scores, data.schema, rows, unseen, source)
     top = scores.most_anomalous()
     if data.schema is not None:
         shown = {(top.index(i), j): text for (i, j), text in unseen.items() if i in top}

@@ -12,7 +12,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,14 +181,17 @@ def write_scores(
     schema: TableSchema | None = None,
     rows: Any = None,
     cells: Mapping[tuple[int, int], str] | None = None,
+    source: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None,
 ) -> None:
     """``scores`` as a CSV, atomically: ``index``, the NLL and ``bits_per_dim`` per row; for
     a table (``schema`` and its encoded ``rows``), the column with the largest term (when the
-    scores have terms) and the row itself in the table's own units (``cells``: text shown
-    instead of a cell's decoded value, ``{(row, column): text}``: a category the model never
-    saw, encoded as the one the columns after it read). The NLL's column is ``nll_nats``, or
-    ``nll_nats_data_units`` for a table in units of its own (``TableSchema.in_own_units``),
-    whose scores should be ``Scores.in_data_units``."""
+    scores have terms) and the row itself: the source's own ``(names, text rows)``, every
+    column (identifiers the model left out, to join the scores on, included) as the file
+    writes it, where ``source`` is given; else in the table's own units (``cells``: text
+    shown instead of a cell's decoded value, ``{(row, column): text}``: a category the model
+    never saw, encoded as the one the columns after it read). The NLL's column is
+    ``nll_nats``, or ``nll_nats_data_units`` for a table in units of its own
+    (``TableSchema.in_own_units``), whose scores should be ``Scores.in_data_units``."""
     units = schema is not None and schema.in_own_units
     header = ["index", "nll_nats_data_units" if units else "nll_nats", "bits_per_dim"]
     largest = None
@@ -196,8 +199,11 @@ def write_scores(
         if scores.terms is not None:
             header.append("largest_term")
             largest = [schema.names[j] for j in scores.terms.argmax(dim=1).tolist()]
-        header += list(schema.names)
-    decoded = table_text(schema, rows, cells) if schema is not None else None
+        names = list(schema.names if source is None else source[0])
+        header += [f"{n} (file)" if n in header else n for n in names]  # a file's "index"
+    decoded = None
+    if schema is not None:
+        decoded = table_text(schema, rows, cells) if source is None else source[1]
 
     def write(f: Any) -> None:
         text = io.TextIOWrapper(f, newline="", encoding="utf-8")
