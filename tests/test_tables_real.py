@@ -754,6 +754,30 @@ def test_excels_sep_line_names_the_delimiter(tmp_path):
         load_data(str(path))
 
 
+def test_a_spreadsheets_line_of_totals_is_left_out(tmp_path):
+    """A sheet exported with its totals below the table ("Total,2100,41114.97") read the
+    line as a row: a region of its own, and an outlier of every column. A last line
+    labelled a total whose numbers are each its column's sum is left out, and said; a line
+    labelled so whose numbers are not the sums is a row like any."""
+    g = np.random.default_rng(0)
+    rows = [[str(g.choice(["North", "South", "Total"])), str(g.integers(1, 100)),
+             f"{g.normal(1000, 200):.2f}", "x"] for _ in range(40)]  # fmt: skip
+    units = sum(int(r[1]) for r in rows)
+    revenue = f"{math.fsum(float(r[2]) for r in rows):.2f}"
+    names = ["region", "units", "revenue", "note"]
+    path = write_csv(
+        tmp_path / "sales.csv", names, [*rows, ["Grand total", str(units), revenue, ""]]
+    )
+    data = load_data(str(path))
+    assert len(data.original["all"]) == 40
+    assert "holds the totals of the rows above: left out" in " ".join(data.notes)
+    assert data.schema.columns[0].values == ("North", "South", "Total")
+    for last in (["Total", str(units + 1), revenue, ""], ["Total", str(units), revenue, "x"],
+                 ["Total", str(units), "", ""]):  # fmt: skip
+        kept = load_data(str(write_csv(tmp_path / "kept.csv", names, [*rows, last])))
+        assert len(kept.original["all"]) == 41, last
+
+
 def test_numbers_with_a_minus_sign_are_numbers(tmp_path):
     """Spreadsheets in Swedish, Norwegian or Finnish, and tables copied from the web, write a
     negative number with the minus sign U+2212 ("−5"), which float does not read: a

@@ -327,7 +327,45 @@ def read_csv_cells(
     if names is not None and "" in names:  # a spreadsheet's trailing commas: ",,"
         names, rows = _without_empty_columns(names, rows, notes)
     _read_formatted(rows, names, delimiter != ",", (parens, units, quoted, minus), notes)
+    if _total_line(rows):
+        line = len(rows) + (names is not None) + comments
+        notes.append(f"the last line (line {line}, {rows[-1][_total_label(rows[-1])]!r}) holds "
+                     "the totals of the rows above: left out")  # fmt: skip
+        rows = rows[:-1]
     return names, rows, notes, comments
+
+
+# The label of a spreadsheet's line of totals below its table, in a few languages
+_TOTAL = re.compile(r"(grand |sub)?totals?|sum|summe|gesamt|totalt|totaal|somme|suma|yhteensä",
+                    re.IGNORECASE)  # fmt: skip
+
+
+def _total_label(row: list[str]) -> int:
+    """The column of the first cell of ``row`` labelling it a total (``_TOTAL``), else -1."""
+    return next((j for j, c in enumerate(row) if _TOTAL.fullmatch(c)), -1)
+
+
+def _total_line(rows: list[list[str]]) -> bool:
+    """Whether the last of ``rows`` is a spreadsheet's line of totals: a cell labels it so
+    (``_TOTAL``), and every number in it is the sum of its column above (every cell there
+    a number or empty) to the precision it is written with, two columns at least; the
+    cells that are not numbers are empty or the label. Such a line is no row of the data:
+    read as one, it is an outlier of every column's sum, and a category of its own."""
+    if len(rows) < 3 or (label := _total_label(rows[-1])) < 0:
+        return False
+    sums = 0
+    for j, cell in enumerate(rows[-1]):
+        if j == label or not cell:
+            continue
+        above = [row[j] for row in rows[:-1]]
+        if not is_number(cell) or not all(is_number(c) or not c for c in above):
+            return False
+        decimals = len(cell.partition(".")[2]) if "e" not in cell.lower() else 6
+        total = math.fsum(float(c) for c in above if c)
+        if abs(total - float(cell)) > 0.5 * 10.0**-decimals * (1 + 1e-9):
+            return False
+        sums += 1
+    return sums >= 2
 
 
 def _read_formatted(
