@@ -783,7 +783,7 @@ def test_numbers_with_a_minus_sign_are_numbers(tmp_path):
     negative number with the minus sign U+2212 ("−5"), which float does not read: a
     column of temperatures was an identifier. It reads as numbers, in a ',' file and a ';'
     file with decimal commas, and in a DataFrame's strings; text with one stays text."""
-    from made.data.formats import unit_numbers
+    from made.data.cell_numbers import unit_numbers
 
     g = np.random.default_rng(0)
     values = np.round(g.normal(0, 5, 80), 1)
@@ -1266,7 +1266,7 @@ def test_placeholders_for_no_value_in_a_column_of_numbers_are_gaps(tmp_path):
     door, in a file to score too; text columns keep them as values."""
     pd = pytest.importorskip("pandas")
     pytest.importorskip("sklearn")
-    from made.data.formats import is_placeholder
+    from made.data.cell_numbers import is_placeholder
     from made.sklearn import MADEDensity
 
     assert all(map(is_placeholder, [".", "-", "--", "n.a.", "#DIV/0!", "#VALUE!", "missing"]))
@@ -1432,7 +1432,7 @@ def test_amounts_of_money_grouped_by_thousands_are_numbers(tmp_path):
     density = MADEDensity(n_models=1, max_epochs=1, hidden_sizes=(8,), random_state=0)
     density.fit(frame)
     assert density.schema_.columns[0].kind == "real"  # the same rule through either door
-    from made.data.formats import unit_numbers
+    from made.data.cell_numbers import unit_numbers
 
     # a semicolon file read by pandas without decimal=",": its numbers are strings ("1,5"),
     # which were identifiers through the DataFrame door while the CSV door read them

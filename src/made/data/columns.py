@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .formats import is_number, is_placeholder, placeholders, unit_numbers
+from .cell_numbers import is_number, is_placeholder, placeholders, unit_numbers
 from .novel import novel_cell, novel_code
 from .table import (
     MISSING,
@@ -130,7 +130,7 @@ def holds_numbers(col: Column) -> bool:
 
 def _with_placeholders(values: np.ndarray, gaps: np.ndarray, numeric: bool) -> np.ndarray:
     """``gaps`` and, in a column of numbers, the placeholders for no value among them
-    (``.``, ``n.a.``, ``#DIV/0!``: ``formats.placeholders``, the rule a CSV file's cells are
+    (``.``, ``n.a.``, ``#DIV/0!``: ``cell_numbers.placeholders``, the rule a CSV file's cells are
     read by); numbers written with a unit (``$120``) count as numbers."""
     present = values[~gaps]
     if not any(isinstance(v, str) and is_placeholder(v) for v in present):

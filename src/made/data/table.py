@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .formats import is_number, is_placeholder, placeholders
+from .cell_numbers import is_number, is_placeholder, placeholders
 from .integers import coarse_grid, decimal_grid, grid_step, nearest_points, prefers_discrete
 from .novel import (
     below_share,
