@@ -1074,6 +1074,8 @@ def test_dates_with_a_time_are_seconds_written_back_as_they_came(tmp_path):
     back = again.sample(20, random_state=0)["when"]
     assert back.dtype == zoned["when"].dtype
     assert (back.dt.tz_localize(None) == drawn).all()
+    utc = zoned.assign(when=zoned["when"].dt.tz_convert("UTC"))  # the same instants
+    assert np.allclose(again.score_samples(utc), again.score_samples(zoned))
     holes = zoned.assign(when=zoned["when"].where(np.arange(len(zoned)) % 4 != 0))
     filled = MADEDensity(n_models=1, max_epochs=2, hidden_sizes=(8,), random_state=0).fit(holes)
     out = filled.impute(holes, random_state=0)["when"]

@@ -640,7 +640,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             # what samples and imputed tables are given back as: integers stay integers
             self._frame_dtypes = dict(zip(X.columns, X.dtypes, strict=True)) if frame else {}
             self._array_dtype = None if frame else X.dtype
-        return column_arrays(X)
+        return column_arrays(_in_fitted_zones(X, getattr(self, "_frame_dtypes", {})))
 
     def _device(self) -> torch.device:
         return resolve_device(self.device)
@@ -694,6 +694,21 @@ def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
         return pd.Series(values, dtype=object).where(pd.notna(values), None).astype(dtype)
     except (TypeError, ValueError):
         return values
+
+
+def _in_fitted_zones(X: Any, dtypes: dict[Any, Any]) -> Any:
+    """A DataFrame whose columns of times in a time zone are moved to the zone each was
+    fitted in (its times are read at that zone's wall time): rows to score given in UTC
+    read as the same instants as the Oslo times fitted. Anything else as it is."""
+    moved = {}
+    for name, dtype in dtypes.items():
+        zone = getattr(dtype, "tz", None)
+        if zone is None or name not in getattr(X, "columns", ()):
+            continue
+        given = getattr(X[name].dtype, "tz", None)
+        if given is not None and str(given) != str(zone):
+            moved[name] = X[name].dt.tz_convert(zone)
+    return X.assign(**moved) if moved else X
 
 
 def _as_datetimes(values: np.ndarray, dtype: Any) -> Any:
