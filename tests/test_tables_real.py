@@ -730,6 +730,12 @@ def test_tables_as_tsv_txt_and_compressed_files_are_read(tmp_path, monkeypatch):
         read = load_data(str(tmp_path / name))
         assert read.schema == expected.schema, name
         assert np.array_equal(read.original["all"], expected.original["all"]), name
+    # Excel's "Unicode text" (.txt): UTF-16 with a byte-order mark, tab-separated
+    (tmp_path / "unicode.txt").write_bytes(text.encode("utf-16"))
+    unicode = load_data(str(tmp_path / "unicode.txt"))
+    assert unicode.schema == expected.schema
+    assert np.array_equal(unicode.original["all"], expected.original["all"])
+    assert any("UTF-16" in note for note in unicode.notes)
     monkeypatch.setattr(formats, "MAX_TABLE_TEXT", 100)
     with pytest.raises(DataError, match="t.csv.gz: decompresses to more than"):
         load_data(str(tmp_path / "t.csv.gz"))

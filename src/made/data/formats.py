@@ -259,7 +259,11 @@ def read_csv_cells(
     except OSError as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc})") from None
     try:
-        text = data.decode("utf-8-sig")
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text": UTF-16, a BOM
+            text = data.decode("utf-16")
+            notes.append("UTF-16 text (as Excel saves \"Unicode text\") read")
+        else:
+            text = data.decode("utf-8-sig")
     except UnicodeDecodeError:  # a spreadsheet's export on Windows: its own code page
         text = data.decode("cp1252", errors="replace")
         notes.append("not UTF-8: read as Windows-1252 text (what spreadsheets on Windows write)")
