@@ -724,7 +724,7 @@ def test_tables_as_tsv_txt_and_compressed_files_are_read(tmp_path, monkeypatch):
     expected = load_data(str(write_csv(tmp_path / "t.csv", ["h", "k", "n"], rows)))
     files = {"t.tsv": text.encode(), "t.txt": text.encode(), "t.dat": text.encode(),
              "t.csv.gz": gzip.compress(text.encode()), "t.tsv.bz2": bz2.compress(text.encode()),
-             "t.CSV.XZ": lzma.compress(text.encode())}  # fmt: skip
+             "t.CSV.XZ": lzma.compress(text.encode()), "t.csv.zip": _zipped(text)}  # fmt: skip
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
         read = load_data(str(tmp_path / name))
@@ -742,6 +742,23 @@ def test_tables_as_tsv_txt_and_compressed_files_are_read(tmp_path, monkeypatch):
     (tmp_path / "cut.csv.gz").write_bytes(files["t.csv.gz"][:30])
     with pytest.raises(DataError, match="cut.csv.gz: not a readable CSV file"):
         load_data(str(tmp_path / "cut.csv.gz"))
+    (tmp_path / "two.csv.zip").write_bytes(_zipped(text, "a.csv", "b.csv"))
+    with pytest.raises(DataError, match="two.csv.zip: a zip of 2 files; made reads a zip"):
+        load_data(str(tmp_path / "two.csv.zip"))
+
+
+def _zipped(text: str, *names: str) -> bytes:
+    """A zip archive holding ``text`` under each of ``names`` (one file by default), with
+    the folder entry macOS adds beside it."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in names or ("table.csv",):
+            archive.writestr(name, text)
+        archive.writestr("__MACOSX/._table.csv", b"\x00")
+    return buffer.getvalue()
 
 
 def test_excels_sep_line_names_the_delimiter(tmp_path):

@@ -213,28 +213,47 @@ MAX_TABLE_TEXT = 2**30
 
 
 def is_table_file(path: Path) -> bool:
-    """Whether ``path`` is named as a text table (``TABLE_SUFFIXES``), compressed or not."""
+    """Whether ``path`` is named as a text table (``TABLE_SUFFIXES``), compressed or not
+    (``.gz``, ``.bz2``, ``.xz``; or ``.zip``, holding one file)."""
     suffixes = [s.lower() for s in path.suffixes[-2:]]
-    if suffixes and suffixes[-1] in _OPENERS:
+    if suffixes and suffixes[-1] in (*_OPENERS, ".zip"):
         suffixes = suffixes[:-1]
     return bool(suffixes) and suffixes[-1] in TABLE_SUFFIXES
 
 
 def _table_bytes(path: Path) -> bytes:
-    """A text table's bytes, decompressed where its name says (``.gz``, ``.bz2``, ``.xz``)."""
-    opener = _OPENERS.get(path.suffix.lower())
+    """A text table's bytes, decompressed where its name says (``.gz``, ``.bz2``, ``.xz``, or
+    a ``.zip`` of one file, as a download of a table is often packed)."""
+    suffix = path.suffix.lower()
+    opener = _OPENERS.get(suffix)
     try:
-        if opener is None:
+        if suffix == ".zip":
+            data = _zipped_table(path)
+        elif opener is None:
             with open(path, "rb") as f:
                 return f.read()
-        with opener(path, "rb") as f:
-            data = f.read(MAX_TABLE_TEXT + 1)
-    except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        else:
+            with opener(path, "rb") as f:
+                data = f.read(MAX_TABLE_TEXT + 1)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: not a readable CSV file ({brief(exc)})") from None
     if len(data) > MAX_TABLE_TEXT:
         raise DataError(f"{path}: decompresses to more than {MAX_TABLE_TEXT // 2**30} GiB of "
                         "text; made reads a table into memory whole")  # fmt: skip
     return data
+
+
+def _zipped_table(path: Path) -> bytes:
+    """The one file in a zip (a folder's entries, and macOS's ``__MACOSX``, left aside), read
+    up to ``MAX_TABLE_TEXT`` and a byte."""
+    with zipfile.ZipFile(path) as archive:
+        members = [m for m in archive.infolist()
+                   if not m.is_dir() and not m.filename.startswith("__MACOSX/")]  # fmt: skip
+        if len(members) != 1:
+            raise DataError(f"{path}: a zip of {len(members)} files; made reads a zip holding "
+                            "one table (unpack it and give the table's file)")  # fmt: skip
+        with archive.open(members[0]) as f:
+            return f.read(MAX_TABLE_TEXT + 1)
 
 
 def read_csv_cells(
@@ -261,7 +280,7 @@ def read_csv_cells(
     try:
         if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text": UTF-16, a BOM
             text = data.decode("utf-16")
-            notes.append("UTF-16 text (as Excel saves \"Unicode text\") read")
+            notes.append('UTF-16 text (as Excel saves "Unicode text") read')
         else:
             text = data.decode("utf-8-sig")
     except UnicodeDecodeError:  # a spreadsheet's export on Windows: its own code page
