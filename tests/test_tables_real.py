@@ -1143,6 +1143,13 @@ def test_timestamps_with_a_zone_or_a_fraction_of_a_second_are_times(tmp_path):
     assert data.schema.decode(scored.original["all"]) == [
         ["2021-03-05T08:00:00Z", "2021-03-05T09:00:00+01:00", "2021-03-05 08:00:00.500",
          "2021-03-05T09:00:00+01:00"]]  # fmt: skip
+    from made.data.times import clock_cells, clock_format, clock_text
+
+    for written in (["2021-03-26T20:26:57.123-05:00", "2021-03-27T01:02:03.500-05:00"],
+                    ["2021-03-26 20:26 UTC", "2021-03-27 01:02 UTC"]):  # fmt: skip
+        form = clock_format(written, stamped=True)
+        seconds, bad = clock_cells(np.array(written, dtype=object), form)
+        assert bad is None and [clock_text(v, form) for v in seconds] == written
     bare = [["2021-03-05T08:00:00", *other[0][1:]]]
     with pytest.raises(DataError, match="expected a date and time .* and a time zone"):
         load_data(str(write_csv(tmp_path / "bare.csv", ["utc", "oslo", "ms", "summer"], bare)),
