@@ -103,8 +103,8 @@ CLI_CASES = [
      "bars-and-stripes, binarized-mnist, fashion-mnist, digits, wine, breast-cancer)"),
     ("a file type made does not read", ["train", "--data", "{d}/data.xlsx"],
      "data.xlsx: unsupported file type .xlsx; expected .npy, .npz, a text table (.csv, .tsv, "
-     ".txt, .dat; gzipped too), .amat, .pkl (Shapes pickle), an IDX file or a folder of "
-     "images: save it as CSV, or read it with pandas.read_excel and give the DataFrame to "
+     ".txt, .dat, .jsonl; gzipped too), .amat, .pkl (Shapes pickle), an IDX file or a folder "
+     "of images: save it as CSV, or read it with pandas.read_excel and give the DataFrame to "
      "made.sklearn.MADEDensity"),
     ("a truncated .npy", ["train", "--data", "{d}/trunc.npy"],
      "trunc.npy: not a readable .npy file"),

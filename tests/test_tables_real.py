@@ -730,6 +730,28 @@ def test_tables_as_tsv_txt_and_compressed_files_are_read(tmp_path, monkeypatch):
         read = load_data(str(tmp_path / name))
         assert read.schema == expected.schema, name
         assert np.array_equal(read.original["all"], expected.original["all"]), name
+    # records, as logs and APIs write them (JSON Lines, or one list); a null is a gap
+    import json
+
+    records = [{"h": float(r[0]), "k": r[1], "n": int(r[2])} for r in rows]
+    records[3]["k"] = None
+    records[4].pop("n")
+    lines = "".join(json.dumps(r) + "\n" for r in records)
+    gapped = [[r[0], "" if i == 3 else r[1], "" if i == 4 else r[2]] for i, r in enumerate(rows)]
+    as_csv = load_data(str(write_csv(tmp_path / "gapped.csv", ["h", "k", "n"], gapped)))
+    for name, data in (("r.jsonl", lines), ("r.json", json.dumps(records)),
+                       ("r.ndjson.gz", gzip.compress(lines.encode()))):  # fmt: skip
+        path = tmp_path / name
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+        read = load_data(str(path))
+        assert read.schema == as_csv.schema, name
+        assert np.array_equal(read.original["all"], as_csv.original["all"], equal_nan=True)
+    for bad, message in (('{"h": 1}\n{"h": [1, 2]}\n', "line 2, h holds a nested list"),
+                         ('{"h": 1}\n[1, 2]\n', "line 2 is list, not a record"),
+                         ('{"h": 1}\n{"h": 1\n', "line 2 is not JSON")):  # fmt: skip
+        (tmp_path / "bad.jsonl").write_text(bad)
+        with pytest.raises(DataError, match=re.escape(message)):
+            load_data(str(tmp_path / "bad.jsonl"))
     # Excel's "Unicode text" (.txt): UTF-16 with a byte-order mark, tab-separated
     (tmp_path / "unicode.txt").write_bytes(text.encode("utf-16"))
     unicode = load_data(str(tmp_path / "unicode.txt"))

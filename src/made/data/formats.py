@@ -7,6 +7,7 @@ import bz2
 import csv
 import gzip
 import io
+import json
 import lzma
 import math
 import os
@@ -36,8 +37,11 @@ __all__ = [
     "read_shapes_pickle",
     "SPLIT_KEYS",
     "DELIMITERS",
+    "JSON_SUFFIXES",
     "TABLE_SUFFIXES",
+    "is_json_file",
     "is_table_file",
+    "read_json_cells",
 ]
 
 # Key spellings understood in .npz files, per split.
@@ -206,6 +210,9 @@ def _looks_like_header(first: list[str], rows: list[list[str]]) -> bool:
 # Files read as text tables (their delimiter detected, ``read_csv_cells``), and compressed
 # so (``data.csv.gz``, as databases and R's ``write.csv`` to a gzfile export them)
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat")
+# Tables of JSON records: one object a line (JSON Lines, as logs and APIs write them), or a
+# file holding one list of them (``read_json_cells``)
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 # A compressed table is read into memory whole: past this much text it is refused, before a
 # small crafted file (a gzip of zeros: 1 MB that is 1 GB) fills the memory.
@@ -218,7 +225,71 @@ def is_table_file(path: Path) -> bool:
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     if suffixes and suffixes[-1] in (*_OPENERS, ".zip"):
         suffixes = suffixes[:-1]
-    return bool(suffixes) and suffixes[-1] in TABLE_SUFFIXES
+    return bool(suffixes) and suffixes[-1] in (*TABLE_SUFFIXES, *JSON_SUFFIXES)
+
+
+def is_json_file(path: Path) -> bool:
+    """Whether ``path`` is named as a table of JSON records (``JSON_SUFFIXES``), compressed
+    or not."""
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    if suffixes and suffixes[-1] in (*_OPENERS, ".zip"):
+        suffixes = suffixes[:-1]
+    return bool(suffixes) and suffixes[-1] in JSON_SUFFIXES
+
+
+def read_json_cells(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
+    """``(names, rows, notes)`` of a table of JSON records as text cells, as
+    ``read_csv_cells`` gives a CSV file's: one object a line (blank lines skipped), or one
+    list of objects. The names are the records' keys in the order they first appear; a key a
+    record lacks, or a null, is a gap (an empty cell); true and false are text, numbers
+    written as JSON writes them. A record that is not an object, or a value that is one (or
+    a list), is refused naming its line."""
+    _require_file(path)
+    data = _table_bytes(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text, which JSON is") from None
+    del data
+    records: list[tuple[int, Any]] = []
+    try:
+        stripped = text.lstrip()
+        if stripped.startswith("["):  # one list of records
+            records = list(enumerate(json.loads(stripped), start=1))
+        else:
+            for i, line in enumerate(text.splitlines(), start=1):
+                if line.strip():
+                    records.append((i, json.loads(line)))
+    except json.JSONDecodeError as exc:
+        where = f"line {len(records) + 1 if not text.lstrip().startswith('[') else exc.lineno}"
+        raise DataError(f"{path}: {where} is not JSON ({exc.msg})") from None
+    names: dict[str, None] = {}
+    for i, record in records:
+        if not isinstance(record, dict):
+            raise DataError(f"{path}: line {i} is {type(record).__name__}, not a record "
+                            "(an object of named values)")  # fmt: skip
+        for key, value in record.items():
+            if isinstance(value, dict | list):
+                raise DataError(f"{path}: line {i}, {key} holds a nested "
+                                f"{type(value).__name__}; made reads flat records")  # fmt: skip
+            names.setdefault(str(key), None)
+    if not records:
+        raise DataError(f"{path}: the file has no records")
+    header = list(names)
+    rows = [[_json_text(record.get(name)) for name in header] for _, record in records]
+    notes: list[str] = []
+    read_formatted(rows, header, False, (True, True, False, True), notes)
+    return header, rows, notes
+
+
+def _json_text(value: Any) -> str:
+    """A JSON value as a table's text cell: a gap for null, ``true``/``false``, numbers as
+    JSON writes them."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _table_bytes(path: Path) -> bytes:

@@ -20,11 +20,13 @@ import torch
 from ..config import DataConfig
 from ..masks import derive_seed
 from .formats import (
+    is_json_file,
     is_table_file,
     read_amat,
     read_csv,
     read_csv_cells,
     read_idx,
+    read_json_cells,
     read_npy,
     read_npz,
     read_png_folder,
@@ -424,7 +426,12 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
         return _array_source({"all": read_npy(path)}, {})
     if suffix == ".npz":
         return _array_source(*read_npz(path))
-    table = is_table_file(path)  # .csv, .tsv, .txt, ...: compressed too
+    table = is_table_file(path)  # .csv, .tsv, .txt, .jsonl, ...: compressed too
+    if is_json_file(path):  # records: a table, typed by load_data (its lines are records)
+        header, rows, notes = read_json_cells(path)
+        raw = _table(rows, header, header_lines=0)
+        raw.notes = notes
+        return raw
     if table and cfg.num_categories is None:  # a table: columns typed by load_data
         header, rows, notes, comments = read_csv_cells(path, cfg.delimiter, cfg.header)
         raw = _table(rows, header, header_lines=(1 if header else 0) + comments)
@@ -449,8 +456,8 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
     hint = _OTHER_FORMATS.get(suffix, "")
     raise DataError(
         f"{path}: unsupported file type {suffix or '(none)'}; expected .npy, .npz, a text "
-        "table (.csv, .tsv, .txt, .dat; gzipped too), .amat, .pkl (Shapes pickle), an IDX "
-        f"file or a folder of images{hint}"
+        "table (.csv, .tsv, .txt, .dat, .jsonl; gzipped too), .amat, .pkl (Shapes pickle), an "
+        f"IDX file or a folder of images{hint}"
     )
 
 
@@ -463,7 +470,6 @@ _OTHER_FORMATS = {
     ".ods": _SAVE_AS.format("read_excel"),
     ".parquet": _SAVE_AS.format("read_parquet"),
     ".feather": _SAVE_AS.format("read_feather"),
-    ".json": _SAVE_AS.format("read_json"),
     ".sav": _SAVE_AS.format("read_spss"),
     ".dta": _SAVE_AS.format("read_stata"),
     ".sas7bdat": _SAVE_AS.format("read_sas"),
