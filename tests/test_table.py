@@ -520,3 +520,22 @@ def test_a_wide_table_draws_its_first_columns_only(tmp_path):
     plot_columns(data.schema, data.splits["train"], tmp_path / "wide.png", max_columns=8)
     width, height = Image.open(tmp_path / "wide.png").size
     assert (width, height) == (4 * 320, 2 * 240)  # 8 panels, 4 to a row, 100 dpi
+
+
+def test_a_column_of_many_categories_draws_its_most_frequent_and_the_rest():
+    """38 species' names in one panel overlapped into a smudge (dplyr's starwars): past
+    ``MAX_BARS`` a panel shows the most frequent categories, in the column's order, and one
+    bar for the others, which together hold every row."""
+    from made.plots import MAX_BARS, _bar_groups
+
+    values = [f"species {k:02d}" for k in range(38)]
+    freq = np.random.default_rng(0).dirichlet(np.ones(38))
+    groups, labels = _bar_groups(freq, values)
+    assert len(groups) == len(labels) == MAX_BARS and labels[-1] == f"other ({39 - MAX_BARS})"
+    top = np.concatenate(groups[:-1])
+    assert (np.diff(top) > 0).all()  # in the column's order
+    assert freq[top].min() >= freq[groups[-1]].max()  # the most frequent
+    assert sum(freq[g].sum() for g in groups) == pytest.approx(1.0)
+    assert labels[0] == "species "  # a name's first 8 characters
+    few, names = _bar_groups(freq[:5] / freq[:5].sum(), values[:5])
+    assert [g.tolist() for g in few] == [[0], [1], [2], [3], [4]] and len(names) == 5

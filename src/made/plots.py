@@ -152,6 +152,26 @@ def save_inpainting_grid(
     _save(fig, path)
 
 
+# A categorical column's panel shows at most this many bars: past it, the most frequent
+# categories and one bar for the rest (38 species' names overlapped into a smudge).
+MAX_BARS = 12
+
+
+def _bar_groups(freq: Any, values: Sequence[str]) -> tuple[list[Any], list[str]]:
+    """The codes each bar of a categorical panel sums, and its label (a category's first 8
+    characters): one bar a category, or past ``MAX_BARS`` the most frequent ``MAX_BARS -
+    1`` (by ``freq``, the data's) in the column's order and one bar "other (n)" for the n
+    others."""
+    import numpy as np
+
+    if len(values) <= MAX_BARS:
+        return [np.array([c]) for c in range(len(values))], [v[:8] for v in values]
+    top = np.sort(np.argsort(-freq, kind="stable")[: MAX_BARS - 1])
+    rest = np.setdiff1d(np.arange(len(values)), top)
+    return ([np.array([c]) for c in top] + [rest],
+            [values[c][:8] for c in top] + [f"other ({len(rest)})"])  # fmt: skip
+
+
 def plot_columns(
     schema: Any,
     data: Any,
@@ -200,13 +220,17 @@ def plot_columns(
                 ax.xaxis.set_major_formatter(FuncFormatter(shown))
         else:
             k = len(col.values)
+            freqs = [np.bincount(np.rint(x[:, j]).astype(int), minlength=k)[:k] / len(x)
+                     for _, x in sets]  # fmt: skip
+            groups, labels = _bar_groups(freqs[0], col.values)
             width = 0.8 / len(sets)
-            for s, (label, x) in enumerate(sets):
-                freq = np.bincount(np.rint(x[:, j]).astype(int), minlength=k)[:k] / len(x)
-                ax.bar(np.arange(k) + s * width, freq, width=width, alpha=0.8, label=label)
-            ax.set_xticks(np.arange(k) + width * (len(sets) - 1) / 2)
-            ax.set_xticklabels([v[:8] for v in col.values], fontsize=7,
-                               rotation=45 if k > 4 else 0)  # fmt: skip
+            for s, ((label, _), freq) in enumerate(zip(sets, freqs, strict=True)):
+                heights = [freq[g].sum() for g in groups]
+                ax.bar(np.arange(len(groups)) + s * width, heights, width=width, alpha=0.8,
+                       label=label)  # fmt: skip
+            ax.set_xticks(np.arange(len(labels)) + width * (len(sets) - 1) / 2)
+            ax.set_xticklabels(labels, fontsize=7,
+                               rotation=45 if len(labels) > 4 else 0)  # fmt: skip
         ax.set_title(col.name[:28], fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_yticks([])
