@@ -1172,6 +1172,11 @@ def test_timestamps_with_a_zone_or_a_fraction_of_a_second_are_times(tmp_path):
         form = clock_format(written, stamped=True)
         seconds, bad = clock_cells(np.array(written, dtype=object), form)
         assert bad is None and [clock_text(v, form) for v in seconds] == written
+    for crafted_form in ("f" * 10_000, "hh:mm:ss." + "f" * 20, "MM/DD hh:mm", "YYYY hh:mm"):
+        crafted = data.schema.to_dict()  # a saved schema's form, as clock_format writes one
+        crafted["columns"][2]["clock"] = crafted_form
+        with pytest.raises(ValueError, match="not a table schema"):
+            TableSchema.from_dict(crafted)
     bare = [["2021-03-05T08:00:00", *other[0][1:]]]
     with pytest.raises(DataError, match="expected a date and time .* and a time zone"):
         load_data(str(write_csv(tmp_path / "bare.csv", ["utc", "oslo", "ms", "summer"], bare)),

@@ -29,6 +29,7 @@ __all__ = [
     "dates_or_times",
     "form_days",
     "iso_days",
+    "known_clock_form",
     "known_date_form",
     "read_dates",
     "stamped",
@@ -366,6 +367,24 @@ def clock_text(seconds: float, form: str) -> str:
 def time_text(col: Column, value: float) -> str:
     """A date or time column's value (days, or seconds) written as the file writes them."""
     return clock_text(value, col.clock) if col.clock else date_text(value, col.date_form)
+
+
+# A time form as ``clock_format`` writes one (a date form before it checked on its own)
+_CLOCK_FORM = re.compile(
+    r"(?:([YMD/.-]+)[ T])?hh?:mm(?::ss(?:\.f{1,9})?)?(?: AM| am)?"
+    r"(?: ?(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))?"
+)
+
+
+def known_clock_form(form: str) -> str:
+    """``form`` if it is one ``clock_format`` gives (read from a saved schema), else
+    ``ValueError``."""
+    found = _CLOCK_FORM.fullmatch(form) if form else None
+    if form and (found is None or (found[1] is not None and not found[1].count("YYYY"))):
+        raise ValueError(f"an unknown time form {form!r}")
+    if found is not None and found[1] not in (None, "YYYY-MM-DD"):
+        known_date_form(found[1])
+    return form
 
 
 def clock_kind(form: str) -> str:
