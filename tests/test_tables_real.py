@@ -746,9 +746,11 @@ def test_tables_as_tsv_txt_and_compressed_files_are_read(tmp_path, monkeypatch):
         read = load_data(str(path))
         assert read.schema == as_csv.schema, name
         assert np.array_equal(read.original["all"], as_csv.original["all"], equal_nan=True)
+    deep = "[" * 99_999 + "]" * 99_999
     for bad, message in (('{"h": 1}\n{"h": [1, 2]}\n', "line 2, h holds a nested list"),
                          ('{"h": 1}\n[1, 2]\n', "line 2 is list, not a record"),
-                         ('{"h": 1}\n{"h": 1\n', "line 2 is not JSON")):  # fmt: skip
+                         ('{"h": 1}\n\n{"h": 1\n', "line 3 is not JSON"),
+                         (deep, "line 1 nests values too deep")):  # fmt: skip
         (tmp_path / "bad.jsonl").write_text(bad)
         with pytest.raises(DataError, match=re.escape(message)):
             load_data(str(tmp_path / "bad.jsonl"))

@@ -251,18 +251,19 @@ def read_json_cells(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text, which JSON is") from None
     del data
-    records: list[tuple[int, Any]] = []
+    records: list[tuple[int, Any]] = []  # (the line, or the list's place), the record
+    i = 0
     try:
-        stripped = text.lstrip()
-        if stripped.startswith("["):  # one list of records
-            records = list(enumerate(json.loads(stripped), start=1))
+        if text.lstrip().startswith("["):  # one list of records
+            records = list(enumerate(json.loads(text), start=1))
         else:
             for i, line in enumerate(text.splitlines(), start=1):
                 if line.strip():
                     records.append((i, json.loads(line)))
     except json.JSONDecodeError as exc:
-        where = f"line {len(records) + 1 if not text.lstrip().startswith('[') else exc.lineno}"
-        raise DataError(f"{path}: {where} is not JSON ({exc.msg})") from None
+        raise DataError(f"{path}: line {i or exc.lineno} is not JSON ({exc.msg})") from None
+    except RecursionError:  # [[[[...: nested past what any table holds
+        raise DataError(f"{path}: line {i or 1} nests values too deep for a table") from None
     names: dict[str, None] = {}
     for i, record in records:
         if not isinstance(record, dict):
