@@ -39,7 +39,7 @@ def files(tmp_path_factory):
     i = np.arange(300)
     np.save(d / "onehot.npy", np.concatenate([np.eye(3, dtype=int)[i % 3], (i[:, None] // 3) % 2],
                                              axis=1))  # fmt: skip
-    (d / "data.xlsx").write_bytes(b"PK\x03\x04")
+    (d / "data.parquet").write_bytes(b"PAR1")
     raw = (d / "good.npy").read_bytes()
     (d / "trunc.npy").write_bytes(raw[: len(raw) // 2])
     np.savez(d / "g.npz", train=good)
@@ -101,11 +101,11 @@ CLI_CASES = [
     ("an unknown data set name", ["train", "--data", "nosuch"],
      "nosuch: no such file or folder, and not a data set name (known: shapes, "
      "bars-and-stripes, binarized-mnist, fashion-mnist, digits, wine, breast-cancer)"),
-    ("a file type made does not read", ["train", "--data", "{d}/data.xlsx"],
-     "data.xlsx: unsupported file type .xlsx; expected .npy, .npz, a text table (.csv, .tsv, "
-     ".txt, .dat, .jsonl; gzipped too), .amat, .pkl (Shapes pickle), an IDX file or a folder "
-     "of images: save it as CSV, or read it with pandas.read_excel and give the DataFrame to "
-     "made.sklearn.MADEDensity"),
+    ("a file type made does not read", ["train", "--data", "{d}/data.parquet"],
+     "data.parquet: unsupported file type .parquet; expected .npy, .npz, a text table (.csv, "
+     ".tsv, .txt, .dat, .jsonl; gzipped too), an Excel .xlsx, .amat, .pkl (Shapes pickle), an "
+     "IDX file or a folder of images: save it as CSV, or read it with pandas.read_parquet and "
+     "give the DataFrame to made.sklearn.MADEDensity"),
     ("a truncated .npy", ["train", "--data", "{d}/trunc.npy"],
      "trunc.npy: not a readable .npy file"),
     ("a truncated .npz", ["train", "--data", "{d}/trunc.npz"],

@@ -785,6 +785,43 @@ def _zipped(text: str, *names: str) -> bytes:
     return buffer.getvalue()
 
 
+def test_an_excel_workbooks_first_sheet_is_a_table(tmp_path):
+    """A workbook was refused ("save it as CSV"); its first sheet reads as its CSV export
+    would: the header row, numbers as Excel shows them (0.1 + 0.2 is 0.3), dates as dates,
+    an empty cell a gap, trailing empty rows and columns left out, the sheet named; `made
+    score` writes each row as the sheet holds it."""
+    openpyxl = pytest.importorskip("openpyxl")
+    import datetime
+
+    g = np.random.default_rng(0)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sales"
+    rows = [[str(g.choice(["North", "South"])), int(g.integers(1, 100)),
+             round(float(g.normal(1000, 200)), 2),
+             datetime.datetime(2021, 1, 1) + datetime.timedelta(days=int(g.integers(0, 300))),
+             0.1 + 0.2 if i % 7 == 0 else 0.5] for i in range(60)]  # fmt: skip
+    rows[4][1] = None
+    sheet.append(["region", "units", "revenue", "day", "share"])
+    for row in rows:
+        sheet.append(row)
+    sheet.cell(row=70, column=9).value = None  # an empty cell past the table's end
+    book.create_sheet("Notes")
+    book.save(tmp_path / "sales.xlsx")
+    data = load_data(str(tmp_path / "sales.xlsx"))
+    assert data.schema.names == ("region", "units", "revenue", "day", "share")
+    assert data.schema.columns[1].missing and data.schema.columns[3].date
+    assert "sheet 'Sales' read, the first of 2" in data.notes
+    text = [[r[0], "" if r[1] is None else str(r[1]), f"{r[2]:g}", r[3].date().isoformat(),
+             "0.3" if i % 7 == 0 else "0.5"] for i, r in enumerate(rows)]  # fmt: skip
+    as_csv = load_data(str(write_csv(tmp_path / "sales.csv", list(data.schema.names), text)))
+    assert data.schema == as_csv.schema
+    assert np.array_equal(data.original["all"], as_csv.original["all"], equal_nan=True)
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not a workbook")
+    with pytest.raises(DataError, match="broken.xlsx: not a readable Excel workbook"):
+        load_data(str(tmp_path / "broken.xlsx"))
+
+
 def test_excels_sep_line_names_the_delimiter(tmp_path):
     """Excel writes (and reads) a first line "sep=;" naming a file's delimiter; made read it
     as the header, and refused the file ("line 3 has 3 columns, expected 1"). It names the

@@ -825,8 +825,8 @@ def cmd_data_list(args: argparse.Namespace) -> int:
         print(f"{r[4]}  [{r[3]}]")
     print(
         "\nA PATH works wherever a name does: .npy, .npz (train/valid/test keys or one array), "
-        ".csv (or .tsv, .txt, .jsonl; gzipped too), .amat, a Shapes .pkl, or a folder of images "
-        "(.png, .jpg, ...)."
+        ".csv (or .tsv, .txt, .jsonl; gzipped too), .xlsx, .amat, a Shapes .pkl, a folder of "
+        "images (.png, .jpg, ...)."
     )
     return 0
 

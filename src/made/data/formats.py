@@ -37,10 +37,12 @@ __all__ = [
     "read_shapes_pickle",
     "SPLIT_KEYS",
     "DELIMITERS",
+    "EXCEL_SUFFIXES",
     "JSON_SUFFIXES",
     "TABLE_SUFFIXES",
     "is_json_file",
     "is_table_file",
+    "read_excel_cells",
     "read_json_cells",
 ]
 
@@ -281,6 +283,66 @@ def read_json_cells(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
     notes: list[str] = []
     read_formatted(rows, header, False, (True, True, False, True), notes)
     return header, rows, notes
+
+
+# Excel workbooks read with openpyxl (``pip install 'made[excel]'``): the first sheet
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def read_excel_cells(path: Path) -> tuple[list[str] | None, list[list[str]], list[str]]:
+    """``(names, rows, notes)`` of an Excel workbook's first sheet as text cells, as
+    ``read_csv_cells`` gives a CSV file's: the values its cells hold (a formula's last
+    result), a first row of text as the header, blank rows and columns past the table's end
+    left out, numbers to 15 significant digits (0.1 + 0.2 is 0.3, as Excel shows it), dates
+    as ``YYYY-MM-DD`` (and a time, where one is not midnight), an empty cell a gap."""
+    _require_file(path)
+    try:
+        import openpyxl
+    except ImportError:
+        raise DataError(f"{path}: an Excel workbook, which made reads with openpyxl: pip "
+                        "install 'made[excel]', or save the sheet as CSV") from None  # fmt: skip
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            rows = [[_excel_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            sheets = [ws.title for ws in book.worksheets]
+        finally:
+            book.close()
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable Excel workbook ({brief(exc)})") from None
+    while rows and not any(rows[-1]):
+        rows.pop()
+    width = max((max((j + 1 for j, c in enumerate(r) if c), default=0) for r in rows), default=0)
+    rows = [r[:width] + [""] * (width - len(r)) for r in rows]
+    if not rows or not width:
+        raise DataError(f"{path}: its first sheet ({sheets[0]!r}) is empty")
+    notes = [f"sheet {sheets[0]!r} read, the first of {len(sheets)}"] if len(sheets) > 1 else []
+    names = None
+    if all(c and not is_number(c) for c in rows[0]):
+        names, rows = rows[0], rows[1:]
+    if not rows:
+        raise DataError(f"{path}: a header but no data rows")
+    read_formatted(rows, names, False, (True, True, False, True), notes)
+    return names, rows, notes
+
+
+def _excel_text(value: Any) -> str:
+    """An Excel cell's value as a table's text cell (``read_excel_cells``)."""
+    import datetime
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(value, ".15g")
+    if isinstance(value, datetime.datetime):
+        midnight = value.time() == datetime.time()
+        return value.date().isoformat() if midnight else value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value).strip()
 
 
 def _json_text(value: Any) -> str:

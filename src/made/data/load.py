@@ -20,11 +20,13 @@ import torch
 from ..config import DataConfig
 from ..masks import derive_seed
 from .formats import (
+    EXCEL_SUFFIXES,
     is_json_file,
     is_table_file,
     read_amat,
     read_csv,
     read_csv_cells,
+    read_excel_cells,
     read_idx,
     read_json_cells,
     read_npy,
@@ -432,6 +434,11 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
         raw = _table(rows, header, header_lines=0)
         raw.notes = notes
         return raw
+    if suffix in EXCEL_SUFFIXES:  # a workbook's first sheet: its rows are the sheet's
+        names, rows, notes = read_excel_cells(path)
+        raw = _table(rows, names, header_lines=1 if names else 0)
+        raw.notes = notes
+        return raw
     if table and cfg.num_categories is None:  # a table: columns typed by load_data
         header, rows, notes, comments = read_csv_cells(path, cfg.delimiter, cfg.header)
         raw = _table(rows, header, header_lines=(1 if header else 0) + comments)
@@ -456,8 +463,8 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
     hint = _OTHER_FORMATS.get(suffix, "")
     raise DataError(
         f"{path}: unsupported file type {suffix or '(none)'}; expected .npy, .npz, a text "
-        "table (.csv, .tsv, .txt, .dat, .jsonl; gzipped too), .amat, .pkl (Shapes pickle), an "
-        f"IDX file or a folder of images{hint}"
+        "table (.csv, .tsv, .txt, .dat, .jsonl; gzipped too), an Excel .xlsx, .amat, .pkl "
+        f"(Shapes pickle), an IDX file or a folder of images{hint}"
     )
 
 
@@ -465,7 +472,6 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
 _SAVE_AS = (": save it as CSV, or read it with pandas.{0} and give the DataFrame to "
             "made.sklearn.MADEDensity")  # fmt: skip
 _OTHER_FORMATS = {
-    ".xlsx": _SAVE_AS.format("read_excel"),
     ".xls": _SAVE_AS.format("read_excel"),
     ".ods": _SAVE_AS.format("read_excel"),
     ".parquet": _SAVE_AS.format("read_parquet"),
