@@ -129,7 +129,21 @@ def test_amat_loader(rows):
 @given(
     blob=st.binary(max_size=400),
     name=st.sampled_from(
-        ["x.npy", "x.npz", "x.csv", "x.amat", "x.pkl", "x-idx3-ubyte", "x-idx3-ubyte.gz"]
+        [
+            "x.npy",
+            "x.npz",
+            "x.csv",
+            "x.amat",
+            "x.pkl",
+            "x-idx3-ubyte",
+            "x-idx3-ubyte.gz",
+            "x.jsonl",
+            "x.json",
+            "x.xlsx",
+            "x.csv.gz",
+            "x.csv.zip",
+            "x.tsv.xz",
+        ]
     ),  # fmt: skip
 )
 def test_random_bytes_in_any_format(blob, name):
