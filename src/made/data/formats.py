@@ -221,22 +221,25 @@ _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 MAX_TABLE_TEXT = 2**30
 
 
-def is_table_file(path: Path) -> bool:
-    """Whether ``path`` is named as a text table (``TABLE_SUFFIXES``), compressed or not
-    (``.gz``, ``.bz2``, ``.xz``; or ``.zip``, holding one file)."""
+def _unpacked_suffix(path: Path) -> str:
+    """``path``'s suffix once a compression's is taken off (``.gz``, ``.bz2``, ``.xz``, or
+    ``.zip`` holding one file): ``.csv`` for ``data.CSV.gz``; ``""`` for none."""
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     if suffixes and suffixes[-1] in (*_OPENERS, ".zip"):
         suffixes = suffixes[:-1]
-    return bool(suffixes) and suffixes[-1] in (*TABLE_SUFFIXES, *JSON_SUFFIXES)
+    return suffixes[-1] if suffixes else ""
+
+
+def is_table_file(path: Path) -> bool:
+    """Whether ``path`` is named as a text table (``TABLE_SUFFIXES``) or a table of JSON
+    records (``is_json_file``), compressed or not."""
+    return _unpacked_suffix(path) in (*TABLE_SUFFIXES, *JSON_SUFFIXES)
 
 
 def is_json_file(path: Path) -> bool:
     """Whether ``path`` is named as a table of JSON records (``JSON_SUFFIXES``), compressed
     or not."""
-    suffixes = [s.lower() for s in path.suffixes[-2:]]
-    if suffixes and suffixes[-1] in (*_OPENERS, ".zip"):
-        suffixes = suffixes[:-1]
-    return bool(suffixes) and suffixes[-1] in JSON_SUFFIXES
+    return _unpacked_suffix(path) in JSON_SUFFIXES
 
 
 def read_json_cells(path: Path) -> tuple[list[str], list[list[str]], list[str]]:

@@ -314,9 +314,13 @@ def _digits(cfg: DataConfig) -> _Raw:
     )
 
 
-def _table(rows: list[list[str]], header: list[str] | None, header_lines: int = 1) -> _Raw:
+def _table(
+    rows: list[list[str]], header: list[str] | None, header_lines: int = 1,
+    notes: list[str] | None = None,
+) -> _Raw:  # fmt: skip
     names = tuple(header) if header else tuple(f"column {j}" for j in range(len(rows[0])))
-    return _Raw({}, 1, "none", columns=names, header_lines=header_lines, cells=rows)
+    return _Raw({}, 1, "none", columns=names, header_lines=header_lines, cells=rows,
+                notes=notes or [])  # fmt: skip
 
 
 def _sklearn_table(name: str) -> Callable[[DataConfig], _Raw]:
@@ -431,19 +435,13 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
     table = is_table_file(path)  # .csv, .tsv, .txt, .jsonl, ...: compressed too
     if is_json_file(path):  # records: a table, typed by load_data (its lines are records)
         header, rows, notes = read_json_cells(path)
-        raw = _table(rows, header, header_lines=0)
-        raw.notes = notes
-        return raw
+        return _table(rows, header, header_lines=0, notes=notes)
     if suffix in EXCEL_SUFFIXES:  # a workbook's first sheet: its rows are the sheet's
         names, rows, notes = read_excel_cells(path)
-        raw = _table(rows, names, header_lines=1 if names else 0)
-        raw.notes = notes
-        return raw
+        return _table(rows, names, header_lines=1 if names else 0, notes=notes)
     if table and cfg.num_categories is None:  # a table: columns typed by load_data
         header, rows, notes, comments = read_csv_cells(path, cfg.delimiter, cfg.header)
-        raw = _table(rows, header, header_lines=(1 if header else 0) + comments)
-        raw.notes = notes
-        return raw
+        return _table(rows, header, (1 if header else 0) + comments, notes)
     if table:
         values, header = read_csv(path, cfg.delimiter, cfg.header)
         columns = tuple(header) if header else None
