@@ -1037,6 +1037,48 @@ def test_comment_lines_above_a_table_are_skipped_and_lines_still_named_right(tmp
     assert any("1 comment line (#) above the table skipped" in note for note in marked.notes)
 
 
+def test_errors_name_the_files_own_line_past_blank_lines_and_multi_line_cells(tmp_path):
+    """An error named the row's place among the rows read, not its line in the file: a
+    blank line, a quoted cell over two lines or a comment line above the header moved every
+    line after it (an editor's line 9 was called line 7). Each row now keeps the line it
+    starts on, through typing, encoding and a model's scoring."""
+    body = "".join(f'{i * 1.5:.1f},{"ab"[i % 2]},"fine"\n' for i in range(6))
+    path = tmp_path / "gaps.csv"
+    # line 1 a comment, 2 the header, 3-5 rows, 6 blank, 7-8 one row (a cell over two
+    # lines), 9 blank, 10-12 rows, 13 the bad one
+    path.write_text("# source\nx,k,note\n" + body[: body.index("\n", 40) + 1] + "\n"
+                    + '4.5,a,"two\nlines"\n\n' + body[body.index("\n", 40) + 1 :]
+                    + "oops,b,x\n")  # fmt: skip
+    lines = path.read_text().splitlines()
+    assert lines[12] == "oops,b,x"  # the file's line 13
+    with pytest.raises(DataError, match="gaps.csv: line 13, x is 'oops'; a real column"):
+        load_data(str(path), column_types=("x=real",))
+    path.write_text(path.read_text().replace("oops,b,x", "7.5,b,x,extra"))
+    with pytest.raises(DataError, match="gaps.csv: line 13 has 4 columns, expected 3"):
+        load_data(str(path))
+    path.write_text(path.read_text().replace("7.5,b,x,extra", "7.5,b,x"))
+    schema = load_data(str(path)).schema
+    new = tmp_path / "new.csv"
+    new.write_text("x,k,note\n1.0,a,y\n\n\n2.0,zz,y\n")
+    with pytest.raises(DataError, match="new.csv: line 5, k is 'zz'"):
+        load_data(str(new), schema=schema)
+    # records name their values: a file to score whose records list the keys in another
+    # order is matched by name (it was read by position, every value in another column)
+    import json
+
+    records = [{"x": float(i), "k": "ab"[i % 2], "note": "y"} for i in range(40)]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    fitted = load_data(str(tmp_path / "r.jsonl"))
+    turned = [dict(reversed(list(r.items()))) for r in records] + [{"x": 1.0, "k": "zz"}]
+    (tmp_path / "turned.jsonl").write_text("\n".join(json.dumps(r) for r in turned) + "\n")
+    with pytest.raises(DataError, match="turned.jsonl: line 41, k is 'zz'"):
+        load_data(str(tmp_path / "turned.jsonl"), schema=fitted.schema)
+    turned.pop()
+    (tmp_path / "turned.jsonl").write_text("\n".join(json.dumps(r) for r in turned) + "\n")
+    again = load_data(str(tmp_path / "turned.jsonl"), schema=fitted.schema)
+    assert np.array_equal(again.original["all"], fitted.original["all"])
+
+
 def test_times_of_day_are_seconds_written_back_as_times_through_either_door(tmp_path):
     """Stat2Data's Hawks holds capture times (13:30, 9:08, one written 9.12) and release
     times with gaps: 308 text categories, so a held-out bird's new time had probability 0.

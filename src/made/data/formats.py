@@ -16,7 +16,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from .validate import DataError
 __all__ = [
     "read_amat",
     "read_csv",
+    "TextTable",
     "read_csv_cells",
     "read_idx",
     "read_npy",
@@ -242,10 +243,10 @@ def is_json_file(path: Path) -> bool:
     return _unpacked_suffix(path) in JSON_SUFFIXES
 
 
-def read_json_cells(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
-    """``(names, rows, notes)`` of a table of JSON records as text cells, as
-    ``read_csv_cells`` gives a CSV file's: one object a line (blank lines skipped), or one
-    list of objects. The names are the records' keys in the order they first appear; a key a
+def read_json_cells(path: Path) -> TextTable:
+    """A table of JSON records as text cells, as ``read_csv_cells`` gives a CSV file's: one
+    object a line (blank lines skipped), or one list of objects (a record's line is then its
+    place in the list). The names are the records' keys in the order they first appear; a key a
     record lacks, or a null, is a gap (an empty cell); true and false are text, numbers
     written as JSON writes them. A record that is not an object, or a value that is one (or
     a list), is refused naming its line."""
@@ -285,7 +286,7 @@ def read_json_cells(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
     rows = [[_json_text(record.get(name)) for name in header] for _, record in records]
     notes: list[str] = []
     read_formatted(rows, header, False, (True, True, False, True), notes)
-    return header, rows, notes
+    return TextTable(header, rows, notes, [i for i, _ in records])
 
 
 # Excel workbooks read with openpyxl (``pip install 'made[excel]'``): the first sheet
@@ -393,13 +394,24 @@ def _zipped_table(path: Path) -> bytes:
             return f.read(MAX_TABLE_TEXT + 1)
 
 
-def read_csv_cells(
-    path: Path, delimiter: str | None = None, header: str = "auto"
-) -> tuple[list[str] | None, list[list[str]], list[str], int]:
-    """``(header, rows, notes, comments)`` of a CSV file as stripped text cells, blank lines
-    skipped, and so are the ``comments`` lines starting with ``#`` above the table (a source
-    or a licence, as data exports write them), but the last when it has the table's width:
-    that is its header, as written (``#,name,type``: a column named ``#``; ``#CHROM,POS``).
+class TextTable(NamedTuple):
+    """A text table's cells as ``read_csv_cells`` reads them: the header (None: the file has
+    none), the rows of stripped text cells, what was detected (``notes``), and each row's
+    line in the file (a row starts there; blank lines, comments above the table and a
+    quoted cell's line breaks are why it is not the row's place among the rows), the line
+    every error about a row names."""
+
+    names: list[str] | None
+    rows: list[list[str]]
+    notes: list[str]
+    lines: list[int]
+
+
+def read_csv_cells(path: Path, delimiter: str | None = None, header: str = "auto") -> TextTable:
+    """A CSV file as stripped text cells (``TextTable``), blank lines skipped, and so are the
+    comment lines starting with ``#`` above the table (a source or a licence, as data exports
+    write them), but the last when it has the table's width: that is its header, as written
+    (``#,name,type``: a column named ``#``; ``#CHROM,POS``).
 
     A file named ``.gz``, ``.bz2`` or ``.xz`` is decompressed (``TABLE_SUFFIXES``). A UTF-8
     byte-order mark (as spreadsheets write it) is dropped. ``delimiter`` None detects
@@ -460,8 +472,7 @@ def read_csv_cells(
                          "{flag:delimiter})")  # fmt: skip
         elif detected and delimiter != ",":
             notes.append(f"delimiter {delimiter!r} detected (set one with {{flag:delimiter}})")
-        stripped = ([c.strip() for c in row] for row in _cells(lines, delimiter))
-        rows = [row for row in stripped if any(row)]  # blank lines skipped
+        rows, at = _rows_and_lines(_cells(lines, delimiter), comments)
     except csv.Error as exc:
         raise DataError(f"{path}: not a readable CSV file ({brief(exc)})") from None
     del lines
@@ -476,23 +487,34 @@ def read_csv_cells(
             "which it is with {flag:header} yes or {flag:header} no"
         )
     if header == "yes" or (header == "auto" and not numeric):
-        names, rows = _unquoted(rows[0]), rows[1:]
+        names, rows, at = _unquoted(rows[0]), rows[1:], at[1:]
         if not rows:
             raise DataError(f"{path}: a header but no data rows")
     width = len(names) if names is not None else len(rows[0])
     for i, row in enumerate(rows):
         if len(row) != width:
-            line = i + 1 + (names is not None) + comments
-            raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width}")
+            raise DataError(f"{path}: line {at[i]} has {len(row)} columns, expected {width}")
     if names is not None and "" in names:  # a spreadsheet's trailing commas: ",,"
         names, rows = _without_empty_columns(names, rows, notes)
     read_formatted(rows, names, delimiter != ",", (parens, units, quoted, minus), notes)
     if total_line(rows):
-        line = len(rows) + (names is not None) + comments
-        notes.append(f"the last line (line {line}, {rows[-1][total_label(rows[-1])]!r}) holds "
-                     "the totals of the rows above: left out")  # fmt: skip
-        rows = rows[:-1]
-    return names, rows, notes, comments
+        notes.append(f"the last line (line {at[-1]}, {rows[-1][total_label(rows[-1])]!r}) "
+                     "holds the totals of the rows above: left out")  # fmt: skip
+        rows, at = rows[:-1], at[:-1]
+    return TextTable(names, rows, notes, at)
+
+
+def _rows_and_lines(reader: Any, above: int) -> tuple[list[list[str]], list[int]]:
+    """The rows of ``reader`` (a ``csv.reader``) as stripped cells, blank ones skipped, and
+    the line each starts on in the file, ``above`` lines above the first it reads."""
+    rows, at, end = [], [], 0
+    for row in reader:
+        start, end = end + 1, reader.line_num  # a quoted cell may run over several lines
+        cells = [c.strip() for c in row]
+        if any(cells):
+            rows.append(cells)
+            at.append(above + start)
+    return rows, at
 
 
 def _without_empty_columns(
@@ -510,22 +532,21 @@ def _without_empty_columns(
 
 def read_csv(
     path: Path, delimiter: str | None = None, header: str = "auto"
-) -> tuple[np.ndarray, list[str] | None]:
-    """``(values, header)`` of a CSV of integer columns; the header row is optional (see
-    ``read_csv_cells``)."""
-    header, rows, _, comments = read_csv_cells(path, delimiter, header)
+) -> tuple[np.ndarray, list[str] | None, list[int]]:
+    """``(values, header, lines)`` of a CSV of integer columns; the header row is optional,
+    ``lines`` each row's line in the file (see ``read_csv_cells``)."""
+    header, rows, _, lines = read_csv_cells(path, delimiter, header)
     values = np.empty((len(rows), len(rows[0])), dtype=np.float64)
     for i, row in enumerate(rows):
         for j, cell in enumerate(row):
             try:
                 values[i, j] = float(cell)
             except ValueError:
-                line = i + 1 + (header is not None) + comments
                 name = header[j] if header else f"column {j}"
                 raise DataError(
-                    f"{path}: line {line}, {name} is {cell!r}; expected an integer"
+                    f"{path}: line {lines[i]}, {name} is {cell!r}; expected an integer"
                 ) from None
-    return values, header
+    return values, header, lines
 
 
 def _grey(im: Any) -> tuple[np.ndarray, bool, bool]:

@@ -182,7 +182,8 @@ class _Raw:
     columns: tuple[str, ...] | None = None
     entropy: float | None = None
     description: str = ""
-    header_lines: int | None = None  # text sources: lines before the first example
+    header_lines: int | None = None  # text sources: the header's lines (0: none)
+    lines: list[int] | None = None  # text sources: each example's line in the file
     cells: list[list[str]] | None = None  # tables: text rows, typed by load_data
     notes: list[str] = field(default_factory=list)  # what the reader detected, for the user
 
@@ -315,12 +316,16 @@ def _digits(cfg: DataConfig) -> _Raw:
 
 
 def _table(
-    rows: list[list[str]], header: list[str] | None, header_lines: int = 1,
-    notes: list[str] | None = None,
+    rows: list[list[str]], header: list[str] | None, notes: list[str] | None = None,
+    lines: list[int] | None = None,
 ) -> _Raw:  # fmt: skip
+    """A table's text cells, typed later (``load_data``). ``lines``: each row's line in its
+    file (default: one a row, after the header's)."""
     names = tuple(header) if header else tuple(f"column {j}" for j in range(len(rows[0])))
-    return _Raw({}, 1, "none", columns=names, header_lines=header_lines, cells=rows,
-                notes=notes or [])  # fmt: skip
+    first = 2 if header else 1
+    lines = list(range(first, first + len(rows))) if lines is None else lines
+    return _Raw({}, 1, "none", columns=names, header_lines=int(bool(header)), cells=rows,
+                notes=notes or [], lines=lines)  # fmt: skip
 
 
 def _sklearn_table(name: str) -> Callable[[DataConfig], _Raw]:
@@ -434,16 +439,16 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
         return _array_source(*read_npz(path))
     table = is_table_file(path)  # .csv, .tsv, .txt, .jsonl, ...: compressed too
     if is_json_file(path):  # records: a table, typed by load_data (its lines are records)
-        header, rows, notes = read_json_cells(path)
-        return _table(rows, header, header_lines=0, notes=notes)
+        names, rows, notes, lines = read_json_cells(path)
+        return _table(rows, names, notes, lines)
     if suffix in EXCEL_SUFFIXES:  # a workbook's first sheet: its rows are the sheet's
         names, rows, notes = read_excel_cells(path)
-        return _table(rows, names, header_lines=1 if names else 0, notes=notes)
+        return _table(rows, names, notes)
     if table and cfg.num_categories is None:  # a table: columns typed by load_data
-        header, rows, notes, comments = read_csv_cells(path, cfg.delimiter, cfg.header)
-        return _table(rows, header, (1 if header else 0) + comments, notes)
+        header, rows, notes, lines = read_csv_cells(path, cfg.delimiter, cfg.header)
+        return _table(rows, header, notes, lines)
     if table:
-        values, header = read_csv(path, cfg.delimiter, cfg.header)
+        values, header, lines = read_csv(path, cfg.delimiter, cfg.header)
         columns = tuple(header) if header else None
         return _Raw(
             {"all": values},
@@ -451,9 +456,12 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
             "none",
             columns=columns,
             header_lines=1 if header else 0,
+            lines=lines,
         )
     if suffix == ".amat":
-        return _Raw({"all": read_amat(path)}, 1, "none", header_lines=0)
+        values = read_amat(path)  # a row a line
+        return _Raw({"all": values}, 1, "none", header_lines=0,
+                    lines=list(range(1, len(values) + 1)))  # fmt: skip
     if suffix in (".pkl", ".pickle"):
         return _Raw(read_shapes_pickle(path), 1, "none", num_categories=2)
     if suffix == ".gz" or "idx" in path.name:
@@ -603,8 +611,8 @@ def load_data(
     declared = cfg.num_categories if cfg.num_categories is not None else known
     labels = dict(raw.labels)
     first = next(iter(splits.values()))
-    skip = raw.header_lines
-    row_name = None if skip is None else (lambda r: f"line {r + 1 + skip}")
+    at = raw.lines
+    row_name = None if at is None else (lambda r: f"line {at[r]}")
     for s, x in splits.items():
         place = where if s == "all" else f"{where}, split '{s}'"
         check_array(x, place, num_categories=declared, shape=tuple(first.shape[1:]),
@@ -757,15 +765,17 @@ def _load_table(
     assert rows is not None and raw.columns is not None
     if cfg.binarize not in ("auto", "none") or cfg.levels is not None:
         raise DataError(f"{where}: binarize and levels apply to grey levels, not to tables")
-    first_line = (raw.header_lines or 0) + 1
+    assert raw.lines is not None
+    lines = raw.lines
     notes: list[str] = list(raw.notes)
     na_values = tuple(v for v in (*NA_VALUES, *cfg.na_values) if v not in cfg.not_na)
     unseen: dict[tuple[int, int], str] = {}
     novel: dict[str, np.ndarray] = {}
     file_columns: list[int] | None = None  # in place, unless matched by name
     if schema is None:
-        typed = infer_schema(raw.columns, rows, where, cfg.column_types, na_values, notes)
-        whole = typed.encode(rows, where, first_line, na_values)  # real values as they are
+        typed = infer_schema(raw.columns, rows, where, cfg.column_types, na_values, notes,
+                             lines)  # fmt: skip
+        whole = typed.encode(rows, where, lines, na_values)  # real values as they are
         splits = _carve({"all": whole}, cfg, notes)
         schema = typed.with_statistics(splits["train"], where)
         splits = {s: schema.standardise(x) for s, x in splits.items()}
@@ -780,7 +790,7 @@ def _load_table(
         file_columns = _source_columns(raw, schema, where, notes)
         if file_columns is not None:  # a column the model left out, absent: blank (never read)
             rows = [[row[k] if k >= 0 else "" for k in file_columns] for row in rows]
-        whole, marked = schema.encode_marking(rows, where, first_line, na_values,
+        whole, marked = schema.encode_marking(rows, where, lines, na_values,
                                               gaps_anywhere, mark_unseen)  # fmt: skip
         at = schema.positions
         unseen = {(int(i), int(j)): rows[i][at[j]] for i, j in np.argwhere(marked)}
@@ -793,7 +803,7 @@ def _load_table(
             count = len({i for i, _ in unseen})
             notes.append(
                 f"{count} row{' holds' if count == 1 else 's hold'} {UNSEEN} (first: {where}: "
-                f"line {first_line + i}, {schema.names[j]} is {text!r})"
+                f"line {lines[i]}, {schema.names[j]} is {text!r})"
             )
         try:  # (the new values' log-probabilities carved with their rows)
             splits = _carve({"all": whole}, cfg, notes, novel)

@@ -394,18 +394,19 @@ class TableSchema:
         return out
 
     def encode(
-        self, rows: Sequence[Sequence[str]], where: str, first_line: int,
+        self, rows: Sequence[Sequence[str]], where: str, lines: int | Sequence[int],
         na_values: Sequence[str] = NA_VALUES, gaps_anywhere: bool = False,
     ) -> np.ndarray:  # fmt: skip
         """Text rows (the source's columns) -> ``(N, D)`` float64: codes for categorical
         columns, standardised values for real ones, NaN for a missing real value.
-        ``DataError`` names the line (``first_line`` is the first row's) and column of a cell
-        that does not fit, such as a gap in a column that had none in training; with
-        ``gaps_anywhere`` (rows to impute) such a gap is NaN, whatever the column's kind."""
-        return self.encode_marking(rows, where, first_line, na_values, gaps_anywhere, False)[0]
+        ``DataError`` names the line (``lines``: each row's in the file, or the first row's,
+        the others following it) and column of a cell that does not fit, such as a gap in a
+        column that had none in training; with ``gaps_anywhere`` (rows to impute) such a gap
+        is NaN, whatever the column's kind."""
+        return self.encode_marking(rows, where, lines, na_values, gaps_anywhere, False)[0]
 
     def encode_marking(
-        self, rows: Sequence[Sequence[str]], where: str, first_line: int,
+        self, rows: Sequence[Sequence[str]], where: str, lines: int | Sequence[int],
         na_values: Sequence[str] = NA_VALUES, gaps_anywhere: bool = False,
         mark_unseen: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
@@ -413,6 +414,7 @@ class TableSchema:
         (1: a category, a number held discrete) or a gap in a column that had none (2, unless
         ``gaps_anywhere``) is not refused but marked, its code what the columns after it read
         (``made.data.novel``)."""
+        lines = row_lines(lines, len(rows))
         marked = np.zeros((len(rows), len(self.columns)), dtype=np.int8)
         out = np.empty((len(rows), len(self.columns)), dtype=np.float64)
         na = set(na_values)
@@ -475,7 +477,7 @@ class TableSchema:
                 column[gaps] = novel_code(col, None, gap=True)
             if errors:
                 i, what = min(errors)
-                raise DataError(f"{where}: line {first_line + i}, {col.name} {what}")
+                raise DataError(f"{where}: line {lines[i]}, {col.name} {what}")
             out[:, j] = column
         return out, marked
 
@@ -910,7 +912,7 @@ def _zero_led(cells: np.ndarray) -> bool:
 MAX_STRAY = 3
 
 
-def _stray_text(name: str, cells: np.ndarray, gaps: np.ndarray, first_line: int) -> list[str]:
+def _stray_text(name: str, cells: np.ndarray, gaps: np.ndarray, lines: Sequence[int]) -> list[str]:
     """A note for a column of numbers but for a few cells of text (``MAX_STRAY``, and at
     most 1% of its cells: a "Total" line below a table), which makes it text: what they are
     and how to read them as gaps. None for a column of text."""
@@ -922,7 +924,7 @@ def _stray_text(name: str, cells: np.ndarray, gaps: np.ndarray, first_line: int)
                 return []
     if not stray:
         return []
-    shown = ", ".join(f"{cells[i]!r} (line {first_line + i})" for i in stray)
+    shown = ", ".join(f"{cells[i]!r} (line {lines[i]})" for i in stray)
     return [f"column {name} is numbers but for {shown}, so it is read as text: "
             "{flag:na_values} TEXT reads such a cell as a gap"]  # fmt: skip
 
@@ -959,6 +961,12 @@ def with_scale(column: Column | None, kind: str | None) -> Column | None:
     return replace(column, scale=kind) if column is not None and kind in SCALES else column
 
 
+def row_lines(lines: int | Sequence[int], count: int) -> Sequence[int]:
+    """Each of ``count`` rows' line in its file: ``lines`` as given, or from the first
+    row's line ``lines``, one a row."""
+    return range(lines, lines + count) if isinstance(lines, int) else lines
+
+
 def infer_schema(
     header: Sequence[str] | None,
     rows: Sequence[Sequence[str]],
@@ -966,17 +974,20 @@ def infer_schema(
     types: Sequence[str] = (),
     na_values: Sequence[str] = NA_VALUES,
     notes: list[str] | None = None,
+    lines: Sequence[int] | None = None,
 ) -> TableSchema:
     """Each column's type from its text cells (see the module's rules), with ``types``
     (``NAME=KIND``) overriding; statistics are left at the identity until
-    ``with_statistics``. ``notes``: told of placeholders read as gaps (``placeholders``)."""
+    ``with_statistics``. ``notes``: told of placeholders read as gaps (``placeholders``).
+    ``lines``: each row's line in its file, which errors name (default: one a row, after
+    the header's)."""
     width = len(rows[0])
     names = list(header) if header is not None else [f"column {j}" for j in range(width)]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise DataError(f"{where}: the header names column {dup!r} more than once")
     forced = parse_types(types, names, where)
-    first_line = 2 if header is not None else 1
+    lines = row_lines(2 if header is not None else 1, len(rows)) if lines is None else lines
     na = set(na_values)
     columns, dropped, free = [], [], []
     table = _cell_table(rows, width)
@@ -998,10 +1009,10 @@ def infer_schema(
                     notes.append(f"{', '.join(map(repr, spelled))} read as a gap in column "
                                  f"{name} (its other cells are numbers)")  # fmt: skip
             elif kind is None and notes is not None:
-                notes.extend(_stray_text(name, cells, gaps, first_line))
+                notes.extend(_stray_text(name, cells, gaps, lines))
         if kind in ("real", *SCALES) and not numeric and not dates_or_times(cells, gaps):
             i = next(i for i, c in enumerate(cells) if not gaps[i] and not is_number(c))
-            raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; a real "
+            raise DataError(f"{where}: line {lines[i]}, {name} is {cells[i]!r}; a real "
                             "column holds numbers")  # fmt: skip
         if numeric and kind is None and _zero_led(cells[~gaps]):
             numeric = False  # codes written with leading zeros (02139, 007): text, kept so
@@ -1014,7 +1025,7 @@ def infer_schema(
             bad = ~np.isfinite(values) & ~gaps
             if bad.any():
                 i = int(np.argmax(bad))
-                raise DataError(f"{where}: line {first_line + i}, {name} is {cells[i]!r}; "
+                raise DataError(f"{where}: line {lines[i]}, {name} is {cells[i]!r}; "
                                 "expected a finite number ({flag:na_values}="
                                 f"{cells[i]} reads such a cell as a gap)")  # fmt: skip
         try:
