@@ -246,10 +246,12 @@ def run(
     noise: float | None = None,
     draws: int = 1,
     n_models: int | str = "auto",
+    min_epochs: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every method on one 70/30 split: made is fitted first (its schema types the columns
     for every method, its rules are the ones counted); ``hidden``, ``noise``, ``n_models``:
-    made's hidden layers, training noise and fold models (None, "auto": its defaults).
+    made's hidden layers, training noise and fold models (None, "auto": its defaults);
+    ``min_epochs``: the epoch its fold models choose their best from (None: the recipe's).
     ``draws``: the quality is the mean over this many draws; the other measures are the
     first draw's."""
     order = np.random.default_rng(seed).permutation(len(frame))
@@ -258,7 +260,7 @@ def run(
     test = frame.iloc[order[cut:]].reset_index(drop=True)
     start = time.perf_counter()
     density = MADEDensity(random_state=seed, hidden_sizes=hidden, noise=noise,
-                          n_models=n_models).fit(train)  # fmt: skip
+                          n_models=n_models, min_epochs=min_epochs).fit(train)  # fmt: skip
     made_seconds = time.perf_counter() - start
     schema = density.schema_
     out = {}
@@ -316,6 +318,9 @@ def main() -> None:
     parser.add_argument("--n-models", type=int, default=None,
                         help="made's fold models, e.g. 1 (a study: its rows are named "
                         "'made n_models 1')")  # fmt: skip
+    parser.add_argument("--min-epochs", type=int, default=None,
+                        help="the epoch made's models choose their best from, e.g. 0 (a study: "
+                        "its rows are named 'made min_epochs 0')")  # fmt: skip
     parser.add_argument("--draws", type=int, default=1,
                         help="the quality is the mean over this many draws (results under "
                         "the key 'tables-K-draws')")  # fmt: skip
@@ -324,6 +329,8 @@ def main() -> None:
     n_models = "auto" if args.n_models is None else args.n_models
     label = " ".join(["made", *([f"[{args.hidden}]"] if hidden else []),
                       *([f"noise {args.noise:g}"] if args.noise is not None else []),
+                      *([f"min_epochs {args.min_epochs}"] if args.min_epochs is not None
+                        else []),
                       *([f"n_models {n_models}"] if args.n_models is not None
                         else [])])  # fmt: skip
     tables = dict(TABLES)
@@ -356,7 +363,7 @@ def main() -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 per_seed.append(run(frame, methods, seed, hidden, args.noise, args.draws,
-                                    n_models))  # fmt: skip
+                                    n_models, args.min_epochs))  # fmt: skip
         for method in methods:
             runs = [r[method] for r in per_seed]
             method = label if method == "made" else method

@@ -88,6 +88,9 @@ STUDIES: dict[str, dict[str, Any]] = {
     "noise 0.3": {"noise": 0.3},
     "patience 40": {"patience": 40},
     "no calibration": {"calibrate": False},
+    "min epochs 0": {"min_epochs": 0},
+    "min epochs 10": {"min_epochs": 10},
+    "min epochs 40": {"min_epochs": 40},
 }
 
 

@@ -14,7 +14,7 @@ from conftest import whole_and_resumed
 from made import MADE, TrainConfig, evaluate_nll, load_checkpoint
 from made.cli import main
 from made.data import load_data
-from made.recipes import RECIPES, recipe
+from made.recipes import AUTO_TINY_MIN_EPOCHS, RECIPES, recipe
 from made.runs import convergence_warnings
 from made.train import FitResult, fit, make_optimizer
 
@@ -143,6 +143,11 @@ def test_a_small_table_trains_in_small_batches_sized_to_its_rows():
         r = recipe("auto", rows, dims)
         assert r.train["batch_size"] == batch, (rows, dims)
         assert r.reasons.get("batch_size", "").startswith(str(batch)) or batch == 128
+        # where batches of 8 are, a model of a mixture chooses its best epoch from epoch 20
+        # on; one model alone, from the first
+        assert r.train.get("min_epochs", 0) == 0
+        member = recipe("auto", rows, dims, mixture=True).train.get("min_epochs", 0)
+        assert member == (AUTO_TINY_MIN_EPOCHS if batch == 8 else 0), (rows, dims)
     assert "400" in recipe("auto", 400, 10).reasons["batch_size"]
     assert "200" in recipe("auto", 199, 10).reasons["batch_size"]
 

@@ -207,6 +207,8 @@ def test_a_small_table_trains_in_small_batches(monkeypatch):
     big = np.repeat(x, 130, axis=0)  # 105,300 training cells: the recipe's 128
     MADEDensity(n_models=1, hidden_sizes=(8,), max_epochs=1).fit(big)
     assert [c.batch_size for c in seen] == [8, 8, 64, 128]
+    # a fold model there chooses its best epoch from epoch 20 on; one model alone does not
+    assert [c.min_epochs for c in seen] == [20, 20, 0, 0]
     with pytest.raises(ValueError, match="batch_size must be"):
         MADEDensity(batch_size=0).fit(x)
 

@@ -92,6 +92,23 @@ def test_early_stopping_and_plateau_schedule(data):
     assert evaluate_nll(model, valid).nll == pytest.approx(result.history[0]["valid_nll"])
 
 
+def test_min_epochs_chooses_the_best_epoch_from_there_on(data):
+    """Validation that only gets worse stops a run at its first epoch; with ``min_epochs``
+    the best epoch is chosen from that epoch on, patience counting from it, and the model
+    returned is that epoch's."""
+    train = torch.zeros(500, 1, 8, 8, dtype=torch.long)
+    valid = torch.ones(100, 1, 8, 8, dtype=torch.long)
+    model = MADE(data.shape, [16], seed=0)
+    result = fit(model, train, valid, TrainConfig(epochs=20, lr=1e-2, patience=2, min_epochs=5))
+    assert result.stopped_early and len(result.history) == 7 and result.best_epoch == 5
+    assert result.history[4]["valid_nll"] > result.history[0]["valid_nll"]
+    assert result.best_valid_nll == result.history[4]["valid_nll"]
+    assert evaluate_nll(model, valid).nll == pytest.approx(result.history[4]["valid_nll"])
+    short = fit(MADE(data.shape, [16], seed=0), train, valid,
+                TrainConfig(epochs=3, lr=1e-2, min_epochs=5))  # fmt: skip
+    assert len(short.history) == 3 and short.best_epoch == 3  # the cap still bounds the run
+
+
 def test_resuming_a_run_that_stopped_early_trains_nothing_more(tmp_path):
     train = torch.zeros(500, 1, 8, 8, dtype=torch.long)
     valid = torch.ones(100, 1, 8, 8, dtype=torch.long)
@@ -154,6 +171,7 @@ def test_bad_train_config():
         (dict(optimizer="sgd"), "optimizer must be"),
         (dict(schedule="linear"), "schedule must be"),
         (dict(patience=0), "patience must be"),
+        (dict(min_epochs=-1), "min_epochs must be an int in 0.."),
         (dict(grad_clip=0.0), "grad_clip must be a positive number"),
         (dict(batch_size=10**20), "batch_size must be an int in 1..2,147,483,647"),
         (dict(weight_decay=float("inf")), "weight_decay must be a number >= 0"),

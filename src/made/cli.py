@@ -95,7 +95,8 @@ OPTIONS = {
     "components": "num_components", "epochs": "epochs", "batch_size": "batch_size",
     "lr": "lr", "output_lr_scale": "output_lr_scale", "average_weights": "average_weights",
     "optimizer": "optimizer", "weight_decay": "weight_decay", "grad_clip": "grad_clip",
-    "schedule": "schedule", "patience": "patience", "mask_every": "mask_every",
+    "schedule": "schedule", "patience": "patience", "min_epochs": "min_epochs",
+    "mask_every": "mask_every",
     "mixture_masks": "mixture_masks", "mask_biases": "mask_biases",
     "time_limit": "time_limit", "precision": "precision", "noise": "noise",
     "calibrate": "calibrate",
@@ -1090,6 +1091,13 @@ def _add_train(sub: Any) -> argparse.ArgumentParser:
         default=None,
         help="stop after this many epochs without a better validation NLL "
         f"({_recipes_say('patience')})",
+    )
+    add(
+        "--min-epochs",
+        type=_bounded_int(0, LIMITS["count"]),
+        default=None,
+        help="choose the best epoch from this one on, patience counting from it (default 0: "
+        "one model is left to its validation split)",
     )
     add(
         "--masks",

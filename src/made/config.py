@@ -357,6 +357,10 @@ class TrainConfig:
     ``schedule``: ``"constant"``, ``"cosine"`` (to 0 over ``epochs``) or ``"plateau"`` (halve
     the rate after ``plateau_patience`` epochs without a better validation NLL).
     ``patience``: stop after this many epochs without a better validation NLL (None: never).
+    ``min_epochs``: the best epoch is chosen from this epoch on, and patience counts from
+    it: a validation split of a few rows (a small table's fold of 15) cannot tell a model
+    stopped at epoch 3 from one trained on, and stopped that early a model has not learnt the
+    columns' dependence (0: from the first epoch).
     ``mask_every``: with a multi-mask model, move to the next mask every this many steps.
     ``mixture_masks``: with a multi-mask model, the masks each step trains together: 1 (the
     paper's connectivity-agnostic training) minimises the current mask's NLL alone; K > 1
@@ -406,6 +410,7 @@ class TrainConfig:
     schedule: str = "constant"
     plateau_patience: int = 2
     patience: int | None = None
+    min_epochs: int = 0
     mask_every: int = 1
     mixture_masks: int = 1
     eval_ensemble: int = 1
@@ -425,6 +430,7 @@ class TrainConfig:
             check_count(name, getattr(self, name))
         if self.patience is not None:
             check_count("patience", self.patience)
+        check_count("min_epochs", self.min_epochs, low=0)
         if not _positive_number(self.lr):
             raise ValueError(f"lr must be a positive number; got {_shown(self.lr)}")
         if self.optimizer not in OPTIMIZERS:

@@ -75,25 +75,28 @@ def resolve(
     given: Mapping[str, Any] | None = None,
     num_train: int | None = None,
     num_dims: int | None = None,
+    mixture: bool = False,
 ) -> Resolved:
     """The settings of ``recipe_name`` with every setting in ``given`` in its place.
 
     ``given`` maps ``MADEConfig`` and ``TrainConfig`` field names (and ``seed``, which seeds
     both) to values; ``num_train`` and ``num_dims`` (training rows, dimensions) size the
-    ``auto`` recipe. Rules between settings apply to what was not given: a single mask has a
+    ``auto`` recipe (``mixture``: for a model of a mixture, ``made.recipes.recipe``). Rules
+    between settings apply to what was not given: a single mask has a
     single ordering, and validation scores the mixture of all the masks (``eval_ensemble``).
     ``candidates`` holds the settings the validation split chooses among, where the auto
     recipe leaves it a choice and none of the settings in ``AUTO_CHOSEN`` is given.
     ``ValueError`` names an unknown setting; the configs check every value.
     """
-    chosen = _resolve(recipe_name, given, num_train, num_dims)
+    chosen = _resolve(recipe_name, given, num_train, num_dims, mixture)
     if recipe_name != "auto" or set(given or {}) & set(AUTO_CHOSEN):
         return chosen
     assert num_train is not None and num_dims is not None  # recipe() has checked
     options = {}
     for name, change in auto_candidates(num_train, num_dims).items():
         change = {k: v for k, v in change.items() if k not in (given or {})}  # given: kept
-        option = _resolve(recipe_name, {**(given or {}), **change}, num_train, num_dims)
+        option = _resolve(recipe_name, {**(given or {}), **change}, num_train, num_dims,
+                          mixture)  # fmt: skip
         options[name] = dataclasses.replace(
             option, choices={**option.choices, **{k: name for k in change}}
         )
@@ -105,13 +108,14 @@ def _resolve(
     given: Mapping[str, Any] | None,
     num_train: int | None,
     num_dims: int | None,
+    mixture: bool = False,
 ) -> Resolved:
     """``resolve`` without candidates."""
     given = dict(given or {})
     unknown = sorted(set(given) - set(MODEL_SETTINGS) - set(TRAIN_SETTINGS))
     if unknown:
         raise ValueError(f"unknown settings {unknown}; known: {MODEL_SETTINGS + TRAIN_SETTINGS}")
-    base = recipe(recipe_name, num_train, num_dims)
+    base = recipe(recipe_name, num_train, num_dims, mixture)
     values = {**_MODEL_DEFAULTS, **_TRAIN_DEFAULTS, **base.model, **base.train, **given}
     choices = {key: why for key, why in base.reasons.items() if key not in given}
     if values["num_masks"] == 1 and "order_agnostic" not in given:

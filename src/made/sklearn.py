@@ -106,6 +106,9 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         max_epochs: at most this many epochs (None: the recipe's 1,000).
         patience: stop after this many epochs without a better held-out NLL; None: the
             recipe's (10).
+        min_epochs: choose the best epoch from this one on (``TrainConfig.min_epochs``);
+            None: the recipe's (20 under 200 training rows, where a fold model's held-out
+            fold is too small to stop earlier on; else 0).
         noise: the standard deviation of Gaussian noise added afresh at every step to the
             real columns of the training rows, in standard deviations of each column
             (``TrainConfig.noise``); None: the recipe's (0). It smooths what a few rows of
@@ -180,6 +183,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         lr: float | None = None,
         max_epochs: int | None = None,
         patience: int | None = None,
+        min_epochs: int | None = None,
         noise: float | None = None,
         batch_size: int | str = "auto",
         calibrate: bool = True,
@@ -202,6 +206,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         self.lr = lr
         self.max_epochs = max_epochs
         self.patience = patience
+        self.min_epochs = min_epochs
         self.noise = noise
         self.batch_size = batch_size
         self.calibrate = calibrate
@@ -259,7 +264,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         # where it held out any
         splits = [self._split(orders, k, count) for k in range(count)]
         tasks = [(noisy[train_rows], x[valid_rows], (seed + k) % (2**31), batch,
-                  self._ordering(k, count), len(valid_rows) < len(order))
+                  self._ordering(k, count), len(valid_rows) < len(order), count > 1)
                  for k, (train_rows, valid_rows) in enumerate(splits)]  # fmt: skip
         jobs = self._jobs(count)
         try:
@@ -363,10 +368,13 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         batch: int | None,
         ordering: str,
         held_out: bool,
+        mixture: bool = False,
         bar: Any = None,
     ) -> tuple[MADE, Any]:
-        """One model of the mixture (``bar``: the fit's progress bar, in its own process)."""
-        settings, config = self._settings(len(train), train.shape[1], batch, seed, held_out)
+        """One model of the mixture (``mixture``: of more than one; ``bar``: the fit's
+        progress bar, in its own process)."""
+        settings, config = self._settings(len(train), train.shape[1], batch, seed, held_out,
+                                          mixture)  # fmt: skip
         settings["ordering"] = ordering
         model = MADE(train.shape[1], num_categories=self.schema_.num_categories,
                      missing=self.schema_.missing_dims, fixed=self.schema_.fixed,
@@ -426,21 +434,25 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             raise ValueError("outlier_score='complexity' reads rows as images: give image_shape")
 
     def _settings(
-        self, num_train: int, num_dims: int, batch: int | None, seed: int, held_out: bool = True
-    ) -> tuple[dict[str, Any], TrainConfig]:
+        self, num_train: int, num_dims: int, batch: int | None, seed: int, held_out: bool = True,
+        mixture: bool = False,
+    ) -> tuple[dict[str, Any], TrainConfig]:  # fmt: skip
         """The auto recipe sized to the data, with every parameter given in its place
         (``made.settings.resolve``, as ``made train`` does). ``held_out``: the model has rows
-        of its own to validate on (not its training rows), which calibration needs."""
+        of its own to validate on (not its training rows), which calibration needs;
+        ``mixture``: it is one of several (the recipe trains such a model on where few rows
+        are, ``made.recipes.recipe``)."""
         given = {"hidden_sizes": self.hidden_sizes, "num_masks": self.num_masks,
                  "dropout": self.dropout, "num_components": self.num_components, "lr": self.lr,
-                 "epochs": self.max_epochs, "patience": self.patience, "noise": self.noise,
+                 "epochs": self.max_epochs, "patience": self.patience,
+                 "min_epochs": self.min_epochs, "noise": self.noise,
                  "precision": self.precision, "batch_size": batch, "seed": seed}  # fmt: skip
         if given["hidden_sizes"] is not None:
             given["hidden_sizes"] = tuple(given["hidden_sizes"])
         if not (self.calibrate and held_out):
             given["calibrate"] = False
         chosen = resolve("auto", {k: v for k, v in given.items() if v is not None},
-                         num_train, num_dims)  # fmt: skip
+                         num_train, num_dims, mixture)  # fmt: skip
         return chosen.model, chosen.train
 
     # ---------------------------------------------------------------------------- scoring

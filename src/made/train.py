@@ -425,7 +425,8 @@ def _epochs(
                 ensemble=min(config.eval_ensemble, model.num_masks),
                 batch_size=config.eval_batch_size,
             ).nll  # fmt: skip
-            improved = valid_nll < result.best_valid_nll
+            # until min_epochs every epoch is the best so far: its weights are kept
+            improved = valid_nll < result.best_valid_nll or epoch <= config.min_epochs
             if improved:
                 loop.best_state = copy.deepcopy(model.state_dict())
         record = {
