@@ -860,6 +860,20 @@ def test_a_spreadsheets_line_of_totals_is_left_out(tmp_path):
                  ["Total", str(units), "", ""]):  # fmt: skip
         kept = load_data(str(write_csv(tmp_path / "kept.csv", names, [*rows, last])))
         assert len(kept.original["all"]) == 41, last
+    # the same sheet read by pandas.read_excel, given to MADEDensity: the same rule
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    frame = pd.read_csv(path)
+    settings = dict(n_models=1, hidden_sizes=(8,), max_epochs=2, random_state=0)
+    with pytest.warns(UserWarning, match="'Grand total'.* holds the totals of the rows above"):
+        density = MADEDensity(**settings).fit(frame)
+    assert density.schema_.columns[0].values == ("North", "South", "Total")
+    assert density.schema_ == MADEDensity(**settings).fit(frame.iloc[:-1]).schema_
+    frame.loc[40, "units"] += 1  # not the sum: a row like any
+    density = MADEDensity(**settings).fit(frame)
+    assert "Grand total" in density.schema_.columns[0].values
 
 
 def test_numbers_with_a_minus_sign_are_numbers(tmp_path):

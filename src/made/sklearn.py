@@ -48,6 +48,7 @@ from .data.columns import (
     infer_column_schema,
     novel_log_probs,
     pixel_schema,
+    total_row,
 )
 from .data.novel import log_kept, novel_nll
 from .data.rules import keep_rules
@@ -226,6 +227,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         """Fit the density to the rows of ``X`` (``y`` is ignored)."""
         self._check_params()
         columns, names, dtypes = self._columns(X, reset=True)
+        label = total_row(columns) if self.image_shape is None else None
+        if label is not None:  # as the command line leaves a CSV file's line of totals out
+            columns = [col[:-1] for col in columns]
+            warnings.warn(f"the last row ({label!r}) holds the totals of the rows above: left "
+                          "out of the fit", UserWarning, stacklevel=2)  # fmt: skip
         if self.image_shape is not None:  # checked before the training, not after
             pixels = check_pixels(self._pixels(columns))  # on one scale (made.data.columns)
             schema = pixel_schema(pixels.reshape(len(pixels), -1), names)

@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from .cell_numbers import is_number, is_placeholder, placeholders, unit_numbers
+from .cell_numbers import (
+    is_number,
+    is_placeholder,
+    placeholders,
+    total_label,
+    total_line,
+    unit_numbers,
+)
 from .novel import novel_cell, novel_code
 from .table import (
     MISSING,
@@ -42,6 +49,7 @@ __all__ = [
     "infer_column_schema",
     "novel_log_probs",
     "pixel_schema",
+    "total_row",
 ]
 
 
@@ -370,6 +378,22 @@ def _codes(col: Column, values: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarra
         found = index >= 0
     index = np.where(gaps, missing_code, index)
     return index, np.where(gaps, col.missing, found)
+
+
+def total_row(columns: Sequence[np.ndarray]) -> str | None:
+    """The label of the last row of ``columns`` (``column_arrays``') when that row is a
+    spreadsheet's line of totals, read by the rule a CSV file's last line is
+    (``cell_numbers.total_line``: a cell labels it so, every number in it is its column's
+    sum above), as ``pandas.read_excel`` gives such a sheet; else None."""
+    if not columns or len(columns[0]) < 3:
+        return None
+    last = [columns[j][-1] for j in range(len(columns))]
+    if total_label([v.strip() for v in last if isinstance(v, str)]) < 0:
+        return None  # no label: the common case, decided without reading the rest
+    rows = [["" if g else _text(v).strip() for v, g in zip(col, gaps_of(col), strict=True)]
+            for col in columns]  # fmt: skip
+    table = [list(row) for row in zip(*rows, strict=True)]
+    return table[-1][total_label(table[-1])] if total_line(table) else None
 
 
 def _text(value: Any) -> str:
