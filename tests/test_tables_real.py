@@ -817,6 +817,20 @@ def test_an_excel_workbooks_first_sheet_is_a_table(tmp_path):
     as_csv = load_data(str(write_csv(tmp_path / "sales.csv", list(data.schema.names), text)))
     assert data.schema == as_csv.schema
     assert np.array_equal(data.original["all"], as_csv.original["all"], equal_nan=True)
+    # a sheet laid out by hand: blank rows above the table and between its rows are skipped,
+    # as a CSV file's blank lines are (they were rows of gaps, every column given one), and
+    # errors name the sheet's own row numbers
+    sheet.insert_rows(1, 2)
+    sheet.insert_rows(20)
+    sheet.cell(row=40, column=2).value = "oops"
+    book.save(tmp_path / "spaced.xlsx")
+    with pytest.raises(DataError, match="spaced.xlsx: line 40, units is 'oops'; a real column"):
+        load_data(str(tmp_path / "spaced.xlsx"), column_types=("units=real",))
+    sheet.cell(row=40, column=2).value = rows[35][1]  # sheet row 40: data row 36
+    book.save(tmp_path / "spaced.xlsx")
+    spaced = load_data(str(tmp_path / "spaced.xlsx"))
+    assert spaced.schema == data.schema
+    assert np.array_equal(spaced.original["all"], data.original["all"], equal_nan=True)
     (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not a workbook")
     with pytest.raises(DataError, match="broken.xlsx: not a readable Excel workbook"):
         load_data(str(tmp_path / "broken.xlsx"))

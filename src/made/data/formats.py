@@ -293,12 +293,13 @@ def read_json_cells(path: Path) -> TextTable:
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 
-def read_excel_cells(path: Path) -> tuple[list[str] | None, list[list[str]], list[str]]:
-    """``(names, rows, notes)`` of an Excel workbook's first sheet as text cells, as
-    ``read_csv_cells`` gives a CSV file's: the values its cells hold (a formula's last
-    result), a first row of text as the header, blank rows and columns past the table's end
-    left out, numbers to 15 significant digits (0.1 + 0.2 is 0.3, as Excel shows it), dates
-    as ``YYYY-MM-DD`` (and a time, where one is not midnight), an empty cell a gap."""
+def read_excel_cells(path: Path) -> TextTable:
+    """An Excel workbook's first sheet as text cells, as ``read_csv_cells`` gives a CSV
+    file's: the values its cells hold (a formula's last result), a first row of text as the
+    header, blank rows (above the table, between its rows, past its end) and columns past
+    its end left out, numbers to 15 significant digits (0.1 + 0.2 is 0.3, as Excel shows
+    it), dates as ``YYYY-MM-DD`` (and a time, where one is not midnight), an empty cell a
+    gap; each row's line is its row number in the sheet."""
     _require_file(path)
     try:
         import openpyxl
@@ -315,8 +316,8 @@ def read_excel_cells(path: Path) -> tuple[list[str] | None, list[list[str]], lis
             book.close()
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: not a readable Excel workbook ({brief(exc)})") from None
-    while rows and not any(rows[-1]):
-        rows.pop()
+    at = [i + 1 for i, r in enumerate(rows) if any(r)]  # blank rows skipped, as blank lines
+    rows = [r for r in rows if any(r)]
     width = max((max((j + 1 for j, c in enumerate(r) if c), default=0) for r in rows), default=0)
     rows = [r[:width] + [""] * (width - len(r)) for r in rows]
     if not rows or not width:
@@ -324,11 +325,11 @@ def read_excel_cells(path: Path) -> tuple[list[str] | None, list[list[str]], lis
     notes = [f"sheet {sheets[0]!r} read, the first of {len(sheets)}"] if len(sheets) > 1 else []
     names = None
     if all(c and not is_number(c) for c in rows[0]):
-        names, rows = rows[0], rows[1:]
+        names, rows, at = rows[0], rows[1:], at[1:]
     if not rows:
         raise DataError(f"{path}: a header but no data rows")
     read_formatted(rows, names, False, (True, True, False, True), notes)
-    return names, rows, notes
+    return TextTable(names, rows, notes, at)
 
 
 def _excel_text(value: Any) -> str:

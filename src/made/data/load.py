@@ -442,8 +442,8 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
         names, rows, notes, lines = read_json_cells(path)
         return _table(rows, names, notes, lines)
     if suffix in EXCEL_SUFFIXES:  # a workbook's first sheet: its rows are the sheet's
-        names, rows, notes = read_excel_cells(path)
-        return _table(rows, names, notes)
+        names, rows, notes, lines = read_excel_cells(path)
+        return _table(rows, names, notes, lines)
     if table and cfg.num_categories is None:  # a table: columns typed by load_data
         header, rows, notes, lines = read_csv_cells(path, cfg.delimiter, cfg.header)
         return _table(rows, header, notes, lines)
