@@ -836,6 +836,43 @@ def test_an_excel_workbooks_first_sheet_is_a_table(tmp_path):
         load_data(str(tmp_path / "broken.xlsx"))
 
 
+def test_a_title_above_the_header_is_skipped(tmp_path):
+    """A report laid out in a spreadsheet has a title above its header ("Sales report
+    2021" in its first cell): read as the header, it left every column unnamed ("column
+    0") or was refused ("line 2 has 3 columns, expected 1"), and the header became a row
+    of text. Such a first line is skipped and said, in a CSV file (with or without the
+    trailing commas) and an Excel sheet (a blank row below the title too), and errors still
+    name the file's own lines; a one-cell first line over data is data."""
+    g = np.random.default_rng(0)
+    rows = [[str(g.choice(["North", "South"])), str(g.integers(1, 100)),
+             f"{g.normal(1000, 200):.2f}"] for _ in range(40)]  # fmt: skip
+    body = "region,units,revenue\n" + "".join(",".join(r) + "\n" for r in rows)
+    plain = load_data(str(write_csv(tmp_path / "plain.csv", ["region", "units", "revenue"], rows)))
+    for title in ("Sales report 2021\n", "Sales report 2021,,\n", '"Sales, by region",,\n'):
+        (tmp_path / "titled.csv").write_text(title + body)
+        titled = load_data(str(tmp_path / "titled.csv"))
+        assert titled.schema == plain.schema, title
+        assert np.array_equal(titled.original["all"], plain.original["all"])
+        assert any("is a title above the header: skipped" in n for n in titled.notes), title
+    (tmp_path / "titled.csv").write_text("Sales report 2021\n" + body + "East,oops,1.0\n")
+    with pytest.raises(DataError, match="titled.csv: line 43, units is 'oops'; a real column"):
+        load_data(str(tmp_path / "titled.csv"), column_types=("units=real",))
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["Sales report 2021"])
+    book.active.append([])
+    book.active.append(["region", "units", "revenue"])
+    for r in rows:
+        book.active.append([r[0], int(r[1]), float(r[2])])
+    book.save(tmp_path / "titled.xlsx")
+    sheet = load_data(str(tmp_path / "titled.xlsx"))
+    assert sheet.schema == plain.schema
+    assert np.array_equal(sheet.original["all"], plain.original["all"])
+    # one column of data under a first value is not a title over a header
+    (tmp_path / "one.csv").write_text("x\n" + "".join(f"{v % 5}.5\n" for v in range(30)))
+    assert load_data(str(tmp_path / "one.csv")).schema.names == ("x",)
+
+
 def test_excels_sep_line_names_the_delimiter(tmp_path):
     """Excel writes (and reads) a first line "sep=;" naming a file's delimiter; made read it
     as the header, and refused the file ("line 3 has 3 columns, expected 1"). It names the

@@ -323,6 +323,7 @@ def read_excel_cells(path: Path) -> TextTable:
     if not rows or not width:
         raise DataError(f"{path}: its first sheet ({sheets[0]!r}) is empty")
     notes = [f"sheet {sheets[0]!r} read, the first of {len(sheets)}"] if len(sheets) > 1 else []
+    rows, at = _without_title(rows, at, notes)
     names = None
     if all(c and not is_number(c) for c in rows[0]):
         names, rows, at = rows[0], rows[1:], at[1:]
@@ -479,6 +480,7 @@ def read_csv_cells(path: Path, delimiter: str | None = None, header: str = "auto
     del lines
     if not rows:
         raise DataError(f"{path}: the file has no rows")
+    rows, at = _without_title(rows, at, notes) if header == "auto" else (rows, at)
     names = None
     numeric = all(is_number(c) for c in rows[0])
     if header == "auto" and numeric and _looks_like_header(rows[0], rows[1:]):
@@ -503,6 +505,28 @@ def read_csv_cells(path: Path, delimiter: str | None = None, header: str = "auto
                      "holds the totals of the rows above: left out")  # fmt: skip
         rows, at = rows[:-1], at[:-1]
     return TextTable(names, rows, notes, at)
+
+
+def _without_title(
+    rows: list[list[str]], at: list[int], notes: list[str]
+) -> tuple[list[list[str]], list[int]]:
+    """``rows`` (and their lines ``at``) without a title written above the header, as a
+    report laid out in a spreadsheet has one ("Sales report 2021" in its first cell, the
+    rest of the line empty), said in ``notes``: read as the header, it left every column
+    unnamed and the header a row of text. A first row whose one cell, its first, is text,
+    above a row of names (two or more, none empty, none a number) as wide as the row below
+    them."""
+    if len(rows) < 3 or not rows[0][0] or is_number(rows[0][0]) or any(rows[0][1:]):
+        return rows, at
+    names = rows[1]
+    if (
+        len(names) < 2
+        or len(rows[2]) != len(names)
+        or not all(c and not is_number(c) for c in names)
+    ):
+        return rows, at
+    notes.append(f"the first line ({rows[0][0]!r}) is a title above the header: skipped")
+    return rows[1:], at[1:]
 
 
 def _rows_and_lines(reader: Any, above: int) -> tuple[list[list[str]], list[int]]:
