@@ -873,6 +873,45 @@ def test_a_title_above_the_header_is_skipped(tmp_path):
     assert load_data(str(tmp_path / "one.csv")).schema.names == ("x",)
 
 
+def test_notes_below_a_table_are_skipped(tmp_path):
+    """Exports end with a source or a footnote below the table: "Source: company records,
+    2021" after a blank line was refused ("line 43 has 2 columns, expected 3"), and written
+    with the sheet's trailing commas it was a region of its own with gaps in every other
+    column. Such lines are skipped and said, in a CSV file and an Excel sheet; a last row
+    holding only a name or a category is a row with gaps, kept."""
+    g = np.random.default_rng(0)
+    rows = [[str(g.choice(["North", "South", "New York"])), str(g.integers(1, 100)),
+             f"{g.normal(1000, 200):.2f}"] for _ in range(40)]  # fmt: skip
+    body = "region,units,revenue\n" + "".join(",".join(r) + "\n" for r in rows)
+    plain = load_data(str(write_csv(tmp_path / "plain.csv", ["region", "units", "revenue"], rows)))
+    for notes in ("\nSource: company records, 2021\n", "Source: company records 2021,,\n",
+                  "\nSource: company records\n* revenue in USD, before tax\n"):  # fmt: skip
+        (tmp_path / "noted.csv").write_text(body + notes)
+        noted = load_data(str(tmp_path / "noted.csv"))
+        assert noted.schema == plain.schema, notes
+        assert np.array_equal(noted.original["all"], plain.original["all"]), notes
+        assert any("below the table skipped" in n for n in noted.notes), notes
+    for last in ("New York,,\n", "Zoe,,\n", "East,12\n"):  # a row (the last: refused)
+        (tmp_path / "kept.csv").write_text(body + last)
+        if last.count(",") < 2:
+            with pytest.raises(DataError, match="line 42 has 2 columns, expected 3"):
+                load_data(str(tmp_path / "kept.csv"))
+            continue
+        kept = load_data(str(tmp_path / "kept.csv"))
+        assert len(kept.original["all"]) == 41, last
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["region", "units", "revenue"])
+    for r in rows:
+        book.active.append([r[0], int(r[1]), float(r[2])])
+    book.active.append([])
+    book.active.append(["Source: company records, 2021"])
+    book.save(tmp_path / "noted.xlsx")
+    sheet = load_data(str(tmp_path / "noted.xlsx"))
+    assert sheet.schema == plain.schema
+    assert np.array_equal(sheet.original["all"], plain.original["all"])
+
+
 def test_excels_sep_line_names_the_delimiter(tmp_path):
     """Excel writes (and reads) a first line "sep=;" naming a file's delimiter; made read it
     as the header, and refused the file ("line 3 has 3 columns, expected 1"). It names the

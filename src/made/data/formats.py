@@ -14,6 +14,7 @@ import os
 import re
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -327,6 +328,7 @@ def read_excel_cells(path: Path) -> TextTable:
     names = None
     if all(c and not is_number(c) for c in rows[0]):
         names, rows, at = rows[0], rows[1:], at[1:]
+        rows, at = _without_footnotes(rows, at, width, notes)
     if not rows:
         raise DataError(f"{path}: a header but no data rows")
     read_formatted(rows, names, False, (True, True, False, True), notes)
@@ -494,6 +496,7 @@ def read_csv_cells(path: Path, delimiter: str | None = None, header: str = "auto
         if not rows:
             raise DataError(f"{path}: a header but no data rows")
     width = len(names) if names is not None else len(rows[0])
+    rows, at = _without_footnotes(rows, at, width, notes) if names is not None else (rows, at)
     for i, row in enumerate(rows):
         if len(row) != width:
             raise DataError(f"{path}: line {at[i]} has {len(row)} columns, expected {width}")
@@ -527,6 +530,44 @@ def _without_title(
         return rows, at
     notes.append(f"the first line ({rows[0][0]!r}) is a title above the header: skipped")
     return rows[1:], at[1:]
+
+
+def _without_footnotes(
+    rows: list[list[str]], at: list[int], width: int, notes: list[str]
+) -> tuple[list[list[str]], list[int]]:
+    """``rows`` (and their lines ``at``) without the notes a table's exporter writes below
+    it ("Source: company records, 2021"), said in ``notes``: read as rows they were a
+    category of their own with gaps everywhere else, or refused for their width. The last
+    rows of a table of two columns or more whose first cell is words (``_words``) and whose
+    other cells are empty, or which are not ``width`` cells wide (a comma in the note) where
+    a blank line sets them apart from the table; a last row with only its first cell, a
+    name, a time or a category, is a row with gaps, and one row of the table is kept."""
+    held = Counter(row[0] for row in rows)  # a note's words are on its row alone
+    if width < 2:
+        return rows, at
+    start = len(rows)
+    while start > 1 and _words(rows[start - 1][0], held) and (
+        not any(rows[start - 1][1:]) or len(rows[start - 1]) != width
+    ):  # fmt: skip
+        start -= 1
+    block = rows[start:]
+    apart = start < len(rows) and at[start] > at[start - 1] + 1  # a blank line above
+    if not block or not (apart or all(not any(r[1:]) for r in block)):
+        return rows, at
+    shown = ", ".join(c for c in block[0] if c)
+    notes.append(f"{len(block)} note{'s' * (len(block) > 1)} below the table skipped (line "
+                 f"{at[start]}: {shown!r})")  # fmt: skip
+    return rows[:start], at[:start]
+
+
+def _words(cell: str, held: Counter[str]) -> bool:
+    """Whether ``cell`` reads as a note's words: three words or more (of two letters or
+    more: not a time, ``3:25 PM``, nor a place, ``New York``), on no other row of its
+    column (``held`` counts its values)."""
+    return len(_WORD.findall(cell)) >= 3 and held[cell] == 1
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def _rows_and_lines(reader: Any, above: int) -> tuple[list[list[str]], list[int]]:
