@@ -912,6 +912,28 @@ def test_notes_below_a_table_are_skipped(tmp_path):
     assert np.array_equal(sheet.original["all"], plain.original["all"])
 
 
+def test_a_row_of_units_below_the_header_is_skipped(tmp_path):
+    """Measurements are often exported with their units on the line below the header
+    (",count,USD"): read as a row, its text made both columns of numbers text, left out
+    as identifiers. Such a row is skipped and said; a first row with a gap's placeholder
+    (NA) or a number in it is a row."""
+    g = np.random.default_rng(0)
+    rows = [[str(g.choice(["North", "South"])), str(g.integers(1, 100)),
+             f"{g.normal(1000, 200):.2f}"] for _ in range(40)]  # fmt: skip
+    body = "".join(",".join(r) + "\n" for r in rows)
+    plain = load_data(str(write_csv(tmp_path / "plain.csv", ["region", "units", "revenue"], rows)))
+    (tmp_path / "units.csv").write_text("region,units,revenue\n,count,USD\n" + body)
+    units = load_data(str(tmp_path / "units.csv"))
+    assert units.schema == plain.schema
+    assert np.array_equal(units.original["all"], plain.original["all"])
+    assert "line 2 holds units below the header (units 'count', revenue 'USD'): skipped" in (
+        units.notes
+    )
+    for first in ("East,NA,NA\n", "East,12,USD\n", "East,,\n"):
+        (tmp_path / "row.csv").write_text("region,units,revenue\n" + first + body)
+        assert len(load_data(str(tmp_path / "row.csv")).original["all"]) == 41, first
+
+
 def test_excels_sep_line_names_the_delimiter(tmp_path):
     """Excel writes (and reads) a first line "sep=;" naming a file's delimiter; made read it
     as the header, and refused the file ("line 3 has 3 columns, expected 1"). It names the

@@ -23,8 +23,17 @@ import numpy as np
 
 from ..config import LIMITS
 from ..errors import brief
-from .cell_numbers import CURRENCIES, MINUS, is_number, read_formatted, total_label, total_line
+from .cell_numbers import (
+    CURRENCIES,
+    MINUS,
+    is_number,
+    is_placeholder,
+    read_formatted,
+    total_label,
+    total_line,
+)
 from .safe_pickle import safe_load_pickle
+from .table import NA_VALUES
 from .validate import DataError
 
 __all__ = [
@@ -328,7 +337,7 @@ def read_excel_cells(path: Path) -> TextTable:
     names = None
     if all(c and not is_number(c) for c in rows[0]):
         names, rows, at = rows[0], rows[1:], at[1:]
-        rows, at = _without_footnotes(rows, at, width, notes)
+        rows, at = _without_footnotes(*_without_units(names, rows, at, notes), width, notes)
     if not rows:
         raise DataError(f"{path}: a header but no data rows")
     read_formatted(rows, names, False, (True, True, False, True), notes)
@@ -496,7 +505,8 @@ def read_csv_cells(path: Path, delimiter: str | None = None, header: str = "auto
         if not rows:
             raise DataError(f"{path}: a header but no data rows")
     width = len(names) if names is not None else len(rows[0])
-    rows, at = _without_footnotes(rows, at, width, notes) if names is not None else (rows, at)
+    if names is not None:
+        rows, at = _without_footnotes(*_without_units(names, rows, at, notes), width, notes)
     for i, row in enumerate(rows):
         if len(row) != width:
             raise DataError(f"{path}: line {at[i]} has {len(row)} columns, expected {width}")
@@ -530,6 +540,33 @@ def _without_title(
         return rows, at
     notes.append(f"the first line ({rows[0][0]!r}) is a title above the header: skipped")
     return rows[1:], at[1:]
+
+
+def _without_units(
+    names: list[str], rows: list[list[str]], at: list[int], notes: list[str]
+) -> tuple[list[list[str]], list[int]]:
+    """``rows`` (and their lines ``at``) without a row of units below the header
+    (``region,units,revenue`` over ``,count,USD``), said in ``notes``: read as a row, its
+    text made every column of numbers text (an identifier). The first row, when it holds
+    no number and words (not a placeholder for a gap, ``NA``) in a column whose every
+    other cell is a number or empty."""
+    if len(rows) < 3 or any(is_number(c) for c in rows[0]):
+        return rows, at
+    numeric = [j for j in range(len(names)) if all(
+        len(r) == len(names) and (not r[j] or is_number(r[j])) for r in rows[1:]
+    )]  # fmt: skip
+    words = [j for j in numeric if j < len(rows[0]) and _unit_word(rows[0][j])]
+    if not words:
+        return rows, at
+    shown = ", ".join(f"{names[j]} {rows[0][j]!r}" for j in words)
+    notes.append(f"line {at[0]} holds units below the header ({shown}): skipped")
+    return rows[1:], at[1:]
+
+
+def _unit_word(cell: str) -> bool:
+    """Whether ``cell`` names a unit (``USD``, ``kg``, ``%``, ``mm Hg``): not empty, not a
+    placeholder for a gap (``.``, ``n.a.``), not one of the missing-value spellings."""
+    return bool(cell) and not is_placeholder(cell) and cell not in NA_VALUES
 
 
 def _without_footnotes(
