@@ -972,6 +972,15 @@ def test_a_spreadsheets_line_of_totals_is_left_out(tmp_path):
                  ["Total", str(units), "", ""]):  # fmt: skip
         kept = load_data(str(write_csv(tmp_path / "kept.csv", names, [*rows, last])))
         assert len(kept.original["all"]) == 41, last
+    # the same sheet as a workbook: the same rule
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    for row in [names, *rows, ["Grand total", units, float(revenue)]]:
+        book.active.append([int(c) if c.isdigit() else c for c in map(str, row)])
+    book.save(tmp_path / "sales.xlsx")
+    sheet = load_data(str(tmp_path / "sales.xlsx"))
+    assert len(sheet.original["all"]) == 40
+    assert "holds the totals of the rows above: left out" in " ".join(sheet.notes)
     # the same sheet read by pandas.read_excel, given to MADEDensity: the same rule
     pd = pytest.importorskip("pandas")
     pytest.importorskip("sklearn")

@@ -307,7 +307,8 @@ def read_excel_cells(path: Path) -> TextTable:
     """An Excel workbook's first sheet as text cells, as ``read_csv_cells`` gives a CSV
     file's: the values its cells hold (a formula's last result), a first row of text as the
     header, blank rows (above the table, between its rows, past its end) and columns past
-    its end left out, numbers to 15 significant digits (0.1 + 0.2 is 0.3, as Excel shows
+    its end left out, and what ``_table_body`` leaves out of a CSV file's (a last row of
+    totals, notes below), numbers to 15 significant digits (0.1 + 0.2 is 0.3, as Excel shows
     it), dates as ``YYYY-MM-DD`` (and a time, where one is not midnight), an empty cell a
     gap; each row's line is its row number in the sheet."""
     _require_file(path)
@@ -337,11 +338,10 @@ def read_excel_cells(path: Path) -> TextTable:
     names = None
     if all(c and not is_number(c) for c in rows[0]):
         names, rows, at = rows[0], rows[1:], at[1:]
-        rows, at = _without_footnotes(*_without_units(names, rows, at, notes), width, notes)
     if not rows:
         raise DataError(f"{path}: a header but no data rows")
-    read_formatted(rows, names, False, (True, True, False, True), notes)
-    return TextTable(names, rows, notes, at)
+    return _table_body(path, TextTable(names, rows, notes, at), width, False,
+                       (True, True, False, True))  # fmt: skip
 
 
 def _excel_text(value: Any) -> str:
@@ -505,6 +505,20 @@ def read_csv_cells(path: Path, delimiter: str | None = None, header: str = "auto
         if not rows:
             raise DataError(f"{path}: a header but no data rows")
     width = len(names) if names is not None else len(rows[0])
+    return _table_body(path, TextTable(names, rows, notes, at), width, delimiter != ",",
+                       (parens, units, quoted, minus))  # fmt: skip
+
+
+def _table_body(
+    path: Path, table: TextTable, width: int, decimal_comma: bool,
+    present: tuple[bool, bool, bool, bool],
+) -> TextTable:  # fmt: skip
+    """The rows below the header, a CSV file's and a sheet's alike: a line of units and
+    notes below the table left out, each row ``width`` cells wide, empty columns without a
+    name left out, numbers as spreadsheets format them read (``read_formatted``; its
+    ``decimal_comma`` and ``present``), and a last line of totals left out, each said in
+    the notes."""
+    names, rows, notes, at = table
     if names is not None:
         rows, at = _without_footnotes(*_without_units(names, rows, at, notes), width, notes)
     for i, row in enumerate(rows):
@@ -512,7 +526,7 @@ def read_csv_cells(path: Path, delimiter: str | None = None, header: str = "auto
             raise DataError(f"{path}: line {at[i]} has {len(row)} columns, expected {width}")
     if names is not None and "" in names:  # a spreadsheet's trailing commas: ",,"
         names, rows = _without_empty_columns(names, rows, notes)
-    read_formatted(rows, names, delimiter != ",", (parens, units, quoted, minus), notes)
+    read_formatted(rows, names, decimal_comma, present, notes)
     if total_line(rows):
         notes.append(f"the last line (line {at[-1]}, {rows[-1][total_label(rows[-1])]!r}) "
                      "holds the totals of the rows above: left out")  # fmt: skip
@@ -579,9 +593,9 @@ def _without_footnotes(
     other cells are empty, or which are not ``width`` cells wide (a comma in the note) where
     a blank line sets them apart from the table; a last row with only its first cell, a
     name, a time or a category, is a row with gaps, and one row of the table is kept."""
-    held = Counter(row[0] for row in rows)  # a note's words are on its row alone
     if width < 2:
         return rows, at
+    held = Counter(row[0] for row in rows)  # a note's words are on its row alone
     start = len(rows)
     while start > 1 and _words(rows[start - 1][0], held) and (
         not any(rows[start - 1][1:]) or len(rows[start - 1]) != width

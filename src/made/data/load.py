@@ -38,7 +38,7 @@ from .groups import OneHotGroups, find_groups
 from .novel import novel_cell
 from .shapes import SHAPE_CLASSES, SHAPES_TEST_SIZE, SHAPES_TRAIN_SIZE, generate_shapes
 from .synthetic import bars_and_stripes, bars_and_stripes_entropy
-from .table import NA_VALUES, TableSchema, infer_schema
+from .table import NA_VALUES, TableSchema, infer_schema, row_lines
 from .validate import (
     MAX_CLASSES,
     DataError,
@@ -322,8 +322,7 @@ def _table(
     """A table's text cells, typed later (``load_data``). ``lines``: each row's line in its
     file (default: one a row, after the header's)."""
     names = tuple(header) if header else tuple(f"column {j}" for j in range(len(rows[0])))
-    first = 2 if header else 1
-    lines = list(range(first, first + len(rows))) if lines is None else lines
+    lines = list(row_lines(2 if header else 1, len(rows))) if lines is None else lines
     return _Raw({}, 1, "none", columns=names, header_lines=int(bool(header)), cells=rows,
                 notes=notes or [], lines=lines)  # fmt: skip
 
@@ -461,7 +460,7 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
     if suffix == ".amat":
         values = read_amat(path)  # a row a line
         return _Raw({"all": values}, 1, "none", header_lines=0,
-                    lines=list(range(1, len(values) + 1)))  # fmt: skip
+                    lines=list(row_lines(1, len(values))))  # fmt: skip
     if suffix in (".pkl", ".pickle"):
         return _Raw(read_shapes_pickle(path), 1, "none", num_categories=2)
     if suffix == ".gz" or "idx" in path.name:
