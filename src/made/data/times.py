@@ -209,7 +209,8 @@ _STAMP = re.compile(r"([\d/.-]+?)([ T])(.+)")
 # A date and time's time zone, as databases, APIs and pandas write them: Z or UTC, or an
 # offset from UTC (+01:00, -0500, +05), after the time or a space
 # (a time's form, ``clock_format``, ends in m, s or f, and the zone it was written in)
-_ZONE = re.compile(r"(.*?[\dMmsf])( ?(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))")
+_ZONE_WRITTEN = r"(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)"
+_ZONE = re.compile(r"(.*?[\dMmsf])( ?" + _ZONE_WRITTEN + ")")
 _DAY = 86_400
 # A form of each kind of time (``clock_format``): what reading a column as times tries (a
 # date with a time in any form ``date_form_of`` reads, its form chosen on the cells)
@@ -372,7 +373,7 @@ def time_text(col: Column, value: float) -> str:
 # A time form as ``clock_format`` writes one (a date form before it checked on its own)
 _CLOCK_FORM = re.compile(
     r"(?:([YMD/.-]+)[ T])?hh?:mm(?::ss(?:\.f{1,9})?)?(?: AM| am)?"
-    r"(?: ?(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))?"
+    r"(?: ?" + _ZONE_WRITTEN + ")?"
 )
 
 
