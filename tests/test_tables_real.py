@@ -932,6 +932,11 @@ def test_a_row_of_units_below_the_header_is_skipped(tmp_path):
     for first in ("East,NA,NA\n", "East,12,USD\n", "East,,\n"):
         (tmp_path / "row.csv").write_text("region,units,revenue\n" + first + body)
         assert len(load_data(str(tmp_path / "row.csv")).original["all"]) == 41, first
+    # a spelling the user names a gap (na_values: below detection limit) is a gap, not a unit
+    (tmp_path / "named.csv").write_text("region,units,revenue\nEast,BDL,BDL\n" + body)
+    named = load_data(str(tmp_path / "named.csv"), na_values=("BDL",))
+    assert len(named.original["all"]) == 41
+    assert np.isnan(named.original["all"][0, 1:]).all()
 
 
 def test_excels_sep_line_names_the_delimiter(tmp_path):

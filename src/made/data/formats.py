@@ -303,14 +303,15 @@ def read_json_cells(path: Path) -> TextTable:
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 
-def read_excel_cells(path: Path) -> TextTable:
+def read_excel_cells(path: Path, na_values: Iterable[str] = NA_VALUES) -> TextTable:
     """An Excel workbook's first sheet as text cells, as ``read_csv_cells`` gives a CSV
     file's: the values its cells hold (a formula's last result), a first row of text as the
     header, blank rows (above the table, between its rows, past its end) and columns past
     its end left out, and what ``_table_body`` leaves out of a CSV file's (a last row of
     totals, notes below), numbers to 15 significant digits (0.1 + 0.2 is 0.3, as Excel shows
     it), dates as ``YYYY-MM-DD`` (and a time, where one is not midnight), an empty cell a
-    gap; each row's line is its row number in the sheet."""
+    gap; each row's line is its row number in the sheet. ``na_values``: the spellings of a
+    gap (never a line of units)."""
     _require_file(path)
     try:
         import openpyxl
@@ -341,7 +342,7 @@ def read_excel_cells(path: Path) -> TextTable:
     if not rows:
         raise DataError(f"{path}: a header but no data rows")
     return _table_body(path, TextTable(names, rows, notes, at), width, False,
-                       (True, True, False, True))  # fmt: skip
+                       (True, True, False, True), na_values)  # fmt: skip
 
 
 def _excel_text(value: Any) -> str:
@@ -420,7 +421,10 @@ class TextTable(NamedTuple):
     lines: list[int]
 
 
-def read_csv_cells(path: Path, delimiter: str | None = None, header: str = "auto") -> TextTable:
+def read_csv_cells(
+    path: Path, delimiter: str | None = None, header: str = "auto",
+    na_values: Iterable[str] = NA_VALUES,
+) -> TextTable:  # fmt: skip
     """A CSV file as stripped text cells (``TextTable``), blank lines skipped, and so are the
     comment lines starting with ``#`` above the table (a source or a licence, as data exports
     write them), but the last when it has the table's width: that is its header, as written
@@ -431,6 +435,7 @@ def read_csv_cells(path: Path, delimiter: str | None = None, header: str = "auto
     one among ``DELIMITERS``, then ``SPACES``. ``header``: ``"yes"``, ``"no"``, or
     ``"auto"``: a first row that is not all numbers is the header, and a numeric one that
     looks like a header is refused as ambiguous. Every row must have the header's width.
+    ``na_values``: the spellings of a gap (never a line of units below the header).
     ``notes`` says what was detected.
     """
     _require_file(path)
@@ -506,21 +511,23 @@ def read_csv_cells(path: Path, delimiter: str | None = None, header: str = "auto
             raise DataError(f"{path}: a header but no data rows")
     width = len(names) if names is not None else len(rows[0])
     return _table_body(path, TextTable(names, rows, notes, at), width, delimiter != ",",
-                       (parens, units, quoted, minus))  # fmt: skip
+                       (parens, units, quoted, minus), na_values)  # fmt: skip
 
 
 def _table_body(
     path: Path, table: TextTable, width: int, decimal_comma: bool,
-    present: tuple[bool, bool, bool, bool],
+    present: tuple[bool, bool, bool, bool], na_values: Iterable[str] = NA_VALUES,
 ) -> TextTable:  # fmt: skip
-    """The rows below the header, a CSV file's and a sheet's alike: a line of units and
+    """The rows below the header, a CSV file's and a sheet's alike: a line of units (not
+    the spellings of a gap, ``na_values``) and
     notes below the table left out, each row ``width`` cells wide, empty columns without a
     name left out, numbers as spreadsheets format them read (``read_formatted``; its
     ``decimal_comma`` and ``present``), and a last line of totals left out, each said in
     the notes."""
     names, rows, notes, at = table
     if names is not None:
-        rows, at = _without_footnotes(*_without_units(names, rows, at, notes), width, notes)
+        rows, at = _without_units(names, rows, at, notes, na_values)
+        rows, at = _without_footnotes(rows, at, width, notes)
     for i, row in enumerate(rows):
         if len(row) != width:
             raise DataError(f"{path}: line {at[i]} has {len(row)} columns, expected {width}")
@@ -557,19 +564,21 @@ def _without_title(
 
 
 def _without_units(
-    names: list[str], rows: list[list[str]], at: list[int], notes: list[str]
-) -> tuple[list[list[str]], list[int]]:
+    names: list[str], rows: list[list[str]], at: list[int], notes: list[str],
+    na_values: Iterable[str] = NA_VALUES,
+) -> tuple[list[list[str]], list[int]]:  # fmt: skip
     """``rows`` (and their lines ``at``) without a row of units below the header
     (``region,units,revenue`` over ``,count,USD``), said in ``notes``: read as a row, its
     text made every column of numbers text (an identifier). The first row, when it holds
-    no number and words (not a placeholder for a gap, ``NA``) in a column whose every
-    other cell is a number or empty."""
+    no number and words (not a placeholder for a gap, nor one of ``na_values``) in a column
+    whose every other cell is a number or empty."""
     if len(rows) < 3 or any(is_number(c) for c in rows[0]):
         return rows, at
     numeric = [j for j in range(len(names)) if all(
         len(r) == len(names) and (not r[j] or is_number(r[j])) for r in rows[1:]
     )]  # fmt: skip
-    words = [j for j in numeric if j < len(rows[0]) and _unit_word(rows[0][j])]
+    gaps = set(na_values)
+    words = [j for j in numeric if j < len(rows[0]) and _unit_word(rows[0][j], gaps)]
     if not words:
         return rows, at
     shown = ", ".join(f"{names[j]} {rows[0][j]!r}" for j in words)
@@ -577,10 +586,11 @@ def _without_units(
     return rows[1:], at[1:]
 
 
-def _unit_word(cell: str) -> bool:
+def _unit_word(cell: str, gaps: set[str]) -> bool:
     """Whether ``cell`` names a unit (``USD``, ``kg``, ``%``, ``mm Hg``): not empty, not a
-    placeholder for a gap (``.``, ``n.a.``), not one of the missing-value spellings."""
-    return bool(cell) and not is_placeholder(cell) and cell not in NA_VALUES
+    placeholder for a gap (``.``, ``n.a.``), not one of the missing-value spellings
+    (``gaps``)."""
+    return bool(cell) and not is_placeholder(cell) and cell not in gaps
 
 
 def _without_footnotes(

@@ -315,6 +315,12 @@ def _digits(cfg: DataConfig) -> _Raw:
     )
 
 
+def _na_spellings(cfg: DataConfig) -> tuple[str, ...]:
+    """The cells of a table that mean a missing value: ``NA_VALUES`` and the user's
+    ``na_values``, less the user's ``not_na``; the one list the readers and the typing use."""
+    return tuple(v for v in (*NA_VALUES, *cfg.na_values) if v not in cfg.not_na)
+
+
 def _table(
     rows: list[list[str]], header: list[str] | None, notes: list[str] | None = None,
     lines: list[int] | None = None,
@@ -441,10 +447,12 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
         names, rows, notes, lines = read_json_cells(path)
         return _table(rows, names, notes, lines)
     if suffix in EXCEL_SUFFIXES:  # a workbook's first sheet: its rows are the sheet's
-        names, rows, notes, lines = read_excel_cells(path)
+        names, rows, notes, lines = read_excel_cells(path, _na_spellings(cfg))
         return _table(rows, names, notes, lines)
     if table and cfg.num_categories is None:  # a table: columns typed by load_data
-        header, rows, notes, lines = read_csv_cells(path, cfg.delimiter, cfg.header)
+        header, rows, notes, lines = read_csv_cells(
+            path, cfg.delimiter, cfg.header, _na_spellings(cfg)
+        )
         return _table(rows, header, notes, lines)
     if table:
         values, header, lines = read_csv(path, cfg.delimiter, cfg.header)
@@ -767,7 +775,7 @@ def _load_table(
     assert raw.lines is not None
     lines = raw.lines
     notes: list[str] = list(raw.notes)
-    na_values = tuple(v for v in (*NA_VALUES, *cfg.na_values) if v not in cfg.not_na)
+    na_values = _na_spellings(cfg)
     unseen: dict[tuple[int, int], str] = {}
     novel: dict[str, np.ndarray] = {}
     file_columns: list[int] | None = None  # in place, unless matched by name
