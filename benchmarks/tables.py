@@ -86,6 +86,8 @@ STUDIES: dict[str, dict[str, Any]] = {
     "lr 1.2e-2": {"lr": 1.2e-2},
     "noise 0.1": {"noise": 0.1},
     "noise 0.3": {"noise": 0.3},
+    "patience 2": {"patience": 2},
+    "patience 5": {"patience": 5},
     "patience 40": {"patience": 40},
     "no calibration": {"calibrate": False},
     "min epochs 0": {"min_epochs": 0},
