@@ -413,6 +413,9 @@ API_CASES = [
     ("a numpy array of dates", lambda: _fit_array_of_dates(),
      "column '0' holds numpy times or durations (datetime64[D]); give them in a DataFrame, "
      "which made reads as dates, times and durations, or convert them first"),
+    ("a DataFrame column of complex numbers", lambda: _fit_complex_column(),
+     "column 'z' holds complex numbers (complex128); made models real ones: give the real "
+     "and imaginary parts as two columns"),
 ]  # fmt: skip
 
 
@@ -421,6 +424,15 @@ def _fit_array_of_dates() -> None:
     from made.sklearn import MADEDensity
 
     MADEDensity(n_models=1, max_epochs=1).fit(np.datetime64("2021-01-01") + np.ones((20, 2), int))
+
+
+def _fit_complex_column() -> None:
+    """``MADEDensity().fit`` on a DataFrame with a column of complex numbers."""
+    pd = pytest.importorskip("pandas")
+    from made.sklearn import MADEDensity
+
+    frame = pd.DataFrame({"x": np.linspace(0, 1, 20), "z": np.arange(20) + 1j})
+    MADEDensity(n_models=1, max_epochs=1).fit(frame)
 
 
 @pytest.mark.parametrize("what, call, message", API_CASES, ids=[c[0] for c in API_CASES])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -273,6 +274,46 @@ def test_a_dataframe_keeps_its_columns_and_types():
         density.score_samples(frame.rename(columns={"amount": "price"}))
     purple = frame.head(1).assign(colour="purple")  # a colour never seen: its share
     assert -np.inf < density.score_samples(purple)[0] < density.score_samples(frame.head(1))[0]
+
+
+def test_categories_that_are_not_text_and_periods_come_back_as_themselves():
+    """A pandas categorical of numbers (``astype("category")`` on a column of class labels,
+    as docs/sklearn.md does), of intervals (``pd.cut``) or of dates is read as its
+    categories' text; sampled, every value came back NaN (the text is no category of the
+    column), and imputed, every filled gap did; with a gap in the column, its numbers were
+    read as floats (``2.0``, no category's text): the fit failed with a traceback, and rows
+    to impute held values the model had never seen. Each comes back as its own category."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    n = 150
+    frame = pd.DataFrame({
+        "x": rng.normal(size=n),
+        "label": pd.Series(rng.integers(0, 3, n)).astype("category"),
+        "band": pd.cut(rng.normal(size=n), 4),
+        "day": pd.Categorical(pd.to_datetime(rng.choice(["2020-01-01", "2021-06-30"], n))),
+        "share": pd.Categorical(rng.choice([0.5, 1.5, 2.25], n)),
+        "month": pd.period_range("2010-01", periods=n, freq="M")[rng.permutation(n)],
+    })  # fmt: skip
+    frame.loc[5, "label"] = None
+    density = MADEDensity(**SMALL, n_models=1).fit(frame)
+    assert density.schema_.columns[1].values == ("0", "1", "2", "NA")
+    assert np.isfinite(density.score_samples(frame)).all()
+    drawn = density.sample(100, random_state=0)
+    assert dict(drawn.dtypes) == dict(frame.dtypes)
+    for name in ("label", "band", "day", "share"):
+        assert set(drawn[name].dropna()) <= set(frame[name].cat.categories), name
+        assert drawn[name].notna().mean() > 0.9, name
+    # a column of periods (months) is one of dates, the months' first days: a month is drawn
+    assert density.schema_.columns[-1].date and drawn["month"].notna().all()
+    low, high = frame["month"].min(), frame["month"].max()  # widened by 5% (150 months)
+    assert drawn["month"].between(low - 8, high + 8).all()
+    holes = frame.iloc[10:30].copy()
+    holes.iloc[:10, 1:] = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no value the model never saw
+        filled = density.impute(holes)
+    assert dict(filled.dtypes) == dict(frame.dtypes) and filled.notna().all().all()
+    assert filled.iloc[10:].equals(frame.iloc[20:30])  # what was there is kept
 
 
 def test_clone_pickle_pipeline_grid_search_and_cross_validation():

@@ -593,7 +593,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         """``X`` with its missing values (NaN, None, pandas' NA, blank text) filled from the
         model: each drawn from the model's conditional given the row's other values, and
         given that it is there (``made.impute``), the values present kept as they are, in
-        any column (one with no gaps when fitted too). A DataFrame like ``X``, or an array."""
+        any column (one with no gaps when fitted too). A DataFrame like ``X`` (its index too),
+        or an array."""
         # a gap in a column that had none in training is drawn like any other (NaN there)
         x, unknown, columns = self._encoded(X, gaps_anywhere=True)
         holes = gaps(self.schema_, x)  # the gaps to fill (an unseen value is no gap)
@@ -617,11 +618,12 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             values = decoded[j].astype(np.float64 if numeric else object)  # numbers stay so
             values[keep] = out[at][keep]
             out[at] = values
-        return self._as_given(out, every=True)
+        return self._as_given(out, every=True, index=getattr(X, "index", None))
 
-    def _as_given(self, columns: list[np.ndarray], every: bool = False) -> Any:
+    def _as_given(self, columns: list[np.ndarray], every: bool = False, index: Any = None) -> Any:
         """Columns as the fitted data was given: a DataFrame with its names (the modelled
-        columns, or ``every`` column), or an array (numbers, or objects for text)."""
+        columns, or ``every`` column; ``index``, a DataFrame's rows given, or 0, 1, ...), or
+        an array (numbers, or objects for text)."""
         if getattr(self, "_frame", False):
             import pandas as pd
 
@@ -629,8 +631,13 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             if not every:
                 names = [names[at] for at in self.schema_.positions]
             dtypes = getattr(self, "_frame_dtypes", {})
-            return pd.DataFrame({name: _as_dtype(values, dtypes.get(name))
-                                 for name, values in zip(names, columns, strict=True)})  # fmt: skip
+            pairs = zip(names, columns, strict=True)
+            frame = pd.DataFrame(
+                {name: _as_dtype(values, dtypes.get(name)) for name, values in pairs}
+            )
+            if index is not None:  # set, not aligned: each row is the one given
+                frame.index = index
+            return frame
         if all(c.dtype.kind in "fb" for c in columns):
             array = np.column_stack([c.astype(np.float64) for c in columns])
             return _as_dtype(array, getattr(self, "_array_dtype", None))
@@ -682,7 +689,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
 def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
     """Sampled or imputed ``values`` in the ``dtype`` the fitted column (or array) had, where
     they fit it: integers as integers (pandas' nullable ``Int64`` where a DataFrame column
-    has a gap), pandas' nullable and categorical columns as such; anything else as it is.
+    has a gap), pandas' nullable and categorical columns as such (a category that is no text,
+    a number, an interval or a date, as itself); anything else as it is.
     pandas is imported only for a DataFrame's column: an array needs numpy alone."""
     if dtype is None:
         return values
@@ -708,6 +716,11 @@ def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
         return values
     import pandas as pd  # a pandas dtype: the fitted data was a DataFrame
 
+    categories = getattr(dtype, "categories", None)
+    if categories is not None:  # modelled as its categories' text (infer_column): back to them
+        text = {str(c): c for c in categories}
+        values = np.array([text.get(v, v) if isinstance(v, str) else v for v in values],
+                          dtype=object)  # fmt: skip
     try:
         return pd.Series(values, dtype=object).where(pd.notna(values), None).astype(dtype)
     except (TypeError, ValueError):

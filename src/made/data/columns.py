@@ -59,7 +59,8 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
     categories), names ``"0"``, ``"1"``, ... for an array. A column of dates or times with a
     time zone is read at its wall time (the dates and hours its rows were written at, as a
     CSV file shows them), not moved to UTC: a column of local dates stays one of dates; a
-    column of durations (``timedelta64``) is one of numbers, their seconds."""
+    column of periods (``period[M]``: months) one of the dates they start on; a column of
+    durations (``timedelta64``) is one of numbers, their seconds."""
     if hasattr(data, "columns") and hasattr(data, "dtypes"):  # a DataFrame
         columns, dtypes = [], []
         for name in data.columns:
@@ -68,7 +69,12 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
                 series = series.dt.tz_localize(None)
             if series.dtype.kind == "m":  # durations: a real column of seconds
                 series = series.dt.total_seconds()
-            values = np.asarray(series.to_numpy(dtype=object if _nullable(series) else None))
+            if str(series.dtype).startswith("period["):  # months, quarters: dates, their start
+                series = series.dt.to_timestamp()
+            if _categories_of(series.dtype) is not None:  # each cell its category itself:
+                values = np.asarray(series.astype(object))  # (to_numpy makes 2 with a gap 2.0)
+            else:
+                values = np.asarray(series.to_numpy(dtype=object if _nullable(series) else None))
             dates = _calendar_dates(values)
             dtypes.append(series.dtype if dates is None else dates.dtype)
             columns.append(values if dates is None else dates)
@@ -269,6 +275,9 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
             f"column {name!r} holds numpy times or durations ({dtype}); give them in a "
             "DataFrame, which made reads as dates, times and durations, or convert them first"
         )
+    if values.dtype.kind == "c":
+        raise ValueError(f"column {name!r} holds complex numbers ({values.dtype}); made models "
+                         "real ones: give the real and imaginary parts as two columns")  # fmt: skip
     gaps = gaps_of(values)
     categories = _categories_of(dtype)
     if categories is not None:
