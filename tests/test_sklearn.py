@@ -316,6 +316,29 @@ def test_categories_that_are_not_text_and_periods_come_back_as_themselves():
     assert filled.iloc[10:].equals(frame.iloc[20:30])  # what was there is kept
 
 
+def test_a_databases_decimals_are_numbers():
+    """``pd.read_sql`` gives a NUMERIC column as ``Decimal`` objects (None, or a Decimal NaN,
+    for NULL): they were text, a different value on most rows, left out as an identifier.
+    They are numbers, typed by the same rule as floats, scored and drawn as numbers."""
+    pd = pytest.importorskip("pandas")
+    from decimal import Decimal
+
+    rng = np.random.default_rng(4)
+    prices = np.round(rng.lognormal(3, 0.5, 150), 2)
+    given = [None if i == 3 else Decimal("NaN") if i == 7 else Decimal(f"{v:.2f}")
+             for i, v in enumerate(prices)]  # fmt: skip
+    kinds = rng.choice(["a", "b"], 150)
+    floats = pd.DataFrame({"price": np.where(np.isin(np.arange(150), [3, 7]), np.nan, prices),
+                           "kind": kinds})  # fmt: skip
+    decimals = pd.DataFrame({"price": given, "kind": kinds})
+    density = MADEDensity(**SMALL, n_models=1).fit(decimals)
+    like = MADEDensity(**SMALL, n_models=1).fit(floats)
+    assert density.schema_ == like.schema_ and density.schema_.columns[0].kind == "real"
+    assert np.array_equal(density.score_samples(decimals), like.score_samples(floats))
+    drawn = density.sample(20, random_state=0)["price"]
+    assert np.isfinite(drawn.astype(float)).all()
+
+
 def test_clone_pickle_pipeline_grid_search_and_cross_validation():
     x = _table()
     quick = dict(n_models=1, max_epochs=5, random_state=0)  # the contract, not the fit

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -117,10 +118,11 @@ def _categories_of(dtype: Any) -> list[Any] | None:
 
 
 def gaps_of(values: np.ndarray, numeric: bool = False) -> np.ndarray:
-    """Where a column's values are missing: NaN, None, pandas' NA, text that is blank (a
-    cell of spaces, which pandas reads as text and a CSV file's reader as an empty cell), or
-    a placeholder among numbers (``.``, ``n.a.``, ``#DIV/0!``; ``numeric``: the column is
-    known to hold numbers, a fitted column read again, so a row of ``.`` alone is one)."""
+    """Where a column's values are missing: NaN (a Decimal's too), None, pandas' NA, text
+    that is blank (a cell of spaces, which pandas reads as text and a CSV file's reader as an
+    empty cell), or a placeholder among numbers (``.``, ``n.a.``, ``#DIV/0!``; ``numeric``:
+    the column is known to hold numbers, a fitted column read again, so a row of ``.`` alone
+    is one)."""
     if values.dtype.kind == "f":
         return np.isnan(values)
     if values.dtype.kind == "U":
@@ -128,6 +130,7 @@ def gaps_of(values: np.ndarray, numeric: bool = False) -> np.ndarray:
     if values.dtype.kind != "O":
         return np.zeros(len(values), dtype=bool)
     gaps = np.array([v is None or (isinstance(v, float) and math.isnan(v))
+                     or (isinstance(v, Decimal) and v.is_nan())
                      or (isinstance(v, str) and not v.strip())
                      or type(v).__name__ in ("NAType", "NaTType") for v in values],
                     dtype=bool)  # fmt: skip
@@ -184,16 +187,17 @@ def _not_real(col: Column, values: np.ndarray, gaps: np.ndarray) -> str:
 def _numbers(values: np.ndarray, gaps: np.ndarray) -> np.ndarray | None:
     """A column's values as float64 (NaN at its gaps) if they are numbers, else None: a
     numeric dtype, or objects (as pandas and ``np.array`` of mixed rows give) that are all
-    real numbers where present, which are numeric too (typed by the same rule, not as text),
-    or strings of numbers with one unit (``45%``, ``$120.50``), as a CSV file's are read."""
+    real numbers where present (``Decimal`` too, as databases give them), which are numeric
+    too (typed by the same rule, not as text), or strings of numbers with one unit (``45%``,
+    ``$120.50``), as a CSV file's are read."""
     if values.dtype.kind in "iuf":
         return values.astype(np.float64)
     if values.dtype.kind != "O":
         return None
     present = values[~gaps]
 
-    def real(v: Any) -> bool:
-        return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+    def real(v: Any) -> bool:  # a database's NUMERIC column gives Decimals
+        return isinstance(v, numbers.Real | Decimal) and not isinstance(v, bool | np.bool_)
 
     if not len(present):
         return None
