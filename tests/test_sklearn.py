@@ -339,6 +339,37 @@ def test_a_databases_decimals_are_numbers():
     assert np.isfinite(drawn.astype(float)).all()
 
 
+def test_a_pyarrow_backed_frame_is_read_as_its_numpy_twin():
+    """``read_csv(dtype_backend="pyarrow")`` gives times as ``timestamp[us][pyarrow]``,
+    which was refused as "numpy times" (in a DataFrame). A pyarrow-backed frame is read as
+    the same frame backed by numpy: the same model, scores and samples, given back in
+    pyarrow's dtypes."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(5)
+    n = 120
+    twin = pd.DataFrame({
+        "x": rng.normal(size=n),
+        "count": pd.array(np.where(rng.random(n) < 0.1, None, rng.poisson(9, n)), dtype="Int64"),
+        "kind": rng.choice(["a", "b"], n),
+        "at": pd.Series(pd.to_datetime("2021-03-01 08:00") + pd.to_timedelta(
+            rng.integers(0, 500, n), unit="h")).dt.tz_localize("Europe/Oslo"),
+        "took": pd.to_timedelta(rng.integers(1, 90, n), unit="s"),
+    })  # fmt: skip
+    twin.loc[4, "at"] = None
+    arrow = twin.astype({"x": "double[pyarrow]", "count": "int64[pyarrow]",
+                         "kind": "string[pyarrow]",
+                         "at": "timestamp[ns, tz=Europe/Oslo][pyarrow]",
+                         "took": "duration[ns][pyarrow]"})  # fmt: skip
+    density = MADEDensity(**SMALL, n_models=1).fit(arrow)
+    like = MADEDensity(**SMALL, n_models=1).fit(twin)
+    assert density.schema_ == like.schema_
+    assert np.array_equal(density.score_samples(arrow), like.score_samples(twin))
+    drawn, plain = density.sample(30, random_state=0), like.sample(30, random_state=0)
+    assert dict(drawn.dtypes) == dict(arrow.dtypes)
+    assert drawn.astype(dict(plain.dtypes)).equals(plain)
+
+
 def test_clone_pickle_pipeline_grid_search_and_cross_validation():
     x = _table()
     quick = dict(n_models=1, max_epochs=5, random_state=0)  # the contract, not the fit

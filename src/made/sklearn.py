@@ -47,6 +47,7 @@ from .data.columns import (
     encode_columns,
     infer_column_schema,
     novel_log_probs,
+    numpy_times,
     pixel_schema,
     total_row,
 )
@@ -694,6 +695,10 @@ def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
     pandas is imported only for a DataFrame's column: an array needs numpy alone."""
     if dtype is None:
         return values
+    if numpy_times(dtype) is not dtype:  # pyarrow's times: drawn as pandas' own, given back
+        import pandas as pd
+
+        return pd.Series(_as_dtype(values, numpy_times(dtype))).astype(dtype).array
     if getattr(dtype, "kind", None) == "M":  # dates and times, as read: back as datetimes
         return _as_datetimes(values, dtype)
     if getattr(dtype, "kind", None) == "m":  # durations, read as seconds
@@ -733,10 +738,10 @@ def _in_fitted_zones(X: Any, dtypes: dict[Any, Any]) -> Any:
     read as the same instants as the Oslo times fitted. Anything else as it is."""
     moved = {}
     for name, dtype in dtypes.items():
-        zone = getattr(dtype, "tz", None)
+        zone = getattr(numpy_times(dtype), "tz", None)
         if zone is None or name not in getattr(X, "columns", ()):
             continue
-        given = getattr(X[name].dtype, "tz", None)
+        given = getattr(numpy_times(X[name].dtype), "tz", None)
         if given is not None and str(given) != str(zone):
             moved[name] = X[name].dt.tz_convert(zone)
     return X.assign(**moved) if moved else X

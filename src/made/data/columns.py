@@ -49,6 +49,7 @@ __all__ = [
     "encode_columns",
     "infer_column_schema",
     "novel_log_probs",
+    "numpy_times",
     "pixel_schema",
     "total_row",
 ]
@@ -66,6 +67,8 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
         columns, dtypes = [], []
         for name in data.columns:
             series = data[name]
+            if numpy_times(series.dtype) is not series.dtype:  # pyarrow's: as pandas' own
+                series = series.astype(numpy_times(series.dtype))
             if getattr(series.dtype, "tz", None) is not None:  # read at its wall time
                 series = series.dt.tz_localize(None)
             if series.dtype.kind == "m":  # durations: a real column of seconds
@@ -88,6 +91,21 @@ def column_arrays(data: Any) -> tuple[list[np.ndarray], list[str], list[Any]]:
         [str(j) for j in range(array.shape[1])],
         [array.dtype] * array.shape[1],
     )
+
+
+def numpy_times(dtype: Any) -> Any:
+    """A pyarrow-backed column's dtype of times or durations (``timestamp[us, tz=...]
+    [pyarrow]``, as ``read_csv(dtype_backend="pyarrow")`` gives) as pandas' own
+    (``datetime64[us, tz]``, ``timedelta64[us]``), which made reads; any other as it is."""
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if arrow is None or kind not in ("m", "M"):
+        return dtype
+    if kind == "M" and getattr(arrow, "tz", None):
+        import pandas as pd
+
+        return pd.DatetimeTZDtype(arrow.unit, arrow.tz)
+    return np.dtype(f"{'datetime64' if kind == 'M' else 'timedelta64'}[{arrow.unit}]")
 
 
 def _calendar_dates(values: np.ndarray) -> np.ndarray | None:
