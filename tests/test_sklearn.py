@@ -370,6 +370,27 @@ def test_a_pyarrow_backed_frame_is_read_as_its_numpy_twin():
     assert drawn.astype(dict(plain.dtypes)).equals(plain)
 
 
+def test_a_boolean_given_as_0_and_1_and_a_value_of_probability_zero():
+    """A column fitted as booleans and given to score as 0 and 1 (as numpy and pandas
+    compare them) scored every row -inf, silently: 1 is True and 0 False now. A value the
+    model gives probability zero still scores -inf, and a warning names its cell."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"x": rng.normal(size=100), "flag": rng.random(100) < 0.4})
+    density = MADEDensity(**SMALL, n_models=1).fit(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        as_numbers = density.score_samples(frame.assign(flag=frame["flag"].astype(int)))
+    assert np.array_equal(as_numbers, density.score_samples(frame))
+    with pytest.warns(
+        UserWarning,
+        match=r"1 cells hold a value of probability zero under the "
+        r"model \(the first: row 2, column 'flag', 'maybe'\): their rows score",
+    ):
+        scores = density.score_samples(frame.head(3).assign(flag=[True, False, "maybe"]))
+    assert np.isfinite(scores[:2]).all() and scores[2] == -np.inf
+
+
 def test_clone_pickle_pipeline_grid_search_and_cross_validation():
     x = _table()
     quick = dict(n_models=1, max_epochs=5, random_state=0)  # the contract, not the fit

@@ -478,6 +478,13 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
         if not unknown.any():
             return self._log_density(x)
         new = novel_log_probs(self.schema_, columns, unknown)
+        if np.isneginf(new).any():
+            i, j = np.argwhere(np.isneginf(new))[0]
+            value = columns[self.schema_.positions[j]][i]
+            warnings.warn(
+                f"{int(np.isneginf(new).sum())} cells hold a value of probability zero under "
+                f"the model (the first: row {i}, column {self.schema_.names[j]!r}, {value!r}): "
+                "their rows score -inf", UserWarning, stacklevel=3)  # fmt: skip
         return self._log_density(x, unknown) - novel_nll(self.schema_.columns, new)
 
     def _encoded(

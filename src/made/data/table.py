@@ -846,16 +846,21 @@ class TableSchema:
 
 def category_key(cell: str, numeric: bool, boolean: bool = False) -> Any:
     """What a category is matched by: its value for a numeric column (``1`` and ``1.0`` are
-    one category), its text in lower case for a boolean one (``TRUE`` is ``true``), its text
-    otherwise; None for text that is not a number."""
+    one category), its text in lower case for a boolean one (``TRUE`` is ``true``; ``1`` and
+    ``0`` are ``true`` and ``false``, as numpy and pandas compare booleans with numbers), its
+    text otherwise; None for text that is not a number."""
     if boolean:
-        return cell.lower()
+        low = cell.lower()
+        return _BOOLEAN_NUMBERS.get(low, low)
     if not numeric:
         return cell
     try:
         return float(cell)
     except ValueError:
         return None
+
+
+_BOOLEAN_NUMBERS = {"1": "true", "0": "false", "1.0": "true", "0.0": "false"}
 
 
 def _two_bools(value: Any) -> tuple[bool, bool]:
