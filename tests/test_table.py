@@ -147,6 +147,9 @@ def test_numbers_recorded_to_a_few_places_lie_on_their_grid():
     assert decimal_grid(np.array([170.123456, 181.654321, 159.5])) is None
     assert decimal_grid(np.array([1234.5678, 1234.568, 9876.5432])) == (4, pytest.approx(2e-4))
     assert decimal_grid(np.array([2.5])) is None
+    # values that all round to 0 at a place (1e-20, a gas's density in g/cm3) are no grid
+    # of tenths: read as one, every sample was 0 or 0.1
+    assert decimal_grid(np.array([7e-21, 1e-20, 2.5e-20])) is None
     g = np.random.default_rng(0)
     bills = np.round(g.normal(44, 5, 300), 1)
     rows = [[f"{v:.1f}", f"{w:.6f}"] for v, w in zip(bills, g.normal(0, 1, 300), strict=True)]

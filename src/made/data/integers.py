@@ -72,7 +72,8 @@ def decimal_grid(distinct: np.ndarray) -> tuple[int, float] | None:
         # is 9.90), but never a tenth of a step (seconds since 1970 to the millisecond,
         # 1.6e9, passed as tenths); a millionth of the value let 170.123456 pass as 170.1235
         near = np.minimum(np.maximum(1e-3, 1e-7 * np.abs(scaled)), 0.1)
-        if np.all(np.abs(scaled - whole) <= near):
+        # distinct values stay distinct (1e-20 and 2e-20 are no tenths: both round to 0)
+        if np.all(np.abs(scaled - whole) <= near) and np.all(np.diff(whole) > 0):
             step = int(np.gcd.reduce(np.diff(whole).astype(np.int64)))
             return decimals, max(step, 1) / 10.0**decimals
     return None
