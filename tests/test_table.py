@@ -282,6 +282,22 @@ def test_an_end_many_rows_hold_is_a_wall_samples_do_not_pass():
     assert drawn[:, 0].max() == 100.0 and drawn[:, 1].max() > score.max()
 
 
+def test_a_column_within_0_and_1_is_drawn_within_1():
+    """p-values of 1e-18 to 0.996 (skewed: on a log scale) were widened by 5% of the log's
+    range to 8.4, and 5% of samples lay above 1; a column whose values all lie within 0 and
+    1 (a share, a probability) stays within 1. One within 0.1 and 0.4 is widened as any."""
+    from made.sklearn import MADEDensity
+
+    g = np.random.default_rng(0)
+    frame = np.column_stack([g.uniform(size=300) ** 8, g.uniform(0.1, 0.4, 300)])
+    density = MADEDensity(n_models=1, hidden_sizes=(32,), max_epochs=40, random_state=0)
+    p_value, share = density.fit(frame).schema_.columns
+    assert p_value.log and p_value.bounds()[1] == 1.0
+    assert share.bounds()[1] == pytest.approx(share.high + 0.05 * (share.high - share.low))
+    drawn = density.sample(4000, random_state=0)
+    assert (drawn[:, 0] <= 1.0).all() and (drawn[:, 0] > 0).all()
+
+
 def test_a_value_many_rows_repeat_is_an_atom():
     """Fair's affairs: 0 on 68% of rows, other values a continuum. That 0 is an atom, read
     within a narrow interval above it (as a grid point's value is) and written back as 0, so

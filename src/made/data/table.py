@@ -32,8 +32,9 @@ and DataFrames (``columns.py`` turns those into the same values), through ``infe
   interval above it (``Column.atom_width``) as a grid point's are, and a value drawn there
   is written back as the atom, so samples repeat it as often as the model says. Samples of
   a real column stay within its observed range widened by ``RANGE_MARGIN`` of it on each
-  side (and at zero or above when every value was; not past an end ``WALL_SHARE`` of its
-  rows hold: a percentage at 100);
+  side (and at zero or above when every value was, and at one or below when every value
+  was within 0 and 1: a share, a probability; not past an end ``WALL_SHARE`` of its rows
+  hold: a percentage at 100);
 - an identifier (text with a different value on most rows, or row numbers: integers
   counting up by one row after row, or from 0 or 1 all different and rising on all but 1% of
   rows, as R's row names are after rows were removed, or all different in any order under
@@ -294,22 +295,31 @@ class Column:
         return (self.low if self.walls[0] else low), (self.high if self.walls[1] else high)
 
     def _widened(self) -> tuple[float, float]:
-        """The observed range widened by ``RANGE_MARGIN`` (walls aside)."""
+        """The observed range widened by ``RANGE_MARGIN`` (walls aside), kept within 0 and
+        1 where every value was (shares, probabilities: p-values of 1e-18 to 0.996, on a
+        log scale, were widened to 8.4)."""
         if self.low is None or self.high is None:
             return -math.inf, math.inf
+        low, high = self._widened_freely(self.low, self.high)
+        return low, (min(high, 1.0) if 0.0 <= self.low and self.high <= 1.0 else high)
+
+    def _widened_freely(self, first: float, last: float) -> tuple[float, float]:
+        """The range ``first`` to ``last`` widened by ``RANGE_MARGIN``: on a log scale by a
+        share of the log's range, to the grid's points beyond where the column has a grid,
+        at zero or above where ``first`` is."""
         if self.log:  # widened by a share of the log's range: 100 to 10,000 -> 79 to 12,600
-            ratio = (self.high / self.low) ** RANGE_MARGIN
-            low, high = self.low / ratio, self.high * ratio
+            ratio = (last / first) ** RANGE_MARGIN
+            low, high = first / ratio, last * ratio
             if self.gridded:  # to the grid's points beyond, staying above 0
-                low = self.low - math.ceil((self.low - low) / self.step) * self.step
-                low = low if low > 0 else self.low
-                high = self.high + math.ceil((high - self.high) / self.step) * self.step
+                low = first - math.ceil((first - low) / self.step) * self.step
+                low = low if low > 0 else first
+                high = last + math.ceil((high - last) / self.step) * self.step
             return low, high
-        margin = RANGE_MARGIN * (self.high - self.low)
+        margin = RANGE_MARGIN * (last - first)
         if self.gridded:
             margin = math.ceil(margin / self.step) * self.step
-        low = self.low - margin
-        return (max(low, 0.0) if self.low >= 0 else low), self.high + margin
+        low = first - margin
+        return (max(low, 0.0) if first >= 0 else low), last + margin
 
 
 @dataclass(frozen=True)
