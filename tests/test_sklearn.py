@@ -391,6 +391,33 @@ def test_a_boolean_given_as_0_and_1_and_a_value_of_probability_zero():
     assert np.isfinite(scores[:2]).all() and scores[2] == -np.inf
 
 
+def test_python_dates_and_times_come_back_as_python_dates_and_times():
+    """A database's DATE and TIME columns reach pandas as ``datetime.date`` and
+    ``datetime.time`` objects; they were modelled as dates and times but sampled and imputed
+    as text ('2020-01-18'). They come back as the objects they were given as."""
+    pd = pytest.importorskip("pandas")
+    import datetime
+
+    rng = np.random.default_rng(7)
+    n = 120
+    day = [datetime.date(2020, 1, 1) + datetime.timedelta(days=int(d))
+           for d in rng.integers(0, 300, n)]  # fmt: skip
+    day[3] = None
+    day[5] = pd.NA  # a gap as pandas writes one
+    at = [
+        datetime.time(int(h), int(m))
+        for h, m in zip(rng.integers(6, 20, n), rng.integers(0, 60, n), strict=True)
+    ]
+    frame = pd.DataFrame({"x": rng.normal(size=n), "day": day, "at": at})
+    density = MADEDensity(**SMALL, n_models=1).fit(frame)
+    assert [c.date for c in density.schema_.columns] == [False, True, False]
+    drawn = density.sample(40, random_state=0)
+    assert all(type(v) is datetime.date for v in drawn["day"].dropna())
+    assert all(type(v) is datetime.time for v in drawn["at"])
+    filled = density.impute(frame.head(10))
+    assert type(filled["day"][3]) is datetime.date and filled["day"][4] == day[4]
+
+
 def test_clone_pickle_pipeline_grid_search_and_cross_validation():
     x = _table()
     quick = dict(n_models=1, max_epochs=5, random_state=0)  # the contract, not the fit

@@ -22,6 +22,7 @@ scikit-learn is an optional extra (``pip install made[sklearn]``); made never ne
 
 from __future__ import annotations
 
+import datetime
 import math
 import warnings
 from collections.abc import Iterator, Mapping
@@ -45,6 +46,7 @@ from .data.columns import (
     column_arrays,
     decode_columns,
     encode_columns,
+    gaps_of,
     infer_column_schema,
     novel_log_probs,
     numpy_times,
@@ -639,10 +641,12 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             if not every:
                 names = [names[at] for at in self.schema_.positions]
             dtypes = getattr(self, "_frame_dtypes", {})
+            kinds = getattr(self, "_frame_pytypes", {})
             pairs = zip(names, columns, strict=True)
-            frame = pd.DataFrame(
-                {name: _as_dtype(values, dtypes.get(name)) for name, values in pairs}
-            )
+            frame = pd.DataFrame({
+                name: _as_python(_as_dtype(values, dtypes.get(name)), kinds.get(name))
+                for name, values in pairs
+            })  # fmt: skip
             if index is not None:  # set, not aligned: each row is the one given
                 frame.index = index
             return frame
@@ -672,6 +676,8 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             self._frame_columns = list(X.columns) if frame else None
             # what samples and imputed tables are given back as: integers stay integers
             self._frame_dtypes = dict(zip(X.columns, X.dtypes, strict=True)) if frame else {}
+            # and a column of Python dates or times (a database's DATE, TIME) as such
+            self._frame_pytypes = _python_times(X) if frame else {}
             self._array_dtype = None if frame else X.dtype
         return column_arrays(_in_fitted_zones(X, getattr(self, "_frame_dtypes", {})))
 
@@ -737,6 +743,33 @@ def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
         return pd.Series(values, dtype=object).where(pd.notna(values), None).astype(dtype)
     except (TypeError, ValueError):
         return values
+
+
+def _python_times(X: Any) -> dict[Any, type]:
+    """The columns of a DataFrame whose values are all Python dates (``datetime.date``, as
+    a database's DATE reads) or all times of day (``datetime.time``), gaps aside, pandas
+    holding them as objects: ``{name: datetime.date or datetime.time}``."""
+    found = {}
+    for name in X.columns:
+        if X[name].dtype != object:
+            continue
+        values = X[name].to_numpy(dtype=object)
+        present = values[~gaps_of(values)]
+        for kind in (datetime.date, datetime.time):
+            if len(present) and all(type(v) is kind for v in present):
+                found[name] = kind
+    return found
+
+
+def _as_python(values: Any, kind: type | None) -> Any:
+    """Drawn values of a column fitted as Python dates or times (``_python_times``), text
+    as ``made.data.times`` writes them (``2021-03-04``, ``14:05:00``), as those objects
+    again (None for a gap; a value kept, as imputing keeps it); any other column's as they
+    are."""
+    if kind is None:
+        return values
+    return np.array([kind.fromisoformat(v) if isinstance(v, str) else v if isinstance(v, kind)
+                     else None for v in values], dtype=object)  # fmt: skip
 
 
 def _in_fitted_zones(X: Any, dtypes: dict[Any, Any]) -> Any:
