@@ -418,6 +418,29 @@ def test_python_dates_and_times_come_back_as_python_dates_and_times():
     assert type(filled["day"][3]) is datetime.date and filled["day"][4] == day[4]
 
 
+def test_a_polars_frame_is_read_as_pandas_reads_it_and_given_back_as_polars():
+    """A polars DataFrame failed with an AttributeError from deep inside (no ``astype``).
+    It is read as pandas reads it (``to_pandas``, its integer columns with their gaps kept
+    integers): the same model as the pandas frame's, and samples come back as polars'."""
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    pytest.importorskip("pyarrow")  # polars' to_pandas
+    rng = np.random.default_rng(8)
+    n = 120
+    counts = [None if i % 9 == 0 else int(v) for i, v in enumerate(rng.poisson(30, n))]
+    given = pl.DataFrame({"x": rng.normal(size=n), "count": counts,
+                          "kind": rng.choice(["a", "b"], n).tolist()})  # fmt: skip
+    twin = pd.DataFrame({"x": given["x"].to_numpy(), "count": pd.array(counts, dtype="Int64"),
+                         "kind": given["kind"].to_list()})  # fmt: skip
+    density = MADEDensity(**SMALL, n_models=1).fit(given)
+    like = MADEDensity(**SMALL, n_models=1).fit(twin)
+    assert density.schema_ == like.schema_
+    assert np.array_equal(density.score_samples(given), like.score_samples(twin))
+    drawn = density.sample(20, random_state=0)
+    assert isinstance(drawn, pl.DataFrame) and drawn.schema == given.schema
+    assert isinstance(density.impute(given), pl.DataFrame)
+
+
 def test_clone_pickle_pipeline_grid_search_and_cross_validation():
     x = _table()
     quick = dict(n_models=1, max_epochs=5, random_state=0)  # the contract, not the fit

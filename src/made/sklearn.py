@@ -649,6 +649,10 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             })  # fmt: skip
             if index is not None:  # set, not aligned: each row is the one given
                 frame.index = index
+            if getattr(self, "_polars", False):
+                import polars
+
+                return polars.from_pandas(frame)
             return frame
         if all(c.dtype.kind in "fb" for c in columns):
             array = np.column_stack([c.astype(np.float64) for c in columns])
@@ -658,7 +662,11 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
     # ----------------------------------------------------------------------------- helpers
     def _columns(self, X: Any, reset: bool) -> tuple[list[np.ndarray], list[str], list[Any]]:
         """Check ``X`` as scikit-learn does (feature names and count, finite numbers, at
-        least one row) and split it into typed columns."""
+        least one row) and split it into typed columns. A polars DataFrame is read as
+        pandas reads it (``to_pandas``)."""
+        polars = type(X).__module__.split(".")[0] == "polars" and hasattr(X, "to_pandas")
+        if polars:
+            X = X.to_pandas(use_pyarrow_extension_array=True)  # its types kept, gaps too
         frame = hasattr(X, "columns") and hasattr(X, "dtypes")
         if frame:
             validate_data(self, X, reset=reset, skip_check_array=True)
@@ -673,6 +681,7 @@ class MADEDensity(OutlierMixin, DensityMixin, BaseEstimator):
             X = kept
         if reset:
             self._frame = frame
+            self._polars = polars  # samples and imputed rows given back as polars' too
             self._frame_columns = list(X.columns) if frame else None
             # what samples and imputed tables are given back as: integers stay integers
             self._frame_dtypes = dict(zip(X.columns, X.dtypes, strict=True)) if frame else {}
