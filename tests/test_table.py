@@ -57,6 +57,10 @@ def test_column_types_are_inferred_and_can_be_overridden():
         infer_schema(["a", "b"], [["1", "inf"], ["1", "0.5"]], "t.csv")
     with pytest.raises(DataError, match="names column 'a' more than once"):
         infer_schema(["a", "a"], [["1", "2"]], "t.csv")
+    # a header over two lines (a merged cell above 2020 and 2021) leaves columns unnamed
+    with pytest.raises(DataError, match=r"leaves columns 3 and 5 \(counting from 1\) unnamed"):
+        infer_schema(["Region", "Sales", "", "Costs", ""], [["", "2020", "2021", "2020", "2021"],
+                     ["North", "100", "120", "80", "90"]], "t.csv")  # fmt: skip
 
 
 def test_an_integer_column_is_discrete_or_dequantised_by_held_out_likelihood():

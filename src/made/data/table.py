@@ -1000,6 +1000,13 @@ def infer_schema(
     names = list(header) if header is not None else [f"column {j}" for j in range(width)]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
+        if not dup:  # "Region,Sales,,Costs," over ",2020,2021,2020,2021": a merged cell
+            unnamed = " and ".join(str(j + 1) for j, n in enumerate(names) if not n)
+            raise DataError(
+                f"{where}: the header leaves columns {unnamed} (counting from 1) unnamed, and "
+                "they hold values: name each (a header over two lines, as a merged cell "
+                "above two columns writes it, needs one line of names)"
+            )
         raise DataError(f"{where}: the header names column {dup!r} more than once")
     forced = parse_types(types, names, where)
     lines = row_lines(2 if header is not None else 1, len(rows)) if lines is None else lines
