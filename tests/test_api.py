@@ -56,7 +56,7 @@ def test_the_sklearn_and_distribution_pages_run():
     namespace: dict = {}
     _run_blocks([ROOT / "docs" / "sklearn.md", ROOT / "docs" / "distributions.md"], namespace)
     assert namespace["outliers"].mean() == pytest.approx(0.1, abs=0.02)
-    assert namespace["terms"].shape == (14,) and namespace["draws"].shape == (2, 5, 6)
+    assert namespace["terms"].shape == (31,) and namespace["draws"].shape == (2, 5, 6)
     assert namespace["detector"].outlier_score_ == "complexity"
     assert namespace["low"].shape == (1797 - 178,)
 

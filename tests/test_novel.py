@@ -32,7 +32,7 @@ def _frame(n: int = 150) -> pd.DataFrame:
 
 def _density() -> MADEDensity:
     return MADEDensity(column_types={"count": "categorical"}, hidden_sizes=(16,),
-                       max_epochs=15, random_state=0).fit(_frame())  # fmt: skip
+                       max_epochs=5, random_state=0).fit(_frame())  # fmt: skip
 
 
 def test_the_share_for_new_values_is_good_turings_on_the_values_held_once():

@@ -519,11 +519,10 @@ def _table_body(
     present: tuple[bool, bool, bool, bool], na_values: Iterable[str] = NA_VALUES,
 ) -> TextTable:  # fmt: skip
     """The rows below the header, a CSV file's and a sheet's alike: a line of units (not
-    the spellings of a gap, ``na_values``) and
-    notes below the table left out, each row ``width`` cells wide, empty columns without a
-    name left out, numbers as spreadsheets format them read (``read_formatted``; its
-    ``decimal_comma`` and ``present``), and a last line of totals left out, each said in
-    the notes."""
+    the spellings of a gap, ``na_values``) and notes below the table left out, each row
+    ``width`` cells wide, empty columns without a name left out, numbers as spreadsheets
+    format them read (``read_formatted``; its ``decimal_comma`` and ``present``), and a
+    last line of totals left out, each said in the notes."""
     names, rows, notes, at = table
     if names is not None:
         rows, at = _without_units(names, rows, at, notes, na_values)
