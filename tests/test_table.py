@@ -302,6 +302,23 @@ def test_a_column_within_0_and_1_is_drawn_within_1():
     assert (drawn[:, 0] <= 1.0).all() and (drawn[:, 0] > 0).all()
 
 
+def test_rows_as_json_records_keep_their_types():
+    """``TableSchema.records`` (``made sample --out x.jsonl``): a whole number as an
+    integer, a real one as a float, a boolean as true or false, a number held discrete as a
+    number, a date and text as text, a gap as null."""
+    rows = [[str(20 + i % 7), f"{1.5 + i / 10:.1f}", ["true", "false"][i % 2], str(2007 + i % 3),
+             f"2021-03-{1 + i % 28:02d}", "ab"[i % 2], "NA" if i % 5 == 0 else str(i % 4)]
+            for i in range(60)]  # fmt: skip
+    names = ["age", "size", "ok", "year", "day", "kind", "n"]
+    schema = infer_schema(names, rows, "t.csv")
+    fitted = schema.with_statistics(schema.encode(rows, "t.csv", 2))
+    records = fitted.records(fitted.encode(rows, "t.csv", 2))
+    assert records[0] == {"age": 20, "size": 1.5, "ok": True, "year": 2007,
+                          "day": "2021-03-01", "kind": "a", "n": None}  # fmt: skip
+    assert records[1] == {"age": 21, "size": 1.6, "ok": False, "year": 2008,
+                          "day": "2021-03-02", "kind": "b", "n": 1}  # fmt: skip
+
+
 def test_a_value_many_rows_repeat_is_an_atom():
     """Fair's affairs: 0 on 68% of rows, other values a continuum. That 0 is an atom, read
     within a narrow interval above it (as a grid point's value is) and written back as 0, so

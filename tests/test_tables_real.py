@@ -6,6 +6,7 @@ imputation, and one unit for scores. Each test failed before.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 from importlib import resources
@@ -332,6 +333,28 @@ def test_a_real_table_trains_with_no_flag_and_its_samples_keep_its_rules(tmp_pat
     assert all(low <= int(m) <= high for m in masses) and low >= 2700 - 0.05 * 3600 - 25
     share = sum(r["sex"] == "NA" for r in drawn) / len(drawn)
     assert share < 0.12  # 3% in the data; drawn from the model, so near it
+    # the same draws as JSON records (as made reads them): numbers as numbers, whole ones
+    # as integers, a gap as null, text as text
+    records = tmp_path / "s.jsonl"
+    code, _, err = _cli(["sample", run, "-n", "2000", "--out", records, "--device", "cpu"],
+                        capsys)  # fmt: skip
+    assert code == 0, err
+    typed = [json.loads(line) for line in records.read_text().splitlines()]
+    assert len(typed) == len(drawn)
+    for row, record in zip(drawn, typed, strict=True):
+        assert list(record) == list(row)
+        for name, value in record.items():
+            if value is None:
+                assert row[name] == "NA", name
+            elif isinstance(value, str):
+                assert value == row[name], name
+            else:  # a number: 39.0 in JSON is 39 in the CSV file, as written to its grid
+                assert float(row[name]) == value, name
+    assert {type(r["body_mass_g"]) for r in typed} <= {int, type(None)}
+    assert {type(r["bill_length_mm"]) for r in typed} <= {float, type(None)}
+    assert {type(r["year"]) for r in typed} == {int} and {type(r["species"]) for r in typed} == {
+        str
+    }
     filled = tmp_path / "filled.csv"
     code, printed, err = _cli(["impute", run, "--data", path, "--out", filled, "--device", "cpu"],
                               capsys)  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -119,8 +120,24 @@ def write_table(
 
 
 def sample_suffixes(schema: TableSchema | None) -> tuple[str, ...]:
-    """What samples can be written as: a picture or an array; a table's, a CSV or an array."""
-    return (".png", ".npy") if schema is None else (".csv", ".npy")
+    """What samples can be written as: a picture or an array; a table's, a CSV, JSON
+    records (one a line, as made reads them) or an array."""
+    return (".png", ".npy") if schema is None else (".csv", ".jsonl", ".npy")
+
+
+def write_jsonl(
+    path: str | os.PathLike[str], n: int, produce: Callable[[int, int], list[dict[str, Any]]],
+    batch: int,
+) -> None:  # fmt: skip
+    """Write ``n`` JSON records, one a line, produced ``produce(start, stop)`` a batch at a
+    time, atomically."""
+
+    def write(f: io.BufferedIOBase) -> None:
+        for start, stop in batches(n, batch):
+            f.write("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                            for r in produce(start, stop)).encode())  # fmt: skip
+
+    atomic_write(path, write)
 
 
 def write_samples(
@@ -137,7 +154,8 @@ def write_samples(
 ) -> None:
     """Draw ``n`` samples into ``path`` by its suffix (``sample_suffixes``): a ``.npy`` of
     categories (a table's codes and standardised values, some of logs; the bits of binary
-    columns read as one-hot ``groups``), a table's ``.csv`` in its own units, or a ``.png``
+    columns read as one-hot ``groups``), a table's ``.csv`` in its own units (or ``.jsonl``,
+    its rows as JSON records: ``TableSchema.records``), or a ``.png``
     grid of at most ``GRID_SAMPLES``. Samples are drawn a batch at a time from the one
     ``generator``, so memory stays at one batch; ``context(start, stop)`` gives a conditional
     model's context for samples ``start:stop``."""
@@ -165,6 +183,9 @@ def write_samples(
     elif path.suffix == ".csv":
         assert schema is not None
         write_csv(path, schema.names, n, lambda a, b: schema.decode(draw(a, b), True), batch)
+    elif path.suffix == ".jsonl":
+        assert schema is not None
+        write_jsonl(path, n, lambda a, b: schema.records(draw(a, b), True), batch)
     else:
         save_sample_grid(torch.from_numpy(draw(0, n)), path,
                          num_categories=model.max_categories if groups is None else 2,

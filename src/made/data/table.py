@@ -55,7 +55,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -513,6 +513,15 @@ class TableSchema:
             else:
                 text.append([MISSING if math.isnan(v) else continuum_text(v) for v in values])
         return [list(row) for row in zip(*text, strict=True)] if text else []
+
+    def records(self, x: np.ndarray, samples: bool = False) -> list[dict[str, Any]]:
+        """``decode``'s rows as JSON records, as an API writes them: numbers as numbers
+        (whole ones as integers), booleans as ``true`` and ``false``, a missing value as
+        ``null``, dates, times and other categories as text."""
+        typed = [_json_value(col) for col in self.columns]
+        return [{name: value(cell) for name, value, cell in zip(self.names, typed, row,
+                                                                strict=True)}
+                for row in self.decode(x, samples)]  # fmt: skip
 
     def numbers_of(self, j: int, x: np.ndarray, samples: bool = False) -> np.ndarray:
         """Column ``j``'s encoded values ``x`` as numbers in its own units, what orders
@@ -1251,6 +1260,27 @@ def _categorical(name: str, values: list[str], numeric: bool, missing: bool, whe
     if missing:
         values = [*values, MISSING]
     return Column(name, "categorical", at_least_two(values), numeric=numeric, missing=missing)
+
+
+def _json_value(col: Column) -> Callable[[str], Any]:
+    """How ``TableSchema.records`` writes a cell of ``col`` (its text, as ``decode`` gives
+    it) in a JSON record."""
+    gap = col.missing or col.kind == "real"
+
+    def value(cell: str) -> Any:
+        if gap and cell == MISSING:
+            return None
+        if col.kind == "real" and not (col.date or col.clock):
+            number = float(cell)
+            return int(number) if col.integer else number
+        if col.boolean:
+            return cell.lower() == "true"
+        if col.numeric and is_number(cell):
+            number = float(cell)
+            return int(number) if number.is_integer() else number
+        return cell
+
+    return value
 
 
 def _decimal_text(value: float, decimals: int) -> str:
