@@ -769,8 +769,18 @@ def test_tables_as_tsv_txt_and_compressed_files_are_read(tmp_path, monkeypatch):
         read = load_data(str(path))
         assert read.schema == as_csv.schema, name
         assert np.array_equal(read.original["all"], as_csv.original["all"], equal_nan=True)
+    # a record within each record (an API's "meta"): columns named by their path, in the
+    # records' own order, a missing one a gap (it was refused: "made reads flat records")
+    nested = [{"h": r["h"], "sub": {"k": r["k"]}, **({"n": r["n"]} if "n" in r else {})}
+              for r in records]  # fmt: skip
+    (tmp_path / "nested.jsonl").write_text("".join(json.dumps(r) + "\n" for r in nested))
+    read = load_data(str(tmp_path / "nested.jsonl"))
+    assert read.schema.names == ("h", "sub.k", "n")
+    assert np.array_equal(read.original["all"], as_csv.original["all"], equal_nan=True)
+    assert any("flattened into 1 column named by their path (sub.k)" in n for n in read.notes)
     deep = "[" * 99_999 + "]" * 99_999
-    for bad, message in (('{"h": 1}\n{"h": [1, 2]}\n', "line 2, h holds a nested list"),
+    for bad, message in (('{"h": 1}\n{"h": [1, 2]}\n', "line 2, h holds a list"),
+                         ('{"h": {"k": 1}, "h.k": 2}\n', "line 1 names h.k twice"),
                          ('{"h": 1}\n[1, 2]\n', "line 2 is list, not a record"),
                          ('{"h": 1}\n\n{"h": 1\n', "line 3 is not JSON"),
                          (deep, "line 1 nests values too deep")):  # fmt: skip

@@ -258,8 +258,10 @@ def read_json_cells(path: Path) -> TextTable:
     object a line (blank lines skipped), or one list of objects (a record's line is then its
     place in the list). The names are the records' keys in the order they first appear; a key a
     record lacks, or a null, is a gap (an empty cell); true and false are text, numbers
-    written as JSON writes them. A record that is not an object, or a value that is one (or
-    a list), is refused naming its line."""
+    written as JSON writes them. A record within a record (``{"meta": {"src": "web"}}``, as
+    APIs write them) is flattened into columns named by its path (``meta.src``, as
+    ``pandas.json_normalize`` names them). A record that is not an object, or a value that is
+    a list, is refused naming its line."""
     _require_file(path)
     data = _table_bytes(path)
     try:
@@ -281,22 +283,55 @@ def read_json_cells(path: Path) -> TextTable:
     except RecursionError:  # [[[[...: nested past what any table holds
         raise DataError(f"{path}: line {i or 1} nests values too deep for a table") from None
     names: dict[str, None] = {}
+    flat: list[dict[str, Any]] = []
+    nested = False
     for i, record in records:
         if not isinstance(record, dict):
             raise DataError(f"{path}: line {i} is {type(record).__name__}, not a record "
                             "(an object of named values)")  # fmt: skip
-        for key, value in record.items():
-            if isinstance(value, dict | list):
-                raise DataError(f"{path}: line {i}, {key} holds a nested "
-                                f"{type(value).__name__}; made reads flat records")  # fmt: skip
-            names.setdefault(str(key), None)
+        values = _flattened(record, path, i)
+        nested = nested or len(values) != len(record) or any(
+            isinstance(v, dict) for v in record.values())  # fmt: skip
+        for key in values:
+            names.setdefault(key, None)
+        flat.append(values)
     if not records:
         raise DataError(f"{path}: the file has no records")
     header = list(names)
-    rows = [[_json_text(record.get(name)) for name in header] for _, record in records]
+    rows = [[_json_text(record.get(name)) for name in header] for record in flat]
     notes: list[str] = []
+    if nested:
+        inner = [n for n in header if "." in n]
+        notes.append(f"records within records flattened into {len(inner)} column"
+                     f"{'s' * (len(inner) != 1)} named by their path ({', '.join(inner[:3])}"
+                     f"{', ...' if len(inner) > 3 else ''})")  # fmt: skip
     read_formatted(rows, header, False, (True, True, False, True), notes)
     return TextTable(header, rows, notes, [i for i, _ in records])
+
+
+def _flattened(record: dict[Any, Any], path: Path, line: int) -> dict[str, Any]:
+    """A JSON record's values by their path (``meta.src`` for ``{"meta": {"src": ...}}``),
+    walked without recursion (a crafted file may nest deep); a list, or a path a record
+    names twice (``{"a.b": 1, "a": {"b": 2}}``), is refused naming the line."""
+    out: dict[str, Any] = {}
+    stack = [("", iter(record.items()))]  # depth first, in the record's own order
+    while stack:
+        prefix, items = stack[-1]
+        for key, inner in items:
+            name = f"{prefix}{key}"
+            if isinstance(inner, dict) and inner:
+                stack.append((f"{name}.", iter(inner.items())))
+                break
+            if isinstance(inner, list):
+                raise DataError(f"{path}: line {line}, {name} holds a list; made reads one "
+                                "value a column")  # fmt: skip
+            if name in out:
+                raise DataError(f"{path}: line {line} names {name} twice (a key with a dot, "
+                                "and a record within the record)")  # fmt: skip
+            out[name] = None if isinstance(inner, dict) else inner  # {}: a gap
+        else:
+            stack.pop()
+    return out
 
 
 # Excel workbooks read with openpyxl (``pip install 'made[excel]'``): the first sheet
