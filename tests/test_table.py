@@ -523,7 +523,7 @@ def test_train_score_and_sample_a_table_from_the_command_line(tmp_path, capsys):
     ratio = np.median([float(r["y"]) / float(r["x"]) for r in samples])
     assert 1.5 < ratio < 2.5  # the model learnt y = 2x
     code = main(["sample", str(run), "--out", str(tmp_path / "s.png"), "--device", "cpu"])
-    assert code == 2 and "--out must end in .csv or .npy" in capsys.readouterr().err
+    assert code == 2 and "--out must end in .csv, .jsonl or .npy" in capsys.readouterr().err
     # resuming on a table whose rows changed is refused, naming what changed; the run's
     # report is left as it was
     summary = (run / "summary.json").read_text()

@@ -47,7 +47,7 @@ from .data.load import SPLITS, UNSEEN, table_cells
 from .devices import resolve_device
 from .errors import MadeError, brief, render
 from .evaluate import NLLResult, bits_per_dim, evaluate_nll
-from .export import GRID_SAMPLES, export_data, sample_suffixes, write_csv, write_samples
+from .export import GRID_SAMPLES, either, export_data, sample_suffixes, write_csv, write_samples
 from .fileio import check_not_input
 from .impute import gaps, impute
 from .model import MADE
@@ -306,7 +306,7 @@ def _run_inputs(run: str, run_dir: Path) -> list[Path]:
 
 def _suffix(out: Path, allowed: tuple[str, ...]) -> None:
     if out.suffix not in allowed:
-        raise UsageError(f"--out must end in {' or '.join(allowed)}; got {out.name}")
+        raise UsageError(f"--out must end in {either(allowed)}; got {out.name}")
 
 
 def _notes(data: Dataset, indent: str = "") -> None:

@@ -32,9 +32,11 @@ __all__ = [
     "GRID_SAMPLES",
     "batch_rows",
     "batches",
+    "either",
     "export_data",
     "sample_suffixes",
     "write_csv",
+    "write_jsonl",
     "write_npy",
     "write_samples",
     "write_table",
@@ -125,6 +127,11 @@ def sample_suffixes(schema: TableSchema | None) -> tuple[str, ...]:
     return (".png", ".npy") if schema is None else (".csv", ".jsonl", ".npy")
 
 
+def either(choices: Sequence[str]) -> str:
+    """``.csv, .jsonl or .npy``: choices as a sentence names them."""
+    return " or ".join([", ".join(choices[:-1]), choices[-1]] if len(choices) > 2 else choices)
+
+
 def write_jsonl(
     path: str | os.PathLike[str], n: int, produce: Callable[[int, int], list[dict[str, Any]]],
     batch: int,
@@ -161,7 +168,7 @@ def write_samples(
     model's context for samples ``start:stop``."""
     path = Path(path)
     if path.suffix not in sample_suffixes(schema):
-        raise ValueError(f"samples are written as {' or '.join(sample_suffixes(schema))} "
+        raise ValueError(f"samples are written as {either(sample_suffixes(schema))} "
                          f"files; got {path.name}")  # fmt: skip
     if path.suffix == ".png" and n > GRID_SAMPLES:
         raise ValueError(f"a picture shows at most {GRID_SAMPLES} samples; got {n}")
