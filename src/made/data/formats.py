@@ -290,8 +290,7 @@ def read_json_cells(path: Path) -> TextTable:
             raise DataError(f"{path}: line {i} is {type(record).__name__}, not a record "
                             "(an object of named values)")  # fmt: skip
         values = _flattened(record, path, i)
-        nested = nested or len(values) != len(record) or any(
-            isinstance(v, dict) for v in record.values())  # fmt: skip
+        nested = nested or any(isinstance(v, dict) and v for v in record.values())
         for key in values:
             names.setdefault(key, None)
         flat.append(values)
