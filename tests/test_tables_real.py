@@ -217,6 +217,30 @@ def test_numbers_with_a_unit_are_numbers_through_either_door(tmp_path):
     assert np.isfinite(scores).all()  # the "%" rows are read as they were fitted
 
 
+def test_integers_past_2_to_the_53_are_codes_kept_exactly_through_either_door(tmp_path):
+    """Three 64-bit codes (hashes, IDs) repeated over the rows: read as floats, two of them
+    became one category, 1234567890123456768, a value no row held, and samples drew it.
+    They are text now, as zero-led codes are, kept exactly, and a DataFrame's int64 column
+    is typed the same and sampled back as those integers."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    codes = [1234567890123456789, 1234567890123456790, -987654321987654321]
+    g = np.random.default_rng(0)
+    picks = g.integers(0, 3, 90)
+    rows = [[f"{g.normal():.4f}", str(codes[k])] for k in picks]
+    data = load_data(str(write_csv(tmp_path / "codes.csv", ["x", "code"], rows)))
+    code = data.schema.columns[1]
+    assert code.kind == "categorical" and set(code.values) == {str(c) for c in codes}
+    assert any("integers past 2**53" in n for n in data.notes)
+    frame = pd.DataFrame({"x": [float(r[0]) for r in rows], "code": [codes[k] for k in picks]})
+    density = MADEDensity(n_models=1, hidden_sizes=(8,), max_epochs=3, random_state=0)
+    assert density.fit(frame).schema_.columns[1].values == code.values
+    drawn = density.sample(50, random_state=0)["code"]
+    assert drawn.dtype == np.int64 and set(drawn) <= set(codes)
+
+
 def test_an_identifier_column_is_left_out_and_said_so(tmp_path):
     rng = np.random.default_rng(0)
     rows = [[f"user{i:03d}", i + 1, f"{v:.3f}"] for i, v in enumerate(rng.normal(size=60))]

@@ -730,6 +730,13 @@ def _as_dtype(values: np.ndarray, dtype: Any) -> Any:
     if isinstance(dtype, np.dtype):
         if dtype.kind not in "iufb":
             return values
+        if dtype.kind in "iu" and any(isinstance(v, str) for v in values):  # integers past
+            exact = [None if v is None else int(v) for v in values]  # 2**53, held as text
+            if None not in exact:
+                return np.array(exact, dtype=dtype)
+            import pandas as pd
+
+            return pd.array(exact, dtype="UInt64" if dtype.kind == "u" else "Int64")
         try:
             numbers = values.astype(np.float64)  # a gap (None) reads as NaN
         except (TypeError, ValueError):  # values the dtype cannot hold: as drawn

@@ -36,6 +36,7 @@ from .table import (
     category_codes,
     column_key,
     infer_column,
+    long_integers,
     padding,
     real_kind,
     schema_of,
@@ -316,6 +317,13 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
         labels = ("False", "True", MISSING) if missing else ("False", "True")
         return Column(name, "categorical", labels, numeric=False, missing=missing, boolean=True)
     numbers_ = _numbers(values, gaps)
+    if (numbers_ is not None and forced is None
+            and np.abs(numbers_[~gaps]).max(initial=0.0) >= 2**53
+            and long_integers(values[~gaps])):  # fmt: skip
+        # IDs or hashes past 2**53, which float64 rounds (two would become one): text, kept
+        values = np.array([None if g else str(v) for v, g in zip(values, gaps, strict=True)],
+                          dtype=object)  # fmt: skip
+        return infer_column(name, values, gaps, forced, "the data")
     if numbers_ is None:
         if forced == "real" and not dates_or_times(values, gaps):
             raise ValueError(f"column {name!r} holds text; it cannot be real")

@@ -53,6 +53,7 @@ checkpoint, so that scoring or sampling later encodes and decodes exactly as tra
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -926,6 +927,21 @@ def _finite_numbers(cells: np.ndarray) -> tuple[np.ndarray, int | None]:
 _ZERO_LED = re.compile(r"[+-]?0\d")
 
 
+_LONG = re.compile(r"[+-]?\d{16,}")
+
+
+def long_integers(cells: Sequence[Any]) -> bool:
+    """Whether a column of numbers holds an integer past ``2**53`` (written as one, or a
+    Python or numpy integer), which float64 rounds: two IDs or hashes would become one."""
+    for c in cells:
+        if isinstance(c, str):
+            if _LONG.fullmatch(c.strip()) and abs(int(c)) > 2**53:
+                return True
+        elif isinstance(c, numbers.Integral) and not isinstance(c, bool) and abs(int(c)) > 2**53:
+            return True
+    return False
+
+
 def _zero_led(cells: np.ndarray) -> bool:
     """Whether a column of numbers writes some with a leading zero (``02139``, ``007``):
     codes, as ZIP codes and product numbers are, whose zeros a number would lose."""
@@ -1050,6 +1066,12 @@ def infer_schema(
             if notes is not None:
                 notes.append(f"column {name} is codes with leading zeros: text, written as "
                              "it is")  # fmt: skip
+        elif (numeric and kind is None and np.abs(parsed).max(initial=0.0) >= 2**53
+              and long_integers(cells[~gaps])):  # fmt: skip
+            numeric = False  # 1234567890123456789 as a float is ...768: text, kept exactly
+            if notes is not None:
+                notes.append(f"column {name} holds integers past 2**53, which a float "
+                             "rounds (IDs, hashes): text, written as it is")  # fmt: skip
         if numeric:
             values = np.full(len(cells), np.nan)
             values[~gaps] = parsed
