@@ -291,36 +291,31 @@ class Column:
         return len(self.values) if self.kind == "categorical" else 0
 
     def bounds(self) -> tuple[float, float]:
-        """The range a real column's values are written within (see the module's rules)."""
+        """The range a real column's values are written within (see the module's rules):
+        within 1 where every value was within 0 and 1 (shares, probabilities: p-values of
+        1e-18 to 0.996, on a log scale, were widened to 8.4)."""
         low, high = self._widened()
+        if self.low is not None and self.high is not None and 0.0 <= self.low <= self.high <= 1:
+            high = min(high, 1.0)
         return (self.low if self.walls[0] else low), (self.high if self.walls[1] else high)
 
     def _widened(self) -> tuple[float, float]:
-        """The observed range widened by ``RANGE_MARGIN`` (walls aside), kept within 0 and
-        1 where every value was (shares, probabilities: p-values of 1e-18 to 0.996, on a
-        log scale, were widened to 8.4)."""
+        """The observed range widened by ``RANGE_MARGIN`` (walls aside)."""
         if self.low is None or self.high is None:
             return -math.inf, math.inf
-        low, high = self._widened_freely(self.low, self.high)
-        return low, (min(high, 1.0) if 0.0 <= self.low and self.high <= 1.0 else high)
-
-    def _widened_freely(self, first: float, last: float) -> tuple[float, float]:
-        """The range ``first`` to ``last`` widened by ``RANGE_MARGIN``: on a log scale by a
-        share of the log's range, to the grid's points beyond where the column has a grid,
-        at zero or above where ``first`` is."""
         if self.log:  # widened by a share of the log's range: 100 to 10,000 -> 79 to 12,600
-            ratio = (last / first) ** RANGE_MARGIN
-            low, high = first / ratio, last * ratio
+            ratio = (self.high / self.low) ** RANGE_MARGIN
+            low, high = self.low / ratio, self.high * ratio
             if self.gridded:  # to the grid's points beyond, staying above 0
-                low = first - math.ceil((first - low) / self.step) * self.step
-                low = low if low > 0 else first
-                high = last + math.ceil((high - last) / self.step) * self.step
+                low = self.low - math.ceil((self.low - low) / self.step) * self.step
+                low = low if low > 0 else self.low
+                high = self.high + math.ceil((high - self.high) / self.step) * self.step
             return low, high
-        margin = RANGE_MARGIN * (last - first)
+        margin = RANGE_MARGIN * (self.high - self.low)
         if self.gridded:
             margin = math.ceil(margin / self.step) * self.step
-        low = first - margin
-        return (max(low, 0.0) if first >= 0 else low), last + margin
+        low = self.low - margin
+        return (max(low, 0.0) if self.low >= 0 else low), self.high + margin
 
 
 @dataclass(frozen=True)
