@@ -11,7 +11,7 @@ evaluation use it, and tests check it against the reference.
 model in training), so they are not masked again on every call, and the kernel multiplies
 their gradients by the mask (``StaircasePlan.gradient_mask``, one pass over the matrix).
 A product too small for its zeros to matter (``BLOCKS_MIN_PRODUCT``) runs whole, in one call;
-where every product of a premasked call does, the units are left in their own order
+where every product of a call does, the units are left in their own order
 (``StaircasePlan.unsorted``): sorting them would permute the weights both ways for no
 zeros skipped (wine's 16 fold models, 12 epochs each, one thread on the AMD EPYC: 14.9 s
 against 16.3 s).
@@ -225,7 +225,7 @@ def fast_forward(
     dtype = fast.dtype or autocast_dtype(h_in)
     wide = dtype in WIDE_DTYPES  # one product a layer, over the whole matrix
     sorted_units = plan.order is not None or plan.out_order is not None
-    if sorted_units and fast.premasked and (wide or all(
+    if sorted_units and (wide or all(
         h_in.shape[0] * m.numel() < BLOCKS_MIN_PRODUCT for m in masks
     )):  # fmt: skip
         plan = plan.unsorted(masks)  # every product whole: no sorting to pay for
