@@ -2,11 +2,9 @@
 model did not train on.
 
 A MADE fitted to a small table fits its conditionals ``p(x_t | x_<t)`` closer than new rows
-bear out: early stopping picks the epoch, but not how wide each conditional is. Its samples
-then come out narrow (scikit-learn's wine: the columns' standard deviation 0.96 of the
-data's, against a Gaussian copula's 1.02) and rows it did not see score lower than they
-should. ``calibrate`` fixes the width after training, with one factor per dimension chosen
-on held-out rows:
+bear out: early stopping picks the epoch, but not how wide each conditional is, and rows it
+did not see score lower than they should. ``calibrate`` fixes the width after training,
+with one factor per dimension chosen on held-out rows:
 
 - a real dimension's factor multiplies every mixture component's scale (a shift of their
   log-scale outputs' biases);
@@ -21,6 +19,10 @@ changes only its own dimension's conditional, so each is fitted alone, exactly o
 A model of several masks shares its output layer among them: each factor then moves every
 mask's conditional of its dimension, and is fitted to the mixture over the masks (the
 density ``log_prob(ensemble=K)`` scores), one dimension after another.
+The widths are chosen for the likelihood, not for samples: on scikit-learn's wine,
+``MADEDensity()``'s held-out rows gain 0.24 nats a row, and its samples come out a little
+wider than the data (the columns' standard deviation 1.04 to 1.07 of the data's, against
+0.98 to 0.995 uncalibrated).
 The evidence (held-out likelihood on 18 real tables): ``benchmarks/README.md``, "Calibrated
 conditionals".
 """
