@@ -1349,6 +1349,50 @@ def test_times_of_day_are_seconds_written_back_as_times_through_either_door(tmp_
         density.score_samples(frame.iloc[:3].assign(caught=["9:00", "noon", "10:00"]))
 
 
+def test_elapsed_times_past_a_day_are_seconds_written_back_as_elapsed_times(tmp_path):
+    """Finishing times of a long race (2:05:10 to 29:58:03), as spreadsheets write elapsed
+    time ([h]:mm:ss): hours past 23 are no time of day, so the column was text, a different
+    value on most rows, and left out as an identifier. It is now seconds, modelled as a
+    real column and written back in the file's form, hours past a day included, through
+    either door."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from made.sklearn import MADEDensity
+
+    g = np.random.default_rng(0)
+    seconds = g.integers(2 * 3600, 30 * 3600, 150)
+    rows = [[f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}", str(i % 3),
+             "NA" if i % 9 == 4 else f"{s // 7200}:{s % 60:02d}"]
+            for i, s in enumerate(seconds)]  # fmt: skip
+    path = write_csv(tmp_path / "race.csv", ["finish", "k", "half"], rows)
+    data = load_data(str(path))
+    finish, half = data.schema.columns[0], data.schema.columns[2]
+    assert (finish.kind, finish.clock, finish.integer) == ("real", "[h]:mm:ss", True)
+    assert (half.clock, half.missing) == ("h:mm", True)  # hours within a day: times of day
+    assert "finish=elapsed time, k=3 numbers, half=time of day with gaps" in (
+        data.schema.describe())  # fmt: skip
+    assert data.schema.decode(data.original["all"]) == rows
+    assert TableSchema.from_dict(data.schema.to_dict()) == data.schema
+    read = data.original["all"][:, 0] * finish.std + finish.mean
+    assert np.allclose(read, seconds + 0.5)  # each read at the middle of its second
+    wrong = write_csv(tmp_path / "wrong.csv", ["finish", "k", "half"], [["9:61:00", "1", "NA"]])
+    with pytest.raises(DataError, match="finish is '9:61:00'; expected an elapsed time"):
+        load_data(str(wrong), schema=data.schema)
+    from made.plots import plot_columns
+
+    plot_columns(data.schema, data.original["all"], tmp_path / "race.png")  # axes in times
+    assert (tmp_path / "race.png").stat().st_size > 0
+    frame = pd.read_csv(path, dtype={"finish": str, "half": str})
+    density = MADEDensity(n_models=1, max_epochs=2, hidden_sizes=(8,), random_state=0)
+    density.fit(frame)
+    assert density.schema_.columns[0].clock == "[h]:mm:ss"
+    drawn = density.sample(200, random_state=0)["finish"]
+    assert all(re.fullmatch(r"\d+:[0-5]\d:[0-5]\d", t) for t in drawn)
+    assert max(int(t.split(":")[0]) for t in drawn) >= 24  # past a day, as the data goes
+    new = frame.iloc[:3].assign(finish="41:00:00")  # past every training row: still scored
+    assert np.isfinite(density.score_samples(new)).all()
+
+
 def test_dates_with_a_time_are_seconds_written_back_as_they_came(tmp_path):
     """A column of dates with a time (an event log's 2021-03-26 20:26) was text with a
     different value on most rows: left out as an identifier, its information lost. It is now

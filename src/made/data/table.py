@@ -84,6 +84,7 @@ from .times import (
     clock_wanted,
     date_wanted,
     dates_or_times,
+    elapsed,
     form_days,
     known_clock_form,
     known_date_form,
@@ -1181,7 +1182,7 @@ def infer_column(
         if seconds is not None:  # if they are real, written back as the file writes them
             column = infer_column(name, seconds, gaps, forced, where)
             if column is None or column.kind == "real":
-                form = clock_format(text, stamped=stamped(kind))
+                form = clock_format(text, stamped=stamped(kind), elapsed=elapsed(kind))
                 return column if column is None else replace(column, clock=form)
     if (
         forced is None

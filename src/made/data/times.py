@@ -27,6 +27,7 @@ __all__ = [
     "date_text",
     "date_wanted",
     "dates_or_times",
+    "elapsed",
     "form_days",
     "iso_days",
     "known_clock_form",
@@ -212,9 +213,19 @@ _STAMP = re.compile(r"([\d/.-]+?)([ T])(.+)")
 _ZONE_WRITTEN = r"(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)"
 _ZONE = re.compile(r"(.*?[\dMmsf])( ?" + _ZONE_WRITTEN + ")")
 _DAY = 86_400
-# A form of each kind of time (``clock_format``): what reading a column as times tries (a
-# date with a time in any form ``date_form_of`` reads, its form chosen on the cells)
-CLOCK_KINDS = ("h:mm", "YYYY-MM-DD hh:mm")
+# An elapsed time: hours from 0 up, past 23 too (a race's 27:45:10, a call's 0:03:12), then
+# minutes and, if written, seconds with a fraction; a colon between them, no AM or PM
+_ELAPSED = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d)(?:\.(\d{1,9}))?)?")
+# A form of each kind of time (``clock_format``): what reading a column as times tries, in
+# this order (a date with a time in any form ``date_form_of`` reads, its form chosen on the
+# cells; elapsed times, as spreadsheets write them with ``[h]:mm:ss``, where a column's
+# hours do not all fit a day)
+CLOCK_KINDS = ("h:mm", "YYYY-MM-DD hh:mm", "[h]:mm")
+
+
+def elapsed(form: str) -> bool:
+    """Whether a time form (``clock_format``) is of elapsed times (hours past 23 too)."""
+    return form.startswith("[h]")
 
 
 def stamped(form: str) -> bool:
@@ -246,6 +257,14 @@ def _offset(zone: str) -> int:
     return -seconds if zone[0] == "-" else seconds
 
 
+def _elapsed_of(found: re.Match[str] | None) -> float | None:
+    """Seconds of an ``_ELAPSED`` match (None: none)."""
+    if found is None:
+        return None
+    whole = 3600 * int(found[1]) + 60 * int(found[2]) + int(found[3] or 0)
+    return whole + float("0." + found[4]) if found[4] else whole
+
+
 def _time_of(found: re.Match[str] | None) -> float | None:
     """Seconds since midnight of a ``_CLOCK`` match (None: no time, or an hour past 23)."""
     if found is None:
@@ -264,15 +283,18 @@ def clock_cells(cells: np.ndarray, form: str = "h:mm") -> tuple[np.ndarray, int 
     as float64 seconds, and the index of the first that is not such a time (None when all
     are): since midnight for times of day, ``H:MM`` or ``H:MM:SS`` (hours 0 to 23, or 1 to 12
     with ``AM`` or ``PM``; ``9.12`` is 9:12, in a column of text; seconds may have a
-    fraction); since 1970-01-01 for dates with a time, the date in ``form``'s date form (or,
-    for ``CLOCK_KINDS``' trial, the one the cells' dates share). A date and time with a time
-    zone is read at the wall time of ``form``'s zone (of the cells' first, in the trial):
-    so a column in one zone is read as its rows show it, and one whose offsets change (a
-    summer time) as the instants they are, in that zone; every cell or none has a zone."""
+    fraction); elapsed, for elapsed times (``elapsed``: the same with any hours, a colon
+    between, no AM or PM); since 1970-01-01 for dates with a time, the date in ``form``'s
+    date form (or, for ``CLOCK_KINDS``' trial, the one the cells' dates share). A date and
+    time with a time zone is read at the wall time of ``form``'s zone (of the cells' first,
+    in the trial): so a column in one zone is read as its rows show it, and one whose
+    offsets change (a summer time) as the instants they are, in that zone; every cell or
+    none has a zone."""
     if not stamped(form):
+        pattern, read = (_ELAPSED, _elapsed_of) if elapsed(form) else (_CLOCK, _time_of)
         out = np.zeros(len(cells))
         for i, cell in enumerate(cells):
-            seconds = _time_of(_CLOCK.fullmatch(cell) if isinstance(cell, str) else None)
+            seconds = read(pattern.fullmatch(cell) if isinstance(cell, str) else None)
             if seconds is None:
                 return np.zeros(len(cells)), i
             out[i] = seconds
@@ -309,16 +331,18 @@ def clock_seconds(values: np.ndarray, gaps: np.ndarray, form: str = "h:mm") -> n
 
 
 def dates_or_times(values: np.ndarray, gaps: np.ndarray) -> bool:
-    """Whether every value present is a date, every one a time of day, or every one a date
-    with a time (a real column may hold them, ``--column-type NAME=real``)."""
+    """Whether every value present is a date, every one a time of day, every one a date
+    with a time, or every one an elapsed time (a real column may hold them,
+    ``--column-type NAME=real``)."""
     return read_dates(values, gaps) is not None or any(
         clock_seconds(values, gaps, kind) is not None for kind in CLOCK_KINDS
     )
 
 
-def clock_format(cells: Sequence[str], stamped: bool = False) -> str:
+def clock_format(cells: Sequence[str], stamped: bool = False, elapsed: bool = False) -> str:
     """How a column's times are written: ``hh`` where every hour is two digits (``09:30``),
-    else ``h`` (``9:30``); ``:ss`` where any cell has seconds, ``.fff`` as many digits as
+    else ``h`` (``9:30``), ``[h]`` for ``elapsed`` times (hours as many digits as they
+    take); ``:ss`` where any cell has seconds, ``.fff`` as many digits as
     the longest fraction of one; `` AM`` (or `` am``) where any cell is on a 12-hour clock;
     ``stamped``, after a date in the cells' form and the separator they use (``YYYY-MM-DD
     hh:mm``, ``YYYY-MM-DDThh:mm:ss``, ``M/D/YYYY h:mm AM``), and before the time zone the
@@ -327,12 +351,13 @@ def clock_format(cells: Sequence[str], stamped: bool = False) -> str:
     parts = [_STAMP.fullmatch(c) for c in cells] if stamped else []
     zoned = [_zone_parts(p[3]) for p in parts if p is not None]
     times = [t for t, _ in zoned] if stamped else list(cells)
-    found = [_CLOCK.fullmatch(c) for c in times]
-    hours = "hh" if all(f is not None and len(f[1]) == 2 for f in found) else "h"
+    found = [(_ELAPSED if elapsed else _CLOCK).fullmatch(c) for c in times]
+    two = all(f is not None and len(f[1]) == 2 for f in found)
+    hours = "[h]" if elapsed else "hh" if two else "h"
     form = hours + ":mm" + (":ss" if any(f is not None and f[3] for f in found) else "")
     digits = max((len(f[4]) for f in found if f is not None and f[4]), default=0)
     form += "." + "f" * digits if digits else ""
-    halves = [f[5] for f in found if f is not None and f[5]]
+    halves = [] if elapsed else [f[5] for f in found if f is not None and f[5]]
     if halves:  # the case the file writes them in
         form += " AM" if any(h.isupper() for h in halves) else " am"
     if not stamped:
@@ -344,7 +369,8 @@ def clock_format(cells: Sequence[str], stamped: bool = False) -> str:
 
 def clock_text(seconds: float, form: str) -> str:
     """Seconds as a time in ``form`` (``clock_format``): of day, where a sample past the
-    day's end is its last second; or a date and a time (in the form's time zone)."""
+    day's end is its last second; elapsed, where one below 0 is 0; or a date and a time
+    (in the form's time zone)."""
     form, zone = _zone_parts(form)
     digits = form.count("f")
     s, fraction = divmod(int(round(seconds * 10**digits)), 10**digits)
@@ -353,11 +379,13 @@ def clock_text(seconds: float, form: str) -> str:
         day, s = divmod(s, _DAY)
         date_form, sep, form = _stamp_parts(form)
         date = date_text(day, date_form) + sep
+    elif elapsed(form):
+        s, fraction = (0, 0) if s < 0 else (s, fraction)  # drawn below 0: no time elapsed
     elif not 0 <= s < _DAY:  # a time of day drawn past an end: that end
         s, fraction = (0, 0) if s < 0 else (_DAY - 1, 10**digits - 1)
     form, _, half = form.partition(" ")  # "AM" or "am": a 12-hour clock
     hour = s // 3600 if not half else (s // 3600) % 12 or 12
-    hours = f"{hour:02d}" if form.startswith("hh") else str(hour)
+    hours = f"{hour:02d}" if form.startswith("hh") else str(hour)  # [h]: as many as it takes
     suffix = "" if not half else " " + ("AM" if s < _DAY // 2 else "PM")
     return (date + hours + f":{s % 3600 // 60:02d}"
             + (f":{s % 60:02d}" if ":ss" in form else "")
@@ -375,11 +403,15 @@ _CLOCK_FORM = re.compile(
     r"(?:([YMD/.-]+)[ T])?hh?:mm(?::ss(?:\.f{1,9})?)?(?: AM| am)?"
     r"(?: ?" + _ZONE_WRITTEN + ")?"
 )
+# An elapsed time's form: no date, zone or 12-hour clock
+_ELAPSED_FORM = re.compile(r"\[h\]:mm(?::ss(?:\.f{1,9})?)?")
 
 
 def known_clock_form(form: str) -> str:
     """``form`` if it is one ``clock_format`` gives (read from a saved schema), else
     ``ValueError``."""
+    if elapsed(form) and _ELAPSED_FORM.fullmatch(form):
+        return form
     found = _CLOCK_FORM.fullmatch(form) if form else None
     if form and (found is None or (found[1] is not None and not found[1].count("YYYY"))):
         raise ValueError(f"an unknown time form {form!r}")
@@ -390,6 +422,8 @@ def known_clock_form(form: str) -> str:
 
 def clock_kind(form: str) -> str:
     """What the run's column types call a time column of ``form``."""
+    if elapsed(form):
+        return "elapsed time"
     if not stamped(form):
         return "time of day"
     date_form, zone = _stamp_parts(form)[0], _zone_parts(form)[1].strip()
@@ -399,6 +433,8 @@ def clock_kind(form: str) -> str:
 
 def clock_wanted(form: str) -> str:
     """What a cell of a time column of ``form`` must be, for an error."""
+    if elapsed(form):
+        return "an elapsed time (H:MM or H:MM:SS, any hours)"
     if not stamped(form):
         return "a time of day (H:MM)"
     zone = " and a time zone (Z, +01:00)" if _zone_parts(form)[1] else ""
