@@ -257,12 +257,16 @@ def _offset(zone: str) -> int:
     return -seconds if zone[0] == "-" else seconds
 
 
+def _seconds(hour: int, found: re.Match[str]) -> float:
+    """Seconds of ``hour`` and a ``_CLOCK`` or ``_ELAPSED`` match's minutes, seconds and
+    fraction of a second."""
+    whole = 3600 * hour + 60 * int(found[2]) + int(found[3] or 0)
+    return whole + float("0." + found[4]) if found[4] else whole
+
+
 def _elapsed_of(found: re.Match[str] | None) -> float | None:
     """Seconds of an ``_ELAPSED`` match (None: none)."""
-    if found is None:
-        return None
-    whole = 3600 * int(found[1]) + 60 * int(found[2]) + int(found[3] or 0)
-    return whole + float("0." + found[4]) if found[4] else whole
+    return None if found is None else _seconds(int(found[1]), found)
 
 
 def _time_of(found: re.Match[str] | None) -> float | None:
@@ -272,10 +276,7 @@ def _time_of(found: re.Match[str] | None) -> float | None:
     hour = int(found[1])
     if found[5] is not None:  # 12 AM is midnight, 12 PM noon
         hour = hour % 12 + 12 * (found[5].lower() == "pm") if 1 <= hour <= 12 else 24
-    if hour > 23:
-        return None
-    whole = 3600 * hour + 60 * int(found[2]) + int(found[3] or 0)
-    return whole + float("0." + found[4]) if found[4] else whole
+    return None if hour > 23 else _seconds(hour, found)
 
 
 def clock_cells(cells: np.ndarray, form: str = "h:mm") -> tuple[np.ndarray, int | None]:
@@ -379,10 +380,10 @@ def clock_text(seconds: float, form: str) -> str:
         day, s = divmod(s, _DAY)
         date_form, sep, form = _stamp_parts(form)
         date = date_text(day, date_form) + sep
-    elif elapsed(form):
-        s, fraction = (0, 0) if s < 0 else (s, fraction)  # drawn below 0: no time elapsed
-    elif not 0 <= s < _DAY:  # a time of day drawn past an end: that end
-        s, fraction = (0, 0) if s < 0 else (_DAY - 1, 10**digits - 1)
+    elif s < 0:  # drawn below the start: midnight, or no time elapsed
+        s, fraction = 0, 0
+    elif s >= _DAY and not elapsed(form):  # a time of day past the day's end: its last second
+        s, fraction = _DAY - 1, 10**digits - 1
     form, _, half = form.partition(" ")  # "AM" or "am": a 12-hour clock
     hour = s // 3600 if not half else (s // 3600) % 12 or 12
     hours = f"{hour:02d}" if form.startswith("hh") else str(hour)  # [h]: as many as it takes
