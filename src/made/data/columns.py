@@ -317,9 +317,7 @@ def _column(values: np.ndarray, name: str, dtype: Any, forced: str | None) -> Co
         labels = ("False", "True", MISSING) if missing else ("False", "True")
         return Column(name, "categorical", labels, numeric=False, missing=missing, boolean=True)
     numbers_ = _numbers(values, gaps)
-    if (numbers_ is not None and forced is None
-            and np.abs(numbers_[~gaps]).max(initial=0.0) >= 2**53
-            and long_integers(values[~gaps])):  # fmt: skip
+    if numbers_ is not None and forced is None and long_integers(values[~gaps], numbers_[~gaps]):
         # IDs or hashes past 2**53, which float64 rounds (two would become one): text, kept
         values = np.array([None if g else str(v) for v, g in zip(values, gaps, strict=True)],
                           dtype=object)  # fmt: skip

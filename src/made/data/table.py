@@ -926,9 +926,13 @@ _ZERO_LED = re.compile(r"[+-]?0\d")
 _LONG = re.compile(r"[+-]?\d{16,}")
 
 
-def long_integers(cells: Sequence[Any]) -> bool:
+def long_integers(cells: Sequence[Any], numbers_: np.ndarray) -> bool:
     """Whether a column of numbers holds an integer past ``2**53`` (written as one, or a
-    Python or numpy integer), which float64 rounds: two IDs or hashes would become one."""
+    Python or numpy integer), which float64 rounds: two IDs or hashes would become one.
+    ``numbers_``: the cells as float64, which say first whether any reaches so far (most
+    columns end there, the cells unread). The one rule for CSV files and DataFrames."""
+    if np.abs(numbers_).max(initial=0.0) < 2**53:
+        return False
     for c in cells:
         if isinstance(c, str):
             if _LONG.fullmatch(c.strip()) and abs(int(c)) > 2**53:
@@ -1062,8 +1066,7 @@ def infer_schema(
             if notes is not None:
                 notes.append(f"column {name} is codes with leading zeros: text, written as "
                              "it is")  # fmt: skip
-        elif (numeric and kind is None and np.abs(parsed).max(initial=0.0) >= 2**53
-              and long_integers(cells[~gaps])):  # fmt: skip
+        elif numeric and kind is None and long_integers(cells[~gaps], parsed):
             numeric = False  # 1234567890123456789 as a float is ...768: text, kept exactly
             if notes is not None:
                 notes.append(f"column {name} holds integers past 2**53, which a float "
