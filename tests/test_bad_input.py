@@ -39,7 +39,17 @@ def files(tmp_path_factory):
     i = np.arange(300)
     np.save(d / "onehot.npy", np.concatenate([np.eye(3, dtype=int)[i % 3], (i[:, None] // 3) % 2],
                                              axis=1))  # fmt: skip
-    (d / "data.parquet").write_bytes(b"PAR1")
+    (d / "data.sav").write_bytes(b"$FL2")
+    (d / "data.parquet").write_bytes(b"PAR1")  # a Parquet file's magic, and nothing else
+    try:
+        import pyarrow
+        import pyarrow.parquet
+
+        pyarrow.parquet.write_table(pyarrow.table({"x": [0.5, 1.5] * 20,
+                                                   "tags": [[1, 2], [3]] * 20}),
+                                    d / "lists.parquet")  # fmt: skip
+    except ImportError:
+        pass
     raw = (d / "good.npy").read_bytes()
     (d / "trunc.npy").write_bytes(raw[: len(raw) // 2])
     np.savez(d / "g.npz", train=good)
@@ -101,11 +111,16 @@ CLI_CASES = [
     ("an unknown data set name", ["train", "--data", "nosuch"],
      "nosuch: no such file or folder, and not a data set name (known: shapes, "
      "bars-and-stripes, binarized-mnist, fashion-mnist, digits, wine, breast-cancer)"),
-    ("a file type made does not read", ["train", "--data", "{d}/data.parquet"],
-     "data.parquet: unsupported file type .parquet; expected .npy, .npz, a text table (.csv, "
-     ".tsv, .txt, .dat, .jsonl; gzipped too), an Excel .xlsx, .amat, .pkl (Shapes pickle), an "
-     "IDX file or a folder of images: save it as CSV, or read it with pandas.read_parquet and "
-     "give the DataFrame to made.sklearn.MADEDensity"),
+    ("a file type made does not read", ["train", "--data", "{d}/data.sav"],
+     "data.sav: unsupported file type .sav; expected .npy, .npz, a text table (.csv, .tsv, "
+     ".txt, .dat, .jsonl; gzipped too), an Excel .xlsx, .parquet, .feather, .amat, .pkl "
+     "(Shapes pickle), an IDX file or a folder of images: save it as CSV, or read it with "
+     "pandas.read_spss and give the DataFrame to made.sklearn.MADEDensity"),
+    ("a damaged Parquet file", ["train", "--data", "{d}/data.parquet"],
+     "data.parquet: not a readable Parquet file ("),
+    ("a Parquet column of lists", ["train", "--data", "{d}/lists.parquet"],
+     "lists.parquet: column 'tags' holds list<element: int64>, not one number or text a cell, "
+     "as a table's column does: drop it, or give each of its values a column of its own"),
     ("a truncated .npy", ["train", "--data", "{d}/trunc.npy"],
      "trunc.npy: not a readable .npy file"),
     ("a truncated .npz", ["train", "--data", "{d}/trunc.npz"],
@@ -262,6 +277,8 @@ def _run_cli(argv: list[str], capsys) -> tuple[int, str]:
 def test_cli_bad_input(files, what, argv, message, capsys):
     if "cuda" in argv and torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
+    if any(a.endswith(".parquet") for a in argv):
+        pytest.importorskip("pyarrow")  # without it: "pip install 'made[parquet]'"
     argv = [a.format(d=files) for a in argv]
     if argv[0] == "train" and "--out" not in argv:
         argv += ["--out", str(files / "unused")]

@@ -459,9 +459,9 @@ def test_empty_and_broken_files(tmp_path):
     (tmp_path / "cut.npz").write_bytes((tmp_path / "ok.npz").read_bytes()[:60])
     with pytest.raises(DataError, match="cut.npz: not a readable .npz file"):
         load_data(str(tmp_path / "cut.npz"))
-    (tmp_path / "x.parquet").write_bytes(b"PAR1")
-    with pytest.raises(DataError, match="unsupported file type .parquet; .* pandas.read_parquet"):
-        load_data(str(tmp_path / "x.parquet"))
+    (tmp_path / "x.dta").write_bytes(b"<stata_dta>")
+    with pytest.raises(DataError, match="unsupported file type .dta; .* pandas.read_stata"):
+        load_data(str(tmp_path / "x.dta"))
     with pytest.raises(DataError, match="no such file or folder, and not a data set name"):
         load_data(str(tmp_path / "nothing.npy"))
     np.savez(

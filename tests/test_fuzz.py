@@ -140,6 +140,8 @@ def test_amat_loader(rows):
             "x.jsonl",
             "x.json",
             "x.xlsx",
+            "x.parquet",
+            "x.feather",
             "x.csv.gz",
             "x.csv.zip",
             "x.tsv.xz",

@@ -893,6 +893,81 @@ def test_an_excel_workbooks_first_sheet_is_a_table(tmp_path):
         load_data(str(tmp_path / "broken.xlsx"))
 
 
+def test_a_parquet_or_arrow_file_reads_as_its_csv_export(tmp_path):
+    """A Parquet file was refused ("save it as CSV"). A column store's values now read as
+    the text its CSV export holds (pandas' ``to_csv`` of the same table, its time zone and
+    durations as the DataFrame door reads them: wall times, seconds): the same cells, so
+    the same column types, from Parquet and Arrow (Feather) files alike; nulls and NaN are
+    gaps, a pandas categorical and a nullable integer column keep their values."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.read_csv(_penguins())
+    n = len(frame)
+    frame["species"] = frame["species"].astype("category")
+    frame["year"] = frame["year"].astype("Int64").where(np.arange(n) % 9 != 4)  # NA cells
+    frame["seen"] = (pd.Timestamp("2020-01-01 08:00", tz="Europe/Oslo")  # midnights among them
+                     + pd.to_timedelta(np.arange(n) * 4, unit="h"))  # fmt: skip
+    frame["took"] = pd.to_timedelta(np.arange(n) % 50 * 90 + 30, unit="s")
+    frame.to_parquet(tmp_path / "penguins.parquet")
+    frame.to_feather(tmp_path / "penguins.feather")
+    export = frame.assign(seen=frame["seen"].dt.tz_localize(None),
+                          took=frame["took"].dt.total_seconds().astype(int))  # fmt: skip
+    export.to_csv(tmp_path / "penguins.csv", index=False)
+    from made.data.arrow import read_arrow_cells
+    from made.data.formats import read_csv_cells
+
+    as_csv = read_csv_cells(tmp_path / "penguins.csv")
+    for name in ("penguins.parquet", "penguins.feather"):
+        cells = read_arrow_cells(tmp_path / name)
+        assert cells.names == as_csv.names and cells.rows == as_csv.rows, name
+    data = load_data(str(tmp_path / "penguins.parquet"))
+    csv_data = load_data(str(tmp_path / "penguins.csv"))
+    assert data.schema == csv_data.schema
+    assert np.array_equal(data.original["all"], csv_data.original["all"], equal_nan=True)
+    kinds = {c.name: c for c in data.schema.columns}
+    assert kinds["seen"].clock and kinds["bill_length_mm"].missing and kinds["year"].missing
+    assert kinds["took"].kind == "real" and kinds["took"].integer
+
+
+def test_a_parquet_files_records_within_records_are_columns(tmp_path, monkeypatch):
+    """A struct column is flattened into columns named by their path (``meta.src``), as
+    JSON records are; without pyarrow the file is refused saying what to install."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    n = 40
+    table = pa.table({"x": [i / 4 for i in range(n)],
+                      "meta": [{"src": "web" if i % 3 else "app", "score": i % 5}
+                               for i in range(n)]})  # fmt: skip
+    pq.write_table(table, tmp_path / "nested.parquet")
+    data = load_data(str(tmp_path / "nested.parquet"))
+    assert data.schema.names == ("x", "meta.src", "meta.score")
+    assert any("flattened" in note for note in data.notes)
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)
+    with pytest.raises(DataError, match=r"nested.parquet: a Parquet file, which made reads "
+                       r"with pyarrow: pip install 'made\[parquet\]'"):  # fmt: skip
+        load_data(str(tmp_path / "nested.parquet"))
+
+
+def test_an_excel_column_of_time_stamps_with_midnights_is_one_of_time_stamps(tmp_path):
+    """A sheet's column of time stamps, some at midnight, lost its midnights' times (written
+    as dates alone): no longer a column of one kind of value, each row different, it was
+    left out as an identifier. Every stamp of such a column keeps its time."""
+    openpyxl = pytest.importorskip("openpyxl")
+    import datetime
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["seen", "x"])
+    start = datetime.datetime(2021, 1, 1, 8)
+    for i in range(60):
+        sheet.append([start + datetime.timedelta(hours=4 * i), i % 3])
+    book.save(tmp_path / "stamps.xlsx")
+    data = load_data(str(tmp_path / "stamps.xlsx"))
+    assert data.schema.names == ("seen", "x")
+    assert data.schema.columns[0].clock and not data.schema.dropped
+
+
 def test_a_title_above_the_header_is_skipped(tmp_path):
     """A report laid out in a spreadsheet has a title above its header ("Sales report
     2021" in its first cell): read as the header, it left every column unnamed ("column

@@ -356,12 +356,15 @@ def read_excel_cells(path: Path, na_values: Iterable[str] = NA_VALUES) -> TextTa
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
             sheet = book.worksheets[0]
-            rows = [[_excel_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            values = list(sheet.iter_rows(values_only=True))
             sheets = [ws.title for ws in book.worksheets]
         finally:
             book.close()
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: not a readable Excel workbook ({brief(exc)})") from None
+    timed = _timed_columns(values)
+    rows = [[_excel_text(v, j in timed) for j, v in enumerate(row)] for row in values]
+    del values
     at = [i + 1 for i, r in enumerate(rows) if any(r)]  # blank rows skipped, as blank lines
     rows = [r for r in rows if any(r)]
     width = max((max((j + 1 for j, c in enumerate(r) if c), default=0) for r in rows), default=0)
@@ -379,8 +382,20 @@ def read_excel_cells(path: Path, na_values: Iterable[str] = NA_VALUES) -> TextTa
                        (True, True, False, True), na_values)  # fmt: skip
 
 
-def _excel_text(value: Any) -> str:
-    """An Excel cell's value as a table's text cell (``read_excel_cells``)."""
+def _timed_columns(rows: list[tuple[Any, ...]]) -> set[int]:
+    """The columns of a sheet's ``rows`` holding a date with a time other than midnight:
+    each of their dates is written with its time, ``2020-01-02 00:00:00`` among ``2020-01-01
+    08:00:00`` (a date alone among them made the column no column of time stamps, and its
+    every row different, an identifier, left out)."""
+    import datetime
+
+    return {j for row in rows for j, v in enumerate(row)
+            if isinstance(v, datetime.datetime) and v.time() != datetime.time()}  # fmt: skip
+
+
+def _excel_text(value: Any, timed: bool = False) -> str:
+    """An Excel cell's value as a table's text cell (``read_excel_cells``); ``timed``: its
+    column holds times of day other than midnight (``_timed_columns``)."""
     import datetime
 
     if value is None:
@@ -390,8 +405,10 @@ def _excel_text(value: Any) -> str:
     if isinstance(value, float):
         return format(value, ".15g")
     if isinstance(value, datetime.datetime):
-        midnight = value.time() == datetime.time()
-        return value.date().isoformat() if midnight else value.isoformat(sep=" ")
+        if not timed:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else
+                               "seconds")  # fmt: skip
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     return str(value).strip()

@@ -19,6 +19,7 @@ import torch
 
 from ..config import DataConfig
 from ..masks import derive_seed
+from .arrow import ARROW_SUFFIXES, read_arrow_cells
 from .formats import (
     EXCEL_SUFFIXES,
     is_json_file,
@@ -446,6 +447,9 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
     if is_json_file(path):  # records: a table, typed by load_data (its lines are records)
         names, rows, notes, lines = read_json_cells(path)
         return _table(rows, names, notes, lines)
+    if suffix in ARROW_SUFFIXES:  # a column store: its typed values as a CSV export's text
+        names, rows, notes, lines = read_arrow_cells(path)
+        return _table(rows, names, notes, lines)
     if suffix in EXCEL_SUFFIXES:  # a workbook's first sheet: its rows are the sheet's
         names, rows, notes, lines = read_excel_cells(path, _na_spellings(cfg))
         return _table(rows, names, notes, lines)
@@ -476,7 +480,8 @@ def _from_path(path: Path, cfg: DataConfig) -> _Raw:
     hint = _OTHER_FORMATS.get(suffix, "")
     raise DataError(
         f"{path}: unsupported file type {suffix or '(none)'}; expected .npy, .npz, a text "
-        "table (.csv, .tsv, .txt, .dat, .jsonl; gzipped too), an Excel .xlsx, .amat, .pkl "
+        "table (.csv, .tsv, .txt, .dat, .jsonl; gzipped too), an Excel .xlsx, .parquet, "
+        ".feather, .amat, .pkl "
         f"(Shapes pickle), an IDX file or a folder of images{hint}"
     )
 
@@ -487,8 +492,6 @@ _SAVE_AS = (": save it as CSV, or read it with pandas.{0} and give the DataFrame
 _OTHER_FORMATS = {
     ".xls": _SAVE_AS.format("read_excel"),
     ".ods": _SAVE_AS.format("read_excel"),
-    ".parquet": _SAVE_AS.format("read_parquet"),
-    ".feather": _SAVE_AS.format("read_feather"),
     ".sav": _SAVE_AS.format("read_spss"),
     ".dta": _SAVE_AS.format("read_stata"),
     ".sas7bdat": _SAVE_AS.format("read_sas"),

@@ -1,0 +1,117 @@
+"""Parquet and Arrow (Feather) files read as tables, with pyarrow (``pip install
+'made[parquet]'``).
+
+A column store holds typed values; made reads a table as text cells and types its columns
+itself (``made.data.load``), so that a table types the same from whatever file it comes
+in. Each value is therefore read as the text a CSV export of it holds, following the
+DataFrame door's rules (``made.data.columns.column_arrays``): a null (or a float's NaN) a
+gap, a date a date, a time stamp its wall time (its time zone left out, as a CSV file
+shows the hours its rows were written at), a duration its seconds, a record within a
+record columns named by their path (``meta.src``, as JSON records are flattened). A column
+of lists or maps holds no single value a cell, and is refused, named; so is one of bytes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import math
+from pathlib import Path
+from typing import Any
+
+from ..errors import brief
+from .cell_numbers import read_formatted
+from .formats import TextTable
+from .validate import DataError
+
+__all__ = ["ARROW_SUFFIXES", "read_arrow_cells"]
+
+# Parquet, and Arrow's IPC file format (Feather 2) under either of its names
+ARROW_SUFFIXES = (".parquet", ".feather", ".arrow")
+
+
+def read_arrow_cells(path: Path) -> TextTable:
+    """A Parquet or Arrow file's table as text cells (``TextTable``, as ``read_csv_cells``
+    gives a CSV file's): its column names as the header, each row's line its place among
+    the rows (1 for the first)."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file")
+    kind = "Parquet" if path.suffix.lower() == ".parquet" else "Arrow"
+    try:
+        import pyarrow
+        import pyarrow.feather
+        import pyarrow.parquet
+    except ImportError:
+        raise DataError(f"{path}: a {kind} file, which made reads with pyarrow: pip install "
+                        "'made[parquet]', or save the table as CSV") from None  # fmt: skip
+    try:
+        if kind == "Parquet":
+            table = pyarrow.parquet.read_table(path)
+        else:
+            table = pyarrow.feather.read_table(path)
+    except (OSError, ValueError, pyarrow.ArrowException) as exc:
+        raise DataError(f"{path}: not a readable {kind} file ({brief(exc)})") from None
+    notes: list[str] = []
+    nested = [f.name for f in table.schema if pyarrow.types.is_struct(f.type)]
+    while any(pyarrow.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()  # a struct's fields become columns "parent.field"
+    if nested:
+        notes.append(f"records within records flattened into columns named by their path "
+                     f"(those of {', '.join(repr(n) for n in nested[:3])}"
+                     f"{', ...' if len(nested) > 3 else ''})")  # fmt: skip
+    for field in table.schema:
+        t, types = field.type, pyarrow.types
+        kinds = (types.is_nested, types.is_binary, types.is_large_binary,
+                 types.is_fixed_size_binary)  # fmt: skip
+        if any(kind(t) for kind in kinds):
+            raise DataError(f"{path}: column {field.name!r} holds {t}, not one number or text "
+                            "a cell, as a table's column does: drop it, or give each of its "
+                            "values a column of its own")  # fmt: skip
+    if table.num_rows == 0:
+        raise DataError(f"{path}: the table has no rows")
+    names = [str(n) for n in table.column_names]
+    columns = []
+    for name, column in zip(names, table.columns, strict=True):
+        try:
+            columns.append(_cells(column.to_pylist()))
+        except (ValueError, OverflowError, pyarrow.ArrowException) as exc:  # year 10000, ...
+            raise DataError(f"{path}: column {name!r} holds values Python cannot read "
+                            f"({brief(exc)})") from None  # fmt: skip
+    rows = [list(row) for row in zip(*columns, strict=True)]
+    read_formatted(rows, names, False, (True, True, False, True), notes)
+    return TextTable(names, rows, notes, list(range(1, len(rows) + 1)))
+
+
+def _cells(values: list[Any]) -> list[str]:
+    """A column's values as text cells: a column of time stamps all at midnight as dates, a
+    column of others with every stamp's time (a date alone among stamps would be read as
+    no time stamp at all)."""
+    stamps = [v for v in values if isinstance(v, datetime.datetime)]
+    if stamps and any(v.time() != datetime.time() for v in stamps):
+        spec = "microseconds" if any(v.microsecond for v in stamps) else "seconds"
+        return ["" if v is None else v.replace(tzinfo=None).isoformat(" ", spec) for v in values]
+    return [_cell(v) for v in values]
+
+
+def _cell(value: Any) -> str:
+    """A column store's value as a table's text cell (``read_arrow_cells``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, decimal.Decimal):
+        return "" if value.is_nan() else format(value, "f")
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()  # a column of midnights (_cells): dates
+    if isinstance(value, datetime.time):
+        return value.replace(tzinfo=None).isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):  # a number of seconds, as a DataFrame's
+        seconds = value.total_seconds()
+        return str(int(seconds)) if seconds.is_integer() else repr(seconds)
+    return str(value).strip()
