@@ -158,6 +158,35 @@ def test_impute_fills_gaps_the_data_almost_always_has(tmp_path, capsys):
                for r, before in zip(after[1::2], rows[1::2], strict=True))  # fmt: skip
 
 
+def test_impute_writes_json_records_as_it_writes_csv(tmp_path, capsys):
+    """``made impute --out FILE.jsonl`` was refused (CSV only), so a table that came as
+    JSON records went back as CSV. Its records hold the CSV's cells, the same gaps filled
+    with the same draws: numbers as numbers (whole ones as integers), categories as text,
+    and a column the model leaves out (an identifier) as its text."""
+    rng = np.random.default_rng(1)
+    rows = [[f"u{i:04d}", f"{rng.normal(5, 1):.2f}", str(int(rng.integers(150, 200))),
+             str(rng.choice(["x", "y"]))] for i in range(120)]  # fmt: skip
+    for i in range(0, 120, 9):
+        rows[i][1 + i % 3] = "NA"
+    path = write_csv(tmp_path / "t.csv", ["id", "mass", "length", "kind"], rows)
+    run = tmp_path / "run"
+    code, _, err = _cli(["train", "--data", path, "--epochs", "3", "--out", run, "--device",
+                         "cpu", "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    for out in ("filled.csv", "filled.jsonl"):
+        code, _, err = _cli(["impute", run, "--data", path, "--out", tmp_path / out, "--device",
+                             "cpu"], capsys)  # fmt: skip
+        assert code == 0, err
+    with open(tmp_path / "filled.csv") as f:
+        as_csv = list(csv.DictReader(f))
+    records = [json.loads(line) for line in (tmp_path / "filled.jsonl").read_text().splitlines()]
+    assert len(records) == len(as_csv) == 120
+    for record, row in zip(records, as_csv, strict=True):
+        assert record["id"] == row["id"] and record["kind"] == row["kind"] != "NA"
+        assert isinstance(record["mass"], float) and record["mass"] == float(row["mass"])
+        assert isinstance(record["length"], int) and record["length"] == int(row["length"])
+
+
 # -------------------------------------------------------------------------- the tables
 def test_missing_cells_are_missing_not_categories(tmp_path):
     rows = [[f"{0.5 + i / 10:.2f}", ["x", "y"][i % 2], str(180 + i)] for i in range(40)]

@@ -47,7 +47,15 @@ from .data.load import SPLITS, UNSEEN, table_cells
 from .devices import resolve_device
 from .errors import MadeError, brief, render
 from .evaluate import NLLResult, bits_per_dim, evaluate_nll
-from .export import GRID_SAMPLES, either, export_data, sample_suffixes, write_csv, write_samples
+from .export import (
+    CELL_SUFFIXES,
+    GRID_SAMPLES,
+    either,
+    export_data,
+    sample_suffixes,
+    write_cells,
+    write_samples,
+)
 from .fileio import check_not_input
 from .impute import gaps, impute
 from .model import MADE
@@ -748,7 +756,7 @@ def cmd_impute(args: argparse.Namespace) -> int:
     if args.data is None:
         raise UsageError("impute fills the gaps of a table: give it with --data FILE.csv")
     out = _out_path(args.out, run_dir, "imputed.csv")
-    _suffix(out, (".csv",))
+    _suffix(out, CELL_SUFFIXES)
     check_not_input(out, [*_run_inputs(args.run, run_dir), args.data], "--out")
     data = _data_of(args, run_dir, payload, model, gaps_anywhere=True, mark_unseen=True)
     x = data.original["all"]  # any gap is filled; a category never seen, kept
@@ -767,7 +775,9 @@ def cmd_impute(args: argparse.Namespace) -> int:
     names, rows = table_cells(_data_config(args))  # the source's cells, every column
     for i, j in zip(*np.nonzero(holes), strict=True):  # the gaps, each filled in its column
         rows[i][data.file_column(j)] = decoded[i][j]
-    write_csv(out, names, len(rows), lambda a, b: rows[a:b], 10_000)
+    modelled = {data.file_column(j): j for j in range(len(schema.columns))}
+    write_cells(out, names, rows, [schema.json_value(modelled[i]) if i in modelled else None
+                                   for i in range(len(names))])  # fmt: skip
     print(f"filled {int(holes.sum()):,} missing values in {int(holes.any(1).sum()):,} "
           f"rows of {data.name} into {out}")  # fmt: skip
     return 0
@@ -1214,7 +1224,8 @@ def _add_reading_commands(sub: Any) -> None:
                                            c["device"]],
                        help="fill a table's missing values from the model (a CSV)")  # fmt: skip
     p.add_argument("--out", default=None,
-                   help="the table, gaps filled, as .csv (default: RUN/imputed.csv)")  # fmt: skip
+                   help="the table, gaps filled, as .csv or .jsonl (JSON records) (default: "
+                        "RUN/imputed.csv)")  # fmt: skip
     p.set_defaults(func=cmd_impute)
 
     p = sub.add_parser("inpaint", parents=[c["run"], c["data"], c["seed"], c["device"]],

@@ -29,12 +29,14 @@ from .model import MADE
 from .plots import save_sample_grid
 
 __all__ = [
+    "CELL_SUFFIXES",
     "GRID_SAMPLES",
     "batch_rows",
     "batches",
     "either",
     "export_data",
     "sample_suffixes",
+    "write_cells",
     "write_csv",
     "write_jsonl",
     "write_npy",
@@ -145,6 +147,32 @@ def write_jsonl(
                             for r in produce(start, stop)).encode())  # fmt: skip
 
     atomic_write(path, write)
+
+
+# What a table's own rows (made impute's) can be written as
+CELL_SUFFIXES = (".csv", ".jsonl")
+
+
+def write_cells(
+    path: str | os.PathLike[str], names: Sequence[str], rows: list[list[str]],
+    values: Sequence[Callable[[str], Any] | None],
+) -> None:  # fmt: skip
+    """A table's text ``rows`` (every column, ``names``) to ``path`` by its suffix
+    (``CELL_SUFFIXES``), atomically: a CSV of the cells as they are, or JSON records, one a
+    line, each cell written by its column's ``values`` (``TableSchema.json_value``: numbers
+    as numbers; None, a column the model does not read: its text, an empty cell null)."""
+    path = Path(path)
+    if path.suffix == ".jsonl":
+
+        def record(row: list[str]) -> dict[str, Any]:
+            return {name: (value(cell) if value is not None else cell or None)
+                    for name, value, cell in zip(names, values, row, strict=True)}  # fmt: skip
+
+        write_jsonl(path, len(rows), lambda a, b: [record(r) for r in rows[a:b]], 10_000)
+    elif path.suffix == ".csv":
+        write_csv(path, names, len(rows), lambda a, b: rows[a:b], 10_000)
+    else:
+        raise ValueError(f"a table is written as {either(CELL_SUFFIXES)}; got {path.name}")
 
 
 def write_samples(

@@ -515,10 +515,15 @@ class TableSchema:
         """``decode``'s rows as JSON records, as an API writes them: numbers as numbers
         (whole ones as integers), booleans as ``true`` and ``false``, a missing value as
         ``null``, dates, times and other categories as text."""
-        typed = [_json_value(col) for col in self.columns]
+        typed = [self.json_value(j) for j in range(len(self.columns))]
         return [{name: value(cell) for name, value, cell in zip(self.names, typed, row,
                                                                 strict=True)}
                 for row in self.decode(x, samples)]  # fmt: skip
+
+    def json_value(self, j: int) -> Callable[[str], Any]:
+        """How column ``j``'s cell text (``decode``'s, or a file's as read) is written in a
+        JSON record (``records``)."""
+        return _json_value(self.columns[j])
 
     def numbers_of(self, j: int, x: np.ndarray, samples: bool = False) -> np.ndarray:
         """Column ``j``'s encoded values ``x`` as numbers in its own units, what orders
