@@ -35,6 +35,13 @@ the share of the fitted rows' values on that grid against the share of 1,000 sam
     python benchmarks/real_tables.py --grids --json benchmarks/results/real_tables.json
         # about an hour, one thread (AMD EPYC)
 
+With ``--formats`` each drawn table is written by pandas as CSV and as Parquet, and both
+are read (``load_data``): a Parquet file must give the same column types and encoded rows
+as its CSV export (``made.data.arrow``):
+
+    python benchmarks/real_tables.py --formats --tables 60 --seeds 7,41 \
+        --json benchmarks/results/real_tables.json      # 1 minute
+
 Everything is written inside a temporary directory, removed at the end.
 """
 
@@ -333,6 +340,43 @@ def main_grids(path: Path | None) -> None:
                                    "date": time.strftime("%Y-%m-%d")})  # fmt: skip
 
 
+def main_formats(count: int, seeds: list[int], path: Path | None) -> None:
+    """``--formats``: each table written by pandas as CSV and as Parquet, both read by
+    ``load_data``: the same schema and the same encoded rows, or a line naming the table."""
+    import numpy as np
+
+    from made.data import DataError, load_data
+
+    results: dict[str, list[str]] = {"same": [], "different": [], "refused": []}
+    with tempfile.TemporaryDirectory(prefix="made-formats-") as tmp:
+        for seed in seeds:
+            for package, item in pick(count, seed):
+                frame = load(package, item)
+                name = f"{package}/{item}"
+                if frame is None or name in (n for v in results.values() for n in v):
+                    continue
+                files = [Path(tmp) / "t.csv", Path(tmp) / "t.parquet"]
+                frame.to_csv(files[0], index=False)
+                frame.to_parquet(files[1], index=False)
+                try:
+                    read = [load_data(str(f)) for f in files]
+                except DataError as exc:  # a table made refuses (identifiers only, ...)
+                    results["refused"].append(name)
+                    print(f"{name}: refused ({exc})", flush=True)
+                    continue
+                same = read[0].schema == read[1].schema and np.array_equal(
+                    read[0].original["all"], read[1].original["all"], equal_nan=True)  # fmt: skip
+                results["same" if same else "different"].append(name)
+                if not same:
+                    print(f"{name}: the Parquet file reads otherwise", flush=True)
+    print(f"\n{sum(map(len, results.values()))} tables: {len(results['same'])} the same from "
+          f"CSV and Parquet, {len(results['different'])} different, {len(results['refused'])} "
+          "refused")  # fmt: skip
+    if path:
+        merge_json(path, "formats", {**results, "seeds": seeds, "machine": machine(),
+                                     "date": time.strftime("%Y-%m-%d")})  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=30, help="how many tables to draw")
@@ -343,9 +387,14 @@ def main() -> None:
                         default=[7], help="--held-out: the draws' seeds, as 7,11,23")  # fmt: skip
     parser.add_argument("--grids", action="store_true",
                         help="the tables with a column read on a coarser grid")  # fmt: skip
+    parser.add_argument("--formats", action="store_true",
+                        help="each table as CSV and as Parquet: read the same?")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     print(f"machine: {machine()}", flush=True)
+    if args.formats:
+        main_formats(args.tables, args.seeds, args.json)
+        return
     if args.grids:
         main_grids(args.json)
         return
