@@ -978,6 +978,21 @@ def test_a_parquet_files_records_within_records_are_columns(tmp_path, monkeypatc
         load_data(str(tmp_path / "nested.parquet"))
 
 
+def test_a_parquet_file_whose_names_are_not_utf8_is_refused_in_one_line(tmp_path):
+    """Bytes changed in a Parquet file's footer made its column names invalid UTF-8:
+    pyarrow read the file, and reading a name raised UnicodeDecodeError, a traceback
+    (found by flipping random bytes). It is now a damaged file, said so."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"zqxa": [0.5, 1.5] * 20, "zqxb": ["u", "v"] * 20}),
+                   tmp_path / "ok.parquet")  # fmt: skip
+    raw = (tmp_path / "ok.parquet").read_bytes()
+    (tmp_path / "names.parquet").write_bytes(raw.replace(b"zqxa", b"\xfbqxa"))
+    with pytest.raises(DataError, match="names.parquet: not a readable Parquet file"):
+        load_data(str(tmp_path / "names.parquet"))
+
+
 def test_an_excel_column_of_time_stamps_with_midnights_is_one_of_time_stamps(tmp_path):
     """A sheet's column of time stamps, some at midnight, lost its midnights' times (written
     as dates alone): no longer a column of one kind of value, each row different, it was

@@ -53,6 +53,16 @@ def read_arrow_cells(path: Path) -> TextTable:
             table = pyarrow.feather.read_table(path)
     except (OSError, ValueError, pyarrow.ArrowException) as exc:
         raise DataError(f"{path}: not a readable {kind} file ({brief(exc)})") from None
+    try:
+        return _text_table(table, path, pyarrow)
+    except (ValueError, OverflowError, pyarrow.ArrowException) as exc:  # names not UTF-8, ...
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{path}: not a readable {kind} file ({brief(exc)})") from None
+
+
+def _text_table(table: Any, path: Path, pyarrow: Any) -> TextTable:
+    """``read_arrow_cells``' table (a ``pyarrow.Table``) as text cells."""
     notes: list[str] = []
     nested = [f.name for f in table.schema if pyarrow.types.is_struct(f.type)]
     while any(pyarrow.types.is_struct(f.type) for f in table.schema):
@@ -72,13 +82,7 @@ def read_arrow_cells(path: Path) -> TextTable:
     if table.num_rows == 0:
         raise DataError(f"{path}: the table has no rows")
     names = [str(n) for n in table.column_names]
-    columns = []
-    for name, column in zip(names, table.columns, strict=True):
-        try:
-            columns.append(_cells(column.to_pylist()))
-        except (ValueError, OverflowError, pyarrow.ArrowException) as exc:  # year 10000, ...
-            raise DataError(f"{path}: column {name!r} holds values Python cannot read "
-                            f"({brief(exc)})") from None  # fmt: skip
+    columns = [_cells(column.to_pylist()) for column in table.columns]  # (year 10000: raises)
     rows = [list(row) for row in zip(*columns, strict=True)]
     read_formatted(rows, names, False, (True, True, False, True), notes)
     return TextTable(names, rows, notes, list(range(1, len(rows) + 1)))
