@@ -993,6 +993,31 @@ def test_a_parquet_file_whose_names_are_not_utf8_is_refused_in_one_line(tmp_path
         load_data(str(tmp_path / "names.parquet"))
 
 
+def test_a_parquet_or_arrow_file_past_the_size_limit_is_refused(tmp_path, monkeypatch):
+    """A compressed CSV file is refused past 1 GiB of text, before a small crafted file
+    fills the memory; a Parquet or Arrow file holding a column of one value many times
+    compresses as well, and was read whole. Each is refused past as many bytes of values:
+    a Parquet file by its footer's sizes, an Arrow file's batches as they are read."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.feather
+    import pyarrow.parquet
+
+    import made.data.arrow as arrow
+
+    table = pa.table({"x": [0.5] * 4000, "kind": ["u"] * 4000})
+    pyarrow.parquet.write_table(table, tmp_path / "big.parquet", compression="zstd")
+    pyarrow.feather.write_feather(table, tmp_path / "big.feather", compression="zstd",
+                                  chunksize=1000)  # fmt: skip
+    assert (tmp_path / "big.parquet").stat().st_size < 2000
+    for name in ("big.parquet", "big.feather"):
+        assert len(load_data(str(tmp_path / name)).splits["train"]) > 0
+    monkeypatch.setattr(arrow, "MAX_TABLE_TEXT", 20_000)  # 4,000 rows hold 36,000 bytes
+    for name in ("big.parquet", "big.feather"):
+        with pytest.raises(DataError, match=f"{name}: holds more than 0 GiB of values; made "
+                           "reads a table into memory whole"):  # fmt: skip
+            load_data(str(tmp_path / name))
+
+
 def test_an_excel_column_of_time_stamps_with_midnights_is_one_of_time_stamps(tmp_path):
     """A sheet's column of time stamps, some at midnight, lost its midnights' times (written
     as dates alone): no longer a column of one kind of value, each row different, it was

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import brief
 from .cell_numbers import read_formatted
-from .formats import TextTable
+from .formats import MAX_TABLE_TEXT, TextTable
 from .validate import DataError
 
 __all__ = ["ARROW_SUFFIXES", "read_arrow_cells"]
@@ -42,15 +42,15 @@ def read_arrow_cells(path: Path) -> TextTable:
     try:
         import pyarrow
         import pyarrow.feather
+        import pyarrow.ipc
         import pyarrow.parquet
     except ImportError:
         raise DataError(f"{path}: a {kind} file, which made reads with pyarrow: pip install "
                         "'made[parquet]', or save the table as CSV") from None  # fmt: skip
     try:
-        if kind == "Parquet":
-            table = pyarrow.parquet.read_table(path)
-        else:
-            table = pyarrow.feather.read_table(path)
+        table = _read(path, kind, pyarrow)
+    except DataError:
+        raise
     except (OSError, ValueError, pyarrow.ArrowException) as exc:
         raise DataError(f"{path}: not a readable {kind} file ({brief(exc)})") from None
     try:
@@ -59,6 +59,41 @@ def read_arrow_cells(path: Path) -> TextTable:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{path}: not a readable {kind} file ({brief(exc)})") from None
+
+
+def _read(path: Path, kind: str, pyarrow: Any) -> Any:
+    """The file's ``pyarrow.Table``, refused (``DataError``) past ``MAX_TABLE_TEXT`` bytes of
+    values (``_CELL_BYTES`` at least a cell), as a compressed CSV file is past as much text: a
+    small crafted file (a column of one value a billion times) would fill the memory. A
+    Parquet file's sizes are in its footer, read first; an Arrow file's batches are counted
+    as they are read."""
+    if kind == "Parquet":
+        meta = pyarrow.parquet.ParquetFile(path).metadata
+        encoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        _check_size(path, max(encoded, _CELL_BYTES * meta.num_rows * meta.num_columns))
+        return pyarrow.parquet.read_table(path)
+    try:
+        reader = pyarrow.ipc.open_file(pyarrow.memory_map(str(path)))
+    except pyarrow.ArrowInvalid:  # Feather's first version, uncompressed
+        return pyarrow.feather.read_table(path)
+    batches, size = [], 0
+    for i in range(reader.num_record_batches):
+        batches.append(reader.get_batch(i))
+        batch = batches[-1]
+        size += max(batch.nbytes, _CELL_BYTES * batch.num_rows * batch.num_columns)
+        _check_size(path, size)
+    return pyarrow.Table.from_batches(batches, schema=reader.schema)
+
+
+# A cell counts at least this many bytes: a column of one value a billion times is encoded
+# in a few bytes, and read, a billion cells
+_CELL_BYTES = 8
+
+
+def _check_size(path: Path, size: int) -> None:
+    if size > MAX_TABLE_TEXT:
+        raise DataError(f"{path}: holds more than {MAX_TABLE_TEXT // 2**30} GiB of values; "
+                        "made reads a table into memory whole")  # fmt: skip
 
 
 def _text_table(table: Any, path: Path, pyarrow: Any) -> TextTable:
