@@ -981,7 +981,8 @@ def test_a_parquet_files_records_within_records_are_columns(tmp_path, monkeypatc
 def test_a_parquet_file_whose_names_are_not_utf8_is_refused_in_one_line(tmp_path):
     """Bytes changed in a Parquet file's footer made its column names invalid UTF-8:
     pyarrow read the file, and reading a name raised UnicodeDecodeError, a traceback
-    (found by flipping random bytes). It is now a damaged file, said so."""
+    (found by flipping random bytes, as was a time zone no database knows). Each is now a
+    damaged file, said so."""
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
@@ -991,6 +992,12 @@ def test_a_parquet_file_whose_names_are_not_utf8_is_refused_in_one_line(tmp_path
     (tmp_path / "names.parquet").write_bytes(raw.replace(b"zqxa", b"\xfbqxa"))
     with pytest.raises(DataError, match="names.parquet: not a readable Parquet file"):
         load_data(str(tmp_path / "names.parquet"))
+    # a time stamp's zone no zone database knows: pytz's error, a KeyError, was a traceback
+    zones = pa.array(list(range(40)), pa.timestamp("s", tz="Mars/Base"))
+    pq.write_table(pa.table({"t": zones, "x": [0.5] * 40}), tmp_path / "zone.parquet")
+    with pytest.raises(DataError, match=r"zone.parquet: not a readable Parquet file \(\w+Error: "
+                       "'Mars/Base'"):  # fmt: skip
+        load_data(str(tmp_path / "zone.parquet"))
 
 
 def test_a_parquet_or_arrow_file_past_the_size_limit_is_refused(tmp_path, monkeypatch):

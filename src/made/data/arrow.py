@@ -55,10 +55,12 @@ def read_arrow_cells(path: Path) -> TextTable:
         raise DataError(f"{path}: not a readable {kind} file ({brief(exc)})") from None
     try:
         return _text_table(table, path, pyarrow)
-    except (ValueError, OverflowError, pyarrow.ArrowException) as exc:  # names not UTF-8, ...
+    # a name not UTF-8, a time zone unknown (pytz's error is a KeyError), year 10000, ...
+    except (ValueError, OverflowError, LookupError, pyarrow.ArrowException) as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(f"{path}: not a readable {kind} file ({brief(exc)})") from None
+        what = f"{type(exc).__name__}: " if isinstance(exc, LookupError) else ""  # 'Mars/Base'
+        raise DataError(f"{path}: not a readable {kind} file ({what}{brief(exc)})") from None
 
 
 def _read(path: Path, kind: str, pyarrow: Any) -> Any:
@@ -117,7 +119,7 @@ def _text_table(table: Any, path: Path, pyarrow: Any) -> TextTable:
     if table.num_rows == 0:
         raise DataError(f"{path}: the table has no rows")
     names = [str(n) for n in table.column_names]
-    columns = [_cells(column.to_pylist()) for column in table.columns]  # (year 10000: raises)
+    columns = [_cells(column.to_pylist()) for column in table.columns]
     rows = [list(row) for row in zip(*columns, strict=True)]
     read_formatted(rows, names, False, (True, True, False, True), notes)
     return TextTable(names, rows, notes, list(range(1, len(rows) + 1)))
