@@ -992,11 +992,11 @@ def test_a_parquet_file_whose_names_are_not_utf8_is_refused_in_one_line(tmp_path
     (tmp_path / "names.parquet").write_bytes(raw.replace(b"zqxa", b"\xfbqxa"))
     with pytest.raises(DataError, match="names.parquet: not a readable Parquet file"):
         load_data(str(tmp_path / "names.parquet"))
-    # a time stamp's zone no zone database knows: pytz's error, a KeyError, was a traceback
+    # a time stamp's zone no zone database knows: pytz's error (a KeyError) was a traceback;
+    # without pytz, pyarrow's own error is one too
     zones = pa.array(list(range(40)), pa.timestamp("s", tz="Mars/Base"))
     pq.write_table(pa.table({"t": zones, "x": [0.5] * 40}), tmp_path / "zone.parquet")
-    with pytest.raises(DataError, match=r"zone.parquet: not a readable Parquet file \(\w+Error: "
-                       "'Mars/Base'"):  # fmt: skip
+    with pytest.raises(DataError, match=r"zone.parquet: not a readable Parquet file \("):
         load_data(str(tmp_path / "zone.parquet"))
 
 
