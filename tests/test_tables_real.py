@@ -185,6 +185,14 @@ def test_impute_writes_json_records_as_it_writes_csv(tmp_path, capsys):
         assert record["id"] == row["id"] and record["kind"] == row["kind"] != "NA"
         assert isinstance(record["mass"], float) and record["mass"] == float(row["mass"])
         assert isinstance(record["length"], int) and record["length"] == int(row["length"])
+    # a length off the whole numbers the model never saw is kept as it is, not cut to 171
+    rows[1][2] = "171.5"
+    other = write_csv(tmp_path / "other.csv", ["id", "mass", "length", "kind"], rows)
+    code, _, err = _cli(["impute", run, "--data", other, "--out", tmp_path / "other.jsonl",
+                         "--device", "cpu"], capsys)  # fmt: skip
+    assert code == 0, err
+    kept = json.loads((tmp_path / "other.jsonl").read_text().splitlines()[1])
+    assert kept["length"] == 171.5
 
 
 # -------------------------------------------------------------------------- the tables

@@ -1298,7 +1298,7 @@ def _json_value(col: Column) -> Callable[[str], Any]:
             return None
         if col.kind == "real" and not (col.date or col.clock):
             number = float(cell)
-            return int(number) if col.integer else number
+            return int(number) if col.integer and number.is_integer() else number
         if col.boolean:
             return cell.lower() == "true"
         if col.numeric and is_number(cell):
