@@ -1222,7 +1222,8 @@ def _add_reading_commands(sub: Any) -> None:
 
     p = sub.add_parser("impute", parents=[c["run"], c["data"], c["seed"], c["ensemble"],
                                            c["device"]],
-                       help="fill a table's missing values from the model (a CSV)")  # fmt: skip
+                       help="fill a table's missing values from the model (CSV or JSON "
+                            "records)")  # fmt: skip
     p.add_argument("--out", default=None,
                    help="the table, gaps filled, as .csv or .jsonl (JSON records) (default: "
                         "RUN/imputed.csv)")  # fmt: skip
