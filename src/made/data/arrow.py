@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import brief
 from .cell_numbers import read_formatted
-from .formats import MAX_TABLE_TEXT, TextTable
+from .formats import MAX_TABLE_TEXT, TextTable, has_time, require_file, stamp_text
 from .validate import DataError
 
 __all__ = ["ARROW_SUFFIXES", "read_arrow_cells"]
@@ -34,10 +34,7 @@ def read_arrow_cells(path: Path) -> TextTable:
     """A Parquet or Arrow file's table as text cells (``TextTable``, as ``read_csv_cells``
     gives a CSV file's): its column names as the header, each row's line its place among
     the rows (1 for the first)."""
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if not path.is_file():
-        raise DataError(f"{path}: not a file")
+    require_file(path)
     kind = "Parquet" if path.suffix.lower() == ".parquet" else "Arrow"
     try:
         import pyarrow
@@ -48,17 +45,12 @@ def read_arrow_cells(path: Path) -> TextTable:
         raise DataError(f"{path}: a {kind} file, which made reads with pyarrow: pip install "
                         "'made[parquet]', or save the table as CSV") from None  # fmt: skip
     try:
-        table = _read(path, kind, pyarrow)
+        return _text_table(_read(path, kind, pyarrow), path, pyarrow)
     except DataError:
         raise
-    except (OSError, ValueError, pyarrow.ArrowException) as exc:
-        raise DataError(f"{path}: not a readable {kind} file ({brief(exc)})") from None
-    try:
-        return _text_table(table, path, pyarrow)
-    # a name not UTF-8, a time zone unknown (pytz's error is a KeyError), year 10000, ...
-    except (ValueError, OverflowError, LookupError, pyarrow.ArrowException) as exc:
-        if isinstance(exc, DataError):
-            raise
+    # damaged bytes; read, a name not UTF-8, a time zone unknown (pytz's error is a
+    # KeyError), year 10000, ...
+    except (OSError, ValueError, OverflowError, LookupError, pyarrow.ArrowException) as exc:
         what = f"{type(exc).__name__}: " if isinstance(exc, LookupError) else ""  # 'Mars/Base'
         raise DataError(f"{path}: not a readable {kind} file ({what}{brief(exc)})") from None
 
@@ -126,18 +118,16 @@ def _text_table(table: Any, path: Path, pyarrow: Any) -> TextTable:
 
 
 def _cells(values: list[Any]) -> list[str]:
-    """A column's values as text cells: a column of time stamps all at midnight as dates, a
-    column of others with every stamp's time (a date alone among stamps would be read as
-    no time stamp at all)."""
-    stamps = [v for v in values if isinstance(v, datetime.datetime)]
-    if stamps and any(v.time() != datetime.time() for v in stamps):
-        spec = "microseconds" if any(v.microsecond for v in stamps) else "seconds"
-        return ["" if v is None else v.replace(tzinfo=None).isoformat(" ", spec) for v in values]
-    return [_cell(v) for v in values]
+    """A column's values as text cells; its time stamps all at midnight as dates, else each
+    with its time, to the microsecond where one has a fraction (``stamp_text``)."""
+    timed = any(has_time(v) for v in values)
+    fraction = timed and any(isinstance(v, datetime.datetime) and v.microsecond for v in values)
+    return [_cell(v, timed, fraction) for v in values]
 
 
-def _cell(value: Any) -> str:
-    """A column store's value as a table's text cell (``read_arrow_cells``)."""
+def _cell(value: Any, timed: bool = False, fraction: bool = False) -> str:
+    """A column store's value as a table's text cell (``read_arrow_cells``); ``timed`` and
+    ``fraction``: its column's (``_cells``)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -147,7 +137,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, decimal.Decimal):
         return "" if value.is_nan() else format(value, "f")
     if isinstance(value, datetime.datetime):
-        return value.date().isoformat()  # a column of midnights (_cells): dates
+        return stamp_text(value, timed, fraction)
     if isinstance(value, datetime.time):
         return value.replace(tzinfo=None).isoformat()
     if isinstance(value, datetime.date):

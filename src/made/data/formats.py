@@ -55,6 +55,9 @@ __all__ = [
     "is_table_file",
     "read_excel_cells",
     "read_json_cells",
+    "require_file",
+    "has_time",
+    "stamp_text",
 ]
 
 # Key spellings understood in .npz files, per split.
@@ -70,7 +73,8 @@ LABEL_KEYS = {
 }
 
 
-def _require_file(path: Path) -> None:
+def require_file(path: Path) -> None:
+    """``DataError`` unless ``path`` is a file: what every reader checks first."""
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if not path.is_file():
@@ -79,7 +83,7 @@ def _require_file(path: Path) -> None:
 
 def read_npy(path: Path) -> np.ndarray:
     """A ``.npy`` array, memory-mapped (read-only) so large files are not read at once."""
-    _require_file(path)
+    require_file(path)
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception as exc:
@@ -121,7 +125,7 @@ def read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """``(splits, labels)`` from a ``.npz``: split keys as in ``SPLIT_KEYS`` (labels as in
     ``LABEL_KEYS``), or one array under any name, returned as ``{"all": array}``. Each
     array's declared size is checked before it is expanded (``memory_limit``)."""
-    _require_file(path)
+    require_file(path)
     try:
         _check_npz_members(path)
         with np.load(path, allow_pickle=False) as archive:
@@ -262,7 +266,7 @@ def read_json_cells(path: Path) -> TextTable:
     APIs write them) is flattened into columns named by its path (``meta.src``, as
     ``pandas.json_normalize`` names them). A record that is not an object, or a value that is
     a list, is refused naming its line."""
-    _require_file(path)
+    require_file(path)
     data = _table_bytes(path)
     try:
         text = data.decode("utf-8-sig")
@@ -346,7 +350,7 @@ def read_excel_cells(path: Path, na_values: Iterable[str] = NA_VALUES) -> TextTa
     it), dates as ``YYYY-MM-DD`` (and a time, where one is not midnight), an empty cell a
     gap; each row's line is its row number in the sheet. ``na_values``: the spellings of a
     gap (never a line of units)."""
-    _require_file(path)
+    require_file(path)
     try:
         import openpyxl
     except ImportError:
@@ -383,14 +387,29 @@ def read_excel_cells(path: Path, na_values: Iterable[str] = NA_VALUES) -> TextTa
 
 
 def _timed_columns(rows: list[tuple[Any, ...]]) -> set[int]:
-    """The columns of a sheet's ``rows`` holding a date with a time other than midnight:
-    each of their dates is written with its time, ``2020-01-02 00:00:00`` among ``2020-01-01
-    08:00:00`` (a date alone among them made the column no column of time stamps, and its
-    every row different, an identifier, left out)."""
+    """The columns of a sheet's ``rows`` holding a date with a time other than midnight
+    (``has_time``), whose every date ``stamp_text`` writes with its time."""
+    return {j for row in rows for j, v in enumerate(row) if has_time(v)}
+
+
+def has_time(value: Any) -> bool:
+    """Whether ``value`` is a date with a time other than midnight: a column holding one
+    is written a time stamp a cell (``stamp_text``), in a sheet and a column store alike."""
     import datetime
 
-    return {j for row in rows for j, v in enumerate(row)
-            if isinstance(v, datetime.datetime) and v.time() != datetime.time()}  # fmt: skip
+    return isinstance(value, datetime.datetime) and value.time() != datetime.time()
+
+
+def stamp_text(value: Any, timed: bool, fraction: bool) -> str:
+    """A date with a time (``datetime.datetime``) as a table's text cell: the date alone in
+    a column of midnights, else with its time (``timed``: ``has_time`` holds for one of its
+    column), ``2020-01-02 00:00:00`` among ``2020-01-01 08:00:00`` (a date alone among them
+    made the column no column of time stamps, and its every row different, an identifier,
+    left out); ``fraction``: with microseconds. Its time zone, if any, is left out: the wall
+    time, as a CSV file shows it."""
+    if not timed:
+        return value.date().isoformat()
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds" if fraction else "seconds")
 
 
 def _excel_text(value: Any, timed: bool = False) -> str:
@@ -405,10 +424,7 @@ def _excel_text(value: Any, timed: bool = False) -> str:
     if isinstance(value, float):
         return format(value, ".15g")
     if isinstance(value, datetime.datetime):
-        if not timed:
-            return value.date().isoformat()
-        return value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else
-                               "seconds")  # fmt: skip
+        return stamp_text(value, timed, bool(value.microsecond))
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     return str(value).strip()
@@ -489,7 +505,7 @@ def read_csv_cells(
     ``na_values``: the spellings of a gap (never a line of units below the header).
     ``notes`` says what was detected.
     """
-    _require_file(path)
+    require_file(path)
     notes = []
     try:
         data = _table_bytes(path)
@@ -816,7 +832,7 @@ def read_png_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str
 
 def read_amat(path: Path) -> np.ndarray:
     """Larochelle's ``.amat`` text format: one example per line, space-separated values."""
-    _require_file(path)
+    require_file(path)
     try:
         rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as exc:
@@ -838,7 +854,7 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file (the MNIST family's format), gzipped or not."""
-    _require_file(path)
+    require_file(path)
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
@@ -864,7 +880,7 @@ def read_idx(path: Path) -> np.ndarray:
 def read_shapes_pickle(path: Path) -> dict[str, np.ndarray]:
     """The original Shapes pickle: ``{'train': (N, 20, 20, 1) uint8, 'test': ...}``, read with
     the restricted unpickler and binarised at > 127.5; returned as ``(N, 1, 20, 20)``."""
-    _require_file(path)
+    require_file(path)
     data = safe_load_pickle(path)
     if not isinstance(data, dict) or not {"train", "test"} <= set(data):
         raise DataError(f"{path}: expected a dict with 'train' and 'test' arrays")
